@@ -1,0 +1,52 @@
+/**
+ * The message bus every role talks through. Two adapters implement it: Kafka
+ * (@platformatic/kafka, `KAFKA_BROKERS`) and an in-process bus for `evnet up`. Both deliver
+ * messages in order per key and at least once: a handler that throws is retried, and offsets
+ * are committed only after the handler resolved.
+ */
+export interface BusMessage {
+  topic: string;
+  key: string;
+  value: Uint8Array;
+  headers?: Record<string, string>;
+  partition?: number;
+  offset?: bigint;
+  timestamp?: number;
+}
+
+export interface OutgoingMessage {
+  key: string;
+  value: Uint8Array | string;
+  headers?: Record<string, string>;
+}
+
+export interface SubscribeOptions {
+  topics: string[];
+  /** Consumers sharing a group split the partitions (and so the keys) between them. */
+  groupId: string;
+  /** Where a group with no committed offset starts: `earliest` (default) or `latest`. */
+  from?: "earliest" | "latest";
+}
+
+/** Called with the messages of one partition batch, in order; resolve to commit them. */
+export type BatchHandler = (messages: BusMessage[]) => Promise<void>;
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: "kafka" | "memory";
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription>;
+  /** Creates topics that do not exist yet (Kafka); a no-op in memory. */
+  ensureTopics(topics: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const textEncoder = new TextEncoder();
+export const textDecoder = new TextDecoder();
+
+export function toBytes(value: Uint8Array | string): Uint8Array {
+  return typeof value === "string" ? textEncoder.encode(value) : value;
+}

@@ -1,0 +1,16 @@
+/** Config pieces several roles share: the database, the bus. */
+import * as v from "valibot";
+import { brokerList, integer, optionalString, postgresUrl } from "./env.ts";
+
+export const databaseEntries = {
+  DATABASE_URL: postgresUrl(),
+  EVNET_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), ".evnet"),
+  DATABASE_POOL_SIZE: integer(10, 1),
+};
+
+export const busEntries = {
+  KAFKA_BROKERS: brokerList(),
+  /** Prefix for every topic name, so several networks (or test runs) can share a broker. */
+  EVNET_TOPIC_PREFIX: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]*$/, "expected letters, digits, . _ -")), "evnet"),
+  KAFKA_CLIENT_ID: optionalString(),
+};

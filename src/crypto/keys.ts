@@ -1,0 +1,68 @@
+/**
+ * Channel keys: a fresh random 256-bit AES key per authenticated CP, identified by a key id,
+ * stored only wrapped (AES-256-GCM) under the operator's master key, bound to its CP and id.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+
+export interface ChannelKey {
+  keyId: string;
+  key: Uint8Array;
+}
+
+export class KeyError extends Error {
+  override name = "KeyError";
+}
+
+export function newChannelKey(): ChannelKey {
+  return { keyId: `k_${randomUUID()}`, key: new Uint8Array(randomBytes(32)) };
+}
+
+/**
+ * The master key may be given as 64 hex characters or base64 of 32 bytes; any other string of
+ * at least 32 characters is stretched with SHA-256 (a passphrase an operator typed).
+ */
+export function parseMasterKey(text: string): Uint8Array {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text, "hex"));
+  const b64 = Buffer.from(text, "base64");
+  if (b64.length === 32 && /^[A-Za-z0-9+/_-]+=*$/.test(text)) return new Uint8Array(b64);
+  if (text.length < 32) throw new KeyError("master key must be 32 bytes (64 hex chars or base64) or a passphrase of 32+ characters");
+  return new Uint8Array(createHash("sha256").update(text).digest());
+}
+
+function aad(cpId: string, keyId: string): Buffer {
+  return Buffer.from(`evnet/cp-key/v1|${cpId}|${keyId}`);
+}
+
+export function wrapKey(master: Uint8Array, cpId: string, keyId: string, key: Uint8Array): string {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", master, nonce);
+  cipher.setAAD(aad(cpId, keyId));
+  const ct = Buffer.concat([cipher.update(key), cipher.final()]);
+  return `v1.${nonce.toString("base64url")}.${Buffer.concat([ct, cipher.getAuthTag()]).toString("base64url")}`;
+}
+
+export function unwrapKey(master: Uint8Array, cpId: string, keyId: string, wrapped: string): Uint8Array {
+  const [version, nonceB64, body] = wrapped.split(".");
+  if (version !== "v1" || !nonceB64 || !body) throw new KeyError("wrapped key has an unknown format");
+  const raw = Buffer.from(body, "base64url");
+  if (raw.length < 16) throw new KeyError("wrapped key is truncated");
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", master, Buffer.from(nonceB64, "base64url"));
+    decipher.setAAD(aad(cpId, keyId));
+    decipher.setAuthTag(raw.subarray(raw.length - 16));
+    return new Uint8Array(Buffer.concat([decipher.update(raw.subarray(0, raw.length - 16)), decipher.final()]));
+  } catch {
+    throw new KeyError("wrapped key does not open under this master key (wrong EVNET_MASTER_KEY?)");
+  }
+}
+
+/** Compares secrets without leaking where they differ through timing. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash("sha256").update(a).digest();
+  const hb = createHash("sha256").update(b).digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}
+
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString("base64url");
+}

@@ -1,0 +1,78 @@
+/**
+ * Opens the database every role shares: PostgreSQL through postgres.js when DATABASE_URL is
+ * set, otherwise an embedded PGlite database in a data folder. Repositories take the returned
+ * `db` and do not care which it is.
+ */
+import { mkdirSync } from "node:fs";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import * as schema from "./schema/index.ts";
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface Database {
+  db: Db;
+  kind: "postgres" | "pglite";
+  /** Where it lives, for logs: a URL without password, or the data folder. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent, PGlite in `dataDir`. */
+  url?: string;
+  dataDir?: string;
+  /** PGlite only: keep the database in memory (tests). */
+  inMemory?: boolean;
+  /** postgres.js pool size. */
+  maxConnections?: number;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres://(unparseable url)";
+  }
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const { default: postgres } = await import("postgres");
+    const { drizzle } = await import("drizzle-orm/postgres-js");
+    const client = postgres(options.url, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => {},
+      connect_timeout: 10,
+    });
+    const db = drizzle(client, { schema }) as unknown as Db;
+    return {
+      db,
+      kind: "postgres",
+      location: redactUrl(options.url),
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { pgliteAssets } = await import("./pglite-assets.ts");
+  const dataDir = options.inMemory ? undefined : (options.dataDir ?? ".evnet");
+  const dbDir = dataDir ? `${dataDir}/pgdata` : undefined;
+  if (dbDir) mkdirSync(dataDir!, { recursive: true });
+  const client = await PGlite.create({ ...(dbDir ? { dataDir: dbDir } : {}), ...(await pgliteAssets()) });
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: "pglite",
+    location: dbDir ?? "memory",
+    close: () => client.close(),
+  };
+}
+
+/** Rows of a raw `db.execute(sql...)`: postgres.js returns an array, PGlite `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}

@@ -1,0 +1,23 @@
+import { doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
+/** A charging point as registered by its operator, with the state Central keeps for it. */
+export const chargingPoints = pgTable(
+  "charging_points",
+  {
+    cpId: text("cp_id").primaryKey(),
+    location: text("location").notNull(),
+    pricePerKwh: doublePrecision("price_per_kwh").notNull(),
+    /** One of CP_STATES (src/domain/cp-state.ts). */
+    status: text("status").notNull().default("DISCONNECTED"),
+    statusReason: text("status_reason"),
+    statusChangedAt: timestamp("status_changed_at", { withTimezone: true }).notNull().defaultNow(),
+    /** The id (jti) of the one credential that currently works for this CP. */
+    currentCredentialId: text("current_credential_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    lastConnectionTime: timestamp("last_connection_time", { withTimezone: true }),
+    /** Set when the operator deregisters the CP; its history stays, its credential stops working. */
+    deregisteredAt: timestamp("deregistered_at", { withTimezone: true }),
+  },
+  (t) => [index("charging_points_location_idx").on(t.location)],
+);

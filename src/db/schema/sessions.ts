@@ -1,0 +1,34 @@
+import { bigint, doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { chargingPoints } from "./charging-points.ts";
+import { drivers } from "./drivers.ts";
+
+/** A charging session: opened when Central authorises a request, closed with a ticket. */
+export const chargingSessions = pgTable(
+  "charging_sessions",
+  {
+    sessionId: text("session_id").primaryKey(),
+    cpId: text("cp_id")
+      .notNull()
+      .references(() => chargingPoints.cpId),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => drivers.driverId),
+    /** IN_PROGRESS or FINISHED. */
+    status: text("status").notNull().default("IN_PROGRESS"),
+    pricePerKwh: doublePrecision("price_per_kwh").notNull(),
+    powerKw: doublePrecision("power_kw").notNull().default(0),
+    energyKwh: doublePrecision("energy_kwh").notNull().default(0),
+    costEur: doublePrecision("cost_eur").notNull().default(0),
+    /** Highest telemetry sequence applied, so a redelivered message is applied once. */
+    lastTelemetrySeq: bigint("last_telemetry_seq", { mode: "number" }).notNull().default(0),
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+    /** driver_stop, unplugged, max_duration, fault, weather, operator_stop, key_revoked, ... */
+    endReason: text("end_reason"),
+  },
+  (t) => [
+    index("charging_sessions_cp_idx").on(t.cpId, t.status),
+    index("charging_sessions_driver_idx").on(t.driverId, t.startedAt),
+  ],
+);

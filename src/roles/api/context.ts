@@ -1,0 +1,18 @@
+/** What every API route gets: the database, the bus, the audit log and the role's config. */
+import type { Auditor } from "../../audit/audit.ts";
+import type { Bus } from "../../bus/bus.ts";
+import type { Topics } from "../../bus/topics.ts";
+import type { Db } from "../../db/client.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { ApiConfig } from "./config.ts";
+
+export interface ApiContext {
+  db: Db;
+  bus: Bus;
+  topics: Topics;
+  auditor: Auditor;
+  log: Logger;
+  config: ApiConfig;
+  /** When the role started, for health reports. */
+  startedAt: Date;
+}

@@ -1,0 +1,51 @@
+/**
+ * `evnet api`: Central's REST API (and, later, the dashboard). Owns the database schema, so it
+ * applies migrations at start.
+ */
+import { createAuditor } from "../../audit/audit.ts";
+import type { Bus } from "../../bus/bus.ts";
+import { openBus } from "../../bus/open.ts";
+import { topicsFor } from "../../bus/topics.ts";
+import { openDatabase, type Database } from "../../db/client.ts";
+import { migrate } from "../../db/migrate.ts";
+import { serve } from "../../http/serve.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { createApiApp } from "./app.ts";
+import type { ApiConfig } from "./config.ts";
+
+/** Handles `evnet up` passes in so all roles share one database and one in-process bus. */
+export interface Shared {
+  database?: Database;
+  bus?: Bus;
+  log?: Logger;
+}
+
+export async function start(config: ApiConfig, shared: Shared = {}) {
+  const log = shared.log ?? createLogger("api");
+  log.info("opening database");
+  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE }));
+  await migrate(database.db);
+  log.info("database ready", { kind: database.kind, at: database.location });
+  const bus = shared.bus ?? (await openBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "evnet-api" }));
+  const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
+  const app = createApiApp({
+    db: database.db,
+    bus,
+    topics,
+    auditor: createAuditor(database.db, log),
+    log,
+    config,
+    startedAt: new Date(),
+  });
+  const tls = config.API_TLS_CERT && config.API_TLS_KEY ? { certFile: config.API_TLS_CERT, keyFile: config.API_TLS_KEY } : undefined;
+  const server = serve(app, { hostname: config.API_HOST, port: config.API_PORT, tls });
+  log.info("listening", { url: server.url });
+  return {
+    url: server.url,
+    async stop() {
+      await server.stop();
+      if (!shared.bus) await bus.close();
+      if (!shared.database) await database.close();
+    },
+  };
+}

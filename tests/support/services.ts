@@ -1,0 +1,59 @@
+/**
+ * Access to the real PostgreSQL and Kafka that `npm test` brings up (scripts/services.sh).
+ * Each test file gets its own database and its own topic prefix, so files can run in any
+ * order and leave nothing behind that another file sees.
+ */
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+
+export function requireEnv(name: "TEST_DATABASE_URL" | "TEST_KAFKA_BROKERS"): string {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`${name} is not set: run the tests with 'npm test', which starts PostgreSQL and Kafka (scripts/services.sh)`);
+  return value;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database on the test server; `drop()` removes it. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = requireEnv("TEST_DATABASE_URL");
+  const name = uniqueName("evnet_t");
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      try {
+        await a.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await a.end();
+      }
+    },
+  };
+}
+
+export function kafkaBrokers(): string[] {
+  return requireEnv("TEST_KAFKA_BROKERS").split(",");
+}
+
+/** A topic prefix no other test uses. */
+export function testTopicPrefix(): string {
+  return uniqueName("t").replace(/_/g, "-");
+}
