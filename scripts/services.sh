@@ -1,0 +1,714 @@
+#!/usr/bin/env bash
+# Provision the backing services evnet needs for tests and local runs:
+#   - PostgreSQL (Debian's packages), our own throw-away cluster on 127.0.0.1
+#   - Apache Kafka 4.x, single-node KRaft (broker + controller in one JVM),
+#     jars resolved from Maven Central with mvn and cached.
+#
+# Usage: bash scripts/services.sh up|down|status|kafka-class CLASS [ARGS...]
+#
+#   up      start (or reuse) both services, wait until they really answer, then
+#           print on stdout, one per line, and nothing else:
+#             DATABASE_URL=postgres://evnet:evnet@127.0.0.1:55432/evnet
+#             KAFKA_BROKERS=127.0.0.1:59092
+#           so that a shell can do: eval "$(npm run -s services:up)"
+#   down    stop both (idempotent)
+#   status  report each; print the same two lines when both are up; exit 1 if
+#           either is down
+#   kafka-class CLASS ARGS...
+#           run a Kafka CLI class from the cached classpath, e.g.
+#           kafka-class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:59092 --list
+#
+# Environment (all optional):
+#   EVNET_SERVICES_DIR          state folder (default: <repo>/.services, git-ignored)
+#   EVNET_PG_PORT               PostgreSQL port (default 55432)
+#   EVNET_KAFKA_PORT            Kafka client port (default 59092)
+#   EVNET_KAFKA_CONTROLLER_PORT KRaft controller port (default 59093)
+#   EVNET_KAFKA_VERSION         org.apache.kafka:kafka_2.13 version (default 4.1.1)
+#   EVNET_KAFKA_CACHE           jar cache (default ~/.cache/evnet/kafka-<version>)
+#   EVNET_SERVICES_TIMEOUT      seconds to wait for each service (default 120)
+#   KAFKA_HEAP_OPTS             broker heap (default -Xms256m -Xmx512m)
+#
+# Both servers are fit for tests only: loopback only, trust auth, fsync off.
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SERVICES_DIR="${EVNET_SERVICES_DIR:-$REPO_DIR/.services}"
+# Absolute, so paths survive the `cd /` we do before running commands as
+# another user.
+case "$SERVICES_DIR" in /*) ;; *) SERVICES_DIR="$PWD/$SERVICES_DIR" ;; esac
+TIMEOUT="${EVNET_SERVICES_TIMEOUT:-120}"
+
+PG_PORT="${EVNET_PG_PORT:-55432}"
+PG_DB=evnet
+PG_APP_USER=evnet
+PG_APP_PASSWORD=evnet
+PG_SUPERUSER=postgres
+DATABASE_URL="postgres://$PG_APP_USER:$PG_APP_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+
+KAFKA_VERSION="${EVNET_KAFKA_VERSION:-4.1.1}"
+KAFKA_PORT="${EVNET_KAFKA_PORT:-59092}"
+KAFKA_CONTROLLER_PORT="${EVNET_KAFKA_CONTROLLER_PORT:-59093}"
+# HOME may be unset in a bare CI environment; fall back to the passwd entry.
+USER_HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+KAFKA_CACHE="${EVNET_KAFKA_CACHE:-${XDG_CACHE_HOME:-$USER_HOME/.cache}/evnet/kafka-$KAFKA_VERSION}"
+KAFKA_DIR="$SERVICES_DIR/kafka"
+KAFKA_PID_FILE="$KAFKA_DIR/kafka.pid"
+KAFKA_LOG="$KAFKA_DIR/kafka.log"
+KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { printf 'services: ERROR: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Print the last lines of a log file to stderr, to explain a failure.
+show_log_tail() {
+  local file="$1"
+  if [ -f "$file" ]; then
+    printf -- '----- last lines of %s -----\n' "$file" >&2
+    tail -n 30 "$file" >&2 || true
+    printf -- '-----\n' >&2
+  fi
+}
+
+# Install Debian packages when running as root; otherwise say what is missing.
+# apt's output goes to a file: a package's postinst may start daemons, and they
+# must not inherit our stdout/stderr (that would hang `$(services.sh up)`).
+apt_install() {
+  is_root || die "missing $*; install it (apt-get install $*) or run this script as root"
+  mkdir -p "$SERVICES_DIR"
+  local apt_log="$SERVICES_DIR/apt.log"
+  log "installing $* with apt-get (log: $apt_log)"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update &&
+         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; } \
+         </dev/null >"$apt_log" 2>&1; then
+    show_log_tail "$apt_log"
+    die "apt-get install $* failed; see $apt_log"
+  fi
+}
+
+# Is something accepting TCP connections on 127.0.0.1:$1? (bash's /dev/tcp)
+port_open() {
+  timeout 2 bash -c "exec 9<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# Is process $1 alive? A killed process stays a zombie until its parent (init,
+# for our detached daemons) reaps it, and `kill -0` still succeeds on it; so
+# read its state from /proc instead (field 3, after the parenthesised name).
+pid_alive() {
+  local pid="${1:-}" state
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)"
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------
+
+# Newest installed server version's bin folder (Debian layout), or nothing.
+pg_find_bin() {
+  local found=(/usr/lib/postgresql/*/bin/postgres) newest
+  [ -x "${found[0]}" ] || return 1
+  newest="$(printf '%s\n' "${found[@]}" | sort -V | tail -n 1)"
+  dirname "$newest"
+}
+
+pg_ensure_installed() {
+  PG_BIN="$(pg_find_bin || true)"
+  if [ -z "$PG_BIN" ]; then
+    apt_install postgresql
+    PG_BIN="$(pg_find_bin || true)"
+    [ -n "$PG_BIN" ] || die "postgresql installed but no /usr/lib/postgresql/*/bin/postgres found"
+  fi
+}
+
+# PostgreSQL refuses to run as root, so as root we run it as a system user:
+# Debian's `postgres` (created by the postgresql package) or, failing that, a
+# dedicated `evnet` user we create. As anyone else we run it as ourselves.
+pg_os_user() {
+  if ! is_root; then
+    id -un
+  elif id -u postgres >/dev/null 2>&1; then
+    echo postgres
+  else
+    if ! id -u evnet >/dev/null 2>&1; then
+      log "creating system user evnet to run PostgreSQL (it refuses to run as root)"
+      useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin evnet
+    fi
+    echo evnet
+  fi
+}
+
+# Run a command as the PostgreSQL OS user. `cd /` first: that user may not be
+# allowed into the current folder, and initdb/pg_ctl complain about it.
+as_pg_user() {
+  if is_root; then
+    (cd / && runuser -u "$PG_OS_USER" -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+# Where the cluster lives. Normally $SERVICES_DIR/postgres. But as root the
+# cluster belongs to another user, who must be able to reach it: a clone under
+# a folder that only root can enter (mode 700 somewhere up the path, or a
+# umask of 077) would make initdb fail. In that case we fall back to a folder
+# in /tmp named after a hash of the services folder, so clones don't collide.
+# The choice is written to $SERVICES_DIR/postgres.location so that `down` and
+# `status` look in the same place later.
+PG_LOCATION_FILE="$SERVICES_DIR/postgres.location"
+
+pg_dir_recorded() {
+  if [ -f "$PG_LOCATION_FILE" ]; then cat "$PG_LOCATION_FILE"; else echo "$SERVICES_DIR/postgres"; fi
+}
+
+pg_dir_choose() {
+  mkdir -p "$SERVICES_DIR"
+  if [ -f "$PG_LOCATION_FILE" ]; then
+    local recorded
+    recorded="$(cat "$PG_LOCATION_FILE")"
+    if [ -d "$recorded/data" ]; then
+      echo "$recorded"
+      return
+    fi
+  fi
+  local dir="$SERVICES_DIR/postgres"
+  mkdir -p "$dir"
+  if is_root; then
+    chown "$PG_OS_USER:" "$dir"
+    chmod 700 "$dir"
+    if ! runuser -u "$PG_OS_USER" -- test -w "$dir" -a -x "$dir" 2>/dev/null; then
+      rmdir "$dir" 2>/dev/null || true
+      dir="/tmp/evnet-services-$(printf '%s' "$SERVICES_DIR" | sha1sum | cut -c1-12)/postgres"
+      log "user $PG_OS_USER cannot reach $SERVICES_DIR; keeping the PostgreSQL cluster in $dir"
+      mkdir -p "$dir"
+      chmod 755 "$(dirname "$dir")"
+      chown "$PG_OS_USER:" "$dir"
+      chmod 700 "$dir"
+    fi
+  fi
+  echo "$dir" >"$PG_LOCATION_FILE"
+  echo "$dir"
+}
+
+# -U/-d: without them pg_isready logs in as the OS user (root), which only
+# fills the server log with "role root does not exist".
+pg_isready_port() {
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres -t 2 >/dev/null 2>&1
+}
+
+# A postmaster.pid whose process is gone (killed -9, machine restarted) makes
+# pg_ctl believe a server may still be running, and a zombie postmaster still
+# passes its kill -0 check; remove such a stale lock file.
+pg_clear_stale_pid() {
+  local pid
+  [ -f "$PG_DATA/postmaster.pid" ] || return 0
+  pid="$(head -n 1 "$PG_DATA/postmaster.pid")"
+  if ! pid_alive "$pid"; then
+    log "removing stale $PG_DATA/postmaster.pid (process $pid is gone)"
+    rm -f "$PG_DATA/postmaster.pid"
+  fi
+}
+
+# psql over TCP (no unix sockets in this cluster); -X ignores ~/.psqlrc.
+pg_psql() {
+  "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
+}
+
+pg_super_sql() {
+  pg_psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres -c "$1"
+}
+
+pg_initdb() {
+  log "creating a PostgreSQL cluster in $PG_DATA"
+  local initdb_log="$PG_DIR/initdb.log"
+  # Bootstrap superuser `postgres` whatever the OS user is; trust auth: this
+  # cluster listens on loopback only and holds test data. --no-locale keeps it
+  # independent of the machine's locales (CI may have none configured).
+  if ! as_pg_user "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_SUPERUSER" \
+      --auth=trust --encoding=UTF8 --no-locale --no-instructions \
+      </dev/null >"$initdb_log" 2>&1; then
+    show_log_tail "$initdb_log"
+    die "PostgreSQL initdb failed; see $initdb_log"
+  fi
+  # Our settings live in an included file rewritten at every start, so a
+  # changed port only needs a restart.
+  echo "include_if_exists = 'evnet.conf'" | as_pg_user tee -a "$PG_DATA/postgresql.conf" >/dev/null
+  # Loopback TCP only.
+  as_pg_user tee "$PG_DATA/pg_hba.conf" >/dev/null <<'EOF'
+# evnet test cluster: loopback only, no passwords checked
+host    all     all     127.0.0.1/32    trust
+host    all     all     ::1/128         trust
+EOF
+}
+
+pg_write_conf() {
+  as_pg_user tee "$PG_DATA/evnet.conf" >/dev/null <<EOF
+# Written by scripts/services.sh at every start; edits are lost.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+# No unix socket: the default folder (/var/run/postgresql) may not exist or
+# be writable, and socket paths under a deep clone can exceed 107 bytes.
+unix_socket_directories = ''
+# Tests open many pools and create a database per test.
+max_connections = 300
+# Durability is pointless for test data; this makes tests much faster.
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+logging_collector = off
+log_min_messages = warning
+EOF
+}
+
+pg_start() {
+  pg_write_conf
+  local pg_log="$PG_DIR/postgres.log"
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT (log: $pg_log)"
+  # pg_ctl -w waits until the server accepts connections; -l sends the
+  # server's output to the log, so it holds none of our descriptors.
+  if ! as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$pg_log" -w -t "$TIMEOUT" start </dev/null >&2; then
+    show_log_tail "$pg_log"
+    die "PostgreSQL could not start (waited up to ${TIMEOUT}s); see $pg_log"
+  fi
+}
+
+pg_app_answers() {
+  PGPASSWORD="$PG_APP_PASSWORD" pg_psql "$DATABASE_URL" -c 'select 1' >/dev/null 2>&1
+}
+
+# Wait until the port answers AND a real query works, as the app user or, on
+# a fresh cluster where that user does not exist yet, as the superuser.
+pg_wait_ready() {
+  local deadline=$((SECONDS + TIMEOUT))
+  until pg_isready_port && { pg_app_answers || pg_super_sql 'select 1' >/dev/null 2>&1; }; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      show_log_tail "$PG_DIR/postgres.log"
+      die "PostgreSQL on 127.0.0.1:$PG_PORT not ready after ${TIMEOUT}s; see $PG_DIR/postgres.log"
+    fi
+    sleep 0.5
+  done
+}
+
+# Create the app role (CREATEDB: tests create a database each) and database,
+# idempotently.
+pg_ensure_db() {
+  pg_app_answers && return
+  log "creating PostgreSQL role $PG_APP_USER and database $PG_DB"
+  pg_super_sql "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_USER') THEN
+        CREATE ROLE $PG_APP_USER LOGIN CREATEDB PASSWORD '$PG_APP_PASSWORD';
+      END IF; END \$\$;" >&2 ||
+    die "cannot create role $PG_APP_USER on 127.0.0.1:$PG_PORT (is it our cluster?)"
+  if [ -z "$(pg_super_sql "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" ]; then
+    pg_super_sql "CREATE DATABASE $PG_DB OWNER $PG_APP_USER" >&2
+  fi
+  pg_app_answers || die "PostgreSQL is up but $DATABASE_URL does not answer"
+}
+
+pg_up() {
+  pg_ensure_installed
+  PG_OS_USER="$(pg_os_user)"
+  if pg_isready_port; then
+    log "PostgreSQL already answers on 127.0.0.1:$PG_PORT; reusing it"
+    PG_DIR="$(pg_dir_recorded)"
+  else
+    PG_DIR="$(pg_dir_choose)"
+    PG_DATA="$PG_DIR/data"
+    [ -f "$PG_DATA/PG_VERSION" ] || pg_initdb
+    pg_clear_stale_pid
+    pg_start
+  fi
+  pg_wait_ready
+  pg_ensure_db
+  log "PostgreSQL ready: $DATABASE_URL"
+}
+
+pg_down() {
+  PG_BIN="$(pg_find_bin || true)"
+  PG_DIR="$(pg_dir_recorded)"
+  PG_DATA="$PG_DIR/data"
+  [ -n "$PG_BIN" ] && pg_clear_stale_pid
+  if [ -z "$PG_BIN" ] || [ ! -f "$PG_DATA/postmaster.pid" ]; then
+    log "PostgreSQL: not running (no $PG_DATA/postmaster.pid)"
+    return
+  fi
+  PG_OS_USER="$(stat -c %U "$PG_DATA")"
+  if as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+    log "stopping PostgreSQL ($PG_DATA)"
+    as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop </dev/null >&2
+  else
+    log "PostgreSQL: not running"
+  fi
+}
+
+pg_status() {
+  PG_BIN="$(pg_find_bin || true)"
+  if [ -n "$PG_BIN" ] && pg_isready_port; then
+    log "PostgreSQL: running on 127.0.0.1:$PG_PORT (cluster: $(pg_dir_recorded)/data)"
+    return 0
+  fi
+  log "PostgreSQL: not running on 127.0.0.1:$PG_PORT"
+  return 1
+}
+
+# ---------------------------------------------------------------------------
+# Kafka
+# ---------------------------------------------------------------------------
+
+# Minimal pom whose runtime dependencies are a Kafka installation: the broker
+# (kafka_2.13) and the CLI tools (kafka-tools: TopicCommand, console producer
+# and consumer...). connect-runtime, which kafka-tools drags in for one tool,
+# is left out (Jetty, Jersey... ~25 MB we never use).
+kafka_pom() {
+  cat <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>evnet.local</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>$KAFKA_VERSION</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>$KAFKA_VERSION</version>
+      <exclusions>
+        <exclusion>
+          <groupId>org.apache.kafka</groupId>
+          <artifactId>connect-runtime</artifactId>
+        </exclusion>
+      </exclusions>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <!-- pinned: Maven 3.8's default (2.8) is ancient -->
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-dependency-plugin</artifactId>
+        <version>3.8.1</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+EOF
+}
+
+# Resolve the jars once into $KAFKA_CACHE/libs. The `.complete` stamp holds a
+# hash of the pom, so an interrupted download or a changed pom resolves again.
+kafka_ensure_jars() {
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  local stamp="$KAFKA_CACHE/.complete" want
+  want="$(kafka_pom | sha1sum | cut -c1-40)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return
+  fi
+  command -v mvn >/dev/null || apt_install maven
+  mkdir -p "$KAFKA_CACHE"
+  kafka_pom >"$KAFKA_CACHE/pom.xml"
+  local tmp="$KAFKA_CACHE/libs.tmp" mvn_log="$KAFKA_CACHE/mvn.log"
+  rm -rf "$tmp"
+  log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION with mvn into $KAFKA_CACHE (log: $mvn_log)"
+  if ! mvn -B -f "$KAFKA_CACHE/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$tmp" </dev/null >"$mvn_log" 2>&1; then
+    show_log_tail "$mvn_log"
+    die "mvn could not resolve Kafka $KAFKA_VERSION; see $mvn_log"
+  fi
+  # Kafka 4 logs through SLF4J 1.x and ships log4j2, but its poms carry no
+  # SLF4J binding: add log4j's, at the log4j-core version Kafka came with.
+  local log4j_core=("$tmp"/log4j-core-*.jar) log4j_version
+  [ -f "${log4j_core[0]}" ] || die "no log4j-core among Kafka $KAFKA_VERSION's dependencies; see $mvn_log"
+  log4j_version="$(basename "${log4j_core[0]}" .jar)"
+  log4j_version="${log4j_version#log4j-core-}"
+  if ! mvn -B -f "$KAFKA_CACHE/pom.xml" dependency:copy \
+      -Dartifact="org.apache.logging.log4j:log4j-slf4j-impl:$log4j_version" \
+      -DoutputDirectory="$tmp" </dev/null >>"$mvn_log" 2>&1; then
+    show_log_tail "$mvn_log"
+    die "mvn could not resolve log4j-slf4j-impl $log4j_version; see $mvn_log"
+  fi
+  rm -rf "$KAFKA_CACHE/libs"
+  mv "$tmp" "$KAFKA_CACHE/libs"
+  echo "$want" >"$stamp"
+}
+
+kafka_classpath() { echo "$KAFKA_CACHE/libs/*"; }
+
+kafka_write_log4j() {
+  # Broker: INFO to stdout, which the launcher sends to $KAFKA_LOG.
+  cat >"$KAFKA_DIR/log4j2.properties" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = out
+logger.state.name = state.change.logger
+logger.state.level = warn
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+EOF
+  # CLI tools: warnings only, on stderr, so their stdout is just their output.
+  cat >"$KAFKA_DIR/tools-log4j2.properties" <<'EOF'
+status = warn
+appender.err.type = Console
+appender.err.name = err
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.err.ref = err
+EOF
+}
+
+kafka_write_config() {
+  cat >"$KAFKA_DIR/server.properties" <<EOF
+# Written by scripts/services.sh at every start; edits are lost.
+# Single node in KRaft combined mode: broker and controller in one JVM.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+
+# One broker: every internal topic has a single replica.
+num.partitions=3
+default.replication.factor=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+# Fewer internal partitions than the default 50: quicker first group join.
+offsets.topic.num.partitions=10
+transaction.state.log.num.partitions=10
+auto.create.topics.enable=true
+
+# Fast rebalances for tests. Classic protocol: join immediately, and allow
+# clients to ask for short session timeouts.
+group.initial.rebalance.delay.ms=0
+group.min.session.timeout.ms=1000
+# KIP-848 consumer protocol: the broker dictates heartbeats and sessions.
+group.consumer.min.heartbeat.interval.ms=500
+group.consumer.heartbeat.interval.ms=1000
+group.consumer.min.session.timeout.ms=6000
+group.consumer.session.timeout.ms=10000
+EOF
+}
+
+# Format the storage once. With --standalone the controller's endpoint is
+# recorded in the metadata log, so a different port or Kafka version means a
+# fresh (empty) cluster: the stamp records what the data was formatted for.
+kafka_ensure_formatted() {
+  local stamp="$KAFKA_DIR/format.stamp"
+  local want="$KAFKA_VERSION $KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+  if [ -f "$KAFKA_DIR/data/meta.properties" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return
+  fi
+  rm -rf "$KAFKA_DIR/data" "$stamp"
+  # A cluster id is 16 random bytes in URL-safe base64 without padding.
+  local cluster_id
+  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+  log "formatting Kafka storage in $KAFKA_DIR/data (cluster id $cluster_id)"
+  if ! kafka_java "$KAFKA_DIR/tools-log4j2.properties" kafka.tools.StorageTool format \
+      --standalone -t "$cluster_id" -c "$KAFKA_DIR/server.properties" \
+      </dev/null >"$KAFKA_DIR/format.log" 2>&1; then
+    show_log_tail "$KAFKA_DIR/format.log"
+    die "Kafka storage format failed; see $KAFKA_DIR/format.log"
+  fi
+  echo "$want" >"$stamp"
+}
+
+# java with Kafka's classpath. $1: log4j2 config file.
+kafka_java() {
+  local log4j="$1"
+  shift
+  java -Djava.awt.headless=true -Dlog4j2.configurationFile="$log4j" \
+    -cp "$(kafka_classpath)" "$@"
+}
+
+kafka_pid() { cat "$KAFKA_PID_FILE" 2>/dev/null || true; }
+
+# Our broker is running: the pid file names a live process that is a Kafka
+# broker (not some other process that got the pid after a reboot).
+kafka_running() {
+  local pid
+  pid="$(kafka_pid)"
+  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+}
+
+# Launch the broker in the background, detached (own session, no terminal,
+# all output to the log) so it outlives this script and holds no descriptor
+# of ours: `$(services.sh up)` would otherwise wait for it forever.
+kafka_launch() {
+  kafka_write_log4j
+  kafka_write_config
+  kafka_ensure_formatted
+  [ -f "$KAFKA_LOG" ] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
+  log "starting Kafka $KAFKA_VERSION on $KAFKA_BROKERS (log: $KAFKA_LOG)"
+  # log4j2's own shutdown hook would stop logging while Kafka's hook is still
+  # shutting down, hiding the end of a `down` from the log: disable it.
+  # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS holds several options
+  setsid nohup java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
+    -Dlog4j2.shutdownHookEnabled=false \
+    -Dkafka.logs.dir="$KAFKA_DIR" \
+    -cp "$(kafka_classpath)" kafka.Kafka "$KAFKA_DIR/server.properties" \
+    </dev/null >>"$KAFKA_LOG" 2>&1 &
+  echo $! >"$KAFKA_PID_FILE"
+}
+
+# Ready = our process alive, the port accepts, and the broker logged that it
+# finished starting (the port opens a little before the broker is usable).
+kafka_wait_ready() {
+  local deadline=$((SECONDS + TIMEOUT)) pid
+  pid="$(kafka_pid)"
+  until port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$KAFKA_LOG" 2>/dev/null; do
+    if ! pid_alive "$pid"; then
+      show_log_tail "$KAFKA_LOG"
+      rm -f "$KAFKA_PID_FILE"
+      die "Kafka exited while starting; see $KAFKA_LOG"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      show_log_tail "$KAFKA_LOG"
+      die "Kafka not ready on $KAFKA_BROKERS after ${TIMEOUT}s; see $KAFKA_LOG"
+    fi
+    sleep 0.5
+  done
+  log "Kafka ready: $KAFKA_BROKERS (pid $pid)"
+}
+
+# Start Kafka unless our broker is already up; does not wait (see cmd_up).
+kafka_start_or_reuse() {
+  mkdir -p "$KAFKA_DIR"
+  if kafka_running; then
+    log "Kafka already running (pid $(kafka_pid)); reusing it"
+    return
+  fi
+  rm -f "$KAFKA_PID_FILE"
+  if port_open "$KAFKA_PORT"; then
+    die "port $KAFKA_PORT is taken by a process we did not start; stop it or set EVNET_KAFKA_PORT"
+  fi
+  if port_open "$KAFKA_CONTROLLER_PORT"; then
+    die "port $KAFKA_CONTROLLER_PORT is taken; stop that process or set EVNET_KAFKA_CONTROLLER_PORT"
+  fi
+  kafka_ensure_jars
+  kafka_launch
+}
+
+kafka_down() {
+  if ! kafka_running; then
+    rm -f "$KAFKA_PID_FILE"
+    log "Kafka: not running"
+    return
+  fi
+  local pid
+  pid="$(kafka_pid)"
+  log "stopping Kafka (pid $pid)"
+  kill -TERM "$pid"
+  # A controlled shutdown takes a few seconds; insist after the timeout.
+  local deadline=$((SECONDS + TIMEOUT))
+  while pid_alive "$pid"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "Kafka did not stop within ${TIMEOUT}s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.5
+  done
+  rm -f "$KAFKA_PID_FILE"
+}
+
+kafka_status() {
+  local pid
+  pid="$(kafka_pid)"
+  if port_open "$KAFKA_PORT"; then
+    if kafka_running; then
+      log "Kafka: running on $KAFKA_BROKERS (pid $pid, log: $KAFKA_LOG)"
+    else
+      log "Kafka: something answers on $KAFKA_BROKERS, but not the broker this script started"
+    fi
+    return 0
+  fi
+  if kafka_running; then
+    log "Kafka: starting (pid $pid), not answering on $KAFKA_BROKERS yet"
+  else
+    log "Kafka: not running"
+  fi
+  return 1
+}
+
+# ---------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------
+
+print_env() {
+  printf 'DATABASE_URL=%s\n' "$DATABASE_URL"
+  printf 'KAFKA_BROKERS=%s\n' "$KAFKA_BROKERS"
+}
+
+cmd_up() {
+  # Everything but the final two lines goes to stderr. Inside the braces our
+  # real stdout is not even open in the programs we run (bash keeps its copy
+  # close-on-exec), so no daemon can hold it and keep `$(...)` waiting.
+  # Kafka boots while we deal with PostgreSQL: it is the slower of the two.
+  {
+    kafka_start_or_reuse
+    pg_up
+    kafka_wait_ready
+  } >&2
+  print_env
+}
+
+cmd_down() {
+  {
+    kafka_down
+    pg_down
+  } >&2
+}
+
+cmd_status() {
+  local ok=0
+  pg_status || ok=1
+  kafka_status || ok=1
+  if [ "$ok" -eq 0 ]; then print_env; fi
+  return "$ok"
+}
+
+cmd_kafka_class() {
+  [ $# -ge 1 ] || die "usage: $0 kafka-class CLASS [ARGS...]"
+  kafka_ensure_jars >&2
+  mkdir -p "$KAFKA_DIR"
+  [ -f "$KAFKA_DIR/tools-log4j2.properties" ] || kafka_write_log4j
+  kafka_java "$KAFKA_DIR/tools-log4j2.properties" "$@"
+}
+
+main() {
+  local cmd="${1:-}"
+  [ $# -gt 0 ] && shift
+  case "$cmd" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    kafka-class) cmd_kafka_class "$@" ;;
+    *)
+      echo "usage: $0 up|down|status|kafka-class CLASS [ARGS...]" >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
