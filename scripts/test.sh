@@ -23,7 +23,8 @@ fi
 
 echo "== bun test"
 log=$(mktemp)
-bun test "$@" 2>&1 | tee "$log"
+# bunfig.toml cannot set the per-test timeout (Bun 1.4 ignores [test] timeout): pass it here.
+bun test --timeout 60000 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)

@@ -50,3 +50,18 @@ export const textDecoder = new TextDecoder();
 export function toBytes(value: Uint8Array | string): Uint8Array {
   return typeof value === "string" ? textEncoder.encode(value) : value;
 }
+
+/**
+ * The bus could not do what was asked (broker unreachable, timed out, closed). Publishers catch
+ * it to buffer and retry; its message names the brokers and the cause.
+ */
+export class BusError extends Error {
+  override name = "BusError";
+  constructor(
+    readonly code: "unavailable" | "timeout" | "closed",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

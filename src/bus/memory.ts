@@ -5,7 +5,7 @@
  * gets the same messages again (at least once). Used by `evnet up` without KAFKA_BROKERS.
  */
 import type { BatchHandler, Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from "./bus.ts";
-import { toBytes } from "./bus.ts";
+import { BusError, toBytes } from "./bus.ts";
 
 const PARTITIONS = 3;
 const MAX_BATCH = 500;
@@ -56,7 +56,7 @@ export class MemoryBus implements Bus {
   }
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    if (this.closed) throw new Error("bus is closed");
+    if (this.closed) throw new BusError("closed", "bus is closed");
     const parts = this.log(topic);
     const touched = new Set<number>();
     for (const m of messages) {

@@ -5,12 +5,36 @@ import { MemoryBus } from "./memory.ts";
 export interface BusOptions {
   brokers?: string[];
   clientId: string;
+  /** Kafka only: partitions of topics created by ensureTopics, and group membership timing. */
+  partitions?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
 }
 
 export async function openBus(options: BusOptions): Promise<Bus> {
   if (options.brokers && options.brokers.length > 0) {
     const { KafkaBus } = await import("./kafka.ts");
-    return new KafkaBus({ brokers: options.brokers, clientId: options.clientId });
+    return new KafkaBus({ ...options, brokers: options.brokers });
   }
   return new MemoryBus();
+}
+
+/** The bus options a role's config (built with `busEntries`) asks for. */
+export function busOptionsFrom(
+  config: {
+    KAFKA_BROKERS?: string[];
+    KAFKA_CLIENT_ID?: string;
+    KAFKA_TOPIC_PARTITIONS?: number;
+    KAFKA_SESSION_TIMEOUT_MS?: number;
+    KAFKA_HEARTBEAT_INTERVAL_MS?: number;
+  },
+  defaultClientId: string,
+): BusOptions {
+  return {
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? defaultClientId,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+  };
 }

@@ -9,6 +9,7 @@ import { register as cpMonitor } from "./cmd/cp-monitor.ts";
 import { register as driver } from "./cmd/driver.ts";
 import { register as migrate } from "./cmd/migrate.ts";
 import { register as certs } from "./cmd/certs.ts";
+import { register as busCheck } from "./cmd/bus-check.ts";
 
 /** Every subcommand, in the order `evnet --help` lists them. */
-export const commands: ((cli: CAC) => void)[] = [up, central, registry, api, weather, cpEngine, cpMonitor, driver, migrate, certs];
+export const commands: ((cli: CAC) => void)[] = [up, central, registry, api, weather, cpEngine, cpMonitor, driver, migrate, certs, busCheck];

@@ -1,4 +1,5 @@
 /** The top-level error boundary: known errors print plainly, anything else with its stack. */
+import { BusError } from "../bus/bus.ts";
 import { ConfigError } from "../config/env.ts";
 import { AppError } from "../lib/errors.ts";
 
@@ -10,6 +11,10 @@ export function reportError(err: unknown): number {
   if (err instanceof AppError) {
     console.error(`evnet: ${err.message}`);
     return err.code === "not_implemented" ? 69 : 1;
+  }
+  if (err instanceof BusError) {
+    console.error(`evnet: ${err.message}`);
+    return 69; // EX_UNAVAILABLE: Kafka could not be reached
   }
   if (err instanceof Error && err.name === "CACError") {
     console.error(`evnet: ${err.message}. See 'evnet --help'.`);

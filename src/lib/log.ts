@@ -2,6 +2,8 @@
  * Line-oriented logging to stdout/stderr: `time level [role] message key=value...`.
  * `evnet up` prefixes each role's lines with its name through `child`.
  */
+import { environment } from "../config/env.ts";
+
 export type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -13,7 +15,9 @@ export interface Logger {
   child(role: string): Logger;
 }
 
-let threshold: Level = (process.env.EVNET_LOG_LEVEL as Level | undefined) ?? "info";
+// Read through the config module so EVNET_LOG_LEVEL in .env counts too (the compiled binary does
+// not load .env into process.env by itself).
+let threshold: Level = (environment().EVNET_LOG_LEVEL as Level | undefined) ?? "info";
 export function setLogLevel(level: Level): void {
   threshold = level;
 }

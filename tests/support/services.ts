@@ -41,7 +41,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async drop() {
       const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
       try {
-        await a.unsafe(`drop database if exists ${name} with (force)`);
+        // An autovacuum worker (a superuser backend) may be visiting the database: WITH (FORCE)
+        // may not end it (42501), so wait for it to finish and try again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await a.unsafe(`drop database if exists ${name} with (force)`);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code !== "42501" || attempt >= 20) throw err;
+            await Bun.sleep(250);
+          }
+        }
       } finally {
         await a.end();
       }

@@ -1,6 +1,26 @@
 import type { CAC } from "cac";
-import { notBuilt } from "../not-built.ts";
+
+interface CertsFlags {
+  dir: string;
+  hosts?: string;
+  force?: boolean;
+}
 
 export function register(cli: CAC): void {
-  cli.command("certs", "Make a local CA and server certificates into certs/").action(async () => notBuilt("certs"));
+  cli
+    .command("certs", "Make a local CA and server certificates into certs/")
+    .option("--dir <dir>", "folder to write them to", { default: "certs" })
+    .option("--hosts <list>", "extra host names or IPs the server certificate is for, comma-separated (always: localhost, 127.0.0.1, ::1)")
+    .option("--force", "make a new CA even if one exists (clients then need the new ca.pem)")
+    .example("evnet certs --hosts central.example.lan,10.0.0.5")
+    .action(async (flags: CertsFlags) => {
+      const { makeCerts } = await import("../../certs/make.ts");
+      const hosts = (flags.hosts ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+      const report = await makeCerts({ dir: String(flags.dir), hosts, force: Boolean(flags.force) });
+      const width = Math.max(...report.files.map((f) => f.what.length));
+      for (const file of report.files)
+        console.log(`${file.what.padEnd(width)}  ${file.path}  (${file.action}${file.private ? ", owner-only 0600" : ""})`);
+      console.log(`server certificate valid for: ${report.hosts.join(", ")}`);
+      console.log("clients verify servers with the CA certificate: give them its path (EVNET_CA_FILE); keep the private keys where they are");
+    });
 }

@@ -1,0 +1,160 @@
+/**
+ * The Kafka adapter of the bus, on @platformatic/kafka (pure JavaScript: it runs under Bun and in
+ * the compiled binary, see docs/kafka-client.md). Only this file and src/bus/kafka/ import the
+ * client, so it can be swapped behind src/bus/bus.ts.
+ *
+ * Publishing is idempotent with acks from all in-sync replicas, keyed by CP id with Kafka's
+ * Java-compatible murmur2 partitioner (so per-key order holds, whatever client produced), and
+ * bounded in time: an unreachable broker makes `publish` reject with a BusError within seconds,
+ * so a caller can buffer and retry instead of hanging.
+ */
+import { Admin, compatibilityPartitioner, Producer } from "@platformatic/kafka";
+import { ConfigError } from "../config/env.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { BusError, toBytes, type BatchHandler, type Bus, type OutgoingMessage, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { closeWithin, describeKafkaError, withDeadline } from "./kafka/calls.ts";
+import { KafkaSubscription, type ConsumerTuning } from "./kafka/subscription.ts";
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Partitions of a topic `ensureTopics` creates (default 3). */
+  partitions?: number;
+  /** Replicas of a topic `ensureTopics` creates (default: the broker's default.replication.factor). */
+  replicationFactor?: number;
+  /** How long a silent group member keeps its partitions before the others take them (default 10 s). */
+  sessionTimeoutMs?: number;
+  /** How often a member tells the group it is alive (default 1 s; keep it under a third of the session). */
+  heartbeatIntervalMs?: number;
+  /** Longest a publish or an admin call may take before it fails (default 10 s). */
+  operationTimeoutMs?: number;
+  /** Pause before a batch whose handler threw is delivered again (default 500 ms). */
+  redeliveryDelayMs?: number;
+  log?: Logger;
+}
+
+const CONNECT_TIMEOUT_MS = 3_000;
+const REQUEST_TIMEOUT_MS = 5_000;
+
+export class KafkaBus implements Bus {
+  readonly kind = "kafka" as const;
+  private readonly log: Logger;
+  private readonly producer: Producer;
+  private admin: Admin | undefined;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly operationTimeoutMs: number;
+  private closed = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.log = options.log ?? createLogger("bus");
+    const session = options.sessionTimeoutMs ?? 10_000;
+    if ((options.heartbeatIntervalMs ?? 1_000) * 3 > session)
+      throw new ConfigError(`Kafka heartbeat interval (KAFKA_HEARTBEAT_INTERVAL_MS) must be at most a third of the session timeout (${session} ms)`);
+    this.operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
+    this.producer = new Producer({
+      ...this.connection("producer"),
+      idempotent: true, // implies acks = all; the broker drops duplicates of a retried batch
+      partitioner: compatibilityPartitioner,
+    });
+  }
+
+  /** Client options every client shares: bounded connects, requests and retries. */
+  private connection(role: string) {
+    return {
+      clientId: `${this.options.clientId}-${role}`,
+      bootstrapBrokers: this.options.brokers,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      timeout: REQUEST_TIMEOUT_MS,
+      retries: 2,
+      retryDelay: 250,
+    };
+  }
+
+  private where(): string {
+    return this.options.brokers.join(",");
+  }
+
+  /** Runs a client call under the operation deadline, turning failures into a BusError. */
+  private async bounded<T>(what: string, call: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new BusError("closed", `cannot ${what}: the bus is closed`);
+    const timeout = () =>
+      new BusError("timeout", `cannot ${what}: Kafka at ${this.where()} did not answer within ${this.operationTimeoutMs} ms`);
+    try {
+      return await withDeadline(call(), this.operationTimeoutMs, timeout);
+    } catch (err) {
+      if (err instanceof BusError) throw err;
+      throw new BusError("unavailable", `cannot ${what}: Kafka at ${this.where()} failed: ${describeKafkaError(err)}`, { cause: err });
+    }
+  }
+
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.bounded(`publish to ${topic}`, () =>
+      this.producer.send({
+        messages: messages.map((m) => ({
+          topic,
+          key: Buffer.from(m.key),
+          value: Buffer.from(toBytes(m.value)),
+          headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
+        })),
+      }),
+    );
+  }
+
+  async ensureTopics(topics: string[]): Promise<void> {
+    const admin = (this.admin ??= new Admin(this.connection("admin")));
+    await this.bounded(`create topics ${topics.join(", ")}`, async () => {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      try {
+        await admin.createTopics({
+          topics: missing,
+          partitions: this.options.partitions ?? 3,
+          replicas: this.options.replicationFactor ?? -1,
+        });
+        this.log.info("created topics", { topics: missing.join(","), partitions: this.options.partitions ?? 3 });
+      } catch (err) {
+        // Another role may have created them between our list and create: that is success.
+        if (!describeKafkaError(err).includes("TOPIC_ALREADY_EXISTS") && !String(err).includes("already exists")) throw err;
+      }
+    });
+  }
+
+  async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    if (this.closed) throw new BusError("closed", "cannot subscribe: the bus is closed");
+    const tuning: ConsumerTuning = {
+      ...this.connection(`consumer-${options.groupId}`),
+      sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 1_000,
+      redeliveryDelayMs: this.options.redeliveryDelayMs ?? 500,
+      startTimeoutMs: Math.max(this.operationTimeoutMs, (this.options.sessionTimeoutMs ?? 10_000) * 2),
+    };
+    const subscription = new KafkaSubscription(options, handler, tuning, this.log);
+    try {
+      await subscription.start();
+    } catch (err) {
+      await subscription.close();
+      throw new BusError(
+        "unavailable",
+        `cannot subscribe ${options.groupId} to ${options.topics.join(", ")}: Kafka at ${this.where()} failed: ${describeKafkaError(err)}`,
+        { cause: err },
+      );
+    }
+    this.subscriptions.add(subscription);
+    return {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await subscription.close();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+    this.subscriptions.clear();
+    await Promise.allSettled([closeWithin(() => this.producer.close(), 5_000), this.admin && closeWithin(() => this.admin!.close(), 5_000)]);
+  }
+}

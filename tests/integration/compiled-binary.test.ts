@@ -1,0 +1,123 @@
+/**
+ * The compiled executable works on its own: built once per run with scripts/build.ts, copied
+ * to a folder with no node_modules, run with no Bun on the PATH. It must open the embedded
+ * database (PGlite files inside the binary), apply the embedded migrations, make certificates
+ * without openssl, and talk to Kafka (the client's wasm inside the binary).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Hono } from "hono";
+import pkg from "../../package.json";
+import { serve } from "../../src/http/serve.ts";
+import { tlsFetch } from "../../src/http/tls-client.ts";
+import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+
+const root = mkdtempSync(join(tmpdir(), "evnet-binary-"));
+const runDir = join(root, "elsewhere");
+const binary = join(runDir, "evnet");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the copied binary in its own folder with a bare environment (no Bun, no test settings). */
+function evnet(args: string[], env: Record<string, string> = {}): Run {
+  const result = Bun.spawnSync([binary, ...args], {
+    cwd: runDir,
+    env: { PATH: "/usr/bin:/bin", HOME: root, EVNET_LOG_LEVEL: "warn", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+beforeAll(() => {
+  const built = join(root, "dist", "evnet");
+  const build = Bun.spawnSync([process.execPath, "scripts/build.ts", "--outfile", built], { stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`build failed:\n${build.stdout.toString()}\n${build.stderr.toString()}`);
+  mkdirSync(runDir, { recursive: true });
+  copyFileSync(built, binary);
+  Bun.spawnSync(["chmod", "+x", binary]);
+}, 300_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("the compiled evnet binary, run from a folder without node_modules", () => {
+  test("has no node_modules or Bun to lean on", () => {
+    expect(existsSync(join(runDir, "node_modules"))).toBe(false);
+    expect(Bun.spawnSync(["sh", "-c", "command -v bun"], { env: { PATH: "/usr/bin:/bin" } }).exitCode).not.toBe(0);
+  });
+
+  test("prints its version and its help listing every command", () => {
+    const version = evnet(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toContain(`evnet/${pkg.version}`);
+    const help = evnet(["--help"]);
+    expect(help.code).toBe(0);
+    for (const command of ["up", "central", "registry", "api", "weather", "cp-engine", "cp-monitor", "driver", "migrate", "certs", "bus-check"])
+      expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s`, "m"));
+  });
+
+  test("migrates an embedded database in a data folder, then finds it up to date", () => {
+    const dataDir = join(root, "data");
+    const first = evnet(["migrate", "--data-dir", dataDir]);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^applied \d+ migration\(s\) to .*pgdata: 0000_init/);
+    const second = evnet(["migrate", "--data-dir", dataDir]);
+    expect(second.stdout).toContain("is up to date");
+  }, 60_000);
+
+  describe("against the real PostgreSQL", () => {
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createTestDatabase();
+    });
+    afterAll(() => database.drop());
+
+    test("migrates it through DATABASE_URL, hiding the password in what it prints", () => {
+      const run = evnet(["migrate"], { DATABASE_URL: database.url });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^applied \d+ migration\(s\) to postgres:\/\/evnet:\*\*\*@/);
+    }, 30_000);
+  });
+
+  test("makes certificates that an HTTPS server uses and a client verifies with the CA", async () => {
+    const run = evnet(["certs", "--dir", "certs", "--hosts", "evnet.test"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("server certificate valid for: localhost, 127.0.0.1, ::1, evnet.test");
+    expect(statSync(join(runDir, "certs", "server-key.pem")).mode & 0o777).toBe(0o600);
+    const server = serve(new Hono().get("/", (c) => c.text("trusted")), {
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { certFile: join(runDir, "certs", "server.pem"), keyFile: join(runDir, "certs", "server-key.pem") },
+    });
+    try {
+      expect(await (await tlsFetch(join(runDir, "certs", "ca.pem"))(server.url)).text()).toBe("trusted");
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  test("round-trips a message through Kafka with bus-check, taking the brokers from .env", () => {
+    writeFileSync(join(runDir, ".env"), `KAFKA_BROKERS=${kafkaBrokers().join(",")}\nEVNET_TOPIC_PREFIX=${testTopicPrefix()}\n`);
+    try {
+      const run = evnet(["bus-check"]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/Kafka at .* works: a message on .*\.bus-check came back in \d+ ms/);
+    } finally {
+      rmSync(join(runDir, ".env"));
+    }
+  }, 60_000);
+
+  test("bus-check says which broker it could not reach and exits with EX_UNAVAILABLE", () => {
+    const run = evnet(["bus-check", "--brokers", "127.0.0.1:1"]);
+    expect(run.code).toBe(69);
+    expect(run.stderr).toContain("Kafka at 127.0.0.1:1 failed");
+  }, 30_000);
+});

@@ -1,0 +1,169 @@
+import { describe, expect, test } from "bun:test";
+import { EnvelopeError, MemorySequences, open, readHeader, seal, SequenceCounter, type KeyInfo } from "../../src/crypto/envelope.ts";
+import { constantTimeEqual, KeyError, newChannelKey, parseMasterKey, randomToken, unwrapKey, wrapKey } from "../../src/crypto/keys.ts";
+
+const cp1 = newChannelKey();
+const cp2 = newChannelKey();
+const revoked = newChannelKey();
+const keys = new Map<string, KeyInfo>([
+  [cp1.keyId, { key: cp1.key, cpId: "CP_001", revoked: false }],
+  [cp2.keyId, { key: cp2.key, cpId: "CP_002", revoked: false }],
+  [revoked.keyId, { key: revoked.key, cpId: "CP_001", revoked: true }],
+]);
+const lookup = (kid: string) => keys.get(kid);
+
+const sealFromCp1 = (payload: unknown, seq = 1, override: Partial<{ cp: string; kid: string; key: Uint8Array }> = {}) =>
+  seal({ cp: override.cp ?? "CP_001", kid: override.kid ?? cp1.keyId, sender: "engine:CP_001", seq }, override.key ?? cp1.key, payload);
+
+/** The EnvelopeError code `open` fails with. */
+async function failure(wire: string | Uint8Array, sequences = new MemorySequences(), expectedCp?: string): Promise<string> {
+  try {
+    await open(wire, lookup, sequences, expectedCp);
+  } catch (err) {
+    if (err instanceof EnvelopeError) return err.code;
+    throw err;
+  }
+  throw new Error("the envelope opened, but it should not have");
+}
+
+/** Re-encodes a sealed envelope with some of its fields changed. */
+const edit = (wire: string, change: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(wire), ...change });
+
+describe("a sealed envelope", () => {
+  test("opens under the CP's key to the same payload and header", async () => {
+    const payload = { type: "telemetry", power_kw: 7.4, energy_kwh: 0.12, cost_eur: 0.04 };
+    const opened = await open(sealFromCp1(payload, 42), lookup, new MemorySequences(), "CP_001");
+    expect(opened.payload).toEqual(payload);
+    expect(opened.header).toMatchObject({ v: 1, cp: "CP_001", kid: cp1.keyId, sender: "engine:CP_001", seq: 42 });
+  });
+
+  test("shows only routing fields on the wire, never the payload", () => {
+    const wire = sealFromCp1({ secret_reading: "42.1 kWh" });
+    expect(wire).not.toContain("secret_reading");
+    expect(Object.keys(JSON.parse(wire)).sort()).toEqual(["cp", "ct", "kid", "nonce", "sender", "seq", "ts", "v"]);
+  });
+
+  test("is refused as tampered when a byte of the ciphertext changes", async () => {
+    const wire = JSON.parse(sealFromCp1({ a: 1 }));
+    const ct = Buffer.from(wire.ct, "base64url");
+    ct[0] = ct[0]! ^ 0x01;
+    expect(await failure(JSON.stringify({ ...wire, ct: ct.toString("base64url") }))).toBe("tampered");
+  });
+
+  test("is refused as tampered when an authenticated header field changes", async () => {
+    const wire = sealFromCp1({ a: 1 }, 5);
+    expect(await failure(edit(wire, { seq: 6 }))).toBe("tampered");
+    expect(await failure(edit(wire, { sender: "monitor:CP_001" }))).toBe("tampered");
+    expect(await failure(edit(wire, { ts: JSON.parse(wire).ts + 1 }))).toBe("tampered");
+  });
+
+  test("is refused as tampered when sealed with a key other than the one it names", async () => {
+    expect(await failure(sealFromCp1({ a: 1 }, 1, { key: newChannelKey().key }))).toBe("tampered");
+  });
+
+  test("is refused when it names a key nobody issued", async () => {
+    expect(await failure(sealFromCp1({ a: 1 }, 1, { kid: "k_unknown" }))).toBe("unknown_key");
+  });
+
+  test("is refused when its key has been revoked", async () => {
+    expect(await failure(sealFromCp1({ a: 1 }, 1, { kid: revoked.keyId, key: revoked.key }))).toBe("revoked_key");
+  });
+
+  test("is refused when it claims to come from a CP other than its key's", async () => {
+    expect(await failure(sealFromCp1({ a: 1 }, 1, { cp: "CP_002" }))).toBe("cp_mismatch");
+  });
+
+  test("is refused when the bus key names another CP than the envelope", async () => {
+    expect(await failure(sealFromCp1({ a: 1 }), new MemorySequences(), "CP_002")).toBe("cp_mismatch");
+  });
+
+  test("is refused as replayed when its sequence is not after the last accepted one", async () => {
+    const sequences = new MemorySequences();
+    const wire = sealFromCp1({ a: 1 }, 10);
+    const opened = await open(wire, lookup, sequences);
+    sequences.accept(opened.header.kid, opened.header.sender, opened.header.seq);
+    expect(await failure(wire, sequences)).toBe("replayed");
+    expect(await failure(sealFromCp1({ a: 2 }, 9), sequences)).toBe("replayed");
+    expect((await open(sealFromCp1({ a: 3 }, 11), lookup, sequences)).payload).toEqual({ a: 3 });
+  });
+
+  test("is refused as malformed when it is not JSON, misses fields, or has fields of the wrong type", async () => {
+    expect(await failure("not json")).toBe("malformed");
+    expect(await failure(new TextEncoder().encode("{}"))).toBe("malformed");
+    const wire = sealFromCp1({ a: 1 });
+    expect(await failure(edit(wire, { v: 2 }))).toBe("malformed");
+    expect(await failure(edit(wire, { seq: "1" }))).toBe("malformed");
+    expect(await failure(edit(wire, { seq: 0 }))).toBe("malformed");
+    expect(await failure(edit(wire, { cp: "" }))).toBe("malformed");
+    expect(await failure(edit(wire, { cp: "C".repeat(65) }))).toBe("malformed");
+    expect(await failure("null")).toBe("malformed");
+  });
+
+  test("keeps what could be read of a malformed header for the audit entry", () => {
+    let error: EnvelopeError | undefined;
+    try {
+      readHeader(JSON.stringify({ v: 1, cp: "CP_009", kid: "k_1" }));
+    } catch (e) {
+      error = e as EnvelopeError;
+    }
+    expect(error?.code).toBe("malformed");
+    expect(error?.header).toEqual({ cp: "CP_009", kid: "k_1" });
+  });
+});
+
+describe("a sequence counter", () => {
+  test("rises strictly, and a new counter (a restarted sender) starts above the old one's values", () => {
+    const before = new SequenceCounter();
+    const values = Array.from({ length: 1000 }, () => before.next());
+    expect(values.every((v, i) => i === 0 || v > values[i - 1]!)).toBe(true);
+    const restarted = new SequenceCounter();
+    expect(restarted.next()).toBeGreaterThanOrEqual(Date.now() * 1000 - 1_000_000); // clock-based, not 1
+  });
+});
+
+describe("channel keys at rest", () => {
+  const master = parseMasterKey("a".repeat(64));
+
+  test("a wrapped key unwraps to the same bytes under the same master key, CP and key id", () => {
+    const { keyId, key } = newChannelKey();
+    const wrapped = wrapKey(master, "CP_001", keyId, key);
+    expect(wrapped).not.toContain(Buffer.from(key).toString("base64url"));
+    expect([...unwrapKey(master, "CP_001", keyId, wrapped)]).toEqual([...key]);
+  });
+
+  test("a wrapped key does not unwrap under another master key, for another CP, or under another key id", () => {
+    const { keyId, key } = newChannelKey();
+    const wrapped = wrapKey(master, "CP_001", keyId, key);
+    expect(() => unwrapKey(parseMasterKey("b".repeat(64)), "CP_001", keyId, wrapped)).toThrow(KeyError);
+    expect(() => unwrapKey(master, "CP_002", keyId, wrapped)).toThrow(KeyError);
+    expect(() => unwrapKey(master, "CP_001", "k_other", wrapped)).toThrow(KeyError);
+    expect(() => unwrapKey(master, "CP_001", keyId, "v2.x.y")).toThrow(/unknown format/);
+  });
+
+  test("each channel key is fresh: 32 random bytes and its own id", () => {
+    const [a, b] = [newChannelKey(), newChannelKey()];
+    expect(a.key.length).toBe(32);
+    expect(a.keyId).not.toBe(b.keyId);
+    expect(Buffer.from(a.key).equals(Buffer.from(b.key))).toBe(false);
+  });
+
+  test("a master key is read from hex, base64 or a long passphrase, and refused when short", () => {
+    expect(parseMasterKey("0f".repeat(32)).length).toBe(32);
+    expect(parseMasterKey(Buffer.alloc(32, 7).toString("base64")).length).toBe(32);
+    expect(parseMasterKey("correct horse battery staple and more words").length).toBe(32);
+    expect(() => parseMasterKey("too short")).toThrow(KeyError);
+  });
+});
+
+describe("secrets", () => {
+  test("compare equal only when identical", () => {
+    expect(constantTimeEqual("token-123", "token-123")).toBe(true);
+    expect(constantTimeEqual("token-123", "token-124")).toBe(false);
+    expect(constantTimeEqual("token", "token-123")).toBe(false);
+  });
+
+  test("random tokens do not repeat", () => {
+    const tokens = new Set(Array.from({ length: 100 }, () => randomToken()));
+    expect(tokens.size).toBe(100);
+  });
+});
