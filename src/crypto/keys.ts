@@ -63,6 +63,10 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
+export function randomHex(bytes = 32): string {
+  return randomBytes(bytes).toString("hex");
+}
+
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString("base64url");
 }

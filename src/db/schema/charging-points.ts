@@ -1,4 +1,4 @@
-import { doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { boolean, doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 /** A charging point as registered by its operator, with the state Central keeps for it. */
 export const chargingPoints = pgTable(
@@ -18,6 +18,15 @@ export const chargingPoints = pgTable(
     lastConnectionTime: timestamp("last_connection_time", { withTimezone: true }),
     /** Set when the operator deregisters the CP; its history stays, its credential stops working. */
     deregisteredAt: timestamp("deregistered_at", { withTimezone: true }),
+    // The facts Central derives `status` from (src/domain/cp-status.ts), kept by Central.
+    /** none (never authenticated), active (holds a working key) or revoked. */
+    channelState: text("channel_state").notNull().default("none"),
+    /** Its monitor's heartbeats arrive; false after 3 missed intervals. */
+    connected: boolean("connected").notNull().default(false),
+    operatorStopped: boolean("operator_stopped").notNull().default(false),
+    engineFault: boolean("engine_fault").notNull().default(false),
+    /** The heartbeat interval its monitor announced, in seconds. */
+    heartbeatIntervalS: doublePrecision("heartbeat_interval_s"),
   },
   (t) => [index("charging_points_location_idx").on(t.location)],
 );

@@ -14,6 +14,8 @@ export const cpCredentials = pgTable(
     /** Set when superseded by re-registration or invalidated by deregistration. */
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     revokedReason: text("revoked_reason"),
+    /** When the CP last authenticated with it. */
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
   },
   (t) => [index("cp_credentials_cp_idx").on(t.cpId)],
 );

@@ -6,3 +6,5 @@ export * from "./drivers.ts";
 export * from "./sessions.ts";
 export * from "./audit-events.ts";
 export * from "./weather.ts";
+export * from "./service-heartbeats.ts";
+export * from "./central.ts";

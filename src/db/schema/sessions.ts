@@ -1,4 +1,5 @@
-import { bigint, doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { bigint, doublePrecision, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { chargingPoints } from "./charging-points.ts";
 import { drivers } from "./drivers.ts";
 
@@ -26,9 +27,19 @@ export const chargingSessions = pgTable(
     endedAt: timestamp("ended_at", { withTimezone: true }),
     /** driver_stop, unplugged, max_duration, fault, weather, operator_stop, key_revoked, ... */
     endReason: text("end_reason"),
+    /** When the engine confirmed it started supplying. */
+    supplyStartedAt: timestamp("supply_started_at", { withTimezone: true }),
+    /** Set when Central asked the engine to stop: the reason the session will end with. */
+    pendingEndReason: text("pending_end_reason"),
+    /** Central closes the session itself if the engine has not answered by then (start or final report). */
+    awaitingUntil: timestamp("awaiting_until", { withTimezone: true }),
   },
   (t) => [
     index("charging_sessions_cp_idx").on(t.cpId, t.status),
     index("charging_sessions_driver_idx").on(t.driverId, t.startedAt),
+    // At most one session in progress per CP and per driver, whatever races between Centrals.
+    uniqueIndex("charging_sessions_one_open_per_cp").on(t.cpId).where(sql`status = 'IN_PROGRESS'`),
+    uniqueIndex("charging_sessions_one_open_per_driver").on(t.driverId).where(sql`status = 'IN_PROGRESS'`),
+    index("charging_sessions_awaiting_idx").on(t.awaitingUntil).where(sql`status = 'IN_PROGRESS'`),
   ],
 );

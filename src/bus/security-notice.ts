@@ -1,0 +1,23 @@
+/**
+ * The one security notice Central sends a CP through the envelope: "your key was revoked".
+ * It is sealed with the revoked key itself (the only key the CP holds), so the CP can trust it
+ * and authenticate again.
+ */
+import * as v from "valibot";
+
+export const keyRevokedNoticeSchema = v.object({
+  type: v.literal("key_revoked"),
+  cp_id: v.string(),
+  key_id: v.string(),
+  reason: v.string(),
+});
+
+export type KeyRevokedNotice = v.InferOutput<typeof keyRevokedNoticeSchema>;
+
+export function keyRevokedNotice(cpId: string, keyId: string, reason: string): KeyRevokedNotice {
+  return { type: "key_revoked", cp_id: cpId, key_id: keyId, reason };
+}
+
+export function isKeyRevokedNotice(payload: unknown): payload is KeyRevokedNotice {
+  return v.is(keyRevokedNoticeSchema, payload);
+}

@@ -1,0 +1,71 @@
+/**
+ * `cp_keys`: the channel keys Central issues to authenticated CPs, stored only wrapped under the
+ * master key. A CP has at most one active key: issuing a new one revokes the others in the same
+ * transaction.
+ */
+import { and, desc, eq, inArray, isNull } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
+
+export type CpKeyRow = typeof cpKeys.$inferSelect;
+
+export const SUPERSEDED_BY_AUTHENTICATION = "superseded by a new authentication";
+
+export interface StoredKey {
+  keyId: string;
+  cpId: string;
+  wrappedKey: string;
+  /** Credential the CP authenticated with, marked used. */
+  credentialJti: string;
+}
+
+/** Stores a new active key for a CP and revokes its earlier ones; returns the revoked key ids. */
+export async function storeNewKey(db: Db, key: StoredKey): Promise<{ createdAt: Date; revokedKeyIds: string[] }> {
+  return db.transaction(async (tx) => {
+    // Lock the CP so two authentications at once cannot both leave an active key.
+    await tx.select({ cpId: chargingPoints.cpId }).from(chargingPoints).where(eq(chargingPoints.cpId, key.cpId)).for("update");
+    const now = new Date();
+    const revoked = await tx
+      .update(cpKeys)
+      .set({ revokedAt: now, revokedReason: SUPERSEDED_BY_AUTHENTICATION })
+      .where(and(eq(cpKeys.cpId, key.cpId), isNull(cpKeys.revokedAt)))
+      .returning({ keyId: cpKeys.keyId });
+    const [row] = await tx.insert(cpKeys).values({ keyId: key.keyId, cpId: key.cpId, wrappedKey: key.wrappedKey, createdAt: now }).returning();
+    await tx.update(cpCredentials).set({ lastUsedAt: now }).where(eq(cpCredentials.jti, key.credentialJti));
+    await tx.update(chargingPoints).set({ lastConnectionTime: now }).where(eq(chargingPoints.cpId, key.cpId));
+    return { createdAt: row!.createdAt, revokedKeyIds: revoked.map((r) => r.keyId) };
+  });
+}
+
+export async function findKey(db: Db, keyId: string): Promise<CpKeyRow | undefined> {
+  const [row] = await db.select().from(cpKeys).where(eq(cpKeys.keyId, keyId));
+  return row;
+}
+
+/** The CP's active (unrevoked) key, or undefined. */
+export async function findActiveKey(db: Db, cpId: string): Promise<CpKeyRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(cpKeys)
+    .where(and(eq(cpKeys.cpId, cpId), isNull(cpKeys.revokedAt)))
+    .orderBy(desc(cpKeys.createdAt))
+    .limit(1);
+  return row;
+}
+
+/** Revokes the CP's active keys; returns the ids it revoked (empty when there were none). */
+export async function revokeActiveKeys(db: Db, cpId: string, reason: string): Promise<string[]> {
+  const rows = await db
+    .update(cpKeys)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(cpKeys.cpId, cpId), isNull(cpKeys.revokedAt)))
+    .returning({ keyId: cpKeys.keyId });
+  return rows.map((r) => r.keyId);
+}
+
+/** The most recently created of the given keys (the one the CP most likely still holds). */
+export async function newestOf(db: Db, keyIds: string[]): Promise<CpKeyRow | undefined> {
+  if (keyIds.length === 0) return undefined;
+  const [row] = await db.select().from(cpKeys).where(inArray(cpKeys.keyId, keyIds)).orderBy(desc(cpKeys.createdAt)).limit(1);
+  return row;
+}

@@ -1,0 +1,47 @@
+import { bigint, bigserial, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+/**
+ * The next bus offset Central has not applied yet, per consumer group and partition, written in
+ * the same transaction as the effects of a batch. A batch delivered again (Central died before
+ * the bus commit, or a rebalance handed the partition over mid-batch) is applied once.
+ */
+export const busOffsets = pgTable(
+  "bus_offsets",
+  {
+    groupId: text("group_id").notNull(),
+    topic: text("topic").notNull(),
+    partition: integer("partition").notNull(),
+    nextOffset: bigint("next_offset", { mode: "bigint" }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.topic, t.partition] })],
+);
+
+/**
+ * Messages Central must send (answers to drivers, commands to engines, tickets), stored in the
+ * transaction that decided them and deleted once published: a crash between the two loses none.
+ */
+export const outbox = pgTable("outbox", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  topic: text("topic").notNull(),
+  key: text("key").notNull(),
+  value: text("value").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Every driver request Central decided, by the driver's request id: a repeated request gets the same answer. */
+export const driverRequests = pgTable("driver_requests", {
+  requestId: text("request_id").primaryKey(),
+  /** charge or stop */
+  kind: text("kind").notNull(),
+  driverId: text("driver_id").notNull(),
+  cpId: text("cp_id").notNull(),
+  /** authorised, refused, stopping, ticket */
+  outcome: text("outcome").notNull(),
+  code: text("code"),
+  reason: text("reason"),
+  sessionId: text("session_id"),
+  /** The answer as sent, to send again verbatim. */
+  answer: text("answer").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,129 @@
+/**
+ * CP authentication: a valid credential of a registered CP, still its current one, buys a fresh
+ * random 256-bit channel key. The key is stored wrapped under the master key, returned once,
+ * and Central is told (control message) so it loads the key and makes the CP ACTIVE.
+ * Every refusal is a 401 with its reason, audited.
+ */
+import type { Auditor } from "../audit/audit.ts";
+import type { Bus } from "../bus/bus.ts";
+import { controlMessage } from "../bus/control-messages.ts";
+import type { Topics } from "../bus/topics.ts";
+import { claimedSubject, CredentialError, type CredentialVerifier } from "../crypto/credentials.ts";
+import { newChannelKey, wrapKey } from "../crypto/keys.ts";
+import type { Db } from "../db/client.ts";
+import { storeNewKey } from "../db/repos/cp-keys.ts";
+import { findChargingPoint, findCredential, SUPERSEDED_BY_REGISTRATION } from "../db/repos/cp-registrations.ts";
+import { AppError } from "../lib/errors.ts";
+import { cpResource } from "./audit-resource.ts";
+
+export interface AuthenticationDeps {
+  db: Db;
+  auditor: Auditor;
+  bus: Bus;
+  topics: Topics;
+  verifier: CredentialVerifier;
+  masterKey: Uint8Array;
+}
+
+export interface AuthenticationRequest {
+  credential: string;
+  /** The CP the caller says it is; when given, the credential must be that CP's. */
+  cpId?: string;
+  sourceAddress?: string;
+}
+
+export interface IssuedKey {
+  cpId: string;
+  keyId: string;
+  key: Uint8Array;
+  issuedAt: Date;
+}
+
+export type AuthenticationFailure =
+  | CredentialError["code"]
+  | "not_registered"
+  | "deregistered"
+  | "unknown_credential"
+  | "superseded"
+  | "revoked";
+
+class Refusal extends Error {
+  constructor(
+    readonly reason: AuthenticationFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function authenticateCp(deps: AuthenticationDeps, request: AuthenticationRequest): Promise<IssuedKey> {
+  const claimedCp = request.cpId ?? claimedSubject(request.credential);
+  let cpId: string;
+  let jti: string;
+  try {
+    ({ cpId, jti } = await checkCredential(deps, request));
+  } catch (err) {
+    if (!(err instanceof Refusal)) throw err;
+    await deps.auditor.record({
+      eventType: "authentication",
+      actorType: "cp",
+      actorId: claimedCp ?? null,
+      resource: claimedCp ? cpResource(claimedCp) : null,
+      action: "authenticate",
+      outcome: "failure",
+      reason: `${err.reason}: ${err.message}`,
+      sourceAddress: request.sourceAddress,
+    });
+    throw new AppError("unauthorized", err.message, { reason: err.reason });
+  }
+  const fresh = newChannelKey();
+  const stored = await storeNewKey(deps.db, {
+    keyId: fresh.keyId,
+    cpId,
+    wrappedKey: wrapKey(deps.masterKey, cpId, fresh.keyId, fresh.key),
+    credentialJti: jti,
+  });
+  const audit = { actorType: "cp" as const, actorId: cpId, resource: cpResource(cpId), outcome: "success" as const, sourceAddress: request.sourceAddress };
+  await deps.auditor.record({ ...audit, eventType: "authentication", action: "authenticate", details: { credential_id: jti } });
+  await deps.auditor.record({ ...audit, eventType: "key", action: "issue_key", details: { key_id: fresh.keyId, superseded_key_ids: stored.revokedKeyIds } });
+  await tellCentral(deps, cpId, fresh.keyId, stored.createdAt, request.sourceAddress);
+  return { cpId, keyId: fresh.keyId, key: fresh.key, issuedAt: stored.createdAt };
+}
+
+async function checkCredential(deps: AuthenticationDeps, request: AuthenticationRequest): Promise<{ cpId: string; jti: string }> {
+  let verified;
+  try {
+    verified = await deps.verifier.verify(request.credential, request.cpId);
+  } catch (err) {
+    if (err instanceof CredentialError) throw new Refusal(err.code, err.message);
+    throw err;
+  }
+  const { cpId, jti } = verified;
+  const cp = await findChargingPoint(deps.db, cpId);
+  if (!cp) throw new Refusal("not_registered", `charging point ${cpId} is not registered`);
+  if (cp.deregisteredAt) throw new Refusal("deregistered", `charging point ${cpId} has been deregistered`);
+  const credential = await findCredential(deps.db, jti);
+  if (!credential || credential.cpId !== cpId) throw new Refusal("unknown_credential", "the registry has no record of this credential");
+  if (credential.revokedAt && credential.revokedReason !== SUPERSEDED_BY_REGISTRATION)
+    throw new Refusal("revoked", `the credential was revoked (${credential.revokedReason ?? "no reason given"})`);
+  if (credential.revokedAt || cp.currentCredentialId !== jti)
+    throw new Refusal("superseded", "the credential was replaced by a newer registration; use the newest one");
+  return { cpId, jti };
+}
+
+async function tellCentral(deps: AuthenticationDeps, cpId: string, keyId: string, at: Date, sourceAddress?: string): Promise<void> {
+  try {
+    await deps.bus.publish(deps.topics.centralControl, [controlMessage({ type: "cp_authenticated", cp_id: cpId, key_id: keyId, at: at.toISOString() })]);
+  } catch (err) {
+    await deps.auditor.record({
+      eventType: "error",
+      actorType: "system",
+      resource: cpResource(cpId),
+      action: "notify_central",
+      outcome: "error",
+      reason: `could not publish cp_authenticated: ${err instanceof Error ? err.message : String(err)}`,
+      sourceAddress,
+    });
+    throw new AppError("unavailable", "the key was issued but Central could not be told; authenticate again");
+  }
+}

@@ -1,0 +1,70 @@
+/** `GET /ev/central/audit-events`: the audit log, filtered and paged, newest first. */
+import { Hono } from "hono";
+import * as v from "valibot";
+import { searchAuditEvents } from "../../../db/repos/audit-events.ts";
+import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
+import type { ApiContext } from "../context.ts";
+import { wholeNumber } from "./query.ts";
+import { auditEventSchema } from "../shapes.ts";
+import { toAuditEventView } from "../views/audit.ts";
+
+const text = (name: string, max = 200) => v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, `${name} must not be empty`), v.maxLength(max, `${name} is too long`)));
+const time = (name: string) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.check((s) => !Number.isNaN(Date.parse(s)), `${name} must be a date and time (ISO 8601, e.g. 2025-01-31T10:00:00Z)`),
+      v.transform((s) => new Date(s)),
+    ),
+  );
+
+const auditQuery = v.pipe(
+  v.object({
+    event_type: text("event_type", 64),
+    actor_type: v.optional(v.picklist(["cp", "driver", "operator", "system", "service"], "actor_type must be cp, driver, operator, system or service")),
+    actor_id: text("actor_id"),
+    resource: text("resource"),
+    outcome: v.optional(v.picklist(["success", "failure", "error"], "outcome must be success, failure or error")),
+    from: time("from"),
+    to: time("to"),
+    limit: wholeNumber("limit", 100, 1, 500),
+    offset: wholeNumber("offset", 0, 0, 1_000_000),
+    /** The `next_cursor` of the previous page: events older than it. */
+    cursor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/, "cursor must be the next_cursor of a previous page"), v.transform(Number))),
+  }),
+  v.check((q) => !(q.from && q.to) || q.from <= q.to, "from must not be after to"),
+);
+
+const pageSchema = v.object({
+  audit_events: v.array(auditEventSchema),
+  paging: v.object({ limit: v.number(), offset: v.number(), total: v.number(), next_cursor: v.nullable(v.string()) }),
+});
+
+export function auditEventRoutes(ctx: ApiContext): Hono {
+  const app = new Hono();
+  app.get(
+    "/audit-events",
+    describeRoute({
+      tags: ["audit"],
+      summary: "Search the audit log",
+      description:
+        "Newest first. Filters: event_type, actor_type, actor_id, resource (e.g. cp/CP_001), outcome, from/to (ISO 8601). Page with offset, or pass the previous page's next_cursor as cursor.",
+      responses: { 200: ok("A page of audit events", pageSchema), ...errors(422) },
+    }),
+    validate("query", auditQuery),
+    async (c) => {
+      const q = c.req.valid("query");
+      const { rows, total } = await searchAuditEvents(
+        ctx.db,
+        { eventType: q.event_type, actorType: q.actor_type, actorId: q.actor_id, resource: q.resource, outcome: q.outcome, from: q.from, to: q.to },
+        { limit: q.limit, offset: q.offset, beforeId: q.cursor },
+      );
+      const last = rows.at(-1);
+      return c.json({
+        audit_events: rows.map(toAuditEventView),
+        paging: { limit: q.limit, offset: q.offset, total, next_cursor: rows.length === q.limit && last ? String(last.id) : null },
+      });
+    },
+  );
+  return app;
+}

@@ -1,0 +1,192 @@
+/**
+ * A monitor's identity actions, over HTTPS trusting the local CA: register the CP with the
+ * Registry (credential), deregister it, authenticate with the API (channel key), change its
+ * location (register again). The credential and the key are kept in the CP's state file.
+ */
+import { tlsFetch, type Fetch } from "../../http/tls-client.ts";
+import type { ChannelKey } from "../../crypto/keys.ts";
+import type { Logger } from "../../lib/log.ts";
+import { caFileOf, type IdentityConfig } from "./identity-config.ts";
+import { channelKeyOf, forgetIdentity, IdentityError, loadIdentity, saveIdentity, type StoredIdentity } from "./identity-store.ts";
+
+export { identityConfigEntries, type IdentityConfig } from "./identity-config.ts";
+export { IdentityError, loadIdentity, channelKeyOf, type StoredIdentity } from "./identity-store.ts";
+
+/** An HTTP refusal, with the server's error code and (for 401s) its reason. */
+export class RefusedError extends IdentityError {
+  override name = "RefusedError";
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    readonly reason: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Reply {
+  status: number;
+  body: any;
+}
+
+function fetchFor(config: IdentityConfig): Fetch {
+  return tlsFetch(caFileOf(config), "EVNET_CA_FILE");
+}
+
+async function call(config: IdentityConfig, service: "Registry" | "API", method: string, url: string, body?: unknown, token?: string): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (token) headers.authorization = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await fetchFor(config)(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const hint = /certificate|self.signed|issuer|verify/i.test(why) ? " (is EVNET_CA_FILE the ca.pem of 'evnet certs'?)" : "";
+    throw new IdentityError(`cannot reach the ${service} at ${new URL(url).origin}: ${why}${hint}`);
+  }
+  const text = await res.text();
+  let parsed: any = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (res.status >= 400) {
+    const error = parsed?.error as { code?: string; message?: string; details?: { reason?: string } } | undefined;
+    throw new RefusedError(res.status, error?.code, error?.details?.reason, `the ${service} refused (${res.status}): ${error?.message ?? (text.slice(0, 200) || "no reason given")}`);
+  }
+  return { status: res.status, body: parsed };
+}
+
+function enrollmentToken(config: IdentityConfig): string {
+  if (!config.EVNET_ENROLLMENT_TOKEN)
+    throw new IdentityError("EVNET_ENROLLMENT_TOKEN is needed to register or deregister a charging point (ask the operator)");
+  return config.EVNET_ENROLLMENT_TOKEN;
+}
+
+const cpPath = (config: IdentityConfig, cpId: string) => `${config.REGISTRY_URL}/ev/registry/charging-points/${encodeURIComponent(cpId)}`;
+
+export interface RegistrationRequest {
+  cpId: string;
+  location: string;
+  pricePerKwh?: number;
+}
+
+/** Registers the CP (or updates its registration) and stores the new credential. */
+export async function register(config: IdentityConfig, request: RegistrationRequest): Promise<StoredIdentity> {
+  const reply = await call(
+    config,
+    "Registry",
+    "POST",
+    `${config.REGISTRY_URL}/ev/registry/charging-points`,
+    { cp_id: request.cpId, location: request.location, ...(request.pricePerKwh !== undefined ? { price_per_kwh: request.pricePerKwh } : {}) },
+    enrollmentToken(config),
+  );
+  const before = loadIdentity(config.EVNET_DATA_DIR, request.cpId);
+  const identity: StoredIdentity = {
+    ...before,
+    cp_id: request.cpId,
+    location: reply.body.location,
+    price_per_kwh: reply.body.price_per_kwh,
+    credential: reply.body.cp_credential,
+    credential_expires_at: reply.body.credential_expires_at,
+  };
+  saveIdentity(config.EVNET_DATA_DIR, identity);
+  return identity;
+}
+
+/** Deregisters the CP and forgets its credential and key: they no longer work anyway. */
+export async function deregister(config: IdentityConfig, cpId: string): Promise<string> {
+  const reply = await call(config, "Registry", "DELETE", cpPath(config, cpId), undefined, enrollmentToken(config));
+  forgetIdentity(config.EVNET_DATA_DIR, cpId);
+  return reply.body?.message ?? `${cpId} deregistered`;
+}
+
+/** What the Registry says about the CP (never its credential). */
+export async function showRegistration(config: IdentityConfig, cpId: string): Promise<Record<string, unknown>> {
+  return (await call(config, "Registry", "GET", cpPath(config, cpId))).body.charging_point;
+}
+
+/** Trades the stored credential for a fresh channel key, and stores the key. */
+export async function authenticate(config: IdentityConfig, cpId: string): Promise<ChannelKey> {
+  const stored = loadIdentity(config.EVNET_DATA_DIR, cpId);
+  if (!stored?.credential) throw new IdentityError(`${cpId} has no credential yet: register it first`);
+  const reply = await call(config, "API", "POST", `${config.API_URL}/ev/central/auth`, { cp_id: cpId, cp_credential: stored.credential });
+  const identity: StoredIdentity = { ...stored, key_id: reply.body.key_id, key: reply.body.key, key_issued_at: reply.body.issued_at };
+  saveIdentity(config.EVNET_DATA_DIR, identity);
+  return channelKeyOf(identity)!;
+}
+
+/** A new location is a new registration (and a new credential); the key stays valid. */
+export async function changeLocation(config: IdentityConfig, cpId: string, location: string): Promise<StoredIdentity> {
+  const stored = loadIdentity(config.EVNET_DATA_DIR, cpId);
+  return register(config, { cpId, location, pricePerKwh: stored?.price_per_kwh });
+}
+
+/** The API's view of which key is the CP's active one (null: none). */
+export async function activeKeyId(config: IdentityConfig, cpId: string): Promise<string | null> {
+  const reply = await call(config, "API", "GET", `${config.API_URL}/ev/central/charging-points/${encodeURIComponent(cpId)}/key-status`);
+  return reply.body.key_id ?? null;
+}
+
+export interface EnsureOptions {
+  cpId: string;
+  location?: string;
+  pricePerKwh?: number;
+  /** Register if there is no credential, it is about to expire, or the location changed. */
+  register: boolean;
+  /** Always fetch a fresh key; otherwise use the stored one. */
+  authenticate: boolean;
+  log: Logger;
+}
+
+const RENEW_BEFORE_MS = 24 * 3600_000;
+
+function needsRegistration(stored: StoredIdentity | undefined, location: string | undefined): boolean {
+  if (!stored?.credential) return true;
+  if (location !== undefined && stored.location !== location) return true;
+  const expires = stored.credential_expires_at ? Date.parse(stored.credential_expires_at) : 0;
+  return expires - Date.now() < RENEW_BEFORE_MS;
+}
+
+/** What a monitor does at start: register and authenticate as asked, then hand over the key. */
+export async function ensureIdentity(config: IdentityConfig, options: EnsureOptions): Promise<{ key: ChannelKey; identity: StoredIdentity }> {
+  const { cpId, log } = options;
+  let stored = loadIdentity(config.EVNET_DATA_DIR, cpId);
+  if (options.register && needsRegistration(stored, options.location)) {
+    const location = options.location ?? stored?.location;
+    if (!location) throw new IdentityError(`a location is needed to register ${cpId} (--location)`);
+    stored = await register(config, { cpId, location, pricePerKwh: options.pricePerKwh ?? stored?.price_per_kwh });
+    log.info("registered", { cp_id: cpId, location, credential_expires_at: stored.credential_expires_at });
+  }
+  if (options.authenticate) {
+    const key = await authenticate(config, cpId);
+    log.info("authenticated", { cp_id: cpId, key_id: key.keyId });
+    return { key, identity: loadIdentity(config.EVNET_DATA_DIR, cpId)! };
+  }
+  const key = channelKeyOf(stored);
+  if (!key) throw new IdentityError(`${cpId} has no channel key: authenticate it first (--authenticate)`);
+  return { key, identity: stored! };
+}
+
+/**
+ * After revocation: authenticate again with the stored credential. A credential that expired or
+ * was superseded is renewed first when the enrollment token is at hand; a deregistered CP stays
+ * out (an operator took it out on purpose).
+ */
+export async function reauthenticate(config: IdentityConfig, options: { cpId: string; log: Logger }): Promise<ChannelKey> {
+  const { cpId, log } = options;
+  try {
+    return await authenticate(config, cpId);
+  } catch (err) {
+    const renewable = err instanceof RefusedError && err.status === 401 && (err.reason === "expired" || err.reason === "superseded");
+    if (!renewable || !config.EVNET_ENROLLMENT_TOKEN) throw err;
+    const stored = loadIdentity(config.EVNET_DATA_DIR, cpId);
+    if (!stored) throw err;
+    log.warn("credential no longer valid; registering again", { cp_id: cpId, reason: err.reason });
+    await register(config, { cpId, location: stored.location, pricePerKwh: stored.price_per_kwh });
+    return authenticate(config, cpId);
+  }
+}

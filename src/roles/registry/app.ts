@@ -1,0 +1,14 @@
+/** The Registry's HTTP app: charging point registration and its health, under /ev/registry. */
+import { Hono } from "hono";
+import { installErrorHandling } from "../../http/errors.ts";
+import type { RegistryContext } from "./context.ts";
+import { chargingPointRoutes } from "./routes/charging-points.ts";
+import { healthRoutes } from "./routes/health.ts";
+
+export function createRegistryApp(ctx: RegistryContext): Hono {
+  const app = new Hono();
+  installErrorHandling(app, ctx.log);
+  app.route("/ev/registry", healthRoutes(ctx));
+  app.route("/ev/registry", chargingPointRoutes(ctx));
+  return app;
+}

@@ -1,0 +1,15 @@
+/** What every Registry route gets. */
+import type { Auditor } from "../../audit/audit.ts";
+import type { CredentialSigner } from "../../crypto/credentials.ts";
+import type { Db } from "../../db/client.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { RegistryConfig } from "./config.ts";
+
+export interface RegistryContext {
+  db: Db;
+  auditor: Auditor;
+  log: Logger;
+  config: RegistryConfig;
+  signer: CredentialSigner;
+  startedAt: Date;
+}

@@ -1,0 +1,312 @@
+/**
+ * Central's end of the encrypted channel against the real PostgreSQL and Kafka: CP messages
+ * open only when they are intact, under the CP's own unrevoked key and not replayed (also after
+ * a restart); every refusal is audited and changes nothing; Central's replies open at the CP;
+ * a revoked key brings the CP an authenticated notice.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
+import { createAuditor } from "../../src/audit/audit.ts";
+import { textEncoder, type BusMessage, type Subscription } from "../../src/bus/bus.ts";
+import { KafkaBus } from "../../src/bus/kafka.ts";
+import { isKeyRevokedNotice } from "../../src/bus/security-notice.ts";
+import { allTopics, topicsFor } from "../../src/bus/topics.ts";
+import { createCpChannel, type CpChannel } from "../../src/cp/channel.ts";
+import { seal } from "../../src/crypto/envelope.ts";
+import { newChannelKey, parseMasterKey, wrapKey, type ChannelKey } from "../../src/crypto/keys.ts";
+import { openDatabase, type Database } from "../../src/db/client.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { revokeActiveKeys, storeNewKey } from "../../src/db/repos/cp-keys.ts";
+import { chargingPoints, cpCredentials } from "../../src/db/schema/index.ts";
+import { createLogger } from "../../src/lib/log.ts";
+import { createCentralChannel, NoActiveKeyError, type CentralChannel } from "../../src/roles/central/channel.ts";
+import { newMasterKeyHex } from "../support/identity.ts";
+import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { waitFor } from "../support/wait.ts";
+
+const prefix = testTopicPrefix();
+const topics = topicsFor(prefix);
+const masterKey = parseMasterKey(newMasterKeyHex());
+const log = createLogger("test");
+let database: TestDatabase;
+let handle: Database;
+let sql: postgres.Sql;
+let bus: KafkaBus;
+let subscription: Subscription;
+const commands: BusMessage[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  handle = await openDatabase({ url: database.url, maxConnections: 4 });
+  await migrate(handle.db);
+  sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "central-channel-test", sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 });
+  await bus.ensureTopics(allTopics(topics));
+  subscription = await bus.subscribe({ topics: [topics.cpCommands], groupId: `${prefix}-cp`, from: "earliest" }, async (batch) => {
+    commands.push(...batch);
+  });
+});
+
+afterAll(async () => {
+  await subscription?.close();
+  await bus?.close();
+  await sql?.end();
+  await handle?.close();
+  await database?.drop();
+});
+
+function channelFor(options: { keyRecheckMs?: number; noticeIntervalMs?: number } = {}): CentralChannel {
+  return createCentralChannel({ db: handle.db, auditor: createAuditor(handle.db, log), log, bus, topics, masterKey, instance: "test-1", ...options });
+}
+
+/** A registered, authenticated CP: its row, a credential and an active key, as the API leaves them. */
+async function authenticatedCp(cpId: string): Promise<ChannelKey> {
+  await handle.db.insert(chargingPoints).values({ cpId, location: "Madrid", pricePerKwh: 0.3, currentCredentialId: `cred_${cpId}` }).onConflictDoNothing();
+  await handle.db.insert(cpCredentials).values({ jti: `cred_${cpId}`, cpId, expiresAt: new Date(Date.now() + 86400_000) }).onConflictDoNothing();
+  const key = newChannelKey();
+  await storeNewKey(handle.db, { keyId: key.keyId, cpId, wrappedKey: wrapKey(masterKey, cpId, key.keyId, key.key), credentialJti: `cred_${cpId}` });
+  return key;
+}
+
+let offset = 0n;
+function onTheBus(value: string | Uint8Array, key: string): BusMessage {
+  return { topic: topics.cpEvents, key, value: typeof value === "string" ? textEncoder.encode(value) : value, partition: 0, offset: offset++ };
+}
+const fromCp = (cp: CpChannel, payload: unknown) => {
+  const out = cp.seal(payload);
+  return onTheBus(out.value, out.key);
+};
+
+async function securityAudits(cpId: string) {
+  return sql`select action, outcome, reason, actor_id, source_address, details from audit_events where event_type = 'security' and resource = ${`cp/${cpId}`} order by id`;
+}
+const acceptedSeqs = (keyId: string) => sql`select sender, last_seq from message_sequences where key_id = ${keyId}`;
+
+describe("opening what a CP sends", () => {
+  test("opens a message sealed by the CP's engine, and a replay of it once accepted is refused and audited", async () => {
+    const key = await authenticatedCp("CP_E1");
+    const central = channelFor();
+    const engine = createCpChannel({ cpId: "CP_E1", role: "engine", key });
+    const message = fromCp(engine, { type: "telemetry", power_kw: 7.4 });
+    const first = await central.openFromCp<{ type: string }>(message);
+    expect(first).toMatchObject({ ok: true, cpId: "CP_E1", payload: { type: "telemetry", power_kw: 7.4 } });
+    if (!first.ok) throw new Error("not opened");
+    expect(await central.accept(first.header)).toBe(true);
+    expect(await central.openFromCp(message)).toMatchObject({ ok: false, code: "replayed" });
+    const [audit] = await securityAudits("CP_E1");
+    expect(audit).toMatchObject({ action: "open_message", outcome: "failure", actor_id: "CP_E1" });
+    expect(audit!.reason).toStartWith("replayed:");
+    expect(audit!.source_address).toStartWith(`kafka:${topics.cpEvents}`);
+  });
+
+  test("remembers accepted sequences across a restart of Central", async () => {
+    const key = await authenticatedCp("CP_E2");
+    const monitor = createCpChannel({ cpId: "CP_E2", role: "monitor", key });
+    const message = fromCp(monitor, { type: "heartbeat" });
+    const before = channelFor();
+    const opened = await before.openFromCp(message);
+    if (!opened.ok) throw new Error("not opened");
+    await before.accept(opened.header);
+    const afterRestart = channelFor();
+    expect(await afterRestart.openFromCp(message)).toMatchObject({ ok: false, code: "replayed" });
+    expect((await afterRestart.openFromCp(fromCp(monitor, { type: "heartbeat" }))).ok).toBe(true);
+  });
+
+  test("accepting the same sequence twice says no the second time (a concurrent copy)", async () => {
+    const key = await authenticatedCp("CP_E3");
+    const central = channelFor();
+    const opened = await central.openFromCp(fromCp(createCpChannel({ cpId: "CP_E3", role: "engine", key }), {}));
+    if (!opened.ok) throw new Error("not opened");
+    expect(await central.accept(opened.header)).toBe(true);
+    expect(await central.accept(opened.header)).toBe(false);
+  });
+
+  test("a tampered message is refused as tampered, audited, and records no sequence", async () => {
+    const key = await authenticatedCp("CP_E4");
+    const message = fromCp(createCpChannel({ cpId: "CP_E4", role: "engine", key }), { type: "telemetry", energy_kwh: 1 });
+    const envelope = JSON.parse(new TextDecoder().decode(message.value));
+    const ct = Buffer.from(envelope.ct, "base64url");
+    ct[3] = ct[3]! ^ 0x01;
+    const tampered = onTheBus(JSON.stringify({ ...envelope, ct: ct.toString("base64url") }), "CP_E4");
+    expect(await channelFor().openFromCp(tampered)).toMatchObject({ ok: false, code: "tampered" });
+    expect((await securityAudits("CP_E4"))[0]!.reason).toStartWith("tampered:");
+    expect((await acceptedSeqs(key.keyId)).length).toBe(0);
+  });
+
+  test("a header edited to raise the sequence is refused as tampered (the header is authenticated)", async () => {
+    const key = await authenticatedCp("CP_E5");
+    const message = fromCp(createCpChannel({ cpId: "CP_E5", role: "engine", key }), {});
+    const envelope = JSON.parse(new TextDecoder().decode(message.value));
+    const edited = onTheBus(JSON.stringify({ ...envelope, seq: envelope.seq + 1000 }), "CP_E5");
+    expect(await channelFor().openFromCp(edited)).toMatchObject({ ok: false, code: "tampered" });
+  });
+
+  test("a message sealed with another CP's key and claiming this CP is refused as cp_mismatch", async () => {
+    await authenticatedCp("CP_E6");
+    const othersKey = await authenticatedCp("CP_E7");
+    const forged = seal({ cp: "CP_E6", kid: othersKey.keyId, sender: "engine:CP_E6", seq: 1 }, othersKey.key, { type: "supply_ended" });
+    expect(await channelFor().openFromCp(onTheBus(forged, "CP_E6"))).toMatchObject({ ok: false, code: "cp_mismatch" });
+    expect((await securityAudits("CP_E6"))[0]!.reason).toStartWith("cp_mismatch:");
+  });
+
+  test("a message whose bus key names another CP than its envelope is refused as cp_mismatch", async () => {
+    const key = await authenticatedCp("CP_E8");
+    const out = createCpChannel({ cpId: "CP_E8", role: "engine", key }).seal({});
+    expect(await channelFor().openFromCp(onTheBus(out.value, "CP_E9"))).toMatchObject({ ok: false, code: "cp_mismatch" });
+  });
+
+  test("a message under a key Central never issued is refused as unknown_key", async () => {
+    await authenticatedCp("CP_E10");
+    const madeUp = newChannelKey();
+    const message = fromCp(createCpChannel({ cpId: "CP_E10", role: "engine", key: madeUp }), {});
+    expect(await channelFor().openFromCp(message)).toMatchObject({ ok: false, code: "unknown_key" });
+  });
+
+  test("garbage and a sender that is not the CP's engine or monitor are refused as malformed, without throwing", async () => {
+    const key = await authenticatedCp("CP_E11");
+    const central = channelFor();
+    expect(await central.openFromCp(onTheBus("hello, plain text", "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
+    expect(await central.openFromCp(onTheBus(new Uint8Array([0xff, 0x00, 0x13]), "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
+    const posing = seal({ cp: "CP_E11", kid: key.keyId, sender: "central:evil", seq: 1 }, key.key, {});
+    expect(await central.openFromCp(onTheBus(posing, "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
+    expect((await securityAudits("CP_E11")).map((a) => a.reason.split(":")[0])).toEqual(["malformed", "malformed", "malformed"]);
+  });
+
+  test("a key revoked in the database without a control message stops working once re-checked", async () => {
+    const key = await authenticatedCp("CP_E12");
+    const central = channelFor({ keyRecheckMs: 0 });
+    const engine = createCpChannel({ cpId: "CP_E12", role: "engine", key });
+    expect((await central.openFromCp(fromCp(engine, {}))).ok).toBe(true);
+    await revokeActiveKeys(handle.db, "CP_E12", "deregistered");
+    expect(await central.openFromCp(fromCp(engine, {}))).toMatchObject({ ok: false, code: "revoked_key" });
+  });
+});
+
+describe("a revoked key", () => {
+  test("messages under it are refused and the CP gets one authenticated notice, sealed with that key", async () => {
+    const key = await authenticatedCp("CP_F1");
+    const central = channelFor({ keyRecheckMs: 0 });
+    const monitor = createCpChannel({ cpId: "CP_F1", role: "monitor", key });
+    await revokeActiveKeys(handle.db, "CP_F1", "revoked by operator");
+    expect(await central.openFromCp(fromCp(monitor, { type: "heartbeat" }))).toMatchObject({ ok: false, code: "revoked_key" });
+    expect(await central.openFromCp(fromCp(monitor, { type: "heartbeat" }))).toMatchObject({ ok: false, code: "revoked_key" });
+    await waitFor(() => commands.some((m) => m.key === "CP_F1"), "the revocation notice");
+    await Bun.sleep(300); // a second notice, if one were sent, would arrive by now
+    const notices = commands.filter((m) => m.key === "CP_F1");
+    expect(notices.length).toBe(1);
+    const opened = await monitor.open(notices[0]!);
+    expect(opened.ok).toBe(true);
+    if (!opened.ok) return;
+    expect(isKeyRevokedNotice(opened.payload)).toBe(true);
+    expect(opened.payload).toMatchObject({ cp_id: "CP_F1", key_id: key.keyId, reason: "revoked by operator" });
+  });
+});
+
+describe("control messages", () => {
+  test("cp_authenticated makes the CP ACTIVE while its key stands", async () => {
+    const key = await authenticatedCp("CP_G1");
+    const effect = await channelFor().onControl({ type: "cp_authenticated", cp_id: "CP_G1", key_id: key.keyId, at: new Date().toISOString() });
+    expect(effect.transition).toEqual({ to: "ACTIVE", reason: "authenticated" });
+  });
+
+  test("cp_authenticated for a key revoked since then changes nothing", async () => {
+    const key = await authenticatedCp("CP_G2");
+    await revokeActiveKeys(handle.db, "CP_G2", "revoked by operator");
+    const effect = await channelFor().onControl({ type: "cp_authenticated", cp_id: "CP_G2", key_id: key.keyId, at: new Date().toISOString() });
+    expect(effect.transition).toBeUndefined();
+  });
+
+  test("key_revoked stops the CP with reason 'key revoked' and notifies it under the old key", async () => {
+    const key = await authenticatedCp("CP_G3");
+    const revoked = await revokeActiveKeys(handle.db, "CP_G3", "revoked by operator");
+    const effect = await channelFor().onControl({
+      type: "key_revoked",
+      cp_id: "CP_G3",
+      key_ids: revoked,
+      reason: "revoked by operator",
+      actor_type: "operator",
+      actor_id: null,
+      at: new Date().toISOString(),
+    });
+    expect(effect.transition).toEqual({ to: "STOPPED", reason: "key revoked" });
+    await waitFor(() => commands.some((m) => m.key === "CP_G3"), "the notice to CP_G3");
+    const opened = await createCpChannel({ cpId: "CP_G3", role: "monitor", key }).open(commands.find((m) => m.key === "CP_G3")!);
+    expect(opened.ok && isKeyRevokedNotice(opened.payload)).toBe(true);
+  });
+
+  test("key_revoked arriving after the CP already re-authenticated leaves it alone", async () => {
+    await authenticatedCp("CP_G4");
+    const revoked = await revokeActiveKeys(handle.db, "CP_G4", "revoked by operator");
+    await authenticatedCp("CP_G4"); // the monitor was quicker than the control message
+    const effect = await channelFor().onControl({
+      type: "key_revoked",
+      cp_id: "CP_G4",
+      key_ids: revoked,
+      reason: "revoked by operator",
+      actor_type: "operator",
+      actor_id: null,
+      at: new Date().toISOString(),
+    });
+    expect(effect.transition).toBeUndefined();
+  });
+});
+
+describe("sealing for a CP", () => {
+  test("Central's message opens at the CP with its key, and never twice", async () => {
+    const key = await authenticatedCp("CP_H1");
+    const out = await channelFor().sealForCp("CP_H1", { type: "start_supply", session_id: "s1" });
+    expect(out.key).toBe("CP_H1");
+    const engine = createCpChannel({ cpId: "CP_H1", role: "engine", key });
+    const message: BusMessage = { topic: topics.cpCommands, key: out.key, value: textEncoder.encode(String(out.value)) };
+    expect(await engine.open(message)).toMatchObject({ ok: true, payload: { type: "start_supply", session_id: "s1" } });
+    expect(await engine.open(message)).toMatchObject({ ok: false, code: "replayed" });
+  });
+
+  test("a CP without an active key gets nothing sealed", async () => {
+    await authenticatedCp("CP_H2");
+    await revokeActiveKeys(handle.db, "CP_H2", "revoked by operator");
+    await expect(channelFor().sealForCp("CP_H2", {})).rejects.toBeInstanceOf(NoActiveKeyError);
+  });
+});
+
+describe("batches", () => {
+  test("a batch opens with one read of the replay table, refusing a copy within the batch", async () => {
+    const key = await authenticatedCp("CP_I1");
+    const engine = createCpChannel({ cpId: "CP_I1", role: "engine", key });
+    const a = fromCp(engine, { n: 1 });
+    const b = fromCp(engine, { n: 2 });
+    const central = channelFor();
+    const results = await central.openBatchFromCp([a, b, a, onTheBus("junk", "CP_I1")]);
+    expect(results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "ok", "replayed", "malformed"]);
+    const headers = results.flatMap((r) => (r.ok ? [r.header] : []));
+    expect(await central.acceptAll(headers)).toEqual([true, true]);
+    expect(await central.acceptAll(headers)).toEqual([false, false]);
+    const again = await central.openBatchFromCp([a, b]);
+    expect(again.map((r) => (r.ok ? "ok" : r.code))).toEqual(["replayed", "replayed"]);
+  });
+});
+
+describe("what Kafka carries", () => {
+  test("a reader of the raw CP topics sees no plaintext payload", async () => {
+    const key = await authenticatedCp("CP_J1");
+    const engine = createCpChannel({ cpId: "CP_J1", role: "engine", key });
+    const marker = "PLAINTEXT-MARKER-telemetry-4711";
+    await bus.publish(topics.cpEvents, [engine.seal({ type: "telemetry", note: marker, power_kw: 11 })]);
+    await bus.publish(topics.cpCommands, [await channelFor().sealForCp("CP_J1", { type: "start_supply", note: marker })]);
+    const raw: BusMessage[] = [];
+    const reader = await bus.subscribe({ topics: [topics.cpEvents, topics.cpCommands], groupId: `${prefix}-raw`, from: "earliest" }, async (batch) => {
+      raw.push(...batch);
+    });
+    try {
+      await waitFor(() => raw.filter((m) => m.key === "CP_J1").length >= 2, "both sealed messages on the raw topics");
+      for (const m of raw) {
+        const text = new TextDecoder().decode(m.value);
+        expect(text).not.toContain(marker);
+        expect(text).not.toContain("telemetry");
+        expect(text).not.toContain("start_supply");
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+});
