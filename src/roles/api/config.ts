@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { busEntries, databaseEntries } from "../../config/common.ts";
-import { loadConfig, optionalString, port, secretToken } from "../../config/env.ts";
+import { loadConfig, optionalString, port, secretToken, url } from "../../config/env.ts";
+import { masterKey } from "../../config/identity.ts";
 
 export const apiConfigSchema = v.object({
   ...databaseEntries,
@@ -12,6 +13,14 @@ export const apiConfigSchema = v.object({
   API_TLS_KEY: optionalString(),
   EVNET_OPERATOR_TOKEN: secretToken(),
   EVNET_SERVICE_TOKEN: secretToken(),
+  /** Where the Registry answers, so the dashboard can show its health (https://host:port). */
+  REGISTRY_URL: v.optional(url()),
+  /** The CA that signed the Registry's certificate (from `evnet certs`). */
+  EVNET_CA_FILE: optionalString(),
+  /** Wraps the CP channel keys stored in the database (the API refuses to start without it). */
+  EVNET_MASTER_KEY: masterKey(),
+  /** The Registry's public key, to verify CP credentials (default certs/registry-signing-public.pem). */
+  REGISTRY_PUBLIC_KEY: optionalString(),
 });
 
 export type ApiConfig = v.InferOutput<typeof apiConfigSchema>;

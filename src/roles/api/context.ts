@@ -2,6 +2,7 @@
 import type { Auditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { Topics } from "../../bus/topics.ts";
+import type { CredentialVerifier } from "../../crypto/credentials.ts";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ApiConfig } from "./config.ts";
@@ -15,4 +16,6 @@ export interface ApiContext {
   config: ApiConfig;
   /** When the role started, for health reports. */
   startedAt: Date;
+  /** Verifies CP credentials with the Registry's public key; without it POST /auth answers 503. */
+  credentialVerifier?: CredentialVerifier;
 }

@@ -5,13 +5,16 @@
 import { createAuditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { openBus } from "../../bus/open.ts";
-import { topicsFor } from "../../bus/topics.ts";
+import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { openDatabase, type Database } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { serve } from "../../http/serve.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { createApiApp } from "./app.ts";
+import { loadCredentialVerifier } from "./credential-verifier.ts";
 import type { ApiConfig } from "./config.ts";
+import type { ApiContext } from "./context.ts";
+import { stopLiveUpdates } from "./live/for-context.ts";
 
 /** Handles `evnet up` passes in so all roles share one database and one in-process bus. */
 export interface Shared {
@@ -22,13 +25,17 @@ export interface Shared {
 
 export async function start(config: ApiConfig, shared: Shared = {}) {
   const log = shared.log ?? createLogger("api");
+  const credentialVerifier = await loadCredentialVerifier(config, log);
   log.info("opening database");
   const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE }));
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
   const bus = shared.bus ?? (await openBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "evnet-api" }));
   const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
-  const app = createApiApp({
+  // It publishes control messages, so the topics must exist; but its reads need no bus, so a
+  // broker that is down at start is only a warning (Central creates the topics too).
+  await bus.ensureTopics(allTopics(topics)).catch((err) => log.warn("could not create the bus topics", { err }));
+  const ctx: ApiContext = {
     db: database.db,
     bus,
     topics,
@@ -36,13 +43,16 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
     log,
     config,
     startedAt: new Date(),
-  });
+    credentialVerifier,
+  };
+  const app = createApiApp(ctx);
   const tls = config.API_TLS_CERT && config.API_TLS_KEY ? { certFile: config.API_TLS_CERT, keyFile: config.API_TLS_KEY } : undefined;
   const server = serve(app, { hostname: config.API_HOST, port: config.API_PORT, tls });
   log.info("listening", { url: server.url });
   return {
     url: server.url,
     async stop() {
+      stopLiveUpdates(ctx); // no more polling of a database about to close
       await server.stop();
       if (!shared.bus) await bus.close();
       if (!shared.database) await database.close();

@@ -1,0 +1,61 @@
+/** Drivers as the API shows them: their state, their session in progress and their totals. */
+import { asc, eq, sql } from "drizzle-orm";
+import type { Db } from "../../../db/client.ts";
+import { chargingSessions, drivers } from "../../../db/schema/index.ts";
+import type { DriverView, SessionView } from "../shapes.ts";
+import { sessionsInProgress } from "./sessions.ts";
+import { iso } from "./time.ts";
+
+type DriverRow = typeof drivers.$inferSelect;
+interface Totals {
+  sessions: number;
+  energy: number;
+  cost: number;
+}
+
+function toDriverView(row: DriverRow, totals: Totals | undefined, session: SessionView | undefined): DriverView {
+  return {
+    driver_id: row.driverId,
+    status: row.status,
+    current_session_id: row.currentSessionId,
+    created_at: iso(row.createdAt),
+    last_seen_at: iso(row.lastSeenAt),
+    sessions_count: totals?.sessions ?? 0,
+    energy_kwh_total: totals?.energy ?? 0,
+    cost_eur_total: totals?.cost ?? 0,
+    session: session ?? null,
+  };
+}
+
+async function totalsByDriver(db: Db, driverId?: string): Promise<Map<string, Totals>> {
+  const rows = await db
+    .select({
+      driverId: chargingSessions.driverId,
+      sessions: sql<string>`count(*)`,
+      energy: sql<string>`coalesce(sum(${chargingSessions.energyKwh}), 0)`,
+      cost: sql<string>`coalesce(sum(${chargingSessions.costEur}), 0)`,
+    })
+    .from(chargingSessions)
+    .where(driverId ? eq(chargingSessions.driverId, driverId) : undefined)
+    .groupBy(chargingSessions.driverId);
+  // Sums of floats: shown to the Wh and the cent, as a ticket would.
+  const round = (n: string, places: number) => Math.round(Number(n) * 10 ** places) / 10 ** places;
+  return new Map(rows.map((r) => [r.driverId, { sessions: Number(r.sessions), energy: round(r.energy, 3), cost: round(r.cost, 2) }]));
+}
+
+async function views(db: Db, rows: DriverRow[], driverId?: string): Promise<DriverView[]> {
+  if (rows.length === 0) return [];
+  const [totals, sessions] = await Promise.all([totalsByDriver(db, driverId), sessionsInProgress(db)]);
+  const byDriver = new Map(sessions.map((s) => [s.driver_id, s]));
+  return rows.map((r) => toDriverView(r, totals.get(r.driverId), byDriver.get(r.driverId)));
+}
+
+/** Ordered by driver id. */
+export async function listDrivers(db: Db): Promise<DriverView[]> {
+  return views(db, await db.select().from(drivers).orderBy(asc(drivers.driverId)));
+}
+
+export async function findDriver(db: Db, driverId: string): Promise<DriverView | undefined> {
+  const rows = await db.select().from(drivers).where(eq(drivers.driverId, driverId)).limit(1);
+  return (await views(db, rows, driverId))[0];
+}
