@@ -4,7 +4,7 @@
 #   - Apache Kafka 4.x, single-node KRaft (broker + controller in one JVM),
 #     jars resolved from Maven Central with mvn and cached.
 #
-# Usage: bash scripts/services.sh up|down|status|kafka-class CLASS [ARGS...]
+# Usage: bash scripts/services.sh up|down|status|kafka-up|kafka-down|kafka-class CLASS [ARGS...]
 #
 #   up      start (or reuse) both services, wait until they really answer, then
 #           print on stdout, one per line, and nothing else:
@@ -14,6 +14,10 @@
 #   down    stop both (idempotent)
 #   status  report each; print the same two lines when both are up; exit 1 if
 #           either is down
+#   kafka-up | kafka-down
+#           start (and wait for) or stop only Kafka: tests that restart the broker
+#           use them with their own EVNET_SERVICES_DIR and ports, so the shared
+#           broker is never disturbed
 #   kafka-class CLASS ARGS...
 #           run a Kafka CLI class from the cached classpath, e.g.
 #           kafka-class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:59092 --list
@@ -688,6 +692,18 @@ cmd_status() {
   return "$ok"
 }
 
+cmd_kafka_up() {
+  {
+    kafka_start_or_reuse
+    kafka_wait_ready
+  } >&2
+  printf 'KAFKA_BROKERS=%s\n' "$KAFKA_BROKERS"
+}
+
+cmd_kafka_down() {
+  kafka_down >&2
+}
+
 cmd_kafka_class() {
   [ $# -ge 1 ] || die "usage: $0 kafka-class CLASS [ARGS...]"
   kafka_ensure_jars >&2
@@ -703,9 +719,11 @@ main() {
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
+    kafka-up) cmd_kafka_up ;;
+    kafka-down) cmd_kafka_down ;;
     kafka-class) cmd_kafka_class "$@" ;;
     *)
-      echo "usage: $0 up|down|status|kafka-class CLASS [ARGS...]" >&2
+      echo "usage: $0 up|down|status|kafka-up|kafka-down|kafka-class CLASS [ARGS...]" >&2
       exit 2
       ;;
   esac

@@ -4,6 +4,7 @@
 # `tests: N passed, N failed`. Extra arguments go to `bun test` (a file or -t filter).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH" # the pinned Bun, also when run outside npm
 
 services=$(bash scripts/services.sh up) || { echo "could not start the test services (see above)" >&2; echo "tests: 0 passed, 1 failed"; exit 1; }
 eval "$services"

@@ -26,6 +26,19 @@ export interface SubscribeOptions {
   groupId: string;
   /** Where a group with no committed offset starts: `earliest` (default) or `latest`. */
   from?: "earliest" | "latest";
+  /**
+   * How many partitions' batches may be in the handler at once (default 1; each partition is
+   * still handled one batch at a time, in order). The in-process bus always overlaps partitions.
+   */
+  concurrency?: number;
+  /** Most messages in one batch (default 500). */
+  maxBatch?: number;
+  /**
+   * The topics are keyed alike (same keys, same partition count): batches of one partition
+   * number are never in the handler at once, whatever their topic, so one key's messages on
+   * different topics never race each other.
+   */
+  copartitioned?: boolean;
 }
 
 /** Called with the messages of one partition batch, in order; resolve to commit them. */

@@ -33,6 +33,13 @@ export interface KafkaBusOptions {
   log?: Logger;
 }
 
+/** How far a consumer group is behind on some topics: end offset minus committed offset. */
+export interface GroupLag {
+  /** Messages published but not yet committed by the group, over all partitions. */
+  total: number;
+  partitions: { topic: string; partition: number; end: number; committed: number; lag: number }[];
+}
+
 const CONNECT_TIMEOUT_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 
@@ -118,6 +125,32 @@ export class KafkaBus implements Bus {
         // Another role may have created them between our list and create: that is success.
         if (!describeKafkaError(err).includes("TOPIC_ALREADY_EXISTS") && !String(err).includes("already exists")) throw err;
       }
+    });
+  }
+
+  /**
+   * The group's lag per partition of `topics` (an operator's and the benchmark's view of
+   * whether consumers keep up). A partition the group never committed counts from offset 0.
+   */
+  async lag(groupId: string, topics: string[]): Promise<GroupLag> {
+    const admin = (this.admin ??= new Admin(this.connection("admin")));
+    return this.bounded(`read the lag of group ${groupId}`, async () => {
+      const metadata = await admin.metadata({ topics, forceUpdate: true });
+      const wanted = topics.map((name) => ({ name, partitionIndexes: [...Array(metadata.topics.get(name)?.partitionsCount ?? 0).keys()] }));
+      const [ends, groups] = await Promise.all([
+        admin.listOffsets({ topics: wanted.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) })) }),
+        admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: wanted }] }),
+      ]);
+      const committed = new Map<string, bigint>();
+      for (const t of groups[0]?.topics ?? []) for (const p of t.partitions) committed.set(`${t.name}:${p.partitionIndex}`, p.committedOffset);
+      const partitions = ends.flatMap((t) =>
+        t.partitions.map((p) => {
+          const end = Number(p.offset);
+          const done = Math.max(0, Number(committed.get(`${t.name}:${p.partitionIndex}`) ?? 0n));
+          return { topic: t.name, partition: p.partitionIndex, end, committed: done, lag: Math.max(0, end - done) };
+        }),
+      );
+      return { total: partitions.reduce((sum, p) => sum + p.lag, 0), partitions };
     });
   }
 

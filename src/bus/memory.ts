@@ -24,6 +24,8 @@ export function partitionFor(key: string, partitions: number): number {
 interface Member {
   handler: BatchHandler;
   topics: string[];
+  maxBatch: number;
+  copartitioned: boolean;
   closed: boolean;
 }
 
@@ -31,7 +33,7 @@ interface Group {
   members: Member[];
   /** committed offset per "topic/partition" */
   offsets: Map<string, number>;
-  /** "topic/partition" currently being delivered */
+  /** "topic/partition" currently being delivered ("#partition" for a co-partitioned member) */
   busy: Set<string>;
   from: "earliest" | "latest";
 }
@@ -82,7 +84,7 @@ export class MemoryBus implements Bus {
       group = { members: [], offsets: new Map(), busy: new Set(), from: options.from ?? "earliest" };
       this.groups.set(options.groupId, group);
     }
-    const member: Member = { handler, topics: options.topics, closed: false };
+    const member: Member = { handler, topics: options.topics, maxBatch: options.maxBatch ?? MAX_BATCH, copartitioned: options.copartitioned ?? false, closed: false };
     group.members.push(member);
     const g = group;
     for (const topic of options.topics) {
@@ -110,14 +112,17 @@ export class MemoryBus implements Bus {
 
   private pump(group: Group, topic: string, partition: number): void {
     const id = `${topic}/${partition}`;
-    if (this.closed || group.busy.has(id)) return;
     const member = this.owner(group, topic, partition);
     if (!member) return;
+    const slot = member.copartitioned ? `#${partition}` : id;
+    if (this.closed || group.busy.has(slot)) return;
     const log = this.log(topic)[partition]!;
     const from = group.offsets.get(id) ?? 0;
     if (from >= log.length) return;
-    const batch = log.slice(from, from + MAX_BATCH);
-    group.busy.add(id);
+    const batch = log.slice(from, from + member.maxBatch);
+    group.busy.add(slot);
+    // Once done, the partition (of every topic, when co-partitioned) may have more waiting.
+    const next = () => (member.copartitioned ? member.topics : [topic]).forEach((t) => this.pump(group, t, partition));
     queueMicrotask(async () => {
       let ok = false;
       try {
@@ -126,12 +131,12 @@ export class MemoryBus implements Bus {
       } catch {
         // at least once: the same batch is delivered again after a pause
       }
-      group.busy.delete(id);
+      group.busy.delete(slot);
       if (ok) {
         group.offsets.set(id, from + batch.length);
-        this.pump(group, topic, partition);
+        next();
       } else {
-        setTimeout(() => this.pump(group, topic, partition), RETRY_DELAY_MS);
+        setTimeout(next, RETRY_DELAY_MS);
       }
     });
   }

@@ -132,7 +132,16 @@ export async function open<T = unknown>(
   sequences: SequenceStore,
   expectedCp?: string,
 ): Promise<Opened<T>> {
-  const e = readHeader(wire);
+  return openEnvelope(readHeader(wire), keys, sequences, expectedCp);
+}
+
+/** `open` for an envelope already read with `readHeader` (a batch reads each header once). */
+export async function openEnvelope<T = unknown>(
+  e: SealedEnvelope,
+  keys: KeyLookup,
+  sequences: SequenceStore,
+  expectedCp?: string,
+): Promise<Opened<T>> {
   const header: EnvelopeHeader = { v: 1, cp: e.cp, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
   if (expectedCp !== undefined && expectedCp !== e.cp)
     throw new EnvelopeError("cp_mismatch", `message keyed for ${expectedCp} claims to be from ${e.cp}`, header);

@@ -3,6 +3,7 @@
  * set, otherwise an embedded PGlite database in a data folder. Repositories take the returned
  * `db` and do not care which it is.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema/index.ts";
@@ -62,13 +63,38 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const dbDir = dataDir ? `${dataDir}/pgdata` : undefined;
   if (dbDir) mkdirSync(dataDir!, { recursive: true });
   const client = await PGlite.create({ ...(dbDir ? { dataDir: dbDir } : {}), ...(await pgliteAssets()) });
-  const db = drizzle(client, { schema }) as unknown as Db;
+  const db = joinTransactionInProgress(drizzle(client, { schema }) as unknown as Db);
   return {
     db,
     kind: "pglite",
     location: dbDir ?? "memory",
     close: () => client.close(),
   };
+}
+
+/**
+ * PGlite has one connection: while a transaction holds it, a query made through the root handle
+ * (an audit write, a key lookup inside a unit of work) would wait for that transaction forever.
+ * This handle makes such queries join the transaction in progress in the same async context, as
+ * if they had been given the transaction's handle; other contexts queue as before. (On
+ * PostgreSQL they would run on another pooled connection instead.)
+ */
+export function joinTransactionInProgress(root: Db): Db {
+  const current = new AsyncLocalStorage<Db>();
+  return new Proxy(root, {
+    get(target, prop, receiver) {
+      const tx = current.getStore();
+      if (prop === "transaction") {
+        return (fn: (tx: Db) => Promise<unknown>, config?: unknown) =>
+          tx
+            ? (tx.transaction as (f: typeof fn, c?: unknown) => Promise<unknown>)(fn, config)
+            : (target.transaction as (f: typeof fn, c?: unknown) => Promise<unknown>)((t: Db) => current.run(t, () => fn(t)), config);
+      }
+      const source = tx ?? target;
+      const value = Reflect.get(source, prop, tx ? source : receiver);
+      return typeof value === "function" ? value.bind(source) : value;
+    },
+  });
 }
 
 /** Rows of a raw `db.execute(sql...)`: postgres.js returns an array, PGlite `{ rows }`. */

@@ -149,6 +149,66 @@ for (const adapter of adapters) {
       expect(after.values("CP_X")).toEqual(["5"]);
     });
 
+    test("a subscriber that asks for several partitions at once gets them side by side, each still one batch at a time and in order", async () => {
+      const topic = await freshTopic();
+      const keys = ["CP_A", "CP_B", "CP_C", "CP_D", "CP_E", "CP_F"];
+      for (let round = 0; round < 3; round++) await bus.publish(topic, keys.flatMap((k) => numbered(k, round * 10, 10)));
+      const seen = new Received();
+      const inHand = new Set<number>();
+      let samePartitionTwice = false;
+      let sideBySide = false;
+      let failedOnce = false;
+      const sub = await bus.subscribe({ topics: [topic], groupId: `${prefix}-concurrent`, from: "earliest", concurrency: 3, maxBatch: 7 }, async (batch) => {
+        const partition = batch[0]!.partition!;
+        if (inHand.has(partition)) samePartitionTwice = true;
+        inHand.add(partition);
+        try {
+          // Wait (a little) for another partition's batch to come in beside this one.
+          await waitFor(() => sideBySide || inHand.size > 1, "another partition", { timeoutMs: 500, everyMs: 5 }).then(
+            () => (sideBySide = true),
+            () => {},
+          );
+          if (!failedOnce && batch.some((m) => m.key === "CP_C")) {
+            failedOnce = true;
+            throw new Error("database is down (simulated)");
+          }
+          await seen.handler(batch);
+        } finally {
+          inHand.delete(partition);
+        }
+      });
+      open.push(sub);
+      await waitFor(() => keys.every((k) => seen.firstSeenByKey().get(k)?.length === 30), "every message of every key");
+      for (const k of keys) expect(seen.firstSeenByKey().get(k)).toEqual(range(0, 30));
+      for (const batch of seen.batches) expect(batch.length).toBeLessThanOrEqual(7);
+      expect(samePartitionTwice).toBe(false);
+      expect(sideBySide).toBe(true);
+      expect(failedOnce).toBe(true);
+    });
+
+    test("a co-partitioned subscriber never handles one partition number of two topics at once", async () => {
+      const [requests, events] = [await freshTopic(), await freshTopic()];
+      const keys = ["CP_A", "CP_B", "CP_C", "CP_D"];
+      for (let round = 0; round < 3; round++) {
+        await bus.publish(requests, keys.flatMap((k) => numbered(k, round * 5, 5)));
+        await bus.publish(events, keys.flatMap((k) => numbered(k, round * 5, 5)));
+      }
+      const inHand = new Set<number>();
+      let clash = false;
+      let delivered = 0;
+      const sub = await bus.subscribe({ topics: [requests, events], groupId: `${prefix}-copartitioned`, from: "earliest", concurrency: 4, maxBatch: 20, copartitioned: true }, async (batch) => {
+        const partition = batch[0]!.partition!;
+        if (inHand.has(partition)) clash = true;
+        inHand.add(partition);
+        await Bun.sleep(20);
+        inHand.delete(partition);
+        delivered += batch.length;
+      });
+      open.push(sub);
+      await waitFor(() => delivered >= 120, "all 120 messages");
+      expect(clash).toBe(false);
+    });
+
     test("two members of one group split the partitions and together see every message in per-key order", async () => {
       const topic = await freshTopic();
       const group = `${prefix}-split`;

@@ -5,13 +5,14 @@
  * without openssl, and talk to Kafka (the client's wasm inside the binary).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import pkg from "../../package.json";
 import { serve } from "../../src/http/serve.ts";
 import { tlsFetch } from "../../src/http/tls-client.ts";
+import { compiledBinaryIn } from "../support/binary.ts";
 import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
 
 const root = mkdtempSync(join(tmpdir(), "evnet-binary-"));
@@ -35,13 +36,8 @@ function evnet(args: string[], env: Record<string, string> = {}): Run {
   return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
-beforeAll(() => {
-  const built = join(root, "dist", "evnet");
-  const build = Bun.spawnSync([process.execPath, "scripts/build.ts", "--outfile", built], { stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`build failed:\n${build.stdout.toString()}\n${build.stderr.toString()}`);
-  mkdirSync(runDir, { recursive: true });
-  copyFileSync(built, binary);
-  Bun.spawnSync(["chmod", "+x", binary]);
+beforeAll(async () => {
+  await compiledBinaryIn(runDir);
 }, 300_000);
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,8 +1,11 @@
 /**
  * One consumer-group member of the Kafka bus. It reads what the client has fetched, cuts it into
  * batches of one partition, hands each batch to the handler in order, and commits its offset
- * only once the handler resolved. Partitions are handled one after another (per-key order is all
- * the system needs, and it keeps a member's behaviour easy to follow).
+ * only once the handler resolved. By default partitions are handled one after another (per-key
+ * order is all the system needs, and it keeps a member's behaviour easy to follow); a subscriber
+ * that does slow work per batch (Central: a database transaction) may ask for several
+ * partitions at once (`concurrency`): each partition is still handled one batch at a time, in
+ * order, and a batch holds whatever piled up for its partition meanwhile (up to `maxBatch`).
  *
  * Failures and how they are met:
  * - the handler throws: a fresh stream on the same consumer restarts from the committed offsets
@@ -36,7 +39,7 @@ export interface ConsumerTuning {
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 
-const MAX_BATCH = 500;
+const DEFAULT_MAX_BATCH = 500;
 const IDLE_POLL_MS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const MAX_REDELIVERY_DELAY_MS = 5_000;
@@ -46,17 +49,30 @@ export class KafkaSubscription {
   private stream: Stream | undefined;
   private closed = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private wakeUp = newSignal();
   private recovering: Promise<void> | undefined;
   /** Next offset to handle per "topic:partition": refetched messages below it were handled already. */
   private readonly handled = new Map<string, bigint>();
+  /** Fetched and not yet handled, per "topic:partition", in offset order. */
+  private readonly queues = new Map<string, KafkaMessage[]>();
+  private queued = 0;
+  /** The batch being handled, per "topic:partition" (per partition number when co-partitioned). */
+  private readonly busy = new Map<string, Promise<void>>();
+  /** A handler threw: stop starting batches, then read again from the committed offsets. */
+  private failed = false;
+  private failures = 0;
+  private readonly maxBatch: number;
+  private readonly concurrency: number;
 
   constructor(
     private readonly options: SubscribeOptions,
     private readonly handler: BatchHandler,
     private readonly tuning: ConsumerTuning,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+  }
 
   /** Joins the group and starts delivering; rejects when the broker cannot be reached. */
   async start(): Promise<void> {
@@ -88,7 +104,7 @@ export class KafkaSubscription {
       heartbeatStallTimeout: t.sessionTimeoutMs,
       autocommit: false,
       maxWaitTime: IDLE_POLL_MS,
-      highWaterMark: MAX_BATCH,
+      highWaterMark: Math.max(DEFAULT_MAX_BATCH, this.maxBatch),
     });
     // The client reports background failures as 'error' events; unheard, they would crash the process.
     consumer.on("error", (err: unknown) => this.log.debug("kafka consumer error", { group: this.options.groupId, err: describeKafkaError(err) }));
@@ -168,6 +184,7 @@ export class KafkaSubscription {
     this.log.warn("kafka consumer lost; reconnecting", { group: this.options.groupId, reason });
     this.recovering = (async () => {
       void this.disconnect();
+      this.clearQueues(); // the new member reads again from the committed offsets
       let delay = 500;
       while (!this.closed) {
         try {
@@ -187,69 +204,112 @@ export class KafkaSubscription {
   }
 
   private signal(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const woken = this.wakeUp;
+    this.wakeUp = newSignal();
+    woken.resolve();
   }
 
   private async run(): Promise<void> {
-    let failures = 0;
     while (!this.closed) {
-      const messages = this.drain();
-      if (messages.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          setTimeout(resolve, IDLE_POLL_MS); // a safety net: never wait on a lost wake-up
-        });
+      if (this.failed) {
+        // One partition's handler threw: the others finish their batch, then everything not
+        // committed is read again; a handler that keeps failing (its database is down, say) is
+        // retried less and less often.
+        await Promise.all(this.busy.values());
+        this.clearQueues();
+        this.failed = false;
+        this.failures++;
+        await this.restartFromCommitted();
+        await sleep(Math.min(this.tuning.redeliveryDelayMs * 2 ** (this.failures - 1), MAX_REDELIVERY_DELAY_MS));
         continue;
       }
-      if (await this.deliver(messages)) {
-        failures = 0;
-      } else {
-        // A handler that keeps failing (its database is down, say) is retried less and less often.
-        failures++;
-        await this.restartFromCommitted();
-        await sleep(Math.min(this.tuning.redeliveryDelayMs * 2 ** (failures - 1), MAX_REDELIVERY_DELAY_MS));
-      }
+      this.fill();
+      this.startBatches();
+      if (this.busy.size > 0) await Promise.race([this.wakeUp.promise, ...this.busy.values()]);
+      else if (this.queued === 0) await Promise.race([this.wakeUp.promise, sleep(IDLE_POLL_MS)]); // a safety net: never wait on a lost wake-up
+      else await sleep(0); // only refetched messages skipped: let I/O in before the next round
     }
+    await Promise.all(this.busy.values()); // closing: the batches in hand finish and commit
   }
 
-  /** Everything the client has buffered, up to a batch. */
-  private drain(): KafkaMessage[] {
+  /** Moves what the client has buffered into the partitions' queues, up to a bound. */
+  private fill(): void {
     const stream = this.stream;
-    const out: KafkaMessage[] = [];
-    if (!stream || this.recovering) return out;
+    if (!stream || this.recovering) return;
+    const bound = this.maxBatch * (this.concurrency + 1);
     let message: KafkaMessage | null;
-    while (out.length < MAX_BATCH && (message = stream.read() as KafkaMessage | null) !== null) out.push(message);
-    return out;
+    while (this.queued < bound && (message = stream.read() as KafkaMessage | null) !== null) {
+      const key = `${message.topic}:${message.partition}`;
+      let queue = this.queues.get(key);
+      if (!queue) this.queues.set(key, (queue = []));
+      queue.push(message);
+      this.queued++;
+    }
   }
 
-  /** Hands the messages to the handler partition by partition; false when the handler threw. */
-  private async deliver(messages: KafkaMessage[]): Promise<boolean> {
-    for (const [key, batch] of byPartition(messages)) {
-      const { topic, partition } = batch[0]!;
-      if (!this.owns(topic, partition)) continue; // revoked by a rebalance: its new owner reads it
-      const from = this.handled.get(key) ?? -1n;
-      const fresh = batch.filter((m) => m.offset >= from);
-      if (fresh.length === 0) continue;
-      try {
-        await this.handler(fresh.map(toBusMessage));
-      } catch (err) {
-        this.log.warn("bus handler failed; the batch will be delivered again", {
-          group: this.options.groupId,
-          topic,
-          partition,
-          from_offset: String(fresh[0]!.offset),
-          count: fresh.length,
-          err: err instanceof Error ? err.message : String(err),
-        });
-        return false;
+  private clearQueues(): void {
+    this.queues.clear();
+    this.queued = 0;
+  }
+
+  private dropQueue(key: string): void {
+    this.queued -= this.queues.get(key)?.length ?? 0;
+    this.queues.delete(key);
+  }
+
+  /** Starts a batch for each partition that has messages and none in hand, up to `concurrency`. */
+  private startBatches(): void {
+    for (const [key, queue] of this.queues) {
+      if (this.busy.size >= this.concurrency) return;
+      const first = queue[0];
+      if (!first || !this.owns(first.topic, first.partition)) {
+        this.dropQueue(key); // revoked by a rebalance: its new owner reads it
+        continue;
       }
-      const last = fresh[fresh.length - 1]!;
-      this.handled.set(key, last.offset + 1n);
-      await this.commit(last);
+      const slot = this.options.copartitioned ? `#${first.partition}` : key;
+      if (this.busy.has(slot)) continue;
+      const taken = queue.splice(0, this.maxBatch);
+      this.queued -= taken.length;
+      if (queue.length === 0) this.queues.delete(key);
+      // Refetched messages (after a restart or a rebalance) were handled already: skip them,
+      // and keep offsets strictly rising within the batch.
+      let next = this.handled.get(key) ?? -1n;
+      const fresh: KafkaMessage[] = [];
+      for (const m of taken)
+        if (m.offset >= next) {
+          fresh.push(m);
+          next = m.offset + 1n;
+        }
+      if (fresh.length === 0) continue;
+      this.busy.set(
+        slot,
+        this.handle(key, fresh).finally(() => this.busy.delete(slot)),
+      );
     }
-    return true;
+  }
+
+  /** Hands one partition's batch to the handler and commits it; on failure, flags a restart. */
+  private async handle(key: string, batch: KafkaMessage[]): Promise<void> {
+    const { topic, partition } = batch[0]!;
+    try {
+      await this.handler(batch.map(toBusMessage));
+    } catch (err) {
+      this.log.warn("bus handler failed; the batch will be delivered again", {
+        group: this.options.groupId,
+        topic,
+        partition,
+        from_offset: String(batch[0]!.offset),
+        count: batch.length,
+        err: err instanceof Error ? err.message : String(err),
+      });
+      this.failed = true;
+      this.dropQueue(key); // what came after it waits for the redelivery, in order
+      return;
+    }
+    this.failures = 0;
+    const last = batch[batch.length - 1]!;
+    this.handled.set(key, last.offset + 1n);
+    await this.commit(last);
   }
 
   private owns(topic: string, partition: number): boolean {
@@ -304,15 +364,10 @@ export class KafkaSubscription {
   }
 }
 
-function byPartition(messages: KafkaMessage[]): Map<string, KafkaMessage[]> {
-  const groups = new Map<string, KafkaMessage[]>();
-  for (const m of messages) {
-    const key = `${m.topic}:${m.partition}`;
-    const list = groups.get(key);
-    if (list) list.push(m);
-    else groups.set(key, [m]);
-  }
-  return groups;
+function newSignal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 function toBusMessage(m: KafkaMessage): BusMessage {

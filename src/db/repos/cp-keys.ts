@@ -3,7 +3,7 @@
  * master key. A CP has at most one active key: issuing a new one revokes the others in the same
  * transaction.
  */
-import { and, desc, eq, inArray, isNull } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
 
@@ -40,6 +40,12 @@ export async function storeNewKey(db: Db, key: StoredKey): Promise<{ createdAt: 
 export async function findKey(db: Db, keyId: string): Promise<CpKeyRow | undefined> {
   const [row] = await db.select().from(cpKeys).where(eq(cpKeys.keyId, keyId));
   return row;
+}
+
+/** Several keys by id in one query (those that exist). One statement text whatever the number of ids. */
+export async function findKeys(db: Db, keyIds: string[]): Promise<CpKeyRow[]> {
+  if (keyIds.length === 0) return [];
+  return db.select().from(cpKeys).where(sql`${cpKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
 }
 
 /** The CP's active (unrevoked) key, or undefined. */

@@ -1,0 +1,137 @@
+/**
+ * A fleet of N chargers in a fresh database, in the state Central would have brought them to
+ * after each one authenticated and a driver started charging: registered, holding its own
+ * channel key (stored wrapped under the master key, exactly as the API stores it), connected,
+ * SUPPLYING a session in progress. Written straight into the tables in bulk: N HTTPS
+ * authentications and N charge requests would only measure the set-up, not the hot path.
+ */
+import postgres from "postgres";
+import { sql } from "drizzle-orm";
+import { newChannelKey, wrapKey } from "../src/crypto/keys.ts";
+import { openDatabase, type Db } from "../src/db/client.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { chargingPoints, chargingSessions, cpKeys, drivers } from "../src/db/schema/index.ts";
+import { costOf, energyOver, meterKwh } from "../src/domain/billing.ts";
+import { cpId } from "./ceiling.ts";
+
+/** What the load generator needs to play one charger and its driver. */
+export interface Charger {
+  cpId: string;
+  keyId: string;
+  /** The channel key, base64url (the load generator seals with it). */
+  key: string;
+  driverId: string;
+  sessionId: string;
+  /** When the seeded session started (ms since the epoch). */
+  startedAt: number;
+  pricePerKwh: number;
+}
+
+export interface BenchDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+const CITIES = ["Madrid", "Alicante", "Valencia", "Sevilla", "Bilbao", "Zaragoza"];
+const CHUNK = 1000;
+
+/** An empty database next to the services' own one, migrated; `drop()` removes it. */
+export async function createBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const name = `evnet_bench_${Date.now().toString(36)}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`).finally(() => admin.end());
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), maxConnections: 2 });
+  await migrate(database.db).finally(() => database.close());
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists ${name} with (force)`).finally(() => a.end());
+    },
+  };
+}
+
+export interface FleetShape {
+  count: number;
+  /** Sessions began up to this long ago (plus `minAgeS`), so they end at a steady rate from the first second. */
+  meanSessionS: number;
+  powerKw: number;
+  /** The heartbeat interval the monitors announced (Central calls a CP silent after 3). */
+  heartbeatS: number;
+  minAgeS?: number;
+}
+
+/** Inserts `shape.count` supplying chargers. */
+export async function seedFleet(databaseUrl: string, masterKey: Uint8Array, shape: FleetShape): Promise<Charger[]> {
+  const { count, meanSessionS, powerKw, heartbeatS } = shape;
+  const database = await openDatabase({ url: databaseUrl, maxConnections: 2 });
+  const now = Date.now();
+  const chargers: Charger[] = [];
+  try {
+    for (let from = 0; from < count; from += CHUNK) {
+      const chunk: Charger[] = [];
+      const wrapped: string[] = [];
+      for (let i = from; i < Math.min(count, from + CHUNK); i++) {
+        const key = newChannelKey();
+        const id = cpId(i);
+        const pricePerKwh = 0.3 + (i % 5) * 0.05;
+        chunk.push({
+          cpId: id,
+          keyId: key.keyId,
+          key: Buffer.from(key.key).toString("base64url"),
+          driverId: `D-${String(i).padStart(6, "0")}`,
+          sessionId: `S-bench-${i}`,
+          startedAt: now - Math.round(((shape.minAgeS ?? 0) + Math.random() * meanSessionS) * 1000),
+          pricePerKwh: Math.round(pricePerKwh * 100) / 100,
+        });
+        wrapped.push(wrapKey(masterKey, id, key.keyId, key.key));
+      }
+      await insertChunk(database.db, chunk, wrapped, { powerKw, heartbeatS }, now);
+      chargers.push(...chunk);
+    }
+    await database.db.execute(sql`analyze`);
+  } finally {
+    await database.close();
+  }
+  return chargers;
+}
+
+async function insertChunk(db: Db, chunk: Charger[], wrapped: string[], { powerKw, heartbeatS }: { powerKw: number; heartbeatS: number }, now: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.insert(chargingPoints).values(
+      chunk.map((c, i) => ({
+        cpId: c.cpId,
+        location: CITIES[i % CITIES.length]!,
+        pricePerKwh: c.pricePerKwh,
+        status: "SUPPLYING",
+        statusReason: `session ${c.sessionId} started for driver ${c.driverId}`,
+        channelState: "active",
+        connected: true,
+        heartbeatIntervalS: heartbeatS,
+        lastConnectionTime: new Date(now),
+      })),
+    );
+    await tx.insert(cpKeys).values(chunk.map((c, i) => ({ keyId: c.keyId, cpId: c.cpId, wrappedKey: wrapped[i]! })));
+    await tx.insert(drivers).values(chunk.map((c) => ({ driverId: c.driverId, status: "CHARGING", currentSessionId: c.sessionId })));
+    await tx.insert(chargingSessions).values(
+      chunk.map((c) => {
+        const energy = meterKwh(energyOver(powerKw, now - c.startedAt));
+        return {
+          sessionId: c.sessionId,
+          cpId: c.cpId,
+          driverId: c.driverId,
+          pricePerKwh: c.pricePerKwh,
+          powerKw,
+          energyKwh: energy,
+          costEur: costOf(energy, c.pricePerKwh),
+          startedAt: new Date(c.startedAt),
+          supplyStartedAt: new Date(c.startedAt),
+        };
+      }),
+    );
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * What the kernel says about a process (Linux /proc): CPU time used and memory, so the
+ * benchmark can tell how much of the 2 cores Central took and how much memory it held.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux x86). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) the process has used so far; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return (utime + stime) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident memory now (VmRSS) and at its peak (VmHWM), in MiB. */
+export function memoryMiB(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+    return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes whose command name (comm) is `name`, e.g. every PostgreSQL backend. */
+export function pidsNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === name) pids.push(Number(entry));
+    } catch {
+      // it exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** The pid in a pid file (the Kafka broker's), if that process runs. */
+export function pidFromFile(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    return cpuSeconds(pid) === undefined ? undefined : pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine so far (all cores), from /proc/stat. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy: busy / TICKS_PER_SECOND, total: (busy + idle! + iowait!) / TICKS_PER_SECOND };
+}
+
+/**
+ * CPU used by a group of processes between two readings. Processes are named by a function
+ * so that PostgreSQL backends that start during the window are counted too (their time before
+ * the first reading is not known: a new backend counts from 0, a slight overcount).
+ */
+export class CpuMeter {
+  private start = new Map<number, number>();
+  private startedAt = 0;
+
+  constructor(private pids: () => number[]) {}
+
+  begin(): void {
+    this.startedAt = performance.now();
+    this.start.clear();
+    for (const pid of this.pids()) {
+      const s = cpuSeconds(pid);
+      if (s !== undefined) this.start.set(pid, s);
+    }
+  }
+
+  /** Cores used on average since `begin` (1.0 = one core fully busy). */
+  end(): number {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    let used = 0;
+    for (const pid of this.pids()) {
+      const now = cpuSeconds(pid);
+      if (now !== undefined) used += now - (this.start.get(pid) ?? 0);
+    }
+    return seconds > 0 ? used / seconds : 0;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The benchmark's output: a markdown table (printed, and written into docs/benchmarks.md
+ * between its generated-results markers, so the hand-written method and analysis around it
+ * stay) and the raw figures as JSON.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Machine } from "./machine.ts";
+import type { Ceiling } from "./measure-ceiling.ts";
+import type { DrainResult, SteadyResult } from "./step.ts";
+
+export interface BenchRun {
+  machine: Machine;
+  settings: Record<string, unknown>;
+  ceiling: Ceiling;
+  steady: SteadyResult[];
+  drain: DrainResult[];
+  /** Sizes skipped because a smaller one could not keep up. */
+  skipped: { chargers: number; centrals: number; reason: string }[];
+  finishedAt: string;
+}
+
+const START = "<!-- bench:results:start -->";
+const END = "<!-- bench:results:end -->";
+
+const int = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+export function renderResults(run: BenchRun): string {
+  const m = run.machine;
+  const c = run.ceiling;
+  const lines: string[] = [];
+  lines.push(`Run of ${m.date.slice(0, 16).replace("T", " ")} UTC on ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Bun ${m.bun}, Kafka ${m.kafka}, PostgreSQL ${m.postgresql}; load average at start ${m.loadAverageAtStart.join(" ")}.`);
+  lines.push(`Settings: ${Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(", ")}.`);
+  lines.push("");
+  lines.push(`**Ceiling** (raw @platformatic/kafka, ${c.messageBytes}-byte messages, ${c.partitions} partitions, ${int(c.messages)} messages): ` +
+    `produce → consume at once **${int(c.pipelinePerS)} msg/s** (producer ${c.cpu.producer} cores, consumer ${c.cpu.consumer}, Kafka ${c.cpu.kafka}); ` +
+    `a consumer alone draining the backlog ${int(c.drainPerS)} msg/s (${c.cpu.drainConsumer} cores).`);
+  lines.push("");
+  lines.push("| chargers | Centrals | offered ev/s | applied ev/s | applied telemetry/s | p50 ms | p95 ms | p99 ms | lag start → end | keeps up | Central CPU (cores) | peak RSS MiB | KiB / charger | Central / ceiling | CPU: Kafka / PG / API / load / machine |");
+  lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | --- |");
+  for (const s of run.steady) {
+    const l = s.latencyMs;
+    lines.push(
+      `| ${int(s.chargers)} | ${s.centrals} | ${int(s.offeredPerS)} | ${int(s.appliedPerS)} | ${int(s.appliedTelemetryPerS)} | ${int(l?.p50)} | ${int(l?.p95)} | ${int(l?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} | ${s.centralPeakRssMiB.join(" + ")} | ${s.memoryPerChargerKiB} | ${pct(s.appliedPerS / c.pipelinePerS)} | ${s.cpu.kafka} / ${s.cpu.postgres} / ${s.cpu.api} / ${s.cpu.load} / ${pct(s.cpu.machineBusy)} |`,
+    );
+  }
+  for (const s of run.skipped) lines.push(`| ${int(s.chargers)} | ${s.centrals} | not run: ${s.reason} |||||||||||||`);
+  if (run.drain.length) {
+    lines.push("");
+    lines.push("**Capacity** (a backlog of telemetry on the topic, then Central started; rate between 10% and 90% of the backlog):");
+    lines.push("");
+    lines.push("| chargers | Centrals | backlog | applied msg/s | vs pipe ceiling | vs drain ceiling | Central CPU (cores) | PG CPU | peak RSS MiB |");
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const d of run.drain)
+      lines.push(`| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} |`);
+  }
+  return lines.join("\n");
+}
+
+/** Replaces the generated block of the document (or starts the document with it). */
+export function writeReport(run: BenchRun, markdownFile: string, jsonFile: string): string {
+  const table = renderResults(run);
+  mkdirSync(dirname(jsonFile), { recursive: true });
+  writeFileSync(jsonFile, JSON.stringify(run, null, 2) + "\n");
+  const block = `${START}\n${table}\n${END}`;
+  const doc = existsSync(markdownFile) ? readFileSync(markdownFile, "utf8") : `# Benchmarks\n\n${START}\n${END}\n`;
+  const updated = doc.includes(START) && doc.includes(END) ? doc.slice(0, doc.indexOf(START)) + block + doc.slice(doc.indexOf(END) + END.length) : `${doc}\n${block}\n`;
+  writeFileSync(markdownFile, updated);
+  return table;
+}

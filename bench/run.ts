@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: how many chargers one Central holds, and how close it gets to the Kafka
+ * client's own limit, measured in one run on this machine.
+ *
+ *   1. the ceiling: the raw client producing and consuming telemetry-sized messages;
+ *   2. for each size in BENCH_SIZES, one Central and then two (one consumer group), N chargers
+ *      at 1 Hz: rate applied, latency to the API, lag, CPU, memory (stopping a series early
+ *      when a size could not keep up);
+ *   3. Central's capacity: a backlog drained by one Central, then by two;
+ * then prints the table, writes it into docs/benchmarks.md and the raw figures as JSON.
+ *
+ * Settings (environment; the defaults are the full run, well under 30 minutes):
+ *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=10
+ *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=30
+ *   BENCH_PARTITIONS=12  BENCH_SESSION_MINUTES=10  BENCH_IDLE_SECONDS=5  BENCH_LATENCY_SAMPLE=20
+ *   BENCH_POLL_MS=20  BENCH_CEILING_MESSAGES=1000000
+ *   BENCH_OUT=docs/benchmarks.md  BENCH_JSON=docs/benchmarks.json
+ *   BENCH_CENTRAL_<NAME>=value passes <NAME>=value to the Central processes (A/B comparisons);
+ *   BENCH_MAIN=/path/to/src/main.ts runs Central from another copy of evnet;
+ *   BENCH_PROFILE=<dir> makes Central write a CPU profile there when it stops (Bun --cpu-prof, .md too).
+ * A quick run: BENCH_SIZES=1000 BENCH_CENTRALS=1 BENCH_SECONDS=20 BENCH_DRAIN= npm run bench
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describeMachine } from "./machine.ts";
+import { measureCeiling } from "./measure-ceiling.ts";
+import { pidFromFile } from "./proc.ts";
+import { renderResults, writeReport, type BenchRun } from "./report.ts";
+import { runDrain, runSteady, type BenchEnv } from "./step.ts";
+
+const REPO = new URL("..", import.meta.url).pathname;
+
+/** This script is the benchmark's one configuration point, so it reads the environment itself. */
+const setting = (name: string, fallback: string): string => process.env[name] ?? fallback;
+const numbers = (text: string): number[] => text.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+
+function servicesUp(): { databaseUrl: string; brokers: string[] } {
+  const result = Bun.spawnSync(["bash", join(REPO, "scripts/services.sh"), "up"], { stdout: "pipe", stderr: "inherit" });
+  if (result.exitCode !== 0) throw new Error("scripts/services.sh up failed");
+  const out = result.stdout.toString();
+  const value = (name: string) => new RegExp(`^${name}=(.+)$`, "m").exec(out)?.[1]?.trim();
+  return { databaseUrl: value("DATABASE_URL")!, brokers: value("KAFKA_BROKERS")!.split(",") };
+}
+
+function deleteTopics(brokers: string[], pattern: string): void {
+  Bun.spawnSync(["bash", join(REPO, "scripts/services.sh"), "kafka-class", "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", brokers[0]!, "--delete", "--topic", pattern], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+}
+
+async function main(): Promise<void> {
+  const services = servicesUp();
+  const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
+  const runId = Date.now().toString(36);
+  const centralEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_CENTRAL_")).map(([k, v]) => [k.slice("BENCH_CENTRAL_".length), v!]));
+  const env: BenchEnv = {
+    databaseUrl: services.databaseUrl,
+    brokers: services.brokers,
+    kafkaPid,
+    workDir: join(REPO, "bench-results", runId),
+    runId,
+    partitions: Number(setting("BENCH_PARTITIONS", "12")),
+    warmupS: Number(setting("BENCH_WARMUP", "10")),
+    seconds: Number(setting("BENCH_SECONDS", "60")),
+    meanSessionS: Number(setting("BENCH_SESSION_MINUTES", "10")) * 60,
+    idleS: Number(setting("BENCH_IDLE_SECONDS", "5")),
+    powerKw: 22,
+    heartbeatS: 5,
+    latencySample: Number(setting("BENCH_LATENCY_SAMPLE", "20")),
+    pollMinMs: Number(setting("BENCH_POLL_MS", "20")),
+    drainSeconds: Number(setting("BENCH_DRAIN_SECONDS", "30")),
+    centralEnv,
+    centralMain: process.env.BENCH_MAIN || undefined,
+    profileDir: process.env.BENCH_PROFILE || undefined,
+  };
+  const sizes = numbers(setting("BENCH_SIZES", "1000,5000,10000,20000"));
+  const centralCounts = numbers(setting("BENCH_CENTRALS", "1,2"));
+  const drainSizes = numbers(setting("BENCH_DRAIN", "10000"));
+  const machine = await describeMachine(services.databaseUrl, kafkaPid);
+  const log = (msg: string) => console.error(`bench: ${msg}`);
+  log(`run ${runId}: ${machine.cores} cores (${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")}`);
+
+  const run: BenchRun = {
+    machine,
+    settings: {
+      partitions: env.partitions,
+      warmupS: env.warmupS,
+      seconds: env.seconds,
+      meanSessionS: env.meanSessionS,
+      idleS: env.idleS,
+      heartbeatS: env.heartbeatS,
+      latencySample: env.latencySample,
+      pollMinMs: env.pollMinMs,
+      ...(Object.keys(centralEnv).length ? { centralEnv: JSON.stringify(centralEnv) } : {}),
+      ...(env.centralMain ? { centralMain: env.centralMain } : {}),
+    },
+    ceiling: await measureCeiling({ brokers: env.brokers, partitions: env.partitions, messages: Number(setting("BENCH_CEILING_MESSAGES", "1000000")), keys: Math.max(...sizes, 1000), kafkaPid, prefix: `bench-${runId}` }),
+    steady: [],
+    drain: [],
+    skipped: [],
+    finishedAt: "",
+  };
+  log(`ceiling: ${run.ceiling.pipelinePerS} msg/s produce → consume, ${run.ceiling.drainPerS} msg/s drain`);
+  try {
+    for (const centrals of centralCounts) {
+      let behind: number | undefined;
+      for (const n of sizes) {
+        if (behind !== undefined) {
+          run.skipped.push({ chargers: n, centrals, reason: `${behind} chargers could not keep up` });
+          continue;
+        }
+        log(`steady: ${n} chargers, ${centrals} Central(s), ${env.seconds} s`);
+        const result = await runSteady(env, n, centrals);
+        run.steady.push(result);
+        log(`  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}`);
+        if (!result.keepsUp) behind = n;
+      }
+    }
+    for (const n of drainSizes)
+      for (const centrals of centralCounts) {
+        log(`capacity: backlog of ${env.drainSeconds} s of ${n} chargers, ${centrals} Central(s)`);
+        const result = await runDrain(env, n, centrals);
+        run.drain.push(result);
+        log(`  ${result.perSecond} msg/s, Central CPU ${result.cpu.central}`);
+      }
+  } finally {
+    run.finishedAt = new Date().toISOString();
+    mkdirSync(env.workDir, { recursive: true });
+    writeFileSync(join(env.workDir, "run.json"), JSON.stringify(run, null, 2));
+    deleteTopics(env.brokers, `bench-${runId}.*`);
+  }
+  const out = setting("BENCH_OUT", join(REPO, "docs/benchmarks.md"));
+  const json = setting("BENCH_JSON", join(REPO, "docs/benchmarks.json"));
+  writeReport(run, out, json);
+  console.log(renderResults(run));
+  log(`written: ${out}, ${json} (and ${env.workDir}/run.json)`);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,385 @@
+/**
+ * One measurement: N chargers against one or two Centrals (each its own OS process, as
+ * `evnet central` runs in production), the API as a process for the latency sampler, and the
+ * load generator as a process, on a fresh database and a fresh set of topics.
+ *
+ *  - steady: the chargers send at 1 Hz for a warm-up and then a measured window; we read
+ *    what Central applied (its applied-offset table), the lag of its consumer group, the CPU
+ *    of every process involved and Central's memory, and take the generator's latency report;
+ *  - drain: a backlog of telemetry is put on the topic first, then Central starts and we time
+ *    how fast it works through it: its capacity, whatever the offered rate.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { KafkaBus } from "../src/bus/kafka.ts";
+import { allTopics, topicsFor, type Topics } from "../src/bus/topics.ts";
+import { parseMasterKey, randomHex } from "../src/crypto/keys.ts";
+import { groupName } from "../src/roles/group-names.ts";
+import { spawnRole, type RoleProcess } from "../tests/support/processes.ts";
+import { createBenchDatabase, seedFleet } from "./fleet.ts";
+import type { LoadConfig } from "./load.ts";
+import { CpuMeter, machineCpuSeconds, memoryMiB, pidsNamed } from "./proc.ts";
+import type { Summary } from "./stats.ts";
+
+export interface BenchEnv {
+  databaseUrl: string;
+  brokers: string[];
+  kafkaPid?: number;
+  workDir: string;
+  /** Names this run's topics (`bench-<runId>-...`), deleted together at the end. */
+  runId: string;
+  partitions: number;
+  warmupS: number;
+  seconds: number;
+  meanSessionS: number;
+  idleS: number;
+  powerKw: number;
+  heartbeatS: number;
+  latencySample: number;
+  pollMinMs: number;
+  drainSeconds: number;
+  /** Extra environment for the Central processes (A/B switches while optimising). */
+  centralEnv: Record<string, string>;
+  /** Another evnet entry point to run Central from (a copy being optimised), instead of src/main.ts. */
+  centralMain?: string;
+  /** Where Central writes a CPU profile (Bun's --cpu-prof, markdown too) when it stops. */
+  profileDir?: string;
+}
+
+export interface CpuShare {
+  /** Cores used on average over the window (1.0 = one core). */
+  central: number;
+  kafka: number;
+  postgres: number;
+  api: number;
+  load: number;
+  /** The whole machine, busy / all cores (0..1). */
+  machineBusy: number;
+}
+
+export interface SteadyResult {
+  kind: "steady";
+  chargers: number;
+  centrals: number;
+  seconds: number;
+  offeredPerS: number;
+  offeredTelemetryPerS: number;
+  appliedPerS: number;
+  appliedTelemetryPerS: number;
+  latencyMs?: Summary & { unseen: number; sessions: number };
+  lagStart: number;
+  lagEnd: number;
+  lagSeries: [number, number][];
+  keepsUp: boolean;
+  cpu: CpuShare;
+  centralPeakRssMiB: number[];
+  centralRssMiB: number[];
+  centralBaselineRssMiB: number[];
+  memoryPerChargerKiB: number;
+  counts: Record<string, unknown>;
+  publishDelayMs?: Summary;
+  centralWarnings: string[];
+  tables: Record<string, unknown>[];
+}
+
+export interface DrainResult {
+  kind: "drain";
+  chargers: number;
+  centrals: number;
+  backlog: number;
+  perSecond: number;
+  seconds: number;
+  cpu: CpuShare;
+  centralPeakRssMiB: number[];
+  centralWarnings: string[];
+}
+
+const OPERATOR_TOKEN = "bench-operator-token-0123456789";
+const SERVICE_TOKEN = "bench-service-token-0123456789";
+const LOAD_SCRIPT = new URL("./load.ts", import.meta.url).pathname;
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+
+class Stage {
+  readonly roles: RoleProcess[] = [];
+  readonly topics: Topics;
+  readonly prefix: string;
+  readonly masterKeyHex = randomHex(32);
+  private admin: KafkaBus;
+  private sql?: postgres.Sql;
+  database?: Awaited<ReturnType<typeof createBenchDatabase>>;
+  /** The chargers and their keys, for the load generator (removed with the step). */
+  private chargersFile?: string;
+
+  constructor(
+    private env: BenchEnv,
+    readonly chargers: number,
+    readonly centrals: number,
+    kind: string,
+  ) {
+    this.prefix = `bench-${env.runId}-${kind}-${chargers}-${centrals}`;
+    this.topics = topicsFor(this.prefix);
+    this.admin = new KafkaBus({ brokers: env.brokers, clientId: "bench-run", partitions: env.partitions });
+  }
+
+  get group(): string {
+    return groupName(this.prefix, "central");
+  }
+
+  async prepare(heartbeatS: number, minAgeS = 0): Promise<string> {
+    this.database = await createBenchDatabase(this.env.databaseUrl);
+    this.sql = postgres(this.database.url, { max: 1, onnotice: () => {} });
+    const fleet = await seedFleet(this.database.url, parseMasterKey(this.masterKeyHex), {
+      count: this.chargers,
+      meanSessionS: this.env.meanSessionS,
+      powerKw: this.env.powerKw,
+      heartbeatS,
+      minAgeS,
+    });
+    mkdirSync(this.env.workDir, { recursive: true });
+    const file = (this.chargersFile = join(this.env.workDir, `${this.prefix}-chargers.json`));
+    writeFileSync(file, JSON.stringify(fleet));
+    await this.admin.ensureTopics(allTopics(this.topics));
+    return file;
+  }
+
+  private busEnv(): Record<string, string> {
+    return { KAFKA_BROKERS: this.env.brokers.join(","), EVNET_TOPIC_PREFIX: this.prefix, KAFKA_TOPIC_PARTITIONS: String(this.env.partitions) };
+  }
+
+  async startApi(): Promise<string> {
+    const api = spawnRole("api", ["api"], {
+      ...this.busEnv(),
+      DATABASE_URL: this.database!.url,
+      API_PORT: "0",
+      EVNET_MASTER_KEY: this.masterKeyHex,
+      EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
+      EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
+    });
+    this.roles.push(api);
+    const line = await api.waitForLine(/listening/, 60_000);
+    return /url=(\S+)/.exec(line)![1]!.replace(/\/$/, "");
+  }
+
+  async startCentrals(): Promise<RoleProcess[]> {
+    const started = Array.from({ length: this.centrals }, (_, k) =>
+      spawnRole(
+        `central-${k + 1}`,
+        ["central", "--no-menu"],
+        {
+          ...this.busEnv(),
+          ...this.env.centralEnv,
+          DATABASE_URL: this.database!.url,
+          EVNET_MASTER_KEY: this.masterKeyHex,
+          CENTRAL_INSTANCE_ID: `central-${k + 1}`,
+          MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.env.heartbeatS),
+        },
+        { command: [process.execPath, ...this.profileFlags(k + 1), this.env.centralMain ?? MAIN] },
+      ),
+    );
+    this.roles.push(...started);
+    await Promise.all(started.map((c) => c.waitForLine(/central ready/, 60_000)));
+    return started;
+  }
+
+  private profileFlags(instance: number): string[] {
+    const dir = this.env.profileDir;
+    return dir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${this.prefix}-central-${instance}.cpuprofile`] : [];
+  }
+
+  startLoad(config: LoadConfig): RoleProcess {
+    const file = join(this.env.workDir, `${this.prefix}-load-${config.mode}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    const load = spawnRole("load", [], { EVNET_LOG_LEVEL: "warn" }, { command: [process.execPath, LOAD_SCRIPT, file] });
+    this.roles.push(load);
+    return load;
+  }
+
+  loadConfig(chargersFile: string, apiUrl: string, mode: LoadConfig["mode"]): LoadConfig {
+    const e = this.env;
+    return {
+      brokers: e.brokers,
+      topicPrefix: this.prefix,
+      apiUrl,
+      chargersFile,
+      mode,
+      warmupS: e.warmupS,
+      seconds: e.seconds,
+      meanSessionS: e.meanSessionS,
+      idleS: e.idleS,
+      powerKw: e.powerKw,
+      heartbeatS: e.heartbeatS,
+      latencySample: e.latencySample,
+      pollMinMs: e.pollMinMs,
+      prefillSeconds: e.drainSeconds,
+    };
+  }
+
+  /** Messages of the CP events topic Central has applied (its applied-offset table). */
+  async applied(): Promise<number> {
+    const [row] = await this.sql!`select coalesce(sum(next_offset), 0)::text as n from bus_offsets where group_id = ${this.group} and topic = ${this.topics.cpEvents}`;
+    return Number(row?.n ?? 0);
+  }
+
+  /** How PostgreSQL wrote the hot tables (HOT updates avoid index writes; dead rows need vacuum). */
+  async tableStats(): Promise<Record<string, unknown>[]> {
+    return [...(await this.sql!`select relname as table, n_tup_ins as inserted, n_tup_upd as updated, n_tup_hot_upd as hot_updated, n_dead_tup as dead, autovacuum_count as autovacuums
+                                 from pg_stat_user_tables where n_tup_upd + n_tup_ins > 1000 order by n_tup_upd + n_tup_ins desc`)];
+  }
+
+  async lag(): Promise<number> {
+    return (await this.admin.lag(this.group, [this.topics.cpEvents])).total;
+  }
+
+  cpuMeters(centrals: RoleProcess[], extra: { api?: RoleProcess; load?: RoleProcess }) {
+    const kafkaPid = this.env.kafkaPid;
+    return {
+      central: new CpuMeter(() => centrals.map((c) => c.proc.pid)),
+      kafka: new CpuMeter(() => (kafkaPid ? [kafkaPid] : [])),
+      postgres: new CpuMeter(() => pidsNamed("postgres")),
+      api: new CpuMeter(() => (extra.api ? [extra.api.proc.pid] : [])),
+      load: new CpuMeter(() => (extra.load ? [extra.load.proc.pid] : [])),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const role of [...this.roles].reverse()) {
+      if (role.name === "load") role.proc.kill("SIGTERM");
+      await role.stop();
+      // Each process's output, to look into a figure afterwards.
+      writeFileSync(join(this.env.workDir, `${this.prefix}-${role.name}.log`), role.lines.join("\n") + "\n");
+    }
+    await this.admin.close();
+    await this.sql?.end();
+    await this.database?.drop();
+    if (this.chargersFile) rmSync(this.chargersFile, { force: true });
+  }
+}
+
+function beginAll(meters: Record<string, CpuMeter>): () => CpuShare {
+  for (const m of Object.values(meters)) m.begin();
+  const machine = machineCpuSeconds();
+  return () => {
+    const after = machineCpuSeconds();
+    const share = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, round2(m.end())])) as Omit<CpuShare, "machineBusy">;
+    return { ...share, machineBusy: round2((after.busy - machine.busy) / Math.max(0.001, after.total - machine.total)) };
+  };
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+function warningsOf(centrals: RoleProcess[]): string[] {
+  return centrals.flatMap((c) => c.lines.filter((l) => /"level":"(warn|error)"|\bWARN\b|\bERROR\b/.test(l)).slice(0, 5).map((l) => `${c.name}: ${l.slice(0, 300)}`));
+}
+
+function waitJson(role: RoleProcess, event: string, timeoutMs: number): Promise<Record<string, any>> {
+  return role.waitForLine(new RegExp(`^\\{"event":"${event}"`), timeoutMs).then((line) => JSON.parse(line));
+}
+
+export async function runSteady(env: BenchEnv, chargers: number, centrals: number): Promise<SteadyResult> {
+  const stage = new Stage(env, chargers, centrals, "steady");
+  try {
+    const file = await stage.prepare(env.heartbeatS);
+    const api = await stage.startApi();
+    const apiRole = stage.roles.find((r) => r.name === "api");
+    const cs = await stage.startCentrals();
+    const baseline = cs.map((c) => memoryMiB(c.proc.pid)?.rss ?? 0);
+    const load = stage.startLoad(stage.loadConfig(file, api, "steady"));
+    await waitJson(load, "started", 120_000);
+    await waitJson(load, "window_start", (env.warmupS + 60) * 1000);
+    const endCpu = beginAll(stage.cpuMeters(cs, { api: apiRole, load }));
+    const t0 = performance.now();
+    const applied0 = await stage.applied();
+    const lagStart = await stage.lag();
+    const lagSeries: [number, number][] = [[0, lagStart]];
+    const sampling = setInterval(() => {
+      const at = Math.round((performance.now() - t0) / 1000);
+      stage.lag().then((l) => lagSeries.push([at, l]), () => {});
+    }, 5000);
+    await waitJson(load, "window_end", (env.seconds + 60) * 1000);
+    clearInterval(sampling);
+    const cpu = endCpu();
+    const applied1 = await stage.applied();
+    const t1 = performance.now();
+    const lagEnd = await stage.lag();
+    lagSeries.push([Math.round((t1 - t0) / 1000), lagEnd]);
+    const memory = cs.map((c) => memoryMiB(c.proc.pid) ?? { rss: 0, peak: 0 });
+    const tables = await stage.tableStats();
+    const report = await waitJson(load, "report", 60_000);
+    const counts = report.counts as Record<string, number>;
+    const seconds = (report.windowEnd - report.windowStart) / 1000;
+    const offeredEvents = counts.telemetry! + counts.heartbeats! + counts.supplyStarted! + counts.supplyEnded!;
+    const appliedPerS = (applied1 - applied0) / ((t1 - t0) / 1000);
+    const offeredPerS = offeredEvents / seconds;
+    const telemetryShare = offeredEvents ? counts.telemetry! / offeredEvents : 0;
+    const rssGrowth = memory.reduce((sum, m, i) => sum + (m.rss - baseline[i]!), 0);
+    return {
+      kind: "steady",
+      chargers,
+      centrals,
+      seconds: round2(seconds),
+      offeredPerS: Math.round(offeredPerS),
+      offeredTelemetryPerS: Math.round(counts.telemetry! / seconds),
+      appliedPerS: Math.round(appliedPerS),
+      appliedTelemetryPerS: Math.round(appliedPerS * telemetryShare),
+      latencyMs: report.latencyMs,
+      lagStart,
+      lagEnd,
+      lagSeries,
+      keepsUp: lagEnd <= Math.max(2000, offeredPerS * 2) && appliedPerS >= offeredPerS * 0.95,
+      cpu,
+      centralPeakRssMiB: memory.map((m) => Math.round(m.peak)),
+      centralRssMiB: memory.map((m) => Math.round(m.rss)),
+      centralBaselineRssMiB: baseline.map(Math.round),
+      memoryPerChargerKiB: round2((rssGrowth * 1024) / chargers),
+      counts: report.counts,
+      publishDelayMs: report.publishDelayMs,
+      centralWarnings: warningsOf(cs),
+      tables,
+    };
+  } finally {
+    await stage.close();
+  }
+}
+
+export async function runDrain(env: BenchEnv, chargers: number, centrals: number): Promise<DrainResult> {
+  const stage = new Stage(env, chargers, centrals, "drain");
+  try {
+    // Long heartbeat intervals: the backlog carries none, and no charger may look silent meanwhile.
+    const file = await stage.prepare(3600, env.drainSeconds + 60);
+    const prefill = stage.startLoad(stage.loadConfig(file, "http://unused", "prefill"));
+    const filled = await waitJson(prefill, "prefilled", 600_000);
+    await prefill.proc.exited;
+    const backlog = Number(filled.count);
+    const t0 = performance.now();
+    const cs = await stage.startCentrals();
+    const endCpu = beginAll(stage.cpuMeters(cs, {}));
+    // The rate is taken between 10% and 90% of the backlog: joining the group is not the hot path.
+    let at10: [number, number] | undefined;
+    let at90: [number, number] | undefined;
+    for (;;) {
+      const lag = await stage.lag();
+      const done = backlog - lag;
+      const now = performance.now();
+      if (!at10 && done >= backlog * 0.1) at10 = [now, done];
+      if (!at90 && done >= backlog * 0.9) at90 = [now, done];
+      if (lag === 0 || now - t0 > 600_000) break;
+      await Bun.sleep(200);
+    }
+    const cpu = endCpu();
+    const seconds = at10 && at90 ? (at90[0] - at10[0]) / 1000 : NaN;
+    return {
+      kind: "drain",
+      chargers,
+      centrals,
+      backlog,
+      perSecond: at10 && at90 ? Math.round((at90[1] - at10[1]) / seconds) : 0,
+      seconds: round2(seconds),
+      cpu,
+      centralPeakRssMiB: cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.peak ?? 0)),
+      centralWarnings: warningsOf(cs),
+    };
+  } finally {
+    await stage.close();
+  }
+}

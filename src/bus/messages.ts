@@ -1,0 +1,218 @@
+/**
+ * Every payload the charging network sends, declared once (valibot) and imported by both ends:
+ * driver requests and updates (plain JSON: drivers are not CPs and hold no key), and what CPs
+ * and Central say to each other inside the sealed envelope (src/crypto/envelope.ts).
+ *
+ * Topics and keys: driver requests on `driverRequests` keyed by CP id (so the Central that owns
+ * the CP's partition sees them in order with the CP's events); updates on `driverUpdates` keyed
+ * by driver id; CP events on `cpEvents` and commands on `cpCommands`, keyed by CP id.
+ */
+import * as v from "valibot";
+import { END_REASONS } from "../domain/billing.ts";
+import { textDecoder } from "./bus.ts";
+
+const id = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1-64 letters, digits, '_', '.' or '-'"));
+const requestId = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
+const isoTime = v.pipe(v.string(), v.isoTimestamp());
+const kw = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000));
+const kwh = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1_000_000));
+const eur = v.pipe(v.number(), v.finite(), v.minValue(0));
+const seconds = v.pipe(v.number(), v.finite(), v.minValue(0));
+const text = (max = 500) => v.pipe(v.string(), v.maxLength(max));
+const endReason = v.picklist(END_REASONS);
+
+// ---- driver -> Central (topics.driverRequests, key: CP id) -------------------------------
+
+export const chargeRequestSchema = v.object({
+  type: v.literal("charge_request"),
+  /** Chosen by the driver's app; a repeated id gets the same answer again. */
+  request_id: requestId,
+  driver_id: id,
+  cp_id: id,
+  at: isoTime,
+});
+
+export const stopRequestSchema = v.object({
+  type: v.literal("stop_request"),
+  request_id: requestId,
+  driver_id: id,
+  cp_id: id,
+  /** The session to stop; without it, the driver's session at the CP. */
+  session_id: v.optional(requestId),
+  at: isoTime,
+});
+
+export const driverRequestSchema = v.variant("type", [chargeRequestSchema, stopRequestSchema]);
+export type ChargeRequest = v.InferOutput<typeof chargeRequestSchema>;
+export type StopRequest = v.InferOutput<typeof stopRequestSchema>;
+export type DriverRequest = v.InferOutput<typeof driverRequestSchema>;
+
+// ---- Central -> driver (topics.driverUpdates, key: driver id) ----------------------------
+
+export const authorisedSchema = v.object({
+  type: v.literal("authorised"),
+  request_id: requestId,
+  driver_id: id,
+  cp_id: id,
+  session_id: requestId,
+  price_per_kwh: eur,
+  at: isoTime,
+});
+
+export const refusedSchema = v.object({
+  type: v.literal("refused"),
+  request_id: requestId,
+  driver_id: v.string(),
+  cp_id: v.string(),
+  code: v.string(),
+  reason: text(),
+  at: isoTime,
+});
+
+export const stoppingSchema = v.object({
+  type: v.literal("stopping"),
+  request_id: v.optional(requestId),
+  driver_id: id,
+  cp_id: id,
+  session_id: requestId,
+  reason: endReason,
+  at: isoTime,
+});
+
+export const progressSchema = v.object({
+  type: v.literal("progress"),
+  driver_id: id,
+  cp_id: id,
+  session_id: requestId,
+  power_kw: kw,
+  energy_kwh: kwh,
+  cost_eur: eur,
+  elapsed_s: seconds,
+  at: isoTime,
+});
+
+export const ticketSchema = v.object({
+  type: v.literal("ticket"),
+  session_id: requestId,
+  cp_id: id,
+  driver_id: id,
+  energy_kwh: kwh,
+  price_per_kwh: eur,
+  cost_eur: eur,
+  started_at: isoTime,
+  ended_at: isoTime,
+  duration_s: seconds,
+  end_reason: endReason,
+});
+
+export const driverUpdateSchema = v.variant("type", [authorisedSchema, refusedSchema, stoppingSchema, progressSchema, ticketSchema]);
+export type Authorised = v.InferOutput<typeof authorisedSchema>;
+export type Refused = v.InferOutput<typeof refusedSchema>;
+export type Stopping = v.InferOutput<typeof stoppingSchema>;
+export type Progress = v.InferOutput<typeof progressSchema>;
+export type TicketMessage = v.InferOutput<typeof ticketSchema>;
+export type DriverUpdate = v.InferOutput<typeof driverUpdateSchema>;
+
+// ---- CP -> Central, sealed (topics.cpEvents, key: CP id) ---------------------------------
+
+/** Each second of a supply: the totals so far (cumulative, so the latest one is the truth). */
+export const telemetrySchema = v.object({
+  type: v.literal("telemetry"),
+  session_id: requestId,
+  power_kw: kw,
+  energy_kwh: kwh,
+  cost_eur: eur,
+  elapsed_s: seconds,
+  at: isoTime,
+});
+
+export const supplyStartedSchema = v.object({ type: v.literal("supply_started"), session_id: requestId, at: isoTime });
+
+export const supplyRefusedSchema = v.object({ type: v.literal("supply_refused"), session_id: requestId, reason: text(), at: isoTime });
+
+/** The engine's final reading; Central closes the session with it. */
+export const supplyEndedSchema = v.object({
+  type: v.literal("supply_ended"),
+  session_id: requestId,
+  reason: endReason,
+  power_kw: kw,
+  energy_kwh: kwh,
+  cost_eur: eur,
+  started_at: isoTime,
+  ended_at: isoTime,
+});
+
+export const ENGINE_HEALTH = ["OK", "KO", "UNKNOWN"] as const;
+export type EngineHealth = (typeof ENGINE_HEALTH)[number];
+
+/** The monitor is alive; `interval_s` tells Central when to call it silent (3 intervals). */
+export const heartbeatSchema = v.object({
+  type: v.literal("heartbeat"),
+  interval_s: v.pipe(v.number(), v.finite(), v.minValue(0.1), v.maxValue(3600)),
+  engine: v.picklist(ENGINE_HEALTH),
+  at: isoTime,
+});
+
+/** The monitor's health check changed its verdict on the engine (sent at start and on each change). */
+export const engineStatusSchema = v.object({
+  type: v.literal("engine_status"),
+  status: v.picklist(["OK", "KO"]),
+  detail: text(),
+  at: isoTime,
+});
+
+export const cpEventSchema = v.variant("type", [
+  telemetrySchema,
+  supplyStartedSchema,
+  supplyRefusedSchema,
+  supplyEndedSchema,
+  heartbeatSchema,
+  engineStatusSchema,
+]);
+export type Telemetry = v.InferOutput<typeof telemetrySchema>;
+export type SupplyEnded = v.InferOutput<typeof supplyEndedSchema>;
+export type Heartbeat = v.InferOutput<typeof heartbeatSchema>;
+export type EngineStatus = v.InferOutput<typeof engineStatusSchema>;
+export type CpEvent = v.InferOutput<typeof cpEventSchema>;
+
+// ---- Central -> CP, sealed (topics.cpCommands, key: CP id) -------------------------------
+
+export const startSupplySchema = v.object({
+  type: v.literal("start_supply"),
+  session_id: requestId,
+  driver_id: id,
+  price_per_kwh: eur,
+});
+
+export const stopSupplySchema = v.object({ type: v.literal("stop_supply"), session_id: requestId, reason: endReason });
+
+export const cpCommandSchema = v.variant("type", [startSupplySchema, stopSupplySchema]);
+export type StartSupply = v.InferOutput<typeof startSupplySchema>;
+export type StopSupply = v.InferOutput<typeof stopSupplySchema>;
+export type CpCommand = v.InferOutput<typeof cpCommandSchema>;
+
+// ---- parsing -----------------------------------------------------------------------------
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Validates an already decoded payload; the reason names the first bad field. */
+export function validate<S extends v.GenericSchema>(schema: S, input: unknown): Parsed<v.InferOutput<S>> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return { ok: true, value: result.output };
+  const issue = result.issues[0];
+  const field = issue.path?.map((p) => String(p.key)).join(".") || "(message)";
+  return { ok: false, reason: `${field}: ${issue.message}` };
+}
+
+/** Parses bytes of plain JSON (driver requests and updates) against a schema. */
+export function parseJson<S extends v.GenericSchema>(schema: S, bytes: Uint8Array | string): Parsed<v.InferOutput<S>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof bytes === "string" ? bytes : textDecoder.decode(bytes));
+  } catch {
+    return { ok: false, reason: "not JSON" };
+  }
+  return validate(schema, parsed);
+}
+
+export const nowIso = (): string => new Date().toISOString();

@@ -1,0 +1,139 @@
+/**
+ * What the interactive menus (@clack/prompts) share: a loop of choices with a status panel,
+ * log lines kept out of the prompts' way, and a live view that redraws one line until a key is
+ * pressed. Used only when stdin is a TTY; headless runs never load this.
+ */
+import * as p from "@clack/prompts";
+import { setLogSink, type Level } from "../lib/log.ts";
+
+export interface MenuItem {
+  value: string;
+  label: string;
+  hint?: string;
+  run: () => Promise<void> | void;
+}
+
+export interface MenuSpec {
+  title: string;
+  /** Shown above the choices each time; keep it to a few lines. */
+  status?: () => Promise<string> | string;
+  items: () => MenuItem[];
+}
+
+/** Keeps log lines in memory while a menu owns the terminal; warnings are shown between prompts. */
+export class LogCapture {
+  private lines: string[] = [];
+  private unseen: string[] = [];
+  constructor(private max = 200) {
+    setLogSink((line: string, level: Level) => {
+      this.lines.push(line);
+      if (this.lines.length > this.max) this.lines.shift();
+      if (level === "warn" || level === "error") {
+        this.unseen.push(line);
+        if (this.unseen.length > 20) this.unseen.shift();
+      }
+    });
+  }
+
+  recent(n = 30): string[] {
+    return this.lines.slice(-n);
+  }
+
+  /** Warnings and errors since the last call. */
+  takeUnseen(): string[] {
+    const out = this.unseen;
+    this.unseen = [];
+    return out;
+  }
+}
+
+/** Runs the menu until the operator quits (or `signal` aborts); resolves then. */
+export async function runMenu(spec: MenuSpec, logs: LogCapture, signal?: AbortSignal): Promise<void> {
+  p.intro(spec.title);
+  while (!signal?.aborted) {
+    for (const line of logs.takeUnseen()) p.log.warn(line);
+    if (spec.status) {
+      try {
+        p.note(await spec.status(), "status");
+      } catch (err) {
+        p.log.error(`could not read the status: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const items = spec.items();
+    const choice = await p.select({
+      message: "What do you want to do?",
+      options: [
+        ...items.map((i) => ({ value: i.value, label: i.label, hint: i.hint })),
+        { value: "__log", label: "Show recent log lines" },
+        { value: "__quit", label: "Quit" },
+      ],
+      signal,
+    });
+    if (p.isCancel(choice) || choice === "__quit") break;
+    if (choice === "__log") {
+      p.note(logs.recent().join("\n") || "(nothing logged yet)", "recent log");
+      continue;
+    }
+    const item = items.find((i) => i.value === choice);
+    try {
+      await item?.run();
+    } catch (err) {
+      p.log.error(err instanceof Error ? err.message : String(err));
+    }
+  }
+  p.outro("bye");
+}
+
+/** Asks for a line of text; undefined when cancelled or empty. */
+export async function ask(message: string, placeholder?: string, initialValue?: string): Promise<string | undefined> {
+  const answer = await p.text({ message, placeholder, initialValue });
+  if (p.isCancel(answer)) return undefined;
+  const trimmed = answer.trim();
+  return trimmed === "" ? undefined : trimmed;
+}
+
+/**
+ * Redraws `render()` on one line every `everyMs` until a key is pressed or `until()` holds;
+ * returns the last rendering.
+ */
+export async function watch(render: () => string, everyMs = 500, until?: () => boolean): Promise<string> {
+  const out = process.stdout;
+  const stdin = process.stdin;
+  let last = "";
+  const draw = () => {
+    last = render();
+    out.write(`\r\x1b[2K${last}`);
+  };
+  out.write("(press any key to return)\n");
+  draw();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      draw();
+      if (until?.()) finish();
+    }, everyMs);
+    const onKey = () => finish();
+    function finish() {
+      clearInterval(timer);
+      stdin.off("data", onKey);
+      if (stdin.isTTY) stdin.setRawMode(false);
+      stdin.pause();
+      out.write("\n");
+      resolve();
+    }
+    if (stdin.isTTY) stdin.setRawMode(true);
+    stdin.resume();
+    stdin.once("data", onKey);
+  });
+  return last;
+}
+
+/** A text progress bar: `[#######.......]`. */
+export function bar(fraction: number, width = 24): string {
+  const f = Math.max(0, Math.min(1, fraction));
+  const full = Math.round(f * width);
+  return `[${"#".repeat(full)}${".".repeat(width - full)}]`;
+}
+
+export function interactive(): boolean {
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+}

@@ -1,0 +1,180 @@
+/**
+ * The operator's view and levers, shared by the admin menu and `evnet central <operation>`:
+ * reads go to the database; stop and resume go to the bus as control messages (whichever
+ * Central instance owns the CP applies them); revocation goes through the identity module.
+ */
+import { userInfo } from "node:os";
+import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
+import type { Auditor } from "../../audit/audit.ts";
+import type { Bus } from "../../bus/bus.ts";
+import { controlMessage } from "../../bus/control-messages.ts";
+import type { Topics } from "../../bus/topics.ts";
+import { rowsOf, type Db } from "../../db/client.ts";
+import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
+import { revokeCpKey } from "../../identity/revoke.ts";
+import { AppError } from "../../lib/errors.ts";
+
+export type CpRow = typeof chargingPoints.$inferSelect;
+export type SessionRow = typeof chargingSessions.$inferSelect;
+export type CpFilter = "all" | "available" | "active";
+
+export interface AdminDeps {
+  db: Db;
+  bus: Bus;
+  topics: Topics;
+  auditor: Auditor;
+}
+
+export function operatorName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "operator";
+  }
+}
+
+/** available: free to charge (ACTIVE); active: charging now (SUPPLYING); all: every registered CP. */
+export async function listCps(db: Db, filter: CpFilter = "all"): Promise<CpRow[]> {
+  const registered = isNull(chargingPoints.deregisteredAt);
+  const where =
+    filter === "available" ? and(registered, eq(chargingPoints.status, "ACTIVE")) : filter === "active" ? and(registered, eq(chargingPoints.status, "SUPPLYING")) : registered;
+  return db.select().from(chargingPoints).where(where).orderBy(chargingPoints.cpId);
+}
+
+export async function showCp(db: Db, cpId: string): Promise<{ cp: CpRow; session?: SessionRow; recent: SessionRow[] }> {
+  const [cp] = await db.select().from(chargingPoints).where(eq(chargingPoints.cpId, cpId));
+  if (!cp) throw new AppError("not_found", `there is no charging point ${cpId}`);
+  const recent = await db.select().from(chargingSessions).where(eq(chargingSessions.cpId, cpId)).orderBy(desc(chargingSessions.startedAt)).limit(5);
+  return { cp, session: recent.find((s) => s.status === "IN_PROGRESS"), recent };
+}
+
+export async function listSessions(db: Db, limit = 20, status?: "IN_PROGRESS" | "FINISHED"): Promise<SessionRow[]> {
+  return db
+    .select()
+    .from(chargingSessions)
+    .where(status ? eq(chargingSessions.status, status) : undefined)
+    .orderBy(desc(chargingSessions.startedAt))
+    .limit(limit);
+}
+
+export async function showSession(db: Db, sessionId: string): Promise<SessionRow> {
+  const [s] = await db.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId));
+  if (!s) throw new AppError("not_found", `there is no session ${sessionId}`);
+  return s;
+}
+
+async function targets(db: Db, target: string): Promise<string[]> {
+  if (target === "all") return (await listCps(db)).map((c) => c.cpId);
+  const [cp] = await db.select({ cpId: chargingPoints.cpId }).from(chargingPoints).where(and(eq(chargingPoints.cpId, target), isNull(chargingPoints.deregisteredAt)));
+  if (!cp) throw new AppError("not_found", `there is no charging point ${target}`);
+  return [cp.cpId];
+}
+
+/** Stops (or resumes) one CP or all of them; returns the CP ids told. */
+export async function setStopped(deps: AdminDeps, target: string, stop: boolean, reason?: string): Promise<string[]> {
+  const ids = await targets(deps.db, target);
+  const actor = operatorName();
+  const at = new Date().toISOString();
+  const text = reason?.trim() || (stop ? "stopped by the operator" : "resumed by the operator");
+  await deps.bus.publish(
+    deps.topics.centralControl,
+    ids.map((cpId) => controlMessage({ type: stop ? "operator_stop" : "operator_resume", cp_id: cpId, actor_id: actor, reason: text, at })),
+  );
+  return ids;
+}
+
+export async function revoke(deps: AdminDeps, cpId: string, reason?: string): Promise<string[]> {
+  const result = await revokeCpKey(deps, { cpId, actorType: "operator", actorId: operatorName(), reason, sourceAddress: "central admin" });
+  return result.revokedKeyIds;
+}
+
+export interface Stats {
+  charging_points: Record<string, number>;
+  sessions_in_progress: number;
+  sessions_finished: number;
+  energy_kwh_total: number;
+  revenue_eur_total: number;
+  drivers: number;
+  drivers_charging: number;
+  outbox_backlog: number;
+}
+
+export async function stats(db: Db): Promise<Stats> {
+  const states = await db
+    .select({ status: chargingPoints.status, n: count() })
+    .from(chargingPoints)
+    .where(isNull(chargingPoints.deregisteredAt))
+    .groupBy(chargingPoints.status);
+  const [sessions] = rowsOf<{ open: string; finished: string; energy: number | null; revenue: number | null }>(
+    await db.execute(sql`select count(*) filter (where status = 'IN_PROGRESS') as open, count(*) filter (where status = 'FINISHED') as finished,
+                           sum(energy_kwh) filter (where status = 'FINISHED') as energy, sum(cost_eur) filter (where status = 'FINISHED') as revenue
+                      from ${chargingSessions}`),
+  );
+  const [d] = await db.select({ all: count(), charging: sql<string>`count(*) filter (where ${drivers.status} = 'CHARGING')` }).from(drivers);
+  const [o] = await db.select({ n: count() }).from(outbox);
+  return {
+    charging_points: Object.fromEntries(states.map((s) => [s.status, Number(s.n)])),
+    sessions_in_progress: Number(sessions?.open ?? 0),
+    sessions_finished: Number(sessions?.finished ?? 0),
+    energy_kwh_total: Math.round(Number(sessions?.energy ?? 0) * 1000) / 1000,
+    revenue_eur_total: Math.round(Number(sessions?.revenue ?? 0) * 100) / 100,
+    drivers: Number(d?.all ?? 0),
+    drivers_charging: Number(d?.charging ?? 0),
+    outbox_backlog: Number(o?.n ?? 0),
+  };
+}
+
+// ---- text for people ---------------------------------------------------------------------
+
+const time = (d: Date | null) => (d ? d.toISOString().slice(0, 19).replace("T", " ") : "-");
+
+export function formatCps(cps: CpRow[]): string {
+  if (cps.length === 0) return "(none)";
+  return cps.map((c) => `${c.cpId.padEnd(12)} ${c.status.padEnd(15)} ${c.location.padEnd(12)} ${c.pricePerKwh.toFixed(2)} €/kWh  ${c.statusReason ?? ""}`).join("\n");
+}
+
+export function formatSession(s: SessionRow): string {
+  const duration = Math.round(((s.endedAt ?? new Date()).getTime() - s.startedAt.getTime()) / 1000);
+  return [
+    `session      ${s.sessionId}`,
+    `cp / driver  ${s.cpId} / ${s.driverId}`,
+    `status       ${s.status}${s.pendingEndReason ? ` (ending: ${s.pendingEndReason})` : ""}`,
+    `energy       ${s.energyKwh.toFixed(3)} kWh at ${s.pricePerKwh.toFixed(2)} €/kWh = ${s.costEur.toFixed(2)} €`,
+    `power        ${s.powerKw} kW`,
+    `start / end  ${time(s.startedAt)} / ${time(s.endedAt)}  (${duration} s)`,
+    `end reason   ${s.endReason ?? "-"}`,
+  ].join("\n");
+}
+
+export function formatSessions(sessions: SessionRow[]): string {
+  if (sessions.length === 0) return "(none)";
+  return sessions
+    .map((s) => `${s.sessionId.padEnd(24)} ${s.cpId.padEnd(10)} ${s.driverId.padEnd(10)} ${s.status.padEnd(11)} ${s.energyKwh.toFixed(3)} kWh ${s.costEur.toFixed(2)} €  ${time(s.startedAt)}  ${s.endReason ?? ""}`)
+    .join("\n");
+}
+
+export function formatCp(view: Awaited<ReturnType<typeof showCp>>): string {
+  const c = view.cp;
+  return [
+    `charging point  ${c.cpId} (${c.location}, ${c.pricePerKwh.toFixed(2)} €/kWh)`,
+    `state           ${c.status}: ${c.statusReason ?? ""} (since ${time(c.statusChangedAt)})`,
+    `facts           key ${c.channelState}, ${c.connected ? "connected" : "not connected"}${c.operatorStopped ? ", stopped by operator" : ""}${c.engineFault ? ", engine fault" : ""}`,
+    `last heartbeat  ${time(c.lastConnectionTime)}`,
+    view.session ? `\n${formatSession(view.session)}` : "no session in progress",
+    view.recent.length ? `\nrecent sessions\n${formatSessions(view.recent)}` : "",
+  ].join("\n");
+}
+
+export function formatStats(s: Stats): string {
+  const states = Object.entries(s.charging_points)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  return [
+    `charging points   ${states || "none"}`,
+    `sessions          ${s.sessions_in_progress} in progress, ${s.sessions_finished} finished`,
+    `energy delivered  ${s.energy_kwh_total.toFixed(3)} kWh`,
+    `revenue           ${s.revenue_eur_total.toFixed(2)} €`,
+    `drivers           ${s.drivers} (${s.drivers_charging} charging)`,
+    `outbox backlog    ${s.outbox_backlog}`,
+  ].join("\n");
+}

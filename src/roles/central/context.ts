@@ -1,0 +1,35 @@
+/** What Central's parts share: handles, settings and the one in-memory cache of open sessions. */
+import type { Bus } from "../../bus/bus.ts";
+import type { Topics } from "../../bus/topics.ts";
+import type { Db } from "../../db/client.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { CentralChannel } from "./channel.ts";
+import type { OpenSessions } from "./open-sessions.ts";
+
+export interface CentralSettings {
+  /** Consumer group of the Central instances. */
+  group: string;
+  instance: string;
+  defaultHeartbeatS: number;
+  endGraceS: number;
+  startTimeoutS: number;
+  requestMaxAgeS: number;
+  /** Applied-offset bookkeeping in the database (off on the in-process bus, whose offsets restart at 0). */
+  trackOffsets: boolean;
+}
+
+/** When Central last failed to publish: decisions that assume the bus works wait a while after. */
+export interface BusHealth {
+  failedAt: number;
+}
+
+export interface CentralContext {
+  db: Db;
+  bus: Bus;
+  topics: Topics;
+  channel: CentralChannel;
+  log: Logger;
+  settings: CentralSettings;
+  sessions: OpenSessions;
+  busHealth: BusHealth;
+}

@@ -1,0 +1,219 @@
+/**
+ * What CPs tell Central (topics.cpEvents, opened envelopes). Telemetry and heartbeats are the hot
+ * path: they are collected across the batch and written with one statement each (the latest
+ * reading per session, the latest heartbeat per CP). Everything else changes a CP's or a
+ * session's state and is applied in order, after the collected readings that came before it.
+ */
+import { eq, sql } from "drizzle-orm";
+import type { CpEvent, EngineHealth, EngineStatus, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
+import { rowsOf } from "../../db/client.ts";
+import { chargingSessions } from "../../db/schema/index.ts";
+import { costOf, meterKwh, type EndReason } from "../../domain/billing.ts";
+import { cpResource } from "../../identity/audit-resource.ts";
+import { changeCp, lockCp, type CpRow } from "./cp-records.ts";
+import { closeSession, findSession } from "./sessions.ts";
+import type { Work } from "./work.ts";
+
+interface PendingTelemetry {
+  cpId: string;
+  seq: number;
+  t: Telemetry;
+}
+
+interface PendingHeartbeat {
+  intervalS: number;
+  engine: EngineHealth;
+}
+
+/** Engines supplying a session Central has closed are told to stop, at most this often per session. */
+const STRAY_STOP_EVERY_MS = 5000;
+const strayStopsSent = new Map<string, number>();
+
+export class CpEventBatch {
+  private telemetry = new Map<string, PendingTelemetry>();
+  private heartbeats = new Map<string, PendingHeartbeat>();
+
+  constructor(private work: Work) {}
+
+  async add(cpId: string, seq: number, event: CpEvent): Promise<void> {
+    if (event.type === "telemetry") {
+      const prev = this.telemetry.get(event.session_id);
+      if (!prev || prev.seq < seq) this.telemetry.set(event.session_id, { cpId, seq, t: event });
+      return;
+    }
+    if (event.type === "heartbeat") {
+      this.heartbeats.set(cpId, { intervalS: event.interval_s, engine: event.engine });
+      return;
+    }
+    await this.flush();
+    await applyStateEvent(this.work, cpId, event);
+  }
+
+  /** Writes the collected readings and heartbeats. */
+  async flush(): Promise<void> {
+    if (this.telemetry.size) {
+      const pending = [...this.telemetry.values()];
+      this.telemetry.clear();
+      await applyTelemetry(this.work, pending);
+    }
+    if (this.heartbeats.size) {
+      const pending = [...this.heartbeats.entries()];
+      this.heartbeats.clear();
+      await applyHeartbeats(this.work, pending);
+    }
+  }
+}
+
+async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<void> {
+  const { ctx, tx } = work;
+  await ctx.sessions.load(tx, pending.map((p) => p.t.session_id));
+  const rows: { p: PendingTelemetry; energy: number; cost: number; driverId: string; startedAt: Date }[] = [];
+  const strays: PendingTelemetry[] = [];
+  for (const p of pending) {
+    const s = ctx.sessions.get(p.t.session_id);
+    if (!s || s.cpId !== p.cpId) {
+      strays.push(p);
+      continue;
+    }
+    const energy = meterKwh(p.t.energy_kwh);
+    rows.push({ p, energy, cost: costOf(energy, s.pricePerKwh), driverId: s.driverId, startedAt: s.startedAt });
+  }
+  if (rows.length) {
+    const values = sql.join(
+      rows.map((r) => sql`(${r.p.t.session_id}, ${r.p.cpId}, ${r.p.t.power_kw}::float8, ${r.energy}::float8, ${r.cost}::float8, ${r.p.seq}::bigint)`),
+      sql`, `,
+    );
+    const result = await tx.execute(sql`
+      update ${chargingSessions} as s
+         set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, updated_at = now()
+        from (values ${values}) as v(id, cp, p, e, c, q)
+       where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.q
+      returning s.session_id`);
+    const applied = new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
+    for (const r of rows) {
+      if (!applied.has(r.p.t.session_id)) continue;
+      const progress: Progress = {
+        type: "progress",
+        driver_id: r.driverId,
+        cp_id: r.p.cpId,
+        session_id: r.p.t.session_id,
+        power_kw: r.p.t.power_kw,
+        energy_kwh: r.energy,
+        cost_eur: r.cost,
+        elapsed_s: r.p.t.elapsed_s,
+        at: r.p.t.at,
+      };
+      work.progress(progress);
+    }
+    // A reading the database did not take is older than one applied, or its session closed
+    // meanwhile (perhaps by another Central): forget the cached session, it is reloaded if open.
+    for (const r of rows) if (!applied.has(r.p.t.session_id)) work.afterCommit(() => ctx.sessions.forget(r.p.t.session_id));
+  }
+  for (const p of strays) await stopStraySupply(work, p.cpId, p.t.session_id);
+}
+
+/** An engine reports a session that is not in progress at its CP: tell it to stop supplying. */
+async function stopStraySupply(work: Work, cpId: string, sessionId: string): Promise<void> {
+  const last = strayStopsSent.get(sessionId) ?? 0;
+  if (Date.now() - last < STRAY_STOP_EVERY_MS) return;
+  const session = await findSession(work, sessionId);
+  if (!session || session.cpId !== cpId || session.status === "IN_PROGRESS") {
+    if (!session) work.ctx.log.warn("telemetry for an unknown session", { cp_id: cpId, session_id: sessionId });
+    return;
+  }
+  strayStopsSent.set(sessionId, Date.now());
+  if (strayStopsSent.size > 10_000) strayStopsSent.clear();
+  try {
+    const command = await work.ctx.channel.sealForCp(cpId, { type: "stop_supply", session_id: sessionId, reason: (session.endReason ?? "operator_stop") as EndReason });
+    work.send(work.ctx.topics.cpCommands, command);
+  } catch (err) {
+    work.ctx.log.warn("could not tell an engine to stop a closed session", { cp_id: cpId, session_id: sessionId, err });
+  }
+}
+
+async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]): Promise<void> {
+  pending.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const values = sql.join(
+    pending.map(([cpId, h]) => sql`(${cpId}, ${h.intervalS}::float8)`),
+    sql`, `,
+  );
+  const result = await work.tx.execute(sql`
+    update charging_points as c
+       set last_connection_time = now(), heartbeat_interval_s = v.i
+      from (values ${values}) as v(id, i)
+     where c.cp_id = v.id
+    returning c.cp_id, c.connected, c.engine_fault, c.channel_state`);
+  const engineOf = new Map(pending.map(([cpId, h]) => [cpId, h.engine]));
+  for (const row of rowsOf<{ cp_id: string; connected: boolean; engine_fault: boolean; channel_state: string }>(result)) {
+    const engine = engineOf.get(row.cp_id) ?? "UNKNOWN";
+    const faultSeen = engine === "UNKNOWN" ? row.engine_fault : engine === "KO";
+    const reconnected = !row.connected && row.channel_state === "active";
+    if (!reconnected && faultSeen === row.engine_fault) continue;
+    const cp = await lockCp(work, row.cp_id);
+    if (!cp) continue;
+    await changeCp(work, cp, { connected: true, engineFault: faultSeen }, {
+      reason: reconnected ? "heartbeats resumed" : faultSeen ? "engine fault (from heartbeat)" : "engine recovered (from heartbeat)",
+      actorType: "cp",
+      actorId: row.cp_id,
+    });
+  }
+}
+
+async function applyStateEvent(work: Work, cpId: string, event: Exclude<CpEvent, Telemetry | { type: "heartbeat" }>): Promise<void> {
+  const cp = await lockCp(work, cpId);
+  if (!cp) {
+    work.ctx.log.warn("event from an unregistered charging point dropped", { cp_id: cpId, type: event.type });
+    return;
+  }
+  switch (event.type) {
+    case "supply_started":
+      return supplyStarted(work, cpId, event.session_id);
+    case "supply_refused":
+      await closeSession(work, cp, event.session_id, { reason: "engine_refused" });
+      return;
+    case "supply_ended":
+      return supplyEnded(work, cp, event);
+    case "engine_status":
+      return engineStatus(work, cp, event);
+  }
+}
+
+async function supplyStarted(work: Work, cpId: string, sessionId: string): Promise<void> {
+  const session = await findSession(work, sessionId);
+  if (!session || session.cpId !== cpId || session.status !== "IN_PROGRESS") return stopStraySupply(work, cpId, sessionId);
+  await work.tx
+    .update(chargingSessions)
+    .set({ supplyStartedAt: sql`now()`, ...(session.pendingEndReason ? {} : { awaitingUntil: null }) })
+    .where(eq(chargingSessions.sessionId, sessionId));
+}
+
+async function supplyEnded(work: Work, cp: CpRow, e: SupplyEnded): Promise<void> {
+  const ticket = await closeSession(work, cp, e.session_id, { reason: e.reason, energyKwh: e.energy_kwh, endedAt: new Date(e.ended_at) });
+  if (!ticket) {
+    const session = await findSession(work, e.session_id);
+    if (session && session.cpId === cp.cpId && meterKwh(e.energy_kwh) > session.energyKwh)
+      work.audit({
+        eventType: "session",
+        actorType: "cp",
+        actorId: cp.cpId,
+        resource: cpResource(cp.cpId),
+        action: "late_final_reading",
+        outcome: "failure",
+        reason: "the engine's final reading arrived after the session was closed; the ticket keeps the reading it was closed with",
+        details: { session_id: e.session_id, billed_kwh: session.energyKwh, reported_kwh: e.energy_kwh },
+      });
+  }
+  // An engine that stops because of a fault says so itself: the CP is broken until its monitor sees it recover.
+  if (e.reason === "fault" && !cp.engineFault)
+    await changeCp(work, cp, { engineFault: true }, { reason: "the engine stopped supplying because of a fault", actorType: "cp", actorId: cp.cpId });
+}
+
+async function engineStatus(work: Work, cp: CpRow, e: EngineStatus): Promise<void> {
+  const fault = e.status === "KO";
+  if (fault === cp.engineFault) return;
+  await changeCp(work, cp, { engineFault: fault }, {
+    reason: fault ? `engine fault: ${e.detail}` : `engine recovered${e.detail ? `: ${e.detail}` : ""}`,
+    actorType: "cp",
+    actorId: cp.cpId,
+  });
+}

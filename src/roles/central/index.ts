@@ -1,0 +1,87 @@
+/**
+ * `evnet central`: the control core. Consumes driver requests, CP events (sealed) and control
+ * messages as one consumer group (instances split the CPs between them), keeps CP and session
+ * state in the database, bills, audits, and sweeps for silent CPs and overdue sessions.
+ */
+import { hostname } from "node:os";
+import { createAuditor } from "../../audit/audit.ts";
+import { allTopics, topicsFor } from "../../bus/topics.ts";
+import { groupName } from "../group-names.ts";
+import { ensureTopicsIfReachable, keepSubscribed } from "../../bus/keep-subscribed.ts";
+import { busOptionsFrom, openBus } from "../../bus/open.ts";
+import { openDatabase } from "../../db/client.ts";
+import { migrate } from "../../db/migrate.ts";
+import { startHeartbeat } from "../../db/repos/heartbeats.ts";
+import { AppError } from "../../lib/errors.ts";
+import { createLogger } from "../../lib/log.ts";
+import type { Shared } from "../shared.ts";
+import { createCentralChannel } from "./channel.ts";
+import type { CentralConfig } from "./config.ts";
+import { createBatchHandler } from "./consumer.ts";
+import type { CentralContext } from "./context.ts";
+import { OpenSessions } from "./open-sessions.ts";
+import { startSweeper } from "./sweeper.ts";
+
+export interface RunningCentral {
+  ctx: CentralContext;
+  stop(): Promise<void>;
+}
+
+export async function start(config: CentralConfig, shared: Shared = {}): Promise<RunningCentral> {
+  const instance = config.CENTRAL_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
+  const log = shared.log ?? createLogger("central");
+  log.info("opening database");
+  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE }));
+  let applied: string[];
+  try {
+    applied = await migrate(database.db);
+  } catch (err) {
+    if (!shared.database) await database.close().catch(() => {});
+    throw new AppError("unavailable", `cannot use the database at ${database.location}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  log.info("database ready", { kind: database.kind, at: database.location, migrations_applied: applied.length });
+  const bus = shared.bus ?? (await openBus(busOptionsFrom(config, `evnet-central-${instance}`)));
+  const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
+  const group = config.EVNET_CENTRAL_GROUP ?? groupName(config.EVNET_TOPIC_PREFIX, "central");
+  await ensureTopicsIfReachable(bus, allTopics(topics), log);
+  const auditor = createAuditor(database.db, log);
+  const channel = createCentralChannel({ db: database.db, auditor, log, bus, topics, masterKey: config.EVNET_MASTER_KEY, instance });
+  const ctx: CentralContext = {
+    db: database.db,
+    bus,
+    topics,
+    channel,
+    log,
+    sessions: new OpenSessions(),
+    busHealth: { failedAt: 0 },
+    settings: {
+      group,
+      instance,
+      defaultHeartbeatS: config.MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL,
+      endGraceS: config.CENTRAL_SESSION_END_GRACE,
+      startTimeoutS: config.CENTRAL_SESSION_START_TIMEOUT,
+      requestMaxAgeS: config.CENTRAL_REQUEST_MAX_AGE,
+      trackOffsets: bus.kind === "kafka",
+    },
+  };
+  const subscription = keepSubscribed(
+    bus,
+    { topics: [topics.driverRequests, topics.cpEvents, topics.centralControl], groupId: group, from: "earliest" },
+    createBatchHandler(ctx),
+    log,
+  );
+  await subscription.ready;
+  const sweeper = startSweeper(ctx, config.CENTRAL_SWEEP_INTERVAL * 1000);
+  const heartbeat = startHeartbeat(database.db, { service: "central", instance, details: () => ({ open_sessions_cached: ctx.sessions.size }) }, log);
+  log.info("central ready", { instance, group, bus: bus.kind, topic_prefix: config.EVNET_TOPIC_PREFIX });
+  return {
+    ctx,
+    async stop() {
+      await subscription.close();
+      await sweeper.stop();
+      await heartbeat.stop();
+      if (!shared.bus) await bus.close();
+      if (!shared.database) await database.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/** Central's admin menu (SYSTEM.md): CPs, sessions, stop/resume, revocation, statistics. */
+import * as p from "@clack/prompts";
+import { ask, LogCapture, runMenu } from "../../cli/menu.ts";
+import { formatCp, formatCps, formatSession, formatSessions, formatStats, listCps, listSessions, revoke, setStopped, showCp, showSession, stats, type AdminDeps } from "./admin.ts";
+
+export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture, signal: AbortSignal): Promise<void> {
+  const { db } = deps;
+  const stopOrResume = (stop: boolean) => async () => {
+    const target = await ask(`CP id to ${stop ? "stop" : "resume"}, or 'all'`, "CP_001");
+    if (!target) return;
+    const ids = await setStopped(deps, target, stop);
+    p.log.success(`${stop ? "stop" : "resume"} sent for ${ids.length} charging point(s): ${ids.join(", ")}`);
+  };
+  return runMenu(
+    {
+      title: `evnet central (${instance})`,
+      status: async () => formatStats(await stats(db)),
+      items: () => [
+        { value: "all", label: "List all charging points", run: async () => p.note(formatCps(await listCps(db, "all")), "all charging points") },
+        { value: "available", label: "List available charging points", hint: "ACTIVE", run: async () => p.note(formatCps(await listCps(db, "available")), "available") },
+        { value: "active", label: "List active charging points", hint: "supplying now", run: async () => p.note(formatCps(await listCps(db, "active")), "supplying now") },
+        {
+          value: "cp",
+          label: "Show charging point status",
+          run: async () => {
+            const id = await ask("CP id", "CP_001");
+            if (id) p.note(formatCp(await showCp(db, id)), id);
+          },
+        },
+        { value: "sessions", label: "List charging sessions", hint: "newest 20", run: async () => p.note(formatSessions(await listSessions(db, 20)), "sessions") },
+        {
+          value: "session",
+          label: "Show session details",
+          run: async () => {
+            const id = await ask("Session id");
+            if (id) p.note(formatSession(await showSession(db, id)), id);
+          },
+        },
+        { value: "stop", label: "Stop charging point (CP id or 'all')", run: stopOrResume(true) },
+        { value: "resume", label: "Resume charging point (CP id or 'all')", run: stopOrResume(false) },
+        {
+          value: "revoke",
+          label: "Revoke the key of a charging point",
+          run: async () => {
+            const id = await ask("CP id", "CP_001");
+            if (!id) return;
+            const ok = await p.confirm({ message: `Revoke ${id}'s key? It stops until its monitor authenticates again.` });
+            if (ok !== true) return;
+            const keys = await revoke(deps, id);
+            p.log.success(`revoked ${keys.length} key(s) of ${id}`);
+          },
+        },
+        { value: "stats", label: "Show system statistics", run: async () => p.note(formatStats(await stats(db)), "statistics") },
+      ],
+    },
+    logs,
+    signal,
+  );
+}

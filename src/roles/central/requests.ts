@@ -1,0 +1,146 @@
+/**
+ * Drivers' requests (topics.driverRequests, plain JSON keyed by CP id). Each is decided once and
+ * remembered by its request id, so a driver that asks again (it did not hear the answer) gets the
+ * same answer instead of a second session. Every refusal is answered with its reason and audited.
+ */
+import { eq, sql } from "drizzle-orm";
+import type { ChargeRequest, Refused, StopRequest, TicketMessage } from "../../bus/messages.ts";
+import { nowIso } from "../../bus/messages.ts";
+import { driverRequests, drivers } from "../../db/schema/index.ts";
+import { ticketFor, type EndReason } from "../../domain/billing.ts";
+import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requests.ts";
+import type { CpState } from "../../domain/cp-state.ts";
+import { cpResource } from "../../identity/audit-resource.ts";
+import { lockCp } from "./cp-records.ts";
+import { findSession, openSession, requestSessionEnd, sessionInProgressAt, sessionInProgressOf, type SessionRow } from "./sessions.ts";
+import type { Work } from "./work.ts";
+
+type Request = ChargeRequest | StopRequest;
+
+function answer(work: Work, driverId: string, message: object): string {
+  const value = JSON.stringify(message);
+  work.send(work.ctx.topics.driverUpdates, { key: driverId, value });
+  return value;
+}
+
+async function remember(work: Work, r: Request, outcome: string, value: string, extra: { code?: string; reason?: string; sessionId?: string } = {}) {
+  await work.tx
+    .insert(driverRequests)
+    .values({
+      requestId: r.request_id,
+      kind: r.type === "charge_request" ? "charge" : "stop",
+      driverId: r.driver_id,
+      cpId: r.cp_id,
+      outcome,
+      code: extra.code ?? null,
+      reason: extra.reason ?? null,
+      sessionId: extra.sessionId ?? null,
+      answer: value,
+    })
+    .onConflictDoNothing();
+}
+
+/** Answers a refusal, remembers and audits it. */
+export async function refuse(work: Work, r: Request, refusal: Refusal): Promise<void> {
+  const message: Refused = { type: "refused", request_id: r.request_id, driver_id: r.driver_id, cp_id: r.cp_id, code: refusal.code, reason: refusal.reason, at: nowIso() };
+  const value = answer(work, r.driver_id, message);
+  await remember(work, r, "refused", value, refusal);
+  work.audit({
+    eventType: "request",
+    actorType: "driver",
+    actorId: r.driver_id,
+    resource: cpResource(r.cp_id),
+    action: r.type === "charge_request" ? "request_charge" : "request_stop",
+    outcome: "failure",
+    reason: `${refusal.code}: ${refusal.reason}`,
+    details: { request_id: r.request_id, session_id: r.type === "stop_request" ? r.session_id : undefined },
+  });
+}
+
+/** The answer already given to this request id, if any. */
+async function previousAnswer(work: Work, requestId: string): Promise<string | undefined> {
+  const [row] = await work.tx.select({ answer: driverRequests.answer }).from(driverRequests).where(eq(driverRequests.requestId, requestId));
+  return row?.answer;
+}
+
+function expired(work: Work, r: Request): boolean {
+  const age = (Date.now() - Date.parse(r.at)) / 1000;
+  return age > work.ctx.settings.requestMaxAgeS;
+}
+
+export async function handleChargeRequest(work: Work, r: ChargeRequest): Promise<void> {
+  const again = await previousAnswer(work, r.request_id);
+  if (again !== undefined) {
+    work.send(work.ctx.topics.driverUpdates, { key: r.driver_id, value: again });
+    return;
+  }
+  if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" });
+  const cp = await lockCp(work, r.cp_id);
+  // Upserting the driver locks its row: two requests of one driver at two CPs are decided one after the other.
+  await work.tx
+    .insert(drivers)
+    .values({ driverId: r.driver_id })
+    .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } });
+  const busy = await sessionInProgressOf(work, r.driver_id);
+  const refusal = decideCharge({
+    cpId: r.cp_id,
+    cp: cp ? { status: cp.status as CpState } : undefined,
+    driverSession: busy ? { sessionId: busy.sessionId, cpId: busy.cpId } : undefined,
+  });
+  if (refusal || !cp) return refuse(work, r, refusal ?? { code: "unknown_cp", reason: `there is no charging point ${r.cp_id}` });
+  const authorised = await openSession(work, cp, r.driver_id, r.request_id);
+  if (!authorised) return refuse(work, r, { code: "cp_disconnected", reason: "the charging point has no working key (not authenticated)" });
+  await remember(work, r, "authorised", JSON.stringify(authorised), { sessionId: authorised.session_id });
+}
+
+function ticketOf(s: SessionRow): TicketMessage {
+  return {
+    type: "ticket",
+    ...ticketFor({
+      sessionId: s.sessionId,
+      cpId: s.cpId,
+      driverId: s.driverId,
+      energyKwh: s.energyKwh,
+      pricePerKwh: s.pricePerKwh,
+      startedAt: s.startedAt,
+      endedAt: s.endedAt ?? new Date(),
+      endReason: (s.endReason ?? "driver_stop") as EndReason,
+    }),
+  };
+}
+
+/**
+ * A stop is idempotent by nature: a session in progress is asked to end, one already ending
+ * is reported as ending, one already closed gets its ticket again (the driver missed it).
+ */
+export async function handleStopRequest(work: Work, r: StopRequest): Promise<void> {
+  if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" });
+  const named = r.session_id ? await findSession(work, r.session_id) : undefined;
+  const cpId = named?.cpId ?? r.cp_id;
+  const cp = await lockCp(work, cpId);
+  const session = r.session_id ? await findSession(work, r.session_id) : cp ? await sessionInProgressAt(work, cpId) : undefined;
+  const refusal = decideStop({ driverId: r.driver_id, cpId, session });
+  if (refusal || !session) return refuse(work, r, refusal ?? { code: "no_session", reason: `you have no charging session at ${cpId}` });
+  if (session.status !== "IN_PROGRESS") {
+    const value = answer(work, r.driver_id, ticketOf(session));
+    await remember(work, r, "ticket", value, { sessionId: session.sessionId });
+    return;
+  }
+  if (!cp) return refuse(work, r, { code: "unknown_cp", reason: `there is no charging point ${cpId}` });
+  work.audit({
+    eventType: "request",
+    actorType: "driver",
+    actorId: r.driver_id,
+    resource: cpResource(cpId),
+    action: "request_stop",
+    outcome: "success",
+    details: { request_id: r.request_id, session_id: session.sessionId },
+  });
+  if (session.pendingEndReason) {
+    const value = answer(work, r.driver_id, { type: "stopping", request_id: r.request_id, driver_id: r.driver_id, cp_id: cpId, session_id: session.sessionId, reason: session.pendingEndReason, at: nowIso() });
+    await remember(work, r, "stopping", value, { sessionId: session.sessionId });
+    return;
+  }
+  await requestSessionEnd(work, cp, session, "driver_stop", r.request_id);
+  await remember(work, r, "stopping", JSON.stringify({ session_id: session.sessionId }), { sessionId: session.sessionId });
+}

@@ -1,0 +1,185 @@
+/**
+ * Charging sessions: opened when Central authorises a request, ended by asking the engine to
+ * stop (and waiting a grace period for its final reading), closed with a ticket. A session is
+ * always handled with its CP's row locked (see cp-records.ts).
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Authorised, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
+import { nowIso } from "../../bus/messages.ts";
+import { chargingSessions, drivers } from "../../db/schema/index.ts";
+import { END_REASON_TEXT, finalEnergy, ticketFor, type EndReason, type Ticket } from "../../domain/billing.ts";
+import { cpResource } from "../../identity/audit-resource.ts";
+import { NoActiveKeyError } from "./channel.ts";
+import { refreshCp, type CpRow } from "./cp-records.ts";
+import type { Work } from "./work.ts";
+
+export type SessionRow = typeof chargingSessions.$inferSelect;
+
+export const sessionResource = (sessionId: string) => `session/${sessionId}`;
+
+export async function sessionInProgressAt(work: Work, cpId: string): Promise<SessionRow | undefined> {
+  const [row] = await work.tx
+    .select()
+    .from(chargingSessions)
+    .where(and(eq(chargingSessions.cpId, cpId), eq(chargingSessions.status, "IN_PROGRESS")))
+    .limit(1);
+  return row;
+}
+
+export async function sessionInProgressOf(work: Work, driverId: string): Promise<SessionRow | undefined> {
+  const [row] = await work.tx
+    .select()
+    .from(chargingSessions)
+    .where(and(eq(chargingSessions.driverId, driverId), eq(chargingSessions.status, "IN_PROGRESS")))
+    .limit(1);
+  return row;
+}
+
+export async function findSession(work: Work, sessionId: string): Promise<SessionRow | undefined> {
+  const [row] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).limit(1);
+  return row;
+}
+
+function newSessionId(): string {
+  return `S-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Seals a command for the CP's engine; undefined when the CP has no working key. */
+async function sealCommand(work: Work, cpId: string, command: StartSupply | StopSupply) {
+  try {
+    return await work.ctx.channel.sealForCp(cpId, command);
+  } catch (err) {
+    if (err instanceof NoActiveKeyError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Opens a session at a locked, ACTIVE CP for a driver (whose row the caller upserted), tells the
+ * engine to start and answers the driver. Undefined when the CP has no working key to be told with.
+ */
+export async function openSession(work: Work, cp: CpRow, driverId: string, requestId: string): Promise<Authorised | undefined> {
+  const { ctx } = work;
+  const sessionId = newSessionId();
+  const start: StartSupply = { type: "start_supply", session_id: sessionId, driver_id: driverId, price_per_kwh: cp.pricePerKwh };
+  const command = await sealCommand(work, cp.cpId, start);
+  if (!command) return undefined;
+  const [row] = await work.tx
+    .insert(chargingSessions)
+    .values({
+      sessionId,
+      cpId: cp.cpId,
+      driverId,
+      pricePerKwh: cp.pricePerKwh,
+      awaitingUntil: sql`now() + make_interval(secs => ${ctx.settings.startTimeoutS}::float8)`,
+    })
+    .returning();
+  await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, driverId));
+  await refreshCp(work, cp, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId });
+  work.send(ctx.topics.cpCommands, command);
+  const answer: Authorised = { type: "authorised", request_id: requestId, driver_id: driverId, cp_id: cp.cpId, session_id: sessionId, price_per_kwh: cp.pricePerKwh, at: nowIso() };
+  work.send(ctx.topics.driverUpdates, { key: driverId, value: JSON.stringify(answer) });
+  work.audit({
+    eventType: "session",
+    actorType: "driver",
+    actorId: driverId,
+    resource: cpResource(cp.cpId),
+    action: "start_session",
+    outcome: "success",
+    details: { session_id: sessionId, request_id: requestId, price_per_kwh: cp.pricePerKwh },
+  });
+  const s = row!;
+  work.afterCommit(() => ctx.sessions.remember({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt }));
+  return answer;
+}
+
+/**
+ * Ends a session: asks the engine to stop and gives it a grace period to send its final reading
+ * (the sweeper closes the session with the last telemetry if it does not). A revoked key cannot
+ * carry the request, so then the session closes at once.
+ */
+export async function requestSessionEnd(work: Work, cp: CpRow, session: SessionRow, reason: EndReason, requestId?: string): Promise<void> {
+  const { ctx } = work;
+  const command = reason === "key_revoked" ? undefined : await sealCommand(work, cp.cpId, { type: "stop_supply", session_id: session.sessionId, reason });
+  if (!command) {
+    await closeSession(work, cp, session.sessionId, { reason });
+    return;
+  }
+  await work.tx
+    .update(chargingSessions)
+    .set({ pendingEndReason: reason, awaitingUntil: sql`now() + make_interval(secs => ${ctx.settings.endGraceS}::float8)`, updatedAt: sql`now()` })
+    .where(eq(chargingSessions.sessionId, session.sessionId));
+  session.pendingEndReason = reason;
+  work.send(ctx.topics.cpCommands, command);
+  const stopping: Stopping = { type: "stopping", request_id: requestId, driver_id: session.driverId, cp_id: cp.cpId, session_id: session.sessionId, reason, at: nowIso() };
+  work.send(ctx.topics.driverUpdates, { key: session.driverId, value: JSON.stringify(stopping) });
+}
+
+export interface FinalReading {
+  reason: EndReason;
+  energyKwh?: number;
+  endedAt?: Date;
+}
+
+/** The engine's end time when it is plausible (after the start, not in the future), else now. */
+function endTime(startedAt: Date, reported?: Date): Date {
+  const now = new Date();
+  if (!reported || Number.isNaN(reported.getTime())) return now;
+  if (reported < startedAt) return startedAt;
+  return reported > now ? now : reported;
+}
+
+/**
+ * Closes a session in progress at a locked CP with its final energy, sends the driver the ticket
+ * and frees the CP. Undefined when the session is not in progress (closed already).
+ */
+export async function closeSession(work: Work, cp: CpRow, sessionId: string, final: FinalReading): Promise<Ticket | undefined> {
+  const { ctx } = work;
+  const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
+  if (!s || s.status !== "IN_PROGRESS") return undefined;
+  const endReason = (s.pendingEndReason as EndReason | null) ?? final.reason;
+  const endedAt = endTime(s.startedAt, final.endedAt);
+  const ticket = ticketFor({
+    sessionId,
+    cpId: s.cpId,
+    driverId: s.driverId,
+    energyKwh: finalEnergy(s.energyKwh, final.energyKwh),
+    pricePerKwh: s.pricePerKwh,
+    startedAt: s.startedAt,
+    endedAt,
+    endReason,
+  });
+  await work.tx
+    .update(chargingSessions)
+    .set({
+      status: "FINISHED",
+      energyKwh: ticket.energy_kwh,
+      costEur: ticket.cost_eur,
+      powerKw: 0,
+      endedAt,
+      endReason,
+      pendingEndReason: null,
+      awaitingUntil: null,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(chargingSessions.sessionId, sessionId));
+  await work.tx
+    .update(drivers)
+    .set({ status: "IDLE", currentSessionId: null, lastSeenAt: sql`now()` })
+    .where(and(eq(drivers.driverId, s.driverId), eq(drivers.currentSessionId, sessionId)));
+  const message: TicketMessage = { type: "ticket", ...ticket };
+  work.send(ctx.topics.driverUpdates, { key: s.driverId, value: JSON.stringify(message) });
+  work.audit({
+    eventType: "session",
+    actorType: "system",
+    actorId: ctx.settings.instance,
+    resource: cpResource(cp.cpId),
+    action: "end_session",
+    outcome: "success",
+    reason: END_REASON_TEXT[endReason],
+    details: { ...ticket },
+  });
+  work.afterCommit(() => ctx.sessions.forget(sessionId));
+  await refreshCp(work, cp, { reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`, actorType: "system", actorId: ctx.settings.instance });
+  return ticket;
+}

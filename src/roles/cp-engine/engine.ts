@@ -1,0 +1,233 @@
+/**
+ * The charger's energy engine: supplies when Central authorises a session, streams its totals
+ * every second, and ends on a stop from Central, an unplugged car, the maximum duration or a
+ * fault, reporting the final totals. Everything it says to Central is sealed with the key its
+ * monitor handed it; while it has none (or the broker is away) its messages wait in order.
+ */
+import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
+import { keepSubscribed } from "../../bus/keep-subscribed.ts";
+import { cpCommandSchema, nowIso, validate, type CpCommand, type CpEvent } from "../../bus/messages.ts";
+import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
+import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
+import type { Topics } from "../../bus/topics.ts";
+import { createCpChannel, type CpChannel } from "../../cp/channel.ts";
+import type { ChannelKey } from "../../crypto/keys.ts";
+import type { EndReason } from "../../domain/billing.ts";
+import type { Logger } from "../../lib/log.ts";
+import { groupName } from "../group-names.ts";
+import { Supply, type FinishedSupply, type Reading } from "./supply.ts";
+
+export interface EngineOptions {
+  cpId: string;
+  powerKw: number;
+  maxDurationS: number;
+  telemetryMs: number;
+  bus: Bus;
+  topics: Topics;
+  /** Names this engine's consumer group, so networks sharing a broker do not share groups. */
+  topicPrefix: string;
+  log: Logger;
+}
+
+/** A command sealed under a key the engine does not hold yet waits this long for its monitor to hand it over. */
+const WAIT_FOR_KEY_MS = 30_000;
+
+export type EngineListener = (event: { kind: "reading"; reading: Reading } | { kind: "ended"; supply: FinishedSupply } | { kind: "started"; sessionId: string } | { kind: "state" }) => void;
+
+export class Engine {
+  private channel?: CpChannel;
+  private supply?: Supply;
+  private timer?: ReturnType<typeof setInterval>;
+  private subscription?: Subscription;
+  private publisher: RetryingPublisher;
+  private waitingSince = new Map<string, number>();
+  private listeners: EngineListener[] = [];
+  faulted = false;
+  lastReading?: Reading;
+  lastFinished?: FinishedSupply;
+
+  constructor(private o: EngineOptions) {
+    this.publisher = new RetryingPublisher(o.bus, o.log);
+  }
+
+  get cpId(): string {
+    return this.o.cpId;
+  }
+
+  get keyId(): string | undefined {
+    return this.channel?.keyId;
+  }
+
+  get sessionId(): string | undefined {
+    return this.supply?.sessionId;
+  }
+
+  get queued(): number {
+    return this.publisher.pending;
+  }
+
+  get busFailing(): boolean {
+    return this.publisher.failing;
+  }
+
+  onEvent(listener: EngineListener): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(e: Parameters<EngineListener>[0]): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Follows Central's commands; while the broker is away at start, keeps trying in the background. */
+  listen(): Promise<void> {
+    const kept = keepSubscribed(
+      this.o.bus,
+      { topics: [this.o.topics.cpCommands], groupId: groupName(this.o.topicPrefix, "engine", this.o.cpId), from: "latest" },
+      (batch) => this.onCommands(batch),
+      this.o.log,
+    );
+    this.subscription = kept;
+    return kept.ready;
+  }
+
+  /** The monitor handed over the CP's current key (at start, and after each re-authentication). */
+  setKey(key: ChannelKey): void {
+    if (this.channel?.keyId === key.keyId) return;
+    if (this.channel) this.channel.setKey(key);
+    else this.channel = createCpChannel({ cpId: this.o.cpId, role: "engine", key });
+    this.o.log.info("channel key received from the monitor", { key_id: key.keyId });
+    this.emit({ kind: "state" });
+  }
+
+  private send(event: CpEvent, droppable = false): void {
+    this.publisher.send(this.o.topics.cpEvents, () => this.channel?.seal(event), droppable);
+  }
+
+  private async onCommands(batch: BusMessage[]): Promise<void> {
+    for (const m of batch) {
+      if (m.key !== this.o.cpId) continue;
+      if (!this.channel) {
+        if (this.stillWaiting(m)) throw new Error("no channel key yet: waiting for the monitor");
+        this.o.log.warn("dropped a command: no channel key was handed over in time");
+        continue;
+      }
+      const opened = await this.channel.open(m);
+      if (!opened.ok) {
+        if (opened.code === "unknown_key" && this.stillWaiting(m)) throw new Error("command sealed under a key not handed over yet");
+        this.o.log.warn("refused a message on the commands topic", { code: opened.code, reason: opened.reason });
+        continue;
+      }
+      if (isKeyRevokedNotice(opened.payload)) {
+        this.o.log.warn("Central revoked the channel key; supply stops until the monitor authenticates again");
+        if (this.supply) this.end("key_revoked");
+        continue;
+      }
+      const command = validate(cpCommandSchema, opened.payload);
+      if (!command.ok) {
+        this.o.log.warn("ignored an unknown command", { reason: command.reason });
+        continue;
+      }
+      this.apply(command.value);
+    }
+  }
+
+  private stillWaiting(m: BusMessage): boolean {
+    const id = `${m.partition}/${m.offset}`;
+    const since = this.waitingSince.get(id) ?? Date.now();
+    this.waitingSince.set(id, since);
+    if (this.waitingSince.size > 1000) this.waitingSince.clear();
+    return Date.now() - since < WAIT_FOR_KEY_MS;
+  }
+
+  private apply(c: CpCommand): void {
+    if (c.type === "start_supply") {
+      if (this.supply?.sessionId === c.session_id) return; // delivered again
+      if (this.faulted) return this.refuse(c.session_id, "the engine is in fault");
+      if (this.supply) return this.refuse(c.session_id, `already supplying session ${this.supply.sessionId}`);
+      this.start(c.session_id, c.driver_id, c.price_per_kwh);
+      return;
+    }
+    if (this.supply?.sessionId === c.session_id) this.end(c.reason);
+  }
+
+  private refuse(sessionId: string, reason: string): void {
+    this.o.log.warn("refused to start a supply", { session_id: sessionId, reason });
+    this.send({ type: "supply_refused", session_id: sessionId, reason, at: nowIso() });
+  }
+
+  private start(sessionId: string, driverId: string, price: number): void {
+    this.supply = new Supply(sessionId, driverId, price, this.o.powerKw, Date.now());
+    this.o.log.info("supplying", { session_id: sessionId, driver_id: driverId, power_kw: this.o.powerKw, price_per_kwh: price });
+    this.send({ type: "supply_started", session_id: sessionId, at: nowIso() });
+    this.timer = setInterval(() => this.tick(), this.o.telemetryMs);
+    this.emit({ kind: "started", sessionId });
+  }
+
+  private tick(): void {
+    const supply = this.supply;
+    if (!supply) return;
+    const now = Date.now();
+    if (supply.overtime(now, this.o.maxDurationS)) {
+      this.end("max_duration");
+      return;
+    }
+    const r = supply.read(now);
+    this.lastReading = r;
+    this.send({ type: "telemetry", session_id: r.sessionId, power_kw: r.powerKw, energy_kwh: r.energyKwh, cost_eur: r.costEur, elapsed_s: r.elapsedS, at: new Date(now).toISOString() }, true);
+    this.emit({ kind: "reading", reading: r });
+  }
+
+  /** Ends the supply in progress and reports the final totals. */
+  end(reason: EndReason): FinishedSupply | undefined {
+    const supply = this.supply;
+    if (!supply) return undefined;
+    clearInterval(this.timer);
+    this.supply = undefined;
+    const now = Date.now();
+    const r = supply.read(now);
+    const finished: FinishedSupply = { ...r, reason, startedAt: supply.startedAt, endedAt: now };
+    this.lastFinished = finished;
+    this.lastReading = undefined;
+    this.o.log.info("supply ended", { session_id: r.sessionId, reason, energy_kwh: r.energyKwh, cost_eur: r.costEur });
+    this.send({
+      type: "supply_ended",
+      session_id: r.sessionId,
+      reason,
+      power_kw: 0,
+      energy_kwh: r.energyKwh,
+      cost_eur: r.costEur,
+      started_at: new Date(supply.startedAt).toISOString(),
+      ended_at: new Date(now).toISOString(),
+    });
+    this.emit({ kind: "ended", supply: finished });
+    return finished;
+  }
+
+  /** Simulates a fault (the monitor then sees KO) or the recovery from it. */
+  setFault(faulted: boolean): void {
+    if (this.faulted === faulted) return;
+    this.faulted = faulted;
+    this.o.log.warn(faulted ? "simulated fault: answering KO" : "recovered from the simulated fault: answering OK");
+    if (faulted) this.end("fault");
+    this.emit({ kind: "state" });
+  }
+
+  /** Simulates the driver unplugging the car. */
+  unplug(): boolean {
+    if (!this.supply) {
+      this.o.log.info("unplug: no vehicle is charging");
+      return false;
+    }
+    this.end("unplugged");
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.close();
+    // The charger going down ends its supply; Central gets the final totals if the bus takes them.
+    if (this.supply) this.end("fault");
+    // Give queued telemetry a moment to leave (the broker may be away: then it is lost with the process).
+    await this.publisher.drain(2000);
+    this.publisher.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The monitor's side of the engine's local port (../cp-engine/protocol.ts): one connection,
+ * opened on demand and again after it breaks; each request waits for the answer with its id,
+ * up to a timeout. A refused connection, a closed one or a timeout are all "no answer".
+ */
+import type { Socket } from "bun";
+import type { ChannelKey } from "../../crypto/keys.ts";
+import type { EngineAnswer, HealthAnswer } from "../cp-engine/protocol.ts";
+
+export class NoAnswer extends Error {
+  override name = "NoAnswer";
+}
+
+interface Waiting {
+  resolve(answer: EngineAnswer): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class EngineLink {
+  private socket?: Socket<undefined>;
+  private connecting?: Promise<Socket<undefined>>;
+  private buffer = "";
+  private nextId = 1;
+  private waiting = new Map<number, Waiting>();
+  /** Bumped on every new connection, so the monitor knows to hand the key over again. */
+  connection = 0;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private timeoutMs: number,
+  ) {}
+
+  static parse(address: string, timeoutMs: number): EngineLink {
+    const i = address.lastIndexOf(":");
+    return new EngineLink(address.slice(0, i), Number(address.slice(i + 1)), timeoutMs);
+  }
+
+  async health(): Promise<HealthAnswer> {
+    const answer = await this.request({ op: "health" });
+    if (!answer.ok) throw new NoAnswer(`the engine refused the health check: ${answer.error}`);
+    return answer as HealthAnswer;
+  }
+
+  async handKey(cpId: string, key: ChannelKey): Promise<void> {
+    const answer = await this.request({ op: "key", cp_id: cpId, key_id: key.keyId, key: Buffer.from(key.key).toString("base64url") });
+    if (!answer.ok) throw new NoAnswer(`the engine refused the key: ${answer.error}`);
+  }
+
+  close(): void {
+    this.socket?.end();
+    this.dropConnection(new NoAnswer("closed"));
+  }
+
+  private async request(body: Record<string, unknown>): Promise<EngineAnswer> {
+    const socket = await this.connect();
+    const id = this.nextId++;
+    return new Promise<EngineAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new NoAnswer(`no answer within ${this.timeoutMs} ms`));
+        // A hung engine: start over with a fresh connection next time.
+        this.socket?.end();
+        this.dropConnection(new NoAnswer("timed out"));
+      }, this.timeoutMs);
+      this.waiting.set(id, { resolve, reject, timer });
+      socket.write(JSON.stringify({ id, ...body }) + "\n");
+    });
+  }
+
+  private connect(): Promise<Socket<undefined>> {
+    if (this.socket) return Promise.resolve(this.socket);
+    this.connecting ??= Bun.connect({
+      hostname: this.host,
+      port: this.port,
+      socket: {
+        data: (_s, chunk) => this.onData(chunk.toString()),
+        close: () => this.dropConnection(new NoAnswer("the engine closed the connection")),
+        error: (_s, err) => this.dropConnection(new NoAnswer(err.message)),
+      },
+    })
+      .then((s) => {
+        this.socket = s;
+        this.buffer = "";
+        this.connection++;
+        return s;
+      })
+      .catch((err: unknown) => {
+        throw new NoAnswer(`cannot connect to the engine at ${this.host}:${this.port}: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => {
+        this.connecting = undefined;
+      });
+    return this.connecting;
+  }
+
+  private onData(text: string): void {
+    this.buffer += text;
+    let nl: number;
+    while ((nl = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + 1);
+      let answer: EngineAnswer;
+      try {
+        answer = JSON.parse(line) as EngineAnswer;
+      } catch {
+        continue;
+      }
+      if (answer.id === null) continue;
+      const w = this.waiting.get(answer.id);
+      if (!w) continue;
+      clearTimeout(w.timer);
+      this.waiting.delete(answer.id);
+      w.resolve(answer);
+    }
+  }
+
+  private dropConnection(err: Error): void {
+    this.socket = undefined;
+    for (const [id, w] of this.waiting) {
+      clearTimeout(w.timer);
+      w.reject(err);
+      this.waiting.delete(id);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * `evnet driver`: a driver's app. Charges over the bus (request, live progress, stop, ticket),
+ * reads available CPs and history from Central's API. Headless it runs one action given by
+ * flags (auto mode from a file, one charge, list, history) and exits; on a terminal it offers
+ * the menu of the original design.
+ */
+import { allTopics, topicsFor } from "../../bus/topics.ts";
+import { ensureTopicsIfReachable } from "../../bus/keep-subscribed.ts";
+import { busOptionsFrom, openBus } from "../../bus/open.ts";
+import { createLogger } from "../../lib/log.ts";
+import type { Shared } from "../shared.ts";
+import { DriverClient } from "./client.ts";
+import type { DriverConfig } from "./config.ts";
+
+export interface RunningDriver {
+  client: DriverClient;
+  stop(): Promise<void>;
+}
+
+export async function start(config: DriverConfig, shared: Shared = {}): Promise<RunningDriver> {
+  const log = shared.log ?? createLogger(`driver ${config.DRIVER_ID}`);
+  const bus = shared.bus ?? (await openBus(busOptionsFrom(config, `evnet-driver-${config.DRIVER_ID}`)));
+  const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
+  await ensureTopicsIfReachable(bus, allTopics(topics), log);
+  const client = new DriverClient({ driverId: config.DRIVER_ID, bus, topics, topicPrefix: config.EVNET_TOPIC_PREFIX, log, retryMs: config.DRIVER_RETRY_SECONDS * 1000 });
+  await client.listen();
+  log.info("driver ready", { driver_id: config.DRIVER_ID });
+  return {
+    client,
+    async stop() {
+      await client.close();
+      if (!shared.bus) await bus.close();
+    },
+  };
+}
+
+export function chargeSettings(config: DriverConfig) {
+  return {
+    chargeSeconds: config.DRIVER_CHARGE_SECONDS,
+    requestTimeoutMs: config.DRIVER_REQUEST_TIMEOUT * 1000,
+    ticketTimeoutMs: config.DRIVER_TICKET_TIMEOUT * 1000,
+    pauseSeconds: config.DRIVER_PAUSE_SECONDS,
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * `evnet up`: the whole network in one process. One database (embedded PGlite unless
+ * DATABASE_URL) and one bus (in-process unless KAFKA_BROKERS) shared by the Registry, the API
+ * and dashboard, Central, the weather office on its offline provider, simulated charging
+ * points (an engine and a monitor each, registering and authenticating like real ones) and
+ * simulated drivers. Each role logs under its own name.
+ */
+import { join } from "node:path";
+import type { Bus } from "../../bus/bus.ts";
+import { openBus } from "../../bus/open.ts";
+import { loadConfig } from "../../config/env.ts";
+import { openDatabase, type Database } from "../../db/client.ts";
+import { migrate } from "../../db/migrate.ts";
+import { createLogger } from "../../lib/log.ts";
+import { apiConfigSchema } from "../api/config.ts";
+import { centralConfigSchema } from "../central/config.ts";
+import { engineConfigSchema } from "../cp-engine/config.ts";
+import { monitorConfigSchema } from "../cp-monitor/config.ts";
+import { driverConfigSchema } from "../driver/config.ts";
+import { registryConfigSchema } from "../registry/config.ts";
+import type { Shared } from "../shared.ts";
+import { weatherConfigSchema } from "../weather/config.ts";
+import type { UpConfig } from "./config.ts";
+import { driveForever, logReporter, simulatedCps, simulatedDriverIds } from "./fleet.ts";
+import { ensureUpSecrets } from "./secrets.ts";
+
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export interface RunningNetwork {
+  dashboardUrl: string;
+  /** Listening on every interface (asked with --host 0.0.0.0), not only loopback. */
+  everywhere: boolean;
+  operatorToken: string;
+  stop(): Promise<void>;
+}
+
+export async function start(config: UpConfig): Promise<RunningNetwork> {
+  const log = createLogger("up");
+  const started: Stoppable[] = [];
+  const stopAll = async () => {
+    for (const part of started.reverse()) {
+      try {
+        await part.stop();
+      } catch (err) {
+        log.error("error while stopping", { role: part.name, err });
+      }
+    }
+  };
+  try {
+    return await startNetwork(config, started, stopAll);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () => Promise<void>): Promise<RunningNetwork> {
+  const log = createLogger("up");
+  const dataDir = config.EVNET_DATA_DIR;
+  const secrets = await ensureUpSecrets(dataDir, {
+    operatorToken: config.EVNET_OPERATOR_TOKEN,
+    serviceToken: config.EVNET_SERVICE_TOKEN,
+    enrollmentToken: config.EVNET_ENROLLMENT_TOKEN,
+    masterKey: config.EVNET_MASTER_KEY,
+  });
+  log.info("starting the network", { data_dir: dataDir, cps: config.UP_CPS, drivers: config.UP_DRIVERS, secrets: secrets.file });
+
+  const database: Database = await openDatabase({ url: config.DATABASE_URL, dataDir });
+  started.push({ name: "database", stop: () => database.close() });
+  await migrate(database.db);
+  log.info("database ready", { kind: database.kind, at: database.location });
+  const bus: Bus = await openBus({ brokers: config.KAFKA_BROKERS, clientId: "evnet-up" });
+  started.push({ name: "bus", stop: () => bus.close() });
+  log.info("bus ready", { kind: bus.kind });
+  const shared = (role: string): Shared => ({ database, bus, log: createLogger(role) });
+
+  const tls = config.API_TLS_CERT && config.API_TLS_KEY;
+  const common = {
+    DATABASE_URL: config.DATABASE_URL,
+    KAFKA_BROKERS: config.KAFKA_BROKERS?.join(","),
+    EVNET_TOPIC_PREFIX: config.EVNET_TOPIC_PREFIX,
+    EVNET_DATA_DIR: dataDir,
+    EVNET_MASTER_KEY: secrets.masterKey,
+    EVNET_OPERATOR_TOKEN: secrets.operatorToken,
+    EVNET_SERVICE_TOKEN: secrets.serviceToken,
+    EVNET_ENROLLMENT_TOKEN: secrets.enrollmentToken,
+    EVNET_CA_FILE: config.EVNET_CA_FILE,
+  };
+
+  const registry = await import("../registry/index.ts");
+  const registryRole = await registry.start(
+    loadConfig(registryConfigSchema, {}, {
+      ...common,
+      REGISTRY_HOST: "127.0.0.1",
+      REGISTRY_PORT: "0",
+      REGISTRY_INSECURE_HTTP: tls ? "false" : "true",
+      REGISTRY_TLS_CERT: config.API_TLS_CERT,
+      REGISTRY_TLS_KEY: config.API_TLS_KEY,
+      REGISTRY_SIGNING_KEY: secrets.signingKeyFile,
+    }),
+    shared("registry"),
+  );
+  started.push({ name: "registry", stop: () => registryRole.stop() });
+
+  const api = await import("../api/index.ts");
+  const apiRole = await api.start(
+    loadConfig(apiConfigSchema, {}, {
+      ...common,
+      API_HOST: config.API_HOST,
+      API_PORT: String(config.API_PORT),
+      API_TLS_CERT: config.API_TLS_CERT,
+      API_TLS_KEY: config.API_TLS_KEY,
+      REGISTRY_URL: registryRole.url,
+      REGISTRY_PUBLIC_KEY: secrets.publicKeyFile,
+    }),
+    shared("api"),
+  );
+  started.push({ name: "api", stop: () => apiRole.stop() });
+  // Roles inside this process reach the API on loopback even when it listens on all interfaces.
+  const apiUrl = apiRole.url.replace(/\/\/(0\.0\.0\.0|\[::\])/, "//127.0.0.1");
+
+  const central = await import("../central/index.ts");
+  const centralRole = await central.start(loadConfig(centralConfigSchema, {}, { ...common, CENTRAL_INSTANCE_ID: "central-up" }), shared("central"));
+  started.push({ name: "central", stop: () => centralRole.stop() });
+
+  const weather = await import("../weather/index.ts");
+  const weatherRole = await weather.start(loadConfig(weatherConfigSchema, {}, { ...common, API_URL: apiUrl }), { log: createLogger("weather"), interactive: false });
+  started.push({ name: "weather", stop: () => weatherRole.stop() });
+
+  const cps = simulatedCps(config.UP_CPS);
+  const engine = await import("../cp-engine/index.ts");
+  const monitor = await import("../cp-monitor/index.ts");
+  for (const cp of cps) {
+    const engineRole = await engine.start(loadConfig(engineConfigSchema, {}, { ...common, CP_ID: cp.cpId, ENGINE_PORT: "0" }), shared(`engine ${cp.cpId}`));
+    started.push({ name: `engine ${cp.cpId}`, stop: () => engineRole.stop() });
+    const monitorRole = await monitor.start(
+      loadConfig(monitorConfigSchema, {}, {
+        ...common,
+        CP_ID: cp.cpId,
+        CP_LOCATION: cp.location,
+        CP_PRICE_PER_KWH: String(cp.pricePerKwh),
+        ENGINE_ADDRESS: `127.0.0.1:${engineRole.port}`,
+        REGISTRY_URL: registryRole.url,
+        API_URL: apiUrl,
+        EVNET_DATA_DIR: join(dataDir, "cps"),
+      }),
+      { register: true, authenticate: true },
+      shared(`monitor ${cp.cpId}`),
+    );
+    started.push({ name: `monitor ${cp.cpId}`, stop: () => monitorRole.stop() });
+  }
+
+  const driversStop = new AbortController();
+  const driver = await import("../driver/index.ts");
+  const runs: Promise<void>[] = [];
+  for (const [i, driverId] of simulatedDriverIds(cps.length ? config.UP_DRIVERS : 0).entries()) {
+    const driverConfig = loadConfig(driverConfigSchema, {}, { ...common, DRIVER_ID: driverId, API_URL: apiUrl });
+    const driverLog = createLogger(`driver ${driverId}`);
+    const driverRole = await driver.start(driverConfig, { database, bus, log: driverLog });
+    started.push({ name: `driver ${driverId}`, stop: () => driverRole.stop() });
+    const settings = {
+      ...driver.chargeSettings(driverConfig),
+      chargeSeconds: config.UP_CHARGE_SECONDS,
+      pauseSeconds: config.UP_PAUSE_SECONDS,
+    };
+    runs.push(driveForever(driverRole.client, cps, i * Math.max(1, Math.floor(cps.length / Math.max(1, config.UP_DRIVERS))), settings, logReporter(driverLog), driversStop.signal));
+  }
+  // Drivers stop first, before the roles they talk to.
+  started.push({
+    name: "drivers",
+    stop: async () => {
+      driversStop.abort();
+      await Promise.allSettled(runs);
+    },
+  });
+
+  const everywhere = apiUrl !== apiRole.url;
+  log.info("network up", { dashboard: `${apiUrl}/`, listening_on: everywhere ? "every interface" : config.API_HOST, cps: cps.length, drivers: runs.length });
+  return {
+    dashboardUrl: `${apiUrl}/`,
+    everywhere,
+    operatorToken: secrets.operatorToken,
+    stop: stopAll,
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * Central's rules against the real PostgreSQL, with the in-process bus standing in for Kafka
+ * (the multi-process tests run the same code over Kafka): authorisation and every refusal,
+ * a session from request to ticket, the fault paths, operator stop/resume, the weather, and
+ * messages that must change nothing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.ts";
+import { controlMessage } from "../../src/bus/control-messages.ts";
+import { MemoryBus } from "../../src/bus/memory.ts";
+import { topicsFor } from "../../src/bus/topics.ts";
+import { loadConfig } from "../../src/config/env.ts";
+import { parseMasterKey } from "../../src/crypto/keys.ts";
+import { openDatabase, type Database } from "../../src/db/client.ts";
+import { auditEvents, chargingPoints, cityWeather } from "../../src/db/schema/index.ts";
+import { centralConfigSchema } from "../../src/roles/central/config.ts";
+import { start, type RunningCentral } from "../../src/roles/central/index.ts";
+import { newMasterKeyHex } from "../support/identity.ts";
+import { announceAuthenticated, auditsOf, cpStatus, DriverInbox, registerAndKey, sessionRow, sessionsAt, StandInCp } from "../support/network.ts";
+import { createTestDatabase, type TestDatabase } from "../support/services.ts";
+import { waitFor } from "../support/wait.ts";
+
+const masterHex = newMasterKeyHex();
+const masterKey = parseMasterKey(masterHex);
+const topics = topicsFor("evnet");
+let database: TestDatabase;
+let handle: Database;
+let bus: MemoryBus;
+let central: RunningCentral;
+let drivers: DriverInbox;
+const cps = new Map<string, StandInCp>();
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  handle = await openDatabase({ url: database.url, maxConnections: 6 });
+  bus = new MemoryBus();
+  const config = loadConfig(centralConfigSchema, {}, {
+    EVNET_MASTER_KEY: masterHex,
+    MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
+    CENTRAL_SESSION_END_GRACE: "1",
+    CENTRAL_SESSION_START_TIMEOUT: "2",
+    CENTRAL_SWEEP_INTERVAL: "0.2",
+    CENTRAL_INSTANCE_ID: "rules-test",
+  });
+  central = await start(config, { database: handle, bus });
+  drivers = new DriverInbox(bus, topics);
+  await drivers.listen("test-drivers");
+});
+
+afterAll(async () => {
+  for (const cp of cps.values()) await cp.close();
+  await drivers?.close();
+  await central?.stop();
+  await bus?.close();
+  await handle?.close();
+  await database?.drop();
+});
+
+/** A CP registered, authenticated and heard from: ACTIVE. */
+async function activeCp(cpId: string, opts: { location?: string; price?: number } = {}): Promise<StandInCp> {
+  const key = await registerAndKey(handle.db, masterKey, cpId, opts);
+  const cp = new StandInCp(bus, topics, cpId, key);
+  await cp.listen(`engine-${cpId}`);
+  cps.set(cpId, cp);
+  await announceAuthenticated(bus, topics, cpId, key);
+  await cp.heartbeat(30);
+  await waitFor(async () => (await cpStatus(handle.db, cpId)) === "ACTIVE", `${cpId} ACTIVE`);
+  return cp;
+}
+
+let requests = 0;
+async function ask(driverId: string, cpId: string, type: "charge_request" | "stop_request" = "charge_request", extra: object = {}): Promise<string> {
+  const requestId = `r${++requests}-${driverId}`;
+  await bus.publish(topics.driverRequests, [{ key: cpId, value: JSON.stringify({ type, request_id: requestId, driver_id: driverId, cp_id: cpId, at: new Date().toISOString(), ...extra }) }]);
+  return requestId;
+}
+
+async function answerTo(requestId: string): Promise<Authorised | Refused> {
+  let found: Authorised | Refused | undefined;
+  await waitFor(() => {
+    found = drivers.updates.find((u) => (u.type === "authorised" || u.type === "refused") && u.request_id === requestId) as Authorised | Refused | undefined;
+    return found !== undefined;
+  }, `an answer to ${requestId}`);
+  return found!;
+}
+
+async function ticketOf(sessionId: string): Promise<TicketMessage> {
+  let found: TicketMessage | undefined;
+  await waitFor(() => {
+    found = drivers.updates.find((u) => u.type === "ticket" && u.session_id === sessionId) as TicketMessage | undefined;
+    return found !== undefined;
+  }, `the ticket of ${sessionId}`);
+  return found!;
+}
+
+async function authorisedSession(cp: StandInCp, driverId: string): Promise<string> {
+  const answer = await answerTo(await ask(driverId, cp.cpId));
+  expect(answer.type).toBe("authorised");
+  const sessionId = (answer as Authorised).session_id;
+  await waitFor(() => cp.commands.some((c) => c.type === "start_supply" && c.session_id === sessionId), "start_supply at the engine");
+  await cp.fromEngine({ type: "supply_started", session_id: sessionId });
+  return sessionId;
+}
+
+describe("a full session", () => {
+  test("is authorised, billed from telemetry and closed with a ticket that matches it", async () => {
+    const cp = await activeCp("CP_FULL", { price: 0.4 });
+    const sessionId = await authorisedSession(cp, "D_FULL");
+    expect(await cpStatus(handle.db, "CP_FULL")).toBe("SUPPLYING");
+    for (const [i, energy] of [0.006, 0.012, 0.018].entries())
+      await cp.fromEngine({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: energy, cost_eur: 0, elapsed_s: i + 1 });
+    await waitFor(async () => (await sessionRow(handle.db, sessionId))?.energyKwh === 0.018, "telemetry applied");
+    await waitFor(() => drivers.of("D_FULL", "progress").length > 0, "progress forwarded to the driver");
+
+    await ask("D_FULL", "CP_FULL", "stop_request", { session_id: sessionId });
+    await waitFor(() => cp.commands.some((c) => c.type === "stop_supply" && c.session_id === sessionId), "stop_supply at the engine");
+    const started = new Date(Date.now() - 3000).toISOString();
+    await cp.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "driver_stop", power_kw: 0, energy_kwh: 0.02, cost_eur: 0.01, started_at: started, ended_at: new Date().toISOString() });
+
+    const ticket = await ticketOf(sessionId);
+    expect(ticket).toMatchObject({ cp_id: "CP_FULL", driver_id: "D_FULL", energy_kwh: 0.02, price_per_kwh: 0.4, cost_eur: 0.01, end_reason: "driver_stop" });
+    const row = await sessionRow(handle.db, sessionId);
+    expect(row).toMatchObject({ status: "FINISHED", energyKwh: 0.02, costEur: 0.01, endReason: "driver_stop" });
+    expect(await cpStatus(handle.db, "CP_FULL")).toBe("ACTIVE");
+    const actions = (await auditsOf(handle.db, "cp/CP_FULL")).map((a) => a.action);
+    expect(actions).toContain("start_session");
+    expect(actions).toContain("end_session");
+  });
+
+  test("a repeated charge request gets the same answer and opens no second session", async () => {
+    const cp = await activeCp("CP_TWICE");
+    const requestId = `dup-${Date.now()}`;
+    const body = { type: "charge_request", request_id: requestId, driver_id: "D_TWICE", cp_id: "CP_TWICE", at: new Date().toISOString() };
+    await bus.publish(topics.driverRequests, [{ key: "CP_TWICE", value: JSON.stringify(body) }]);
+    await bus.publish(topics.driverRequests, [{ key: "CP_TWICE", value: JSON.stringify(body) }]);
+    await waitFor(() => drivers.updates.filter((u) => u.type === "authorised" && u.request_id === requestId).length === 2, "two identical answers");
+    const answers = drivers.updates.filter((u) => u.type === "authorised" && u.request_id === requestId) as Authorised[];
+    expect(answers[0]!.session_id).toBe(answers[1]!.session_id);
+    expect(await sessionsAt(handle.db, "CP_TWICE")).toHaveLength(1);
+    await ask("D_TWICE", cp.cpId, "stop_request");
+    await ticketOf(answers[0]!.session_id);
+  });
+});
+
+describe("refusals", () => {
+  test("an unknown CP is refused with its reason and audited", async () => {
+    const answer = await answerTo(await ask("D_NOBODY", "CP_NOWHERE"));
+    expect(answer).toMatchObject({ type: "refused", code: "unknown_cp" });
+    const audits = await auditsOf(handle.db, "cp/CP_NOWHERE");
+    expect(audits.some((a) => a.action === "request_charge" && a.outcome === "failure" && a.reason?.startsWith("unknown_cp"))).toBe(true);
+  });
+
+  test("a busy CP, a driver already charging, a stop of another's session and a stop without a session are refused", async () => {
+    const cp = await activeCp("CP_BUSY");
+    await activeCp("CP_OTHER");
+    const sessionId = await authorisedSession(cp, "D_FIRST");
+    expect(await answerTo(await ask("D_SECOND", "CP_BUSY"))).toMatchObject({ code: "cp_busy" });
+    expect(await answerTo(await ask("D_FIRST", "CP_OTHER"))).toMatchObject({ code: "driver_busy" });
+    expect(await answerTo(await ask("D_SECOND", "CP_BUSY", "stop_request", { session_id: sessionId }))).toMatchObject({ code: "not_your_session" });
+    expect(await answerTo(await ask("D_SECOND", "CP_OTHER", "stop_request"))).toMatchObject({ code: "no_session" });
+    const refusals = (await handle.db.select().from(auditEvents).where(eq(auditEvents.eventType, "request"))).filter((a) => a.outcome === "failure");
+    for (const code of ["cp_busy", "driver_busy", "not_your_session", "no_session"]) expect(refusals.some((a) => a.reason?.startsWith(code))).toBe(true);
+    expect((await sessionRow(handle.db, sessionId))?.status).toBe("IN_PROGRESS");
+    await ask("D_FIRST", "CP_BUSY", "stop_request");
+    await ticketOf(sessionId);
+  });
+
+  test("a malformed request is refused as invalid and audited; a request that is not JSON only audited", async () => {
+    const requestId = `bad-${Date.now()}`;
+    await bus.publish(topics.driverRequests, [{ key: "CP_X", value: JSON.stringify({ type: "charge_request", request_id: requestId, driver_id: "D_BAD", cp_id: 42 }) }]);
+    await bus.publish(topics.driverRequests, [{ key: "CP_X", value: "{not json" }]);
+    expect(await answerTo(requestId)).toMatchObject({ code: "invalid_request" });
+    await waitFor(async () => (await auditsOf(handle.db, "cp/CP_X")).filter((a) => a.reason?.startsWith("invalid request")).length === 2, "both audited");
+  });
+});
+
+describe("fault paths", () => {
+  test("an engine fault mid-session makes the CP BROKEN and ends the session with what was delivered", async () => {
+    const cp = await activeCp("CP_KO");
+    const sessionId = await authorisedSession(cp, "D_KO");
+    await cp.fromEngine({ type: "telemetry", session_id: sessionId, power_kw: 11, energy_kwh: 0.05, cost_eur: 0.02, elapsed_s: 1 });
+    await waitFor(async () => (await sessionRow(handle.db, sessionId))?.energyKwh === 0.05, "telemetry applied");
+    await cp.fromMonitor({ type: "engine_status", status: "KO", detail: "health check answered KO" });
+    await waitFor(async () => (await cpStatus(handle.db, "CP_KO")) === "BROKEN", "BROKEN");
+    // The engine is dead and never reports: the grace period passes and Central closes the session itself.
+    const ticket = await ticketOf(sessionId);
+    expect(ticket).toMatchObject({ energy_kwh: 0.05, end_reason: "fault" });
+    expect(await cpStatus(handle.db, "CP_KO")).toBe("BROKEN");
+    expect(await answerTo(await ask("D_KO", "CP_KO"))).toMatchObject({ code: "cp_broken" });
+    await cp.fromMonitor({ type: "engine_status", status: "OK", detail: "recovered" });
+    await waitFor(async () => (await cpStatus(handle.db, "CP_KO")) === "ACTIVE", "ACTIVE again");
+  });
+
+  test("a silent monitor makes the CP DISCONNECTED after 3 intervals, ending its session; heartbeats bring it back", async () => {
+    const cp = await activeCp("CP_SILENT");
+    const sessionId = await authorisedSession(cp, "D_SILENT");
+    await cp.heartbeat(0.5);
+    await waitFor(async () => (await cpStatus(handle.db, "CP_SILENT")) === "DISCONNECTED", "DISCONNECTED", { timeoutMs: 10_000 });
+    await waitFor(() => cp.commands.some((c) => c.type === "stop_supply" && c.session_id === sessionId), "the engine is told to stop");
+    await cp.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "operator_stop", power_kw: 0, energy_kwh: 0.03, cost_eur: 0.01, started_at: new Date().toISOString(), ended_at: new Date().toISOString() });
+    expect(await ticketOf(sessionId)).toMatchObject({ energy_kwh: 0.03, end_reason: "disconnected" });
+    await cp.heartbeat(30);
+    await waitFor(async () => (await cpStatus(handle.db, "CP_SILENT")) === "ACTIVE", "ACTIVE after a heartbeat");
+  });
+
+  test("an engine that never confirms a start has its session closed with nothing billed", async () => {
+    const cp = await activeCp("CP_MUTE");
+    const answer = (await answerTo(await ask("D_MUTE", cp.cpId))) as Authorised;
+    expect(await ticketOf(answer.session_id)).toMatchObject({ energy_kwh: 0, cost_eur: 0, end_reason: "engine_no_response" });
+    expect(await cpStatus(handle.db, "CP_MUTE")).toBe("ACTIVE");
+  });
+});
+
+describe("messages that change nothing", () => {
+  test("tampered and replayed telemetry is refused, audited and not applied", async () => {
+    const cp = await activeCp("CP_TAMPER");
+    const sessionId = await authorisedSession(cp, "D_TAMPER");
+    const genuine = cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 0.01, cost_eur: 0, elapsed_s: 1, at: new Date().toISOString() });
+    await bus.publish(topics.cpEvents, [genuine]);
+    await waitFor(async () => (await sessionRow(handle.db, sessionId))?.energyKwh === 0.01, "genuine telemetry applied");
+    const forged = JSON.parse(String(cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 9, cost_eur: 0, elapsed_s: 2, at: new Date().toISOString() }).value));
+    forged.ct = forged.ct.slice(0, -4) + (forged.ct.endsWith("AAAA") ? "BBBB" : "AAAA");
+    await bus.publish(topics.cpEvents, [{ key: "CP_TAMPER", value: JSON.stringify(forged) }, genuine]);
+    await waitFor(async () => (await auditsOf(handle.db, "cp/CP_TAMPER")).filter((a) => a.eventType === "security").length >= 2, "both refusals audited");
+    const reasons = (await auditsOf(handle.db, "cp/CP_TAMPER")).filter((a) => a.eventType === "security").map((a) => a.reason ?? "");
+    expect(reasons.some((r) => r.startsWith("tampered"))).toBe(true);
+    expect(reasons.some((r) => r.startsWith("replayed"))).toBe(true);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.01);
+    await ask("D_TAMPER", cp.cpId, "stop_request");
+    await cp.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "driver_stop", power_kw: 0, energy_kwh: 0.01, cost_eur: 0, started_at: new Date().toISOString(), ended_at: new Date().toISOString() });
+    expect((await ticketOf(sessionId)).energy_kwh).toBe(0.01);
+  });
+});
+
+describe("operators and weather", () => {
+  test("an operator stop ends the session and refuses charges until resumed", async () => {
+    const cp = await activeCp("CP_OP");
+    const sessionId = await authorisedSession(cp, "D_OP");
+    await bus.publish(topics.centralControl, [controlMessage({ type: "operator_stop", cp_id: "CP_OP", actor_id: "admin", reason: "maintenance", at: new Date().toISOString() })]);
+    await waitFor(async () => (await cpStatus(handle.db, "CP_OP")) === "STOPPED", "STOPPED");
+    expect(await ticketOf(sessionId)).toMatchObject({ end_reason: "operator_stop" });
+    expect(await answerTo(await ask("D_OP", "CP_OP"))).toMatchObject({ code: "cp_stopped" });
+    await bus.publish(topics.centralControl, [controlMessage({ type: "operator_resume", cp_id: "CP_OP", actor_id: "admin", reason: "", at: new Date().toISOString() })]);
+    await waitFor(async () => (await cpStatus(handle.db, "CP_OP")) === "ACTIVE", "ACTIVE");
+  });
+
+  test("a frost alert takes idle CPs out of service at once and supplying ones after their session", async () => {
+    const idle = await activeCp("CP_OSLO_1", { location: "Oslo" });
+    const busy = await activeCp("CP_OSLO_2", { location: "oslo " });
+    const sessionId = await authorisedSession(busy, "D_OSLO");
+    await handle.db.insert(cityWeather).values({ city: "Oslo", temperatureC: -5, alert: true, alertSince: new Date() });
+    await bus.publish(topics.centralControl, [controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: -5, alert: true, critical_c: 0, reported_at: new Date().toISOString() })]);
+    await waitFor(async () => (await cpStatus(handle.db, idle.cpId)) === "OUT_OF_SERVICE", "idle CP out of service");
+    expect(await cpStatus(handle.db, busy.cpId)).toBe("SUPPLYING");
+    await ask("D_OSLO", busy.cpId, "stop_request");
+    await busy.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "driver_stop", power_kw: 0, energy_kwh: 0.1, cost_eur: 0.03, started_at: new Date().toISOString(), ended_at: new Date().toISOString() });
+    expect((await ticketOf(sessionId)).end_reason).toBe("driver_stop");
+    await waitFor(async () => (await cpStatus(handle.db, busy.cpId)) === "OUT_OF_SERVICE", "busy CP out of service after its session");
+    await handle.db.update(cityWeather).set({ temperatureC: 3, alert: false }).where(eq(cityWeather.city, "Oslo"));
+    await bus.publish(topics.centralControl, [controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: 3, alert: false, critical_c: 0, reported_at: new Date().toISOString() })]);
+    await waitFor(async () => (await cpStatus(handle.db, idle.cpId)) === "ACTIVE" && (await cpStatus(handle.db, busy.cpId)) === "ACTIVE", "both back in service");
+    const [row] = await handle.db.select().from(chargingPoints).where(eq(chargingPoints.cpId, idle.cpId));
+    expect(row?.statusReason).toContain("weather alert cancelled");
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, test } from "bun:test";
+import { BusError, type Bus, type OutgoingMessage } from "../../src/bus/bus.ts";
+import { RetryingPublisher } from "../../src/bus/retrying-publisher.ts";
+import { createLogger } from "../../src/lib/log.ts";
+import { waitFor } from "../support/wait.ts";
+
+/** A bus whose publish fails while `down` is true, and records what it took. */
+function flakyBus() {
+  const taken: string[] = [];
+  const state = { down: true };
+  const bus = {
+    kind: "memory",
+    async publish(_topic: string, messages: OutgoingMessage[]) {
+      if (state.down) throw new BusError("unavailable", "broker away");
+      taken.push(...messages.map((m) => String(m.value)));
+    },
+  } as unknown as Bus;
+  return { bus, taken, state };
+}
+
+describe("a publisher that keeps messages while the bus is away", () => {
+  test("sends everything, in order, once the bus is back", async () => {
+    const { bus, taken, state } = flakyBus();
+    const p = new RetryingPublisher(bus, createLogger("test"), { retryMs: 20 });
+    for (const v of ["a", "b", "c"]) p.send("t", () => ({ key: "k", value: v }));
+    await Bun.sleep(60);
+    expect(taken).toEqual([]);
+    expect(p.failing).toBe(true);
+    state.down = false;
+    await waitFor(() => taken.length === 3, "the queue to drain");
+    expect(taken).toEqual(["a", "b", "c"]);
+    p.close();
+  });
+
+  test("a message that cannot be built yet (no key) waits at the head of the queue", async () => {
+    const { bus, taken, state } = flakyBus();
+    state.down = false;
+    let key: string | undefined;
+    const p = new RetryingPublisher(bus, createLogger("test"), { retryMs: 20 });
+    p.send("t", () => (key ? { key: "k", value: `sealed with ${key}` } : undefined));
+    p.send("t", () => ({ key: "k", value: "after" }));
+    await Bun.sleep(60);
+    expect(taken).toEqual([]);
+    key = "K1";
+    await waitFor(() => taken.length === 2, "both sent");
+    expect(taken).toEqual(["sealed with K1", "after"]);
+    p.close();
+  });
+
+  test("only the latest of the messages sharing a tag waits (heartbeats)", async () => {
+    const { bus, taken, state } = flakyBus();
+    const p = new RetryingPublisher(bus, createLogger("test"), { retryMs: 20 });
+    p.send("t", () => ({ key: "k", value: "first" }));
+    for (const v of ["hb1", "hb2", "hb3"]) p.send("t", () => ({ key: "k", value: v }), true, "heartbeat");
+    state.down = false;
+    await waitFor(() => taken.length === 2, "the queue to drain");
+    expect(taken).toEqual(["first", "hb3"]);
+    p.close();
+  });
+});
