@@ -46,7 +46,7 @@ async function startUp(dataDir: string, port: number, env: Record<string, string
   return up;
 }
 
-async function sessions(base: string, fetcher: typeof fetch = fetch): Promise<SessionRow[]> {
+async function sessions(base: string, fetcher: (url: string) => Promise<Response> = fetch): Promise<SessionRow[]> {
   const res = await fetcher(`${base}/ev/central/sessions?limit=200`);
   expect(res.status).toBe(200);
   return ((await res.json()) as { sessions: SessionRow[] }).sessions;
