@@ -521,12 +521,13 @@ kafka_ensure_formatted() {
     return
   fi
   rm -rf "$KAFKA_DIR/data" "$stamp"
-  # A cluster id is 16 random bytes in URL-safe base64 without padding.
+  # A cluster id is 16 random bytes in URL-safe base64 without padding. It may start with "-",
+  # so it is passed as --cluster-id=ID (a separate argument would be read as an option).
   local cluster_id
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
   log "formatting Kafka storage in $KAFKA_DIR/data (cluster id $cluster_id)"
   if ! kafka_java "$KAFKA_DIR/tools-log4j2.properties" kafka.tools.StorageTool format \
-      --standalone -t "$cluster_id" -c "$KAFKA_DIR/server.properties" \
+      --standalone --cluster-id="$cluster_id" -c "$KAFKA_DIR/server.properties" \
       </dev/null >"$KAFKA_DIR/format.log" 2>&1; then
     show_log_tail "$KAFKA_DIR/format.log"
     die "Kafka storage format failed; see $KAFKA_DIR/format.log"
