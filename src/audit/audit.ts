@@ -41,22 +41,27 @@ export interface Auditor {
   record(entry: AuditEntry): Promise<void>;
 }
 
+/** The audit_events row for an entry (absent fields stored as NULL, time defaulting to now). */
+export function auditRow(entry: AuditEntry) {
+  return {
+    eventType: entry.eventType,
+    actorType: entry.actorType,
+    actorId: entry.actorId ?? null,
+    resource: entry.resource ?? null,
+    action: entry.action,
+    outcome: entry.outcome,
+    reason: entry.reason ?? null,
+    sourceAddress: entry.sourceAddress ?? null,
+    details: entry.details ?? null,
+    ...(entry.at ? { at: entry.at } : {}),
+  };
+}
+
 export function createAuditor(db: Db, log: Logger): Auditor {
   return {
     async record(entry) {
       try {
-        await db.insert(auditEvents).values({
-          eventType: entry.eventType,
-          actorType: entry.actorType,
-          actorId: entry.actorId ?? null,
-          resource: entry.resource ?? null,
-          action: entry.action,
-          outcome: entry.outcome,
-          reason: entry.reason ?? null,
-          sourceAddress: entry.sourceAddress ?? null,
-          details: entry.details ?? null,
-          ...(entry.at ? { at: entry.at } : {}),
-        });
+        await db.insert(auditEvents).values(auditRow(entry));
       } catch (err) {
         log.error("could not write audit entry", { err, action: entry.action, resource: entry.resource ?? undefined });
       }

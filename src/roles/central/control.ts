@@ -72,26 +72,11 @@ async function cityTemperature(work: Work, m: CityTemperatureMessage): Promise<v
 async function operatorCommand(work: Work, m: OperatorCommand): Promise<void> {
   const stop = m.type === "operator_stop";
   const cp = await lockCp(work, m.cp_id);
+  const entry = { eventType: "operator", actorType: "operator", actorId: m.actor_id, resource: cpResource(m.cp_id), action: stop ? "stop_cp" : "resume_cp" } as const;
   if (!cp) {
-    work.audit({
-      eventType: "operator",
-      actorType: "operator",
-      actorId: m.actor_id,
-      resource: cpResource(m.cp_id),
-      action: stop ? "stop_cp" : "resume_cp",
-      outcome: "failure",
-      reason: "no such charging point",
-    });
+    work.audit({ ...entry, outcome: "failure", reason: "no such charging point" });
     return;
   }
-  work.audit({
-    eventType: "operator",
-    actorType: "operator",
-    actorId: m.actor_id,
-    resource: cpResource(m.cp_id),
-    action: stop ? "stop_cp" : "resume_cp",
-    outcome: "success",
-    reason: m.reason,
-  });
+  work.audit({ ...entry, outcome: "success", reason: m.reason });
   await changeCp(work, cp, { operatorStopped: stop }, { reason: m.reason || (stop ? "stopped by the operator" : "resumed by the operator"), actorType: "operator", actorId: m.actor_id });
 }

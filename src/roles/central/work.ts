@@ -9,7 +9,7 @@
  *  - cache updates, run only once the transaction committed.
  */
 import { inArray } from "drizzle-orm";
-import type { AuditEntry } from "../../audit/audit.ts";
+import { auditRow, type AuditEntry } from "../../audit/audit.ts";
 import type { OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import type { Db } from "../../db/client.ts";
@@ -32,21 +32,6 @@ interface Collected {
   messages: { topic: string; key: string; value: string }[];
   progress: Map<string, Progress>;
   afterCommit: (() => void)[];
-}
-
-function auditRow(e: AuditEntry) {
-  return {
-    eventType: e.eventType,
-    actorType: e.actorType,
-    actorId: e.actorId ?? null,
-    resource: e.resource ?? null,
-    action: e.action,
-    outcome: e.outcome,
-    reason: e.reason ?? null,
-    sourceAddress: e.sourceAddress ?? null,
-    details: e.details ?? null,
-    ...(e.at ? { at: e.at } : {}),
-  };
 }
 
 /** Runs `fn` in a transaction and then delivers what it collected. Throws if the transaction fails. */

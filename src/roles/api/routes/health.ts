@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import { sql } from "drizzle-orm";
 import * as v from "valibot";
+import { ownHealth } from "../../../http/health.ts";
 import { describeRoute, ok } from "../../../http/openapi.ts";
 import type { ApiContext } from "../context.ts";
 
@@ -21,17 +21,8 @@ export function healthRoutes(ctx: ApiContext): Hono {
     responses: { 200: ok("Healthy", report), 503: ok("The database does not answer", report) },
   });
   app.get("/health", describe, async (c) => {
-    let database: "ok" | "down" = "ok";
-    try {
-      await ctx.db.execute(sql`select 1`);
-    } catch {
-      database = "down";
-    }
-    const status = database === "ok" ? "ok" : "degraded";
-    return c.json(
-      { status, service: "api", uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000), database, bus: ctx.bus.kind },
-      status === "ok" ? 200 : 503,
-    );
+    const { httpStatus, status, uptime_s, database } = await ownHealth(ctx.db, ctx.startedAt);
+    return c.json({ status, service: "api", uptime_s, database, bus: ctx.bus.kind }, httpStatus);
   });
   return app;
 }
