@@ -16,17 +16,20 @@ import type { Topics } from "../../bus/topics.ts";
 import {
   EnvelopeError,
   open,
+  openEnvelope,
   seal,
   SequenceCounter,
   type EnvelopeFailure,
   type EnvelopeHeader,
   type KeyInfo,
+  type KeyLookup,
   readHeader,
+  type SealedEnvelope,
   type SequenceStore,
 } from "../../crypto/envelope.ts";
 import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import type { Db } from "../../db/client.ts";
-import { findActiveKey, findKey, newestOf } from "../../db/repos/cp-keys.ts";
+import { findActiveKey, findKey, findKeys, newestOf, type CpKeyRow } from "../../db/repos/cp-keys.ts";
 import {
   acceptSequence,
   acceptSequences,
@@ -113,15 +116,37 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   const activeKeyOf = new Map<string, { keyId: string; checkedAt: number }>();
   const lastNoticeAt = new Map<string, number>();
 
+  /** Whether a cached key can be used without reading cp_keys again (a revoked key stays revoked). */
+  function fresh(cached: CachedKey | undefined): cached is CachedKey {
+    return cached !== undefined && (cached.revoked || Date.now() - cached.checkedAt < recheckMs);
+  }
+
   /** A key by id; a revoked key stays revoked, so only unrevoked ones are read again. */
   async function lookup(keyId: string): Promise<KeyInfo | undefined> {
     const cached = keys.get(keyId);
-    if (cached && (cached.revoked || Date.now() - cached.checkedAt < recheckMs)) return cached;
+    if (fresh(cached)) return cached;
     const row = await findKey(db, keyId);
     if (!row) {
       keys.delete(keyId);
       return undefined;
     }
+    return remember(row);
+  }
+
+  /** Reads, in one query, the keys of a batch that are not cached or are due a re-check. */
+  async function prefetch(keyIds: string[]): Promise<void> {
+    const due = keyIds.filter((id) => !fresh(keys.get(id)));
+    if (due.length === 0) return;
+    const rows = await findKeys(db, due);
+    for (const row of rows) remember(row);
+    const found = new Set(rows.map((r) => r.keyId));
+    for (const id of due) if (!found.has(id)) keys.delete(id);
+  }
+
+  /** Caches a key row, unwrapping it once; undefined when it does not unwrap under the master key. */
+  function remember(row: CpKeyRow): KeyInfo | undefined {
+    const keyId = row.keyId;
+    const cached = keys.get(keyId);
     let key = cached?.key;
     if (!key) {
       try {
@@ -174,9 +199,11 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     }
   }
 
-  async function openOne<T>(message: BusMessage, sequences: SequenceStore): Promise<Inbound<T>> {
+  async function openOne<T>(message: BusMessage, sequences: SequenceStore, envelope?: SealedEnvelope, keyOf: KeyLookup = lookup): Promise<Inbound<T>> {
     try {
-      const opened = await open<T>(message.value, lookup, sequences, message.key);
+      const opened = envelope
+        ? await openEnvelope<T>(envelope, keyOf, sequences, message.key)
+        : await open<T>(message.value, keyOf, sequences, message.key);
       const from = CP_SENDER.exec(opened.header.sender);
       if (!from || from[2] !== opened.header.cp)
         throw new EnvelopeError("malformed", `sender ${opened.header.sender} is not ${opened.header.cp}'s engine or monitor`, opened.header);
@@ -199,19 +226,26 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
 
     async openBatchFromCp<T>(messages: BusMessage[]): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
-      for (const m of messages) {
+      const envelopes = messages.map((m) => {
         try {
-          const h = readHeader(m.value);
-          pairs.set(sequencePairKey(h.kid, h.sender), { keyId: h.kid, sender: h.sender });
+          const e = readHeader(m.value);
+          pairs.set(sequencePairKey(e.kid, e.sender), { keyId: e.kid, sender: e.sender });
+          return e;
         } catch {
-          // opened (and refused, and audited) below like any other
+          return undefined; // opened (and refused, and audited) below like any other
         }
-      }
-      const last = await lastAcceptedSequences(db, [...pairs.values()]);
+      });
+      const keyIds = [...new Set([...pairs.values()].map((p) => p.keyId))];
+      // One read of the replay table and one of the keys due a re-check, for the whole batch.
+      const [last] = await Promise.all([lastAcceptedSequences(db, [...pairs.values()]), prefetch(keyIds)]);
       const batch: SequenceStore = { last: (kid, from) => last.get(sequencePairKey(kid, from)) };
+      // The keys as read for this batch: a long batch does not go back to the database for
+      // keys that turn due for a re-check while it is being opened.
+      const batchKeys = new Map(keyIds.map((id) => [id, keys.get(id)]));
+      const keyOf: KeyLookup = (kid) => batchKeys.get(kid) ?? lookup(kid);
       const results: Inbound<T>[] = [];
-      for (const m of messages) {
-        const result = await openOne<T>(m, batch);
+      for (const [i, m] of messages.entries()) {
+        const result = await openOne<T>(m, batch, envelopes[i], keyOf);
         if (result.ok) last.set(sequencePairKey(result.header.kid, result.header.sender), result.header.seq);
         results.push(result);
       }

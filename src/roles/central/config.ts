@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { busEntries, databaseEntries } from "../../config/common.ts";
-import { loadConfig, optionalString, positiveNumber } from "../../config/env.ts";
+import { integer, loadConfig, optionalString, positiveNumber } from "../../config/env.ts";
 import { masterKey } from "../../config/identity.ts";
 
 export const centralConfigSchema = v.object({
@@ -20,6 +20,10 @@ export const centralConfigSchema = v.object({
   CENTRAL_SESSION_START_TIMEOUT: positiveNumber(15, "a number of seconds"),
   /** A driver request older than this when Central reads it is refused as expired (seconds). */
   CENTRAL_REQUEST_MAX_AGE: positiveNumber(120, "a number of seconds"),
+  /** Partitions whose batches one Central applies at once (each still in order): overlaps database round trips. */
+  CENTRAL_PARALLEL_PARTITIONS: integer(6, 1),
+  /** Most messages of one partition applied in one transaction. */
+  CENTRAL_MAX_BATCH: integer(2000, 1),
   /** How often Central looks for silent CPs and overdue sessions (seconds). */
   CENTRAL_SWEEP_INTERVAL: positiveNumber(1, "a number of seconds"),
 });

@@ -5,6 +5,7 @@ import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CentralChannel } from "./channel.ts";
 import type { OpenSessions } from "./open-sessions.ts";
+import type { ProgressSender } from "./progress.ts";
 
 export interface CentralSettings {
   /** Consumer group of the Central instances. */
@@ -31,5 +32,7 @@ export interface CentralContext {
   log: Logger;
   settings: CentralSettings;
   sessions: OpenSessions;
+  /** Live progress to drivers, sent after commits without holding up the next batch. */
+  progress: ProgressSender;
   busHealth: BusHealth;
 }

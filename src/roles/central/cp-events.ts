@@ -79,14 +79,14 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
     rows.push({ p, energy, cost: costOf(energy, s.pricePerKwh), driverId: s.driverId, startedAt: s.startedAt });
   }
   if (rows.length) {
-    const values = sql.join(
-      rows.map((r) => sql`(${r.p.t.session_id}, ${r.p.cpId}, ${r.p.t.power_kw}::float8, ${r.energy}::float8, ${r.cost}::float8, ${r.p.seq}::bigint)`),
-      sql`, `,
-    );
+    // One statement text whatever the batch size (arrays, not a list of rows): prepared once,
+    // a handful of parameters instead of six per reading.
     const result = await tx.execute(sql`
       update ${chargingSessions} as s
          set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, updated_at = now()
-        from (values ${values}) as v(id, cp, p, e, c, q)
+        from unnest(${sql.param(rows.map((r) => r.p.t.session_id))}::text[], ${sql.param(rows.map((r) => r.p.cpId))}::text[],
+                    ${sql.param(rows.map((r) => r.p.t.power_kw))}::float8[], ${sql.param(rows.map((r) => r.energy))}::float8[],
+                    ${sql.param(rows.map((r) => r.cost))}::float8[], ${sql.param(rows.map((r) => String(r.p.seq)))}::bigint[]) as v(id, cp, p, e, c, q)
        where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.q
       returning s.session_id`);
     const applied = new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
@@ -133,14 +133,10 @@ async function stopStraySupply(work: Work, cpId: string, sessionId: string): Pro
 
 async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]): Promise<void> {
   pending.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const values = sql.join(
-    pending.map(([cpId, h]) => sql`(${cpId}, ${h.intervalS}::float8)`),
-    sql`, `,
-  );
   const result = await work.tx.execute(sql`
     update charging_points as c
        set last_connection_time = now(), heartbeat_interval_s = v.i
-      from (values ${values}) as v(id, i)
+      from unnest(${sql.param(pending.map(([cpId]) => cpId))}::text[], ${sql.param(pending.map(([, h]) => h.intervalS))}::float8[]) as v(id, i)
      where c.cp_id = v.id
     returning c.cp_id, c.connected, c.engine_fault, c.channel_state`);
   const engineOf = new Map(pending.map(([cpId, h]) => [cpId, h.engine]));

@@ -20,7 +20,9 @@ import type { CentralConfig } from "./config.ts";
 import { createBatchHandler } from "./consumer.ts";
 import type { CentralContext } from "./context.ts";
 import { OpenSessions } from "./open-sessions.ts";
+import { ProgressSender } from "./progress.ts";
 import { startSweeper } from "./sweeper.ts";
+import { deliveriesDone } from "./work.ts";
 
 export interface RunningCentral {
   ctx: CentralContext;
@@ -46,6 +48,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   await ensureTopicsIfReachable(bus, allTopics(topics), log);
   const auditor = createAuditor(database.db, log);
   const channel = createCentralChannel({ db: database.db, auditor, log, bus, topics, masterKey: config.EVNET_MASTER_KEY, instance });
+  const busHealth = { failedAt: 0 };
   const ctx: CentralContext = {
     db: database.db,
     bus,
@@ -53,7 +56,8 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     channel,
     log,
     sessions: new OpenSessions(),
-    busHealth: { failedAt: 0 },
+    progress: new ProgressSender(bus, topics.driverUpdates, log, () => (busHealth.failedAt = Date.now())),
+    busHealth,
     settings: {
       group,
       instance,
@@ -66,7 +70,16 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   };
   const subscription = keepSubscribed(
     bus,
-    { topics: [topics.driverRequests, topics.cpEvents, topics.centralControl], groupId: group, from: "earliest" },
+    {
+      topics: [topics.driverRequests, topics.cpEvents, topics.centralControl],
+      groupId: group,
+      from: "earliest",
+      // Several partitions at once, but never two batches of one CP (its requests and its
+      // events share a partition number): they would race on its rows.
+      concurrency: config.CENTRAL_PARALLEL_PARTITIONS,
+      maxBatch: config.CENTRAL_MAX_BATCH,
+      copartitioned: true,
+    },
     createBatchHandler(ctx),
     log,
   );
@@ -78,6 +91,8 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     ctx,
     async stop() {
       await subscription.close();
+      await ctx.progress.flush();
+      await deliveriesDone(ctx);
       await sweeper.stop();
       await heartbeat.stop();
       if (!shared.bus) await bus.close();

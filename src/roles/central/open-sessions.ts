@@ -4,7 +4,7 @@
  * is still conditional on the session being in progress in PostgreSQL, and an entry the database
  * contradicts is dropped.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import { chargingSessions } from "../../db/schema/index.ts";
 
@@ -48,7 +48,7 @@ export class OpenSessions {
         startedAt: chargingSessions.startedAt,
       })
       .from(chargingSessions)
-      .where(and(inArray(chargingSessions.sessionId, missing), eq(chargingSessions.status, "IN_PROGRESS")));
+      .where(and(sql`${chargingSessions.sessionId} = any(${sql.param(missing)}::text[])`, eq(chargingSessions.status, "IN_PROGRESS")));
     for (const r of rows) this.byId.set(r.sessionId, r);
   }
 }

@@ -23,13 +23,13 @@ export class BatchSequences {
 
   async persist(tx: Db): Promise<void> {
     if (this.highest.size === 0) return;
-    const rows = [...this.highest.values()].sort((a, b) => (a.kid + a.sender < b.kid + b.sender ? -1 : 1));
-    await tx
-      .insert(messageSequences)
-      .values(rows.map((r) => ({ keyId: r.kid, sender: r.sender, lastSeq: r.seq, updatedAt: new Date() })))
-      .onConflictDoUpdate({
-        target: [messageSequences.keyId, messageSequences.sender],
-        set: { lastSeq: sql`greatest(${messageSequences.lastSeq}, excluded.last_seq)`, updatedAt: sql`now()` },
-      });
+    // Sorted, so that two transactions touching the same rows (a partition handed over
+    // mid-batch) lock them in the same order.
+    const rows = [...this.highest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+    await tx.execute(sql`
+      insert into ${messageSequences} (key_id, sender, last_seq, updated_at)
+      select k, s, q, now()
+        from unnest(${sql.param(rows.map((r) => r.kid))}::text[], ${sql.param(rows.map((r) => r.sender))}::text[], ${sql.param(rows.map((r) => String(r.seq)))}::bigint[]) as v(k, s, q)
+      on conflict (key_id, sender) do update set last_seq = greatest(${messageSequences.lastSeq}, excluded.last_seq), updated_at = now()`);
   }
 }

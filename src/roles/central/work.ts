@@ -56,9 +56,29 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
     return value;
   });
   for (const f of c.afterCommit) f();
-  if (c.messages.length) await deliverOutbox(ctx, c.messages, outboxIds);
-  if (c.progress.size) await publishProgress(ctx, [...c.progress.values()]);
+  if (c.messages.length) deliverLater(ctx, c.messages, outboxIds);
+  if (c.progress.size) ctx.progress.send(c.progress.values());
   return result;
+}
+
+/** Each Central's committed outbox messages, in commit order: one delivery at a time. */
+const deliveries = new WeakMap<CentralContext, Promise<void>>();
+
+/**
+ * Queues committed messages for delivery and returns: the next batch need not wait for the
+ * broker. They are in the outbox already, so a crash loses none (the sweeper sends them).
+ */
+function deliverLater(ctx: CentralContext, messages: Collected["messages"], ids: number[]): void {
+  const previous = deliveries.get(ctx) ?? Promise.resolve();
+  deliveries.set(ctx, previous.then(() => deliverOutbox(ctx, messages, ids)));
+}
+
+/** Waits until every committed message queued so far was delivered (or left to the sweeper). */
+export async function deliveriesDone(ctx: CentralContext): Promise<void> {
+  for (let last; last !== deliveries.get(ctx); ) {
+    last = deliveries.get(ctx);
+    await last;
+  }
 }
 
 /** Publishes committed outbox messages in order, then deletes them; left in place (the sweeper retries) if the bus fails. */
@@ -83,17 +103,5 @@ export async function publishInOrder(ctx: CentralContext, messages: { topic: str
       i++;
     }
     await ctx.bus.publish(topic, group);
-  }
-}
-
-async function publishProgress(ctx: CentralContext, progress: Progress[]): Promise<void> {
-  try {
-    await ctx.bus.publish(
-      ctx.topics.driverUpdates,
-      progress.map((p) => ({ key: p.driver_id, value: JSON.stringify(p) })),
-    );
-  } catch (err) {
-    ctx.busHealth.failedAt = Date.now();
-    ctx.log.debug("live progress not sent", { err });
   }
 }

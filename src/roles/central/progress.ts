@@ -1,0 +1,49 @@
+/**
+ * Live progress for drivers, sent off the hot path: a committed batch hands over its readings
+ * and goes on; one publish at a time carries the latest reading of every session that changed
+ * since the previous one. Best effort by design (the next second brings a newer reading, and
+ * the ticket is what counts), so a reading replaced before it left is not a loss.
+ */
+import type { Bus } from "../../bus/bus.ts";
+import type { Progress } from "../../bus/messages.ts";
+import type { Logger } from "../../lib/log.ts";
+
+export class ProgressSender {
+  private pending = new Map<string, Progress>();
+  private sending: Promise<void> | undefined;
+
+  constructor(
+    private bus: Bus,
+    private topic: string,
+    private log: Logger,
+    /** Called when a publish fails (Central's bus health). */
+    private onFailure: () => void,
+  ) {}
+
+  send(progress: Iterable<Progress>): void {
+    for (const p of progress) this.pending.set(p.session_id, p);
+    this.sending ??= this.run();
+  }
+
+  /** Waits for what is pending to leave (Central is stopping). */
+  async flush(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.pending.size) {
+        const batch = [...this.pending.values()];
+        this.pending.clear();
+        try {
+          await this.bus.publish(this.topic, batch.map((p) => ({ key: p.driver_id, value: JSON.stringify(p) })));
+        } catch (err) {
+          this.onFailure();
+          this.log.debug("live progress not sent", { err });
+        }
+      }
+    } finally {
+      this.sending = undefined;
+    }
+  }
+}
