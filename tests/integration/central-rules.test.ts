@@ -5,7 +5,8 @@
  * messages that must change nothing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
+import type { BusMessage } from "../../src/bus/bus.ts";
 import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.ts";
 import { controlMessage } from "../../src/bus/control-messages.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
@@ -13,8 +14,9 @@ import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { openDatabase, type Database } from "../../src/db/client.ts";
-import { auditEvents, chargingPoints, cityWeather } from "../../src/db/schema/index.ts";
+import { auditEvents, busOffsets, chargingPoints, cityWeather } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
+import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { start, type RunningCentral } from "../../src/roles/central/index.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, cpStatus, DriverInbox, registerAndKey, sessionRow, sessionsAt, StandInCp } from "../support/network.ts";
@@ -230,6 +232,44 @@ describe("messages that change nothing", () => {
     await ask("D_TAMPER", cp.cpId, "stop_request");
     await cp.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "driver_stop", power_kw: 0, energy_kwh: 0.01, cost_eur: 0, started_at: new Date().toISOString(), ended_at: new Date().toISOString() });
     expect((await ticketOf(sessionId)).energy_kwh).toBe(0.01);
+  });
+});
+
+describe("a partition handed over between two Central instances", () => {
+  // Two batch handlers on one database play two instances (each remembers the offset it last
+  // applied); the batches carry Kafka-like offsets on a partition of their own.
+  const partition = 99;
+
+  test("a batch partly applied by the other instance is applied once, from where that one stopped", async () => {
+    const cp = await activeCp("CP_HANDOVER");
+    const sessionId = await authorisedSession(cp, "D_HANDOVER");
+    const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
+    const [first, second] = [createBatchHandler(ctx), createBatchHandler(ctx)];
+    const batch = [0.1, 0.2, 0.3, 0.4].map((energy, i) => ({
+      ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: energy, cost_eur: 0, elapsed_s: i + 1, at: new Date().toISOString() }),
+      topic: topics.cpEvents,
+      partition,
+      offset: BigInt(i),
+      timestamp: Date.now(),
+    })) as BusMessage[];
+    const applied = async () => {
+      const [row] = await handle.db.select().from(busOffsets).where(and(eq(busOffsets.groupId, ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, partition)));
+      return row?.nextOffset;
+    };
+
+    await second(batch.slice(0, 2));
+    expect(await applied()).toBe(2n);
+    await first(batch.slice(0, 3)); // the partition moved: offsets 0-1 are skipped, 2 applied
+    expect(await applied()).toBe(3n);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.3);
+    // The partition is back with the first holder, which still believes offset 2 comes next.
+    await second(batch.slice(2));
+    expect(await applied()).toBe(4n);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.4);
+    // Everything applied already: nothing changes, nothing fails.
+    await first(batch.slice(3));
+    expect(await applied()).toBe(4n);
+    expect((await sessionRow(handle.db, sessionId))?.lastTelemetrySeq).toBe(JSON.parse(String(batch[3]!.value)).seq);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * One consumer-group member of the Kafka bus. It reads what the client has fetched, cuts it into
  * batches of one partition, hands each batch to the handler in order, and commits its offset
- * only once the handler resolved. By default partitions are handled one after another (per-key
+ * only once the handler resolved (without holding up the partition's next batch). By default partitions are handled one after another (per-key
  * order is all the system needs, and it keeps a member's behaviour easy to follow); a subscriber
  * that does slow work per batch (Central: a database transaction) may ask for several
  * partitions at once (`concurrency`): each partition is still handled one batch at a time, in
@@ -58,6 +58,8 @@ export class KafkaSubscription {
   private queued = 0;
   /** The batch being handled, per "topic:partition" (per partition number when co-partitioned). */
   private readonly busy = new Map<string, Promise<void>>();
+  /** The offset commit in flight per "topic:partition": the next batch does not wait for it. */
+  private readonly commits = new Map<string, Promise<void>>();
   /** A handler threw: stop starting batches, then read again from the committed offsets. */
   private failed = false;
   private failures = 0;
@@ -85,6 +87,7 @@ export class KafkaSubscription {
     this.closed = true;
     this.signal();
     await this.loop; // lets the batch in hand finish and commit
+    await Promise.all(this.commits.values());
     await this.disconnect();
   }
 
@@ -216,6 +219,7 @@ export class KafkaSubscription {
         // committed is read again; a handler that keeps failing (its database is down, say) is
         // retried less and less often.
         await Promise.all(this.busy.values());
+        await Promise.all(this.commits.values());
         this.clearQueues();
         this.failed = false;
         this.failures++;
@@ -309,7 +313,13 @@ export class KafkaSubscription {
     this.failures = 0;
     const last = batch[batch.length - 1]!;
     this.handled.set(key, last.offset + 1n);
-    await this.commit(last);
+    // The partition's next batch may start while its offset travels to the broker; commits of
+    // one partition still go one at a time, in order.
+    const commit = (this.commits.get(key) ?? Promise.resolve()).then(() => this.commit(last));
+    this.commits.set(key, commit);
+    void commit.then(() => {
+      if (this.commits.get(key) === commit) this.commits.delete(key);
+    });
   }
 
   private owns(topic: string, partition: number): boolean {

@@ -3,7 +3,7 @@
  * sender under each key (`message_sequences`).
  */
 import { and, eq, sql } from "drizzle-orm";
-import { rowsOf, type Db } from "../client.ts";
+import { jsonRows, rowsOf, type Db } from "../client.ts";
 import { messageSequences } from "../schema/index.ts";
 
 export async function lastAcceptedSequence(db: Db, keyId: string, sender: string): Promise<number | undefined> {
@@ -45,12 +45,12 @@ export function sequencePairKey(keyId: string, sender: string): string {
 export async function lastAcceptedSequences(db: Db, pairs: SequenceKey[]): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   if (pairs.length === 0) return found;
-  // Two arrays rather than a list of tuples: one statement text (prepared once) whatever the
-  // number of pairs, and two parameters instead of two per pair.
+  // The pairs as one JSON parameter rather than a list of tuples: one statement text (prepared
+  // once) whatever the number of pairs.
   const rows = rowsOf<{ key_id: string; sender: string; last_seq: string | number }>(
     await db.execute(sql`
       select m.key_id, m.sender, m.last_seq from ${messageSequences} m
-        join unnest(${sql.param(pairs.map((p) => p.keyId))}::text[], ${sql.param(pairs.map((p) => p.sender))}::text[]) as v(k, s)
+        join json_to_recordset(${jsonRows(pairs.map((p) => ({ k: p.keyId, s: p.sender })))}::json) as v(k text, s text)
           on m.key_id = v.k and m.sender = v.s`),
   );
   for (const r of rows) found.set(sequencePairKey(r.key_id, r.sender), Number(r.last_seq));

@@ -27,7 +27,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
   const log = shared.log ?? createLogger("api");
   const credentialVerifier = await loadCredentialVerifier(config, log);
   log.info("opening database");
-  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE }));
+  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet api" }));
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
   const bus = shared.bus ?? (await openBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "evnet-api" }));

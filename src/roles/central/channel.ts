@@ -106,6 +106,9 @@ interface CachedKey extends KeyInfo {
 
 const CP_SENDER = /^(engine|monitor):(.+)$/;
 
+/** Envelopes opened between two turns of the event loop. */
+const YIELD_EVERY = 128;
+
 export function createCentralChannel(options: CentralChannelOptions): CentralChannel {
   const { db, auditor, log, bus, topics, masterKey } = options;
   const recheckMs = options.keyRecheckMs ?? 3000;
@@ -245,6 +248,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const keyOf: KeyLookup = (kid) => batchKeys.get(kid) ?? lookup(kid);
       const results: Inbound<T>[] = [];
       for (const [i, m] of messages.entries()) {
+        // Opening is CPU work: now and then let in the answers other batches are waiting for.
+        if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         const result = await openOne<T>(m, batch, envelopes[i], keyOf);
         if (result.ok) last.set(sequencePairKey(result.header.kid, result.header.sender), result.header.seq);
         results.push(result);

@@ -22,8 +22,9 @@ import { handleChargeRequest, handleStopRequest } from "./requests.ts";
 import { BatchSequences } from "./sequences.ts";
 import { applyProbe, PROBE_HEADER } from "./sweeper.ts";
 import { inWork, type Work } from "./work.ts";
+import { settled } from "../../lib/settled.ts";
 
-type Item =
+export type Item =
   | { kind: "cp"; offset?: bigint; cpId: string; header: EnvelopeHeader; event: CpEvent }
   | { kind: "bad_cp_payload"; offset?: bigint; cpId: string; header: EnvelopeHeader; reason: string }
   | { kind: "driver"; offset?: bigint; request: DriverRequest }
@@ -43,35 +44,56 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       seen.add(`${ref.topic}/${ref.partition}`);
       ctx.log.info("applying partition", { topic: ref.topic, partition: ref.partition, instance: ctx.settings.instance });
     }
-    const track = ctx.settings.trackOffsets && first.offset !== undefined;
-    let todo = messages;
-    if (track) {
-      const next = await offsets.peek(ctx.db, ref);
-      todo = messages.filter((m) => m.offset === undefined || m.offset >= next);
-      if (todo.length < messages.length) ctx.log.debug("skipping messages applied before", { topic: ref.topic, partition: ref.partition, count: messages.length - todo.length });
-      if (todo.length === 0) return;
+    const last = messages[messages.length - 1]!.offset;
+    if (!ctx.settings.trackOffsets || first.offset === undefined || last === undefined) {
+      const items = await decode(ctx, messages);
+      await inWork(ctx, (work) => applyItems(work, items));
+      return;
     }
+    let next = await offsets.peek(ctx.db, ref);
+    const todo = messages.filter((m) => m.offset === undefined || m.offset >= next);
+    if (todo.length < messages.length) ctx.log.debug("skipping messages applied before", { topic: ref.topic, partition: ref.partition, count: messages.length - todo.length });
+    if (todo.length === 0) return;
     const items = await decode(ctx, todo);
-    const last = todo[todo.length - 1]!.offset;
     try {
-      await inWork(ctx, async (work) => {
-        let apply = items;
-        if (track) {
-          const next = await offsets.lock(work.tx, ref);
-          apply = items.filter((i) => i.offset === undefined || i.offset >= next);
-        }
-        await applyItems(work, apply);
-        if (track && last !== undefined) {
-          await offsets.advance(work.tx, ref, last + 1n);
+      // The partition's row is locked, the batch applied and the offset advanced in one go
+      // (pipelined), expecting the offset last seen. Should another instance have applied part
+      // of the batch meanwhile (a handover), the row says so: all of it is undone, and done
+      // again with only what is left.
+      for (;;) {
+        const expected = next;
+        const moved = await inWork(ctx, async (work) => {
+          const [locked] = await settled([
+            offsets.lock(work.tx, ref),
+            applyItems(work, items.filter((i) => i.offset === undefined || i.offset >= expected)),
+            offsets.advance(work.tx, ref, last + 1n),
+          ]);
+          if (locked !== expected) throw new OffsetMoved(locked);
           work.afterCommit(() => offsets.remember(ref, last + 1n));
-        }
-      });
+        }).then(
+          () => undefined,
+          (err: unknown) => {
+            if (err instanceof OffsetMoved) return err.next;
+            throw err;
+          },
+        );
+        if (moved === undefined) return;
+        if (moved > last) return; // all of it was applied by the other instance
+        next = moved;
+      }
     } catch (err) {
       offsets.forget(ref);
       ctx.log.warn("batch not applied; the bus delivers it again", { topic: ref.topic, partition: ref.partition, count: todo.length, err });
       throw err;
     }
   };
+}
+
+/** The partition's applied offset was not the one expected: the transaction is undone. */
+class OffsetMoved extends Error {
+  constructor(readonly next: bigint) {
+    super(`the partition's applied offset moved to ${next}`);
+  }
 }
 
 async function decode(ctx: CentralContext, messages: BusMessage[]): Promise<Item[]> {
@@ -119,23 +141,119 @@ function replyAddress(value: Uint8Array): { driverId: string; requestId: string 
   return undefined;
 }
 
+/**
+ * Applies a batch's items. Only one CP's own items (and one driver's) must keep their order: the
+ * readings and heartbeats of CPs that sent nothing else are written together, and each CP (with
+ * the drivers it meets) that did send something else is applied in order on its own, alongside
+ * the others, in the same transaction (its statements are pipelined on the one connection, so
+ * one CP's session start no longer waits behind another's ticket). A control message may touch
+ * any CP, so a batch holding one is applied strictly in order.
+ */
 async function applyItems(work: Work, items: Item[]): Promise<void> {
   const sequences = new BatchSequences();
+  // A second copy of a message within the batch is dropped, in arrival order, before any split.
+  const kept = items.filter((i) => {
+    if (i.kind === "bad_cp_payload") sequences.take(i.header); // its sequence is used up; it is audited below
+    return i.kind !== "cp" || sequences.take(i.header);
+  });
+  const { readings, chains } = splitByCp(kept);
+  const events = new CpEventBatch(work);
+  for (const r of readings) await events.add(r.cpId, r.header.seq, r.event);
+  await settled([sequences.persist(work.tx), events.flush(), ...inParallel(chains, CHAINS_AT_ONCE, (chain) => applyInOrder(work, chain))]);
+}
+
+/** How many CPs' ordered items one transaction applies at once. */
+const CHAINS_AT_ONCE = 16;
+
+type CpItem = Extract<Item, { kind: "cp" }>;
+
+const isReading = (i: Item): i is CpItem => i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat");
+
+/** What an item touches, for keeping the order of items that share a CP or a driver; undefined: it may touch anything. */
+function touches(i: Item): string[] | undefined {
+  switch (i.kind) {
+    case "cp":
+    case "bad_cp_payload":
+    case "probe":
+      return [`cp:${i.cpId}`];
+    case "driver":
+      return [`cp:${i.request.cp_id}`, `driver:${i.request.driver_id}`];
+    case "bad_driver_request":
+      return [];
+    case "control":
+    case "bad_control":
+      return undefined;
+  }
+}
+
+/**
+ * Splits a batch into the readings of CPs that sent only readings (written together) and
+ * chains of items that must stay in order among themselves (items sharing a CP or a driver).
+ */
+export function splitByCp(items: Item[]): { readings: CpItem[]; chains: Item[][] } {
+  const all = items.map(touches);
+  if (all.some((t) => t === undefined)) return { readings: [], chains: items.length ? [items] : [] };
+  // CPs with something other than readings are applied in order; their readings go with them.
+  const ordered = new Set<string>();
+  items.forEach((i, n) => {
+    if (!isReading(i)) for (const t of all[n]!) ordered.add(t);
+  });
+  const readings: CpItem[] = [];
+  const parent = new Map<string, string>();
+  const root = (k: string): string => {
+    let r = k;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(k, r);
+    return r;
+  };
+  const chainOf = new Map<string, Item[]>();
+  const order: Item[][] = [];
+  const rest: [Item, string[]][] = [];
+  items.forEach((i, n) => {
+    const t = all[n]!;
+    if (isReading(i) && !ordered.has(t[0]!)) readings.push(i);
+    else rest.push([i, t]);
+  });
+  for (const [, t] of rest) for (const k of t.slice(1)) parent.set(root(k), root(t[0]!));
+  for (const [i, t] of rest) {
+    if (t.length === 0) {
+      order.push([i]);
+      continue;
+    }
+    const r = root(t[0]!);
+    let chain = chainOf.get(r);
+    if (!chain) {
+      chainOf.set(r, (chain = []));
+      order.push(chain);
+    }
+    chain.push(i);
+  }
+  return { readings, chains: order };
+}
+
+async function applyInOrder(work: Work, items: Item[]): Promise<void> {
   const events = new CpEventBatch(work);
   for (const item of items) {
     if (item.kind === "cp") {
-      if (!sequences.take(item.header)) continue; // a second copy within the batch
       await events.add(item.cpId, item.header.seq, item.event);
       continue;
     }
-    await events.flush(); // keep the order of telemetry relative to everything else
-    await applyOther(work, item, sequences);
+    await events.flush(); // keep the order of readings relative to everything else
+    await applyOther(work, item);
   }
   await events.flush();
-  await sequences.persist(work.tx);
 }
 
-async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>, sequences: BatchSequences): Promise<void> {
+/** Runs `fn` over `items`, at most `limit` at a time; one promise per worker. */
+function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void>[] {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  return Array.from({ length: Math.min(limit, items.length) }, worker);
+}
+
+async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Promise<void> {
   switch (item.kind) {
     case "driver":
       return item.request.type === "charge_request" ? handleChargeRequest(work, item.request) : handleStopRequest(work, item.request);
@@ -144,7 +262,6 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>, seque
     case "probe":
       return applyProbe(work, item.cpId);
     case "bad_cp_payload":
-      sequences.take(item.header);
       work.audit({
         eventType: "security",
         actorType: "cp",

@@ -6,7 +6,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import type { CpEvent, EngineHealth, EngineStatus, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
-import { rowsOf } from "../../db/client.ts";
+import { jsonRows, rowsOf } from "../../db/client.ts";
 import { chargingSessions } from "../../db/schema/index.ts";
 import { costOf, meterKwh, type EndReason } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
@@ -79,14 +79,12 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
     rows.push({ p, energy, cost: costOf(energy, s.pricePerKwh), driverId: s.driverId, startedAt: s.startedAt });
   }
   if (rows.length) {
-    // One statement text whatever the batch size (arrays, not a list of rows): prepared once,
-    // a handful of parameters instead of six per reading.
+    // One statement text whatever the batch size (the readings as one JSON parameter): prepared once.
+    const readings = rows.map((r) => ({ id: r.p.t.session_id, cp: r.p.cpId, p: r.p.t.power_kw, e: r.energy, c: r.cost, q: r.p.seq }));
     const result = await tx.execute(sql`
       update ${chargingSessions} as s
          set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, updated_at = now()
-        from unnest(${sql.param(rows.map((r) => r.p.t.session_id))}::text[], ${sql.param(rows.map((r) => r.p.cpId))}::text[],
-                    ${sql.param(rows.map((r) => r.p.t.power_kw))}::float8[], ${sql.param(rows.map((r) => r.energy))}::float8[],
-                    ${sql.param(rows.map((r) => r.cost))}::float8[], ${sql.param(rows.map((r) => String(r.p.seq)))}::bigint[]) as v(id, cp, p, e, c, q)
+        from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint)
        where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.q
       returning s.session_id`);
     const applied = new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
@@ -136,7 +134,7 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
   const result = await work.tx.execute(sql`
     update charging_points as c
        set last_connection_time = now(), heartbeat_interval_s = v.i
-      from unnest(${sql.param(pending.map(([cpId]) => cpId))}::text[], ${sql.param(pending.map(([, h]) => h.intervalS))}::float8[]) as v(id, i)
+      from json_to_recordset(${jsonRows(pending.map(([id, h]) => ({ id, i: h.intervalS })))}::json) as v(id text, i float8)
      where c.cp_id = v.id
     returning c.cp_id, c.connected, c.engine_fault, c.channel_state`);
   const engineOf = new Map(pending.map(([cpId, h]) => [cpId, h.engine]));

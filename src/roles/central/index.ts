@@ -33,7 +33,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   const instance = config.CENTRAL_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const log = shared.log ?? createLogger("central");
   log.info("opening database");
-  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE }));
+  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet central" }));
   let applied: string[];
   try {
     applied = await migrate(database.db);

@@ -14,6 +14,7 @@ import type { OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import type { Db } from "../../db/client.ts";
 import { auditEvents, outbox } from "../../db/schema/index.ts";
+import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
 
 export interface Work {
@@ -48,11 +49,12 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
       afterCommit: (f) => c.afterCommit.push(f),
     };
     const value = await fn(work);
-    if (c.audits.length) await tx.insert(auditEvents).values(c.audits.map(auditRow));
-    if (c.messages.length) {
-      const rows = await tx.insert(outbox).values(c.messages).returning({ id: outbox.id });
-      outboxIds = rows.map((r) => r.id);
-    }
+    // Both inserts at once (pipelined on the transaction's connection).
+    const [, rows] = await settled([
+      c.audits.length ? tx.insert(auditEvents).values(c.audits.map(auditRow)) : Promise.resolve(),
+      c.messages.length ? tx.insert(outbox).values(c.messages).returning({ id: outbox.id }) : Promise.resolve([]),
+    ]);
+    outboxIds = rows.map((r) => r.id);
     return value;
   });
   for (const f of c.afterCommit) f();

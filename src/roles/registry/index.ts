@@ -55,7 +55,7 @@ export async function start(config: RegistryConfig, shared: Shared = {}) {
   const tls = transport(config, log);
   const signer = await loadSigner(config.REGISTRY_SIGNING_KEY);
   log.info("opening database");
-  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE }));
+  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet registry" }));
   try {
     await migrate(database.db);
   } catch (err) {

@@ -1,0 +1,54 @@
+/**
+ * How Central splits a batch: readings of CPs that sent only readings are written together;
+ * everything else stays in order among the items sharing a CP or a driver.
+ */
+import { describe, expect, test } from "bun:test";
+import type { CpEvent, DriverRequest } from "../../src/bus/messages.ts";
+import type { EnvelopeHeader } from "../../src/crypto/envelope.ts";
+import { splitByCp, type Item } from "../../src/roles/central/consumer.ts";
+
+let seq = 0;
+const header = (cp: string): EnvelopeHeader => ({ v: 1, cp, kid: `k-${cp}`, sender: `engine:${cp}`, seq: ++seq, ts: Date.now() });
+const at = new Date().toISOString();
+const reading = (cp: string): Item => ({ kind: "cp", cpId: cp, header: header(cp), event: { type: "telemetry", session_id: `S-${cp}`, power_kw: 22, energy_kwh: seq, cost_eur: 0, elapsed_s: 1, at } as CpEvent });
+const heartbeat = (cp: string): Item => ({ kind: "cp", cpId: cp, header: header(cp), event: { type: "heartbeat", interval_s: 5, engine: "OK", at } as CpEvent });
+const ended = (cp: string): Item => ({ kind: "cp", cpId: cp, header: header(cp), event: { type: "supply_ended", session_id: `S-${cp}`, reason: "driver_stop", power_kw: 0, energy_kwh: 1, cost_eur: 0, started_at: at, ended_at: at } as CpEvent });
+const request = (driver: string, cp: string): Item => ({ kind: "driver", request: { type: "charge_request", request_id: `r-${driver}-${cp}`, driver_id: driver, cp_id: cp, at } as DriverRequest });
+
+describe("splitting a batch", () => {
+  test("readings of CPs that sent nothing else go together; a CP's state event keeps its readings in order", () => {
+    const items = [reading("A"), reading("B"), heartbeat("A"), reading("C"), ended("C"), reading("C"), reading("B")];
+    const { readings, chains } = splitByCp(items);
+    expect(readings as Item[]).toEqual([items[0]!, items[1]!, items[2]!, items[6]!]);
+    expect(chains).toEqual([[items[3]!, items[4]!, items[5]!]]);
+  });
+
+  test("CPs with state events are separate chains, each in arrival order", () => {
+    const items = [ended("A"), reading("B"), ended("B"), reading("A")];
+    const { readings, chains } = splitByCp(items);
+    expect(readings as Item[]).toEqual([]);
+    expect(chains).toEqual([
+      [items[0]!, items[3]!],
+      [items[1]!, items[2]!],
+    ]);
+  });
+
+  test("requests of one driver at two CPs are one chain with both CPs", () => {
+    const items = [request("D1", "A"), request("D2", "B"), request("D1", "C"), ended("C"), request("D3", "A")];
+    const { readings, chains } = splitByCp(items);
+    expect(readings as Item[]).toEqual([]);
+    expect(chains).toEqual([[items[0]!, items[2]!, items[3]!, items[4]!], [items[1]!]]);
+  });
+
+  test("a control message may touch any CP: the whole batch is one chain, in order", () => {
+    const control: Item = { kind: "bad_control", key: "x" };
+    const items = [reading("A"), control, ended("B")];
+    expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [], chains: [items] });
+  });
+
+  test("an unreadable driver request touches nothing and is a chain of its own", () => {
+    const bad: Item = { kind: "bad_driver_request", key: "A", reason: "not JSON" };
+    const items = [reading("A"), bad];
+    expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [items[0]!], chains: [[bad]] });
+  });
+});
