@@ -270,6 +270,36 @@ describe("a partition handed over between two Central instances", () => {
     await first(batch.slice(3));
     expect(await applied()).toBe(4n);
     expect((await sessionRow(handle.db, sessionId))?.lastTelemetrySeq).toBe(JSON.parse(String(batch[3]!.value)).seq);
+    // The holder opens its next batch with the sequences it keeps for the partition: a copy of
+    // an applied reading is still refused as a replay, and the new reading applied.
+    const next = { ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 0.5, cost_eur: 0, elapsed_s: 5, at: new Date().toISOString() }), topic: topics.cpEvents, partition, timestamp: Date.now() };
+    await second([
+      { ...batch[2]!, offset: 4n },
+      { ...next, offset: 5n },
+    ] as BusMessage[]);
+    expect(await applied()).toBe(6n);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.5);
+    const replays = (await auditsOf(handle.db, "cp/CP_HANDOVER")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
+    expect(replays.length).toBe(1);
+    // The partition goes back and forth: each instance finds the offset moved and applies what
+    // is left; the one that kept sequences from before opens its batch again against the
+    // sequences accepted since, so a copy of what the other applied is refused there too.
+    const reading = (energy: number, offset: number) => ({
+      ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: energy, cost_eur: 0, elapsed_s: energy * 10, at: new Date().toISOString() }),
+      topic: topics.cpEvents,
+      partition,
+      offset: BigInt(offset),
+      timestamp: Date.now(),
+    });
+    await first([reading(0.6, 6)] as BusMessage[]);
+    const seven = reading(0.7, 7);
+    await second([seven] as BusMessage[]);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.7);
+    await first([{ ...seven, offset: 8n }, reading(0.8, 9)] as BusMessage[]);
+    expect(await applied()).toBe(10n);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.8);
+    const refused = (await auditsOf(handle.db, "cp/CP_HANDOVER")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
+    expect(refused.length).toBe(2);
   });
 });
 

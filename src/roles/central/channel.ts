@@ -83,8 +83,11 @@ export interface CentralChannel {
   /**
    * Opens a batch of CP -> Central messages with one read of the replay table. Within the batch
    * too, a sender's sequence must rise: a copy later in the same batch is refused as replayed.
+   * `known`, when given, holds last accepted sequences (by `sequencePairKey`) the caller knows
+   * to be current: only pairs missing from it are read, and it is left holding every pair of
+   * the batch with its last sequence once the batch is applied.
    */
-  openBatchFromCp<T = unknown>(messages: BusMessage[]): Promise<Inbound<T>[]>;
+  openBatchFromCp<T = unknown>(messages: BusMessage[], known?: Map<string, number>): Promise<Inbound<T>[]>;
   /**
    * Records the message's sequence as accepted; call it in the transaction that applies the
    * message. False: a redelivery or a concurrent copy was accepted first, so apply nothing.
@@ -227,7 +230,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       return openOne(message, { last: (kid, from) => lastAcceptedSequence(db, kid, from) });
     },
 
-    async openBatchFromCp<T>(messages: BusMessage[]): Promise<Inbound<T>[]> {
+    async openBatchFromCp<T>(messages: BusMessage[], known = new Map<string, number>()): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
       const envelopes = messages.map((m) => {
         try {
@@ -239,8 +242,12 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
         }
       });
       const keyIds = [...new Set([...pairs.values()].map((p) => p.keyId))];
-      // One read of the replay table and one of the keys due a re-check, for the whole batch.
-      const [last] = await Promise.all([lastAcceptedSequences(db, [...pairs.values()]), prefetch(keyIds)]);
+      // One read of the replay table (for the pairs not known) and one of the keys due a
+      // re-check, for the whole batch.
+      const unknown = [...pairs].filter(([k]) => !known.has(k)).map(([, p]) => p);
+      const [read] = await Promise.all([unknown.length ? lastAcceptedSequences(db, unknown) : undefined, prefetch(keyIds)]);
+      for (const [k, seq] of read ?? []) known.set(k, seq);
+      const last = known;
       const batch: SequenceStore = { last: (kid, from) => last.get(sequencePairKey(kid, from)) };
       // The keys as read for this batch: a long batch does not go back to the database for
       // keys that turn due for a re-check while it is being opened.

@@ -35,6 +35,7 @@ export type Item =
 
 export function createBatchHandler(ctx: CentralContext): BatchHandler {
   const offsets = new AppliedOffsets();
+  const sequences = new PartitionSequences();
   const seen = new Set<string>();
   return async (messages) => {
     const first = messages[0];
@@ -51,25 +52,25 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       return;
     }
     let next = await offsets.peek(ctx.db, ref);
-    const todo = messages.filter((m) => m.offset === undefined || m.offset >= next);
+    let todo = messages.filter((m) => m.offset === undefined || m.offset >= next);
     if (todo.length < messages.length) ctx.log.debug("skipping messages applied before", { topic: ref.topic, partition: ref.partition, count: messages.length - todo.length });
     if (todo.length === 0) return;
-    const items = await decode(ctx, todo);
     try {
       // The partition's row is locked, the batch applied and the offset advanced in one go
       // (pipelined), expecting the offset last seen. Should another instance have applied part
-      // of the batch meanwhile (a handover), the row says so: all of it is undone, and done
-      // again with only what is left.
+      // of the batch meanwhile (a handover), the row says so: all of it is undone, and what is
+      // left is opened again (against the sequences that instance accepted) and applied.
       for (;;) {
         const expected = next;
+        const known = sequences.current(ref, expected);
+        const items = await decode(ctx, todo, known);
         const moved = await inWork(ctx, async (work) => {
-          const [locked] = await settled([
-            offsets.lock(work.tx, ref),
-            applyItems(work, items.filter((i) => i.offset === undefined || i.offset >= expected)),
-            offsets.advance(work.tx, ref, last + 1n),
-          ]);
+          const [locked] = await settled([offsets.lock(work.tx, ref), applyItems(work, items), offsets.advance(work.tx, ref, last + 1n)]);
           if (locked !== expected) throw new OffsetMoved(locked);
-          work.afterCommit(() => offsets.remember(ref, last + 1n));
+          work.afterCommit(() => {
+            offsets.remember(ref, last + 1n);
+            sequences.remember(ref, last + 1n, known);
+          });
         }).then(
           () => undefined,
           (err: unknown) => {
@@ -78,11 +79,16 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
           },
         );
         if (moved === undefined) return;
+        sequences.forget(ref);
         if (moved > last) return; // all of it was applied by the other instance
         next = moved;
+        // Refused envelopes were audited already, and stay refused: only the rest is opened again.
+        const opened = new Set(items.map((i) => i.offset));
+        todo = todo.filter((m) => m.offset !== undefined && m.offset >= moved && opened.has(m.offset));
       }
     } catch (err) {
       offsets.forget(ref);
+      sequences.forget(ref);
       ctx.log.warn("batch not applied; the bus delivers it again", { topic: ref.topic, partition: ref.partition, count: todo.length, err });
       throw err;
     }
@@ -96,13 +102,39 @@ class OffsetMoved extends Error {
   }
 }
 
-async function decode(ctx: CentralContext, messages: BusMessage[]): Promise<Item[]> {
+/**
+ * The last accepted sequence of each sender seen on a partition, as this instance left them when
+ * it committed the partition up to `next`. While the partition's applied offset is still `next`
+ * nobody else has accepted anything from those senders (a CP's messages all travel on its
+ * partition), so the next batch need not read them again; the transaction's offset check catches
+ * a partition that was applied elsewhere meanwhile, and then they are read afresh.
+ */
+class PartitionSequences {
+  private byPartition = new Map<string, { next: bigint; last: Map<string, number> }>();
+
+  /** What to open the partition's next batch with: the sequences, if still current at `next`; else an empty map to fill. */
+  current(p: PartitionRef, next: bigint): Map<string, number> {
+    const entry = this.byPartition.get(`${p.topic}/${p.partition}`);
+    return entry && entry.next === next ? entry.last : new Map();
+  }
+
+  /** After a commit up to `next`, with the sequences the batch was opened with and accepted. */
+  remember(p: PartitionRef, next: bigint, last: Map<string, number>): void {
+    this.byPartition.set(`${p.topic}/${p.partition}`, { next, last });
+  }
+
+  forget(p: PartitionRef): void {
+    this.byPartition.delete(`${p.topic}/${p.partition}`);
+  }
+}
+
+async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<string, number>): Promise<Item[]> {
   const isProbe = (m: BusMessage) => m.topic === ctx.topics.cpEvents && m.headers?.[PROBE_HEADER] === "1";
   // Envelopes are opened together: one read of the accepted sequences for the whole batch.
   const sealed = messages.filter((m) => m.topic === ctx.topics.cpEvents && !isProbe(m));
   const opened = new Map<BusMessage, Inbound<unknown>>();
   if (sealed.length) {
-    const results = await ctx.channel.openBatchFromCp(sealed); // a refused envelope is audited by the channel
+    const results = await ctx.channel.openBatchFromCp(sealed, known); // a refused envelope is audited by the channel
     sealed.forEach((m, i) => opened.set(m, results[i]!));
   }
   const items: Item[] = [];
