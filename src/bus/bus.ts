@@ -39,6 +39,13 @@ export interface SubscribeOptions {
    * different topics never race each other.
    */
   copartitioned?: boolean;
+  /**
+   * A partition's next batch starts at least this long (ms) after its previous one started,
+   * unless a full batch is waiting: under light load, fewer and fuller batches (for Central, one
+   * database transaction each) for at most this much more latency. Default 0; the in-process
+   * bus does not use it.
+   */
+  batchIntervalMs?: number;
 }
 
 /** Called with the messages of one partition batch, in order; resolve to commit them. */

@@ -63,6 +63,31 @@ function lines(proc: Bun.Subprocess<"ignore", "pipe", "inherit">): string[] {
   return out;
 }
 
+describe("a Kafka subscription with a batch interval", () => {
+  test("holds a partition's next batch back until the interval has passed, then delivers what piled up as one", async () => {
+    const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "evnet-test-interval", partitions: 1 });
+    const topic = `${prefix}.interval`;
+    const batches: { at: number; values: string[] }[] = [];
+    try {
+      await bus.ensureTopics([topic]);
+      const subscription = await bus.subscribe({ topics: [topic], groupId: `${prefix}-interval`, from: "latest", batchIntervalMs: 1_000 }, async (batch) => {
+        batches.push({ at: performance.now(), values: batch.map((m) => textDecoder.decode(m.value)) });
+      });
+      await bus.publish(topic, [{ key: "CP_1", value: "first" }]);
+      await waitFor(() => batches.length === 1, "the first batch");
+      for (const value of ["a", "b", "c", "d"]) await bus.publish(topic, [{ key: "CP_1", value }]);
+      await waitFor(() => batches.flatMap((b) => b.values).length === 5, "all five messages");
+      await subscription.close();
+      // Published one by one while the partition was held back: they came together, and not
+      // before the interval had passed since the first batch started.
+      expect(batches.map((b) => b.values)).toEqual([["first"], ["a", "b", "c", "d"]]);
+      expect(batches[1]!.at - batches[0]!.at).toBeGreaterThanOrEqual(990);
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 describe("a Kafka consumer group", () => {
   test("gives the partitions of a member that died without leaving to the member that is left", async () => {
     const topic = `${prefix}.takeover`;

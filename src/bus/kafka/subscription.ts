@@ -58,13 +58,19 @@ export class KafkaSubscription {
   private queued = 0;
   /** The batch being handled, per "topic:partition" (per partition number when co-partitioned). */
   private readonly busy = new Map<string, Promise<void>>();
-  /** The offset commit in flight per "topic:partition": the next batch does not wait for it. */
-  private readonly commits = new Map<string, Promise<void>>();
+  /** Handled and not yet committed: the last message per "topic:partition". */
+  private readonly toCommit = new Map<string, KafkaMessage>();
+  /** The commit in flight: one at a time, each carrying every partition's latest offset. */
+  private committing: Promise<void> | undefined;
   /** A handler threw: stop starting batches, then read again from the committed offsets. */
   private failed = false;
   private failures = 0;
   private readonly maxBatch: number;
   private readonly concurrency: number;
+  /** When the last batch of each slot started (`batchIntervalMs`). */
+  private readonly startedAt = new Map<string, number>();
+  /** Set by startBatches: how soon the first partition it held back may start (ms). */
+  private heldBackMs = Infinity;
 
   constructor(
     private readonly options: SubscribeOptions,
@@ -87,7 +93,7 @@ export class KafkaSubscription {
     this.closed = true;
     this.signal();
     await this.loop; // lets the batch in hand finish and commit
-    await Promise.all(this.commits.values());
+    await this.commitsDone();
     await this.disconnect();
   }
 
@@ -219,7 +225,7 @@ export class KafkaSubscription {
         // committed is read again; a handler that keeps failing (its database is down, say) is
         // retried less and less often.
         await Promise.all(this.busy.values());
-        await Promise.all(this.commits.values());
+        await this.commitsDone();
         this.clearQueues();
         this.failed = false;
         this.failures++;
@@ -228,9 +234,12 @@ export class KafkaSubscription {
         continue;
       }
       this.fill();
+      this.heldBackMs = Infinity;
       this.startBatches();
-      if (this.busy.size > 0) await Promise.race([this.wakeUp.promise, ...this.busy.values()]);
+      const heldBack = this.heldBackMs === Infinity ? [] : [sleep(this.heldBackMs)];
+      if (this.busy.size > 0) await Promise.race([this.wakeUp.promise, ...this.busy.values(), ...heldBack]);
       else if (this.queued === 0) await Promise.race([this.wakeUp.promise, sleep(IDLE_POLL_MS)]); // a safety net: never wait on a lost wake-up
+      else if (heldBack.length) await Promise.race([this.wakeUp.promise, ...heldBack]);
       else await sleep(0); // only refetched messages skipped: let I/O in before the next round
     }
     await Promise.all(this.busy.values()); // closing: the batches in hand finish and commit
@@ -272,6 +281,15 @@ export class KafkaSubscription {
       }
       const slot = this.options.copartitioned ? `#${first.partition}` : key;
       if (this.busy.has(slot)) continue;
+      const interval = this.options.batchIntervalMs ?? 0;
+      if (interval > 0) {
+        const wait = (this.startedAt.get(slot) ?? -Infinity) + interval - performance.now();
+        if (wait > 0 && queue.length < this.maxBatch) {
+          this.heldBackMs = Math.min(this.heldBackMs, wait);
+          continue;
+        }
+        this.startedAt.set(slot, performance.now());
+      }
       const taken = queue.splice(0, this.maxBatch);
       this.queued -= taken.length;
       if (queue.length === 0) this.queues.delete(key);
@@ -313,36 +331,50 @@ export class KafkaSubscription {
     this.failures = 0;
     const last = batch[batch.length - 1]!;
     this.handled.set(key, last.offset + 1n);
-    // The partition's next batch may start while its offset travels to the broker; commits of
-    // one partition still go one at a time, in order.
-    const commit = (this.commits.get(key) ?? Promise.resolve()).then(() => this.commit(last));
-    this.commits.set(key, commit);
-    void commit.then(() => {
-      if (this.commits.get(key) === commit) this.commits.delete(key);
-    });
+    // The partition's next batch may start while its offset travels to the broker. Commits go
+    // one at a time, each with the latest offset of every partition handled since the last.
+    this.toCommit.set(key, last);
+    this.committing ??= this.commitPending();
+  }
+
+  private async commitPending(): Promise<void> {
+    try {
+      while (this.toCommit.size > 0) {
+        const lasts = [...this.toCommit.values()];
+        this.toCommit.clear();
+        await this.commit(lasts);
+      }
+    } finally {
+      this.committing = undefined;
+    }
+  }
+
+  /** Waits until every handled offset has been committed (or given up on). */
+  private async commitsDone(): Promise<void> {
+    while (this.committing) await this.committing;
   }
 
   private owns(topic: string, partition: number): boolean {
     return this.consumer?.assignments?.some((a) => a.topic === topic && a.partitions.includes(partition)) ?? false;
   }
 
-  private async commit(last: KafkaMessage): Promise<void> {
+  private async commit(lasts: KafkaMessage[]): Promise<void> {
     const consumer = this.consumer;
-    if (!consumer || !this.owns(last.topic, last.partition)) return;
+    const owned = lasts.filter((m) => this.owns(m.topic, m.partition));
+    if (!consumer || owned.length === 0) return;
     try {
       await withDeadline(
         consumer.commit({
-          offsets: [{ topic: last.topic, partition: last.partition, offset: last.offset + 1n, leaderEpoch: last.leaderEpoch }],
+          offsets: owned.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: m.leaderEpoch })),
         }),
         this.tuning.startTimeoutMs,
         () => new Error("offset commit timed out"),
       );
     } catch (err) {
-      // Not fatal: the messages were handled; whoever reads the partition next sees them again.
+      // Not fatal: the messages were handled; whoever reads the partitions next sees them again.
       this.log.warn("offset commit failed; these messages may be delivered again", {
         group: this.options.groupId,
-        topic: last.topic,
-        partition: last.partition,
+        partitions: owned.map((m) => `${m.topic}:${m.partition}`).join(","),
         err: describeKafkaError(err),
       });
     }

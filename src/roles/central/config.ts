@@ -24,6 +24,8 @@ export const centralConfigSchema = v.object({
   CENTRAL_PARALLEL_PARTITIONS: integer(6, 1),
   /** Most messages of one partition applied in one transaction. */
   CENTRAL_MAX_BATCH: integer(2000, 1),
+  /** A partition's next batch starts at least this many ms after its previous one (unless a full batch waits). */
+  CENTRAL_BATCH_INTERVAL: integer(50, 0),
   /** How often Central looks for silent CPs and overdue sessions (seconds). */
   CENTRAL_SWEEP_INTERVAL: positiveNumber(1, "a number of seconds"),
 });

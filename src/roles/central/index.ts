@@ -78,6 +78,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       // events share a partition number): they would race on its rows.
       concurrency: config.CENTRAL_PARALLEL_PARTITIONS,
       maxBatch: config.CENTRAL_MAX_BATCH,
+      batchIntervalMs: config.CENTRAL_BATCH_INTERVAL,
       copartitioned: true,
     },
     createBatchHandler(ctx),
