@@ -109,6 +109,8 @@ class OffsetMoved extends Error {
  * partition), so the next batch need not read them again; the transaction's offset check catches
  * a partition that was applied elsewhere meanwhile, and then they are read afresh.
  */
+const MAX_SENDERS_PER_PARTITION = 100_000;
+
 class PartitionSequences {
   private byPartition = new Map<string, { next: bigint; last: Map<string, number> }>();
 
@@ -120,6 +122,8 @@ class PartitionSequences {
 
   /** After a commit up to `next`, with the sequences the batch was opened with and accepted. */
   remember(p: PartitionRef, next: bigint, last: Map<string, number>): void {
+    // Keys replaced over the months leave their senders behind: start afresh now and then.
+    if (last.size > MAX_SENDERS_PER_PARTITION) last.clear();
     this.byPartition.set(`${p.topic}/${p.partition}`, { next, last });
   }
 
