@@ -25,12 +25,8 @@ import type { Charger } from "./fleet.ts";
 import { LatencySampler } from "./latency.ts";
 import { summarise } from "./stats.ts";
 
-export interface LoadConfig {
-  brokers: string[];
-  topicPrefix: string;
-  apiUrl: string;
-  chargersFile: string;
-  mode: "steady" | "prefill";
+/** How the chargers and drivers behave and how long they are measured (the run's settings). */
+export interface SimulationSettings {
   warmupS: number;
   seconds: number;
   meanSessionS: number;
@@ -39,6 +35,14 @@ export interface LoadConfig {
   heartbeatS: number;
   latencySample: number;
   pollMinMs: number;
+}
+
+export interface LoadConfig extends SimulationSettings {
+  brokers: string[];
+  topicPrefix: string;
+  apiUrl: string;
+  chargersFile: string;
+  mode: "steady" | "prefill";
   /** Prefill: seconds of telemetry per charger to put on the topic. */
   prefillSeconds: number;
 }

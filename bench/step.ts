@@ -18,11 +18,11 @@ import { parseMasterKey, randomHex } from "../src/crypto/keys.ts";
 import { groupName } from "../src/roles/group-names.ts";
 import { spawnRole, type RoleProcess } from "../tests/support/processes.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
-import type { LoadConfig } from "./load.ts";
+import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, pidsNamed } from "./proc.ts";
 import type { Summary } from "./stats.ts";
 
-export interface BenchEnv {
+export interface BenchEnv extends SimulationSettings {
   databaseUrl: string;
   brokers: string[];
   kafkaPid?: number;
@@ -30,14 +30,6 @@ export interface BenchEnv {
   /** Names this run's topics (`bench-<runId>-...`), deleted together at the end. */
   runId: string;
   partitions: number;
-  warmupS: number;
-  seconds: number;
-  meanSessionS: number;
-  idleS: number;
-  powerKw: number;
-  heartbeatS: number;
-  latencySample: number;
-  pollMinMs: number;
   drainSeconds: number;
   /** Extra environment for the Central processes (A/B switches while optimising). */
   centralEnv: Record<string, string>;

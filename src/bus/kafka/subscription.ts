@@ -1,11 +1,12 @@
 /**
  * One consumer-group member of the Kafka bus. It reads what the client has fetched, cuts it into
  * batches of one partition, hands each batch to the handler in order, and commits its offset
- * only once the handler resolved (without holding up the partition's next batch). By default partitions are handled one after another (per-key
- * order is all the system needs, and it keeps a member's behaviour easy to follow); a subscriber
- * that does slow work per batch (Central: a database transaction) may ask for several
- * partitions at once (`concurrency`): each partition is still handled one batch at a time, in
- * order, and a batch holds whatever piled up for its partition meanwhile (up to `maxBatch`).
+ * only once the handler resolved (without holding up the partition's next batch). By default
+ * partitions are handled one after another (per-key order is all the system needs, and it keeps
+ * a member's behaviour easy to follow); a subscriber that does slow work per batch (Central: a
+ * database transaction) may ask for several partitions at once (`concurrency`): each partition
+ * is still handled one batch at a time, in order, and a batch holds whatever piled up for its
+ * partition meanwhile (up to `maxBatch`).
  *
  * Failures and how they are met:
  * - the handler throws: a fresh stream on the same consumer restarts from the committed offsets
@@ -18,6 +19,7 @@
  *   new member starts from the committed offsets.
  */
 import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
+import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { BatchHandler, BusMessage, SubscribeOptions } from "../bus.ts";
 import { closeWithin, describeKafkaError, sleep, withDeadline } from "./calls.ts";
@@ -58,10 +60,8 @@ export class KafkaSubscription {
   private queued = 0;
   /** The batch being handled, per "topic:partition" (per partition number when co-partitioned). */
   private readonly busy = new Map<string, Promise<void>>();
-  /** Handled and not yet committed: the last message per "topic:partition". */
-  private readonly toCommit = new Map<string, KafkaMessage>();
-  /** The commit in flight: one at a time, each carrying every partition's latest offset. */
-  private committing: Promise<void> | undefined;
+  /** Handled, not yet committed: the last message per "topic:partition", all in the next commit. */
+  private readonly toCommit = new LatestPerKey<KafkaMessage>((lasts) => this.commit(lasts));
   /** A handler threw: stop starting batches, then read again from the committed offsets. */
   private failed = false;
   private failures = 0;
@@ -93,7 +93,7 @@ export class KafkaSubscription {
     this.closed = true;
     this.signal();
     await this.loop; // lets the batch in hand finish and commit
-    await this.commitsDone();
+    await this.toCommit.idle();
     await this.disconnect();
   }
 
@@ -225,7 +225,7 @@ export class KafkaSubscription {
         // committed is read again; a handler that keeps failing (its database is down, say) is
         // retried less and less often.
         await Promise.all(this.busy.values());
-        await this.commitsDone();
+        await this.toCommit.idle();
         this.clearQueues();
         this.failed = false;
         this.failures++;
@@ -333,25 +333,7 @@ export class KafkaSubscription {
     this.handled.set(key, last.offset + 1n);
     // The partition's next batch may start while its offset travels to the broker. Commits go
     // one at a time, each with the latest offset of every partition handled since the last.
-    this.toCommit.set(key, last);
-    this.committing ??= this.commitPending();
-  }
-
-  private async commitPending(): Promise<void> {
-    try {
-      while (this.toCommit.size > 0) {
-        const lasts = [...this.toCommit.values()];
-        this.toCommit.clear();
-        await this.commit(lasts);
-      }
-    } finally {
-      this.committing = undefined;
-    }
-  }
-
-  /** Waits until every handled offset has been committed (or given up on). */
-  private async commitsDone(): Promise<void> {
-    while (this.committing) await this.committing;
+    this.toCommit.put(key, last);
   }
 
   private owns(topic: string, partition: number): boolean {

@@ -247,8 +247,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const unknown = [...pairs].filter(([k]) => !known.has(k)).map(([, p]) => p);
       const [read] = await Promise.all([unknown.length ? lastAcceptedSequences(db, unknown) : undefined, prefetch(keyIds)]);
       for (const [k, seq] of read ?? []) known.set(k, seq);
-      const last = known;
-      const batch: SequenceStore = { last: (kid, from) => last.get(sequencePairKey(kid, from)) };
+      const batch: SequenceStore = { last: (kid, from) => known.get(sequencePairKey(kid, from)) };
       // The keys as read for this batch: a long batch does not go back to the database for
       // keys that turn due for a re-check while it is being opened.
       const batchKeys = new Map(keyIds.map((id) => [id, keys.get(id)]));
@@ -258,7 +257,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
         // Opening is CPU work: now and then let in the answers other batches are waiting for.
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         const result = await openOne<T>(m, batch, envelopes[i], keyOf);
-        if (result.ok) last.set(sequencePairKey(result.header.kid, result.header.sender), result.header.seq);
+        if (result.ok) known.set(sequencePairKey(result.header.kid, result.header.sender), result.header.seq);
         results.push(result);
       }
       return results;

@@ -35,7 +35,6 @@ export type Item =
 
 export function createBatchHandler(ctx: CentralContext): BatchHandler {
   const offsets = new AppliedOffsets();
-  const sequences = new PartitionSequences();
   const seen = new Set<string>();
   return async (messages) => {
     const first = messages[0];
@@ -62,15 +61,12 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       // left is opened again (against the sequences that instance accepted) and applied.
       for (;;) {
         const expected = next;
-        const known = sequences.current(ref, expected);
+        const known = offsets.sequencesAt(ref, expected);
         const items = await decode(ctx, todo, known);
         const moved = await inWork(ctx, async (work) => {
           const [locked] = await settled([offsets.lock(work.tx, ref), applyItems(work, items), offsets.advance(work.tx, ref, last + 1n)]);
           if (locked !== expected) throw new OffsetMoved(locked);
-          work.afterCommit(() => {
-            offsets.remember(ref, last + 1n);
-            sequences.remember(ref, last + 1n, known);
-          });
+          work.afterCommit(() => offsets.remember(ref, last + 1n, known));
         }).then(
           () => undefined,
           (err: unknown) => {
@@ -79,7 +75,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
           },
         );
         if (moved === undefined) return;
-        sequences.forget(ref);
+        offsets.forget(ref);
         if (moved > last) return; // all of it was applied by the other instance
         next = moved;
         // Refused envelopes were audited already, and stay refused: only the rest is opened again.
@@ -88,7 +84,6 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       }
     } catch (err) {
       offsets.forget(ref);
-      sequences.forget(ref);
       ctx.log.warn("batch not applied; the bus delivers it again", { topic: ref.topic, partition: ref.partition, count: todo.length, err });
       throw err;
     }
@@ -99,36 +94,6 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
 class OffsetMoved extends Error {
   constructor(readonly next: bigint) {
     super(`the partition's applied offset moved to ${next}`);
-  }
-}
-
-/**
- * The last accepted sequence of each sender seen on a partition, as this instance left them when
- * it committed the partition up to `next`. While the partition's applied offset is still `next`
- * nobody else has accepted anything from those senders (a CP's messages all travel on its
- * partition), so the next batch need not read them again; the transaction's offset check catches
- * a partition that was applied elsewhere meanwhile, and then they are read afresh.
- */
-const MAX_SENDERS_PER_PARTITION = 100_000;
-
-class PartitionSequences {
-  private byPartition = new Map<string, { next: bigint; last: Map<string, number> }>();
-
-  /** What to open the partition's next batch with: the sequences, if still current at `next`; else an empty map to fill. */
-  current(p: PartitionRef, next: bigint): Map<string, number> {
-    const entry = this.byPartition.get(`${p.topic}/${p.partition}`);
-    return entry && entry.next === next ? entry.last : new Map();
-  }
-
-  /** After a commit up to `next`, with the sequences the batch was opened with and accepted. */
-  remember(p: PartitionRef, next: bigint, last: Map<string, number>): void {
-    // Keys replaced over the months leave their senders behind: start afresh now and then.
-    if (last.size > MAX_SENDERS_PER_PARTITION) last.clear();
-    this.byPartition.set(`${p.topic}/${p.partition}`, { next, last });
-  }
-
-  forget(p: PartitionRef): void {
-    this.byPartition.delete(`${p.topic}/${p.partition}`);
   }
 }
 

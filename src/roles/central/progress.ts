@@ -7,10 +7,10 @@
 import type { Bus } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import type { Logger } from "../../lib/log.ts";
+import { LatestPerKey } from "../../lib/latest-per-key.ts";
 
 export class ProgressSender {
-  private pending = new Map<string, Progress>();
-  private sending: Promise<void> | undefined;
+  private latest = new LatestPerKey<Progress>((batch) => this.publish(batch));
 
   constructor(
     private bus: Bus,
@@ -21,29 +21,20 @@ export class ProgressSender {
   ) {}
 
   send(progress: Iterable<Progress>): void {
-    for (const p of progress) this.pending.set(p.session_id, p);
-    this.sending ??= this.run();
+    for (const p of progress) this.latest.put(p.session_id, p);
   }
 
   /** Waits for what is pending to leave (Central is stopping). */
-  async flush(): Promise<void> {
-    while (this.sending) await this.sending;
+  flush(): Promise<void> {
+    return this.latest.idle();
   }
 
-  private async run(): Promise<void> {
+  private async publish(batch: Progress[]): Promise<void> {
     try {
-      while (this.pending.size) {
-        const batch = [...this.pending.values()];
-        this.pending.clear();
-        try {
-          await this.bus.publish(this.topic, batch.map((p) => ({ key: p.driver_id, value: JSON.stringify(p) })));
-        } catch (err) {
-          this.onFailure();
-          this.log.debug("live progress not sent", { err });
-        }
-      }
-    } finally {
-      this.sending = undefined;
+      await this.bus.publish(this.topic, batch.map((p) => ({ key: p.driver_id, value: JSON.stringify(p) })));
+    } catch (err) {
+      this.onFailure();
+      this.log.debug("live progress not sent", { err });
     }
   }
 }

@@ -7,6 +7,7 @@
 import { sql } from "drizzle-orm";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import { jsonRows, rowsOf, type Db } from "../../db/client.ts";
+import { sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { messageSequences } from "../../db/schema/index.ts";
 
 export class BatchSequences {
@@ -14,7 +15,7 @@ export class BatchSequences {
 
   /** False for a sequence not above one already taken in this batch. */
   take(h: EnvelopeHeader): boolean {
-    const k = `${h.kid}|${h.sender}`;
+    const k = sequencePairKey(h.kid, h.sender);
     const prev = this.highest.get(k);
     if (prev && prev.seq >= h.seq) return false;
     this.highest.set(k, { kid: h.kid, sender: h.sender, seq: h.seq });
@@ -36,8 +37,8 @@ export class BatchSequences {
         returning m.key_id as k, m.sender as s`),
     );
     if (moved.length === rows.length) return;
-    const done = new Set(moved.map((r) => `${r.k}|${r.s}`));
-    const rest = rows.filter((r) => !done.has(`${r.k}|${r.s}`));
+    const done = new Set(moved.map((r) => sequencePairKey(r.k, r.s)));
+    const rest = rows.filter((r) => !done.has(sequencePairKey(r.k, r.s)));
     await tx.execute(sql`
       insert into ${messageSequences} (key_id, sender, last_seq, updated_at)
       select k, s, q, now() from json_to_recordset(${jsonRows(rest)}::json) as v(k text, s text, q bigint)
