@@ -88,6 +88,31 @@ describe("a Kafka subscription with a batch interval", () => {
   });
 });
 
+describe("a Kafka subscription's offset commits", () => {
+  test("reach the broker for every partition it handled while it keeps running, however small its batches", async () => {
+    const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "evnet-test-commits", partitions: 3 });
+    const topic = `${prefix}.commits`;
+    const group = `${prefix}-commits`;
+    let handled = 0;
+    try {
+      await bus.ensureTopics([topic]);
+      const subscription = await bus.subscribe({ topics: [topic], groupId: group, from: "latest", concurrency: 3 }, async (batch) => {
+        handled += batch.length;
+      });
+      // Many small publishes, so many small batches on every partition.
+      for (let i = 0; i < 60; i++) await bus.publish(topic, [{ key: `CP_${i % 7}`, value: String(i) }, { key: `CP_${(i + 3) % 7}`, value: `${i}b` }]);
+      await waitFor(() => handled === 120, "all 120 messages handled");
+      await waitFor(async () => (await bus.lag(group, [topic])).total === 0, "the group's lag down to 0 with the subscription still open");
+      const lag = await bus.lag(group, [topic]);
+      expect(lag.partitions.filter((p) => p.end > 0).length).toBeGreaterThan(1);
+      expect(lag.partitions.every((p) => p.committed === p.end)).toBe(true);
+      await subscription.close();
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 describe("a Kafka consumer group", () => {
   test("gives the partitions of a member that died without leaving to the member that is left", async () => {
     const topic = `${prefix}.takeover`;
