@@ -32,7 +32,22 @@ const REPO = new URL("..", import.meta.url).pathname;
 
 /** This script is the benchmark's one configuration point, so it reads the environment itself. */
 const setting = (name: string, fallback: string): string => process.env[name] ?? fallback;
-const numbers = (text: string): number[] => text.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+/** A setting that must be a positive number (`whole`: a whole one); a clear error otherwise. */
+function positive(name: string, fallback: string, whole = false): number {
+  const text = setting(name, fallback);
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (whole && !Number.isInteger(value)))
+    throw new Error(`${name} must be a positive ${whole ? "whole number" : "number"} (got "${text}")`);
+  return value;
+}
+/** A comma-separated list of positive whole numbers; empty is allowed (nothing to run). */
+function wholeNumbers(name: string, fallback: string): number[] {
+  const text = setting(name, fallback);
+  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const values = parts.map(Number);
+  if (values.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`${name} must be a list of positive whole numbers, like 1000,5000 (got "${text}")`);
+  return values;
+}
 
 function servicesUp(): { databaseUrl: string; brokers: string[] } {
   const result = Bun.spawnSync(["bash", join(REPO, "scripts/services.sh"), "up"], { stdout: "pipe", stderr: "inherit" });
@@ -50,6 +65,21 @@ function deleteTopics(brokers: string[], pattern: string): void {
 }
 
 async function main(): Promise<void> {
+  // Every setting is read (and refused if wrong) before anything starts.
+  const settings = {
+    partitions: positive("BENCH_PARTITIONS", "12", true),
+    warmupS: positive("BENCH_WARMUP", "10"),
+    seconds: positive("BENCH_SECONDS", "60"),
+    meanSessionS: positive("BENCH_SESSION_MINUTES", "10") * 60,
+    idleS: positive("BENCH_IDLE_SECONDS", "5"),
+    latencySample: positive("BENCH_LATENCY_SAMPLE", "20", true),
+    pollMinMs: positive("BENCH_POLL_MS", "20"),
+    drainSeconds: positive("BENCH_DRAIN_SECONDS", "30"),
+    ceilingMessages: positive("BENCH_CEILING_MESSAGES", "1000000", true),
+  };
+  const sizes = wholeNumbers("BENCH_SIZES", "1000,5000,10000,20000");
+  const centralCounts = wholeNumbers("BENCH_CENTRALS", "1,2");
+  const drainSizes = wholeNumbers("BENCH_DRAIN", "10000");
   const services = servicesUp();
   const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
   const runId = Date.now().toString(36);
@@ -60,23 +90,20 @@ async function main(): Promise<void> {
     kafkaPid,
     workDir: join(REPO, "bench-results", runId),
     runId,
-    partitions: Number(setting("BENCH_PARTITIONS", "12")),
-    warmupS: Number(setting("BENCH_WARMUP", "10")),
-    seconds: Number(setting("BENCH_SECONDS", "60")),
-    meanSessionS: Number(setting("BENCH_SESSION_MINUTES", "10")) * 60,
-    idleS: Number(setting("BENCH_IDLE_SECONDS", "5")),
+    partitions: settings.partitions,
+    warmupS: settings.warmupS,
+    seconds: settings.seconds,
+    meanSessionS: settings.meanSessionS,
+    idleS: settings.idleS,
     powerKw: 22,
     heartbeatS: 5,
-    latencySample: Number(setting("BENCH_LATENCY_SAMPLE", "20")),
-    pollMinMs: Number(setting("BENCH_POLL_MS", "20")),
-    drainSeconds: Number(setting("BENCH_DRAIN_SECONDS", "30")),
+    latencySample: settings.latencySample,
+    pollMinMs: settings.pollMinMs,
+    drainSeconds: settings.drainSeconds,
     centralEnv,
     centralMain: process.env.BENCH_MAIN || undefined,
     profileDir: process.env.BENCH_PROFILE || undefined,
   };
-  const sizes = numbers(setting("BENCH_SIZES", "1000,5000,10000,20000"));
-  const centralCounts = numbers(setting("BENCH_CENTRALS", "1,2"));
-  const drainSizes = numbers(setting("BENCH_DRAIN", "10000"));
   const machine = await describeMachine(services.databaseUrl, kafkaPid);
   const log = (msg: string) => console.error(`bench: ${msg}`);
   log(`run ${runId}: ${machine.cores} cores (${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")}`);
@@ -95,7 +122,7 @@ async function main(): Promise<void> {
       ...(Object.keys(centralEnv).length ? { centralEnv: JSON.stringify(centralEnv) } : {}),
       ...(env.centralMain ? { centralMain: env.centralMain } : {}),
     },
-    ceiling: await measureCeiling({ brokers: env.brokers, partitions: env.partitions, messages: Number(setting("BENCH_CEILING_MESSAGES", "1000000")), keys: Math.max(...sizes, 1000), kafkaPid, prefix: `bench-${runId}` }),
+    ceiling: await measureCeiling({ brokers: env.brokers, partitions: env.partitions, messages: settings.ceilingMessages, keys: Math.max(...sizes, 1000), kafkaPid, prefix: `bench-${runId}` }),
     steady: [],
     drain: [],
     skipped: [],
@@ -137,5 +164,10 @@ async function main(): Promise<void> {
   log(`written: ${out}, ${json} (and ${env.workDir}/run.json)`);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+}
 process.exit(0);
