@@ -12,7 +12,7 @@
  * Each prints one JSON line with what it measured (and `{"ready":true}` when a consumer is in
  * its group and reading).
  */
-import { compatibilityPartitioner, Consumer, Producer } from "@platformatic/kafka";
+import { Consumer, compatibilityPartitioner, Producer } from "@platformatic/kafka";
 
 /** Batches in flight at once, and messages per batch: enough to keep the broker busy. */
 const IN_FLIGHT = 8;

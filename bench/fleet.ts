@@ -5,10 +5,11 @@
  * SUPPLYING a session in progress. Written straight into the tables in bulk: N HTTPS
  * authentications and N charge requests would only measure the set-up, not the hot path.
  */
-import postgres from "postgres";
+
 import { sql } from "drizzle-orm";
+import postgres from "postgres";
 import { newChannelKey, wrapKey } from "../src/crypto/keys.ts";
-import { openDatabase, type Db } from "../src/db/client.ts";
+import { type Db, openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { chargingPoints, chargingSessions, cpKeys, drivers } from "../src/db/schema/index.ts";
 import { costOf, energyOver, meterKwh } from "../src/domain/billing.ts";
@@ -100,7 +101,13 @@ export async function seedFleet(databaseUrl: string, masterKey: Uint8Array, shap
   return chargers;
 }
 
-async function insertChunk(db: Db, chunk: Charger[], wrapped: string[], { powerKw, heartbeatS }: { powerKw: number; heartbeatS: number }, now: number): Promise<void> {
+async function insertChunk(
+  db: Db,
+  chunk: Charger[],
+  wrapped: string[],
+  { powerKw, heartbeatS }: { powerKw: number; heartbeatS: number },
+  now: number,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.insert(chargingPoints).values(
       chunk.map((c, i) => ({

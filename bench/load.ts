@@ -15,12 +15,12 @@
  * backlog of telemetry as fast as it can and prints `{"event":"prefilled","count":n}`.
  */
 import { readFileSync } from "node:fs";
-import { textDecoder, type BusMessage, type OutgoingMessage } from "../src/bus/bus.ts";
+import { type BusMessage, type OutgoingMessage, textDecoder } from "../src/bus/bus.ts";
 import { KafkaBus } from "../src/bus/kafka.ts";
 import type { ChargeRequest, CpEvent, StopRequest } from "../src/bus/messages.ts";
 import { topicsFor } from "../src/bus/topics.ts";
-import { createCpChannel, type CpChannel } from "../src/cp/channel.ts";
-import { costOf, energyOver, meterKwh, type EndReason } from "../src/domain/billing.ts";
+import { type CpChannel, createCpChannel } from "../src/cp/channel.ts";
+import { costOf, type EndReason, energyOver, meterKwh } from "../src/domain/billing.ts";
 import type { Charger } from "./fleet.ts";
 import { LatencySampler } from "./latency.ts";
 import { summarise } from "./stats.ts";
@@ -125,7 +125,10 @@ class OrderedSender {
     while (this.pending.length) {
       const batch = this.pending.splice(0, 5000);
       try {
-        await this.bus.publish(this.topic, batch.map((b) => b.message));
+        await this.bus.publish(
+          this.topic,
+          batch.map((b) => b.message),
+        );
       } catch (err) {
         console.error(`publish to ${this.topic} failed: ${String(err)}`);
         this.pending.unshift(...batch);
@@ -261,7 +264,15 @@ class LoadGenerator {
 
   private telemetry(s: SimCharger, session: Session, now: number): void {
     const r = this.reading(s, session, now);
-    const event: CpEvent = { type: "telemetry", session_id: session.id, power_kw: this.config.powerKw, energy_kwh: r.energy, cost_eur: r.cost, elapsed_s: r.elapsed, at: new Date(now).toISOString() };
+    const event: CpEvent = {
+      type: "telemetry",
+      session_id: session.id,
+      power_kw: this.config.powerKw,
+      energy_kwh: r.energy,
+      cost_eur: r.cost,
+      elapsed_s: r.elapsed,
+      at: new Date(now).toISOString(),
+    };
     this.events.push(s.engine.seal(event));
     this.counts.telemetry++;
     if (s.sampled && this.inWindow) this.sampler.sent(session.id, r.energy, now);
@@ -277,7 +288,13 @@ class LoadGenerator {
   }
 
   private chargeRequest(s: SimCharger): void {
-    const request: ChargeRequest = { type: "charge_request", request_id: this.requestId(s), driver_id: s.c.driverId, cp_id: s.c.cpId, at: new Date().toISOString() };
+    const request: ChargeRequest = {
+      type: "charge_request",
+      request_id: this.requestId(s),
+      driver_id: s.c.driverId,
+      cp_id: s.c.cpId,
+      at: new Date().toISOString(),
+    };
     this.requests.push({ key: s.c.cpId, value: JSON.stringify(request) });
     s.phase = "requesting";
     s.nextRequestAt = Date.now() + 30_000;
@@ -285,7 +302,14 @@ class LoadGenerator {
   }
 
   private stopRequest(s: SimCharger, session: Session): void {
-    const request: StopRequest = { type: "stop_request", request_id: this.requestId(s), driver_id: s.c.driverId, cp_id: s.c.cpId, session_id: session.id, at: new Date().toISOString() };
+    const request: StopRequest = {
+      type: "stop_request",
+      request_id: this.requestId(s),
+      driver_id: s.c.driverId,
+      cp_id: s.c.cpId,
+      session_id: session.id,
+      at: new Date().toISOString(),
+    };
     this.requests.push({ key: s.c.cpId, value: JSON.stringify(request) });
     s.phase = "stopping";
     s.nextRequestAt = Date.now() + 30_000;
@@ -371,7 +395,17 @@ class LoadGenerator {
         const at = start + second * 1000;
         const session = s.session!;
         const r = this.reading(s, session, at);
-        batch.push(s.engine.seal({ type: "telemetry", session_id: session.id, power_kw: this.config.powerKw, energy_kwh: r.energy, cost_eur: r.cost, elapsed_s: r.elapsed, at: new Date(at).toISOString() }));
+        batch.push(
+          s.engine.seal({
+            type: "telemetry",
+            session_id: session.id,
+            power_kw: this.config.powerKw,
+            energy_kwh: r.energy,
+            cost_eur: r.cost,
+            elapsed_s: r.elapsed,
+            at: new Date(at).toISOString(),
+          }),
+        );
       }
       for (let i = 0; i < batch.length; i += 5000) await this.bus.publish(this.topics.cpEvents, batch.slice(i, i + 5000));
       count += batch.length;

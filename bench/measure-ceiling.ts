@@ -6,7 +6,7 @@
 import { KafkaBus } from "../src/bus/kafka.ts";
 import { seal } from "../src/crypto/envelope.ts";
 import { newChannelKey } from "../src/crypto/keys.ts";
-import { spawnRole, type RoleProcess } from "../tests/support/processes.ts";
+import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { cpId } from "./ceiling.ts";
 import { CpuMeter } from "./proc.ts";
 
@@ -44,7 +44,14 @@ function lastJson(role: RoleProcess, pattern: RegExp, timeoutMs: number): Promis
   return role.waitForLine(pattern, timeoutMs).then((l) => JSON.parse(l));
 }
 
-export async function measureCeiling(opts: { brokers: string[]; partitions: number; messages: number; keys: number; kafkaPid?: number; prefix: string }): Promise<Ceiling> {
+export async function measureCeiling(opts: {
+  brokers: string[];
+  partitions: number;
+  messages: number;
+  keys: number;
+  kafkaPid?: number;
+  prefix: string;
+}): Promise<Ceiling> {
   const topic = `${opts.prefix}.ceiling`;
   const admin = new KafkaBus({ brokers: opts.brokers, clientId: "bench-ceiling-admin", partitions: opts.partitions });
   await admin.ensureTopics([topic]);

@@ -30,14 +30,24 @@ export function renderResults(run: BenchRun): string {
   const m = run.machine;
   const c = run.ceiling;
   const lines: string[] = [];
-  lines.push(`Run of ${m.date.slice(0, 16).replace("T", " ")} UTC on ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Bun ${m.bun}, Kafka ${m.kafka}, PostgreSQL ${m.postgresql}; load average at start ${m.loadAverageAtStart.join(" ")}.`);
-  lines.push(`Settings: ${Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(", ")}.`);
+  lines.push(
+    `Run of ${m.date.slice(0, 16).replace("T", " ")} UTC on ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Bun ${m.bun}, Kafka ${m.kafka}, PostgreSQL ${m.postgresql}; load average at start ${m.loadAverageAtStart.join(" ")}.`,
+  );
+  lines.push(
+    `Settings: ${Object.entries(run.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}.`,
+  );
   lines.push("");
-  lines.push(`**Ceiling** (raw @platformatic/kafka, ${c.messageBytes}-byte messages, ${c.partitions} partitions, ${int(c.messages)} messages): ` +
-    `produce → consume at once **${int(c.pipelinePerS)} msg/s** (producer ${c.cpu.producer} cores, consumer ${c.cpu.consumer}, Kafka ${c.cpu.kafka}); ` +
-    `a consumer alone draining the backlog ${int(c.drainPerS)} msg/s (${c.cpu.drainConsumer} cores).`);
+  lines.push(
+    `**Ceiling** (raw @platformatic/kafka, ${c.messageBytes}-byte messages, ${c.partitions} partitions, ${int(c.messages)} messages): ` +
+      `produce → consume at once **${int(c.pipelinePerS)} msg/s** (producer ${c.cpu.producer} cores, consumer ${c.cpu.consumer}, Kafka ${c.cpu.kafka}); ` +
+      `a consumer alone draining the backlog ${int(c.drainPerS)} msg/s (${c.cpu.drainConsumer} cores).`,
+  );
   lines.push("");
-  lines.push("| chargers | Centrals | offered ev/s | applied ev/s | applied telemetry/s | p50 ms | p95 ms | p99 ms | lag start → end | keeps up | Central CPU (cores) | peak RSS MiB | KiB / charger | Central / ceiling | CPU: Kafka / PG / API / load / machine |");
+  lines.push(
+    "| chargers | Centrals | offered ev/s | applied ev/s | applied telemetry/s | p50 ms | p95 ms | p99 ms | lag start → end | keeps up | Central CPU (cores) | peak RSS MiB | KiB / charger | Central / ceiling | CPU: Kafka / PG / API / load / machine |",
+  );
   lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | --- |");
   for (const s of run.steady) {
     const l = s.latencyMs;
@@ -53,7 +63,9 @@ export function renderResults(run: BenchRun): string {
     lines.push("| chargers | Centrals | backlog | applied msg/s | vs pipe ceiling | vs drain ceiling | Central CPU (cores) | PG CPU | peak RSS MiB |");
     lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const d of run.drain)
-      lines.push(`| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} |`);
+      lines.push(
+        `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} |`,
+      );
   }
   return lines.join("\n");
 }
@@ -62,10 +74,11 @@ export function renderResults(run: BenchRun): string {
 export function writeReport(run: BenchRun, markdownFile: string, jsonFile: string): string {
   const table = renderResults(run);
   mkdirSync(dirname(jsonFile), { recursive: true });
-  writeFileSync(jsonFile, JSON.stringify(run, null, 2) + "\n");
+  writeFileSync(jsonFile, `${JSON.stringify(run, null, 2)}\n`);
   const block = `${START}\n${table}\n${END}`;
   const doc = existsSync(markdownFile) ? readFileSync(markdownFile, "utf8") : `# Benchmarks\n\n${START}\n${END}\n`;
-  const updated = doc.includes(START) && doc.includes(END) ? doc.slice(0, doc.indexOf(START)) + block + doc.slice(doc.indexOf(END) + END.length) : `${doc}\n${block}\n`;
+  const updated =
+    doc.includes(START) && doc.includes(END) ? doc.slice(0, doc.indexOf(START)) + block + doc.slice(doc.indexOf(END) + END.length) : `${doc}\n${block}\n`;
   writeFileSync(markdownFile, updated);
   return table;
 }

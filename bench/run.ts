@@ -25,8 +25,8 @@ import { join } from "node:path";
 import { describeMachine } from "./machine.ts";
 import { measureCeiling } from "./measure-ceiling.ts";
 import { pidFromFile } from "./proc.ts";
-import { renderResults, writeReport, type BenchRun } from "./report.ts";
-import { runDrain, runSteady, type BenchEnv } from "./step.ts";
+import { type BenchRun, renderResults, writeReport } from "./report.ts";
+import { type BenchEnv, runDrain, runSteady } from "./step.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 
@@ -43,7 +43,10 @@ function positive(name: string, fallback: string, whole = false): number {
 /** A comma-separated list of positive whole numbers; empty is allowed (nothing to run). */
 function wholeNumbers(name: string, fallback: string): number[] {
   const text = setting(name, fallback);
-  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const parts = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const values = parts.map(Number);
   if (values.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`${name} must be a list of positive whole numbers, like 1000,5000 (got "${text}")`);
   return values;
@@ -58,10 +61,23 @@ function servicesUp(): { databaseUrl: string; brokers: string[] } {
 }
 
 function deleteTopics(brokers: string[], pattern: string): void {
-  Bun.spawnSync(["bash", join(REPO, "scripts/services.sh"), "kafka-class", "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", brokers[0]!, "--delete", "--topic", pattern], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
+  Bun.spawnSync(
+    [
+      "bash",
+      join(REPO, "scripts/services.sh"),
+      "kafka-class",
+      "org.apache.kafka.tools.TopicCommand",
+      "--bootstrap-server",
+      brokers[0]!,
+      "--delete",
+      "--topic",
+      pattern,
+    ],
+    {
+      stdout: "ignore",
+      stderr: "ignore",
+    },
+  );
 }
 
 async function main(): Promise<void> {
@@ -83,7 +99,11 @@ async function main(): Promise<void> {
   const services = servicesUp();
   const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
   const runId = Date.now().toString(36);
-  const centralEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_CENTRAL_")).map(([k, v]) => [k.slice("BENCH_CENTRAL_".length), v!]));
+  const centralEnv = Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([k]) => k.startsWith("BENCH_CENTRAL_"))
+      .map(([k, v]) => [k.slice("BENCH_CENTRAL_".length), v!]),
+  );
   const env: BenchEnv = {
     databaseUrl: services.databaseUrl,
     brokers: services.brokers,
@@ -122,7 +142,14 @@ async function main(): Promise<void> {
       ...(Object.keys(centralEnv).length ? { centralEnv: JSON.stringify(centralEnv) } : {}),
       ...(env.centralMain ? { centralMain: env.centralMain } : {}),
     },
-    ceiling: await measureCeiling({ brokers: env.brokers, partitions: env.partitions, messages: settings.ceilingMessages, keys: Math.max(...sizes, 1000), kafkaPid, prefix: `bench-${runId}` }),
+    ceiling: await measureCeiling({
+      brokers: env.brokers,
+      partitions: env.partitions,
+      messages: settings.ceilingMessages,
+      keys: Math.max(...sizes, 1000),
+      kafkaPid,
+      prefix: `bench-${runId}`,
+    }),
     steady: [],
     drain: [],
     skipped: [],
@@ -140,7 +167,9 @@ async function main(): Promise<void> {
         log(`steady: ${n} chargers, ${centrals} Central(s), ${env.seconds} s`);
         const result = await runSteady(env, n, centrals);
         run.steady.push(result);
-        log(`  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}`);
+        log(
+          `  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}`,
+        );
         if (!result.keepsUp) behind = n;
       }
     }

@@ -13,10 +13,10 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { KafkaBus } from "../src/bus/kafka.ts";
-import { allTopics, topicsFor, type Topics } from "../src/bus/topics.ts";
+import { allTopics, type Topics, topicsFor } from "../src/bus/topics.ts";
 import { parseMasterKey, randomHex } from "../src/crypto/keys.ts";
 import { groupName } from "../src/roles/group-names.ts";
-import { spawnRole, type RoleProcess } from "../tests/support/processes.ts";
+import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, pidsNamed } from "./proc.ts";
@@ -209,14 +209,18 @@ class Stage {
 
   /** Messages of the CP events topic Central has applied (its applied-offset table). */
   async applied(): Promise<number> {
-    const [row] = await this.sql!`select coalesce(sum(next_offset), 0)::text as n from bus_offsets where group_id = ${this.group} and topic = ${this.topics.cpEvents}`;
+    const [row] = await this
+      .sql!`select coalesce(sum(next_offset), 0)::text as n from bus_offsets where group_id = ${this.group} and topic = ${this.topics.cpEvents}`;
     return Number(row?.n ?? 0);
   }
 
   /** How PostgreSQL wrote the hot tables (HOT updates avoid index writes; dead rows need vacuum). */
   async tableStats(): Promise<Record<string, unknown>[]> {
-    return [...(await this.sql!`select relname as table, n_tup_ins as inserted, n_tup_upd as updated, n_tup_hot_upd as hot_updated, n_dead_tup as dead, autovacuum_count as autovacuums
-                                 from pg_stat_user_tables where n_tup_upd + n_tup_ins > 1000 order by n_tup_upd + n_tup_ins desc`)];
+    return [
+      ...(await this
+        .sql!`select relname as table, n_tup_ins as inserted, n_tup_upd as updated, n_tup_hot_upd as hot_updated, n_dead_tup as dead, autovacuum_count as autovacuums
+                                 from pg_stat_user_tables where n_tup_upd + n_tup_ins > 1000 order by n_tup_upd + n_tup_ins desc`),
+    ];
   }
 
   async lag(): Promise<number> {
@@ -239,7 +243,7 @@ class Stage {
       if (role.name === "load") role.proc.kill("SIGTERM");
       await role.stop();
       // Each process's output, to look into a figure afterwards.
-      writeFileSync(join(this.env.workDir, `${this.prefix}-${role.name}.log`), role.lines.join("\n") + "\n");
+      writeFileSync(join(this.env.workDir, `${this.prefix}-${role.name}.log`), `${role.lines.join("\n")}\n`);
     }
     await this.admin.close();
     await this.sql?.end();
@@ -261,7 +265,12 @@ function beginAll(meters: Record<string, CpuMeter>): () => CpuShare {
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 function warningsOf(centrals: RoleProcess[]): string[] {
-  return centrals.flatMap((c) => c.lines.filter((l) => /"level":"(warn|error)"|\bWARN\b|\bERROR\b/.test(l)).slice(0, 5).map((l) => `${c.name}: ${l.slice(0, 300)}`));
+  return centrals.flatMap((c) =>
+    c.lines
+      .filter((l) => /"level":"(warn|error)"|\bWARN\b|\bERROR\b/.test(l))
+      .slice(0, 5)
+      .map((l) => `${c.name}: ${l.slice(0, 300)}`),
+  );
 }
 
 function waitJson(role: RoleProcess, event: string, timeoutMs: number): Promise<Record<string, any>> {
@@ -286,7 +295,10 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const lagSeries: [number, number][] = [[0, lagStart]];
     const sampling = setInterval(() => {
       const at = Math.round((performance.now() - t0) / 1000);
-      stage.lag().then((l) => lagSeries.push([at, l]), () => {});
+      stage.lag().then(
+        (l) => lagSeries.push([at, l]),
+        () => {},
+      );
     }, 5000);
     await waitJson(load, "window_end", (env.seconds + 60) * 1000);
     clearInterval(sampling);

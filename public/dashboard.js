@@ -1,6 +1,5 @@
 // evnet dashboard: renders the snapshots the API pushes over server-sent events
 // (GET /ev/central/events/stream) and reconnects by itself when the API goes away.
-"use strict";
 
 const STREAM_URL = "/ev/central/events/stream";
 /** The server pings every 5 s: this long without any event means the API is not there. */
@@ -38,9 +37,27 @@ function table(headers, rows, emptyText) {
   return h(
     "table",
     {},
-    h("thead", {}, h("tr", {}, headers.map((c) => h("th", { class: c.class }, c.label)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        headers.map((c) => h("th", { class: c.class }, c.label)),
+      ),
+    ),
     // data-label lets a phone show each row as a small card of "label: value" lines.
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell, i) => h("td", { class: headers[i].class, "data-label": headers[i].label }, cell))))),
+    h(
+      "tbody",
+      {},
+      rows.map((cells) =>
+        h(
+          "tr",
+          {},
+          cells.map((cell, i) => h("td", { class: headers[i].class, "data-label": headers[i].label }, cell)),
+        ),
+      ),
+    ),
   );
 }
 
@@ -98,7 +115,12 @@ function renderSummary(s) {
   const energyKwh = s.sessions_in_progress.reduce((sum, x) => sum + x.energy_kwh, 0);
   const down = s.services.services.filter((x) => x.status === "down").length;
   const tile = (label, value, small, testid) =>
-    h("div", { class: "tile", "data-testid": testid }, h("div", { class: "label" }, label), h("div", { class: "value num" }, value, small ? h("small", {}, ` ${small}`) : null));
+    h(
+      "div",
+      { class: "tile", "data-testid": testid },
+      h("div", { class: "label" }, label),
+      h("div", { class: "value num" }, value, small ? h("small", {}, ` ${small}`) : null),
+    );
   fill(
     $("summary"),
     tile("Charging points", s.charging_points.length, `${count("ACTIVE")} free`, "tile-cps"),
@@ -124,7 +146,14 @@ function cpCard(cp) {
     h(
       "div",
       { class: "cp-meta" },
-      h("span", {}, cp.location, " · ", h("span", { class: cp.weather_alert ? "frost" : "", "data-field": "temperature" }, temperature), cp.weather_alert ? " · frost" : ""),
+      h(
+        "span",
+        {},
+        cp.location,
+        " · ",
+        h("span", { class: cp.weather_alert ? "frost" : "", "data-field": "temperature" }, temperature),
+        cp.weather_alert ? " · frost" : "",
+      ),
       h("span", { class: "num" }, fmt.price(cp.price_per_kwh)),
     ),
     session
@@ -166,7 +195,14 @@ function renderSessions(s) {
   fill(
     $("sessions-live"),
     table(
-      [{ label: "CP" }, { label: "Driver" }, { label: "kW", class: "r" }, { label: "kWh", class: "r" }, { label: "€", class: "r" }, { label: "Time", class: "r" }],
+      [
+        { label: "CP" },
+        { label: "Driver" },
+        { label: "kW", class: "r" },
+        { label: "kWh", class: "r" },
+        { label: "€", class: "r" },
+        { label: "Time", class: "r" },
+      ],
       s.sessions_in_progress.map((x) => [x.cp_id, x.driver_id, fmt.kw(x.power_kw), fmt.kwh(x.energy_kwh), fmt.eur(x.cost_eur), elapsed(x.started_at)]),
       "No session in progress.",
     ),
@@ -174,8 +210,24 @@ function renderSessions(s) {
   fill(
     $("sessions-recent"),
     table(
-      [{ label: "CP" }, { label: "Driver" }, { label: "kWh", class: "r" }, { label: "€", class: "r" }, { label: "Time", class: "r" }, { label: "Ended because", class: "wide-only" }, { label: "Ended", class: "nowrap" }],
-      s.recent_sessions.map((x) => [x.cp_id, x.driver_id, fmt.kwh(x.energy_kwh), fmt.eur(x.cost_eur), formatDuration(x.duration_s), (x.end_reason || "—").replaceAll("_", " "), formatTime(x.ended_at)]),
+      [
+        { label: "CP" },
+        { label: "Driver" },
+        { label: "kWh", class: "r" },
+        { label: "€", class: "r" },
+        { label: "Time", class: "r" },
+        { label: "Ended because", class: "wide-only" },
+        { label: "Ended", class: "nowrap" },
+      ],
+      s.recent_sessions.map((x) => [
+        x.cp_id,
+        x.driver_id,
+        fmt.kwh(x.energy_kwh),
+        fmt.eur(x.cost_eur),
+        formatDuration(x.duration_s),
+        (x.end_reason || "—").replaceAll("_", " "),
+        formatTime(x.ended_at),
+      ]),
       "No finished session yet.",
     ),
   );
@@ -185,8 +237,22 @@ function renderDrivers(s) {
   fill(
     $("drivers"),
     table(
-      [{ label: "Driver" }, { label: "State" }, { label: "At" }, { label: "Sessions", class: "r wide-only" }, { label: "kWh total", class: "r" }, { label: "€ total", class: "r" }],
-      s.drivers.map((d) => [d.driver_id, d.status, d.session ? d.session.cp_id : "—", d.sessions_count, fmt.kwh(d.energy_kwh_total), fmt.eur(d.cost_eur_total)]),
+      [
+        { label: "Driver" },
+        { label: "State" },
+        { label: "At" },
+        { label: "Sessions", class: "r wide-only" },
+        { label: "kWh total", class: "r" },
+        { label: "€ total", class: "r" },
+      ],
+      s.drivers.map((d) => [
+        d.driver_id,
+        d.status,
+        d.session ? d.session.cp_id : "—",
+        d.sessions_count,
+        fmt.kwh(d.energy_kwh_total),
+        fmt.eur(d.cost_eur_total),
+      ]),
       "No driver has connected yet.",
     ),
   );
@@ -230,7 +296,15 @@ function renderAlerts(s) {
   for (const cp of s.charging_points.filter((cp) => cp.status === "BROKEN"))
     items.push(h("li", { class: "alert" }, h("strong", {}, `${cp.cp_id} is broken`), cp.status_reason ? `: ${cp.status_reason}` : ""));
   for (const w of s.weather.filter((w) => w.alert))
-    items.push(h("li", { class: "alert frost" }, h("strong", {}, `Frost alert in ${w.city}`), `: ${fmt.temp(w.temperature_c)}`, w.alert_since ? ` since ${formatTime(w.alert_since)}` : ""));
+    items.push(
+      h(
+        "li",
+        { class: "alert frost" },
+        h("strong", {}, `Frost alert in ${w.city}`),
+        `: ${fmt.temp(w.temperature_c)}`,
+        w.alert_since ? ` since ${formatTime(w.alert_since)}` : "",
+      ),
+    );
   for (const e of s.alerts)
     items.push(
       h(
@@ -406,7 +480,7 @@ async function runOperatorAction(action, cpId) {
       sessionStorage.removeItem(TOKEN_KEY);
       showOperatorState();
     }
-    toast(`${action} ${cpId} refused: ${(body.error && body.error.message) || res.status}`, true);
+    toast(`${action} ${cpId} refused: ${body.error?.message || res.status}`, true);
   } catch {
     toast(`${action} ${cpId}: the API could not be reached`, true);
   }

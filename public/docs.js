@@ -1,6 +1,5 @@
 // Renders /openapi.json as a readable page: one section per tag, one entry per operation, with
 // its parameters, body and responses written as compact types.
-"use strict";
 
 function h(tag, props, ...children) {
   const el = document.createElement(tag);
@@ -14,7 +13,7 @@ function typeOf(schema, components, depth = 0) {
   if (!schema) return "any";
   if (schema.$ref) {
     const name = schema.$ref.split("/").pop();
-    const target = components.schemas && components.schemas[name];
+    const target = components.schemas?.[name];
     return depth > 6 || !target ? name : typeOf(target, components, depth);
   }
   const pad = "  ".repeat(depth + 1);
@@ -31,7 +30,12 @@ function typeOf(schema, components, depth = 0) {
   }
   if (Array.isArray(schema.type)) return schema.type.join(" | ");
   const base = schema.type || "any";
-  const notes = [schema.pattern && `pattern ${schema.pattern}`, schema.minimum !== undefined && `≥ ${schema.minimum}`, schema.maximum !== undefined && `≤ ${schema.maximum}`, schema.description].filter(Boolean);
+  const notes = [
+    schema.pattern && `pattern ${schema.pattern}`,
+    schema.minimum !== undefined && `≥ ${schema.minimum}`,
+    schema.maximum !== undefined && `≤ ${schema.maximum}`,
+    schema.description,
+  ].filter(Boolean);
   return notes.length ? `${base} /* ${notes.join(", ")} */` : base;
 }
 const wrap = (t) => (!t.startsWith("{") && t.includes(" | ") ? `(${t})` : t);
@@ -43,7 +47,15 @@ function contentBlock(content, components) {
 function operation(path, method, op, components) {
   const params = (op.parameters || []).map((p) => {
     const param = p.$ref ? components.parameters[p.$ref.split("/").pop()] : p;
-    return h("tr", {}, h("td", {}, h("code", {}, param.name)), h("td", {}, param.in), h("td", {}, param.required ? "required" : "optional"), h("td", {}, h("code", {}, typeOf(param.schema, components))), h("td", {}, param.description || ""));
+    return h(
+      "tr",
+      {},
+      h("td", {}, h("code", {}, param.name)),
+      h("td", {}, param.in),
+      h("td", {}, param.required ? "required" : "optional"),
+      h("td", {}, h("code", {}, typeOf(param.schema, components))),
+      h("td", {}, param.description || ""),
+    );
   });
   const isError = (r) => r.content && Object.values(r.content).some((m) => m.schema && m.schema.$ref === "#/components/schemas/Error");
   const responses = Object.entries(op.responses || {}).map(([status, r]) =>
@@ -54,7 +66,14 @@ function operation(path, method, op, components) {
   return h(
     "details",
     { class: "op", id: op.operationId },
-    h("summary", {}, h("span", { class: `method m-${method}` }, method.toUpperCase()), h("code", {}, path), h("span", {}, op.summary || ""), op.security && op.security.length ? h("span", { class: "lock" }, "token required") : null),
+    h(
+      "summary",
+      {},
+      h("span", { class: `method m-${method}` }, method.toUpperCase()),
+      h("code", {}, path),
+      h("span", {}, op.summary || ""),
+      op.security?.length ? h("span", { class: "lock" }, "token required") : null,
+    ),
     h(
       "div",
       { class: "body" },
@@ -75,13 +94,15 @@ async function main() {
   const byTag = new Map((doc.tags || []).map((t) => [t.name, { tag: t, ops: [] }]));
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
-      const tag = (op.tags && op.tags[0]) || "other";
+      const tag = op.tags?.[0] || "other";
       if (!byTag.has(tag)) byTag.set(tag, { tag: { name: tag }, ops: [] });
       byTag.get(tag).ops.push(operation(path, method, op, components));
     }
   }
-  if (components.schemas && components.schemas.Error)
-    document.getElementById("intro").after(h("p", {}, "Every error answers with this body (", h("code", {}, "Error"), "):"), h("pre", {}, typeOf(components.schemas.Error, components)));
+  if (components.schemas?.Error)
+    document
+      .getElementById("intro")
+      .after(h("p", {}, "Every error answers with this body (", h("code", {}, "Error"), "):"), h("pre", {}, typeOf(components.schemas.Error, components)));
   const toc = document.getElementById("toc");
   const ops = document.getElementById("ops");
   for (const { tag, ops: list } of byTag.values()) {

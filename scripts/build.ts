@@ -10,9 +10,10 @@
  *
  * Usage: bun scripts/build.ts [--outfile path] [--no-smoke]
  */
-import type { BunPlugin } from "bun";
+
 import { mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { BunPlugin } from "bun";
 
 const WASM_READ = "readFileSync(new URL('../dist/native.wasm', import.meta.url))";
 
@@ -22,8 +23,7 @@ export const embedKafkaWasm: BunPlugin = {
   setup(build) {
     build.onLoad({ filter: /@platformatic[\\/]wasm-utils[\\/]dist[\\/]index\.js$/ }, async (args) => {
       const source = await Bun.file(args.path).text();
-      if (!source.includes(WASM_READ))
-        throw new Error(`${args.path} no longer reads native.wasm the way scripts/build.ts expects; update the plugin`);
+      if (!source.includes(WASM_READ)) throw new Error(`${args.path} no longer reads native.wasm the way scripts/build.ts expects; update the plugin`);
       const contents = `import evnetNativeWasm from "./native.wasm" with { type: "file" };\n${source.replace(WASM_READ, "readFileSync(evnetNativeWasm)")}`;
       return { contents, loader: "js" };
     });

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError } from "../lib/errors.ts";
 import { textDecoder } from "./bus.ts";
-import { openBus, type BusOptions } from "./open.ts";
+import { type BusOptions, openBus } from "./open.ts";
 
 export interface BusCheckResult {
   topic: string;
@@ -30,7 +30,10 @@ export async function checkBus(options: BusOptions, topicPrefix: string, timeout
     await bus.publish(topic, [{ key: "bus-check", value: probe }]);
     const publishMs = performance.now() - sent;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AppError("unavailable", `the message published to ${topic} did not come back within ${timeoutMs / 1000} s`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new AppError("unavailable", `the message published to ${topic} did not come back within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
     });
     await Promise.race([back, timeout]);
     const roundTripMs = performance.now() - sent;

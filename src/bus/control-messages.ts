@@ -7,7 +7,7 @@
  * new; Central ignores (and logs) types it does not know.
  */
 import * as v from "valibot";
-import { textDecoder, type OutgoingMessage } from "./bus.ts";
+import { type OutgoingMessage, textDecoder } from "./bus.ts";
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const isoTime = v.pipe(v.string(), v.isoTimestamp());

@@ -11,9 +11,9 @@
 import { Admin, compatibilityPartitioner, Producer } from "@platformatic/kafka";
 import { ConfigError } from "../config/env.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { BusError, toBytes, type BatchHandler, type Bus, type OutgoingMessage, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { type BatchHandler, type Bus, BusError, type OutgoingMessage, type SubscribeOptions, type Subscription, toBytes } from "./bus.ts";
 import { closeWithin, describeKafkaError, withDeadline } from "./kafka/calls.ts";
-import { KafkaSubscription, type ConsumerTuning } from "./kafka/subscription.ts";
+import { type ConsumerTuning, KafkaSubscription } from "./kafka/subscription.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -84,8 +84,7 @@ export class KafkaBus implements Bus {
   /** Runs a client call under the operation deadline, turning failures into a BusError. */
   private async bounded<T>(what: string, call: () => Promise<T>): Promise<T> {
     if (this.closed) throw new BusError("closed", `cannot ${what}: the bus is closed`);
-    const timeout = () =>
-      new BusError("timeout", `cannot ${what}: Kafka at ${this.where()} did not answer within ${this.operationTimeoutMs} ms`);
+    const timeout = () => new BusError("timeout", `cannot ${what}: Kafka at ${this.where()} did not answer within ${this.operationTimeoutMs} ms`);
     try {
       return await withDeadline(call(), this.operationTimeoutMs, timeout);
     } catch (err) {
@@ -138,7 +137,9 @@ export class KafkaBus implements Bus {
       const metadata = await admin.metadata({ topics, forceUpdate: true });
       const wanted = topics.map((name) => ({ name, partitionIndexes: [...Array(metadata.topics.get(name)?.partitionsCount ?? 0).keys()] }));
       const [ends, groups] = await Promise.all([
-        admin.listOffsets({ topics: wanted.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) })) }),
+        admin.listOffsets({
+          topics: wanted.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) })),
+        }),
         admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: wanted }] }),
       ]);
       const committed = new Map<string, bigint>();

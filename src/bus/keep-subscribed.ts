@@ -4,7 +4,7 @@
  * is back. Once subscribed, the bus adapter itself reconnects after later outages.
  */
 import type { Logger } from "../lib/log.ts";
-import { BusError, type BatchHandler, type Bus, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { type BatchHandler, type Bus, BusError, type SubscribeOptions, type Subscription } from "./bus.ts";
 
 const MAX_RETRY_MS = 5000;
 

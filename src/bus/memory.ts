@@ -84,7 +84,13 @@ export class MemoryBus implements Bus {
       group = { members: [], offsets: new Map(), busy: new Set(), from: options.from ?? "earliest" };
       this.groups.set(options.groupId, group);
     }
-    const member: Member = { handler, topics: options.topics, maxBatch: options.maxBatch ?? MAX_BATCH, copartitioned: options.copartitioned ?? false, closed: false };
+    const member: Member = {
+      handler,
+      topics: options.topics,
+      maxBatch: options.maxBatch ?? MAX_BATCH,
+      copartitioned: options.copartitioned ?? false,
+      closed: false,
+    };
     group.members.push(member);
     const g = group;
     for (const topic of options.topics) {

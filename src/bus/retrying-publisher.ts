@@ -6,8 +6,9 @@
  *
  * The engine's telemetry, the monitor's heartbeats and the driver's requests go through it.
  */
-import type { Bus, OutgoingMessage } from "./bus.ts";
+
 import type { Logger } from "../lib/log.ts";
+import type { Bus, OutgoingMessage } from "./bus.ts";
 
 export type MessageMaker = () => OutgoingMessage | undefined;
 
@@ -66,7 +67,7 @@ export class RetryingPublisher {
     }
     if (this.queue.length >= this.maxQueued) {
       const victim = this.queue.findIndex((q) => q.droppable);
-      this.queue.splice(victim >= 0 ? victim : 0, 1);
+      this.queue.splice(Math.max(victim, 0), 1);
       this.log.warn("publish queue full: dropped the oldest message", { max: this.maxQueued });
     }
     this.queue.push({ topic, make, droppable, tag });
@@ -116,8 +117,7 @@ export class RetryingPublisher {
       try {
         await this.bus.publish(head.topic, messages);
         this.queue.splice(0, batch.length);
-        if (this.failingSince !== undefined)
-          this.log.info("bus reachable again: queued messages sent", { down_for_ms: Date.now() - this.failingSince });
+        if (this.failingSince !== undefined) this.log.info("bus reachable again: queued messages sent", { down_for_ms: Date.now() - this.failingSince });
         this.failingSince = undefined;
       } catch (err) {
         if (this.failingSince === undefined) {

@@ -3,8 +3,9 @@
  * from the compiled binary on a machine without openssl: a local CA, and server certificates it
  * signs for the HTTPS roles (registry, API).
  */
-import type * as X509 from "@peculiar/x509";
+
 import { isIP } from "node:net";
+import type * as X509 from "@peculiar/x509";
 
 let loading: Promise<typeof X509> | undefined;
 /**

@@ -4,7 +4,7 @@
  * pressed. Used only when stdin is a TTY; headless runs never load this.
  */
 import * as p from "@clack/prompts";
-import { setLogSink, type Level } from "../lib/log.ts";
+import { type Level, setLogSink } from "../lib/log.ts";
 
 export interface MenuItem {
   value: string;

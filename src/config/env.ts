@@ -114,29 +114,26 @@ export const bool = (fallback: boolean) =>
 
 export const optionalString = () => v.optional(v.pipe(v.string(), v.minLength(1)));
 
-export const postgresUrl = () =>
-  v.optional(
-    v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\/.+/, "expected a postgres:// or postgresql:// URL")),
-  );
+export const postgresUrl = () => v.optional(v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\/.+/, "expected a postgres:// or postgresql:// URL")));
 
 /** Comma-separated host:port list, as Kafka clients take it. */
 export const brokerList = () =>
   v.optional(
     v.pipe(
       v.string(),
-      v.transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)),
+      v.transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
       v.check((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d+$/.test(b)), "expected host:port[,host:port...]"),
     ),
   );
 
 /** A token shared between roles; long enough to resist guessing. */
-export const secretToken = () =>
-  v.pipe(v.string("is required (set it in the environment or .env)"), v.minLength(16, "expected at least 16 characters"));
+export const secretToken = () => v.pipe(v.string("is required (set it in the environment or .env)"), v.minLength(16, "expected at least 16 characters"));
 
-export const hostPort = (fallback: string) =>
-  v.pipe(
-    v.optional(v.string(), fallback),
-    v.regex(/^[^\s:]+:\d+$/, "expected host:port"),
-  );
+export const hostPort = (fallback: string) => v.pipe(v.optional(v.string(), fallback), v.regex(/^[^\s:]+:\d+$/, "expected host:port"));
 
 export const url = () => v.pipe(v.string(), v.url("expected a URL such as https://127.0.0.1:8000"));

@@ -8,15 +8,7 @@
  * sequence numbers already seen.
  */
 import type { BusMessage, OutgoingMessage } from "../bus/bus.ts";
-import {
-  EnvelopeError,
-  MemorySequences,
-  open,
-  seal,
-  SequenceCounter,
-  type EnvelopeFailure,
-  type EnvelopeHeader,
-} from "../crypto/envelope.ts";
+import { EnvelopeError, type EnvelopeFailure, type EnvelopeHeader, MemorySequences, open, SequenceCounter, seal } from "../crypto/envelope.ts";
 import type { ChannelKey } from "../crypto/keys.ts";
 
 export type CpSenderRole = "engine" | "monitor";
@@ -32,9 +24,7 @@ export interface CpChannelOptions {
 /** Besides the envelope's own failures: a message for another CP, or one too old to trust. */
 export type CpOpenFailure = EnvelopeFailure | "not_for_me" | "stale" | "not_from_central";
 
-export type CpInbound<T> =
-  | { ok: true; header: EnvelopeHeader; payload: T }
-  | { ok: false; code: CpOpenFailure; reason: string };
+export type CpInbound<T> = { ok: true; header: EnvelopeHeader; payload: T } | { ok: false; code: CpOpenFailure; reason: string };
 
 export interface CpChannel {
   readonly cpId: string;
@@ -70,15 +60,9 @@ export function createCpChannel(options: CpChannelOptions): CpChannel {
       if (message.key !== cpId) return { ok: false, code: "not_for_me", reason: `message for ${message.key}` };
       const key = current;
       try {
-        const opened = await open<T>(
-          message.value,
-          (kid) => (kid === key.keyId ? { key: key.key, cpId, revoked: false } : undefined),
-          seen,
-          cpId,
-        );
+        const opened = await open<T>(message.value, (kid) => (kid === key.keyId ? { key: key.key, cpId, revoked: false } : undefined), seen, cpId);
         const { header } = opened;
-        if (!header.sender.startsWith("central:"))
-          return { ok: false, code: "not_from_central", reason: `sender ${header.sender} is not Central` };
+        if (!header.sender.startsWith("central:")) return { ok: false, code: "not_from_central", reason: `sender ${header.sender} is not Central` };
         if (Math.abs(Date.now() - header.ts) > freshnessMs)
           return { ok: false, code: "stale", reason: `sealed ${Math.round((Date.now() - header.ts) / 1000)} s ago` };
         seen.accept(header.kid, header.sender, header.seq);

@@ -8,7 +8,7 @@
  * check (it needs the database).
  */
 import { createPrivateKey, createPublicKey, randomUUID } from "node:crypto";
-import { SignJWT, decodeJwt, errors, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify } from "jose";
+import { decodeJwt, errors, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT } from "jose";
 
 export const CREDENTIAL_ISSUER = "evnet-registry";
 export const CREDENTIAL_AUDIENCE = "evnet-central";
@@ -132,8 +132,7 @@ function toCredentialError(err: unknown): CredentialError {
   if (err instanceof errors.JWTExpired) return new CredentialError("expired", "the credential has expired; register again to get a new one");
   if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
     return new CredentialError("algorithm_not_allowed", "the credential is not signed with the registry's algorithm (EdDSA)");
-  if (err instanceof errors.JWSSignatureVerificationFailed)
-    return new CredentialError("bad_signature", "the credential's signature is not the registry's");
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new CredentialError("bad_signature", "the credential's signature is not the registry's");
   if (err instanceof errors.JWTClaimValidationFailed)
     return new CredentialError("wrong_claims", `the credential's '${err.claim}' claim is not acceptable (${err.reason})`);
   return new CredentialError("malformed", "the credential is not a well-formed JWT");

@@ -27,13 +27,7 @@ export interface SealedEnvelope extends EnvelopeHeader {
   ct: string;
 }
 
-export type EnvelopeFailure =
-  | "malformed"
-  | "unknown_key"
-  | "revoked_key"
-  | "cp_mismatch"
-  | "tampered"
-  | "replayed";
+export type EnvelopeFailure = "malformed" | "unknown_key" | "revoked_key" | "cp_mismatch" | "tampered" | "replayed";
 
 export class EnvelopeError extends Error {
   override name = "EnvelopeError";
@@ -77,11 +71,7 @@ export class SequenceCounter {
   }
 }
 
-export function seal(
-  header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number },
-  key: Uint8Array,
-  payload: unknown,
-): string {
+export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number }, key: Uint8Array, payload: unknown): string {
   const h: EnvelopeHeader = { v: 1, cp: header.cp, kid: header.kid, sender: header.sender, seq: header.seq, ts: header.ts ?? Date.now() };
   const nonce = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
@@ -104,14 +94,23 @@ export function readHeader(wire: string | Uint8Array): SealedEnvelope {
     e !== null &&
     typeof e === "object" &&
     e.v === 1 &&
-    typeof e.cp === "string" && e.cp.length > 0 && e.cp.length <= 64 &&
-    typeof e.kid === "string" && e.kid.length > 0 && e.kid.length <= 128 &&
-    typeof e.sender === "string" && e.sender.length > 0 && e.sender.length <= 128 &&
-    Number.isSafeInteger(e.seq) && (e.seq as number) > 0 &&
+    typeof e.cp === "string" &&
+    e.cp.length > 0 &&
+    e.cp.length <= 64 &&
+    typeof e.kid === "string" &&
+    e.kid.length > 0 &&
+    e.kid.length <= 128 &&
+    typeof e.sender === "string" &&
+    e.sender.length > 0 &&
+    e.sender.length <= 128 &&
+    Number.isSafeInteger(e.seq) &&
+    (e.seq as number) > 0 &&
     Number.isSafeInteger(e.ts) &&
-    typeof e.nonce === "string" && typeof e.ct === "string";
+    typeof e.nonce === "string" &&
+    typeof e.ct === "string";
   if (!ok) {
-    const header = e && typeof e === "object" ? { cp: typeof e.cp === "string" ? e.cp : undefined, kid: typeof e.kid === "string" ? e.kid : undefined } : undefined;
+    const header =
+      e && typeof e === "object" ? { cp: typeof e.cp === "string" ? e.cp : undefined, kid: typeof e.kid === "string" ? e.kid : undefined } : undefined;
     throw new EnvelopeError("malformed", "envelope fields are missing or of the wrong type", header);
   }
   return e as SealedEnvelope;
@@ -126,29 +125,18 @@ export interface Opened<T = unknown> {
  * Opens a sealed message. `expectedCp`, when given (the bus key), must match the envelope.
  * The caller records `header.seq` as accepted once it has applied the message.
  */
-export async function open<T = unknown>(
-  wire: string | Uint8Array,
-  keys: KeyLookup,
-  sequences: SequenceStore,
-  expectedCp?: string,
-): Promise<Opened<T>> {
+export async function open<T = unknown>(wire: string | Uint8Array, keys: KeyLookup, sequences: SequenceStore, expectedCp?: string): Promise<Opened<T>> {
   return openEnvelope(readHeader(wire), keys, sequences, expectedCp);
 }
 
 /** `open` for an envelope already read with `readHeader` (a batch reads each header once). */
-export async function openEnvelope<T = unknown>(
-  e: SealedEnvelope,
-  keys: KeyLookup,
-  sequences: SequenceStore,
-  expectedCp?: string,
-): Promise<Opened<T>> {
+export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLookup, sequences: SequenceStore, expectedCp?: string): Promise<Opened<T>> {
   const header: EnvelopeHeader = { v: 1, cp: e.cp, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
   if (expectedCp !== undefined && expectedCp !== e.cp)
     throw new EnvelopeError("cp_mismatch", `message keyed for ${expectedCp} claims to be from ${e.cp}`, header);
   const info = await keys(e.kid);
   if (!info) throw new EnvelopeError("unknown_key", `unknown key id ${e.kid}`, header);
-  if (info.cpId !== e.cp)
-    throw new EnvelopeError("cp_mismatch", `key ${e.kid} belongs to ${info.cpId}, not ${e.cp}`, header);
+  if (info.cpId !== e.cp) throw new EnvelopeError("cp_mismatch", `key ${e.kid} belongs to ${info.cpId}, not ${e.cp}`, header);
   if (info.revoked) throw new EnvelopeError("revoked_key", `key ${e.kid} has been revoked`, header);
   let plaintext: string;
   try {
@@ -162,8 +150,7 @@ export async function openEnvelope<T = unknown>(
     throw new EnvelopeError("tampered", "authentication failed: the message was altered or sealed with another key", header);
   }
   const last = await sequences.last(e.kid, e.sender);
-  if (last !== undefined && e.seq <= last)
-    throw new EnvelopeError("replayed", `sequence ${e.seq} from ${e.sender} is not after ${last}`, header);
+  if (last !== undefined && e.seq <= last) throw new EnvelopeError("replayed", `sequence ${e.seq} from ${e.sender} is not after ${last}`, header);
   let payload: T;
   try {
     payload = JSON.parse(plaintext) as T;

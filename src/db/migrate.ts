@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { rowsOf, type Db } from "./client.ts";
+import { type Db, rowsOf } from "./client.ts";
 import { migrationJournal, migrationSql } from "./migrations.generated.ts";
 
 const MIGRATION_LOCK = 0x65766e65; // "evne"
@@ -35,23 +35,16 @@ export async function migrate(db: Db, migrations: Migration[] = embeddedMigratio
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
     await tx.execute(sql`create schema if not exists drizzle`);
-    await tx.execute(
-      sql`create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)`,
-    );
-    const result: unknown = await tx.execute(
-      sql`select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`,
-    );
+    await tx.execute(sql`create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)`);
+    const result: unknown = await tx.execute(sql`select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`);
     const last = Number(rowsOf<{ created_at: string | number }>(result)[0]?.created_at ?? -1);
     const applied: string[] = [];
     for (const m of migrations) {
       if (m.createdAt <= last) continue;
       for (const statement of m.statements) await tx.execute(sql.raw(statement));
-      await tx.execute(
-        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values (${m.hash}, ${m.createdAt})`,
-      );
+      await tx.execute(sql`insert into drizzle.__drizzle_migrations (hash, created_at) values (${m.hash}, ${m.createdAt})`);
       applied.push(m.tag);
     }
     return applied;
   });
 }
-

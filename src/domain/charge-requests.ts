@@ -2,7 +2,7 @@
  * Whether Central serves a driver's request, pure. Every refusal has a stable code (what the
  * driver's app can act on) and a reason (what the driver reads); both are audited.
  */
-import { refusalFor, type CpState } from "./cp-state.ts";
+import { type CpState, refusalFor } from "./cp-state.ts";
 
 export type RefusalCode =
   | "unknown_cp"
@@ -52,7 +52,6 @@ export interface StopContext {
 /** A driver may stop only a session of their own. */
 export function decideStop(ctx: StopContext): Refusal | undefined {
   if (!ctx.session) return { code: "no_session", reason: `you have no charging session at ${ctx.cpId}` };
-  if (ctx.session.driverId !== ctx.driverId)
-    return { code: "not_your_session", reason: `session ${ctx.session.sessionId} is not yours` };
+  if (ctx.session.driverId !== ctx.driverId) return { code: "not_your_session", reason: `session ${ctx.session.sessionId} is not yours` };
   return undefined;
 }

@@ -21,7 +21,7 @@ export function installErrorHandling(app: Hono<any>, log: Logger): void {
       const code = status === 401 ? "unauthorized" : status === 404 ? "not_found" : status === 413 ? "payload_too_large" : "bad_request";
       return c.json(errorBody(code, err.message || "request rejected"), status);
     }
-    log.error("unhandled error in request", { method: c.req.method, path: c.req.path, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+    log.error("unhandled error in request", { method: c.req.method, path: c.req.path, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return c.json(errorBody("internal", "internal error"), 500);
   });
 }

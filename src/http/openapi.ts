@@ -53,8 +53,7 @@ const targetName: Record<keyof ValidationTargets, string> = {
 /** Refuses what is not a JSON body of a sane size, before the validator parses it. */
 async function refuseNonJson(c: Context): Promise<void> {
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (!/^application\/([\w.-]+\+)?json$/.test(type))
-    throw new AppError("bad_request", "expected a JSON body (Content-Type: application/json)");
+  if (!/^application\/([\w.-]+\+)?json$/.test(type)) throw new AppError("bad_request", "expected a JSON body (Content-Type: application/json)");
   const tooLarge = new AppError("bad_request", `body larger than ${MAX_JSON_BODY_BYTES} bytes`);
   if (Number(c.req.header("content-length") ?? 0) > MAX_JSON_BODY_BYTES) throw tooLarge;
   // Hono caches the text, and the validator's own parse reads it from there.
@@ -68,8 +67,7 @@ async function refuseNonJson(c: Context): Promise<void> {
  */
 export function validate<S extends v.GenericSchema, T extends keyof ValidationTargets>(target: T, schema: S) {
   const inner = validator(target, schema, (result) => {
-    if (!result.success)
-      throw new AppError("validation_failed", `invalid ${targetName[target]}`, describeIssues(result.error as readonly Issue[]));
+    if (!result.success) throw new AppError("validation_failed", `invalid ${targetName[target]}`, describeIssues(result.error as readonly Issue[]));
   });
   if (target !== "json") return inner;
   // Hono's json validator quietly validates `{}` when the content type is not JSON; refuse instead.

@@ -27,9 +27,7 @@ export function serve(app: Hono<any>, options: ServeOptions): HttpServer {
     hostname: options.hostname,
     port: options.port,
     idleTimeout: 0,
-    ...(options.tls
-      ? { tls: { cert: readFileSync(options.tls.certFile, "utf8"), key: readFileSync(options.tls.keyFile, "utf8") } }
-      : {}),
+    ...(options.tls ? { tls: { cert: readFileSync(options.tls.certFile, "utf8"), key: readFileSync(options.tls.keyFile, "utf8") } } : {}),
     fetch(req, srv) {
       return app.fetch(req, { remoteAddress: srv.requestIP(req)?.address });
     },

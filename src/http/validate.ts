@@ -21,8 +21,7 @@ export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, 
 
 export async function jsonBody<S extends v.GenericSchema>(c: Context, schema: S): Promise<v.InferOutput<S>> {
   const type = c.req.header("content-type") ?? "";
-  if (!type.toLowerCase().includes("application/json"))
-    throw new AppError("bad_request", "expected a JSON body (Content-Type: application/json)");
+  if (!type.toLowerCase().includes("application/json")) throw new AppError("bad_request", "expected a JSON body (Content-Type: application/json)");
   const text = await c.req.text();
   if (text.length > MAX_BODY_BYTES) throw new AppError("bad_request", `body larger than ${MAX_BODY_BYTES} bytes`);
   let parsed: unknown;

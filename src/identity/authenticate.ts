@@ -8,7 +8,7 @@ import type { Auditor } from "../audit/audit.ts";
 import type { Bus } from "../bus/bus.ts";
 import { controlMessage } from "../bus/control-messages.ts";
 import type { Topics } from "../bus/topics.ts";
-import { claimedSubject, CredentialError, type CredentialVerifier } from "../crypto/credentials.ts";
+import { CredentialError, type CredentialVerifier, claimedSubject } from "../crypto/credentials.ts";
 import { newChannelKey, wrapKey } from "../crypto/keys.ts";
 import type { Db } from "../db/client.ts";
 import { storeNewKey } from "../db/repos/cp-keys.ts";
@@ -39,13 +39,7 @@ export interface IssuedKey {
   issuedAt: Date;
 }
 
-export type AuthenticationFailure =
-  | CredentialError["code"]
-  | "not_registered"
-  | "deregistered"
-  | "unknown_credential"
-  | "superseded"
-  | "revoked";
+export type AuthenticationFailure = CredentialError["code"] | "not_registered" | "deregistered" | "unknown_credential" | "superseded" | "revoked";
 
 class Refusal extends Error {
   constructor(

@@ -71,7 +71,12 @@ export async function revokeCpKey(deps: RevocationDeps, request: RevocationReque
       }),
     ]);
   } catch (err) {
-    await deps.auditor.record({ ...audit, eventType: "error", outcome: "error", reason: `could not tell Central: ${err instanceof Error ? err.message : String(err)}` });
+    await deps.auditor.record({
+      ...audit,
+      eventType: "error",
+      outcome: "error",
+      reason: `could not tell Central: ${err instanceof Error ? err.message : String(err)}`,
+    });
     throw new AppError("unavailable", `the key of ${cpId} is revoked, but Central could not be told; it will refuse the key within seconds`);
   }
   return { cpId, revokedKeyIds };

@@ -24,8 +24,8 @@ export function setLogLevel(level: Level): void {
 
 /** Where log lines go; tests and the interactive menus can redirect them. */
 export let sink: (line: string, level: Level) => void = (line, level) => {
-  if (level === "error" || level === "warn") process.stderr.write(line + "\n");
-  else process.stdout.write(line + "\n");
+  if (level === "error" || level === "warn") process.stderr.write(`${line}\n`);
+  else process.stdout.write(`${line}\n`);
 };
 export function setLogSink(next: (line: string, level: Level) => void): void {
   sink = next;

@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { tlsFetch } from "../../src/http/tls-client.ts";
-import { LAPTOP, launchChromium, PHONE, screenshot, type Browser } from "../support/browser.ts";
-import { spawnRole, stopRoles, type RoleProcess } from "../support/processes.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { type Browser, LAPTOP, launchChromium, PHONE, screenshot } from "../support/browser.ts";
+import { type RoleProcess, spawnRole, stopRoles } from "../support/processes.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const CP = "CP_NET_1";
@@ -69,7 +69,7 @@ async function waitShowing(condition: () => Promise<boolean>, what: string, time
 }
 
 const card = () => page.locator(`[data-cp="${CP}"]`);
-const stateShown = async () => (await card().locator(".state").count()) > 0 ? await card().locator(".state").textContent() : null;
+const stateShown = async () => ((await card().locator(".state").count()) > 0 ? await card().locator(".state").textContent() : null);
 const energyShown = async () => Number((await card().locator('[data-field="energy_kwh"]').textContent()) ?? NaN);
 
 beforeAll(async () => {
@@ -89,11 +89,28 @@ beforeAll(async () => {
   const makeCerts = spawnRole("certs", ["certs", "--dir", certs], common);
   expect(await makeCerts.proc.exited).toBe(0);
 
-  start("registry", ["registry", "--port", String(registryPort), "--tls-cert", join(certs, "server.pem"), "--tls-key", join(certs, "server-key.pem"), "--signing-key", join(certs, "registry-signing-key.pem")], {
-    EVNET_ENROLLMENT_TOKEN: tokens.EVNET_ENROLLMENT_TOKEN,
-  });
+  start(
+    "registry",
+    [
+      "registry",
+      "--port",
+      String(registryPort),
+      "--tls-cert",
+      join(certs, "server.pem"),
+      "--tls-key",
+      join(certs, "server-key.pem"),
+      "--signing-key",
+      join(certs, "registry-signing-key.pem"),
+    ],
+    {
+      EVNET_ENROLLMENT_TOKEN: tokens.EVNET_ENROLLMENT_TOKEN,
+    },
+  );
   const trusted = tlsFetch(common.EVNET_CA_FILE);
-  await waitFor(async () => (await trusted(`${common.REGISTRY_URL}/ev/registry/health`).catch(() => undefined))?.ok === true, "the registry to answer", { timeoutMs: 30_000, everyMs: 200 });
+  await waitFor(async () => (await trusted(`${common.REGISTRY_URL}/ev/registry/health`).catch(() => undefined))?.ok === true, "the registry to answer", {
+    timeoutMs: 30_000,
+    everyMs: 200,
+  });
 
   api = startApi();
   await api.waitForLine(/listening/, 60_000);
@@ -108,9 +125,26 @@ beforeAll(async () => {
   const enginePort = freePort();
   const engine = start("cp-engine", ["cp-engine", "--id", CP, "--port", String(enginePort), "--power-kw", "22", "--no-menu"]);
   await engine.waitForLine(/engine listening/, 30_000);
-  const monitor = start("cp-monitor", ["cp-monitor", "--id", CP, "--location", "Madrid", "--engine", `127.0.0.1:${enginePort}`, "--register", "--authenticate", "--heartbeat-interval", "1", "--no-menu"], {
-    EVNET_ENROLLMENT_TOKEN: tokens.EVNET_ENROLLMENT_TOKEN,
-  });
+  const monitor = start(
+    "cp-monitor",
+    [
+      "cp-monitor",
+      "--id",
+      CP,
+      "--location",
+      "Madrid",
+      "--engine",
+      `127.0.0.1:${enginePort}`,
+      "--register",
+      "--authenticate",
+      "--heartbeat-interval",
+      "1",
+      "--no-menu",
+    ],
+    {
+      EVNET_ENROLLMENT_TOKEN: tokens.EVNET_ENROLLMENT_TOKEN,
+    },
+  );
   await monitor.waitForLine(/monitor supervising/, 60_000);
 
   browser = await launchChromium();
@@ -129,9 +163,15 @@ describe("the dashboard of a running network", () => {
   test("shows the charging point ACTIVE once its monitor has authenticated, with its city's temperature", async () => {
     // Generous: Central's consumer group may take a while to get its partitions on a busy machine.
     await waitShowing(async () => (await stateShown()) === "ACTIVE", `${CP} shown ACTIVE`, 120_000);
-    await waitFor(async () => (await card().locator('[data-field="temperature"]').textContent()) === "17.5 °C", "Madrid's temperature shown", { timeoutMs: 30_000, everyMs: 200 });
+    await waitFor(async () => (await card().locator('[data-field="temperature"]').textContent()) === "17.5 °C", "Madrid's temperature shown", {
+      timeoutMs: 30_000,
+      everyMs: 200,
+    });
     for (const service of ["api", "database", "kafka", "registry", "central", "weather"])
-      await waitFor(async () => (await page.locator(`[data-service="${service}"]`).getAttribute("class"))?.includes(" up") === true, `${service} shown up`, { timeoutMs: 30_000, everyMs: 200 });
+      await waitFor(async () => (await page.locator(`[data-service="${service}"]`).getAttribute("class"))?.includes(" up") === true, `${service} shown up`, {
+        timeoutMs: 30_000,
+        everyMs: 200,
+      });
   }, 200_000);
 
   test("shows a driver's charge: SUPPLYING with figures rising, then ACTIVE again, without reloading", async () => {

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import type { Page } from "playwright-core";
 import { loadConfig } from "../../src/config/env.ts";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
 import { beat } from "../../src/db/repos/heartbeats.ts";
 import { auditEvents } from "../../src/db/schema/index.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start } from "../../src/roles/api/index.ts";
-import { LAPTOP, launchChromium, PHONE, screenshot, type Browser } from "../support/browser.ts";
+import { type Browser, LAPTOP, launchChromium, PHONE, screenshot } from "../support/browser.ts";
 import { applyTelemetry, finishSession, seedAudit, seedChargingPoint, seedDriver, seedSession, seedWeather, setCpState } from "../support/seed.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -34,13 +34,17 @@ function freePort(): number {
 }
 
 async function startApi() {
-  const config = loadConfig(apiConfigSchema, {}, {
-    DATABASE_URL: testDb.url,
-    API_PORT: String(port),
-    EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
-    EVNET_SERVICE_TOKEN: "service-token-for-browser-tests",
-    EVNET_MASTER_KEY: "a-master-key-passphrase-for-browser-tests",
-  });
+  const config = loadConfig(
+    apiConfigSchema,
+    {},
+    {
+      DATABASE_URL: testDb.url,
+      API_PORT: String(port),
+      EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
+      EVNET_SERVICE_TOKEN: "service-token-for-browser-tests",
+      EVNET_MASTER_KEY: "a-master-key-passphrase-for-browser-tests",
+    },
+  );
   api = await start(config);
 }
 
@@ -54,7 +58,12 @@ beforeAll(async () => {
   await startApi();
   const db = seed.db;
   await seedChargingPoint(db, { cpId: "CP_001", location: "Madrid", pricePerKwh: 0.35, status: "ACTIVE", lastConnectionTime: new Date() });
-  await seedChargingPoint(db, { cpId: "CP_002", location: "Oslo", status: "OUT_OF_SERVICE", statusReason: "weather alert: temperature below the critical threshold" });
+  await seedChargingPoint(db, {
+    cpId: "CP_002",
+    location: "Oslo",
+    status: "OUT_OF_SERVICE",
+    statusReason: "weather alert: temperature below the critical threshold",
+  });
   await seedChargingPoint(db, { cpId: "CP_003", location: "Valencia", status: "BROKEN", statusReason: "engine reports KO" });
   await seedChargingPoint(db, { cpId: "CP_004", location: "Madrid", status: "STOPPED", statusReason: "stopped by operator" });
   await seedChargingPoint(db, { cpId: "CP_005", location: "Sevilla", status: "DISCONNECTED", statusReason: "no heartbeat for 3 intervals" });
@@ -63,9 +72,34 @@ beforeAll(async () => {
   await seedWeather(db, "Valencia", 19);
   await seedDriver(db, "DRIVER_001");
   await seedDriver(db, "DRIVER_002");
-  await seedSession(db, { sessionId: "S-earlier", cpId: "CP_004", driverId: "DRIVER_002", status: "FINISHED", energyKwh: 12.4, costEur: 3.72, startedAt: new Date(Date.now() - 3_600_000), endedAt: new Date(Date.now() - 2_400_000), endReason: "driver_stop" });
-  await seedAudit(db, { eventType: "authentication", actorType: "cp", actorId: "CP_001", action: "authenticate", resource: "CP_001", sourceAddress: "127.0.0.1" });
-  await seedAudit(db, { eventType: "security", actorType: "cp", actorId: "CP_003", action: "open_message", resource: "CP_003", outcome: "failure", reason: "tampered: authentication tag mismatch" });
+  await seedSession(db, {
+    sessionId: "S-earlier",
+    cpId: "CP_004",
+    driverId: "DRIVER_002",
+    status: "FINISHED",
+    energyKwh: 12.4,
+    costEur: 3.72,
+    startedAt: new Date(Date.now() - 3_600_000),
+    endedAt: new Date(Date.now() - 2_400_000),
+    endReason: "driver_stop",
+  });
+  await seedAudit(db, {
+    eventType: "authentication",
+    actorType: "cp",
+    actorId: "CP_001",
+    action: "authenticate",
+    resource: "CP_001",
+    sourceAddress: "127.0.0.1",
+  });
+  await seedAudit(db, {
+    eventType: "security",
+    actorType: "cp",
+    actorId: "CP_003",
+    action: "open_message",
+    resource: "CP_003",
+    outcome: "failure",
+    reason: "tampered: authentication tag mismatch",
+  });
   await beat(db, { service: "central", instance: "central-1" });
   browser = await launchChromium();
   page = await browser.newPage(LAPTOP);
@@ -85,8 +119,12 @@ describe("the dashboard", () => {
     expect(await card("CP_001").locator(".state").textContent()).toBe("ACTIVE");
     expect(await card("CP_002").locator(".state").textContent()).toBe("OUT OF SERVICE");
     expect(await card("CP_003").locator(".state").textContent()).toBe("BROKEN");
-    const active = await card("CP_001").locator(".state").evaluate((el) => getComputedStyle(el).color);
-    const broken = await card("CP_003").locator(".state").evaluate((el) => getComputedStyle(el).color);
+    const active = await card("CP_001")
+      .locator(".state")
+      .evaluate((el) => getComputedStyle(el).color);
+    const broken = await card("CP_003")
+      .locator(".state")
+      .evaluate((el) => getComputedStyle(el).color);
     expect(active).not.toBe(broken);
     expect(await card("CP_001").textContent()).toContain("Madrid");
     expect(await card("CP_001").locator('[data-field="temperature"]').textContent()).toBe("14.5 °C");

@@ -70,7 +70,10 @@ describe("GET /ev/central/events/stream", () => {
   test("notices a change committed late, stamped earlier than changes already shown", async () => {
     // A transaction stamps now() at its start but shows up at its commit.
     const earlier = new Date(Date.now() - 3_600_000);
-    await api.seed.db.update(chargingPoints).set({ status: "STOPPED", statusReason: "late commit", updatedAt: earlier, statusChangedAt: earlier }).where(eq(chargingPoints.cpId, "CP1"));
+    await api.seed.db
+      .update(chargingPoints)
+      .set({ status: "STOPPED", statusReason: "late commit", updatedAt: earlier, statusChangedAt: earlier })
+      .where(eq(chargingPoints.cpId, "CP1"));
     const stopped = await stream.next((e) => e.event === "snapshot" && cp(snapshotOf(e.data), "CP1")?.status === "STOPPED");
     expect(cp(snapshotOf(stopped.data), "CP1")!.status_reason).toBe("late commit");
     await setCpState(api.seed.db, "CP1", "ACTIVE");

@@ -9,7 +9,7 @@ import { createAuditor } from "../../src/audit/audit.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { createApiApp } from "../../src/roles/api/app.ts";
@@ -26,14 +26,26 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   database = await openDatabase({ url: testDb.url, maxConnections: 2 });
   await migrate(database.db);
-  const config = loadConfig(apiConfigSchema, {}, {
-    DATABASE_URL: testDb.url,
-    EVNET_OPERATOR_TOKEN: "operator-token-for-openapi-tests",
-    EVNET_SERVICE_TOKEN: "service-token-for-openapi-tests",
-    EVNET_MASTER_KEY: "a-master-key-passphrase-for-openapi-tests",
-  });
+  const config = loadConfig(
+    apiConfigSchema,
+    {},
+    {
+      DATABASE_URL: testDb.url,
+      EVNET_OPERATOR_TOKEN: "operator-token-for-openapi-tests",
+      EVNET_SERVICE_TOKEN: "service-token-for-openapi-tests",
+      EVNET_MASTER_KEY: "a-master-key-passphrase-for-openapi-tests",
+    },
+  );
   const log = createLogger("api-test");
-  app = createApiApp({ db: database.db, bus: new MemoryBus(), topics: topicsFor("t"), auditor: createAuditor(database.db, log), log, config, startedAt: new Date() });
+  app = createApiApp({
+    db: database.db,
+    bus: new MemoryBus(),
+    topics: topicsFor("t"),
+    auditor: createAuditor(database.db, log),
+    log,
+    config,
+    startedAt: new Date(),
+  });
   const res = await app.request("/openapi.json");
   expect(res.status).toBe(200);
   doc = await res.json();
@@ -61,7 +73,7 @@ describe("GET /openapi.json", () => {
     const missing = [...new Set(routes.map((r) => `${r.method} ${r.path}`))].filter((key) => {
       const [method, path] = key.split(" ") as [string, string];
       const op = doc.paths[openApiPath(path)]?.[method.toLowerCase()];
-      return !op || !op.summary || !op.responses;
+      return !op?.summary || !op.responses;
     });
     expect(missing).toEqual([]);
     expect(routes.length).toBeGreaterThan(10);

@@ -15,7 +15,14 @@ const SECRET_WRAPPED_KEY = "wrapped-key-that-must-never-be-shown";
 beforeAll(async () => {
   api = await startTestApi();
   const db = api.seed.db;
-  await seedChargingPoint(db, { cpId: "CP1", location: "madrid ", pricePerKwh: 0.35, status: "SUPPLYING", currentCredentialId: SECRET_JTI, lastConnectionTime: new Date() });
+  await seedChargingPoint(db, {
+    cpId: "CP1",
+    location: "madrid ",
+    pricePerKwh: 0.35,
+    status: "SUPPLYING",
+    currentCredentialId: SECRET_JTI,
+    lastConnectionTime: new Date(),
+  });
   await seedChargingPoint(db, { cpId: "CP2", location: "Oslo", status: "OUT_OF_SERVICE", statusReason: "weather alert" });
   await seedChargingPoint(db, { cpId: "CP3", location: "Madrid", status: "ACTIVE" });
   await seedChargingPoint(db, { cpId: "CP-OLD", location: "Madrid", status: "DISCONNECTED", deregisteredAt: new Date() });
@@ -25,9 +32,38 @@ beforeAll(async () => {
   await seedWeather(db, "Oslo", -4);
   await seedDriver(db, "D1", "CHARGING");
   await seedDriver(db, "D2");
-  await seedSession(db, { sessionId: "S-old", cpId: "CP3", driverId: "D1", status: "FINISHED", energyKwh: 10, costEur: 3, startedAt: new Date(Date.now() - 7200_000), endedAt: new Date(Date.now() - 3600_000), endReason: "driver_stop" });
-  await seedSession(db, { sessionId: "S-mid", cpId: "CP3", driverId: "D2", status: "FINISHED", energyKwh: 2, costEur: 0.6, startedAt: new Date(Date.now() - 3000_000), endedAt: new Date(Date.now() - 2000_000), endReason: "unplugged" });
-  await seedSession(db, { sessionId: "S-now", cpId: "CP1", driverId: "D1", pricePerKwh: 0.35, powerKw: 7.2, energyKwh: 1.5, costEur: 0.53, startedAt: new Date(Date.now() - 60_000) });
+  await seedSession(db, {
+    sessionId: "S-old",
+    cpId: "CP3",
+    driverId: "D1",
+    status: "FINISHED",
+    energyKwh: 10,
+    costEur: 3,
+    startedAt: new Date(Date.now() - 7200_000),
+    endedAt: new Date(Date.now() - 3600_000),
+    endReason: "driver_stop",
+  });
+  await seedSession(db, {
+    sessionId: "S-mid",
+    cpId: "CP3",
+    driverId: "D2",
+    status: "FINISHED",
+    energyKwh: 2,
+    costEur: 0.6,
+    startedAt: new Date(Date.now() - 3000_000),
+    endedAt: new Date(Date.now() - 2000_000),
+    endReason: "unplugged",
+  });
+  await seedSession(db, {
+    sessionId: "S-now",
+    cpId: "CP1",
+    driverId: "D1",
+    pricePerKwh: 0.35,
+    powerKw: 7.2,
+    energyKwh: 1.5,
+    costEur: 0.53,
+    startedAt: new Date(Date.now() - 60_000),
+  });
   await seedAudit(db, { eventType: "key", action: "issue_key", resource: "CP1", details: { key_id: "kid-1" } });
 });
 

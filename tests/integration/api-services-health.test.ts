@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeCerts } from "../../src/certs/make.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
+import { makeCerts } from "../../src/certs/make.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { beat } from "../../src/db/repos/heartbeats.ts";
 import { serviceHeartbeats } from "../../src/db/schema/index.ts";
-import { cachedServicesHealth, checkServices } from "../../src/roles/api/health/services.ts";
 import { PROBE_TIMEOUT_MS } from "../../src/roles/api/health/probes.ts";
+import { cachedServicesHealth, checkServices } from "../../src/roles/api/health/services.ts";
 import { getJson, startTestApi, type TestApi } from "../support/api-server.ts";
 import { kafkaBrokers } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -155,7 +155,10 @@ test("a Registry that never answers is reported down after the probe's time limi
   const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const database = await openDatabase({ url: "postgres://evnet:evnet@127.0.0.1:1/none", maxConnections: 1 });
   try {
-    const cache = cachedServicesHealth({ db: database.db, bus: new MemoryBus(), probeTopic: "t", registry: { url: `http://127.0.0.1:${silent.port}` }, startedAt: new Date() }, 100);
+    const cache = cachedServicesHealth(
+      { db: database.db, bus: new MemoryBus(), probeTopic: "t", registry: { url: `http://127.0.0.1:${silent.port}` }, startedAt: new Date() },
+      100,
+    );
     const first = await cache.get();
     expect(first.services.find((s) => s.name === "registry")).toMatchObject({ status: "down", detail: expect.stringContaining(`${PROBE_TIMEOUT_MS} ms`) });
     await Bun.sleep(150); // the report is now older than its 100 ms lifetime

@@ -5,14 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { textDecoder, type BusMessage, type Subscription } from "../../src/bus/bus.ts";
+import { type BusMessage, type Subscription, textDecoder } from "../../src/bus/bus.ts";
 import { parseControlMessage } from "../../src/bus/control-messages.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { allTopics, topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
-import { start } from "../../src/roles/api/index.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { start } from "../../src/roles/api/index.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const SERVICE = "service-token-for-weather-tests";
@@ -27,16 +27,20 @@ const control: BusMessage[] = [];
 const prefix = testTopicPrefix();
 
 function apiConfig(overrides: Record<string, string> = {}) {
-  return loadConfig(apiConfigSchema, {}, {
-    DATABASE_URL: database.url,
-    KAFKA_BROKERS: kafkaBrokers().join(","),
-    EVNET_TOPIC_PREFIX: prefix,
-    API_PORT: "0",
-    EVNET_SERVICE_TOKEN: SERVICE,
-    EVNET_OPERATOR_TOKEN: OPERATOR,
-    EVNET_MASTER_KEY: "a-master-key-passphrase-for-weather-tests",
-    ...overrides,
-  });
+  return loadConfig(
+    apiConfigSchema,
+    {},
+    {
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: kafkaBrokers().join(","),
+      EVNET_TOPIC_PREFIX: prefix,
+      API_PORT: "0",
+      EVNET_SERVICE_TOKEN: SERVICE,
+      EVNET_OPERATOR_TOKEN: OPERATOR,
+      EVNET_MASTER_KEY: "a-master-key-passphrase-for-weather-tests",
+      ...overrides,
+    },
+  );
 }
 
 beforeAll(async () => {
@@ -134,7 +138,8 @@ describe("PUT /ev/central/city-temperature", () => {
     const res = await call("PUT", "/city-temperature", { body: { city: "Nowhere", temperature_c: -40 } });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe("unauthorized");
-    const [attempt] = await sql`select outcome, reason from audit_events where event_type = 'security' and action = 'PUT /ev/central/city-temperature' order by id desc limit 1`;
+    const [attempt] =
+      await sql`select outcome, reason from audit_events where event_type = 'security' and action = 'PUT /ev/central/city-temperature' order by id desc limit 1`;
     expect(attempt).toMatchObject({ outcome: "failure", reason: "missing token" });
   });
 
@@ -150,7 +155,11 @@ describe("PUT /ev/central/city-temperature", () => {
   });
 
   test("refuses a body that is not JSON with a 400", async () => {
-    const res = await call("PUT", "/city-temperature", { token: SERVICE, raw: "city=Nowhere&temperature_c=-4", contentType: "application/x-www-form-urlencoded" });
+    const res = await call("PUT", "/city-temperature", {
+      token: SERVICE,
+      raw: "city=Nowhere&temperature_c=-4",
+      contentType: "application/x-www-form-urlencoded",
+    });
     expect(res.status).toBe(400);
   });
 
@@ -243,7 +252,10 @@ describe("POST /ev/central/weather/events", () => {
   });
 
   test("records a failure of the whole provider against the provider", async () => {
-    await call("POST", "/weather/events", { token: SERVICE, body: { kind: "unauthorized", provider: "openweather", http_status: 401, message: "Invalid API key" } });
+    await call("POST", "/weather/events", {
+      token: SERVICE,
+      body: { kind: "unauthorized", provider: "openweather", http_status: 401, message: "Invalid API key" },
+    });
     const [row] = await auditRows("provider/openweather");
     expect(row).toMatchObject({ outcome: "error", reason: "unauthorized: Invalid API key" });
   });
@@ -258,7 +270,10 @@ describe("POST /ev/central/weather/events", () => {
 
 describe("PUT /ev/central/weather/heartbeat", () => {
   test("records the weather office as alive in the service heartbeats", async () => {
-    const res = await call("PUT", "/weather/heartbeat", { token: SERVICE, body: { instance: "pc3:4242", interval_ms: 2000, details: { provider: "offline", cities: 2 } } });
+    const res = await call("PUT", "/weather/heartbeat", {
+      token: SERVICE,
+      body: { instance: "pc3:4242", interval_ms: 2000, details: { provider: "offline", cities: 2 } },
+    });
     expect(res.status).toBe(200);
     const [row] = await sql`select service, instance, interval_ms, details from service_heartbeats where service = 'weather'`;
     expect(row).toMatchObject({ service: "weather", instance: "pc3:4242", interval_ms: 2000, details: { provider: "offline", cities: 2 } });

@@ -3,7 +3,7 @@
  * outcome and time range, pages by offset and by cursor, and refuses bad filters with a 422.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAuditor, type AuditEntry } from "../../src/audit/audit.ts";
+import { type AuditEntry, createAuditor } from "../../src/audit/audit.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { getJson, startTestApi, type TestApi } from "../support/api-server.ts";
 
@@ -17,8 +17,26 @@ beforeAll(async () => {
   const entries: AuditEntry[] = [
     { eventType: "registration", actorType: "operator", resource: "cp/CP_1", action: "register", outcome: "success", at: at(0), sourceAddress: "10.0.0.1" },
     { eventType: "authentication", actorType: "cp", actorId: "CP_1", resource: "cp/CP_1", action: "authenticate", outcome: "success", at: at(1) },
-    { eventType: "authentication", actorType: "cp", actorId: "CP_2", resource: "cp/CP_2", action: "authenticate", outcome: "failure", reason: "expired: ...", at: at(2) },
-    { eventType: "security", actorType: "cp", actorId: "CP_1", resource: "cp/CP_1", action: "open_message", outcome: "failure", reason: "tampered: ...", at: at(3) },
+    {
+      eventType: "authentication",
+      actorType: "cp",
+      actorId: "CP_2",
+      resource: "cp/CP_2",
+      action: "authenticate",
+      outcome: "failure",
+      reason: "expired: ...",
+      at: at(2),
+    },
+    {
+      eventType: "security",
+      actorType: "cp",
+      actorId: "CP_1",
+      resource: "cp/CP_1",
+      action: "open_message",
+      outcome: "failure",
+      reason: "tampered: ...",
+      at: at(3),
+    },
     { eventType: "revocation", actorType: "operator", actorId: "api", resource: "cp/CP_1", action: "revoke_key", outcome: "success", at: at(4) },
     { eventType: "error", actorType: "system", action: "notify_central", outcome: "error", reason: "bus down", at: at(5) },
   ];

@@ -4,7 +4,7 @@
  * redelivery when it throws, a group splitting partitions, idempotent topic creation.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { BusError, textDecoder, type Bus, type BusMessage, type Subscription } from "../../src/bus/bus.ts";
+import { type Bus, BusError, type BusMessage, type Subscription, textDecoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import { kafkaBrokers, testTopicPrefix } from "../support/services.ts";
@@ -50,8 +50,7 @@ class Received {
   };
 }
 
-const numbered = (key: string, from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => ({ key, value: String(from + i) }));
+const numbered = (key: string, from: number, count: number) => Array.from({ length: count }, (_, i) => ({ key, value: String(from + i) }));
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => String(from + i));
 
 for (const adapter of adapters) {
@@ -152,7 +151,11 @@ for (const adapter of adapters) {
     test("a subscriber that asks for several partitions at once gets them side by side, each still one batch at a time and in order", async () => {
       const topic = await freshTopic();
       const keys = ["CP_A", "CP_B", "CP_C", "CP_D", "CP_E", "CP_F"];
-      for (let round = 0; round < 3; round++) await bus.publish(topic, keys.flatMap((k) => numbered(k, round * 10, 10)));
+      for (let round = 0; round < 3; round++)
+        await bus.publish(
+          topic,
+          keys.flatMap((k) => numbered(k, round * 10, 10)),
+        );
       const seen = new Received();
       const inHand = new Set<number>();
       let samePartitionTwice = false;
@@ -190,20 +193,29 @@ for (const adapter of adapters) {
       const [requests, events] = [await freshTopic(), await freshTopic()];
       const keys = ["CP_A", "CP_B", "CP_C", "CP_D"];
       for (let round = 0; round < 3; round++) {
-        await bus.publish(requests, keys.flatMap((k) => numbered(k, round * 5, 5)));
-        await bus.publish(events, keys.flatMap((k) => numbered(k, round * 5, 5)));
+        await bus.publish(
+          requests,
+          keys.flatMap((k) => numbered(k, round * 5, 5)),
+        );
+        await bus.publish(
+          events,
+          keys.flatMap((k) => numbered(k, round * 5, 5)),
+        );
       }
       const inHand = new Set<number>();
       let clash = false;
       let delivered = 0;
-      const sub = await bus.subscribe({ topics: [requests, events], groupId: `${prefix}-copartitioned`, from: "earliest", concurrency: 4, maxBatch: 20, copartitioned: true }, async (batch) => {
-        const partition = batch[0]!.partition!;
-        if (inHand.has(partition)) clash = true;
-        inHand.add(partition);
-        await Bun.sleep(20);
-        inHand.delete(partition);
-        delivered += batch.length;
-      });
+      const sub = await bus.subscribe(
+        { topics: [requests, events], groupId: `${prefix}-copartitioned`, from: "earliest", concurrency: 4, maxBatch: 20, copartitioned: true },
+        async (batch) => {
+          const partition = batch[0]!.partition!;
+          if (inHand.has(partition)) clash = true;
+          inHand.add(partition);
+          await Bun.sleep(20);
+          inHand.delete(partition);
+          delivered += batch.length;
+        },
+      );
       open.push(sub);
       await waitFor(() => delivered >= 120, "all 120 messages");
       expect(clash).toBe(false);
@@ -222,7 +234,10 @@ for (const adapter of adapters) {
       let round = 0;
       await waitFor(
         async () => {
-          await bus.publish(topic, keys.map((key) => ({ key, value: String(round) })));
+          await bus.publish(
+            topic,
+            keys.map((key) => ({ key, value: String(round) })),
+          );
           round++;
           return a.messages.length > 0 && b.messages.length > 0;
         },
@@ -259,7 +274,10 @@ for (const adapter of adapters) {
       );
       await leaving.close();
       const keys = Array.from({ length: 12 }, (_, i) => `CP_L${i}`);
-      await bus.publish(topic, keys.map((key) => ({ key, value: "after" })));
+      await bus.publish(
+        topic,
+        keys.map((key) => ({ key, value: "after" })),
+      );
       await waitFor(() => keys.every((k) => stays.values(k).includes("after")), "the remaining member to get every key");
       expect(new Set(stays.messages.filter((m) => keys.includes(m.key)).map((m) => m.partition)).size).toBeGreaterThan(1);
     });
@@ -279,7 +297,10 @@ for (const adapter of adapters) {
       await bus.ensureTopics([topic]);
       await bus.ensureTopics([topic]);
       const keys = Array.from({ length: 60 }, (_, i) => `CP_E${i}`);
-      await bus.publish(topic, keys.map((key) => ({ key, value: "x" })));
+      await bus.publish(
+        topic,
+        keys.map((key) => ({ key, value: "x" })),
+      );
       const seen = new Received();
       await subscribe(topic, `${prefix}-ensure`, seen.handler);
       await waitFor(() => seen.messages.length >= 60, "60 messages");

@@ -7,21 +7,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { createAuditor } from "../../src/audit/audit.ts";
-import { textEncoder, type BusMessage, type Subscription } from "../../src/bus/bus.ts";
+import { type BusMessage, type Subscription, textEncoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { isKeyRevokedNotice } from "../../src/bus/security-notice.ts";
 import { allTopics, topicsFor } from "../../src/bus/topics.ts";
-import { createCpChannel, type CpChannel } from "../../src/cp/channel.ts";
+import { type CpChannel, createCpChannel } from "../../src/cp/channel.ts";
 import { seal } from "../../src/crypto/envelope.ts";
-import { newChannelKey, parseMasterKey, wrapKey, type ChannelKey } from "../../src/crypto/keys.ts";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import { type ChannelKey, newChannelKey, parseMasterKey, wrapKey } from "../../src/crypto/keys.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { revokeActiveKeys, storeNewKey } from "../../src/db/repos/cp-keys.ts";
 import { chargingPoints, cpCredentials } from "../../src/db/schema/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
-import { createCentralChannel, NoActiveKeyError, type CentralChannel } from "../../src/roles/central/channel.ts";
+import { type CentralChannel, createCentralChannel, NoActiveKeyError } from "../../src/roles/central/channel.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const prefix = testTopicPrefix();
@@ -61,8 +61,14 @@ function channelFor(options: { keyRecheckMs?: number; noticeIntervalMs?: number 
 
 /** A registered, authenticated CP: its row, a credential and an active key, as the API leaves them. */
 async function authenticatedCp(cpId: string): Promise<ChannelKey> {
-  await handle.db.insert(chargingPoints).values({ cpId, location: "Madrid", pricePerKwh: 0.3, currentCredentialId: `cred_${cpId}` }).onConflictDoNothing();
-  await handle.db.insert(cpCredentials).values({ jti: `cred_${cpId}`, cpId, expiresAt: new Date(Date.now() + 86400_000) }).onConflictDoNothing();
+  await handle.db
+    .insert(chargingPoints)
+    .values({ cpId, location: "Madrid", pricePerKwh: 0.3, currentCredentialId: `cred_${cpId}` })
+    .onConflictDoNothing();
+  await handle.db
+    .insert(cpCredentials)
+    .values({ jti: `cred_${cpId}`, cpId, expiresAt: new Date(Date.now() + 86400_000) })
+    .onConflictDoNothing();
   const key = newChannelKey();
   await storeNewKey(handle.db, { keyId: key.keyId, cpId, wrappedKey: wrapKey(masterKey, cpId, key.keyId, key.key), credentialJti: `cred_${cpId}` });
   return key;

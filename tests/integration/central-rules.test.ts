@@ -7,19 +7,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import type { BusMessage } from "../../src/bus/bus.ts";
-import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.ts";
 import { controlMessage } from "../../src/bus/control-messages.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
+import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
 import { auditEvents, busOffsets, chargingPoints, cityWeather } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
-import { start, type RunningCentral } from "../../src/roles/central/index.ts";
+import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
-import { announceAuthenticated, auditsOf, cpStatus, DriverInbox, registerAndKey, sessionRow, sessionsAt, StandInCp } from "../support/network.ts";
+import { announceAuthenticated, auditsOf, cpStatus, DriverInbox, registerAndKey, StandInCp, sessionRow, sessionsAt } from "../support/network.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -37,14 +37,18 @@ beforeAll(async () => {
   database = await createTestDatabase();
   handle = await openDatabase({ url: database.url, maxConnections: 6 });
   bus = new MemoryBus();
-  const config = loadConfig(centralConfigSchema, {}, {
-    EVNET_MASTER_KEY: masterHex,
-    MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
-    CENTRAL_SESSION_END_GRACE: "1",
-    CENTRAL_SESSION_START_TIMEOUT: "2",
-    CENTRAL_SWEEP_INTERVAL: "0.2",
-    CENTRAL_INSTANCE_ID: "rules-test",
-  });
+  const config = loadConfig(
+    centralConfigSchema,
+    {},
+    {
+      EVNET_MASTER_KEY: masterHex,
+      MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
+      CENTRAL_SESSION_END_GRACE: "1",
+      CENTRAL_SESSION_START_TIMEOUT: "2",
+      CENTRAL_SWEEP_INTERVAL: "0.2",
+      CENTRAL_INSTANCE_ID: "rules-test",
+    },
+  );
   central = await start(config, { database: handle, bus });
   drivers = new DriverInbox(bus, topics);
   await drivers.listen("test-drivers");
@@ -74,7 +78,9 @@ async function activeCp(cpId: string, opts: { location?: string; price?: number 
 let requests = 0;
 async function ask(driverId: string, cpId: string, type: "charge_request" | "stop_request" = "charge_request", extra: object = {}): Promise<string> {
   const requestId = `r${++requests}-${driverId}`;
-  await bus.publish(topics.driverRequests, [{ key: cpId, value: JSON.stringify({ type, request_id: requestId, driver_id: driverId, cp_id: cpId, at: new Date().toISOString(), ...extra }) }]);
+  await bus.publish(topics.driverRequests, [
+    { key: cpId, value: JSON.stringify({ type, request_id: requestId, driver_id: driverId, cp_id: cpId, at: new Date().toISOString(), ...extra }) },
+  ]);
   return requestId;
 }
 
@@ -118,7 +124,16 @@ describe("a full session", () => {
     await ask("D_FULL", "CP_FULL", "stop_request", { session_id: sessionId });
     await waitFor(() => cp.commands.some((c) => c.type === "stop_supply" && c.session_id === sessionId), "stop_supply at the engine");
     const started = new Date(Date.now() - 3000).toISOString();
-    await cp.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "driver_stop", power_kw: 0, energy_kwh: 0.02, cost_eur: 0.01, started_at: started, ended_at: new Date().toISOString() });
+    await cp.fromEngine({
+      type: "supply_ended",
+      session_id: sessionId,
+      reason: "driver_stop",
+      power_kw: 0,
+      energy_kwh: 0.02,
+      cost_eur: 0.01,
+      started_at: started,
+      ended_at: new Date().toISOString(),
+    });
 
     const ticket = await ticketOf(sessionId);
     expect(ticket).toMatchObject({ cp_id: "CP_FULL", driver_id: "D_FULL", energy_kwh: 0.02, price_per_kwh: 0.4, cost_eur: 0.01, end_reason: "driver_stop" });
@@ -170,7 +185,9 @@ describe("refusals", () => {
 
   test("a malformed request is refused as invalid and audited; a request that is not JSON only audited", async () => {
     const requestId = `bad-${Date.now()}`;
-    await bus.publish(topics.driverRequests, [{ key: "CP_X", value: JSON.stringify({ type: "charge_request", request_id: requestId, driver_id: "D_BAD", cp_id: 42 }) }]);
+    await bus.publish(topics.driverRequests, [
+      { key: "CP_X", value: JSON.stringify({ type: "charge_request", request_id: requestId, driver_id: "D_BAD", cp_id: 42 }) },
+    ]);
     await bus.publish(topics.driverRequests, [{ key: "CP_X", value: "{not json" }]);
     expect(await answerTo(requestId)).toMatchObject({ code: "invalid_request" });
     await waitFor(async () => (await auditsOf(handle.db, "cp/CP_X")).filter((a) => a.reason?.startsWith("invalid request")).length === 2, "both audited");
@@ -200,7 +217,16 @@ describe("fault paths", () => {
     await cp.heartbeat(0.5);
     await waitFor(async () => (await cpStatus(handle.db, "CP_SILENT")) === "DISCONNECTED", "DISCONNECTED", { timeoutMs: 10_000 });
     await waitFor(() => cp.commands.some((c) => c.type === "stop_supply" && c.session_id === sessionId), "the engine is told to stop");
-    await cp.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "operator_stop", power_kw: 0, energy_kwh: 0.03, cost_eur: 0.01, started_at: new Date().toISOString(), ended_at: new Date().toISOString() });
+    await cp.fromEngine({
+      type: "supply_ended",
+      session_id: sessionId,
+      reason: "operator_stop",
+      power_kw: 0,
+      energy_kwh: 0.03,
+      cost_eur: 0.01,
+      started_at: new Date().toISOString(),
+      ended_at: new Date().toISOString(),
+    });
     expect(await ticketOf(sessionId)).toMatchObject({ energy_kwh: 0.03, end_reason: "disconnected" });
     await cp.heartbeat(30);
     await waitFor(async () => (await cpStatus(handle.db, "CP_SILENT")) === "ACTIVE", "ACTIVE after a heartbeat");
@@ -218,10 +244,23 @@ describe("messages that change nothing", () => {
   test("tampered and replayed telemetry is refused, audited and not applied", async () => {
     const cp = await activeCp("CP_TAMPER");
     const sessionId = await authorisedSession(cp, "D_TAMPER");
-    const genuine = cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 0.01, cost_eur: 0, elapsed_s: 1, at: new Date().toISOString() });
+    const genuine = cp.engine.seal({
+      type: "telemetry",
+      session_id: sessionId,
+      power_kw: 22,
+      energy_kwh: 0.01,
+      cost_eur: 0,
+      elapsed_s: 1,
+      at: new Date().toISOString(),
+    });
     await bus.publish(topics.cpEvents, [genuine]);
     await waitFor(async () => (await sessionRow(handle.db, sessionId))?.energyKwh === 0.01, "genuine telemetry applied");
-    const forged = JSON.parse(String(cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 9, cost_eur: 0, elapsed_s: 2, at: new Date().toISOString() }).value));
+    const forged = JSON.parse(
+      String(
+        cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 9, cost_eur: 0, elapsed_s: 2, at: new Date().toISOString() })
+          .value,
+      ),
+    );
     forged.ct = forged.ct.slice(0, -4) + (forged.ct.endsWith("AAAA") ? "BBBB" : "AAAA");
     await bus.publish(topics.cpEvents, [{ key: "CP_TAMPER", value: JSON.stringify(forged) }, genuine]);
     await waitFor(async () => (await auditsOf(handle.db, "cp/CP_TAMPER")).filter((a) => a.eventType === "security").length >= 2, "both refusals audited");
@@ -230,7 +269,16 @@ describe("messages that change nothing", () => {
     expect(reasons.some((r) => r.startsWith("replayed"))).toBe(true);
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.01);
     await ask("D_TAMPER", cp.cpId, "stop_request");
-    await cp.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "driver_stop", power_kw: 0, energy_kwh: 0.01, cost_eur: 0, started_at: new Date().toISOString(), ended_at: new Date().toISOString() });
+    await cp.fromEngine({
+      type: "supply_ended",
+      session_id: sessionId,
+      reason: "driver_stop",
+      power_kw: 0,
+      energy_kwh: 0.01,
+      cost_eur: 0,
+      started_at: new Date().toISOString(),
+      ended_at: new Date().toISOString(),
+    });
     expect((await ticketOf(sessionId)).energy_kwh).toBe(0.01);
   });
 });
@@ -246,14 +294,25 @@ describe("a partition handed over between two Central instances", () => {
     const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
     const [first, second] = [createBatchHandler(ctx), createBatchHandler(ctx)];
     const batch = [0.1, 0.2, 0.3, 0.4].map((energy, i) => ({
-      ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: energy, cost_eur: 0, elapsed_s: i + 1, at: new Date().toISOString() }),
+      ...cp.engine.seal({
+        type: "telemetry",
+        session_id: sessionId,
+        power_kw: 22,
+        energy_kwh: energy,
+        cost_eur: 0,
+        elapsed_s: i + 1,
+        at: new Date().toISOString(),
+      }),
       topic: topics.cpEvents,
       partition,
       offset: BigInt(i),
       timestamp: Date.now(),
     })) as BusMessage[];
     const applied = async () => {
-      const [row] = await handle.db.select().from(busOffsets).where(and(eq(busOffsets.groupId, ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, partition)));
+      const [row] = await handle.db
+        .select()
+        .from(busOffsets)
+        .where(and(eq(busOffsets.groupId, ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, partition)));
       return row?.nextOffset;
     };
 
@@ -272,7 +331,12 @@ describe("a partition handed over between two Central instances", () => {
     expect((await sessionRow(handle.db, sessionId))?.lastTelemetrySeq).toBe(JSON.parse(String(batch[3]!.value)).seq);
     // The holder opens its next batch with the sequences it keeps for the partition: a copy of
     // an applied reading is still refused as a replay, and the new reading applied.
-    const next = { ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 0.5, cost_eur: 0, elapsed_s: 5, at: new Date().toISOString() }), topic: topics.cpEvents, partition, timestamp: Date.now() };
+    const next = {
+      ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 0.5, cost_eur: 0, elapsed_s: 5, at: new Date().toISOString() }),
+      topic: topics.cpEvents,
+      partition,
+      timestamp: Date.now(),
+    };
     await second([
       { ...batch[2]!, offset: 4n },
       { ...next, offset: 5n },
@@ -285,7 +349,15 @@ describe("a partition handed over between two Central instances", () => {
     // is left; the one that kept sequences from before opens its batch again against the
     // sequences accepted since, so a copy of what the other applied is refused there too.
     const reading = (energy: number, offset: number) => ({
-      ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: energy, cost_eur: 0, elapsed_s: energy * 10, at: new Date().toISOString() }),
+      ...cp.engine.seal({
+        type: "telemetry",
+        session_id: sessionId,
+        power_kw: 22,
+        energy_kwh: energy,
+        cost_eur: 0,
+        elapsed_s: energy * 10,
+        at: new Date().toISOString(),
+      }),
       topic: topics.cpEvents,
       partition,
       offset: BigInt(offset),
@@ -307,11 +379,15 @@ describe("operators and weather", () => {
   test("an operator stop ends the session and refuses charges until resumed", async () => {
     const cp = await activeCp("CP_OP");
     const sessionId = await authorisedSession(cp, "D_OP");
-    await bus.publish(topics.centralControl, [controlMessage({ type: "operator_stop", cp_id: "CP_OP", actor_id: "admin", reason: "maintenance", at: new Date().toISOString() })]);
+    await bus.publish(topics.centralControl, [
+      controlMessage({ type: "operator_stop", cp_id: "CP_OP", actor_id: "admin", reason: "maintenance", at: new Date().toISOString() }),
+    ]);
     await waitFor(async () => (await cpStatus(handle.db, "CP_OP")) === "STOPPED", "STOPPED");
     expect(await ticketOf(sessionId)).toMatchObject({ end_reason: "operator_stop" });
     expect(await answerTo(await ask("D_OP", "CP_OP"))).toMatchObject({ code: "cp_stopped" });
-    await bus.publish(topics.centralControl, [controlMessage({ type: "operator_resume", cp_id: "CP_OP", actor_id: "admin", reason: "", at: new Date().toISOString() })]);
+    await bus.publish(topics.centralControl, [
+      controlMessage({ type: "operator_resume", cp_id: "CP_OP", actor_id: "admin", reason: "", at: new Date().toISOString() }),
+    ]);
     await waitFor(async () => (await cpStatus(handle.db, "CP_OP")) === "ACTIVE", "ACTIVE");
   });
 
@@ -320,16 +396,32 @@ describe("operators and weather", () => {
     const busy = await activeCp("CP_OSLO_2", { location: "oslo " });
     const sessionId = await authorisedSession(busy, "D_OSLO");
     await handle.db.insert(cityWeather).values({ city: "Oslo", temperatureC: -5, alert: true, alertSince: new Date() });
-    await bus.publish(topics.centralControl, [controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: -5, alert: true, critical_c: 0, reported_at: new Date().toISOString() })]);
+    await bus.publish(topics.centralControl, [
+      controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: -5, alert: true, critical_c: 0, reported_at: new Date().toISOString() }),
+    ]);
     await waitFor(async () => (await cpStatus(handle.db, idle.cpId)) === "OUT_OF_SERVICE", "idle CP out of service");
     expect(await cpStatus(handle.db, busy.cpId)).toBe("SUPPLYING");
     await ask("D_OSLO", busy.cpId, "stop_request");
-    await busy.fromEngine({ type: "supply_ended", session_id: sessionId, reason: "driver_stop", power_kw: 0, energy_kwh: 0.1, cost_eur: 0.03, started_at: new Date().toISOString(), ended_at: new Date().toISOString() });
+    await busy.fromEngine({
+      type: "supply_ended",
+      session_id: sessionId,
+      reason: "driver_stop",
+      power_kw: 0,
+      energy_kwh: 0.1,
+      cost_eur: 0.03,
+      started_at: new Date().toISOString(),
+      ended_at: new Date().toISOString(),
+    });
     expect((await ticketOf(sessionId)).end_reason).toBe("driver_stop");
     await waitFor(async () => (await cpStatus(handle.db, busy.cpId)) === "OUT_OF_SERVICE", "busy CP out of service after its session");
     await handle.db.update(cityWeather).set({ temperatureC: 3, alert: false }).where(eq(cityWeather.city, "Oslo"));
-    await bus.publish(topics.centralControl, [controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: 3, alert: false, critical_c: 0, reported_at: new Date().toISOString() })]);
-    await waitFor(async () => (await cpStatus(handle.db, idle.cpId)) === "ACTIVE" && (await cpStatus(handle.db, busy.cpId)) === "ACTIVE", "both back in service");
+    await bus.publish(topics.centralControl, [
+      controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: 3, alert: false, critical_c: 0, reported_at: new Date().toISOString() }),
+    ]);
+    await waitFor(
+      async () => (await cpStatus(handle.db, idle.cpId)) === "ACTIVE" && (await cpStatus(handle.db, busy.cpId)) === "ACTIVE",
+      "both back in service",
+    );
     const [row] = await handle.db.select().from(chargingPoints).where(eq(chargingPoints.cpId, idle.cpId));
     expect(row?.statusReason).toContain("weather alert cancelled");
   });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { makeCerts } from "../../src/certs/make.ts";
 import { ConfigError } from "../../src/config/env.ts";
-import { serve, type HttpServer } from "../../src/http/serve.ts";
+import { type HttpServer, serve } from "../../src/http/serve.ts";
 import { readCaFile, tlsFetch } from "../../src/http/tls-client.ts";
 import { AppError } from "../../src/lib/errors.ts";
 
@@ -19,7 +19,8 @@ let n = 0;
 const freshDir = () => join(scratch, `certs-${++n}`);
 
 /** Bun's fetch rejects an untrusted server with an error whose code names the TLS failure. */
-const CERTIFICATE_ERROR = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_\w+)$/;
+const CERTIFICATE_ERROR =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_\w+)$/;
 const certificateErrorCode = (error: unknown) => String((error as { code?: unknown } | undefined)?.code);
 
 describe("a server using the certificates evnet certs made", () => {
@@ -56,10 +57,9 @@ describe("evnet certs", () => {
   test("writes private keys readable by their owner only", async () => {
     const dir = freshDir();
     const report = await makeCerts({ dir });
-    for (const file of report.files) expect({ file: file.path, mode: statSync(file.path).mode & 0o777 }).toEqual({ file: file.path, mode: file.private ? 0o600 : 0o644 });
-    expect(report.files.filter((f) => f.private).map((f) => f.path)).toEqual(
-      expect.arrayContaining([join(dir, "ca-key.pem"), join(dir, "server-key.pem")]),
-    );
+    for (const file of report.files)
+      expect({ file: file.path, mode: statSync(file.path).mode & 0o777 }).toEqual({ file: file.path, mode: file.private ? 0o600 : 0o644 });
+    expect(report.files.filter((f) => f.private).map((f) => f.path)).toEqual(expect.arrayContaining([join(dir, "ca-key.pem"), join(dir, "server-key.pem")]));
   });
 
   test("makes a server certificate for the local names plus the hosts asked for", async () => {
@@ -79,11 +79,14 @@ describe("evnet certs", () => {
     expect(again.files.find((f) => f.path.endsWith("server.pem"))?.action).toBe("replaced");
 
     // The re-issued certificate is still trusted through the kept CA.
-    const server = serve(new Hono().get("/", (c) => c.text("ok")), {
-      hostname: "127.0.0.1",
-      port: 0,
-      tls: { certFile: join(dir, "server.pem"), keyFile: join(dir, "server-key.pem") },
-    });
+    const server = serve(
+      new Hono().get("/", (c) => c.text("ok")),
+      {
+        hostname: "127.0.0.1",
+        port: 0,
+        tls: { certFile: join(dir, "server.pem"), keyFile: join(dir, "server-key.pem") },
+      },
+    );
     try {
       expect(await (await tlsFetch(join(dir, "ca.pem"))(server.url)).text()).toBe("ok");
     } finally {

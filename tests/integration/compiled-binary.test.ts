@@ -13,7 +13,7 @@ import pkg from "../../package.json";
 import { serve } from "../../src/http/serve.ts";
 import { tlsFetch } from "../../src/http/tls-client.ts";
 import { compiledBinaryIn } from "../support/binary.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 
 const root = mkdtempSync(join(tmpdir(), "evnet-binary-"));
 const runDir = join(root, "elsewhere");
@@ -87,11 +87,14 @@ describe("the compiled evnet binary, run from a folder without node_modules", ()
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("server certificate valid for: localhost, 127.0.0.1, ::1, evnet.test");
     expect(statSync(join(runDir, "certs", "server-key.pem")).mode & 0o777).toBe(0o600);
-    const server = serve(new Hono().get("/", (c) => c.text("trusted")), {
-      hostname: "127.0.0.1",
-      port: 0,
-      tls: { certFile: join(runDir, "certs", "server.pem"), keyFile: join(runDir, "certs", "server-key.pem") },
-    });
+    const server = serve(
+      new Hono().get("/", (c) => c.text("trusted")),
+      {
+        hostname: "127.0.0.1",
+        port: 0,
+        tls: { certFile: join(runDir, "certs", "server.pem"), keyFile: join(runDir, "certs", "server-key.pem") },
+      },
+    );
     try {
       expect(await (await tlsFetch(join(runDir, "certs", "ca.pem"))(server.url)).text()).toBe("trusted");
     } finally {

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { tlsFetch } from "../../src/http/tls-client.ts";
 import { compiledBinaryIn } from "../support/binary.ts";
 import { freePort } from "../support/network-processes.ts";
-import { spawnRole, type RoleProcess } from "../support/processes.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { type RoleProcess, spawnRole } from "../support/processes.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const root = mkdtempSync(join(tmpdir(), "evnet-binnet-"));
@@ -66,37 +66,59 @@ describe("the network run from the compiled binary as separate processes", () =>
     });
     const apiUrl = urlIn(await api.waitForLine(/listening/, 60_000));
     expect(apiUrl).toStartWith("https://");
-    const central = role("central", ["central", "--no-menu"], { ...bus, DATABASE_URL: database.url, EVNET_MASTER_KEY: masterKey, MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1" });
+    const central = role("central", ["central", "--no-menu"], {
+      ...bus,
+      DATABASE_URL: database.url,
+      EVNET_MASTER_KEY: masterKey,
+      MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
+    });
     await central.waitForLine(/central ready/, 60_000);
 
     const port = await freePort();
     const engine = role("engine", ["cp-engine", "--no-menu", "--id", "CP_BIN", "--port", String(port)], bus);
     await engine.waitForLine(/engine listening/, 60_000);
-    const monitor = role("monitor", ["cp-monitor", "--no-menu", "--id", "CP_BIN", "--location", "Madrid", "--engine", `127.0.0.1:${port}`, "--register", "--authenticate"], {
-      ...bus,
-      REGISTRY_URL: registryUrl,
-      API_URL: apiUrl,
-      EVNET_CA_FILE: "certs/ca.pem",
-      EVNET_ENROLLMENT_TOKEN: TOKENS.EVNET_ENROLLMENT_TOKEN,
-      EVNET_DATA_DIR: "cp-data",
-      MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
-    });
+    const monitor = role(
+      "monitor",
+      ["cp-monitor", "--no-menu", "--id", "CP_BIN", "--location", "Madrid", "--engine", `127.0.0.1:${port}`, "--register", "--authenticate"],
+      {
+        ...bus,
+        REGISTRY_URL: registryUrl,
+        API_URL: apiUrl,
+        EVNET_CA_FILE: "certs/ca.pem",
+        EVNET_ENROLLMENT_TOKEN: TOKENS.EVNET_ENROLLMENT_TOKEN,
+        EVNET_DATA_DIR: "cp-data",
+        MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
+      },
+    );
     await monitor.waitForLine(/monitor supervising/, 60_000);
     const trusted = tlsFetch(join(root, "certs", "ca.pem"));
-    await waitFor(async () => {
-      const res = await trusted(`${apiUrl}/ev/central/charging-points/CP_BIN`);
-      return res.status === 200 && ((await res.json()) as { charging_point: { status: string } }).charging_point.status === "ACTIVE";
-    }, "CP_BIN ACTIVE", { timeoutMs: 60_000 });
+    await waitFor(
+      async () => {
+        const res = await trusted(`${apiUrl}/ev/central/charging-points/CP_BIN`);
+        return res.status === 200 && ((await res.json()) as { charging_point: { status: string } }).charging_point.status === "ACTIVE";
+      },
+      "CP_BIN ACTIVE",
+      { timeoutMs: 60_000 },
+    );
 
     writeFileSync(join(root, "cps.txt"), "CP_BIN\n");
-    const driver = role("driver", ["driver", "--id", "D_BIN", "--file", "cps.txt", "--charge-seconds", "3", "--json"], { ...bus, API_URL: apiUrl, EVNET_CA_FILE: "certs/ca.pem" });
+    const driver = role("driver", ["driver", "--id", "D_BIN", "--file", "cps.txt", "--charge-seconds", "3", "--json"], {
+      ...bus,
+      API_URL: apiUrl,
+      EVNET_CA_FILE: "certs/ca.pem",
+    });
     expect(await driver.proc.exited).toBe(0);
-    const tickets = driver.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((o) => o.type === "ticket");
+    const tickets = driver.lines
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l))
+      .filter((o) => o.type === "ticket");
     expect(tickets).toHaveLength(1);
     expect(tickets[0].cp_id).toBe("CP_BIN");
     expect(tickets[0].energy_kwh).toBeGreaterThan(0);
     expect(tickets[0].cost_eur).toBeCloseTo(tickets[0].energy_kwh * tickets[0].price_per_kwh, 2);
-    const session = (await (await trusted(`${apiUrl}/ev/central/sessions/${tickets[0].session_id}`)).json()) as { session: { status: string; energy_kwh: number } };
+    const session = (await (await trusted(`${apiUrl}/ev/central/sessions/${tickets[0].session_id}`)).json()) as {
+      session: { status: string; energy_kwh: number };
+    };
     expect(session.session.status).toBe("FINISHED");
     expect(session.session.energy_kwh).toBeCloseTo(tickets[0].energy_kwh, 6);
   }, 300_000);

@@ -21,15 +21,15 @@ import { start as startRegistry } from "../../src/roles/registry/index.ts";
 import {
   callJson,
   ENROLLMENT_TOKEN,
+  type JsonCall,
   makeTestCerts,
   newMasterKeyHex,
   OPERATOR_TOKEN,
   readText,
   SERVICE_TOKEN,
-  type JsonCall,
   type TestCerts,
 } from "../support/identity.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const prefix = testTopicPrefix();
@@ -63,14 +63,18 @@ beforeAll(async () => {
   certs = await makeTestCerts();
   database = await createTestDatabase();
   registry = await startRegistry(
-    loadConfig(registryConfigSchema, {}, {
-      DATABASE_URL: database.url,
-      REGISTRY_PORT: "0",
-      REGISTRY_TLS_CERT: certs.certFile,
-      REGISTRY_TLS_KEY: certs.keyFile,
-      REGISTRY_SIGNING_KEY: certs.signingKeyFile,
-      EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
-    }),
+    loadConfig(
+      registryConfigSchema,
+      {},
+      {
+        DATABASE_URL: database.url,
+        REGISTRY_PORT: "0",
+        REGISTRY_TLS_CERT: certs.certFile,
+        REGISTRY_TLS_KEY: certs.keyFile,
+        REGISTRY_SIGNING_KEY: certs.signingKeyFile,
+        EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
+      },
+    ),
   );
   observer = new KafkaBus({ brokers: kafkaBrokers(), clientId: "cp-auth-test", sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 });
   await observer.ensureTopics(allTopics(topicsFor(prefix)));
@@ -95,7 +99,10 @@ const central = (path: string, method = "GET", init: JsonCall = {}) => callJson(
 const authenticate = (body: unknown) => central("/auth", "POST", { body });
 
 async function registerCp(cpId: string, location = "Madrid"): Promise<string> {
-  const reply = await callJson(certs.fetch, "POST", `${registry.url}/ev/registry/charging-points`, { token: ENROLLMENT_TOKEN, body: { cp_id: cpId, location } });
+  const reply = await callJson(certs.fetch, "POST", `${registry.url}/ev/registry/charging-points`, {
+    token: ENROLLMENT_TOKEN,
+    body: { cp_id: cpId, location },
+  });
   expect(reply.status).toBeLessThan(300);
   return reply.body.cp_credential;
 }
@@ -283,8 +290,7 @@ describe("revoking a CP's key", () => {
 });
 
 function nonLoopbackAddress(): string | undefined {
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   return undefined;
 }
 

@@ -20,19 +20,19 @@ import {
   changeLocation,
   deregister,
   ensureIdentity,
+  type IdentityConfig,
   IdentityError,
   loadIdentity,
+  RefusedError,
   reauthenticate,
   register,
-  RefusedError,
-  type IdentityConfig,
 } from "../../src/roles/cp-monitor/enrollment.ts";
 import { identityFile } from "../../src/roles/cp-monitor/identity-store.ts";
 import { startKeyGuard } from "../../src/roles/cp-monitor/key-guard.ts";
 import { registryConfigSchema } from "../../src/roles/registry/config.ts";
 import { start as startRegistry } from "../../src/roles/registry/index.ts";
 import { callJson, ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "../support/identity.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const log = createLogger("monitor-test");
@@ -47,28 +47,36 @@ beforeAll(async () => {
   certs = await makeTestCerts();
   database = await createTestDatabase();
   registry = await startRegistry(
-    loadConfig(registryConfigSchema, {}, {
-      DATABASE_URL: database.url,
-      REGISTRY_PORT: "0",
-      REGISTRY_TLS_CERT: certs.certFile,
-      REGISTRY_TLS_KEY: certs.keyFile,
-      REGISTRY_SIGNING_KEY: certs.signingKeyFile,
-      EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
-    }),
+    loadConfig(
+      registryConfigSchema,
+      {},
+      {
+        DATABASE_URL: database.url,
+        REGISTRY_PORT: "0",
+        REGISTRY_TLS_CERT: certs.certFile,
+        REGISTRY_TLS_KEY: certs.keyFile,
+        REGISTRY_SIGNING_KEY: certs.signingKeyFile,
+        EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
+      },
+    ),
   );
   api = await startApi(
-    loadConfig(apiConfigSchema, {}, {
-      DATABASE_URL: database.url,
-      KAFKA_BROKERS: kafkaBrokers().join(","),
-      EVNET_TOPIC_PREFIX: testTopicPrefix(),
-      API_PORT: "0",
-      API_TLS_CERT: certs.certFile,
-      API_TLS_KEY: certs.keyFile,
-      REGISTRY_PUBLIC_KEY: certs.publicKeyFile,
-      EVNET_MASTER_KEY: newMasterKeyHex(),
-      EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
-      EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
-    }),
+    loadConfig(
+      apiConfigSchema,
+      {},
+      {
+        DATABASE_URL: database.url,
+        KAFKA_BROKERS: kafkaBrokers().join(","),
+        EVNET_TOPIC_PREFIX: testTopicPrefix(),
+        API_PORT: "0",
+        API_TLS_CERT: certs.certFile,
+        API_TLS_KEY: certs.keyFile,
+        REGISTRY_PUBLIC_KEY: certs.publicKeyFile,
+        EVNET_MASTER_KEY: newMasterKeyHex(),
+        EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
+        EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
+      },
+    ),
   );
   dataDir = mkdtempSync(join(tmpdir(), "evnet-monitor-"));
   monitor = {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import { openDatabase, rowsOf, type Database } from "../../src/db/client.ts";
+import { type Database, openDatabase, rowsOf } from "../../src/db/client.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 
 let testDb: TestDatabase;

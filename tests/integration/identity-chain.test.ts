@@ -41,9 +41,12 @@ const sealedOnTheWire = () => [...network.wire, ...onTheWire].filter((m) => m.ke
 beforeAll(async () => {
   await network.start(); // Registry and API as processes, over HTTPS with the test CA
   commandsReader = new KafkaBus({ brokers: network.brokers, clientId: "chain-commands-reader", sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 });
-  commandsSubscription = await commandsReader.subscribe({ topics: [topics.cpCommands], groupId: `${network.prefix}-commands`, from: "earliest" }, async (batch) => {
-    onTheWire.push(...batch);
-  });
+  commandsSubscription = await commandsReader.subscribe(
+    { topics: [topics.cpCommands], groupId: `${network.prefix}-commands`, from: "earliest" },
+    async (batch) => {
+      onTheWire.push(...batch);
+    },
+  );
   await network.startCentral("central-1", { EVNET_CENTRAL_GROUP: `${network.prefix}-central` });
   await network.startCp(CP, "Madrid"); // engine, and a monitor started with --register --authenticate
   roles = [...network.roles]; // the long-running roles (a driver comes and goes)
@@ -93,7 +96,8 @@ describe("a charging point joining the network", () => {
       const text = new TextDecoder().decode(m.value);
       const envelope = JSON.parse(text);
       expect(Object.keys(envelope).sort()).toEqual(["cp", "ct", "kid", "nonce", "sender", "seq", "ts", "v"]);
-      for (const word of ["heartbeat", "telemetry", "engine_status", "interval_s", "power_kw", "session_id", "start_supply", "key_revoked"]) expect(text).not.toContain(word);
+      for (const word of ["heartbeat", "telemetry", "engine_status", "interval_s", "power_kw", "session_id", "start_supply", "key_revoked"])
+        expect(text).not.toContain(word);
     }
   });
 });
@@ -110,7 +114,10 @@ describe("messages injected by an attacker with a raw producer", () => {
     const injected = [
       { key: CP, value: captured.value }, // replayed
       { key: CP, value: JSON.stringify({ ...envelope, ct: ct.toString("base64url"), seq: envelope.seq + 10 ** 9 }) }, // tampered
-      { key: CP, value: seal({ cp: CP, kid: stranger.keyId, sender: `monitor:${CP}`, seq: Date.now() * 1000 + 10 ** 10 }, stranger.key, { type: "heartbeat" }) }, // forged
+      {
+        key: CP,
+        value: seal({ cp: CP, kid: stranger.keyId, sender: `monitor:${CP}`, seq: Date.now() * 1000 + 10 ** 10 }, stranger.key, { type: "heartbeat" }),
+      }, // forged
       { key: CP, value: JSON.stringify({ ...envelope, cp: "CP_SOMEONE_ELSE" }) }, // claims another CP
       { key: CP, value: "not an envelope at all" },
     ];
@@ -133,7 +140,10 @@ describe("revoking the CP's key", () => {
     expect(revoked.status).toBe(200);
     expect(revoked.body.revoked_key_ids).toEqual([old.key_id]);
     await waitFor(
-      async () => (await sql()`select 1 from audit_events where event_type = 'state_change' and resource = ${`cp/${CP}`} and details->>'to' = 'STOPPED' and reason = 'key revoked'`).length > 0,
+      async () =>
+        (
+          await sql()`select 1 from audit_events where event_type = 'state_change' and resource = ${`cp/${CP}`} and details->>'to' = 'STOPPED' and reason = 'key revoked'`
+        ).length > 0,
       "Central to stop the CP for its revoked key",
       { timeoutMs: 30_000 },
     );

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BusError, textDecoder, type BusMessage } from "../../src/bus/bus.ts";
+import { BusError, type BusMessage, textDecoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { kafkaBrokers, testTopicPrefix } from "../support/services.ts";
@@ -100,7 +100,11 @@ describe("a Kafka subscription's offset commits", () => {
         handled += batch.length;
       });
       // Many small publishes, so many small batches on every partition.
-      for (let i = 0; i < 60; i++) await bus.publish(topic, [{ key: `CP_${i % 7}`, value: String(i) }, { key: `CP_${(i + 3) % 7}`, value: `${i}b` }]);
+      for (let i = 0; i < 60; i++)
+        await bus.publish(topic, [
+          { key: `CP_${i % 7}`, value: String(i) },
+          { key: `CP_${(i + 3) % 7}`, value: `${i}b` },
+        ]);
       await waitFor(() => handled === 120, "all 120 messages handled");
       await waitFor(async () => (await bus.lag(group, [topic])).total === 0, "the group's lag down to 0 with the subscription still open");
       const lag = await bus.lag(group, [topic]);
@@ -134,7 +138,10 @@ describe("a Kafka consumer group", () => {
       const keys = Array.from({ length: 12 }, (_, i) => `CP_D${i}`);
       await waitFor(
         async () => {
-          await bus.publish(topic, keys.map((key) => ({ key, value: "before" })));
+          await bus.publish(
+            topic,
+            keys.map((key) => ({ key, value: "before" })),
+          );
           return survivor.length > 0 && childLines.some((l) => l.startsWith("got "));
         },
         "both members to receive messages",
@@ -143,7 +150,10 @@ describe("a Kafka consumer group", () => {
 
       child.kill("SIGKILL");
       await child.exited;
-      await bus.publish(topic, keys.map((key) => ({ key, value: "after" })));
+      await bus.publish(
+        topic,
+        keys.map((key) => ({ key, value: "after" })),
+      );
       const seenAfter = () => new Set(survivor.filter((m) => textDecoder.decode(m.value) === "after").map((m) => m.key));
       await waitFor(() => seenAfter().size === keys.length, "the survivor to get every key after the death", { timeoutMs: 30_000 });
       expect([...seenAfter()].sort()).toEqual([...keys].sort());
@@ -214,7 +224,10 @@ describe("a Kafka subscription across a broker restart", () => {
         received.push(...batch.map((m) => textDecoder.decode(m.value)));
       });
       const publish = (from: number, count: number) =>
-        bus.publish(topic, Array.from({ length: count }, (_, i) => ({ key: "CP_K", value: String(from + i) })));
+        bus.publish(
+          topic,
+          Array.from({ length: count }, (_, i) => ({ key: "CP_K", value: String(from + i) })),
+        );
       await publish(0, 10);
       await waitFor(() => received.length >= 10, "the first 10 messages");
 
@@ -225,7 +238,15 @@ describe("a Kafka subscription across a broker restart", () => {
 
       broker.start();
       // A publisher buffers and retries until the broker takes the messages again.
-      await waitFor(async () => (await publish(10, 10).then(() => true, () => false)), "the restarted broker to accept messages", { timeoutMs: 60_000, everyMs: 500 });
+      await waitFor(
+        async () =>
+          await publish(10, 10).then(
+            () => true,
+            () => false,
+          ),
+        "the restarted broker to accept messages",
+        { timeoutMs: 60_000, everyMs: 500 },
+      );
       await waitFor(() => logged.includes("kafka consumer reconnected"), "the subscription to reconnect", { timeoutMs: 60_000 });
       await waitFor(() => received.includes("19"), "the messages published after the restart", { timeoutMs: 60_000 });
       // The message refused during the outage may or may not land later; the rest must all be there, in order.

@@ -7,17 +7,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { openDatabase, rowsOf, type Database, type Db } from "../../src/db/client.ts";
-import { drivers } from "../../src/db/schema/index.ts";
+import { type Database, type Db, openDatabase, rowsOf } from "../../src/db/client.ts";
 import { embeddedMigrations, migrate } from "../../src/db/migrate.ts";
+import { drivers } from "../../src/db/schema/index.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 
 const allTags = embeddedMigrations().map((m) => m.tag);
 
 async function tables(db: Db): Promise<string[]> {
-  const result: unknown = await db.execute(
-    sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
-  );
+  const result: unknown = await db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
   return rowsOf<{ table_name: string }>(result).map((r) => r.table_name);
 }
 

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { SupplyEnded, Telemetry } from "../../src/bus/messages.ts";
-import { OwnBroker } from "../support/own-broker.ts";
 import { jsonLines, TestNetwork } from "../support/network-processes.ts";
+import { OwnBroker } from "../support/own-broker.ts";
 import { waitFor } from "../support/wait.ts";
 
 const broker = new OwnBroker();

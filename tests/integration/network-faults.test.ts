@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { SupplyEnded, Telemetry } from "../../src/bus/messages.ts";
 import { costOf } from "../../src/domain/billing.ts";
+import { type ChargingPointProcesses, jsonLines, TestNetwork } from "../support/network-processes.ts";
 import type { RoleProcess } from "../support/processes.ts";
-import { jsonLines, TestNetwork, type ChargingPointProcesses } from "../support/network-processes.ts";
 import { waitFor } from "../support/wait.ts";
 
 const net = new TestNetwork();
@@ -29,10 +29,14 @@ afterAll(async () => {
 async function chargingDriver(driverId: string, cpId: string): Promise<{ driver: RoleProcess; sessionId: string }> {
   const driver = net.driver(driverId, ["--cp", cpId, "--charge-seconds", "600"]);
   let sessionId = "";
-  await waitFor(async () => {
-    sessionId = (await net.openSessionAt(cpId))?.session_id ?? "";
-    return sessionId !== "";
-  }, `a session at ${cpId}`, { timeoutMs: 30_000 });
+  await waitFor(
+    async () => {
+      sessionId = (await net.openSessionAt(cpId))?.session_id ?? "";
+      return sessionId !== "";
+    },
+    `a session at ${cpId}`,
+    { timeoutMs: 30_000 },
+  );
   await waitFor(async () => ((await net.session(sessionId))?.energy_kwh ?? 0) > 0, "telemetry applied", { timeoutMs: 30_000 });
   return { driver, sessionId };
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { SupplyEnded } from "../../src/bus/messages.ts";
-import { jsonLines, TestNetwork, type ChargingPointProcesses } from "../support/network-processes.ts";
+import { type ChargingPointProcesses, jsonLines, TestNetwork } from "../support/network-processes.ts";
 import { waitFor } from "../support/wait.ts";
 
 const net = new TestNetwork();
@@ -96,7 +96,9 @@ describe("an operator, headless", () => {
       "Central to stop the CP",
       { timeoutMs: 30_000 },
     );
-    await waitFor(async () => (await net.sql`select key_id from cp_keys where cp_id = 'CP_O3' and revoked_at is null`)[0]?.key_id !== before, "a new key", { timeoutMs: 30_000 });
+    await waitFor(async () => (await net.sql`select key_id from cp_keys where cp_id = 'CP_O3' and revoked_at is null`)[0]?.key_id !== before, "a new key", {
+      timeoutMs: 30_000,
+    });
     await net.waitForStatus("CP_O3", "ACTIVE");
   }, 90_000);
 

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { SupplyEnded } from "../../src/bus/messages.ts";
-import type { RoleProcess } from "../support/processes.ts";
 import { jsonLines, TestNetwork } from "../support/network-processes.ts";
+import type { RoleProcess } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 
 const net = new TestNetwork();
 const centrals: Record<string, RoleProcess> = {};
 /** Two CPs on each partition of the CP topics. */
-let cpIds: string[] = [];
+const cpIds: string[] = [];
 let partitionOf = new Map<string, number>();
 
 beforeAll(async () => {
@@ -21,7 +21,13 @@ beforeAll(async () => {
   centrals["central-a"] = await net.startCentral("central-a");
   centrals["central-b"] = await net.startCentral("central-b");
   partitionOf = await net.partitionsOf(Array.from({ length: 40 }, (_, i) => `CP_X${i}`));
-  for (const p of [0, 1, 2]) cpIds.push(...[...partitionOf].filter(([, q]) => q === p).slice(0, 2).map(([id]) => id));
+  for (const p of [0, 1, 2])
+    cpIds.push(
+      ...[...partitionOf]
+        .filter(([, q]) => q === p)
+        .slice(0, 2)
+        .map(([id]) => id),
+    );
   expect(cpIds).toHaveLength(6);
   for (const id of cpIds) await net.startCp(id, "Valencia");
 }, 300_000);
@@ -73,7 +79,8 @@ describe("two Centrals in one consumer group", () => {
     for (const t of tickets) expect(closedBy.get(t.session_id)).toBe(a.has(partitionOf.get(t.cp_id)!) ? "central-a" : "central-b");
     expect(new Set(closedBy.values())).toEqual(new Set(["central-a", "central-b"]));
     // Applied once: one start and one end per session, one session per request.
-    const audits = await net.sql`select action, details->>'session_id' as session_id, count(*)::int as n from audit_events where action in ('start_session', 'end_session') group by 1, 2`;
+    const audits =
+      await net.sql`select action, details->>'session_id' as session_id, count(*)::int as n from audit_events where action in ('start_session', 'end_session') group by 1, 2`;
     for (const row of audits) expect(row.n).toBe(1);
     expect(audits).toHaveLength(2 * tickets.length);
     const sessions = await net.sql`select count(*)::int as n from charging_sessions`;
@@ -82,7 +89,11 @@ describe("two Centrals in one consumer group", () => {
 
   test("when one dies, the other takes over its CPs: their sessions in progress end with full tickets", async () => {
     const drivers = await charge(15);
-    await waitFor(async () => (await net.sql`select 1 from charging_sessions where status = 'IN_PROGRESS' and energy_kwh > 0`).length === cpIds.length, "every CP supplying", { timeoutMs: 60_000 });
+    await waitFor(
+      async () => (await net.sql`select 1 from charging_sessions where status = 'IN_PROGRESS' and energy_kwh > 0`).length === cpIds.length,
+      "every CP supplying",
+      { timeoutMs: 60_000 },
+    );
     const dead = "central-a";
     const orphaned = [...appliedPartitions(dead)];
     centrals[dead]!.proc.kill("SIGKILL");

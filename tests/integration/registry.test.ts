@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { ConfigError, loadConfig } from "../../src/config/env.ts";
-import { createCredentialVerifier, type CredentialVerifier } from "../../src/crypto/credentials.ts";
+import { type CredentialVerifier, createCredentialVerifier } from "../../src/crypto/credentials.ts";
 import { registryConfigSchema } from "../../src/roles/registry/config.ts";
 import { start } from "../../src/roles/registry/index.ts";
-import { callJson, ENROLLMENT_TOKEN, makeTestCerts, readText, type JsonCall, type TestCerts } from "../support/identity.ts";
+import { callJson, ENROLLMENT_TOKEN, type JsonCall, makeTestCerts, readText, type TestCerts } from "../support/identity.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 
 let certs: TestCerts;
@@ -19,15 +19,19 @@ let registry: { url: string; stop(): Promise<void> };
 let verifier: CredentialVerifier;
 
 function registryConfig(overrides: Record<string, string> = {}) {
-  return loadConfig(registryConfigSchema, {}, {
-    DATABASE_URL: database.url,
-    REGISTRY_PORT: "0",
-    REGISTRY_TLS_CERT: certs.certFile,
-    REGISTRY_TLS_KEY: certs.keyFile,
-    REGISTRY_SIGNING_KEY: certs.signingKeyFile,
-    EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
-    ...overrides,
-  });
+  return loadConfig(
+    registryConfigSchema,
+    {},
+    {
+      DATABASE_URL: database.url,
+      REGISTRY_PORT: "0",
+      REGISTRY_TLS_CERT: certs.certFile,
+      REGISTRY_TLS_KEY: certs.keyFile,
+      REGISTRY_SIGNING_KEY: certs.signingKeyFile,
+      EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
+      ...overrides,
+    },
+  );
 }
 
 const call = (method: string, path: string, init: JsonCall = {}) => callJson(certs.fetch, method, `${registry.url}/ev/registry${path}`, init);

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { makeTestCerts, type TestCerts } from "../support/identity.ts";
 import { freePort } from "../support/network-processes.ts";
-import { spawnRole, type RoleProcess } from "../support/processes.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { type RoleProcess, spawnRole } from "../support/processes.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const dirs: string[] = [];
@@ -68,7 +68,9 @@ describe("evnet up on embedded defaults", () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("<html");
-    await waitFor(async () => (await sessions(base)).some((s) => s.status === "FINISHED" && s.energy_kwh > 0), "a finished charge with energy", { timeoutMs: 60_000 });
+    await waitFor(async () => (await sessions(base)).some((s) => s.status === "FINISHED" && s.energy_kwh > 0), "a finished charge with energy", {
+      timeoutMs: 60_000,
+    });
     const cps = (await (await fetch(`${base}/ev/central/charging-points`)).json()) as { charging_points: { cp_id: string; status: string }[] };
     expect(cps.charging_points.map((c) => c.cp_id).sort()).toEqual(["CP_001", "CP_002", "CP_003"]);
     for (const cp of cps.charging_points) expect(["ACTIVE", "SUPPLYING"]).toContain(cp.status);
@@ -90,7 +92,9 @@ describe("evnet up on embedded defaults", () => {
       expect(again?.energy_kwh).toBe(s.energy_kwh);
     }
     // The CPs kept their registration and authenticate again; new charges happen.
-    await waitFor(async () => (await sessions(base)).filter((s) => s.status === "FINISHED").length > firstRunSessions.length, "a new finished charge", { timeoutMs: 60_000 });
+    await waitFor(async () => (await sessions(base)).filter((s) => s.status === "FINISHED").length > firstRunSessions.length, "a new finished charge", {
+      timeoutMs: 60_000,
+    });
     expect(await up.stop()).toBe(0);
     expect(errorLines(up)).toEqual([]);
   }, 180_000);
@@ -109,10 +113,14 @@ describe("evnet up with DATABASE_URL and KAFKA_BROKERS", () => {
     expect(up.lines.some((l) => /database ready kind=postgres/.test(l))).toBe(true);
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     cleanups.unshift(() => sql.end());
-    await waitFor(async () => {
-      const rows = await sql`select count(*)::int as n from charging_sessions where status = 'FINISHED' and energy_kwh > 0`;
-      return rows[0]!.n > 0;
-    }, "a finished session in PostgreSQL", { timeoutMs: 90_000 });
+    await waitFor(
+      async () => {
+        const rows = await sql`select count(*)::int as n from charging_sessions where status = 'FINISHED' and energy_kwh > 0`;
+        return rows[0]!.n > 0;
+      },
+      "a finished session in PostgreSQL",
+      { timeoutMs: 90_000 },
+    );
     expect(await up.stop()).toBe(0);
     expect(errorLines(up)).toEqual([]);
   }, 180_000);
@@ -130,7 +138,9 @@ describe("evnet up with certificates", () => {
     const base = `https://127.0.0.1:${port}`;
     expect((await certs.fetch(`${base}/`)).status).toBe(200);
     await expect(fetch(`${base}/`)).rejects.toThrow();
-    await waitFor(async () => (await sessions(base, certs.fetch)).some((s) => s.status === "FINISHED" && s.energy_kwh > 0), "a finished charge over HTTPS", { timeoutMs: 60_000 });
+    await waitFor(async () => (await sessions(base, certs.fetch)).some((s) => s.status === "FINISHED" && s.energy_kwh > 0), "a finished charge over HTTPS", {
+      timeoutMs: 60_000,
+    });
     expect(await up.stop()).toBe(0);
     expect(errorLines(up)).toEqual([]);
   }, 180_000);

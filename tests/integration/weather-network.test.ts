@@ -23,7 +23,8 @@ let temperatures: string;
 /** A consumer group of its own, so Centrals of other test networks on the broker do not join it. */
 const centralGroup = () => ({ EVNET_CENTRAL_GROUP: `${net.prefix}-central` });
 
-const osloWeather = async () => (await net.sql<{ temperature_c: number; alert: boolean }[]>`select temperature_c, alert from city_weather where city = 'Oslo'`)[0];
+const osloWeather = async () =>
+  (await net.sql<{ temperature_c: number; alert: boolean }[]>`select temperature_c, alert from city_weather where city = 'Oslo'`)[0];
 
 beforeAll(async () => {
   await net.start();

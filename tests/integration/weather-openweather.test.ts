@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { allTopics, topicsFor } from "../../src/bus/topics.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
+import { allTopics, topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import type { Logger } from "../../src/lib/log.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
@@ -16,7 +16,7 @@ import { CentralClient } from "../../src/roles/weather/central-client.ts";
 import { WeatherOffice } from "../../src/roles/weather/office.ts";
 import { OpenWeatherProvider } from "../../src/roles/weather/providers/openweather.ts";
 import { OPENWEATHER_TEST_KEY, OpenWeatherMock, openWeatherErrors } from "../support/openweather-mock.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "../support/services.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
 const SERVICE = "service-token-for-openweather-tests";
@@ -38,15 +38,19 @@ let mock: OpenWeatherMock;
 const prefix = testTopicPrefix();
 
 function apiConfig(port = "0") {
-  return loadConfig(apiConfigSchema, {}, {
-    DATABASE_URL: database.url,
-    KAFKA_BROKERS: kafkaBrokers().join(","),
-    EVNET_TOPIC_PREFIX: prefix,
-    API_PORT: port,
-    EVNET_SERVICE_TOKEN: SERVICE,
-    EVNET_OPERATOR_TOKEN: OPERATOR,
-    EVNET_MASTER_KEY: "a-master-key-passphrase-for-weather-tests",
-  });
+  return loadConfig(
+    apiConfigSchema,
+    {},
+    {
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: kafkaBrokers().join(","),
+      EVNET_TOPIC_PREFIX: prefix,
+      API_PORT: port,
+      EVNET_SERVICE_TOKEN: SERVICE,
+      EVNET_OPERATOR_TOKEN: OPERATOR,
+      EVNET_MASTER_KEY: "a-master-key-passphrase-for-weather-tests",
+    },
+  );
 }
 
 function openWeather(options: { apiKey?: string; baseUrl?: string; timeoutMs?: number } = {}) {
@@ -175,7 +179,11 @@ describe("each failure OpenWeather can give", () => {
     mock.set("Oslo", { temp: -5 });
     await office.round();
     const [audit] = await weatherAudits("city/Atlantis");
-    expect(audit).toMatchObject({ outcome: "error", reason: "city_not_found: OpenWeather does not know this city (404): city not found", details: { http_status: 404 } });
+    expect(audit).toMatchObject({
+      outcome: "error",
+      reason: "city_not_found: OpenWeather does not know this city (404): city not found",
+      details: { http_status: 404 },
+    });
     expect(await cityRow("Oslo")).toEqual({ temperature_c: -5, alert: true });
     expect(await cityRow("Atlantis")).toBeUndefined();
   });

@@ -3,10 +3,10 @@
  * that database for seeding rows the way Central would write them.
  */
 import { loadConfig } from "../../src/config/env.ts";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import { type Database, openDatabase } from "../../src/db/client.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start } from "../../src/roles/api/index.ts";
-import { createTestDatabase, testTopicPrefix, type TestDatabase } from "./services.ts";
+import { createTestDatabase, type TestDatabase, testTopicPrefix } from "./services.ts";
 
 export const TEST_OPERATOR_TOKEN = "operator-token-for-api-tests";
 export const TEST_SERVICE_TOKEN = "service-token-for-api-tests";
@@ -22,15 +22,19 @@ export interface TestApi {
 /** Starts the API on a free port; `env` overrides its configuration (e.g. KAFKA_BROKERS, REGISTRY_URL). */
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const database = await createTestDatabase();
-  const config = loadConfig(apiConfigSchema, {}, {
-    DATABASE_URL: database.url,
-    EVNET_TOPIC_PREFIX: testTopicPrefix(),
-    API_PORT: "0",
-    EVNET_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
-    EVNET_SERVICE_TOKEN: TEST_SERVICE_TOKEN,
-    EVNET_MASTER_KEY: "a-master-key-passphrase-for-api-tests-only",
-    ...env,
-  });
+  const config = loadConfig(
+    apiConfigSchema,
+    {},
+    {
+      DATABASE_URL: database.url,
+      EVNET_TOPIC_PREFIX: testTopicPrefix(),
+      API_PORT: "0",
+      EVNET_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
+      EVNET_SERVICE_TOKEN: TEST_SERVICE_TOKEN,
+      EVNET_MASTER_KEY: "a-master-key-passphrase-for-api-tests-only",
+      ...env,
+    },
+  );
   const api = await start(config); // applies the migrations
   const seed = await openDatabase({ url: database.url, maxConnections: 2 });
   return {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeCerts } from "../../src/certs/make.ts";
-import { tlsFetch, type Fetch } from "../../src/http/tls-client.ts";
+import { type Fetch, tlsFetch } from "../../src/http/tls-client.ts";
 
 export const ENROLLMENT_TOKEN = "enrollment-token-for-identity-tests";
 export const OPERATOR_TOKEN = "operator-token-for-identity-tests";

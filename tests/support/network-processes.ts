@@ -13,12 +13,12 @@ import postgres from "postgres";
 import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import type { CpEvent } from "../../src/bus/messages.ts";
-import { allTopics, topicsFor, type Topics } from "../../src/bus/topics.ts";
+import { allTopics, type Topics, topicsFor } from "../../src/bus/topics.ts";
 import { MemorySequences, open } from "../../src/crypto/envelope.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
 import { ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
-import { spawnRole, stopRoles, type RoleProcess } from "./processes.ts";
-import { createTestDatabase, kafkaBrokers, testTopicPrefix, type TestDatabase } from "./services.ts";
+import { type RoleProcess, spawnRole, stopRoles } from "./processes.ts";
+import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "./services.ts";
 import { waitFor } from "./wait.ts";
 
 export async function freePort(): Promise<number> {
@@ -135,16 +135,20 @@ export class TestNetwork {
   }
 
   async startMonitor(cpId: string, location: string, port: number): Promise<RoleProcess> {
-    const monitor = this.spawn(`monitor ${cpId}`, ["cp-monitor", "--no-menu", "--id", cpId, "--location", location, "--engine", `127.0.0.1:${port}`, "--register", "--authenticate"], {
-      ...this.busEnv(),
-      REGISTRY_URL: this.registryUrl,
-      API_URL: this.apiUrl,
-      EVNET_CA_FILE: this.certs.caFile,
-      EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
-      EVNET_DATA_DIR: this.dataDir,
-      MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.heartbeatS),
-      KEY_CHECK_INTERVAL: "2",
-    });
+    const monitor = this.spawn(
+      `monitor ${cpId}`,
+      ["cp-monitor", "--no-menu", "--id", cpId, "--location", location, "--engine", `127.0.0.1:${port}`, "--register", "--authenticate"],
+      {
+        ...this.busEnv(),
+        REGISTRY_URL: this.registryUrl,
+        API_URL: this.apiUrl,
+        EVNET_CA_FILE: this.certs.caFile,
+        EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
+        EVNET_DATA_DIR: this.dataDir,
+        MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.heartbeatS),
+        KEY_CHECK_INTERVAL: "2",
+      },
+    );
     await monitor.waitForLine(/monitor supervising/, 60_000);
     return monitor;
   }
@@ -195,7 +199,10 @@ export class TestNetwork {
     const sub = await this.raw.subscribe({ topics: [topic], groupId: `${this.prefix}-scratch`, from: "earliest" }, async (batch) => {
       for (const m of batch) seen.set(m.key, m.partition!);
     });
-    await this.raw.publish(topic, keys.map((key) => ({ key, value: "?" })));
+    await this.raw.publish(
+      topic,
+      keys.map((key) => ({ key, value: "?" })),
+    );
     await waitFor(() => seen.size === keys.length, "the scratch messages to come back", { timeoutMs: 30_000 });
     await sub.close();
     return seen;
@@ -208,7 +215,12 @@ export class TestNetwork {
     const out: CpEvent[] = [];
     for (const m of this.wire.filter((w) => w.key === cpId && !w.headers?.["evnet-silence-probe"])) {
       try {
-        const opened = await open<CpEvent>(m.value, (kid) => (kid === key.keyId ? { key: key.key, cpId, revoked: false } : undefined), new MemorySequences(), cpId);
+        const opened = await open<CpEvent>(
+          m.value,
+          (kid) => (kid === key.keyId ? { key: key.key, cpId, revoked: false } : undefined),
+          new MemorySequences(),
+          cpId,
+        );
         if (opened.header.sender === `engine:${cpId}` && "session_id" in opened.payload && opened.payload.session_id === sessionId) out.push(opened.payload);
       } catch {
         // another key, or the monitor's

@@ -9,8 +9,8 @@ import { textDecoder } from "../../src/bus/bus.ts";
 import { controlMessage } from "../../src/bus/control-messages.ts";
 import type { CpCommand, DriverUpdate } from "../../src/bus/messages.ts";
 import type { Topics } from "../../src/bus/topics.ts";
-import { createCpChannel, type CpChannel } from "../../src/cp/channel.ts";
-import { newChannelKey, wrapKey, type ChannelKey } from "../../src/crypto/keys.ts";
+import { type CpChannel, createCpChannel } from "../../src/cp/channel.ts";
+import { type ChannelKey, newChannelKey, wrapKey } from "../../src/crypto/keys.ts";
 import type { Db } from "../../src/db/client.ts";
 import { storeNewKey } from "../../src/db/repos/cp-keys.ts";
 import { auditEvents, chargingPoints, chargingSessions, cpCredentials } from "../../src/db/schema/index.ts";
@@ -21,7 +21,10 @@ export async function registerAndKey(db: Db, masterKey: Uint8Array, cpId: string
     .insert(chargingPoints)
     .values({ cpId, location: opts.location ?? "Madrid", pricePerKwh: opts.price ?? 0.3, currentCredentialId: `cred_${cpId}` })
     .onConflictDoNothing();
-  await db.insert(cpCredentials).values({ jti: `cred_${cpId}`, cpId, expiresAt: new Date(Date.now() + 86_400_000) }).onConflictDoNothing();
+  await db
+    .insert(cpCredentials)
+    .values({ jti: `cred_${cpId}`, cpId, expiresAt: new Date(Date.now() + 86_400_000) })
+    .onConflictDoNothing();
   const key = newChannelKey();
   await storeNewKey(db, { keyId: key.keyId, cpId, wrappedKey: wrapKey(masterKey, cpId, key.keyId, key.key), credentialJti: `cred_${cpId}` });
   return key;

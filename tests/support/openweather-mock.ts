@@ -35,7 +35,10 @@ export const openWeatherErrors = {
     ...(retryAfterS === undefined ? {} : { headers: { "retry-after": String(retryAfterS) } }),
   }),
   internal: { status: 500, body: JSON.stringify({ cod: 500, message: "Internal error" }) },
-  badGateway: { status: 502, body: "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n" },
+  badGateway: {
+    status: 502,
+    body: "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n",
+  },
 };
 
 /** The documented success body (https://openweathermap.org/current), for a city at `temp` °C. */

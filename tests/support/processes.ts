@@ -56,7 +56,9 @@ export function spawnRole(name: string, args: string[], env: Record<string, stri
         const waiter = { pattern, resolve: (line: string) => (clearTimeout(timer), resolve(line)) };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms (exit code ${proc.exitCode}); last lines:\n${lines.slice(-25).join("\n")}`));
+          reject(
+            new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms (exit code ${proc.exitCode}); last lines:\n${lines.slice(-25).join("\n")}`),
+          );
         }, timeoutMs);
         waiters.add(waiter);
       });

@@ -25,7 +25,10 @@ export async function seedAudit(db: Db, e: Partial<typeof auditEvents.$inferInse
 
 /** Telemetry as Central applies it: the session's figures and its updated_at move together. */
 export async function applyTelemetry(db: Db, sessionId: string, f: { powerKw: number; energyKwh: number; costEur: number }) {
-  await db.update(chargingSessions).set({ ...f, updatedAt: new Date() }).where(eq(chargingSessions.sessionId, sessionId));
+  await db
+    .update(chargingSessions)
+    .set({ ...f, updatedAt: new Date() })
+    .where(eq(chargingSessions.sessionId, sessionId));
 }
 
 export async function setCpState(db: Db, cpId: string, status: string, reason: string | null = null) {

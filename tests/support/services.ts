@@ -8,8 +8,7 @@ import postgres from "postgres";
 
 export function requireEnv(name: "TEST_DATABASE_URL" | "TEST_KAFKA_BROKERS"): string {
   const value = process.env[name];
-  if (!value)
-    throw new Error(`${name} is not set: run the tests with 'npm test', which starts PostgreSQL and Kafka (scripts/services.sh)`);
+  if (!value) throw new Error(`${name} is not set: run the tests with 'npm test', which starts PostgreSQL and Kafka (scripts/services.sh)`);
   return value;
 }
 

@@ -33,7 +33,10 @@ export async function openSse(url: string): Promise<SseClient> {
           buffer = buffer.slice(end + 2);
           const lines = block.split("\n");
           const event = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "message";
-          const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+          const data = lines
+            .filter((l) => l.startsWith("data: "))
+            .map((l) => l.slice(6))
+            .join("\n");
           if (!lines.some((l) => l.startsWith("data: "))) continue; // retry: / comments
           events.push({ event, data, receivedAt: Date.now() });
           for (const wake of waiters) wake();

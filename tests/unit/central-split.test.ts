@@ -5,15 +5,42 @@
 import { describe, expect, test } from "bun:test";
 import type { CpEvent, DriverRequest } from "../../src/bus/messages.ts";
 import type { EnvelopeHeader } from "../../src/crypto/envelope.ts";
-import { splitByCp, type Item } from "../../src/roles/central/consumer.ts";
+import { type Item, splitByCp } from "../../src/roles/central/consumer.ts";
 
 let seq = 0;
 const header = (cp: string): EnvelopeHeader => ({ v: 1, cp, kid: `k-${cp}`, sender: `engine:${cp}`, seq: ++seq, ts: Date.now() });
 const at = new Date().toISOString();
-const reading = (cp: string): Item => ({ kind: "cp", cpId: cp, header: header(cp), event: { type: "telemetry", session_id: `S-${cp}`, power_kw: 22, energy_kwh: seq, cost_eur: 0, elapsed_s: 1, at } as CpEvent });
-const heartbeat = (cp: string): Item => ({ kind: "cp", cpId: cp, header: header(cp), event: { type: "heartbeat", interval_s: 5, engine: "OK", at } as CpEvent });
-const ended = (cp: string): Item => ({ kind: "cp", cpId: cp, header: header(cp), event: { type: "supply_ended", session_id: `S-${cp}`, reason: "driver_stop", power_kw: 0, energy_kwh: 1, cost_eur: 0, started_at: at, ended_at: at } as CpEvent });
-const request = (driver: string, cp: string): Item => ({ kind: "driver", request: { type: "charge_request", request_id: `r-${driver}-${cp}`, driver_id: driver, cp_id: cp, at } as DriverRequest });
+const reading = (cp: string): Item => ({
+  kind: "cp",
+  cpId: cp,
+  header: header(cp),
+  event: { type: "telemetry", session_id: `S-${cp}`, power_kw: 22, energy_kwh: seq, cost_eur: 0, elapsed_s: 1, at } as CpEvent,
+});
+const heartbeat = (cp: string): Item => ({
+  kind: "cp",
+  cpId: cp,
+  header: header(cp),
+  event: { type: "heartbeat", interval_s: 5, engine: "OK", at } as CpEvent,
+});
+const ended = (cp: string): Item => ({
+  kind: "cp",
+  cpId: cp,
+  header: header(cp),
+  event: {
+    type: "supply_ended",
+    session_id: `S-${cp}`,
+    reason: "driver_stop",
+    power_kw: 0,
+    energy_kwh: 1,
+    cost_eur: 0,
+    started_at: at,
+    ended_at: at,
+  } as CpEvent,
+});
+const request = (driver: string, cp: string): Item => ({
+  kind: "driver",
+  request: { type: "charge_request", request_id: `r-${driver}-${cp}`, driver_id: driver, cp_id: cp, at } as DriverRequest,
+});
 
 describe("splitting a batch", () => {
   test("readings of CPs that sent nothing else go together; a CP's state event keeps its readings in order", () => {

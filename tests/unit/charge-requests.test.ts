@@ -8,7 +8,9 @@ describe("whether Central serves a driver's request", () => {
 
   test("an unknown CP, and a CP in every other state, is refused with a code and a reason", () => {
     expect(decideCharge({ cpId: "CP_9" })).toEqual({ code: "unknown_cp", reason: "there is no charging point CP_9" });
-    const codes = (["SUPPLYING", "STOPPED", "OUT_OF_SERVICE", "BROKEN", "DISCONNECTED"] as const).map((status) => decideCharge({ cpId: "CP_1", cp: { status } })?.code);
+    const codes = (["SUPPLYING", "STOPPED", "OUT_OF_SERVICE", "BROKEN", "DISCONNECTED"] as const).map(
+      (status) => decideCharge({ cpId: "CP_1", cp: { status } })?.code,
+    );
     expect(codes).toEqual(["cp_busy", "cp_stopped", "cp_out_of_service", "cp_broken", "cp_disconnected"]);
   });
 

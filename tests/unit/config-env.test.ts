@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,7 +57,11 @@ describe("loadConfig", () => {
       resetEnvironmentCache();
       expect(loadConfig(schema).EVNET_TEST_PORT).toBe(1111);
     } finally {
-      for (const [name, value] of [["EVNET_ENV_FILE", saved.file], ["EVNET_TEST_PORT", saved.port], ["EVNET_TEST_NAME", saved.name]] as const)
+      for (const [name, value] of [
+        ["EVNET_ENV_FILE", saved.file],
+        ["EVNET_TEST_PORT", saved.port],
+        ["EVNET_TEST_NAME", saved.name],
+      ] as const)
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       resetEnvironmentCache();

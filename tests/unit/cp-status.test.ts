@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { deriveStatus, sessionMustEnd, type CpConditions } from "../../src/domain/cp-status.ts";
+import { type CpConditions, deriveStatus, sessionMustEnd } from "../../src/domain/cp-status.ts";
 
 const healthy: CpConditions = { channel: "active", connected: true, operatorStopped: false, engineFault: false, supplying: false, weatherAlert: false };
 const statusOf = (c: Partial<CpConditions>) => deriveStatus({ ...healthy, ...c }).status;

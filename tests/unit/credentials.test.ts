@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import {
   CredentialError,
+  type CredentialSigner,
+  type CredentialVerifier,
   claimedSubject,
   createCredentialSigner,
   createCredentialVerifier,
   generateSigningKeyPair,
   publicPemFromPrivate,
-  type CredentialSigner,
-  type CredentialVerifier,
 } from "../../src/crypto/credentials.ts";
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { EnvelopeError, MemorySequences, open, readHeader, seal, SequenceCounter, type KeyInfo } from "../../src/crypto/envelope.ts";
+import { EnvelopeError, type KeyInfo, MemorySequences, open, readHeader, SequenceCounter, seal } from "../../src/crypto/envelope.ts";
 import { constantTimeEqual, KeyError, newChannelKey, parseMasterKey, randomToken, unwrapKey, wrapKey } from "../../src/crypto/keys.ts";
 
 const cp1 = newChannelKey();

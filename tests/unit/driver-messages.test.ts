@@ -3,9 +3,15 @@ import { cpEventSchema, driverRequestSchema, parseJson, validate } from "../../s
 
 describe("message schemas", () => {
   test("a driver's charge request is accepted; one with a bad CP id or no request id is refused naming the field", () => {
-    const ok = parseJson(driverRequestSchema, JSON.stringify({ type: "charge_request", request_id: "r1", driver_id: "D1", cp_id: "CP_1", at: new Date().toISOString() }));
+    const ok = parseJson(
+      driverRequestSchema,
+      JSON.stringify({ type: "charge_request", request_id: "r1", driver_id: "D1", cp_id: "CP_1", at: new Date().toISOString() }),
+    );
     expect(ok.ok).toBe(true);
-    const badCp = parseJson(driverRequestSchema, JSON.stringify({ type: "charge_request", request_id: "r1", driver_id: "D1", cp_id: "CP 1!", at: new Date().toISOString() }));
+    const badCp = parseJson(
+      driverRequestSchema,
+      JSON.stringify({ type: "charge_request", request_id: "r1", driver_id: "D1", cp_id: "CP 1!", at: new Date().toISOString() }),
+    );
     expect(badCp).toMatchObject({ ok: false, reason: expect.stringContaining("cp_id") });
     const noId = parseJson(driverRequestSchema, JSON.stringify({ type: "stop_request", driver_id: "D1", cp_id: "CP_1", at: new Date().toISOString() }));
     expect(noId).toMatchObject({ ok: false, reason: expect.stringContaining("request_id") });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { BusError, type Bus, type OutgoingMessage } from "../../src/bus/bus.ts";
+import { type Bus, BusError, type OutgoingMessage } from "../../src/bus/bus.ts";
 import { RetryingPublisher } from "../../src/bus/retrying-publisher.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { waitFor } from "../support/wait.ts";

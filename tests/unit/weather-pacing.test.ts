@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Backoff, effectiveIntervalMs, Pacer, type Clock } from "../../src/roles/weather/pacing.ts";
+import { Backoff, type Clock, effectiveIntervalMs, Pacer } from "../../src/roles/weather/pacing.ts";
 import { minMsBetweenCalls, retryAfter } from "../../src/roles/weather/providers/openweather.ts";
 
 /** A clock that only moves when someone sleeps on it. */

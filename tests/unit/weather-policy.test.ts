@@ -61,8 +61,7 @@ describe("on a frost alert a charging point", () => {
   });
 
   test("that is stopped, broken, disconnected or already out of service is left as it is", () => {
-    for (const state of ["STOPPED", "BROKEN", "DISCONNECTED", "OUT_OF_SERVICE"] as const)
-      expect(reactionToAlert(state).kind).toBe("unchanged");
+    for (const state of ["STOPPED", "BROKEN", "DISCONNECTED", "OUT_OF_SERVICE"] as const) expect(reactionToAlert(state).kind).toBe("unchanged");
   });
 });
 

@@ -238,7 +238,8 @@ export class KafkaSubscription {
       this.startBatches();
       const heldBack = this.heldBackMs === Infinity ? [] : [sleep(this.heldBackMs)];
       if (this.busy.size > 0) await Promise.race([this.wakeUp.promise, ...this.busy.values(), ...heldBack]);
-      else if (this.queued === 0) await Promise.race([this.wakeUp.promise, sleep(IDLE_POLL_MS)]); // a safety net: never wait on a lost wake-up
+      else if (this.queued === 0)
+        await Promise.race([this.wakeUp.promise, sleep(IDLE_POLL_MS)]); // a safety net: never wait on a lost wake-up
       else if (heldBack.length) await Promise.race([this.wakeUp.promise, ...heldBack]);
       else await sleep(0); // only refetched messages skipped: let I/O in before the next round
     }

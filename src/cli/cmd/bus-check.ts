@@ -23,8 +23,7 @@ export function register(cli: CAC): void {
       const { busEntries } = await import("../../config/common.ts");
       const { AppError } = await import("../../lib/errors.ts");
       const config = loadConfig(v.object(busEntries), { KAFKA_BROKERS: flags.brokers, EVNET_TOPIC_PREFIX: flags.topicPrefix });
-      if (!config.KAFKA_BROKERS)
-        throw new AppError("bad_request", "bus-check needs Kafka: set KAFKA_BROKERS or pass --brokers host:port");
+      if (!config.KAFKA_BROKERS) throw new AppError("bad_request", "bus-check needs Kafka: set KAFKA_BROKERS or pass --brokers host:port");
       const timeoutMs = Number(flags.timeout) * 1000;
       if (!(timeoutMs > 0)) throw new AppError("bad_request", "--timeout must be a positive number of seconds");
       const { checkBus } = await import("../../bus/check.ts");

@@ -14,7 +14,10 @@ interface CentralFlags {
 
 export function register(cli: CAC): void {
   cli
-    .command("central [operation] [...args]", "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, stats")
+    .command(
+      "central [operation] [...args]",
+      "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, stats",
+    )
     .option("--database-url <url>", "PostgreSQL URL (env DATABASE_URL; else the embedded database)")
     .option("--data-dir <dir>", "embedded database folder (env EVNET_DATA_DIR)")
     .option("--kafka-brokers <list>", "Kafka brokers host:port,... (env KAFKA_BROKERS)")
@@ -28,7 +31,12 @@ export function register(cli: CAC): void {
     .example("evnet central stop CP_001")
     .example("evnet central cps available --json")
     .action(async (operation: string | undefined, args: string[], flags: CentralFlags) => {
-      const common = { DATABASE_URL: flags.databaseUrl, EVNET_DATA_DIR: flags.dataDir, KAFKA_BROKERS: flags.kafkaBrokers, EVNET_TOPIC_PREFIX: flags.topicPrefix };
+      const common = {
+        DATABASE_URL: flags.databaseUrl,
+        EVNET_DATA_DIR: flags.dataDir,
+        KAFKA_BROKERS: flags.kafkaBrokers,
+        EVNET_TOPIC_PREFIX: flags.topicPrefix,
+      };
       if (operation) {
         const { loadOperationConfig, runOperation } = await import("../../roles/central/operations.ts");
         await runOperation(operation, args, loadOperationConfig(common), Boolean(flags.json));
@@ -53,7 +61,12 @@ export function register(cli: CAC): void {
           const { centralMenu } = await import("../../roles/central/menu.ts");
           const { createAuditor } = await import("../../audit/audit.ts");
           const { ctx } = running;
-          done = centralMenu({ db: ctx.db, bus: ctx.bus, topics: ctx.topics, auditor: createAuditor(ctx.db, ctx.log) }, ctx.settings.instance, logs, abort.signal);
+          done = centralMenu(
+            { db: ctx.db, bus: ctx.bus, topics: ctx.topics, auditor: createAuditor(ctx.db, ctx.log) },
+            ctx.settings.instance,
+            logs,
+            abort.signal,
+          );
         }
         return {
           done,

@@ -15,11 +15,13 @@ export function register(cli: CAC): void {
     .example("evnet certs --hosts central.example.lan,10.0.0.5")
     .action(async (flags: CertsFlags) => {
       const { makeCerts } = await import("../../certs/make.ts");
-      const hosts = (flags.hosts ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+      const hosts = (flags.hosts ?? "")
+        .split(",")
+        .map((h) => h.trim())
+        .filter(Boolean);
       const report = await makeCerts({ dir: String(flags.dir), hosts, force: Boolean(flags.force) });
       const width = Math.max(...report.files.map((f) => f.what.length));
-      for (const file of report.files)
-        console.log(`${file.what.padEnd(width)}  ${file.path}  (${file.action}${file.private ? ", owner-only 0600" : ""})`);
+      for (const file of report.files) console.log(`${file.what.padEnd(width)}  ${file.path}  (${file.action}${file.private ? ", owner-only 0600" : ""})`);
       console.log(`server certificate valid for: ${report.hosts.join(", ")}`);
       console.log("clients verify servers with the CA certificate: give them its path (EVNET_CA_FILE); keep the private keys where they are");
     });

@@ -16,9 +16,7 @@ export function register(cli: CAC): void {
       try {
         const applied = await migrate(database.db);
         console.log(
-          applied.length
-            ? `applied ${applied.length} migration(s) to ${database.location}: ${applied.join(", ")}`
-            : `${database.location} is up to date`,
+          applied.length ? `applied ${applied.length} migration(s) to ${database.location}: ${applied.join(", ")}` : `${database.location} is up to date`,
         );
       } finally {
         await database.close();

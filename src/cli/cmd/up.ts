@@ -31,11 +31,17 @@ export function register(cli: CAC): void {
       });
       const { runRole } = await import("../run-role.ts");
       const { start } = await import("../../roles/up/index.ts");
-      await runRole("up", async () => {
-        const network = await start(config);
-        const reach = network.everywhere ? " (listening on every interface: use this machine's address from elsewhere)" : "";
-        console.log(`\n  evnet is up. Dashboard: ${network.dashboardUrl}${reach}\n  Operator token (admin API): kept in ${config.EVNET_DATA_DIR}/secrets.json\n  Ctrl-C stops everything.\n`);
-        return network;
-      }, 20_000);
+      await runRole(
+        "up",
+        async () => {
+          const network = await start(config);
+          const reach = network.everywhere ? " (listening on every interface: use this machine's address from elsewhere)" : "";
+          console.log(
+            `\n  evnet is up. Dashboard: ${network.dashboardUrl}${reach}\n  Operator token (admin API): kept in ${config.EVNET_DATA_DIR}/secrets.json\n  Ctrl-C stops everything.\n`,
+          );
+          return network;
+        },
+        20_000,
+      );
     });
 }

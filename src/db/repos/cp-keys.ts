@@ -45,7 +45,10 @@ export async function findKey(db: Db, keyId: string): Promise<CpKeyRow | undefin
 /** Several keys by id in one query (those that exist). One statement text whatever the number of ids. */
 export async function findKeys(db: Db, keyIds: string[]): Promise<CpKeyRow[]> {
   if (keyIds.length === 0) return [];
-  return db.select().from(cpKeys).where(sql`${cpKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
+  return db
+    .select()
+    .from(cpKeys)
+    .where(sql`${cpKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
 }
 
 /** The CP's active (unrevoked) key, or undefined. */

@@ -53,9 +53,7 @@ export async function registerChargingPoint(
       .onConflictDoNothing({ target: chargingPoints.cpId })
       .returning();
     const created = inserted.length > 0;
-    const [before] = created
-      ? inserted
-      : await tx.select().from(chargingPoints).where(eq(chargingPoints.cpId, registration.cpId)).for("update");
+    const [before] = created ? inserted : await tx.select().from(chargingPoints).where(eq(chargingPoints.cpId, registration.cpId)).for("update");
     const revived = !created && before!.deregisteredAt !== null;
     await tx.insert(cpCredentials).values({ jti: credential.jti, cpId: registration.cpId, issuedAt: credential.issuedAt, expiresAt: credential.expiresAt });
     const superseded = await tx

@@ -5,9 +5,9 @@
  */
 import { hostname } from "node:os";
 import { desc, sql } from "drizzle-orm";
+import type { Logger } from "../../lib/log.ts";
 import type { Db } from "../client.ts";
 import { serviceHeartbeats } from "../schema/index.ts";
-import type { Logger } from "../../lib/log.ts";
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
 /** A service is reported down after this many of its own intervals without a beat. */
@@ -46,11 +46,7 @@ export interface Heartbeat {
  * Beats now and then every `intervalMs` until stopped. `details` is called on each beat so a
  * role can report live figures. Stopping removes nothing: the row simply grows old.
  */
-export function startHeartbeat(
-  db: Db,
-  b: Omit<Beat, "details"> & { details?: () => Record<string, unknown> | undefined },
-  log?: Logger,
-): Heartbeat {
+export function startHeartbeat(db: Db, b: Omit<Beat, "details"> & { details?: () => Record<string, unknown> | undefined }, log?: Logger): Heartbeat {
   const intervalMs = b.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const startedAt = new Date();
   let first = true;

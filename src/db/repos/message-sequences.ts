@@ -3,7 +3,7 @@
  * sender under each key (`message_sequences`).
  */
 import { and, eq, sql } from "drizzle-orm";
-import { jsonRows, rowsOf, type Db } from "../client.ts";
+import { type Db, jsonRows, rowsOf } from "../client.ts";
 import { messageSequences } from "../schema/index.ts";
 
 export async function lastAcceptedSequence(db: Db, keyId: string, sender: string): Promise<number | undefined> {

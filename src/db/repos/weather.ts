@@ -5,7 +5,7 @@
  */
 import { asc, eq, sql } from "drizzle-orm";
 import { cityKey, tidyCity } from "../../domain/weather-policy.ts";
-import { rowsOf, type Db } from "../client.ts";
+import { type Db, rowsOf } from "../client.ts";
 import { chargingPoints, cityWeather, weatherLocations } from "../schema/index.ts";
 
 export type CityWeatherRow = typeof cityWeather.$inferSelect;
@@ -24,10 +24,7 @@ export interface RecordedTemperature {
  * Stores a city's latest temperature and alert. The city's row is locked while it is read and
  * written, so two reports for one city cannot both see the old alert.
  */
-export async function recordCityTemperature(
-  db: Db,
-  report: { city: string; temperatureC: number; alert: boolean; at?: Date },
-): Promise<RecordedTemperature> {
+export async function recordCityTemperature(db: Db, report: { city: string; temperatureC: number; alert: boolean; at?: Date }): Promise<RecordedTemperature> {
   const at = report.at ?? new Date();
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(cityWeather).where(sameCitySql(cityWeather.city, report.city)).limit(1).for("update");
@@ -37,7 +34,10 @@ export async function recordCityTemperature(
     const [row] = await tx
       .insert(cityWeather)
       .values(values)
-      .onConflictDoUpdate({ target: cityWeather.city, set: { temperatureC: values.temperatureC, alert: values.alert, alertSince: values.alertSince, updatedAt: at } })
+      .onConflictDoUpdate({
+        target: cityWeather.city,
+        set: { temperatureC: values.temperatureC, alert: values.alert, alertSince: values.alertSince, updatedAt: at },
+      })
       .returning();
     return { row: row!, previousAlert: existing?.alert };
   });
@@ -49,7 +49,14 @@ export interface CityWeatherWithCps extends CityWeatherRow {
 
 /** Every reported city with its number of registered CPs, alerts first then by name. */
 export async function listCityWeather(db: Db): Promise<CityWeatherWithCps[]> {
-  const rows = rowsOf<{ city: string; temperature_c: number; alert: boolean; alert_since: string | Date | null; updated_at: string | Date; cp_count: number | string }>(
+  const rows = rowsOf<{
+    city: string;
+    temperature_c: number;
+    alert: boolean;
+    alert_since: string | Date | null;
+    updated_at: string | Date;
+    cp_count: number | string;
+  }>(
     await db.execute(sql`
       select w.city, w.temperature_c, w.alert, w.alert_since, w.updated_at,
              (select count(*) from ${chargingPoints} cp
@@ -86,10 +93,18 @@ export async function listWeatherLocations(db: Db): Promise<WeatherLocationRow[]
 export async function addWeatherLocation(db: Db, city: string, addedBy: string): Promise<{ row: WeatherLocationRow; created: boolean }> {
   const [existing] = await db.select().from(weatherLocations).where(sameCitySql(weatherLocations.city, city)).limit(1);
   if (existing) return { row: existing, created: false };
-  const [inserted] = await db.insert(weatherLocations).values({ city: tidyCity(city), addedBy }).onConflictDoNothing().returning();
+  const [inserted] = await db
+    .insert(weatherLocations)
+    .values({ city: tidyCity(city), addedBy })
+    .onConflictDoNothing()
+    .returning();
   if (inserted) return { row: inserted, created: true };
   // Another request added the same spelling between our select and insert.
-  const [raced] = await db.select().from(weatherLocations).where(eq(weatherLocations.city, tidyCity(city))).limit(1);
+  const [raced] = await db
+    .select()
+    .from(weatherLocations)
+    .where(eq(weatherLocations.city, tidyCity(city)))
+    .limit(1);
   return { row: raced!, created: false };
 }
 

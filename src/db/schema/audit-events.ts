@@ -19,9 +19,5 @@ export const auditEvents = pgTable(
     sourceAddress: text("source_address"),
     details: jsonb("details"),
   },
-  (t) => [
-    index("audit_events_at_idx").on(t.at),
-    index("audit_events_type_idx").on(t.eventType, t.at),
-    index("audit_events_resource_idx").on(t.resource, t.at),
-  ],
+  (t) => [index("audit_events_at_idx").on(t.at), index("audit_events_type_idx").on(t.eventType, t.at), index("audit_events_resource_idx").on(t.resource, t.at)],
 );

@@ -1,10 +1,11 @@
 // The one schema every role shares; drizzle-kit reads this barrel to generate migrations.
+
+export * from "./audit-events.ts";
+export * from "./central.ts";
 export * from "./charging-points.ts";
 export * from "./credentials.ts";
-export * from "./message-sequences.ts";
 export * from "./drivers.ts";
-export * from "./sessions.ts";
-export * from "./audit-events.ts";
-export * from "./weather.ts";
+export * from "./message-sequences.ts";
 export * from "./service-heartbeats.ts";
-export * from "./central.ts";
+export * from "./sessions.ts";
+export * from "./weather.ts";

@@ -5,19 +5,19 @@
 import { Hono } from "hono";
 import { installErrorHandling } from "../../http/errors.ts";
 import type { ApiContext } from "./context.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { weatherRoutes } from "./routes/weather.ts";
-import { chargingPointRoutes } from "./routes/charging-points.ts";
-import { sessionRoutes } from "./routes/sessions.ts";
-import { driverRoutes } from "./routes/drivers.ts";
-import { servicesHealthRoutes } from "./routes/services-health.ts";
-import { liveRoutes } from "./routes/live.ts";
-import { dashboardRoutes } from "./routes/dashboard.ts";
-import { mountOpenApi } from "./routes/openapi.ts";
-import { authRoutes } from "./routes/auth.ts";
-import { cpKeyRoutes } from "./routes/cp-keys.ts";
 import { auditEventRoutes } from "./routes/audit-events.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { chargingPointRoutes } from "./routes/charging-points.ts";
+import { cpKeyRoutes } from "./routes/cp-keys.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
+import { driverRoutes } from "./routes/drivers.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { liveRoutes } from "./routes/live.ts";
+import { mountOpenApi } from "./routes/openapi.ts";
 import { operatorRoutes } from "./routes/operator.ts";
+import { servicesHealthRoutes } from "./routes/services-health.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
+import { weatherRoutes } from "./routes/weather.ts";
 
 export function createApiApp(ctx: ApiContext): Hono {
   const app = new Hono();

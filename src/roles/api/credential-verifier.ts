@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { ConfigError } from "../../config/env.ts";
-import { createCredentialVerifier, SigningKeyError, type CredentialVerifier } from "../../crypto/credentials.ts";
+import { type CredentialVerifier, createCredentialVerifier, SigningKeyError } from "../../crypto/credentials.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ApiConfig } from "./config.ts";
 

@@ -6,14 +6,14 @@ import { createAuditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
-import { openDatabase, type Database } from "../../db/client.ts";
+import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { serve } from "../../http/serve.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { createApiApp } from "./app.ts";
-import { loadCredentialVerifier } from "./credential-verifier.ts";
 import type { ApiConfig } from "./config.ts";
 import type { ApiContext } from "./context.ts";
+import { loadCredentialVerifier } from "./credential-verifier.ts";
 import { stopLiveUpdates } from "./live/for-context.ts";
 
 /** Handles `evnet up` passes in so all roles share one database and one in-process bus. */
@@ -27,7 +27,9 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
   const log = shared.log ?? createLogger("api");
   const credentialVerifier = await loadCredentialVerifier(config, log);
   log.info("opening database");
-  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet api" }));
+  const database =
+    shared.database ??
+    (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet api" }));
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
   const bus = shared.bus ?? (await openBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "evnet-api" }));

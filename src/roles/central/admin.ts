@@ -9,7 +9,7 @@ import type { Auditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { controlMessage } from "../../bus/control-messages.ts";
 import type { Topics } from "../../bus/topics.ts";
-import { rowsOf, type Db } from "../../db/client.ts";
+import { type Db, rowsOf } from "../../db/client.ts";
 import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
 import { revokeCpKey } from "../../identity/revoke.ts";
 import { AppError } from "../../lib/errors.ts";
@@ -37,7 +37,11 @@ export function operatorName(): string {
 export async function listCps(db: Db, filter: CpFilter = "all"): Promise<CpRow[]> {
   const registered = isNull(chargingPoints.deregisteredAt);
   const where =
-    filter === "available" ? and(registered, eq(chargingPoints.status, "ACTIVE")) : filter === "active" ? and(registered, eq(chargingPoints.status, "SUPPLYING")) : registered;
+    filter === "available"
+      ? and(registered, eq(chargingPoints.status, "ACTIVE"))
+      : filter === "active"
+        ? and(registered, eq(chargingPoints.status, "SUPPLYING"))
+        : registered;
   return db.select().from(chargingPoints).where(where).orderBy(chargingPoints.cpId);
 }
 
@@ -65,7 +69,10 @@ export async function showSession(db: Db, sessionId: string): Promise<SessionRow
 
 async function targets(db: Db, target: string): Promise<string[]> {
   if (target === "all") return (await listCps(db)).map((c) => c.cpId);
-  const [cp] = await db.select({ cpId: chargingPoints.cpId }).from(chargingPoints).where(and(eq(chargingPoints.cpId, target), isNull(chargingPoints.deregisteredAt)));
+  const [cp] = await db
+    .select({ cpId: chargingPoints.cpId })
+    .from(chargingPoints)
+    .where(and(eq(chargingPoints.cpId, target), isNull(chargingPoints.deregisteredAt)));
   if (!cp) throw new AppError("not_found", `there is no charging point ${target}`);
   return [cp.cpId];
 }
@@ -130,7 +137,9 @@ const time = (d: Date | null) => (d ? d.toISOString().slice(0, 19).replace("T", 
 
 export function formatCps(cps: CpRow[]): string {
   if (cps.length === 0) return "(none)";
-  return cps.map((c) => `${c.cpId.padEnd(12)} ${c.status.padEnd(15)} ${c.location.padEnd(12)} ${c.pricePerKwh.toFixed(2)} €/kWh  ${c.statusReason ?? ""}`).join("\n");
+  return cps
+    .map((c) => `${c.cpId.padEnd(12)} ${c.status.padEnd(15)} ${c.location.padEnd(12)} ${c.pricePerKwh.toFixed(2)} €/kWh  ${c.statusReason ?? ""}`)
+    .join("\n");
 }
 
 export function formatSession(s: SessionRow): string {
@@ -149,7 +158,10 @@ export function formatSession(s: SessionRow): string {
 export function formatSessions(sessions: SessionRow[]): string {
   if (sessions.length === 0) return "(none)";
   return sessions
-    .map((s) => `${s.sessionId.padEnd(24)} ${s.cpId.padEnd(10)} ${s.driverId.padEnd(10)} ${s.status.padEnd(11)} ${s.energyKwh.toFixed(3)} kWh ${s.costEur.toFixed(2)} €  ${time(s.startedAt)}  ${s.endReason ?? ""}`)
+    .map(
+      (s) =>
+        `${s.sessionId.padEnd(24)} ${s.cpId.padEnd(10)} ${s.driverId.padEnd(10)} ${s.status.padEnd(11)} ${s.energyKwh.toFixed(3)} kWh ${s.costEur.toFixed(2)} €  ${time(s.startedAt)}  ${s.endReason ?? ""}`,
+    )
     .join("\n");
 }
 

@@ -15,28 +15,22 @@ import { keyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
 import {
   EnvelopeError,
-  open,
-  openEnvelope,
-  seal,
-  SequenceCounter,
   type EnvelopeFailure,
   type EnvelopeHeader,
   type KeyInfo,
   type KeyLookup,
+  open,
+  openEnvelope,
   readHeader,
   type SealedEnvelope,
+  SequenceCounter,
   type SequenceStore,
+  seal,
 } from "../../crypto/envelope.ts";
 import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import type { Db } from "../../db/client.ts";
-import { findActiveKey, findKey, findKeys, newestOf, type CpKeyRow } from "../../db/repos/cp-keys.ts";
-import {
-  acceptSequence,
-  acceptSequences,
-  lastAcceptedSequence,
-  lastAcceptedSequences,
-  sequencePairKey,
-} from "../../db/repos/message-sequences.ts";
+import { type CpKeyRow, findActiveKey, findKey, findKeys, newestOf } from "../../db/repos/cp-keys.ts";
+import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
 import type { Logger } from "../../lib/log.ts";
@@ -61,9 +55,7 @@ export interface CentralChannelOptions {
   noticeIntervalMs?: number;
 }
 
-export type Inbound<T> =
-  | { ok: true; cpId: string; header: EnvelopeHeader; payload: T }
-  | { ok: false; code: EnvelopeFailure; reason: string };
+export type Inbound<T> = { ok: true; cpId: string; header: EnvelopeHeader; payload: T } | { ok: false; code: EnvelopeFailure; reason: string };
 
 /** What Central should do with the CP's state after a control message (it applies its own rules). */
 export interface ControlEffect {
@@ -207,9 +199,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
 
   async function openOne<T>(message: BusMessage, sequences: SequenceStore, envelope?: SealedEnvelope, keyOf: KeyLookup = lookup): Promise<Inbound<T>> {
     try {
-      const opened = envelope
-        ? await openEnvelope<T>(envelope, keyOf, sequences, message.key)
-        : await open<T>(message.value, keyOf, sequences, message.key);
+      const opened = envelope ? await openEnvelope<T>(envelope, keyOf, sequences, message.key) : await open<T>(message.value, keyOf, sequences, message.key);
       const from = CP_SENDER.exec(opened.header.sender);
       if (!from || from[2] !== opened.header.cp)
         throw new EnvelopeError("malformed", `sender ${opened.header.sender} is not ${opened.header.cp}'s engine or monitor`, opened.header);
@@ -268,7 +258,10 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     },
 
     acceptAll(headers, handle = db) {
-      return acceptSequences(handle, headers.map((h) => ({ keyId: h.kid, sender: h.sender, seq: h.seq })));
+      return acceptSequences(
+        handle,
+        headers.map((h) => ({ keyId: h.kid, sender: h.sender, seq: h.seq })),
+      );
     },
 
     async sealForCp(cpId, payload) {

@@ -8,11 +8,12 @@
  * transient failure (the database is down) throws, and the bus delivers the batch again.
  */
 import type { BatchHandler, BusMessage } from "../../bus/bus.ts";
-import { parseControlMessage, type ControlMessage } from "../../bus/control-messages.ts";
-import { cpEventSchema, driverRequestSchema, nowIso, parseJson, validate, type CpEvent, type DriverRequest, type Refused } from "../../bus/messages.ts";
 import { textDecoder } from "../../bus/bus.ts";
+import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
+import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, validate } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
+import { settled } from "../../lib/settled.ts";
 import type { Inbound } from "./channel.ts";
 import type { CentralContext } from "./context.ts";
 import { applyControl } from "./control.ts";
@@ -22,7 +23,6 @@ import { handleChargeRequest, handleStopRequest } from "./requests.ts";
 import { BatchSequences } from "./sequences.ts";
 import { applyProbe, PROBE_HEADER } from "./sweeper.ts";
 import { inWork, type Work } from "./work.ts";
-import { settled } from "../../lib/settled.ts";
 
 export type Item =
   | { kind: "cp"; offset?: bigint; cpId: string; header: EnvelopeHeader; event: CpEvent }
@@ -52,7 +52,8 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
     }
     let next = await offsets.peek(ctx.db, ref);
     let todo = messages.filter((m) => m.offset === undefined || m.offset >= next);
-    if (todo.length < messages.length) ctx.log.debug("skipping messages applied before", { topic: ref.topic, partition: ref.partition, count: messages.length - todo.length });
+    if (todo.length < messages.length)
+      ctx.log.debug("skipping messages applied before", { topic: ref.topic, partition: ref.partition, count: messages.length - todo.length });
     if (todo.length === 0) return;
     try {
       // The partition's row is locked, the batch applied and the offset advanced in one go
@@ -121,7 +122,11 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
       );
     } else if (m.topic === ctx.topics.driverRequests) {
       const request = parseJson(driverRequestSchema, m.value);
-      items.push(request.ok ? { kind: "driver", offset: m.offset, request: request.value } : { kind: "bad_driver_request", offset: m.offset, key: m.key, reason: request.reason, replyTo: replyAddress(m.value) });
+      items.push(
+        request.ok
+          ? { kind: "driver", offset: m.offset, request: request.value }
+          : { kind: "bad_driver_request", offset: m.offset, key: m.key, reason: request.reason, replyTo: replyAddress(m.value) },
+      );
     } else if (m.topic === ctx.topics.centralControl) {
       const message = parseControlMessage(m.value);
       items.push(message ? { kind: "control", offset: m.offset, message } : { kind: "bad_control", offset: m.offset, key: m.key });
@@ -285,13 +290,29 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
         reason: `invalid request: ${item.reason}`,
       });
       if (item.replyTo) {
-        const refused: Refused = { type: "refused", request_id: item.replyTo.requestId, driver_id: item.replyTo.driverId, cp_id: item.key.slice(0, 64), code: "invalid_request", reason: item.reason, at: nowIso() };
+        const refused: Refused = {
+          type: "refused",
+          request_id: item.replyTo.requestId,
+          driver_id: item.replyTo.driverId,
+          cp_id: item.key.slice(0, 64),
+          code: "invalid_request",
+          reason: item.reason,
+          at: nowIso(),
+        };
         work.send(work.ctx.topics.driverUpdates, { key: item.replyTo.driverId, value: JSON.stringify(refused) });
       }
       return;
     }
     case "bad_control":
-      work.audit({ eventType: "error", actorType: "service", resource: null, action: "control_message", outcome: "failure", reason: "an unreadable control message was dropped", details: { key: item.key.slice(0, 100) } });
+      work.audit({
+        eventType: "error",
+        actorType: "service",
+        resource: null,
+        action: "control_message",
+        outcome: "failure",
+        reason: "an unreadable control message was dropped",
+        details: { key: item.key.slice(0, 100) },
+      });
       return;
   }
 }

@@ -33,11 +33,16 @@ async function channelChange(work: Work, message: Extract<ControlMessage, { type
   if (effect.transition.to === "ACTIVE")
     await changeCp(work, cp, { channel: "active", connected: true }, { reason: "authenticated", actorType: "cp", actorId: message.cp_id });
   else
-    await changeCp(work, cp, { channel: "revoked" }, {
-      reason: effect.transition.reason,
-      actorType: message.type === "key_revoked" ? message.actor_type : "system",
-      actorId: message.type === "key_revoked" ? message.actor_id : null,
-    });
+    await changeCp(
+      work,
+      cp,
+      { channel: "revoked" },
+      {
+        reason: effect.transition.reason,
+        actorType: message.type === "key_revoked" ? message.actor_type : "system",
+        actorId: message.type === "key_revoked" ? message.actor_id : null,
+      },
+    );
 }
 
 /**
@@ -60,23 +65,39 @@ async function cityTemperature(work: Work, m: CityTemperatureMessage): Promise<v
   for (const { cpId } of affected) {
     const cp = await lockCp(work, cpId);
     if (!cp) continue;
-    await changeCp(work, cp, {}, {
-      reason: m.alert ? `${WEATHER_ALERT_REASON} (${m.city}: ${m.temperature_c} °C)` : `${WEATHER_ALERT_ENDED_REASON} (${m.city}: ${m.temperature_c} °C)`,
-      actorType: "service",
-      actorId: "weather",
-      weatherAlert: m.alert,
-    });
+    await changeCp(
+      work,
+      cp,
+      {},
+      {
+        reason: m.alert ? `${WEATHER_ALERT_REASON} (${m.city}: ${m.temperature_c} °C)` : `${WEATHER_ALERT_ENDED_REASON} (${m.city}: ${m.temperature_c} °C)`,
+        actorType: "service",
+        actorId: "weather",
+        weatherAlert: m.alert,
+      },
+    );
   }
 }
 
 async function operatorCommand(work: Work, m: OperatorCommand): Promise<void> {
   const stop = m.type === "operator_stop";
   const cp = await lockCp(work, m.cp_id);
-  const entry = { eventType: "operator", actorType: "operator", actorId: m.actor_id, resource: cpResource(m.cp_id), action: stop ? "stop_cp" : "resume_cp" } as const;
+  const entry = {
+    eventType: "operator",
+    actorType: "operator",
+    actorId: m.actor_id,
+    resource: cpResource(m.cp_id),
+    action: stop ? "stop_cp" : "resume_cp",
+  } as const;
   if (!cp) {
     work.audit({ ...entry, outcome: "failure", reason: "no such charging point" });
     return;
   }
   work.audit({ ...entry, outcome: "success", reason: m.reason });
-  await changeCp(work, cp, { operatorStopped: stop }, { reason: m.reason || (stop ? "stopped by the operator" : "resumed by the operator"), actorType: "operator", actorId: m.actor_id });
+  await changeCp(
+    work,
+    cp,
+    { operatorStopped: stop },
+    { reason: m.reason || (stop ? "stopped by the operator" : "resumed by the operator"), actorType: "operator", actorId: m.actor_id },
+  );
 }

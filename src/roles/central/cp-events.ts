@@ -8,9 +8,9 @@ import { eq, sql } from "drizzle-orm";
 import type { CpEvent, EngineHealth, EngineStatus, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
 import { jsonRows, rowsOf } from "../../db/client.ts";
 import { chargingSessions } from "../../db/schema/index.ts";
-import { costOf, meterKwh, type EndReason } from "../../domain/billing.ts";
+import { costOf, type EndReason, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
-import { changeCp, lockCp, type CpRow } from "./cp-records.ts";
+import { type CpRow, changeCp, lockCp } from "./cp-records.ts";
 import { closeSession, findSession } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
@@ -66,7 +66,10 @@ export class CpEventBatch {
 
 async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<void> {
   const { ctx, tx } = work;
-  await ctx.sessions.load(tx, pending.map((p) => p.t.session_id));
+  await ctx.sessions.load(
+    tx,
+    pending.map((p) => p.t.session_id),
+  );
   const rows: { p: PendingTelemetry; energy: number; cost: number; driverId: string; startedAt: Date }[] = [];
   const strays: PendingTelemetry[] = [];
   for (const p of pending) {
@@ -122,7 +125,11 @@ async function stopStraySupply(work: Work, cpId: string, sessionId: string): Pro
   strayStopsSent.set(sessionId, Date.now());
   if (strayStopsSent.size > 10_000) strayStopsSent.clear();
   try {
-    const command = await work.ctx.channel.sealForCp(cpId, { type: "stop_supply", session_id: sessionId, reason: (session.endReason ?? "operator_stop") as EndReason });
+    const command = await work.ctx.channel.sealForCp(cpId, {
+      type: "stop_supply",
+      session_id: sessionId,
+      reason: (session.endReason ?? "operator_stop") as EndReason,
+    });
     work.send(work.ctx.topics.cpCommands, command);
   } catch (err) {
     work.ctx.log.warn("could not tell an engine to stop a closed session", { cp_id: cpId, session_id: sessionId, err });
@@ -145,11 +152,16 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
     if (!reconnected && faultSeen === row.engine_fault) continue;
     const cp = await lockCp(work, row.cp_id);
     if (!cp) continue;
-    await changeCp(work, cp, { connected: true, engineFault: faultSeen }, {
-      reason: reconnected ? "heartbeats resumed" : faultSeen ? "engine fault (from heartbeat)" : "engine recovered (from heartbeat)",
-      actorType: "cp",
-      actorId: row.cp_id,
-    });
+    await changeCp(
+      work,
+      cp,
+      { connected: true, engineFault: faultSeen },
+      {
+        reason: reconnected ? "heartbeats resumed" : faultSeen ? "engine fault (from heartbeat)" : "engine recovered (from heartbeat)",
+        actorType: "cp",
+        actorId: row.cp_id,
+      },
+    );
   }
 }
 
@@ -205,9 +217,14 @@ async function supplyEnded(work: Work, cp: CpRow, e: SupplyEnded): Promise<void>
 async function engineStatus(work: Work, cp: CpRow, e: EngineStatus): Promise<void> {
   const fault = e.status === "KO";
   if (fault === cp.engineFault) return;
-  await changeCp(work, cp, { engineFault: fault }, {
-    reason: fault ? `engine fault: ${e.detail}` : `engine recovered${e.detail ? `: ${e.detail}` : ""}`,
-    actorType: "cp",
-    actorId: cp.cpId,
-  });
+  await changeCp(
+    work,
+    cp,
+    { engineFault: fault },
+    {
+      reason: fault ? `engine fault: ${e.detail}` : `engine recovered${e.detail ? `: ${e.detail}` : ""}`,
+      actorType: "cp",
+      actorId: cp.cpId,
+    },
+  );
 }

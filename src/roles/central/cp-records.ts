@@ -6,10 +6,10 @@
  * on one CP. Lock order everywhere: CP, then session, then driver.
  */
 import { eq, sql } from "drizzle-orm";
-import { chargingPoints } from "../../db/schema/index.ts";
 import { isCityInAlert } from "../../db/repos/weather.ts";
+import { chargingPoints } from "../../db/schema/index.ts";
 import type { CpState } from "../../domain/cp-state.ts";
-import { deriveStatus, sessionMustEnd, type ChannelState, type CpConditions } from "../../domain/cp-status.ts";
+import { type ChannelState, type CpConditions, deriveStatus, sessionMustEnd } from "../../domain/cp-status.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { requestSessionEnd, sessionInProgressAt } from "./sessions.ts";
 import type { Work } from "./work.ts";
@@ -75,7 +75,14 @@ export async function changeCp(work: Work, cp: CpRow, change: FactChange, cause:
       updatedAt: sql`now()`,
     })
     .where(eq(chargingPoints.cpId, cp.cpId));
-  Object.assign(cp, { channelState: facts.channel, connected: facts.connected, operatorStopped: facts.operatorStopped, engineFault: facts.engineFault, status: derived.status, statusReason: reason });
+  Object.assign(cp, {
+    channelState: facts.channel,
+    connected: facts.connected,
+    operatorStopped: facts.operatorStopped,
+    engineFault: facts.engineFault,
+    status: derived.status,
+    statusReason: reason,
+  });
   if (changed)
     work.audit({
       eventType: "state_change",

@@ -5,15 +5,15 @@
  */
 import { hostname } from "node:os";
 import { createAuditor } from "../../audit/audit.ts";
-import { allTopics, topicsFor } from "../../bus/topics.ts";
-import { groupName } from "../group-names.ts";
 import { ensureTopicsIfReachable, keepSubscribed } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
+import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { groupName } from "../group-names.ts";
 import type { Shared } from "../shared.ts";
 import { createCentralChannel } from "./channel.ts";
 import type { CentralConfig } from "./config.ts";
@@ -33,7 +33,14 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   const instance = config.CENTRAL_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const log = shared.log ?? createLogger("central");
   log.info("opening database");
-  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet central" }));
+  const database =
+    shared.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.EVNET_DATA_DIR,
+      maxConnections: config.DATABASE_POOL_SIZE,
+      applicationName: "evnet central",
+    }));
   let applied: string[];
   try {
     applied = await migrate(database.db);

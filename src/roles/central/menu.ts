@@ -1,7 +1,21 @@
 /** Central's admin menu (SYSTEM.md): CPs, sessions, stop/resume, revocation, statistics. */
 import * as p from "@clack/prompts";
-import { ask, LogCapture, runMenu } from "../../cli/menu.ts";
-import { formatCp, formatCps, formatSession, formatSessions, formatStats, listCps, listSessions, revoke, setStopped, showCp, showSession, stats, type AdminDeps } from "./admin.ts";
+import { ask, type LogCapture, runMenu } from "../../cli/menu.ts";
+import {
+  type AdminDeps,
+  formatCp,
+  formatCps,
+  formatSession,
+  formatSessions,
+  formatStats,
+  listCps,
+  listSessions,
+  revoke,
+  setStopped,
+  showCp,
+  showSession,
+  stats,
+} from "./admin.ts";
 
 export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture, signal: AbortSignal): Promise<void> {
   const { db } = deps;
@@ -17,8 +31,18 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
       status: async () => formatStats(await stats(db)),
       items: () => [
         { value: "all", label: "List all charging points", run: async () => p.note(formatCps(await listCps(db, "all")), "all charging points") },
-        { value: "available", label: "List available charging points", hint: "ACTIVE", run: async () => p.note(formatCps(await listCps(db, "available")), "available") },
-        { value: "active", label: "List active charging points", hint: "supplying now", run: async () => p.note(formatCps(await listCps(db, "active")), "supplying now") },
+        {
+          value: "available",
+          label: "List available charging points",
+          hint: "ACTIVE",
+          run: async () => p.note(formatCps(await listCps(db, "available")), "available"),
+        },
+        {
+          value: "active",
+          label: "List active charging points",
+          hint: "supplying now",
+          run: async () => p.note(formatCps(await listCps(db, "active")), "supplying now"),
+        },
         {
           value: "cp",
           label: "Show charging point status",
@@ -27,7 +51,12 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
             if (id) p.note(formatCp(await showCp(db, id)), id);
           },
         },
-        { value: "sessions", label: "List charging sessions", hint: "newest 20", run: async () => p.note(formatSessions(await listSessions(db, 20)), "sessions") },
+        {
+          value: "sessions",
+          label: "List charging sessions",
+          hint: "newest 20",
+          run: async () => p.note(formatSessions(await listSessions(db, 20)), "sessions"),
+        },
         {
           value: "session",
           label: "Show session details",

@@ -12,7 +12,21 @@ import { loadConfig } from "../../config/env.ts";
 import { openDatabase } from "../../db/client.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
-import { formatCp, formatCps, formatSession, formatSessions, formatStats, listCps, listSessions, revoke, setStopped, showCp, showSession, stats, type CpFilter } from "./admin.ts";
+import {
+  type CpFilter,
+  formatCp,
+  formatCps,
+  formatSession,
+  formatSessions,
+  formatStats,
+  listCps,
+  listSessions,
+  revoke,
+  setStopped,
+  showCp,
+  showSession,
+  stats,
+} from "./admin.ts";
 
 export const OPERATIONS = ["cps", "cp", "sessions", "session", "stop", "resume", "revoke", "stats"] as const;
 
@@ -30,7 +44,8 @@ function required(args: string[], what: string): string {
 }
 
 export async function runOperation(op: string, args: string[], config: OperationConfig, json: boolean): Promise<void> {
-  if (!(OPERATIONS as readonly string[]).includes(op)) throw new AppError("bad_request", `unknown operation '${op}'; expected one of: ${OPERATIONS.join(", ")}`);
+  if (!(OPERATIONS as readonly string[]).includes(op))
+    throw new AppError("bad_request", `unknown operation '${op}'; expected one of: ${OPERATIONS.join(", ")}`);
   const log = createLogger("central");
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: 2 });
   const needsBus = op === "stop" || op === "resume" || op === "revoke";

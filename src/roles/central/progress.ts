@@ -6,8 +6,8 @@
  */
 import type { Bus } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
-import type { Logger } from "../../lib/log.ts";
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
+import type { Logger } from "../../lib/log.ts";
 
 export class ProgressSender {
   private latest = new LatestPerKey<Progress>((batch) => this.publish(batch));
@@ -31,7 +31,10 @@ export class ProgressSender {
 
   private async publish(batch: Progress[]): Promise<void> {
     try {
-      await this.bus.publish(this.topic, batch.map((p) => ({ key: p.driver_id, value: JSON.stringify(p) })));
+      await this.bus.publish(
+        this.topic,
+        batch.map((p) => ({ key: p.driver_id, value: JSON.stringify(p) })),
+      );
     } catch (err) {
       this.onFailure();
       this.log.debug("live progress not sent", { err });

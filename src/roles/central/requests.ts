@@ -7,12 +7,12 @@ import { eq, sql } from "drizzle-orm";
 import type { ChargeRequest, Refused, StopRequest, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { driverRequests, drivers } from "../../db/schema/index.ts";
-import { ticketFor, type EndReason } from "../../domain/billing.ts";
+import { type EndReason, ticketFor } from "../../domain/billing.ts";
 import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requests.ts";
 import type { CpState } from "../../domain/cp-state.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { lockCp } from "./cp-records.ts";
-import { findSession, openSession, requestSessionEnd, sessionInProgressAt, sessionInProgressOf, type SessionRow } from "./sessions.ts";
+import { findSession, openSession, requestSessionEnd, type SessionRow, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 type Request = ChargeRequest | StopRequest;
@@ -42,7 +42,15 @@ async function remember(work: Work, r: Request, outcome: string, value: string, 
 
 /** Answers a refusal, remembers and audits it. */
 export async function refuse(work: Work, r: Request, refusal: Refusal): Promise<void> {
-  const message: Refused = { type: "refused", request_id: r.request_id, driver_id: r.driver_id, cp_id: r.cp_id, code: refusal.code, reason: refusal.reason, at: nowIso() };
+  const message: Refused = {
+    type: "refused",
+    request_id: r.request_id,
+    driver_id: r.driver_id,
+    cp_id: r.cp_id,
+    code: refusal.code,
+    reason: refusal.reason,
+    at: nowIso(),
+  };
   const value = answer(work, r.driver_id, message);
   await remember(work, r, "refused", value, refusal);
   work.audit({
@@ -137,7 +145,15 @@ export async function handleStopRequest(work: Work, r: StopRequest): Promise<voi
     details: { request_id: r.request_id, session_id: session.sessionId },
   });
   if (session.pendingEndReason) {
-    const value = answer(work, r.driver_id, { type: "stopping", request_id: r.request_id, driver_id: r.driver_id, cp_id: cpId, session_id: session.sessionId, reason: session.pendingEndReason, at: nowIso() });
+    const value = answer(work, r.driver_id, {
+      type: "stopping",
+      request_id: r.request_id,
+      driver_id: r.driver_id,
+      cp_id: cpId,
+      session_id: session.sessionId,
+      reason: session.pendingEndReason,
+      at: nowIso(),
+    });
     await remember(work, r, "stopping", value, { sessionId: session.sessionId });
     return;
   }

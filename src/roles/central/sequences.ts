@@ -6,7 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
-import { jsonRows, rowsOf, type Db } from "../../db/client.ts";
+import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
 import { sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { messageSequences } from "../../db/schema/index.ts";
 

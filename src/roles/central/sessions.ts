@@ -7,10 +7,10 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Authorised, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { chargingSessions, drivers } from "../../db/schema/index.ts";
-import { END_REASON_TEXT, finalEnergy, ticketFor, type EndReason, type Ticket } from "../../domain/billing.ts";
+import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { NoActiveKeyError } from "./channel.ts";
-import { refreshCp, type CpRow } from "./cp-records.ts";
+import { type CpRow, refreshCp } from "./cp-records.ts";
 import type { Work } from "./work.ts";
 
 export type SessionRow = typeof chargingSessions.$inferSelect;
@@ -77,7 +77,15 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
   await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, driverId));
   await refreshCp(work, cp, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId });
   work.send(ctx.topics.cpCommands, command);
-  const answer: Authorised = { type: "authorised", request_id: requestId, driver_id: driverId, cp_id: cp.cpId, session_id: sessionId, price_per_kwh: cp.pricePerKwh, at: nowIso() };
+  const answer: Authorised = {
+    type: "authorised",
+    request_id: requestId,
+    driver_id: driverId,
+    cp_id: cp.cpId,
+    session_id: sessionId,
+    price_per_kwh: cp.pricePerKwh,
+    at: nowIso(),
+  };
   work.send(ctx.topics.driverUpdates, { key: driverId, value: JSON.stringify(answer) });
   work.audit({
     eventType: "session",
@@ -111,7 +119,15 @@ export async function requestSessionEnd(work: Work, cp: CpRow, session: SessionR
     .where(eq(chargingSessions.sessionId, session.sessionId));
   session.pendingEndReason = reason;
   work.send(ctx.topics.cpCommands, command);
-  const stopping: Stopping = { type: "stopping", request_id: requestId, driver_id: session.driverId, cp_id: cp.cpId, session_id: session.sessionId, reason, at: nowIso() };
+  const stopping: Stopping = {
+    type: "stopping",
+    request_id: requestId,
+    driver_id: session.driverId,
+    cp_id: cp.cpId,
+    session_id: session.sessionId,
+    reason,
+    at: nowIso(),
+  };
   work.send(ctx.topics.driverUpdates, { key: session.driverId, value: JSON.stringify(stopping) });
 }
 
@@ -136,7 +152,7 @@ function endTime(startedAt: Date, reported?: Date): Date {
 export async function closeSession(work: Work, cp: CpRow, sessionId: string, final: FinalReading): Promise<Ticket | undefined> {
   const { ctx } = work;
   const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
-  if (!s || s.status !== "IN_PROGRESS") return undefined;
+  if (s?.status !== "IN_PROGRESS") return undefined;
   const endReason = (s.pendingEndReason as EndReason | null) ?? final.reason;
   const endedAt = endTime(s.startedAt, final.endedAt);
   const ticket = ticketFor({

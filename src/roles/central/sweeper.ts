@@ -34,11 +34,14 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
   const state: SweepState = { probedAt: new Map() };
 
   const duties: [string, () => Promise<void>][] = [
-    ["reconcile weather", async () => {
-      if (weatherReconciled) return;
-      await reconcileWeather(ctx);
-      weatherReconciled = true;
-    }],
+    [
+      "reconcile weather",
+      async () => {
+        if (weatherReconciled) return;
+        await reconcileWeather(ctx);
+        weatherReconciled = true;
+      },
+    ],
     ["check the bus", () => checkBus(ctx)],
     ["probe silent CPs", () => probeSilentCps(ctx, state)],
     ["close overdue sessions", () => closeOverdueSessions(ctx)],
@@ -92,7 +95,9 @@ async function checkBus(ctx: CentralContext): Promise<void> {
   try {
     await Promise.race([
       ctx.bus.ensureTopics([ctx.topics.cpEvents]),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer from the bus within ${BUS_CHECK_TIMEOUT_MS} ms`)), BUS_CHECK_TIMEOUT_MS))),
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer from the bus within ${BUS_CHECK_TIMEOUT_MS} ms`)), BUS_CHECK_TIMEOUT_MS)),
+      ),
     ]);
   } catch (err) {
     ctx.busHealth.failedAt = Date.now();
@@ -124,12 +129,18 @@ async function probeSilentCps(ctx: CentralContext, state: SweepState): Promise<v
   // A CP is only suspected once Central's own bus has worked for 3 of its intervals, plus the
   // time a client needs to reconnect: while the broker was away no heartbeat could arrive, and
   // that says nothing about the CP.
-  const due = silent.filter((s) => now - (probedAt.get(s.cp_id) ?? 0) >= intervalMs(s) && now - ctx.busHealth.failedAt >= 3 * intervalMs(s) + RECONNECT_ALLOWANCE_MS);
+  const due = silent.filter(
+    (s) => now - (probedAt.get(s.cp_id) ?? 0) >= intervalMs(s) && now - ctx.busHealth.failedAt >= 3 * intervalMs(s) + RECONNECT_ALLOWANCE_MS,
+  );
   if (due.length === 0) return;
   try {
     await ctx.bus.publish(
       ctx.topics.cpEvents,
-      due.map((s) => ({ key: s.cp_id, value: JSON.stringify({ type: "silence_probe", cp_id: s.cp_id, by: ctx.settings.instance }), headers: { [PROBE_HEADER]: "1" } })),
+      due.map((s) => ({
+        key: s.cp_id,
+        value: JSON.stringify({ type: "silence_probe", cp_id: s.cp_id, by: ctx.settings.instance }),
+        headers: { [PROBE_HEADER]: "1" },
+      })),
     );
   } catch (err) {
     ctx.busHealth.failedAt = Date.now();
@@ -146,7 +157,12 @@ export async function applyProbe(work: Work, cpId: string): Promise<void> {
   if (!cp) return;
   const still = rowsOf(await work.tx.execute(sql`select 1 from charging_points where cp_id = ${cpId} and ${silenceCondition(ctx)}`));
   if (still.length === 0) return; // a heartbeat arrived meanwhile (or it is disconnected already)
-  await changeCp(work, cp, { connected: false }, { reason: "no heartbeat from its monitor for 3 intervals", actorType: "system", actorId: ctx.settings.instance });
+  await changeCp(
+    work,
+    cp,
+    { connected: false },
+    { reason: "no heartbeat from its monitor for 3 intervals", actorType: "system", actorId: ctx.settings.instance },
+  );
 }
 
 async function closeOverdueSessions(ctx: CentralContext): Promise<void> {
@@ -154,14 +170,18 @@ async function closeOverdueSessions(ctx: CentralContext): Promise<void> {
   // reading: give it the grace period again once the bus works.
   if (Date.now() - ctx.busHealth.failedAt < ctx.settings.endGraceS * 1000 + RECONNECT_ALLOWANCE_MS) return;
   const overdue = rowsOf<{ session_id: string; cp_id: string }>(
-    await ctx.db.execute(sql`select session_id, cp_id from charging_sessions where status = 'IN_PROGRESS' and awaiting_until < now() order by awaiting_until limit 1000`),
+    await ctx.db.execute(
+      sql`select session_id, cp_id from charging_sessions where status = 'IN_PROGRESS' and awaiting_until < now() order by awaiting_until limit 1000`,
+    ),
   );
   for (const { session_id, cp_id } of overdue) {
     await inWork(ctx, async (work) => {
       const cp = await lockCp(work, cp_id);
       if (!cp) return;
       const [row] = rowsOf<{ pending_end_reason: string | null }>(
-        await work.tx.execute(sql`select pending_end_reason from charging_sessions where session_id = ${session_id} and status = 'IN_PROGRESS' and awaiting_until < now()`),
+        await work.tx.execute(
+          sql`select pending_end_reason from charging_sessions where session_id = ${session_id} and status = 'IN_PROGRESS' and awaiting_until < now()`,
+        ),
       );
       if (!row) return;
       const reason = (row.pending_end_reason ?? "engine_no_response") as EndReason;

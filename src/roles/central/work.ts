@@ -9,7 +9,7 @@
  *  - cache updates, run only once the transaction committed.
  */
 import { inArray } from "drizzle-orm";
-import { auditRow, type AuditEntry } from "../../audit/audit.ts";
+import { type AuditEntry, auditRow } from "../../audit/audit.ts";
 import type { OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import type { Db } from "../../db/client.ts";
@@ -72,7 +72,10 @@ const deliveries = new WeakMap<CentralContext, Promise<void>>();
  */
 function deliverLater(ctx: CentralContext, messages: Collected["messages"], ids: number[]): void {
   const previous = deliveries.get(ctx) ?? Promise.resolve();
-  deliveries.set(ctx, previous.then(() => deliverOutbox(ctx, messages, ids)));
+  deliveries.set(
+    ctx,
+    previous.then(() => deliverOutbox(ctx, messages, ids)),
+  );
 }
 
 /** Waits until every committed message queued so far was delivered (or left to the sweeper). */

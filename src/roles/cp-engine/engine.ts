@@ -6,16 +6,16 @@
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { cpCommandSchema, nowIso, validate, type CpCommand, type CpEvent } from "../../bus/messages.ts";
+import { type CpCommand, type CpEvent, cpCommandSchema, nowIso, validate } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
-import { createCpChannel, type CpChannel } from "../../cp/channel.ts";
+import { type CpChannel, createCpChannel } from "../../cp/channel.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
 import type { EndReason } from "../../domain/billing.ts";
 import type { Logger } from "../../lib/log.ts";
 import { groupName } from "../group-names.ts";
-import { Supply, type FinishedSupply, type Reading } from "./supply.ts";
+import { type FinishedSupply, type Reading, Supply } from "./supply.ts";
 
 export interface EngineOptions {
   cpId: string;
@@ -32,7 +32,9 @@ export interface EngineOptions {
 /** A command sealed under a key the engine does not hold yet waits this long for its monitor to hand it over. */
 const WAIT_FOR_KEY_MS = 30_000;
 
-export type EngineListener = (event: { kind: "reading"; reading: Reading } | { kind: "ended"; supply: FinishedSupply } | { kind: "started"; sessionId: string } | { kind: "state" }) => void;
+export type EngineListener = (
+  event: { kind: "reading"; reading: Reading } | { kind: "ended"; supply: FinishedSupply } | { kind: "started"; sessionId: string } | { kind: "state" },
+) => void;
 
 export class Engine {
   private channel?: CpChannel;
@@ -173,7 +175,18 @@ export class Engine {
     }
     const r = supply.read(now);
     this.lastReading = r;
-    this.send({ type: "telemetry", session_id: r.sessionId, power_kw: r.powerKw, energy_kwh: r.energyKwh, cost_eur: r.costEur, elapsed_s: r.elapsedS, at: new Date(now).toISOString() }, true);
+    this.send(
+      {
+        type: "telemetry",
+        session_id: r.sessionId,
+        power_kw: r.powerKw,
+        energy_kwh: r.energyKwh,
+        cost_eur: r.costEur,
+        elapsed_s: r.elapsedS,
+        at: new Date(now).toISOString(),
+      },
+      true,
+    );
     this.emit({ kind: "reading", reading: r });
   }
 

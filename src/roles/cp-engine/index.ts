@@ -3,9 +3,10 @@
  * supplies when Central says so, and streams telemetry. Headless: SIGUSR1 toggles a simulated
  * fault (KO) and its recovery, SIGUSR2 unplugs the car. With a TTY: a menu does the same.
  */
-import { allTopics, topicsFor } from "../../bus/topics.ts";
+
 import { ensureTopicsIfReachable } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
+import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { Shared } from "../shared.ts";
 import type { EngineConfig } from "./config.ts";

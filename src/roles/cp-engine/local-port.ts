@@ -5,7 +5,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { validate } from "../../bus/messages.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Engine } from "./engine.ts";
-import { engineRequestSchema, type EngineAnswer } from "./protocol.ts";
+import { type EngineAnswer, engineRequestSchema } from "./protocol.ts";
 
 const MAX_LINE = 4096;
 
@@ -14,7 +14,7 @@ interface Conn {
 }
 
 export function listenForMonitor(engine: Engine, host: string, port: number, log: Logger): TCPSocketListener<Conn> {
-  const reply = (socket: Socket<Conn>, answer: EngineAnswer) => socket.write(JSON.stringify(answer) + "\n");
+  const reply = (socket: Socket<Conn>, answer: EngineAnswer) => socket.write(`${JSON.stringify(answer)}\n`);
   return Bun.listen<Conn>({
     hostname: host,
     port,

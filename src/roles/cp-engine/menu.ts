@@ -1,5 +1,5 @@
 /** The engine's interactive menu: see what it is doing, simulate a fault or its recovery, unplug the car. */
-import { bar, LogCapture, runMenu, watch } from "../../cli/menu.ts";
+import { bar, type LogCapture, runMenu, watch } from "../../cli/menu.ts";
 import type { Engine } from "./engine.ts";
 
 function describe(engine: Engine, maxDurationS: number): string {
@@ -11,7 +11,8 @@ function describe(engine: Engine, maxDurationS: number): string {
   const r = engine.lastReading;
   if (engine.sessionId) {
     lines.push(`supplying       session ${engine.sessionId}`);
-    if (r) lines.push(`                ${r.powerKw} kW  ${r.energyKwh.toFixed(3)} kWh  ${r.costEur.toFixed(2)} €  ${Math.round(r.elapsedS)} s of ${maxDurationS} s`);
+    if (r)
+      lines.push(`                ${r.powerKw} kW  ${r.energyKwh.toFixed(3)} kWh  ${r.costEur.toFixed(2)} €  ${Math.round(r.elapsedS)} s of ${maxDurationS} s`);
   } else lines.push("supplying       no");
   const f = engine.lastFinished;
   if (f) lines.push(`last supply     ${f.sessionId}: ${f.energyKwh.toFixed(3)} kWh, ${f.costEur.toFixed(2)} €, ended: ${f.reason}`);

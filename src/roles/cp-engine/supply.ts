@@ -3,7 +3,7 @@
  * (energy accumulates with the time that actually passed, so a late tick does not lose energy).
  * Pure apart from the clock it is given.
  */
-import { costOf, energyOver, meterKwh, type EndReason } from "../../domain/billing.ts";
+import { costOf, type EndReason, energyOver, meterKwh } from "../../domain/billing.ts";
 
 export interface Reading {
   sessionId: string;

@@ -65,7 +65,7 @@ export class EngineLink {
         this.dropConnection(new NoAnswer("timed out"));
       }, this.timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
-      socket.write(JSON.stringify({ id, ...body }) + "\n");
+      socket.write(`${JSON.stringify({ id, ...body })}\n`);
     });
   }
 

@@ -3,14 +3,15 @@
  * Registry (credential), deregister it, authenticate with the API (channel key), change its
  * location (register again). The credential and the key are kept in the CP's state file.
  */
-import { tlsFetch, type Fetch } from "../../http/tls-client.ts";
+
 import type { ChannelKey } from "../../crypto/keys.ts";
+import { type Fetch, tlsFetch } from "../../http/tls-client.ts";
 import type { Logger } from "../../lib/log.ts";
 import { caFileOf, type IdentityConfig } from "./identity-config.ts";
-import { channelKeyOf, forgetIdentity, IdentityError, loadIdentity, saveIdentity, type StoredIdentity } from "./identity-store.ts";
+import { channelKeyOf, forgetIdentity, IdentityError, loadIdentity, type StoredIdentity, saveIdentity } from "./identity-store.ts";
 
-export { identityConfigEntries, type IdentityConfig } from "./identity-config.ts";
-export { IdentityError, loadIdentity, channelKeyOf, type StoredIdentity } from "./identity-store.ts";
+export { type IdentityConfig, identityConfigEntries } from "./identity-config.ts";
+export { channelKeyOf, IdentityError, loadIdentity, type StoredIdentity } from "./identity-store.ts";
 
 /** An HTTP refusal, with the server's error code and (for 401s) its reason. */
 export class RefusedError extends IdentityError {
@@ -55,14 +56,18 @@ async function call(config: IdentityConfig, service: "Registry" | "API", method:
   }
   if (res.status >= 400) {
     const error = parsed?.error as { code?: string; message?: string; details?: { reason?: string } } | undefined;
-    throw new RefusedError(res.status, error?.code, error?.details?.reason, `the ${service} refused (${res.status}): ${error?.message ?? (text.slice(0, 200) || "no reason given")}`);
+    throw new RefusedError(
+      res.status,
+      error?.code,
+      error?.details?.reason,
+      `the ${service} refused (${res.status}): ${error?.message ?? (text.slice(0, 200) || "no reason given")}`,
+    );
   }
   return { status: res.status, body: parsed };
 }
 
 function enrollmentToken(config: IdentityConfig): string {
-  if (!config.EVNET_ENROLLMENT_TOKEN)
-    throw new IdentityError("EVNET_ENROLLMENT_TOKEN is needed to register or deregister a charging point (ask the operator)");
+  if (!config.EVNET_ENROLLMENT_TOKEN) throw new IdentityError("EVNET_ENROLLMENT_TOKEN is needed to register or deregister a charging point (ask the operator)");
   return config.EVNET_ENROLLMENT_TOKEN;
 }
 

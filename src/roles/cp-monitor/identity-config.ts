@@ -3,8 +3,9 @@
  * it trusts them through, the enrollment token (only to register or deregister), and where it
  * keeps its credential and key. Spread `identityConfigEntries` into the monitor's schema.
  */
-import * as v from "valibot";
+
 import { existsSync } from "node:fs";
+import * as v from "valibot";
 import { optionalString, positiveNumber, url } from "../../config/env.ts";
 
 export const DEFAULT_CA_FILE = "certs/ca.pem";

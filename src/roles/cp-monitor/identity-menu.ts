@@ -70,7 +70,7 @@ function show(details: Record<string, string>): string {
 }
 
 async function ask(message: string, initialValue: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
-  const answer = await p.text({ message, initialValue, signal, validate: (s) => (s && s.trim() ? undefined : "required") });
+  const answer = await p.text({ message, initialValue, signal, validate: (s) => (s?.trim() ? undefined : "required") });
   return p.isCancel(answer) ? undefined : answer.trim();
 }
 

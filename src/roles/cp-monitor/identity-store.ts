@@ -48,7 +48,7 @@ export function saveIdentity(dataDir: string, identity: StoredIdentity): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = identityFile(dataDir, identity.cp_id);
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(identity, null, 2) + "\n", { mode: 0o600 });
+  writeFileSync(temporary, `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 });
   chmodSync(temporary, 0o600);
   renameSync(temporary, file);
 }

@@ -3,9 +3,10 @@
  * authenticates it with Central if asked, then supervises its engine, sends heartbeats, and
  * authenticates again when Central revokes the key.
  */
-import { allTopics, topicsFor } from "../../bus/topics.ts";
+
 import { ensureTopicsIfReachable } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
+import { allTopics, topicsFor } from "../../bus/topics.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
@@ -13,7 +14,7 @@ import type { Shared } from "../shared.ts";
 import type { MonitorConfig } from "./config.ts";
 import { EngineLink } from "./engine-link.ts";
 import { ensureIdentity, IdentityError } from "./enrollment.ts";
-import { startKeyGuard, type KeyGuard } from "./key-guard.ts";
+import { type KeyGuard, startKeyGuard } from "./key-guard.ts";
 import { Monitor } from "./monitor.ts";
 
 export interface MonitorStartOptions {
@@ -35,7 +36,14 @@ export async function start(config: MonitorConfig, options: MonitorStartOptions,
   const log = shared.log ?? createLogger(`cp-monitor ${cpId}`);
   let key: ChannelKey | undefined;
   try {
-    ({ key } = await ensureIdentity(config, { cpId, location: config.CP_LOCATION, pricePerKwh: config.CP_PRICE_PER_KWH, register: options.register, authenticate: options.authenticate, log }));
+    ({ key } = await ensureIdentity(config, {
+      cpId,
+      location: config.CP_LOCATION,
+      pricePerKwh: config.CP_PRICE_PER_KWH,
+      register: options.register,
+      authenticate: options.authenticate,
+      log,
+    }));
   } catch (err) {
     if (!(err instanceof IdentityError)) throw err;
     // Not a bug: the Registry or API refused or cannot be reached; say so plainly.
@@ -62,7 +70,12 @@ export async function start(config: MonitorConfig, options: MonitorStartOptions,
   if (key) monitor.setKey(key);
   await monitor.start();
   guard = startKeyGuard({ config, cpId, log, currentKeyId: () => monitor.keyId, onNewKey: useKey });
-  log.info("monitor supervising", { cp_id: cpId, engine: config.ENGINE_ADDRESS, heartbeat_s: config.MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL, key_id: monitor.keyId ?? "none" });
+  log.info("monitor supervising", {
+    cp_id: cpId,
+    engine: config.ENGINE_ADDRESS,
+    heartbeat_s: config.MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL,
+    key_id: monitor.keyId ?? "none",
+  });
   return {
     monitor,
     useKey,

@@ -1,8 +1,8 @@
 /** The monitor's interactive menu: supervision status, the identity actions, a live view of the engine. */
-import { LogCapture, runMenu, watch } from "../../cli/menu.ts";
+import { type LogCapture, runMenu, watch } from "../../cli/menu.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { MonitorConfig } from "./config.ts";
-import { identityMenuOptions, runIdentityAction, type IdentityAction } from "./identity-menu.ts";
+import { type IdentityAction, identityMenuOptions, runIdentityAction } from "./identity-menu.ts";
 import type { RunningMonitor } from "./index.ts";
 
 function ago(d?: Date): string {

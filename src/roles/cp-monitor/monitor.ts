@@ -6,15 +6,15 @@
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { nowIso, type CpEvent, type EngineHealth } from "../../bus/messages.ts";
+import { type CpEvent, type EngineHealth, nowIso } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice, type KeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
-import { createCpChannel, type CpChannel } from "../../cp/channel.ts";
+import { type CpChannel, createCpChannel } from "../../cp/channel.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
 import type { Logger } from "../../lib/log.ts";
 import { groupName } from "../group-names.ts";
-import { EngineLink, NoAnswer } from "./engine-link.ts";
+import { type EngineLink, NoAnswer } from "./engine-link.ts";
 
 export interface MonitorOptions {
   cpId: string;
@@ -134,7 +134,8 @@ export class Monitor {
   private async ask(): Promise<Omit<EngineVerdict, "since">> {
     try {
       const answer = await this.o.link.health();
-      if (answer.cp_id !== this.o.cpId) return { health: "KO", detail: `the engine at ${this.o.link.host}:${this.o.link.port} is ${answer.cp_id}'s, not ${this.o.cpId}'s` };
+      if (answer.cp_id !== this.o.cpId)
+        return { health: "KO", detail: `the engine at ${this.o.link.host}:${this.o.link.port} is ${answer.cp_id}'s, not ${this.o.cpId}'s` };
       if (this.key && answer.key_id !== this.key.keyId) await this.handKey();
       return answer.status === "OK"
         ? { health: "OK", detail: "health check OK", supplying: answer.supplying, sessionId: answer.session_id }

@@ -64,6 +64,9 @@ export function formatCps(cps: CpListing[]): string {
 export function formatHistory(sessions: PastSession[]): string {
   if (sessions.length === 0) return "no sessions yet";
   return sessions
-    .map((s) => `${s.started_at.slice(0, 19).replace("T", " ")}  ${s.cp_id.padEnd(10)} ${s.energy_kwh.toFixed(3)} kWh  ${s.cost_eur.toFixed(2)} €  ${s.duration_s} s  ${s.status === "FINISHED" ? (s.end_reason ?? "") : "in progress"}`)
+    .map(
+      (s) =>
+        `${s.started_at.slice(0, 19).replace("T", " ")}  ${s.cp_id.padEnd(10)} ${s.energy_kwh.toFixed(3)} kWh  ${s.cost_eur.toFixed(2)} €  ${s.duration_s} s  ${s.status === "FINISHED" ? (s.end_reason ?? "") : "in progress"}`,
+    )
     .join("\n");
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { Refused, TicketMessage } from "../../bus/messages.ts";
 import { ConfigError } from "../../config/env.ts";
-import { DriverClient, NoAnswerError } from "./client.ts";
+import { type DriverClient, NoAnswerError } from "./client.ts";
 import type { Reporter } from "./output.ts";
 
 export interface ChargeSettings {
@@ -51,7 +51,8 @@ export async function chargeOnce(client: DriverClient, cpId: string, s: ChargeSe
   try {
     const stopAfter = new AbortController();
     const byItself = ended.promise.then((t) => ({ ticket: t }));
-    const timeUp = s.chargeSeconds === undefined ? new Promise<never>(() => {}) : sleep(s.chargeSeconds * 1000, stopAfter.signal).then(() => ({ timeUp: true as const }));
+    const timeUp =
+      s.chargeSeconds === undefined ? new Promise<never>(() => {}) : sleep(s.chargeSeconds * 1000, stopAfter.signal).then(() => ({ timeUp: true as const }));
     const aborted = new Promise<{ aborted: true }>((resolve) => signal?.addEventListener("abort", () => resolve({ aborted: true })));
     const first = await Promise.race([byItself, timeUp, aborted]);
     stopAfter.abort();
@@ -96,7 +97,13 @@ export function readCpFile(path: string): string[] {
   return ids;
 }
 
-export async function runAuto(client: DriverClient, cpIds: string[], s: ChargeSettings & { pauseSeconds: number }, out: Reporter, signal?: AbortSignal): Promise<Outcome[]> {
+export async function runAuto(
+  client: DriverClient,
+  cpIds: string[],
+  s: ChargeSettings & { pauseSeconds: number },
+  out: Reporter,
+  signal?: AbortSignal,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   for (const [i, cpId] of cpIds.entries()) {
     if (signal?.aborted) break;
@@ -104,6 +111,8 @@ export async function runAuto(client: DriverClient, cpIds: string[], s: ChargeSe
     outcomes.push(await chargeOnce(client, cpId, s, out, signal));
     if (i < cpIds.length - 1 && s.pauseSeconds > 0) await sleep(s.pauseSeconds * 1000, signal);
   }
-  out.info(`auto mode done: ${outcomes.filter((o) => o.kind === "ticket").length} ticket(s), ${outcomes.filter((o) => o.kind === "refused").length} refusal(s), ${outcomes.filter((o) => o.kind === "problem").length} problem(s)`);
+  out.info(
+    `auto mode done: ${outcomes.filter((o) => o.kind === "ticket").length} ticket(s), ${outcomes.filter((o) => o.kind === "refused").length} refusal(s), ${outcomes.filter((o) => o.kind === "problem").length} problem(s)`,
+  );
   return outcomes;
 }

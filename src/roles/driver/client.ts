@@ -7,7 +7,17 @@
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { driverUpdateSchema, nowIso, parseJson, type Authorised, type DriverUpdate, type Progress, type Refused, type Stopping, type TicketMessage } from "../../bus/messages.ts";
+import {
+  type Authorised,
+  type DriverUpdate,
+  driverUpdateSchema,
+  nowIso,
+  type Progress,
+  parseJson,
+  type Refused,
+  type Stopping,
+  type TicketMessage,
+} from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import type { Topics } from "../../bus/topics.ts";
 import type { Logger } from "../../lib/log.ts";

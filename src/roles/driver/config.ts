@@ -3,7 +3,15 @@ import { busEntries } from "../../config/common.ts";
 import { loadConfig, optionalString, positiveNumber, url } from "../../config/env.ts";
 
 const driverId = v.pipe(v.string("is required (--id)"), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1-64 letters, digits, '_', '.' or '-'"));
-const seconds = (what: string) => v.optional(v.pipe(v.string(), v.transform(Number), v.number(`expected ${what}`), v.check((n) => Number.isFinite(n) && n >= 0, `expected ${what}`)));
+const seconds = (what: string) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(Number),
+      v.number(`expected ${what}`),
+      v.check((n) => Number.isFinite(n) && n >= 0, `expected ${what}`),
+    ),
+  );
 
 export const driverConfigSchema = v.object({
   ...busEntries,

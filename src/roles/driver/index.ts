@@ -4,9 +4,10 @@
  * flags (auto mode from a file, one charge, list, history) and exits; on a terminal it offers
  * the menu of the original design.
  */
-import { allTopics, topicsFor } from "../../bus/topics.ts";
+
 import { ensureTopicsIfReachable } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
+import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { Shared } from "../shared.ts";
 import { DriverClient } from "./client.ts";
@@ -22,7 +23,14 @@ export async function start(config: DriverConfig, shared: Shared = {}): Promise<
   const bus = shared.bus ?? (await openBus(busOptionsFrom(config, `evnet-driver-${config.DRIVER_ID}`)));
   const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
   await ensureTopicsIfReachable(bus, allTopics(topics), log);
-  const client = new DriverClient({ driverId: config.DRIVER_ID, bus, topics, topicPrefix: config.EVNET_TOPIC_PREFIX, log, retryMs: config.DRIVER_RETRY_SECONDS * 1000 });
+  const client = new DriverClient({
+    driverId: config.DRIVER_ID,
+    bus,
+    topics,
+    topicPrefix: config.EVNET_TOPIC_PREFIX,
+    log,
+    retryMs: config.DRIVER_RETRY_SECONDS * 1000,
+  });
   await client.listen();
   log.info("driver ready", { driver_id: config.DRIVER_ID });
   return {

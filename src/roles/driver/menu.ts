@@ -1,6 +1,6 @@
 /** The driver's interactive menu, as in the original design: list, request, stop, status, history, auto mode. */
 import * as p from "@clack/prompts";
-import { ask, LogCapture, runMenu, watch } from "../../cli/menu.ts";
+import { ask, type LogCapture, runMenu, watch } from "../../cli/menu.ts";
 import { availableCps, formatCps, formatHistory, history } from "./api.ts";
 import { readCpFile, runAuto } from "./charging.ts";
 import type { DriverClient } from "./client.ts";
@@ -63,7 +63,11 @@ export function driverMenu(client: DriverClient, config: DriverConfig, logs: Log
           run: async () => {
             const sessionId = client.current?.sessionId;
             if (!sessionId) return void p.log.info("you are not charging");
-            await watch(() => (client.current?.progress ? progressLine(client.current.progress) : client.current ? "waiting for the first reading" : "the session ended"), 500, () => client.current?.sessionId !== sessionId);
+            await watch(
+              () => (client.current?.progress ? progressLine(client.current.progress) : client.current ? "waiting for the first reading" : "the session ended"),
+              500,
+              () => client.current?.sessionId !== sessionId,
+            );
             const ticket = client.tickets.find((t) => t.session_id === sessionId);
             if (ticket) p.note(describeTicket(ticket), "ticket");
           },

@@ -37,13 +37,13 @@ export function progressLine(p: Progress, chargeSeconds?: number): string {
 
 /** `--json`: stdout carries only JSON lines (tickets, refusals, problems). */
 export function jsonReporter(): Reporter {
-  const line = (o: object) => process.stdout.write(JSON.stringify(o) + "\n");
+  const line = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
   return {
-    progress: (p, s) => process.stderr.write(progressLine(p, s) + "\n"),
+    progress: (p, s) => process.stderr.write(`${progressLine(p, s)}\n`),
     ticket: (t) => line(t),
     refused: (r) => line(r),
     problem: (cpId, reason) => line({ type: "error", cp_id: cpId, reason }),
-    info: (text) => process.stderr.write(text + "\n"),
+    info: (text) => process.stderr.write(`${text}\n`),
   };
 }
 

@@ -1,12 +1,12 @@
 /** How `evnet driver` runs: one headless action chosen by flags, or the menu on a terminal. */
-import { LogCapture, interactive } from "../../cli/menu.ts";
+import { interactive, LogCapture } from "../../cli/menu.ts";
 import { runRole } from "../../cli/run-role.ts";
-import { setLogSink, type Level } from "../../lib/log.ts";
+import { type Level, setLogSink } from "../../lib/log.ts";
 import { availableCps, formatCps, formatHistory, history } from "./api.ts";
 import { chargeOnce, readCpFile, runAuto } from "./charging.ts";
 import type { DriverConfig } from "./config.ts";
 import { chargeSettings, start } from "./index.ts";
-import { jsonReporter, textReporter, ttyReporter, type Reporter } from "./output.ts";
+import { jsonReporter, type Reporter, textReporter, ttyReporter } from "./output.ts";
 
 export interface DriverRunFlags {
   file?: string;
@@ -27,7 +27,7 @@ export async function runDriver(config: DriverConfig, flags: DriverRunFlags): Pr
   const headlessAction = cps !== undefined || flags.cp !== undefined;
   const withMenu = !headlessAction && flags.menu !== false && interactive();
   // With --json, stdout carries only JSON lines: every log line goes to stderr.
-  if (flags.json) setLogSink((line: string, _level: Level) => process.stderr.write(line + "\n"));
+  if (flags.json) setLogSink((line: string, _level: Level) => process.stderr.write(`${line}\n`));
   const logs = withMenu ? new LogCapture() : undefined;
   const out: Reporter = flags.json ? jsonReporter() : process.stdout.isTTY ? ttyReporter() : textReporter();
   await runRole("driver", async () => {

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createAuditor } from "../../audit/audit.ts";
 import { ConfigError } from "../../config/env.ts";
-import { createCredentialSigner, SigningKeyError, type CredentialSigner } from "../../crypto/credentials.ts";
-import { openDatabase, type Database } from "../../db/client.ts";
+import { type CredentialSigner, createCredentialSigner, SigningKeyError } from "../../crypto/credentials.ts";
+import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { isLoopback } from "../../http/client-address.ts";
 import { serve, type TlsFiles } from "../../http/serve.ts";
@@ -27,7 +27,10 @@ function transport(config: RegistryConfig, log: Logger): TlsFiles | undefined {
     log.warn("serving PLAIN HTTP on loopback (REGISTRY_INSECURE_HTTP=true): development only");
     return undefined;
   }
-  for (const [name, file] of [["REGISTRY_TLS_CERT", config.REGISTRY_TLS_CERT], ["REGISTRY_TLS_KEY", config.REGISTRY_TLS_KEY]] as const)
+  for (const [name, file] of [
+    ["REGISTRY_TLS_CERT", config.REGISTRY_TLS_CERT],
+    ["REGISTRY_TLS_KEY", config.REGISTRY_TLS_KEY],
+  ] as const)
     if (!existsSync(file))
       throw new ConfigError(
         `${name}: ${file} does not exist. The Registry serves HTTPS only: make the files with 'evnet certs' (or set REGISTRY_INSECURE_HTTP=true for development on loopback)`,
@@ -55,7 +58,14 @@ export async function start(config: RegistryConfig, shared: Shared = {}) {
   const tls = transport(config, log);
   const signer = await loadSigner(config.REGISTRY_SIGNING_KEY);
   log.info("opening database");
-  const database = shared.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet registry" }));
+  const database =
+    shared.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.EVNET_DATA_DIR,
+      maxConnections: config.DATABASE_POOL_SIZE,
+      applicationName: "evnet registry",
+    }));
   try {
     await migrate(database.db);
   } catch (err) {

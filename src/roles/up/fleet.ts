@@ -3,7 +3,7 @@
  * charging at them in turn, as real drivers would.
  */
 import type { Logger } from "../../lib/log.ts";
-import { chargeOnce, type ChargeSettings } from "../driver/charging.ts";
+import { type ChargeSettings, chargeOnce } from "../driver/charging.ts";
 import type { DriverClient } from "../driver/client.ts";
 import { progressLine, type Reporter } from "../driver/output.ts";
 
@@ -33,7 +33,13 @@ export function logReporter(log: Logger): Reporter {
   return {
     progress: (p, s) => log.debug(progressLine(p, s)),
     ticket: (t) =>
-      log.info("ticket", { cp_id: t.cp_id, energy_kwh: t.energy_kwh.toFixed(3), cost_eur: t.cost_eur.toFixed(2), duration_s: t.duration_s, end_reason: t.end_reason }),
+      log.info("ticket", {
+        cp_id: t.cp_id,
+        energy_kwh: t.energy_kwh.toFixed(3),
+        cost_eur: t.cost_eur.toFixed(2),
+        duration_s: t.duration_s,
+        end_reason: t.end_reason,
+      }),
     refused: (r) => log.info("refused", { cp_id: r.cp_id, code: r.code, reason: r.reason }),
     problem: (cpId, reason) => log.warn("charge problem", { cp_id: cpId, reason }),
     info: (text) => log.debug(text),
@@ -63,9 +69,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

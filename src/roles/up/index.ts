@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Bus } from "../../bus/bus.ts";
 import { openBus } from "../../bus/open.ts";
 import { loadConfig } from "../../config/env.ts";
-import { openDatabase, type Database } from "../../db/client.ts";
+import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { createLogger } from "../../lib/log.ts";
 import { apiConfigSchema } from "../api/config.ts";
@@ -92,30 +92,38 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
 
   const registry = await import("../registry/index.ts");
   const registryRole = await registry.start(
-    loadConfig(registryConfigSchema, {}, {
-      ...common,
-      REGISTRY_HOST: "127.0.0.1",
-      REGISTRY_PORT: "0",
-      REGISTRY_INSECURE_HTTP: tls ? "false" : "true",
-      REGISTRY_TLS_CERT: config.API_TLS_CERT,
-      REGISTRY_TLS_KEY: config.API_TLS_KEY,
-      REGISTRY_SIGNING_KEY: secrets.signingKeyFile,
-    }),
+    loadConfig(
+      registryConfigSchema,
+      {},
+      {
+        ...common,
+        REGISTRY_HOST: "127.0.0.1",
+        REGISTRY_PORT: "0",
+        REGISTRY_INSECURE_HTTP: tls ? "false" : "true",
+        REGISTRY_TLS_CERT: config.API_TLS_CERT,
+        REGISTRY_TLS_KEY: config.API_TLS_KEY,
+        REGISTRY_SIGNING_KEY: secrets.signingKeyFile,
+      },
+    ),
     shared("registry"),
   );
   started.push({ name: "registry", stop: () => registryRole.stop() });
 
   const api = await import("../api/index.ts");
   const apiRole = await api.start(
-    loadConfig(apiConfigSchema, {}, {
-      ...common,
-      API_HOST: config.API_HOST,
-      API_PORT: String(config.API_PORT),
-      API_TLS_CERT: config.API_TLS_CERT,
-      API_TLS_KEY: config.API_TLS_KEY,
-      REGISTRY_URL: registryRole.url,
-      REGISTRY_PUBLIC_KEY: secrets.publicKeyFile,
-    }),
+    loadConfig(
+      apiConfigSchema,
+      {},
+      {
+        ...common,
+        API_HOST: config.API_HOST,
+        API_PORT: String(config.API_PORT),
+        API_TLS_CERT: config.API_TLS_CERT,
+        API_TLS_KEY: config.API_TLS_KEY,
+        REGISTRY_URL: registryRole.url,
+        REGISTRY_PUBLIC_KEY: secrets.publicKeyFile,
+      },
+    ),
     shared("api"),
   );
   started.push({ name: "api", stop: () => apiRole.stop() });
@@ -127,7 +135,10 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
   started.push({ name: "central", stop: () => centralRole.stop() });
 
   const weather = await import("../weather/index.ts");
-  const weatherRole = await weather.start(loadConfig(weatherConfigSchema, {}, { ...common, API_URL: apiUrl }), { log: createLogger("weather"), interactive: false });
+  const weatherRole = await weather.start(loadConfig(weatherConfigSchema, {}, { ...common, API_URL: apiUrl }), {
+    log: createLogger("weather"),
+    interactive: false,
+  });
   started.push({ name: "weather", stop: () => weatherRole.stop() });
 
   const cps = simulatedCps(config.UP_CPS);
@@ -137,16 +148,20 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
     const engineRole = await engine.start(loadConfig(engineConfigSchema, {}, { ...common, CP_ID: cp.cpId, ENGINE_PORT: "0" }), shared(`engine ${cp.cpId}`));
     started.push({ name: `engine ${cp.cpId}`, stop: () => engineRole.stop() });
     const monitorRole = await monitor.start(
-      loadConfig(monitorConfigSchema, {}, {
-        ...common,
-        CP_ID: cp.cpId,
-        CP_LOCATION: cp.location,
-        CP_PRICE_PER_KWH: String(cp.pricePerKwh),
-        ENGINE_ADDRESS: `127.0.0.1:${engineRole.port}`,
-        REGISTRY_URL: registryRole.url,
-        API_URL: apiUrl,
-        EVNET_DATA_DIR: join(dataDir, "cps"),
-      }),
+      loadConfig(
+        monitorConfigSchema,
+        {},
+        {
+          ...common,
+          CP_ID: cp.cpId,
+          CP_LOCATION: cp.location,
+          CP_PRICE_PER_KWH: String(cp.pricePerKwh),
+          ENGINE_ADDRESS: `127.0.0.1:${engineRole.port}`,
+          REGISTRY_URL: registryRole.url,
+          API_URL: apiUrl,
+          EVNET_DATA_DIR: join(dataDir, "cps"),
+        },
+      ),
       { register: true, authenticate: true },
       shared(`monitor ${cp.cpId}`),
     );
@@ -166,7 +181,16 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
       chargeSeconds: config.UP_CHARGE_SECONDS,
       pauseSeconds: config.UP_PAUSE_SECONDS,
     };
-    runs.push(driveForever(driverRole.client, cps, i * Math.max(1, Math.floor(cps.length / Math.max(1, config.UP_DRIVERS))), settings, logReporter(driverLog), driversStop.signal));
+    runs.push(
+      driveForever(
+        driverRole.client,
+        cps,
+        i * Math.max(1, Math.floor(cps.length / Math.max(1, config.UP_DRIVERS))),
+        settings,
+        logReporter(driverLog),
+        driversStop.signal,
+      ),
+    );
   }
   // Drivers stop first, before the roles they talk to.
   started.push({

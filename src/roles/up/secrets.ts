@@ -30,7 +30,7 @@ export async function ensureUpSecrets(dataDir: string, given: Partial<Stored>): 
     enrollmentToken: given.enrollmentToken ?? stored.enrollmentToken ?? randomToken(24),
     masterKey: given.masterKey ?? stored.masterKey ?? randomHex(32),
   };
-  writeFileSync(file, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   const signing = await ensureSigningKeys(join(dataDir, "keys"));
   return { ...secrets, signingKeyFile: signing.privateKeyFile, publicKeyFile: signing.publicKeyFile, file };

@@ -10,7 +10,7 @@
  * again would not help).
  */
 import * as v from "valibot";
-import { tlsFetch, type Fetch } from "../../http/tls-client.ts";
+import { type Fetch, tlsFetch } from "../../http/tls-client.ts";
 import type { CityTemperatureReport, WeatherEventReport, WeatherHeartbeat } from "../../http/weather-api.ts";
 
 export class CentralUnreachable extends Error {
@@ -36,10 +36,7 @@ export interface CentralClientOptions {
   timeoutMs?: number;
 }
 
-const chargingPointsAnswer = v.union([
-  v.object({ charging_points: v.array(v.object({ location: v.string() })) }),
-  v.array(v.object({ location: v.string() })),
-]);
+const chargingPointsAnswer = v.union([v.object({ charging_points: v.array(v.object({ location: v.string() })) }), v.array(v.object({ location: v.string() }))]);
 const locationsAnswer = v.object({ locations: v.array(v.object({ city: v.string() })) });
 const reportAnswer = v.object({ city: v.string(), alert: v.boolean(), transition: v.string() });
 
@@ -103,7 +100,8 @@ export class CentralClient {
       });
       text = await res.text();
     } catch (err) {
-      const why = err instanceof Error && err.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+      const why =
+        err instanceof Error && err.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
       throw new CentralUnreachable(`${method} ${path}: cannot reach Central's API at ${this.options.baseUrl}: ${why}`);
     }
     const parsed = parseJson(text);

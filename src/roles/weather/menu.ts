@@ -5,7 +5,7 @@
  * memory (shown on request) so they do not tear the prompts apart.
  */
 import * as p from "@clack/prompts";
-import { setLogSink, sink as currentSink, type Level } from "../../lib/log.ts";
+import { sink as currentSink, type Level, setLogSink } from "../../lib/log.ts";
 import type { WeatherOffice } from "./office.ts";
 import { OfflineProvider, readOfflineFile, setOfflineTemperature } from "./providers/offline.ts";
 import { addToLocationsFile, removeFromLocationsFile } from "./watch-list.ts";
@@ -39,7 +39,11 @@ export async function runMenu(options: MenuOptions): Promise<void> {
           { value: "list", label: "List locations and temperatures" },
           { value: "add", label: "Add a location" },
           { value: "remove", label: "Remove a location" },
-          { value: "offline", label: "Set a temperature in the offline file", hint: options.office.provider.name === "offline" ? undefined : "not in use: OpenWeather is" },
+          {
+            value: "offline",
+            label: "Set a temperature in the offline file",
+            hint: options.office.provider.name === "offline" ? undefined : "not in use: OpenWeather is",
+          },
           { value: "status", label: "Show status" },
           { value: "log", label: "Show recent log" },
           { value: "quit", label: "Quit (stop the weather office)" },
@@ -81,8 +85,15 @@ const actions: Record<"list" | "add" | "remove" | "offline" | "status", (o: Menu
   async remove({ office, locationsFile, signal }) {
     const removable = office.watch.cities().filter((c) => c.sources.includes("menu") || c.sources.includes("file"));
     if (removable.length === 0)
-      return p.note("Only locations added here or in the locations file can be removed here. CP locations follow the registered CPs; operator locations are removed through the API or dashboard.", "Nothing to remove");
-    const city = await p.select({ message: "Stop watching", signal, options: removable.map((c) => ({ value: c.city, label: c.city, hint: c.sources.join(", ") })) });
+      return p.note(
+        "Only locations added here or in the locations file can be removed here. CP locations follow the registered CPs; operator locations are removed through the API or dashboard.",
+        "Nothing to remove",
+      );
+    const city = await p.select({
+      message: "Stop watching",
+      signal,
+      options: removable.map((c) => ({ value: c.city, label: c.city, hint: c.sources.join(", ") })),
+    });
     if (p.isCancel(city)) return;
     office.watch.removeFromMenu(city);
     if (locationsFile) removeFromLocationsFile(locationsFile, city);
@@ -102,7 +113,9 @@ const actions: Record<"list" | "add" | "remove" | "offline" | "status", (o: Menu
     if (p.isCancel(answer)) return;
     try {
       setOfflineTemperature(offlineFile, city, Number(answer.replace(",", ".")));
-      p.log.success(`${city}: ${answer} °C written to ${offlineFile}${office.provider instanceof OfflineProvider ? "; read at the next round" : " (the office uses OpenWeather, so this has no effect now)"}.`);
+      p.log.success(
+        `${city}: ${answer} °C written to ${offlineFile}${office.provider instanceof OfflineProvider ? "; read at the next round" : " (the office uses OpenWeather, so this has no effect now)"}.`,
+      );
     } catch (err) {
       p.log.error(`Could not write ${offlineFile}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -114,8 +127,17 @@ const actions: Record<"list" | "add" | "remove" | "offline" | "status", (o: Menu
       ["provider", `${office.provider.name}${office.provider instanceof OfflineProvider ? ` (${offlineFile}, ${safeCount(offlineFile)} cities)` : ""}`],
       ["round every", `${(s.intervalMs / 1000).toFixed(1)} s for ${s.cities.length} cities`],
       ["critical temperature", `${office.criticalC} °C`],
-      ["cities in alert", s.cities.filter((c) => c.alert).map((c) => c.city).join(", ") || "none"],
-      ["reports to Central", `${s.centralReachable ? "going through" : "PAUSED: API unreachable"}; waiting: ${office.reporter.waiting.readings} readings, ${office.reporter.waiting.events} failure reports`],
+      [
+        "cities in alert",
+        s.cities
+          .filter((c) => c.alert)
+          .map((c) => c.city)
+          .join(", ") || "none",
+      ],
+      [
+        "reports to Central",
+        `${s.centralReachable ? "going through" : "PAUSED: API unreachable"}; waiting: ${office.reporter.waiting.readings} readings, ${office.reporter.waiting.events} failure reports`,
+      ],
       ["locations from Central", s.locationsProblem ? `FAILING (${s.locationsProblem})` : "up to date"],
       ["provider calls", s.pausedForMs > 0 ? `paused ${Math.ceil(s.pausedForMs / 1000)} s more (rate limit)` : "running"],
       ["provider problem", s.accountFailure ? `${s.accountFailure.kind}: ${s.accountFailure.message}` : "none"],
@@ -125,7 +147,7 @@ const actions: Record<"list" | "add" | "remove" | "offline" | "status", (o: Menu
 };
 
 async function askCity(message: string, signal: AbortSignal): Promise<string | undefined> {
-  const city = await p.text({ message, signal, validate: (s) => (s && s.trim() && s.trim().length <= 100 ? undefined : "1 to 100 characters") });
+  const city = await p.text({ message, signal, validate: (s) => (s?.trim() && s.trim().length <= 100 ? undefined : "1 to 100 characters") });
   return p.isCancel(city) ? undefined : city.trim();
 }
 

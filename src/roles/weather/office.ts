@@ -10,10 +10,10 @@ import type { ReadFailureKind, TemperatureReading } from "../../domain/temperatu
 import { failsForEveryCity } from "../../domain/temperature-reading.ts";
 import { cityKey, isFrostAlert } from "../../domain/weather-policy.ts";
 import type { Logger } from "../../lib/log.ts";
-import { Backoff, effectiveIntervalMs, Pacer, realClock, type Clock } from "./pacing.ts";
+import { Backoff, type Clock, effectiveIntervalMs, Pacer, realClock } from "./pacing.ts";
 import { ReadFailure, type TemperatureProvider } from "./providers/provider.ts";
-import { Reporter, type CentralPort } from "./reporter.ts";
-import { readLocationsFile, WatchList, type LocationSource } from "./watch-list.ts";
+import { type CentralPort, Reporter } from "./reporter.ts";
+import { type LocationSource, readLocationsFile, WatchList } from "./watch-list.ts";
 
 export interface OfficeOptions {
   provider: TemperatureProvider;
@@ -153,7 +153,10 @@ export class WeatherOffice {
     entry.reading = reading;
     if (before === undefined) log.info("temperature", { city, temperature_c: reading.temperatureC, alert, source: reading.source });
     else if (before !== alert)
-      log.warn(alert ? `${city} went below ${criticalC} °C: frost alert` : `${city} is at or above ${criticalC} °C again: alert over`, { city, temperature_c: reading.temperatureC });
+      log.warn(alert ? `${city} went below ${criticalC} °C: frost alert` : `${city} is at or above ${criticalC} °C again: alert over`, {
+        city,
+        temperature_c: reading.temperatureC,
+      });
     else log.debug("temperature", { city, temperature_c: reading.temperatureC, alert });
     this.reporter.queueReading(reading);
   }
@@ -163,12 +166,20 @@ export class WeatherOffice {
     const { log, provider } = this.options;
     const accountWide = failsForEveryCity(failure.kind);
     const previous = accountWide ? this.accountFailure : entry.failure;
-    const current: Failure = { kind: failure.kind, message: failure.message, since: previous?.kind === failure.kind ? previous.since : new Date(this.clock.now()) };
+    const current: Failure = {
+      kind: failure.kind,
+      message: failure.message,
+      since: previous?.kind === failure.kind ? previous.since : new Date(this.clock.now()),
+    };
     if (accountWide) this.accountFailure = current;
     else entry.failure = current;
     if (failure.kind === "rate_limited") {
       const pause = this.backoff.refuse(failure.details.retryAfterMs);
-      log.warn("provider rate limit reached: pausing every call", { provider: provider.name, pause_ms: pause, retry_after: failure.details.retryAfterMs !== undefined });
+      log.warn("provider rate limit reached: pausing every call", {
+        provider: provider.name,
+        pause_ms: pause,
+        retry_after: failure.details.retryAfterMs !== undefined,
+      });
     }
     if (previous?.kind === failure.kind) {
       log.debug("still cannot read the temperature", { city, kind: failure.kind });

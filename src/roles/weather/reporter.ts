@@ -79,8 +79,10 @@ export class Reporter {
       if (this.pending.get(key) !== report) continue; // replaced by a newer reading meanwhile
       const sent = await this.send(`report ${report.city}`, async () => {
         const answer = await this.central.reportTemperature(report);
-        if (answer.transition === "alert_started") this.log.warn("Central put the city under frost alert", { city: report.city, temperature_c: report.temperature_c });
-        if (answer.transition === "alert_cancelled") this.log.info("Central lifted the frost alert", { city: report.city, temperature_c: report.temperature_c });
+        if (answer.transition === "alert_started")
+          this.log.warn("Central put the city under frost alert", { city: report.city, temperature_c: report.temperature_c });
+        if (answer.transition === "alert_cancelled")
+          this.log.info("Central lifted the frost alert", { city: report.city, temperature_c: report.temperature_c });
       });
       if (sent === "unreachable") return;
       if (this.pending.get(key) === report) this.pending.delete(key);

@@ -5,8 +5,8 @@
 import { sql } from "drizzle-orm";
 import type { Bus } from "../../../bus/bus.ts";
 import type { Db } from "../../../db/client.ts";
+import { type HeartbeatRow, isAlive, listHeartbeats } from "../../../db/repos/heartbeats.ts";
 import { tlsFetch } from "../../../http/tls-client.ts";
-import { isAlive, listHeartbeats, type HeartbeatRow } from "../../../db/repos/heartbeats.ts";
 import type { ServiceHealth } from "../shapes.ts";
 
 export const PROBE_TIMEOUT_MS = 2000;

@@ -6,7 +6,7 @@
 import type { Bus } from "../../../bus/bus.ts";
 import type { Db } from "../../../db/client.ts";
 import type { ServicesHealth } from "../shapes.ts";
-import { apiHealth, databaseHealth, heartbeatHealth, kafkaHealth, registryHealth, type RegistryTarget } from "./probes.ts";
+import { apiHealth, databaseHealth, heartbeatHealth, kafkaHealth, type RegistryTarget, registryHealth } from "./probes.ts";
 
 export interface ServicesHealthDeps {
   db: Db;

@@ -8,7 +8,7 @@
  * than one already seen; a sum of row hashes changes whenever any row does.
  */
 import { sql } from "drizzle-orm";
-import { rowsOf, type Db } from "../../../db/client.ts";
+import { type Db, rowsOf } from "../../../db/client.ts";
 import type { ServicesHealth } from "../shapes.ts";
 
 /** Audit ids are taken at insert, not commit: a late commit lands below the newest id seen. */

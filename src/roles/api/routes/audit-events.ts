@@ -4,11 +4,12 @@ import * as v from "valibot";
 import { searchAuditEvents } from "../../../db/repos/audit-events.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import type { ApiContext } from "../context.ts";
-import { wholeNumber } from "./query.ts";
 import { auditEventSchema } from "../shapes.ts";
 import { toAuditEventView } from "../views/audit.ts";
+import { wholeNumber } from "./query.ts";
 
-const text = (name: string, max = 200) => v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, `${name} must not be empty`), v.maxLength(max, `${name} is too long`)));
+const text = (name: string, max = 200) =>
+  v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, `${name} must not be empty`), v.maxLength(max, `${name} is too long`)));
 const time = (name: string) =>
   v.optional(
     v.pipe(

@@ -5,18 +5,22 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { auditFailures, type AuditedVariables } from "../../../http/audit-failures.ts";
+import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { clientAddress, isLoopback } from "../../../http/client-address.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { cpIdSchema } from "../../../http/validate.ts";
-import { authenticateCp } from "../../../identity/authenticate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
+import { authenticateCp } from "../../../identity/authenticate.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
 
 const authRequestSchema = v.object({
   cp_id: v.optional(cpIdSchema),
-  cp_credential: v.pipe(v.string("cp_credential must be a string"), v.minLength(1, "cp_credential is required"), v.maxLength(4096, "cp_credential is too long")),
+  cp_credential: v.pipe(
+    v.string("cp_credential must be a string"),
+    v.minLength(1, "cp_credential is required"),
+    v.maxLength(4096, "cp_credential is too long"),
+  ),
 });
 
 const authResponseSchema = v.object({

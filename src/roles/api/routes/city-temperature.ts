@@ -8,19 +8,19 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { controlMessage, type CityTemperatureMessage } from "../../../bus/control-messages.ts";
-import { findCityWeather, listCityWeather, recordCityTemperature, type CityWeatherRow } from "../../../db/repos/weather.ts";
+import { type CityTemperatureMessage, controlMessage } from "../../../bus/control-messages.ts";
+import { type CityWeatherRow, findCityWeather, listCityWeather, recordCityTemperature } from "../../../db/repos/weather.ts";
 import { alertTransition, DEFAULT_CRITICAL_TEMPERATURE_C, isFrostAlert } from "../../../domain/weather-policy.ts";
 import { requireToken, type TokenRole } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { citySchema } from "../../../http/validate.ts";
 import {
+  type CityTemperatureView,
   cityTemperatureListSchema,
   cityTemperatureReport,
   cityTemperatureSchema,
   cityTemperatureStoredSchema,
-  type CityTemperatureView,
 } from "../../../http/weather-api.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
@@ -73,7 +73,14 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
           details: { temperature_c: row.temperatureC, critical_c: criticalC, source: report.source ?? null, observed_at: report.observed_at ?? null },
         });
       }
-      await tellCentral(ctx, { type: "city_temperature", city: row.city, temperature_c: row.temperatureC, alert, critical_c: criticalC, reported_at: row.updatedAt.toISOString() });
+      await tellCentral(ctx, {
+        type: "city_temperature",
+        city: row.city,
+        temperature_c: row.temperatureC,
+        alert,
+        critical_c: criticalC,
+        reported_at: row.updatedAt.toISOString(),
+      });
       return c.json({ ...viewOf(row), transition });
     },
   );

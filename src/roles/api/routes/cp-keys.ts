@@ -5,13 +5,13 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { findActiveKey } from "../../../db/repos/cp-keys.ts";
+import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
+import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
-import { auditFailures, type AuditedVariables } from "../../../http/audit-failures.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { cpIdSchema } from "../../../http/validate.ts";
-import { findActiveKey } from "../../../db/repos/cp-keys.ts";
-import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { revokeCpKey } from "../../../identity/revoke.ts";
 import { AppError } from "../../../lib/errors.ts";
@@ -31,7 +31,7 @@ export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables
     describeRoute({
       tags: ["admin"],
       summary: "Revoke a charging point's channel key",
-      description: "The CP goes STOPPED (\"key revoked\"), its messages under the old key are refused, and its monitor authenticates again for a new key.",
+      description: 'The CP goes STOPPED ("key revoked"), its messages under the old key are refused, and its monitor authenticates again for a new key.',
       security: bearer,
       responses: { 200: ok("The revoked key ids", revocationSchema), ...errors(401, 404, 409, 422, 503) },
     }),

@@ -23,7 +23,11 @@ export function dashboardRoutes(): Hono {
     if (page) {
       app.get(
         urlPath,
-        describeRoute({ tags: ["dashboard"], ...page, responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } } } }),
+        describeRoute({
+          tags: ["dashboard"],
+          ...page,
+          responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+        }),
         serveFile(filePath),
       );
     } else {

@@ -9,8 +9,8 @@ import { streamSSE } from "hono/streaming";
 import { describeRoute, errors, ok } from "../../../http/openapi.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
-import type { LiveEvent } from "../live/hub.ts";
 import { liveHubOf } from "../live/for-context.ts";
+import type { LiveEvent } from "../live/hub.ts";
 import { snapshotSchema } from "../shapes.ts";
 
 export const PING_EVERY_MS = 5000;
@@ -52,33 +52,36 @@ export function liveRoutes(ctx: ApiContext): Hono {
       },
     }),
     (c) =>
-      streamSSE(c, async (stream) => {
-        let open = true;
-        // Subscribe before reading the first snapshot so no change slips between the two; the
-        // client orders snapshots by their `at`.
-        const unsubscribe = hub.subscribe((event) => {
-          if (open) stream.writeSSE(sse(event)).catch(() => (open = false));
-        });
-        stream.onAbort(() => {
-          open = false;
-        });
-        try {
-          await stream.write("retry: 2000\n\n");
-          await stream.writeSSE(sse(await hub.current()));
-          while (open) {
-            await stream.sleep(PING_EVERY_MS);
-            if (open) await stream.writeSSE({ event: "ping", data: new Date().toISOString() });
+      streamSSE(
+        c,
+        async (stream) => {
+          let open = true;
+          // Subscribe before reading the first snapshot so no change slips between the two; the
+          // client orders snapshots by their `at`.
+          const unsubscribe = hub.subscribe((event) => {
+            if (open) stream.writeSSE(sse(event)).catch(() => (open = false));
+          });
+          stream.onAbort(() => {
+            open = false;
+          });
+          try {
+            await stream.write("retry: 2000\n\n");
+            await stream.writeSSE(sse(await hub.current()));
+            while (open) {
+              await stream.sleep(PING_EVERY_MS);
+              if (open) await stream.writeSSE({ event: "ping", data: new Date().toISOString() });
+            }
+          } finally {
+            open = false;
+            unsubscribe();
           }
-        } finally {
-          open = false;
-          unsubscribe();
-        }
-      }, async (err) => {
-        // A client that went away mid-write: nothing to tell anyone.
-        ctx.log.debug("live stream closed", { err });
-      }),
+        },
+        async (err) => {
+          // A client that went away mid-write: nothing to tell anyone.
+          ctx.log.debug("live stream closed", { err });
+        },
+      ),
   );
 
   return app;
 }
-

@@ -2,8 +2,8 @@
 import type { Hono } from "hono";
 import { openAPIRouteHandler } from "hono-openapi";
 import * as v from "valibot";
-import { describeRoute, ok, securitySchemes } from "../../../http/openapi.ts";
 import pkg from "../../../../package.json";
+import { describeRoute, ok, securitySchemes } from "../../../http/openapi.ts";
 
 const tags = [
   { name: "charging-points", description: "Charging points and their state" },
@@ -23,7 +23,11 @@ const tags = [
 export function mountOpenApi(app: Hono<any>): void {
   app.get(
     "/openapi.json",
-    describeRoute({ tags: ["meta"], summary: "This OpenAPI document", responses: { 200: ok("An OpenAPI 3.1 document", v.looseObject({ openapi: v.string() })) } }),
+    describeRoute({
+      tags: ["meta"],
+      summary: "This OpenAPI document",
+      responses: { 200: ok("An OpenAPI 3.1 document", v.looseObject({ openapi: v.string() })) },
+    }),
     openAPIRouteHandler(app, {
       documentation: {
         info: {
@@ -32,7 +36,7 @@ export function mountOpenApi(app: Hono<any>): void {
           description:
             "Central's REST API for the evnet charging network. Reads are public and never show keys, credentials or tokens; " +
             "writes other than charging point authentication need an operator or service bearer token. " +
-            "Every error is JSON: `{ \"error\": { \"code\", \"message\", \"details\"? } }`.",
+            'Every error is JSON: `{ "error": { "code", "message", "details"? } }`.',
         },
         tags,
         components: { securitySchemes },

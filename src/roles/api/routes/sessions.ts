@@ -36,11 +36,11 @@ export function sessionRoutes(ctx: ApiContext): Hono {
       const q = c.req.valid("query");
       const { sessions, total } = await whileStoreIsUp(ctx, "list sessions", () =>
         listSessions(ctx.db, {
-        status: q.status,
-        cpId: q.cp_id,
-        driverId: q.driver_id,
-        limit: q.limit,
-        offset: q.offset,
+          status: q.status,
+          cpId: q.cp_id,
+          driverId: q.driver_id,
+          limit: q.limit,
+          offset: q.offset,
         }),
       );
       return c.json({ sessions, paging: { limit: q.limit, offset: q.offset, total } });

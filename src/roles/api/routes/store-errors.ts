@@ -2,7 +2,17 @@ import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
 
 /** postgres.js connection error codes, and PostgreSQL's "cannot serve now" SQLSTATE classes. */
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
 
 /** Whether an error (or one it wraps: drizzle wraps the driver's) says the database cannot be reached. */
 export function isStoreUnavailable(err: unknown): boolean {

@@ -10,7 +10,7 @@ import { requireToken, type TokenRole } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { citySchema } from "../../../http/validate.ts";
-import { weatherLocationBody, weatherLocationListSchema, weatherLocationSchema, type WeatherLocationView } from "../../../http/weather-api.ts";
+import { type WeatherLocationView, weatherLocationBody, weatherLocationListSchema, weatherLocationSchema } from "../../../http/weather-api.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
@@ -84,5 +84,13 @@ function viewOf(row: WeatherLocationRow): WeatherLocationView {
 }
 
 function audit(ctx: ApiContext, action: "location_added" | "location_removed", city: string, sourceAddress: string | undefined) {
-  return ctx.auditor.record({ eventType: "weather", actorType: "operator", actorId: "operator", resource: `city/${city}`, action, outcome: "success", sourceAddress });
+  return ctx.auditor.record({
+    eventType: "weather",
+    actorType: "operator",
+    actorId: "operator",
+    resource: `city/${city}`,
+    action,
+    outcome: "success",
+    sourceAddress,
+  });
 }

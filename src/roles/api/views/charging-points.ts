@@ -1,5 +1,5 @@
 /** Charging points as the API shows them: state, location and its temperature, session in progress. */
-import { and, asc, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
 import { chargingPoints } from "../../../db/schema/index.ts";
 import type { CpState } from "../../../domain/cp-state.ts";
@@ -11,11 +11,7 @@ import { listCityWeather, weatherByCity } from "./weather.ts";
 
 type CpRow = typeof chargingPoints.$inferSelect;
 
-export function toChargingPointView(
-  row: CpRow,
-  weather: Map<string, CityWeatherView>,
-  sessionsByCp: Map<string, SessionView>,
-): ChargingPointView {
+export function toChargingPointView(row: CpRow, weather: Map<string, CityWeatherView>, sessionsByCp: Map<string, SessionView>): ChargingPointView {
   const city = weather.get(cityKey(row.location));
   return {
     cp_id: row.cpId,

@@ -6,18 +6,18 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { requireToken } from "../../../http/auth.ts";
-import { auditFailures } from "../../../http/audit-failures.ts";
-import { clientAddress } from "../../../http/client-address.ts";
-import { validate } from "../../../http/openapi.ts";
-import { citySchema, cpIdSchema } from "../../../http/validate.ts";
 import {
+  type ChargingPointRow,
   deregisterChargingPoint,
   findChargingPoint,
   findCredential,
   registerChargingPoint,
-  type ChargingPointRow,
 } from "../../../db/repos/cp-registrations.ts";
+import { auditFailures } from "../../../http/audit-failures.ts";
+import { requireToken } from "../../../http/auth.ts";
+import { clientAddress } from "../../../http/client-address.ts";
+import { validate } from "../../../http/openapi.ts";
+import { citySchema, cpIdSchema } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { RegistryContext } from "../context.ts";
@@ -26,7 +26,12 @@ const registrationSchema = v.object({
   cp_id: cpIdSchema,
   location: citySchema,
   price_per_kwh: v.optional(
-    v.pipe(v.number("price_per_kwh must be a number"), v.finite(), v.minValue(0.01, "price_per_kwh must be at least 0.01"), v.maxValue(100, "price_per_kwh must be at most 100")),
+    v.pipe(
+      v.number("price_per_kwh must be a number"),
+      v.finite(),
+      v.minValue(0.01, "price_per_kwh must be at least 0.01"),
+      v.maxValue(100, "price_per_kwh must be at most 100"),
+    ),
   ),
 });
 
@@ -86,7 +91,12 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
       action: result.created || result.revived ? "register" : "update_registration",
       outcome: "success",
       sourceAddress: clientAddress(c),
-      details: { location: body.location, price_per_kwh: result.cp.pricePerKwh, credential_id: credential.jti, superseded_credential_ids: result.supersededCredentials },
+      details: {
+        location: body.location,
+        price_per_kwh: result.cp.pricePerKwh,
+        credential_id: credential.jti,
+        superseded_credential_ids: result.supersededCredentials,
+      },
     });
     return c.json(
       {
@@ -125,7 +135,11 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
       details: { revoked_credential_ids: done.revokedCredentials, revoked_key_ids: done.revokedKeys },
     });
     await ctx.auditor.record({ ...audit, eventType: "state_change", action: "set_state", reason: "deregistered", details: { to: "DISCONNECTED" } });
-    return c.json({ cp_id, deregistered_at: done.cp.deregisteredAt!.toISOString(), message: `Charging point ${cp_id} deregistered; its credential and key no longer work` });
+    return c.json({
+      cp_id,
+      deregistered_at: done.cp.deregisteredAt!.toISOString(),
+      message: `Charging point ${cp_id} deregistered; its credential and key no longer work`,
+    });
   });
 
   return app;

@@ -33,7 +33,10 @@ export function readOfflineFile(file: string): OfflineTemperatures {
     text = readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code;
-    throw new ReadFailure("malformed", code === "ENOENT" ? `the offline temperatures file ${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`);
+    throw new ReadFailure(
+      "malformed",
+      code === "ENOENT" ? `the offline temperatures file ${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -67,6 +70,6 @@ export function setOfflineTemperature(file: string, city: string, temperatureC: 
 export function writeOfflineFile(file: string, temperatures: OfflineTemperatures): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(temperatures, null, 2) + "\n");
+  writeFileSync(tmp, `${JSON.stringify(temperatures, null, 2)}\n`);
   renameSync(tmp, file);
 }

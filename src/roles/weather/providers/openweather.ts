@@ -78,8 +78,7 @@ export class OpenWeatherProvider implements TemperatureProvider {
     if (body === undefined) throw new ReadFailure("malformed", `OpenWeather answered 200 with a body that is not JSON (${preview(text)})`, { httpStatus: 200 });
     // OpenWeather has been seen answering HTTP 200 with an error `cod` in the body.
     const cod = v.safeParse(errorBody, body);
-    if (cod.success && cod.output.cod !== undefined && String(cod.output.cod) !== "200")
-      throw this.failureFrom(Number(cod.output.cod), new Headers(), text);
+    if (cod.success && cod.output.cod !== undefined && String(cod.output.cod) !== "200") throw this.failureFrom(Number(cod.output.cod), new Headers(), text);
     const parsed = v.safeParse(currentWeather, body);
     if (!parsed.success) throw new ReadFailure("malformed", `OpenWeather answered 200 without a numeric main.temp (${preview(text)})`, { httpStatus: 200 });
     const { main, dt } = parsed.output;
@@ -94,7 +93,10 @@ export class OpenWeatherProvider implements TemperatureProvider {
     if (status === 404) return new ReadFailure("city_not_found", `OpenWeather does not know this city (404): ${said}`, details);
     if (status === 429) {
       const retryAfterMs = retryAfter(headers.get("retry-after"));
-      return new ReadFailure("rate_limited", `OpenWeather's call limit was exceeded (429): ${said}`, { ...details, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+      return new ReadFailure("rate_limited", `OpenWeather's call limit was exceeded (429): ${said}`, {
+        ...details,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
     }
     if (status >= 500 && status <= 599) return new ReadFailure("server_error", `OpenWeather failed (${status}): ${said}`, details);
     return new ReadFailure("unexpected_status", `OpenWeather answered ${status}: ${said}`, details);
