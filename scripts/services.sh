@@ -4,7 +4,7 @@
 #   - Apache Kafka 4.x, single-node KRaft (broker + controller in one JVM),
 #     jars resolved from Maven Central with mvn and cached.
 #
-# Usage: bash scripts/services.sh up|down|status|kafka-up|kafka-down|kafka-class CLASS [ARGS...]
+# Usage: bash scripts/services.sh up|down|status|pg-up|pg-down|kafka-up|kafka-down|kafka-class CLASS [ARGS...]
 #
 #   up      start (or reuse) both services, wait until they really answer, then
 #           print on stdout, one per line, and nothing else:
@@ -14,13 +14,17 @@
 #   down    stop both (idempotent)
 #   status  report each; print the same two lines when both are up; exit 1 if
 #           either is down
-#   kafka-up | kafka-down
-#           start (and wait for) or stop only Kafka: tests that restart the broker
-#           use them with their own EVNET_SERVICES_DIR and ports, so the shared
-#           broker is never disturbed
+#   pg-up | pg-down | kafka-up | kafka-down
+#           start (and wait for) or stop only one of them: tests that restart the
+#           broker use them with their own EVNET_SERVICES_DIR and ports, so the
+#           shared broker is never disturbed
 #   kafka-class CLASS ARGS...
 #           run a Kafka CLI class from the cached classpath, e.g.
 #           kafka-class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:59092 --list
+#
+# Everything a state folder runs lives in it (the PostgreSQL cluster, Kafka's data, logs and
+# pid files); only the downloaded Kafka jars are shared, read-only, from a cache. A server on
+# the configured port that this folder did not start is never reused: `up` stops with an error.
 #
 # Environment (all optional):
 #   EVNET_SERVICES_DIR          state folder (default: <repo>/.services, git-ignored)
@@ -126,73 +130,96 @@ pg_ensure_installed() {
   fi
 }
 
-# PostgreSQL refuses to run as root, so as root we run it as a system user:
-# Debian's `postgres` (created by the postgresql package) or, failing that, a
-# dedicated `evnet` user we create. As anyone else we run it as ourselves.
-pg_os_user() {
-  if ! is_root; then
-    id -un
-  elif id -u postgres >/dev/null 2>&1; then
+# The cluster always lives in the state folder: a copy of the repository, or a second
+# EVNET_SERVICES_DIR, never starts or reconfigures another folder's cluster.
+PG_DIR="$SERVICES_DIR/postgres"
+PG_DATA="$PG_DIR/data"
+# Older versions recorded a cluster kept elsewhere here; it is never followed (a copied
+# repository carried the original's path in it).
+PG_LEGACY_LOCATION_FILE="$SERVICES_DIR/postgres.location"
+
+# PostgreSQL refuses to run as root, so as root its programs run as a system user: Debian's
+# `postgres` (created by the postgresql package) or, failing that, a dedicated `evnet` user.
+# As anyone else they run as ourselves.
+pg_system_user() {
+  if id -u postgres >/dev/null 2>&1; then
     echo postgres
-  else
-    if ! id -u evnet >/dev/null 2>&1; then
-      log "creating system user evnet to run PostgreSQL (it refuses to run as root)"
-      useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin evnet
+    return
+  fi
+  if ! id -u evnet >/dev/null 2>&1; then
+    log "creating system user evnet to run PostgreSQL (it refuses to run as root)"
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin evnet
+  fi
+  echo evnet
+}
+
+# How PostgreSQL's programs run (PG_RUNNER), decided once per command:
+#   self     not root: as ourselves
+#   runuser  as root, the system user owns the cluster (it can reach the state folder)
+#   userns   as root, when the system user cannot reach the state folder (a clone under a
+#            folder only root may enter, such as /root): the programs run in a user namespace
+#            where root's files appear to be the system user's. The cluster stays in the state
+#            folder, owned by root, and no folder above it is opened up.
+pg_choose_runner() {
+  if ! is_root; then
+    PG_RUNNER=self
+    return
+  fi
+  PG_OS_USER="$(pg_system_user)"
+  if [ -d "$PG_DATA" ]; then
+    if [ "$(stat -c %u "$PG_DATA")" -eq 0 ]; then
+      PG_RUNNER=userns
+    else
+      PG_RUNNER=runuser
+      PG_OS_USER="$(stat -c %U "$PG_DATA")"
     fi
-    echo evnet
+    return
+  fi
+  mkdir -p "$PG_DIR"
+  chmod 700 "$PG_DIR"
+  chown "$PG_OS_USER:" "$PG_DIR"
+  if runuser -u "$PG_OS_USER" -- test -w "$PG_DIR" -a -x "$PG_DIR" 2>/dev/null; then
+    PG_RUNNER=runuser
+  else
+    chown root:root "$PG_DIR"
+    PG_RUNNER=userns
+    log "user $PG_OS_USER cannot reach $SERVICES_DIR; running PostgreSQL as $PG_OS_USER in a user namespace instead"
   fi
 }
 
-# Run a command as the PostgreSQL OS user. `cd /` first: that user may not be
-# allowed into the current folder, and initdb/pg_ctl complain about it.
+# Run a PostgreSQL program as PG_RUNNER says. `cd /` first: the user may not be allowed into
+# the current folder, and initdb/pg_ctl complain about it.
 as_pg_user() {
-  if is_root; then
-    (cd / && runuser -u "$PG_OS_USER" -- "$@")
-  else
-    (cd / && "$@")
-  fi
+  case "$PG_RUNNER" in
+    self) (cd / && "$@") ;;
+    runuser) (cd / && runuser -u "$PG_OS_USER" -- "$@") ;;
+    userns)
+      (cd / && unshare --user --map-user="$(id -u "$PG_OS_USER")" --map-group="$(id -g "$PG_OS_USER")" -- "$@")
+      ;;
+    *) die "internal: no PostgreSQL runner chosen" ;;
+  esac
 }
 
-# Where the cluster lives. Normally $SERVICES_DIR/postgres. But as root the
-# cluster belongs to another user, who must be able to reach it: a clone under
-# a folder that only root can enter (mode 700 somewhere up the path, or a
-# umask of 077) would make initdb fail. In that case we fall back to a folder
-# in /tmp named after a hash of the services folder, so clones don't collide.
-# The choice is written to $SERVICES_DIR/postgres.location so that `down` and
-# `status` look in the same place later.
-PG_LOCATION_FILE="$SERVICES_DIR/postgres.location"
-
-pg_dir_recorded() {
-  if [ -f "$PG_LOCATION_FILE" ]; then cat "$PG_LOCATION_FILE"; else echo "$SERVICES_DIR/postgres"; fi
+# The cluster older versions kept in /tmp for this very state folder, if the legacy location
+# file names it (and only then): `down` still stops it.
+pg_legacy_dir() {
+  [ -f "$PG_LEGACY_LOCATION_FILE" ] || return 1
+  local recorded legacy
+  recorded="$(cat "$PG_LEGACY_LOCATION_FILE")"
+  legacy="/tmp/evnet-services-$(printf '%s' "$SERVICES_DIR" | sha1sum | cut -c1-12)/postgres"
+  [ "$recorded" = "$legacy" ] && [ -f "$legacy/data/PG_VERSION" ] && echo "$legacy"
 }
 
-pg_dir_choose() {
-  mkdir -p "$SERVICES_DIR"
-  if [ -f "$PG_LOCATION_FILE" ]; then
-    local recorded
-    recorded="$(cat "$PG_LOCATION_FILE")"
-    if [ -d "$recorded/data" ]; then
-      echo "$recorded"
-      return
-    fi
-  fi
-  local dir="$SERVICES_DIR/postgres"
-  mkdir -p "$dir"
-  if is_root; then
-    chown "$PG_OS_USER:" "$dir"
-    chmod 700 "$dir"
-    if ! runuser -u "$PG_OS_USER" -- test -w "$dir" -a -x "$dir" 2>/dev/null; then
-      rmdir "$dir" 2>/dev/null || true
-      dir="/tmp/evnet-services-$(printf '%s' "$SERVICES_DIR" | sha1sum | cut -c1-12)/postgres"
-      log "user $PG_OS_USER cannot reach $SERVICES_DIR; keeping the PostgreSQL cluster in $dir"
-      mkdir -p "$dir"
-      chmod 755 "$(dirname "$dir")"
-      chown "$PG_OS_USER:" "$dir"
-      chmod 700 "$dir"
-    fi
-  fi
-  echo "$dir" >"$PG_LOCATION_FILE"
-  echo "$dir"
+# The pid and port of this folder's running postmaster (lines 1 and 4 of postmaster.pid), or
+# nothing.
+pg_our_server() {
+  local pid port
+  [ -f "$PG_DATA/postmaster.pid" ] || return 1
+  pid="$(sed -n 1p "$PG_DATA/postmaster.pid")"
+  port="$(sed -n 4p "$PG_DATA/postmaster.pid")"
+  # A live process with that pid must be a postmaster working in this very folder (postmaster.pid
+  # may have been copied along with a running cluster's files).
+  pid_alive "$pid" && [ "$(readlink -f "/proc/$pid/cwd" 2>/dev/null)" = "$(readlink -f "$PG_DATA")" ] && echo "$pid $port"
 }
 
 # -U/-d: without them pg_isready logs in as the OS user (root), which only
@@ -225,6 +252,7 @@ pg_super_sql() {
 
 pg_initdb() {
   log "creating a PostgreSQL cluster in $PG_DATA"
+  mkdir -p "$PG_DIR"
   local initdb_log="$PG_DIR/initdb.log"
   # Bootstrap superuser `postgres` whatever the OS user is; trust auth: this
   # cluster listens on loopback only and holds test data. --no-locale keeps it
@@ -312,13 +340,21 @@ pg_ensure_db() {
 
 pg_up() {
   pg_ensure_installed
-  PG_OS_USER="$(pg_os_user)"
-  if pg_isready_port; then
-    log "PostgreSQL already answers on 127.0.0.1:$PG_PORT; reusing it"
-    PG_DIR="$(pg_dir_recorded)"
+  [ -f "$PG_LEGACY_LOCATION_FILE" ] &&
+    log "ignoring $PG_LEGACY_LOCATION_FILE (written by an older version): the cluster lives in $PG_DATA"
+  local ours
+  ours="$(pg_our_server || true)"
+  if [ -n "$ours" ] && [ "${ours#* }" = "$PG_PORT" ] && pg_isready_port; then
+    log "PostgreSQL already running from $PG_DATA on 127.0.0.1:$PG_PORT; reusing it"
   else
-    PG_DIR="$(pg_dir_choose)"
-    PG_DATA="$PG_DIR/data"
+    if pg_isready_port; then
+      die "127.0.0.1:$PG_PORT answers, but not with the cluster of $SERVICES_DIR; stop that server or set EVNET_PG_PORT (or EVNET_SERVICES_DIR to its state folder)"
+    fi
+    pg_choose_runner
+    if [ -n "$ours" ]; then
+      log "PostgreSQL from $PG_DATA runs on port ${ours#* }; restarting it on $PG_PORT"
+      as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop </dev/null >&2
+    fi
     [ -f "$PG_DATA/PG_VERSION" ] || pg_initdb
     pg_clear_stale_pid
     pg_start
@@ -328,31 +364,50 @@ pg_up() {
   log "PostgreSQL ready: $DATABASE_URL"
 }
 
-pg_down() {
-  PG_BIN="$(pg_find_bin || true)"
-  PG_DIR="$(pg_dir_recorded)"
+# Stop the cluster in $1/data if it runs (the runner follows the data folder's owner).
+pg_stop_cluster() {
+  PG_DIR="$1"
   PG_DATA="$PG_DIR/data"
-  [ -n "$PG_BIN" ] && pg_clear_stale_pid
-  if [ -z "$PG_BIN" ] || [ ! -f "$PG_DATA/postmaster.pid" ]; then
+  pg_clear_stale_pid
+  if [ ! -f "$PG_DATA/postmaster.pid" ]; then
     log "PostgreSQL: not running (no $PG_DATA/postmaster.pid)"
     return
   fi
-  PG_OS_USER="$(stat -c %U "$PG_DATA")"
-  if as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
-    log "stopping PostgreSQL ($PG_DATA)"
-    as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop </dev/null >&2
-  else
-    log "PostgreSQL: not running"
+  pg_choose_runner
+  log "stopping PostgreSQL ($PG_DATA)"
+  as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop </dev/null >&2
+}
+
+pg_down() {
+  PG_BIN="$(pg_find_bin || true)"
+  if [ -z "$PG_BIN" ]; then
+    log "PostgreSQL: not installed, nothing to stop"
+    return
   fi
+  local legacy
+  if legacy="$(pg_legacy_dir)"; then
+    pg_stop_cluster "$legacy"
+    rm -f "$PG_LEGACY_LOCATION_FILE"
+  fi
+  pg_stop_cluster "$SERVICES_DIR/postgres"
 }
 
 pg_status() {
   PG_BIN="$(pg_find_bin || true)"
-  if [ -n "$PG_BIN" ] && pg_isready_port; then
-    log "PostgreSQL: running on 127.0.0.1:$PG_PORT (cluster: $(pg_dir_recorded)/data)"
+  local ours
+  ours="$(pg_our_server || true)"
+  if [ -n "$PG_BIN" ] && [ -n "$ours" ] && [ "${ours#* }" = "$PG_PORT" ] && pg_isready_port; then
+    log "PostgreSQL: running on 127.0.0.1:$PG_PORT (pid ${ours%% *}, cluster: $PG_DATA)"
     return 0
   fi
-  log "PostgreSQL: not running on 127.0.0.1:$PG_PORT"
+  if [ -n "$PG_BIN" ] && pg_isready_port; then
+    log "PostgreSQL: something answers on 127.0.0.1:$PG_PORT, but not the cluster of $SERVICES_DIR"
+  fi
+  if [ -n "$ours" ] && [ "${ours#* }" != "$PG_PORT" ]; then
+    log "PostgreSQL: the cluster of $SERVICES_DIR runs on port ${ours#* }, not $PG_PORT"
+  elif [ -z "$PG_BIN" ] || ! pg_isready_port; then
+    log "PostgreSQL: not running on 127.0.0.1:$PG_PORT"
+  fi
   return 1
 }
 
@@ -644,7 +699,8 @@ kafka_status() {
     if kafka_running; then
       log "Kafka: running on $KAFKA_BROKERS (pid $pid, log: $KAFKA_LOG)"
     else
-      log "Kafka: something answers on $KAFKA_BROKERS, but not the broker this script started"
+      log "Kafka: something answers on $KAFKA_BROKERS, but not the broker this state folder started"
+      return 1
     fi
     return 0
   fi
@@ -705,6 +761,15 @@ cmd_kafka_down() {
   kafka_down >&2
 }
 
+cmd_pg_up() {
+  pg_up >&2
+  printf 'DATABASE_URL=%s\n' "$DATABASE_URL"
+}
+
+cmd_pg_down() {
+  pg_down >&2
+}
+
 cmd_kafka_class() {
   [ $# -ge 1 ] || die "usage: $0 kafka-class CLASS [ARGS...]"
   kafka_ensure_jars >&2
@@ -723,8 +788,10 @@ main() {
     kafka-up) cmd_kafka_up ;;
     kafka-down) cmd_kafka_down ;;
     kafka-class) cmd_kafka_class "$@" ;;
+    pg-up) cmd_pg_up ;;
+    pg-down) cmd_pg_down ;;
     *)
-      echo "usage: $0 up|down|status|kafka-up|kafka-down|kafka-class CLASS [ARGS...]" >&2
+      echo "usage: $0 up|down|status|pg-up|pg-down|kafka-up|kafka-down|kafka-class CLASS [ARGS...]" >&2
       exit 2
       ;;
   esac
