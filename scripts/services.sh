@@ -35,6 +35,13 @@
 #   EVNET_KAFKA_CACHE           jar cache (default ~/.cache/evnet/kafka-<version>)
 #   EVNET_SERVICES_TIMEOUT      seconds to wait for each service (default 120)
 #   KAFKA_HEAP_OPTS             broker heap (default -Xms256m -Xmx512m)
+#   EVNET_KAFKA_SECURE          1: a broker that requires TLS and SASL/SCRAM and enforces ACLs
+#                               (its certificate from `evnet certs`, the administrator evnet-admin,
+#                               and one principal per role made by `evnet kafka-acls --apply`);
+#                               `up`/`kafka-up` then also print KAFKA_TLS_CA_FILE, KAFKA_SASL_* (the
+#                               administrator's) and EVNET_KAFKA_SECRETS_DIR (the roles' password
+#                               files); Kafka's tools log in with kafka/admin-client.properties
+#   EVNET_BIN                   the evnet binary secure mode runs (default: bun src/main.ts)
 #
 # Both servers are fit for tests only: loopback only, trust auth, fsync off.
 set -euo pipefail
@@ -63,6 +70,10 @@ KAFKA_DIR="$SERVICES_DIR/kafka"
 KAFKA_PID_FILE="$KAFKA_DIR/kafka.pid"
 KAFKA_LOG="$KAFKA_DIR/kafka.log"
 KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+KAFKA_CERTS_DIR="$KAFKA_DIR/certs"
+KAFKA_SECRETS_DIR="$KAFKA_DIR/secrets"
+KAFKA_ADMIN_USER=evnet-admin
+KAFKA_ADMIN_PASSWORD_FILE="$KAFKA_SECRETS_DIR/$KAFKA_ADMIN_USER.password"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -340,8 +351,9 @@ pg_ensure_db() {
 
 pg_up() {
   pg_ensure_installed
-  [ -f "$PG_LEGACY_LOCATION_FILE" ] &&
+  if [ -f "$PG_LEGACY_LOCATION_FILE" ] && [ "$(cat "$PG_LEGACY_LOCATION_FILE")" != "$PG_DIR" ]; then
     log "ignoring $PG_LEGACY_LOCATION_FILE (written by an older version): the cluster lives in $PG_DATA"
+  fi
   local ours
   ours="$(pg_our_server || true)"
   if [ -n "$ours" ] && [ "${ours#* }" = "$PG_PORT" ] && pg_isready_port; then
@@ -499,6 +511,81 @@ kafka_ensure_jars() {
 
 kafka_classpath() { echo "$KAFKA_CACHE/libs/*"; }
 
+# ---- secure mode (EVNET_KAFKA_SECURE=1) ----------------------------------------------------
+
+kafka_secure() { [ "${EVNET_KAFKA_SECURE:-0}" = 1 ]; }
+kafka_mode() { if kafka_secure; then echo secure; else echo plaintext; fi; }
+
+# evnet itself (its certs code and `evnet kafka-acls`): the compiled binary named by EVNET_BIN,
+# or the checkout's sources with the Bun that `npm ci` installed.
+evnet_cli() {
+  if [ -n "${EVNET_BIN:-}" ]; then
+    "$EVNET_BIN" "$@"
+  else
+    [ -x "$REPO_DIR/node_modules/.bin/bun" ] || die "secure mode runs evnet: run 'npm ci' first (or set EVNET_BIN to the evnet binary)"
+    "$REPO_DIR/node_modules/.bin/bun" "$REPO_DIR/src/main.ts" "$@"
+  fi
+}
+
+# A password file, made once (owner-only).
+ensure_password_file() {
+  [ -s "$1" ] && return
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '=+/\n' >"$1")
+}
+
+# The broker's certificate from evnet's CA (kept across restarts), as one PEM keystore, and the
+# administrator's and controller's passwords.
+kafka_secure_prepare() {
+  mkdir -p "$KAFKA_SECRETS_DIR"
+  chmod 700 "$KAFKA_SECRETS_DIR"
+  if [ ! -s "$KAFKA_CERTS_DIR/server.pem" ]; then
+    log "making the broker's certificate with evnet certs in $KAFKA_CERTS_DIR"
+    evnet_cli certs --dir "$KAFKA_CERTS_DIR" >"$KAFKA_DIR/certs.log" 2>&1 || {
+      show_log_tail "$KAFKA_DIR/certs.log"
+      die "evnet certs failed; see $KAFKA_DIR/certs.log"
+    }
+  fi
+  # One line per PEM block's end: the files end without a newline.
+  (umask 077 && printf '%s\n' "$(cat "$KAFKA_CERTS_DIR/server-key.pem")" "$(cat "$KAFKA_CERTS_DIR/server.pem")" >"$KAFKA_CERTS_DIR/kafka-keystore.pem")
+  ensure_password_file "$KAFKA_ADMIN_PASSWORD_FILE"
+  ensure_password_file "$KAFKA_SECRETS_DIR/controller.password"
+}
+
+# What a client of the secure broker sets, as the administrator.
+kafka_admin_env() {
+  printf 'KAFKA_TLS_CA_FILE=%s\n' "$KAFKA_CERTS_DIR/ca.pem"
+  printf 'KAFKA_SASL_MECHANISM=SCRAM-SHA-512\n'
+  printf 'KAFKA_SASL_USERNAME=%s\n' "$KAFKA_ADMIN_USER"
+  printf 'KAFKA_SASL_PASSWORD_FILE=%s\n' "$KAFKA_ADMIN_PASSWORD_FILE"
+}
+
+# Kafka's own tools (kafka-class) read this to log in as the administrator.
+kafka_write_admin_client_config() {
+  (umask 077 && cat >"$KAFKA_DIR/admin-client.properties" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_ADMIN_USER" password="$(cat "$KAFKA_ADMIN_PASSWORD_FILE")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_CERTS_DIR/ca.pem
+EOF
+  )
+}
+
+# The roles' principals and ACLs for EVNET_TOPIC_PREFIX (default evnet), their passwords in
+# $KAFKA_SECRETS_DIR/<principal>.password.
+kafka_secure_provision() {
+  kafka_write_admin_client_config
+  log "creating the roles' principals and ACLs (evnet kafka-acls --apply)"
+  if ! (
+    while IFS= read -r setting; do export "${setting?}"; done < <(kafka_admin_env)
+    export KAFKA_BROKERS EVNET_LOG_LEVEL=warn
+    evnet_cli kafka-acls --apply --secrets-dir "$KAFKA_SECRETS_DIR"
+  ) >"$KAFKA_DIR/acls.log" 2>&1; then
+    show_log_tail "$KAFKA_DIR/acls.log"
+    die "evnet kafka-acls --apply failed; see $KAFKA_DIR/acls.log"
+  fi
+}
+
 kafka_write_log4j() {
   # Broker: INFO to stdout, which the launcher sends to $KAFKA_LOG.
   cat >"$KAFKA_DIR/log4j2.properties" <<'EOF'
@@ -527,18 +614,57 @@ rootLogger.appenderRef.err.ref = err
 EOF
 }
 
+# The listeners: plaintext, or in secure mode TLS + SASL/SCRAM for clients with ACLs enforced.
+kafka_listener_config() {
+  if ! kafka_secure; then
+    cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+    return
+  fi
+  local admin_password controller_password
+  admin_password="$(cat "$KAFKA_ADMIN_PASSWORD_FILE")"
+  controller_password="$(cat "$KAFKA_SECRETS_DIR/controller.password")"
+  cat <<EOF
+# Clients: TLS with the certificate of \`evnet certs\`, then SASL/SCRAM; ACLs decide the rest.
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_ADMIN_USER" password="$admin_password";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_ADMIN_USER" password="$admin_password";
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_CERTS_DIR/kafka-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_CERTS_DIR/ca.pem
+# The controller listener (loopback, inside this node) cannot use SCRAM, whose credentials live
+# in the metadata it serves: PLAIN with a password of its own.
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller_password" user_controller="$controller_password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:$KAFKA_ADMIN_USER;User:controller
+allow.everyone.if.no.acl.found=false
+EOF
+}
+
 kafka_write_config() {
-  cat >"$KAFKA_DIR/server.properties" <<EOF
+  local config="$KAFKA_DIR/server.properties"
+  rm -f "$config"
+  (umask 077 && : >"$config") # it may hold passwords
+  cat >"$config" <<EOF
 # Written by scripts/services.sh at every start; edits are lost.
 # Single node in KRaft combined mode: broker and controller in one JVM.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+$(kafka_listener_config)
 log.dirs=$KAFKA_DIR/data
 
 # One broker: every internal topic has a single replica.
@@ -571,7 +697,8 @@ EOF
 # fresh (empty) cluster: the stamp records what the data was formatted for.
 kafka_ensure_formatted() {
   local stamp="$KAFKA_DIR/format.stamp"
-  local want="$KAFKA_VERSION $KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+  local want
+  want="$KAFKA_VERSION $KAFKA_PORT $KAFKA_CONTROLLER_PORT $(kafka_mode)"
   if [ -f "$KAFKA_DIR/data/meta.properties" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     return
   fi
@@ -581,8 +708,12 @@ kafka_ensure_formatted() {
   local cluster_id
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
   log "formatting Kafka storage in $KAFKA_DIR/data (cluster id $cluster_id)"
+  # In secure mode the administrator's SCRAM credential is written with the metadata: no
+  # client could log in to create it afterwards.
+  local scram=()
+  kafka_secure && scram=(--add-scram "SCRAM-SHA-512=[name=$KAFKA_ADMIN_USER,password=$(cat "$KAFKA_ADMIN_PASSWORD_FILE")]")
   if ! kafka_java "$KAFKA_DIR/tools-log4j2.properties" kafka.tools.StorageTool format \
-      --standalone --cluster-id="$cluster_id" -c "$KAFKA_DIR/server.properties" \
+      --standalone --cluster-id="$cluster_id" -c "$KAFKA_DIR/server.properties" "${scram[@]}" \
       </dev/null >"$KAFKA_DIR/format.log" 2>&1; then
     show_log_tail "$KAFKA_DIR/format.log"
     die "Kafka storage format failed; see $KAFKA_DIR/format.log"
@@ -613,6 +744,7 @@ kafka_running() {
 # of ours: `$(services.sh up)` would otherwise wait for it forever.
 kafka_launch() {
   kafka_write_log4j
+  kafka_secure && kafka_secure_prepare
   kafka_write_config
   kafka_ensure_formatted
   [ -f "$KAFKA_LOG" ] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
@@ -655,6 +787,10 @@ kafka_wait_ready() {
 kafka_start_or_reuse() {
   mkdir -p "$KAFKA_DIR"
   if kafka_running; then
+    local running_mode
+    running_mode="$(cut -d' ' -f4 "$KAFKA_DIR/format.stamp" 2>/dev/null)"
+    [ "${running_mode:-plaintext}" = "$(kafka_mode)" ] ||
+      die "Kafka of $SERVICES_DIR runs in ${running_mode:-plaintext} mode; stop it (kafka-down) to start it in $(kafka_mode) mode"
     log "Kafka already running (pid $(kafka_pid)); reusing it"
     return
   fi
@@ -718,7 +854,15 @@ kafka_status() {
 
 print_env() {
   printf 'DATABASE_URL=%s\n' "$DATABASE_URL"
+  print_kafka_env
+}
+
+print_kafka_env() {
   printf 'KAFKA_BROKERS=%s\n' "$KAFKA_BROKERS"
+  if kafka_secure; then
+    kafka_admin_env
+    printf 'EVNET_KAFKA_SECRETS_DIR=%s\n' "$KAFKA_SECRETS_DIR"
+  fi
 }
 
 cmd_up() {
@@ -730,6 +874,7 @@ cmd_up() {
     kafka_start_or_reuse
     pg_up
     kafka_wait_ready
+    if kafka_secure; then kafka_secure_provision; fi
   } >&2
   print_env
 }
@@ -753,8 +898,9 @@ cmd_kafka_up() {
   {
     kafka_start_or_reuse
     kafka_wait_ready
+    if kafka_secure; then kafka_secure_provision; fi
   } >&2
-  printf 'KAFKA_BROKERS=%s\n' "$KAFKA_BROKERS"
+  print_kafka_env
 }
 
 cmd_kafka_down() {

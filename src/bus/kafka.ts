@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "../lib/log.ts";
 import { type BatchHandler, type Bus, BusError, type OutgoingMessage, type SubscribeOptions, type Subscription, toBytes } from "./bus.ts";
 import { closeWithin, describeKafkaError, withDeadline } from "./kafka/calls.ts";
 import { type ConsumerTuning, KafkaSubscription } from "./kafka/subscription.ts";
+import type { KafkaSecurity } from "./kafka-security.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -30,6 +31,8 @@ export interface KafkaBusOptions {
   operationTimeoutMs?: number;
   /** Pause before a batch whose handler threw is delivered again (default 500 ms). */
   redeliveryDelayMs?: number;
+  /** TLS and SASL for every connection (see kafka-security.ts). */
+  security?: KafkaSecurity;
   log?: Logger;
 }
 
@@ -42,6 +45,14 @@ export interface GroupLag {
 
 const CONNECT_TIMEOUT_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 5_000;
+
+/** The client's TLS and SASL options for `security` (none for plaintext). */
+export function kafkaConnectionSecurity(security: KafkaSecurity | undefined): Pick<ConsumerTuning, "tls" | "sasl"> {
+  return {
+    ...(security?.tls && { tls: { ca: security.tls.ca } }),
+    ...(security?.sasl && { sasl: { ...security.sasl } }),
+  };
+}
 
 export class KafkaBus implements Bus {
   readonly kind = "kafka" as const;
@@ -65,7 +76,7 @@ export class KafkaBus implements Bus {
     });
   }
 
-  /** Client options every client shares: bounded connects, requests and retries. */
+  /** Client options every client shares: bounded connects, requests and retries, TLS and SASL. */
   private connection(role: string) {
     return {
       clientId: `${this.options.clientId}-${role}`,
@@ -74,6 +85,7 @@ export class KafkaBus implements Bus {
       timeout: REQUEST_TIMEOUT_MS,
       retries: 2,
       retryDelay: 250,
+      ...kafkaConnectionSecurity(this.options.security),
     };
   }
 

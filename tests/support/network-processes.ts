@@ -10,10 +10,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import * as v from "valibot";
 import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import type { CpEvent } from "../../src/bus/messages.ts";
+import { busOptionsFrom } from "../../src/bus/open.ts";
 import { allTopics, type Topics, topicsFor } from "../../src/bus/topics.ts";
+import { busEntries } from "../../src/config/common.ts";
+import { loadConfig } from "../../src/config/env.ts";
 import { MemorySequences, open } from "../../src/crypto/envelope.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
 import { ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
@@ -38,10 +42,15 @@ export interface ChargingPointProcesses {
   monitor: RoleProcess;
 }
 
+/** Who logs in to Kafka: a role, and for CPs and drivers which one. */
+export type KafkaLogin = (role: "api" | "central" | "cp" | "driver" | "reader", id?: string) => Record<string, string>;
+
 export interface NetworkOptions {
   /** Brokers to use instead of the shared test broker (the broker-restart test has its own). */
   brokers?: string[];
   heartbeatS?: number;
+  /** On a secured broker, each role's KAFKA_TLS_CA_FILE and KAFKA_SASL_* ("reader": the raw reader's). */
+  kafkaLogin?: KafkaLogin;
 }
 
 export class TestNetwork {
@@ -60,14 +69,22 @@ export class TestNetwork {
   private rawReader?: Subscription;
   readonly brokers: string[];
   readonly heartbeatS: number;
+  private readonly kafkaLogin: KafkaLogin;
 
   constructor(options: NetworkOptions = {}) {
     this.brokers = options.brokers ?? kafkaBrokers();
     this.heartbeatS = options.heartbeatS ?? 1;
+    this.kafkaLogin = options.kafkaLogin ?? (() => ({}));
   }
 
-  busEnv(): Record<string, string> {
-    return { KAFKA_BROKERS: this.brokers.join(","), EVNET_TOPIC_PREFIX: this.prefix, KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_INTERVAL_MS: "500" };
+  busEnv(role: Parameters<KafkaLogin>[0], id?: string): Record<string, string> {
+    return {
+      KAFKA_BROKERS: this.brokers.join(","),
+      EVNET_TOPIC_PREFIX: this.prefix,
+      KAFKA_SESSION_TIMEOUT_MS: "6000",
+      KAFKA_HEARTBEAT_INTERVAL_MS: "500",
+      ...this.kafkaLogin(role, id),
+    };
   }
 
   /** Registry, API and the raw reader; Centrals and CPs are started by the caller. */
@@ -76,7 +93,13 @@ export class TestNetwork {
     this.database = await createTestDatabase();
     this.sql = postgres(this.database.url, { max: 3, onnotice: () => {} });
     this.dataDir = mkdtempSync(join(tmpdir(), "evnet-network-"));
-    this.raw = new KafkaBus({ brokers: this.brokers, clientId: "network-raw-reader", sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 });
+    this.raw = new KafkaBus({
+      brokers: this.brokers,
+      clientId: "network-raw-reader",
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+      security: busOptionsFrom(loadConfig(v.object(busEntries), {}, this.busEnv("reader")), "network-raw-reader").security,
+    });
     await this.raw.ensureTopics(allTopics(this.topics));
     this.rawReader = await this.raw.subscribe({ topics: [this.topics.cpEvents], groupId: `${this.prefix}-raw`, from: "earliest" }, async (batch) => {
       this.wire.push(...batch);
@@ -92,7 +115,7 @@ export class TestNetwork {
     this.registryUrl = urlIn(await registry.waitForLine(/listening/, 60_000));
     const api = this.spawn("api", ["api"], {
       DATABASE_URL: this.database.url,
-      ...this.busEnv(),
+      ...this.busEnv("api"),
       API_PORT: "0",
       API_TLS_CERT: this.certs.certFile,
       API_TLS_KEY: this.certs.keyFile,
@@ -113,7 +136,7 @@ export class TestNetwork {
   centralEnv(instance: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
       DATABASE_URL: this.database.url,
-      ...this.busEnv(),
+      ...this.busEnv("central"),
       EVNET_MASTER_KEY: this.masterKey,
       CENTRAL_INSTANCE_ID: instance,
       MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.heartbeatS),
@@ -129,7 +152,7 @@ export class TestNetwork {
   }
 
   async startEngine(cpId: string, port: number, extraArgs: string[] = []): Promise<RoleProcess> {
-    const engine = this.spawn(`engine ${cpId}`, ["cp-engine", "--no-menu", "--id", cpId, "--port", String(port), ...extraArgs], this.busEnv());
+    const engine = this.spawn(`engine ${cpId}`, ["cp-engine", "--no-menu", "--id", cpId, "--port", String(port), ...extraArgs], this.busEnv("cp", cpId));
     await engine.waitForLine(/engine listening/, 60_000);
     return engine;
   }
@@ -139,7 +162,7 @@ export class TestNetwork {
       `monitor ${cpId}`,
       ["cp-monitor", "--no-menu", "--id", cpId, "--location", location, "--engine", `127.0.0.1:${port}`, "--register", "--authenticate"],
       {
-        ...this.busEnv(),
+        ...this.busEnv("cp", cpId),
         REGISTRY_URL: this.registryUrl,
         API_URL: this.apiUrl,
         EVNET_CA_FILE: this.certs.caFile,
@@ -164,7 +187,7 @@ export class TestNetwork {
 
   driver(driverId: string, args: string[], extra: Record<string, string> = {}): RoleProcess {
     return this.spawn(`driver ${driverId}`, ["driver", "--no-menu", "--id", driverId, "--json", ...args], {
-      ...this.busEnv(),
+      ...this.busEnv("driver", driverId),
       API_URL: this.apiUrl,
       EVNET_CA_FILE: this.certs.caFile,
       DRIVER_PAUSE_SECONDS: "1",

@@ -26,7 +26,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function describeKafkaError(err: unknown): string {
   const parts: string[] = [];
   const visit = (e: unknown, depth: number) => {
-    if (!e || depth > 4) return;
+    if (!e || depth > 8) return;
     if (e instanceof Error) {
       const code = (e as { apiId?: string }).apiId ?? (e as { code?: string }).code;
       const text = code && !e.message.includes(code) ? `${e.message} [${code}]` : e.message;
@@ -36,5 +36,11 @@ export function describeKafkaError(err: unknown): string {
     } else parts.push(String(e));
   };
   visit(err, 0);
+  // Retries and "cannot connect to any broker" wrap the cause an operator can act on (refused
+  // credentials, a missing ACL, an untrusted certificate): name it even when it sits deep down.
+  const decisive = parts.find((p) => DECISIVE.test(p));
+  if (decisive && !parts.slice(0, 4).includes(decisive)) return [...parts.slice(0, 2), decisive].join(": ");
   return parts.slice(0, 4).join(": ") || "unknown error";
 }
+
+const DECISIVE = /authentication failed|AUTHORIZATION_FAILED|certificate|requires TLS|handshake/i;

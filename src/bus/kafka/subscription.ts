@@ -22,6 +22,7 @@ import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { BatchHandler, BusMessage, SubscribeOptions } from "../bus.ts";
+import type { KafkaSecurity } from "../kafka-security.ts";
 import { closeWithin, describeKafkaError, sleep, withDeadline } from "./calls.ts";
 
 export interface ConsumerTuning {
@@ -31,6 +32,9 @@ export interface ConsumerTuning {
   timeout: number;
   retries: number;
   retryDelay: number;
+  /** TLS options (a CA to verify the brokers with) and the SASL principal; none for plaintext. */
+  tls?: { ca?: string };
+  sasl?: KafkaSecurity["sasl"];
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   redeliveryDelayMs: number;
@@ -106,6 +110,8 @@ export class KafkaSubscription {
       timeout: t.timeout,
       retries: t.retries,
       retryDelay: t.retryDelay,
+      ...(t.tls && { tls: t.tls }),
+      ...(t.sasl && { sasl: t.sasl }),
       groupId: this.options.groupId,
       sessionTimeout: t.sessionTimeoutMs,
       heartbeatInterval: t.heartbeatIntervalMs,

@@ -4,7 +4,7 @@
  */
 import { createAuditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
-import { openBus } from "../../bus/open.ts";
+import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
@@ -32,7 +32,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
     (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet api" }));
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
-  const bus = shared.bus ?? (await openBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "evnet-api" }));
+  const bus = shared.bus ?? (await openBus(busOptionsFrom(config, "evnet-api")));
   const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
   // It publishes control messages, so the topics must exist; but its reads need no bus, so a
   // broker that is down at start is only a warning (Central creates the topics too).

@@ -3,12 +3,12 @@
  * Everything else (tokens, master key, signing keys) is made once and kept in the data folder.
  */
 import * as v from "valibot";
-import { brokerList, ConfigError, integer, loadConfig, optionalString, port, positiveNumber, postgresUrl } from "../../config/env.ts";
+import { busEntries } from "../../config/common.ts";
+import { ConfigError, integer, loadConfig, optionalString, port, positiveNumber, postgresUrl } from "../../config/env.ts";
 
 export const upConfigSchema = v.object({
   DATABASE_URL: postgresUrl(),
-  KAFKA_BROKERS: brokerList(),
-  EVNET_TOPIC_PREFIX: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]*$/, "expected letters, digits, . _ -")), "evnet"),
+  ...busEntries,
   EVNET_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), ".evnet"),
   /** How many simulated charging points, spread over a few cities. */
   UP_CPS: v.pipe(integer(5, 0), v.maxValue(500, "expected at most 500 simulated charging points")),

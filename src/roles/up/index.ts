@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { Bus } from "../../bus/bus.ts";
-import { openBus } from "../../bus/open.ts";
+import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { loadConfig } from "../../config/env.ts";
 import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
@@ -72,7 +72,7 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
   started.push({ name: "database", stop: () => database.close() });
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
-  const bus: Bus = await openBus({ brokers: config.KAFKA_BROKERS, clientId: "evnet-up" });
+  const bus: Bus = await openBus(busOptionsFrom(config, "evnet-up"));
   started.push({ name: "bus", stop: () => bus.close() });
   log.info("bus ready", { kind: bus.kind });
   const shared = (role: string): Shared => ({ database, bus, log: createLogger(role) });
