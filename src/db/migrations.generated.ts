@@ -4,6 +4,7 @@ import m0 from "../../migrations/0000_init.sql" with { type: "text" };
 import m1 from "../../migrations/0001_moaning_cyclops.sql" with { type: "text" };
 import m2 from "../../migrations/0002_flaky_grandmaster.sql" with { type: "text" };
 import m3 from "../../migrations/0003_sleepy_talon.sql" with { type: "text" };
+import m4 from "../../migrations/0004_tranquil_pyro.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -11,4 +12,5 @@ export const migrationSql: Record<string, string> = {
   "0001_moaning_cyclops": m1,
   "0002_flaky_grandmaster": m2,
   "0003_sleepy_talon": m3,
+  "0004_tranquil_pyro": m4,
 };

@@ -1,6 +1,7 @@
 /**
- * Line-oriented logging to stdout/stderr: `time level [role] message key=value...`.
- * `evnet up` prefixes each role's lines with its name through `child`.
+ * Line-oriented logging to stdout/stderr: `time level [role] message key=value...`, or with
+ * `EVNET_LOG_FORMAT=json` one JSON object per line (`{"time","level","role","msg",...fields}`)
+ * for log collectors. `evnet up` prefixes each role's lines with its name through `child`.
  */
 import { environment } from "../config/env.ts";
 
@@ -20,6 +21,20 @@ export interface Logger {
 let threshold: Level = (environment().EVNET_LOG_LEVEL as Level | undefined) ?? "info";
 export function setLogLevel(level: Level): void {
   threshold = level;
+}
+
+export type LogFormat = "text" | "json";
+function formatFromEnvironment(): LogFormat {
+  const asked = environment().EVNET_LOG_FORMAT?.trim().toLowerCase();
+  if (asked === undefined || asked === "" || asked === "text") return "text";
+  if (asked === "json") return "json";
+  // Said once, on stderr, and in the format asked for being unknown: plain text.
+  process.stderr.write(`EVNET_LOG_FORMAT must be text or json (got ${JSON.stringify(asked)}); logging as text\n`);
+  return "text";
+}
+let logFormat: LogFormat = formatFromEnvironment();
+export function setLogFormat(next: LogFormat): void {
+  logFormat = next;
 }
 
 /** Where log lines go; tests and the interactive menus can redirect them. */
@@ -42,10 +57,34 @@ function format(fields?: Record<string, unknown>): string {
     .join("");
 }
 
+/** A field's value as JSON can carry it: errors by their message, bigints as text. */
+function jsonValue(value: unknown): unknown {
+  if (value instanceof Error) return value.message;
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}
+
+function jsonLine(time: string, level: Level, role: string, msg: string, fields?: Record<string, unknown>): string {
+  const entry: Record<string, unknown> = { time, level, role, msg };
+  for (const [k, val] of Object.entries(fields ?? {})) {
+    // The fixed keys stay what they are; a field of the same name is kept under another key.
+    if (val !== undefined) entry[k in entry ? `field_${k}` : k] = jsonValue(val);
+  }
+  try {
+    return JSON.stringify(entry);
+  } catch {
+    return JSON.stringify({ time, level, role, msg, fields: "(not serialisable)" });
+  }
+}
+
 export function createLogger(role: string): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < order[threshold]) return;
-    sink(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${role}] ${msg}${format(fields)}`, level);
+    const time = new Date().toISOString();
+    sink(
+      logFormat === "json" ? jsonLine(time, level, role, msg, fields) : `${time} ${level.toUpperCase().padEnd(5)} [${role}] ${msg}${format(fields)}`,
+      level,
+    );
   };
   return {
     debug: (m, f) => write("debug", m, f),

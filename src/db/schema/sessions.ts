@@ -37,6 +37,8 @@ export const chargingSessions = pgTable(
   (t) => [
     index("charging_sessions_cp_idx").on(t.cpId, t.status),
     index("charging_sessions_driver_idx").on(t.driverId, t.startedAt),
+    // The history view pages through every session, newest first.
+    index("charging_sessions_started_idx").on(t.startedAt),
     // At most one session in progress per CP and per driver, whatever races between Centrals.
     uniqueIndex("charging_sessions_one_open_per_cp").on(t.cpId).where(sql`status = 'IN_PROGRESS'`),
     uniqueIndex("charging_sessions_one_open_per_driver").on(t.driverId).where(sql`status = 'IN_PROGRESS'`),

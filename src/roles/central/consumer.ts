@@ -45,9 +45,15 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       ctx.log.info("applying partition", { topic: ref.topic, partition: ref.partition, instance: ctx.settings.instance });
     }
     const last = messages[messages.length - 1]!.offset;
+    const started = performance.now();
+    const done = (n: number) => {
+      ctx.metrics?.applied(ref.topic, n);
+      ctx.metrics?.batchSeconds((performance.now() - started) / 1000);
+    };
     if (!ctx.settings.trackOffsets || first.offset === undefined || last === undefined) {
       const items = await decode(ctx, messages);
       await inWork(ctx, (work) => applyItems(work, items));
+      done(items.length);
       return;
     }
     let next = await offsets.peek(ctx.db, ref);
@@ -75,7 +81,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
             throw err;
           },
         );
-        if (moved === undefined) return;
+        if (moved === undefined) return done(items.length);
         offsets.forget(ref);
         if (moved > last) return; // all of it was applied by the other instance
         next = moved;
@@ -113,8 +119,12 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
       if (/^[A-Za-z0-9_.-]{1,64}$/.test(m.key)) items.push({ kind: "probe", offset: m.offset, cpId: m.key });
     } else if (m.topic === ctx.topics.cpEvents) {
       const o = opened.get(m);
-      if (!o?.ok) continue;
+      if (!o?.ok) {
+        if (o) ctx.metrics?.refused(o.code);
+        continue;
+      }
       const event = validate(cpEventSchema, o.payload);
+      if (!event.ok) ctx.metrics?.refused("invalid_payload");
       items.push(
         event.ok
           ? { kind: "cp", offset: m.offset, cpId: o.cpId, header: o.header, event: event.value }
@@ -122,6 +132,7 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
       );
     } else if (m.topic === ctx.topics.driverRequests) {
       const request = parseJson(driverRequestSchema, m.value);
+      if (!request.ok) ctx.metrics?.refused("invalid_request");
       items.push(
         request.ok
           ? { kind: "driver", offset: m.offset, request: request.value }
@@ -129,6 +140,7 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
       );
     } else if (m.topic === ctx.topics.centralControl) {
       const message = parseControlMessage(m.value);
+      if (!message) ctx.metrics?.refused("invalid_control");
       items.push(message ? { kind: "control", offset: m.offset, message } : { kind: "bad_control", offset: m.offset, key: m.key });
     }
   }

@@ -4,6 +4,7 @@ import type { Topics } from "../../bus/topics.ts";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CentralChannel } from "./channel.ts";
+import type { CentralMetrics } from "./metrics.ts";
 import type { OpenSessions } from "./open-sessions.ts";
 import type { ProgressSender } from "./progress.ts";
 
@@ -35,4 +36,6 @@ export interface CentralContext {
   /** Live progress to drivers, sent after commits without holding up the next batch. */
   progress: ProgressSender;
   busHealth: BusHealth;
+  /** Counters for Prometheus (absent where nobody reads them). */
+  metrics?: CentralMetrics;
 }

@@ -11,6 +11,7 @@ import { chargingSessions } from "../../db/schema/index.ts";
 import { costOf, type EndReason, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { type CpRow, changeCp, lockCp } from "./cp-records.ts";
+import { keepSamples } from "./samples.ts";
 import { closeSession, findSession } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
@@ -91,6 +92,12 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
        where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.q
       returning s.session_id`);
     const applied = new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
+    await keepSamples(
+      work,
+      rows
+        .filter((r) => applied.has(r.p.t.session_id))
+        .map((r) => ({ sessionId: r.p.t.session_id, cpId: r.p.cpId, powerKw: r.p.t.power_kw, energyKwh: r.energy })),
+    );
     for (const r of rows) {
       if (!applied.has(r.p.t.session_id)) continue;
       const progress: Progress = {

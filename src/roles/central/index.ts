@@ -15,17 +15,23 @@ import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { groupName } from "../group-names.ts";
 import type { Shared } from "../shared.ts";
+import { createRegistry } from "../../observability/registry.ts";
 import { createCentralChannel } from "./channel.ts";
 import type { CentralConfig } from "./config.ts";
 import { createBatchHandler } from "./consumer.ts";
 import type { CentralContext } from "./context.ts";
+import { startCentralHttp } from "./http.ts";
+import { createCentralMetrics } from "./metrics.ts";
 import { OpenSessions } from "./open-sessions.ts";
 import { ProgressSender } from "./progress.ts";
+import { startSamplePruning } from "./samples.ts";
 import { startSweeper } from "./sweeper.ts";
 import { deliveriesDone } from "./work.ts";
 
 export interface RunningCentral {
   ctx: CentralContext;
+  /** Where /metrics and the probes answer, when CENTRAL_METRICS_PORT is set. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -75,6 +81,14 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       trackOffsets: bus.kind === "kafka",
     },
   };
+  const registry = createRegistry("central");
+  ctx.metrics = createCentralMetrics(registry, {
+    db: database.db,
+    bus,
+    group,
+    topics: [topics.cpEvents, topics.driverRequests, topics.centralControl],
+    openSessions: () => ctx.sessions.size,
+  });
   const subscription = keepSubscribed(
     bus,
     {
@@ -93,16 +107,23 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   );
   await subscription.ready;
   const sweeper = startSweeper(ctx, config.CENTRAL_SWEEP_INTERVAL * 1000);
+  const pruning = startSamplePruning(database.db, log);
+  const http =
+    config.CENTRAL_METRICS_PORT === undefined ? undefined : startCentralHttp(ctx, registry, { hostname: config.CENTRAL_METRICS_HOST, port: config.CENTRAL_METRICS_PORT });
   const heartbeat = startHeartbeat(database.db, { service: "central", instance, details: () => ({ open_sessions_cached: ctx.sessions.size }) }, log);
   log.info("central ready", { instance, group, bus: bus.kind, topic_prefix: config.EVNET_TOPIC_PREFIX });
   return {
     ctx,
+    metricsUrl: http?.url,
     async stop() {
+      http?.drain();
+      pruning.stop();
       await subscription.close();
       await ctx.progress.flush();
       await deliveriesDone(ctx);
       await sweeper.stop();
       await heartbeat.stop();
+      await http?.stop();
       if (!shared.bus) await bus.close();
       if (!shared.database) await database.close();
     },

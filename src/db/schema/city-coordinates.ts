@@ -1,0 +1,17 @@
+import { doublePrecision, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
+/**
+ * Where a city is, for the map: reported by the weather office (its provider knows) or set by an
+ * operator. An operator's coordinates are never replaced by the provider's.
+ */
+export const cityCoordinates = pgTable("city_coordinates", {
+  /** The city as matched everywhere (src/domain/weather-policy.ts `cityKey`): lower case, single spaces. */
+  cityKey: text("city_key").primaryKey(),
+  /** The city as last spelled by whoever set it. */
+  city: text("city").notNull(),
+  latitude: doublePrecision("latitude").notNull(),
+  longitude: doublePrecision("longitude").notNull(),
+  /** weather or operator */
+  source: text("source").notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
