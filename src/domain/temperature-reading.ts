@@ -11,6 +11,13 @@ export interface TemperatureReading {
   observedAt: Date;
   /** Which provider read it: `openweather` or `offline`. */
   source: string;
+  /** Where the city is, when the provider says (OpenWeather's `coord`, the offline file's entry): the map places it there. */
+  coordinates?: Coordinates;
+}
+
+export interface Coordinates {
+  latitude: number;
+  longitude: number;
 }
 
 /**

@@ -20,16 +20,36 @@ const temperature = (field: string) =>
     v.maxValue(100, `${field} must be at most 100 °C`),
   );
 
-export const cityTemperatureReport = v.object({
-  city: citySchema,
-  temperature_c: temperature("temperature_c"),
-  /** The threshold the reporter uses (CRITICAL_TEMPERATURE); 0 °C when absent. */
-  critical_c: v.optional(temperature("critical_c")),
-  /** When the provider observed the temperature. */
-  observed_at: v.optional(v.pipe(v.string("observed_at must be an ISO 8601 time"), v.isoTimestamp("observed_at must be an ISO 8601 time"))),
-  /** Which provider read it (openweather, offline, manual). */
-  source: v.optional(v.pipe(v.string("source must be a string"), v.maxLength(40, "source is too long"))),
-});
+/** Degrees, WGS 84, as weather providers and maps give them. */
+export const latitude = v.pipe(
+  v.number("latitude must be a number"),
+  v.finite("latitude must be finite"),
+  v.minValue(-90, "latitude must be at least -90"),
+  v.maxValue(90, "latitude must be at most 90"),
+);
+export const longitude = v.pipe(
+  v.number("longitude must be a number"),
+  v.finite("longitude must be finite"),
+  v.minValue(-180, "longitude must be at least -180"),
+  v.maxValue(180, "longitude must be at most 180"),
+);
+
+export const cityTemperatureReport = v.pipe(
+  v.object({
+    city: citySchema,
+    temperature_c: temperature("temperature_c"),
+    /** The threshold the reporter uses (CRITICAL_TEMPERATURE); 0 °C when absent. */
+    critical_c: v.optional(temperature("critical_c")),
+    /** When the provider observed the temperature. */
+    observed_at: v.optional(v.pipe(v.string("observed_at must be an ISO 8601 time"), v.isoTimestamp("observed_at must be an ISO 8601 time"))),
+    /** Which provider read it (openweather, offline, manual). */
+    source: v.optional(v.pipe(v.string("source must be a string"), v.maxLength(40, "source is too long"))),
+    /** Where the city is, when the provider says (both or neither): the dashboard's map places it there. */
+    latitude: v.optional(latitude),
+    longitude: v.optional(longitude),
+  }),
+  v.check((r) => (r.latitude === undefined) === (r.longitude === undefined), "latitude and longitude go together: give both or neither"),
+);
 export type CityTemperatureReport = v.InferInput<typeof cityTemperatureReport>;
 
 export const weatherLocationBody = v.object({ city: citySchema });

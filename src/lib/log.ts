@@ -81,10 +81,7 @@ export function createLogger(role: string): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < order[threshold]) return;
     const time = new Date().toISOString();
-    sink(
-      logFormat === "json" ? jsonLine(time, level, role, msg, fields) : `${time} ${level.toUpperCase().padEnd(5)} [${role}] ${msg}${format(fields)}`,
-      level,
-    );
+    sink(logFormat === "json" ? jsonLine(time, level, role, msg, fields) : `${time} ${level.toUpperCase().padEnd(5)} [${role}] ${msg}${format(fields)}`, level);
   };
   return {
     debug: (m, f) => write("debug", m, f),

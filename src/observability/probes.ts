@@ -7,6 +7,8 @@
  * Both are cheap and unauthenticated, and say nothing secret.
  */
 import { Hono } from "hono";
+import * as v from "valibot";
+import { describeRoute, ok } from "../http/openapi.ts";
 
 export interface ReadinessCheck {
   name: string;
@@ -37,14 +39,38 @@ async function run(check: ReadinessCheck): Promise<string | undefined> {
 export function createProbes(role: string, checks: ReadinessCheck[]): Probes {
   let draining = false;
   const routes = new Hono();
-  routes.get("/livez", (c) => c.json({ status: "ok", role }, 200, { "cache-control": "no-store" }));
-  routes.get("/readyz", async (c) => {
+  const livez = describeRoute({
+    tags: ["health"],
+    summary: "Liveness probe",
+    description: "200 whenever the process answers: a failing liveness probe means restart it.",
+    responses: { 200: ok("Alive", v.object({ status: v.literal("ok"), role: v.string() })) },
+  });
+  const report = v.object({
+    status: v.picklist(["ready", "not_ready"]),
+    role: v.string(),
+    checks: v.record(v.string(), v.string()),
+    failed: v.optional(v.record(v.string(), v.string())),
+  });
+  const readyz = describeRoute({
+    tags: ["health"],
+    summary: "Readiness probe",
+    description:
+      "200 when the role can do its work; 503 (same body, with what failed) when a dependency does not answer or the role is stopping: send it no traffic.",
+    responses: { 200: ok("Ready", report), 503: ok("Not ready", report) },
+  });
+  routes.get("/livez", livez, (c) => c.json({ status: "ok", role }, 200, { "cache-control": "no-store" }));
+  routes.get("/readyz", readyz, async (c) => {
     const results = await Promise.all(checks.map(async (chk) => [chk.name, await run(chk)] as const));
     const failed = Object.fromEntries(results.filter(([, problem]) => problem !== undefined));
     if (draining) failed.role = "stopping";
     const ready = Object.keys(failed).length === 0;
     return c.json(
-      { status: ready ? "ready" : "not_ready", role, checks: Object.fromEntries(results.map(([name, problem]) => [name, problem ?? "ok"])), ...(ready ? {} : { failed }) },
+      {
+        status: ready ? "ready" : "not_ready",
+        role,
+        checks: Object.fromEntries(results.map(([name, problem]) => [name, problem ?? "ok"])),
+        ...(ready ? {} : { failed }),
+      },
       ready ? 200 : 503,
       { "cache-control": "no-store" },
     );

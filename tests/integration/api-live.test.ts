@@ -1,7 +1,7 @@
 /**
- * Live updates: the event stream sends the whole picture at once, then a new snapshot within
- * about a second of a change written to the database by anyone (Central, weather, ...), pings
- * while nothing changes, and says so when the database cannot be read.
+ * Live updates: the event stream sends the network's figures and short lists at once, then a new
+ * snapshot within about a second of a change written to the database by anyone (Central,
+ * weather, ...), pings while nothing changes, and says so when the database cannot be read.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
@@ -19,7 +19,8 @@ import { openSse, type SseClient } from "../support/sse.ts";
 let api: TestApi;
 let stream: SseClient;
 const snapshotOf = (data: string) => JSON.parse(data) as Snapshot;
-const cp = (s: Snapshot, id: string) => s.charging_points.find((x) => x.cp_id === id);
+const inState = (s: Snapshot, state: keyof Snapshot["summary"]["by_state"]) => s.summary.by_state[state];
+const sessionAt = (s: Snapshot, cpId: string) => s.sessions_in_progress.find((x) => x.cp_id === cpId);
 
 beforeAll(async () => {
   api = await startTestApi();
@@ -35,11 +36,13 @@ afterAll(async () => {
 });
 
 describe("GET /ev/central/events/stream", () => {
-  test("starts with a snapshot of everything the dashboard shows", async () => {
+  test("starts with a snapshot of the network's figures and what the dashboard lists", async () => {
     const first = await stream.next(() => true, 10_000, 0);
     expect(first.event).toBe("snapshot");
     const s = snapshotOf(first.data);
-    expect(cp(s, "CP1")).toMatchObject({ status: "ACTIVE", temperature_c: 14 });
+    expect(s.summary).toMatchObject({ charging_points: 1, in_frost: 0, sessions_in_progress: 0, drivers: 1 });
+    expect(inState(s, "ACTIVE")).toBe(1);
+    expect(s.weather.map((w) => w.city)).toEqual(["Madrid"]);
     expect(s.drivers.map((d) => d.driver_id)).toEqual(["D1"]);
     expect(s.services.services.map((x) => x.name)).toContain("database");
     expect(Array.isArray(s.audit_events)).toBe(true);
@@ -50,20 +53,21 @@ describe("GET /ev/central/events/stream", () => {
     const changedAt = Date.now();
     await seedSession(db, { sessionId: "S1", cpId: "CP1", driverId: "D1" });
     await setCpState(db, "CP1", "SUPPLYING", "session S1");
-    const supplying = await stream.next((e) => e.event === "snapshot" && cp(snapshotOf(e.data), "CP1")?.status === "SUPPLYING");
+    const supplying = await stream.next((e) => e.event === "snapshot" && inState(snapshotOf(e.data), "SUPPLYING") === 1);
     // Measured, not asserted: the design target is under a second (polling every 500 ms).
     console.info(`live: SUPPLYING reached the stream ${supplying.receivedAt - changedAt} ms after the database change`);
-    expect(cp(snapshotOf(supplying.data), "CP1")!.session!.session_id).toBe("S1");
+    expect(sessionAt(snapshotOf(supplying.data), "CP1")!.session_id).toBe("S1");
 
     await applyTelemetry(db, "S1", { powerKw: 7.4, energyKwh: 0.25, costEur: 0.08 });
-    const rising = await stream.next((e) => e.event === "snapshot" && (cp(snapshotOf(e.data), "CP1")?.session?.energy_kwh ?? 0) >= 0.25);
+    const rising = await stream.next((e) => e.event === "snapshot" && (sessionAt(snapshotOf(e.data), "CP1")?.energy_kwh ?? 0) >= 0.25);
     expect(snapshotOf(rising.data).sessions_in_progress[0]).toMatchObject({ session_id: "S1", power_kw: 7.4, cost_eur: 0.08 });
+    expect(snapshotOf(rising.data).summary).toMatchObject({ sessions_in_progress: 1, power_kw: 7.4, energy_in_progress_kwh: 0.25 });
 
     await finishSession(db, "S1");
     await setCpState(db, "CP1", "ACTIVE");
-    const back = await stream.next((e) => e.event === "snapshot" && cp(snapshotOf(e.data), "CP1")?.status === "ACTIVE");
+    const back = await stream.next((e) => e.event === "snapshot" && inState(snapshotOf(e.data), "ACTIVE") === 1);
     const s = snapshotOf(back.data);
-    expect(cp(s, "CP1")!.session).toBeNull();
+    expect(sessionAt(s, "CP1")).toBeUndefined();
     expect(s.recent_sessions[0]).toMatchObject({ session_id: "S1", energy_kwh: 0.25, end_reason: "driver_stop" });
   });
 
@@ -74,8 +78,8 @@ describe("GET /ev/central/events/stream", () => {
       .update(chargingPoints)
       .set({ status: "STOPPED", statusReason: "late commit", updatedAt: earlier, statusChangedAt: earlier })
       .where(eq(chargingPoints.cpId, "CP1"));
-    const stopped = await stream.next((e) => e.event === "snapshot" && cp(snapshotOf(e.data), "CP1")?.status === "STOPPED");
-    expect(cp(snapshotOf(stopped.data), "CP1")!.status_reason).toBe("late commit");
+    const stopped = await stream.next((e) => e.event === "snapshot" && inState(snapshotOf(e.data), "STOPPED") === 1);
+    expect(inState(snapshotOf(stopped.data), "ACTIVE")).toBe(0);
     await setCpState(api.seed.db, "CP1", "ACTIVE");
   });
 
@@ -95,7 +99,7 @@ describe("GET /ev/central/snapshot", () => {
   test("returns the same picture once, as JSON", async () => {
     const { status, body } = await getJson(api, "/ev/central/snapshot");
     expect(status).toBe(200);
-    expect(body.charging_points[0]).toMatchObject({ cp_id: "CP1", status: "ACTIVE" });
+    expect(body.summary.by_state.ACTIVE).toBe(1);
     expect(body.recent_sessions[0].session_id).toBe("S1");
   });
 });

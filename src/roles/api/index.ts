@@ -15,6 +15,7 @@ import type { ApiConfig } from "./config.ts";
 import type { ApiContext } from "./context.ts";
 import { loadCredentialVerifier } from "./credential-verifier.ts";
 import { stopLiveUpdates } from "./live/for-context.ts";
+import { apiProbes } from "./routes/operations.ts";
 
 /** Handles `evnet up` passes in so all roles share one database and one in-process bus. */
 export interface Shared {
@@ -47,13 +48,15 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
     startedAt: new Date(),
     credentialVerifier,
   };
-  const app = createApiApp(ctx);
+  const probes = apiProbes(ctx);
+  const app = createApiApp(ctx, probes);
   const tls = config.API_TLS_CERT && config.API_TLS_KEY ? { certFile: config.API_TLS_CERT, keyFile: config.API_TLS_KEY } : undefined;
   const server = serve(app, { hostname: config.API_HOST, port: config.API_PORT, tls });
   log.info("listening", { url: server.url });
   return {
     url: server.url,
     async stop() {
+      probes.drain(); // load balancers see /readyz fail while the last requests finish
       stopLiveUpdates(ctx); // no more polling of a database about to close
       await server.stop();
       if (!shared.bus) await bus.close();

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { CP_STATES } from "../../domain/cp-state.ts";
+import { networkSummarySchema } from "./summary-shapes.ts";
 
 const isoTime = v.pipe(v.string(), v.description("ISO 8601 time"));
 const isoTimeOrNull = v.nullable(isoTime);
@@ -111,12 +112,18 @@ export const auditEventSchema = v.object({
 });
 export type AuditEventView = v.InferOutput<typeof auditEventSchema>;
 
-/** What the live stream pushes: the whole picture the dashboard shows, at one moment. */
+/**
+ * What the live stream pushes: the network's figures and the short lists the dashboard shows, at
+ * one moment. The chargers themselves are not in it (there may be thousands): the dashboard reads
+ * the page it shows from GET /ev/central/fleet whenever a snapshot says something changed.
+ */
 export const snapshotSchema = v.object({
   at: isoTime,
-  charging_points: v.array(chargingPointSchema),
+  summary: networkSummarySchema,
+  /** The newest sessions in progress (at most 50; summary.sessions_in_progress counts them all). */
   sessions_in_progress: v.array(sessionSchema),
   recent_sessions: v.array(sessionSchema),
+  /** Drivers charging or seen most recently (at most 50; summary.drivers counts them all). */
   drivers: v.array(driverSchema),
   weather: v.array(cityWeatherSchema),
   services: servicesHealthSchema,

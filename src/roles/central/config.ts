@@ -29,7 +29,14 @@ export const centralConfigSchema = v.object({
   /** How often Central looks for silent CPs and overdue sessions (seconds). */
   CENTRAL_SWEEP_INTERVAL: positiveNumber(1, "a number of seconds"),
   /** Serves /metrics, /livez and /readyz on this port when set (off by default). */
-  CENTRAL_METRICS_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "expected a TCP port number (0-65535)"), v.transform(Number), v.maxValue(65535, "expected a TCP port number (0-65535)"))),
+  CENTRAL_METRICS_PORT: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,5}$/, "expected a TCP port number (0-65535)"),
+      v.transform(Number),
+      v.maxValue(65535, "expected a TCP port number (0-65535)"),
+    ),
+  ),
   /** Where the metrics port listens (0.0.0.0 for every interface). */
   CENTRAL_METRICS_HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
 });

@@ -13,9 +13,9 @@ import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { createRegistry } from "../../observability/registry.ts";
 import { groupName } from "../group-names.ts";
 import type { Shared } from "../shared.ts";
-import { createRegistry } from "../../observability/registry.ts";
 import { createCentralChannel } from "./channel.ts";
 import type { CentralConfig } from "./config.ts";
 import { createBatchHandler } from "./consumer.ts";
@@ -109,7 +109,9 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   const sweeper = startSweeper(ctx, config.CENTRAL_SWEEP_INTERVAL * 1000);
   const pruning = startSamplePruning(database.db, log);
   const http =
-    config.CENTRAL_METRICS_PORT === undefined ? undefined : startCentralHttp(ctx, registry, { hostname: config.CENTRAL_METRICS_HOST, port: config.CENTRAL_METRICS_PORT });
+    config.CENTRAL_METRICS_PORT === undefined
+      ? undefined
+      : startCentralHttp(ctx, registry, { hostname: config.CENTRAL_METRICS_HOST, port: config.CENTRAL_METRICS_PORT });
   const heartbeat = startHeartbeat(database.db, { service: "central", instance, details: () => ({ open_sessions_cached: ctx.sessions.size }) }, log);
   log.info("central ready", { instance, group, bus: bus.kind, topic_prefix: config.EVNET_TOPIC_PREFIX });
   return {

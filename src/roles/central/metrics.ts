@@ -4,12 +4,12 @@
  * The consumer reports into it through three calls; everything else is read when scraped.
  */
 import { count } from "drizzle-orm";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Bus } from "../../bus/bus.ts";
 import { KafkaBus } from "../../bus/kafka.ts";
 import type { Db } from "../../db/client.ts";
 import { outbox } from "../../db/schema/index.ts";
 import { within } from "../../observability/registry.ts";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export interface CentralMetrics {
   /** `n` messages of `topic` were applied (committed). */
@@ -22,7 +22,10 @@ export interface CentralMetrics {
 
 const SCRAPE_READ_MS = 2000;
 
-export function createCentralMetrics(registry: Registry, deps: { db: Db; bus: Bus; group: string; topics: string[]; openSessions: () => number }): CentralMetrics {
+export function createCentralMetrics(
+  registry: Registry,
+  deps: { db: Db; bus: Bus; group: string; topics: string[]; openSessions: () => number },
+): CentralMetrics {
   const applied = new Counter({
     name: "evnet_central_messages_applied_total",
     help: "Messages this Central applied (committed with their effects), by topic.",
@@ -52,7 +55,11 @@ export function createCentralMetrics(registry: Registry, deps: { db: Db; bus: Bu
       const bus = deps.bus;
       const lag = await within(SCRAPE_READ_MS, () => bus.lag(deps.group, deps.topics));
       if (!lag) return; // the broker did not answer: no figure rather than a wrong one
-      for (const topic of deps.topics) this.set({ topic }, lag.partitions.filter((p) => p.topic === topic).reduce((sum, p) => sum + p.lag, 0));
+      for (const topic of deps.topics)
+        this.set(
+          { topic },
+          lag.partitions.filter((p) => p.topic === topic).reduce((sum, p) => sum + p.lag, 0),
+        );
     },
   });
   new Gauge({

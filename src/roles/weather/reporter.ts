@@ -54,6 +54,7 @@ export class Reporter {
       critical_c: this.criticalC,
       observed_at: reading.observedAt.toISOString(),
       source: reading.source,
+      ...(reading.coordinates ? { latitude: reading.coordinates.latitude, longitude: reading.coordinates.longitude } : {}),
     };
     this.latest.set(cityKey(reading.city), report);
     this.pending.set(cityKey(reading.city), report);

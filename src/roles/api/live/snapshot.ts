@@ -2,28 +2,30 @@
 import type { Db } from "../../../db/client.ts";
 import type { ServicesHealth, Snapshot } from "../shapes.ts";
 import { recentAlerts, recentAuditEvents } from "../views/audit.ts";
-import { listChargingPoints } from "../views/charging-points.ts";
-import { listDrivers } from "../views/drivers.ts";
+import { recentDrivers } from "../views/drivers.ts";
 import { listSessions } from "../views/sessions.ts";
+import { networkSummary } from "../views/summary.ts";
 import { listCityWeather } from "../views/weather.ts";
 
 const RECENT_SESSIONS = 10;
 const RECENT_AUDIT_EVENTS = 15;
 const RECENT_ALERTS = 8;
+const SESSIONS_IN_PROGRESS = 50;
+const DRIVERS = 50;
 
 export async function buildSnapshot(db: Db, services: ServicesHealth): Promise<Snapshot> {
-  const weather = await listCityWeather(db);
-  const [chargingPoints, inProgress, finished, drivers, auditEvents, alerts] = await Promise.all([
-    listChargingPoints(db, {}, weather),
-    listSessions(db, { status: "IN_PROGRESS", limit: 500, offset: 0 }),
+  const [summary, weather, inProgress, finished, drivers, auditEvents, alerts] = await Promise.all([
+    networkSummary(db),
+    listCityWeather(db),
+    listSessions(db, { status: "IN_PROGRESS", limit: SESSIONS_IN_PROGRESS, offset: 0 }),
     listSessions(db, { status: "FINISHED", limit: RECENT_SESSIONS, offset: 0 }),
-    listDrivers(db),
+    recentDrivers(db, DRIVERS),
     recentAuditEvents(db, RECENT_AUDIT_EVENTS),
     recentAlerts(db, RECENT_ALERTS),
   ]);
   return {
     at: new Date().toISOString(),
-    charging_points: chargingPoints,
+    summary,
     sessions_in_progress: inProgress.sessions,
     recent_sessions: finished.sessions,
     drivers,

@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { type CityTemperatureMessage, controlMessage } from "../../../bus/control-messages.ts";
+import { setCityCoordinates } from "../../../db/repos/city-coordinates.ts";
 import { type CityWeatherRow, findCityWeather, listCityWeather, recordCityTemperature } from "../../../db/repos/weather.ts";
 import { alertTransition, DEFAULT_CRITICAL_TEMPERATURE_C, isFrostAlert } from "../../../domain/weather-policy.ts";
 import { requireToken, type TokenRole } from "../../../http/auth.ts";
@@ -55,6 +56,10 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
       const { row, previousAlert } = await whileStoreIsUp(ctx, "store the temperature", () =>
         recordCityTemperature(ctx.db, { city: report.city, temperatureC: report.temperature_c, alert }),
       );
+      if (report.latitude !== undefined && report.longitude !== undefined)
+        await whileStoreIsUp(ctx, "store the city's place", () =>
+          setCityCoordinates(ctx.db, report.city, { latitude: report.latitude!, longitude: report.longitude! }, "weather"),
+        );
       const transition = alertTransition(previousAlert, alert);
       if (transition === "alert_started" || transition === "alert_cancelled") {
         const actor = c.get("tokenRole") === "operator" ? "operator" : "service";

@@ -2,20 +2,16 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
-import { cpIdSchema, driverIdSchema } from "../../../http/validate.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
 import { pagingSchema, sessionSchema } from "../shapes.ts";
-import { findSession, listSessions } from "../views/sessions.ts";
+import { findSession, listSessions, sessionTotals } from "../views/sessions.ts";
+import { timeRangeInOrder } from "./console-query.ts";
 import { pagingQuery, sessionIdSchema } from "./query.ts";
+import { sessionFilterOf, sessionFilterQuery, sessionTotalsSchema } from "./session-filters.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
-const listQuery = v.object({
-  status: v.optional(v.picklist(["IN_PROGRESS", "FINISHED"], "status must be IN_PROGRESS or FINISHED")),
-  cp_id: v.optional(cpIdSchema),
-  driver_id: v.optional(driverIdSchema),
-  ...pagingQuery,
-});
+const listQuery = v.pipe(v.object({ ...sessionFilterQuery, ...pagingQuery }), timeRangeInOrder());
 
 export function sessionRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
@@ -25,25 +21,24 @@ export function sessionRoutes(ctx: ApiContext): Hono {
     describeRoute({
       tags: ["sessions"],
       summary: "List charging sessions",
-      description: "Newest first. Filter by status (IN_PROGRESS for sessions in progress, FINISHED for history), CP or driver; page with limit and offset.",
+      description:
+        "Newest first. Filter by status (IN_PROGRESS for sessions in progress, FINISHED for history), CP, driver, city, start time (from/to, ISO 8601) or end_reason; page with limit and offset. `totals` adds up every session that matches. GET /ev/central/sessions.csv gives them all as CSV.",
       responses: {
-        200: ok("One page of sessions and the total that match", v.object({ sessions: v.array(sessionSchema), paging: pagingSchema })),
+        200: ok(
+          "One page of sessions, the total that match and what they add up to",
+          v.object({ sessions: v.array(sessionSchema), paging: pagingSchema, totals: sessionTotalsSchema }),
+        ),
         ...errors(422),
       },
     }),
     validate("query", listQuery),
     async (c) => {
       const q = c.req.valid("query");
-      const { sessions, total } = await whileStoreIsUp(ctx, "list sessions", () =>
-        listSessions(ctx.db, {
-          status: q.status,
-          cpId: q.cp_id,
-          driverId: q.driver_id,
-          limit: q.limit,
-          offset: q.offset,
-        }),
+      const filter = sessionFilterOf(q);
+      const [{ sessions, total }, totals] = await whileStoreIsUp(ctx, "list sessions", () =>
+        Promise.all([listSessions(ctx.db, { ...filter, limit: q.limit, offset: q.offset }), sessionTotals(ctx.db, filter)]),
       );
-      return c.json({ sessions, paging: { limit: q.limit, offset: q.offset, total } });
+      return c.json({ sessions, paging: { limit: q.limit, offset: q.offset, total }, totals });
     },
   );
 

@@ -1,5 +1,5 @@
 /** Drivers as the API shows them: their state, their session in progress and their totals. */
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
 import { chargingSessions, drivers } from "../../../db/schema/index.ts";
 import type { DriverView, SessionView } from "../shapes.ts";
@@ -53,6 +53,12 @@ async function views(db: Db, rows: DriverRow[], driverId?: string): Promise<Driv
 /** Ordered by driver id. */
 export async function listDrivers(db: Db): Promise<DriverView[]> {
   return views(db, await db.select().from(drivers).orderBy(asc(drivers.driverId)));
+}
+
+/** The drivers worth showing first: charging or waiting, then the most recently seen. */
+export async function recentDrivers(db: Db, limit: number): Promise<DriverView[]> {
+  const rows = await db.select().from(drivers).orderBy(sql`${drivers.status} = 'IDLE'`, desc(drivers.lastSeenAt), asc(drivers.driverId)).limit(limit);
+  return views(db, rows);
 }
 
 export async function findDriver(db: Db, driverId: string): Promise<DriverView | undefined> {

@@ -1,8 +1,10 @@
 /** Charging sessions as the API shows them: in progress and history, with filters and paging. */
-import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
-import { chargingSessions } from "../../../db/schema/index.ts";
+import { chargingPoints, chargingSessions } from "../../../db/schema/index.ts";
+import { cityKey } from "../../../domain/weather-policy.ts";
 import type { SessionView } from "../shapes.ts";
+import { cityKeySql } from "./city-sql.ts";
 import { iso, isoOrNull } from "./time.ts";
 
 type SessionRow = typeof chargingSessions.$inferSelect;
@@ -30,16 +32,59 @@ export interface SessionFilter {
   status?: "IN_PROGRESS" | "FINISHED";
   cpId?: string;
   driverId?: string;
+  /** Sessions at the chargers of this city (matched like the weather office matches cities). */
+  city?: string;
+  /** Sessions that started at or after `from` and at or before `to`. */
+  from?: Date;
+  to?: Date;
+  endReason?: string;
   limit: number;
   offset: number;
 }
 
-function whereOf(f: Omit<SessionFilter, "limit" | "offset">): SQL | undefined {
+export function whereOf(f: Omit<SessionFilter, "limit" | "offset">): SQL | undefined {
   const conditions: SQL[] = [];
   if (f.status) conditions.push(eq(chargingSessions.status, f.status));
   if (f.cpId) conditions.push(eq(chargingSessions.cpId, f.cpId));
   if (f.driverId) conditions.push(eq(chargingSessions.driverId, f.driverId));
+  if (f.city)
+    conditions.push(
+      inArray(
+        chargingSessions.cpId,
+        sql`(select ${chargingPoints.cpId} from ${chargingPoints} where ${cityKeySql(chargingPoints.location)} = ${cityKey(f.city)})`,
+      ),
+    );
+  if (f.from) conditions.push(gte(chargingSessions.startedAt, f.from));
+  if (f.to) conditions.push(lte(chargingSessions.startedAt, f.to));
+  if (f.endReason) conditions.push(eq(chargingSessions.endReason, f.endReason));
   return conditions.length ? and(...conditions) : undefined;
+}
+
+export interface SessionTotals {
+  sessions: number;
+  energy_kwh: number;
+  cost_eur: number;
+  /** Seconds of charging, in-progress sessions counted to now. */
+  duration_s: number;
+}
+
+/** What the sessions that match add up to, counted by the database. */
+export async function sessionTotals(db: Db, f: Omit<SessionFilter, "limit" | "offset">): Promise<SessionTotals> {
+  const [row] = await db
+    .select({
+      sessions: count(),
+      energy: sql<string>`coalesce(sum(${chargingSessions.energyKwh}), 0)`,
+      cost: sql<string>`coalesce(sum(${chargingSessions.costEur}), 0)`,
+      duration: sql<string>`coalesce(sum(extract(epoch from (coalesce(${chargingSessions.endedAt}, now()) - ${chargingSessions.startedAt}))), 0)`,
+    })
+    .from(chargingSessions)
+    .where(whereOf(f));
+  return {
+    sessions: Number(row?.sessions ?? 0),
+    energy_kwh: Math.round(Number(row?.energy ?? 0) * 1000) / 1000,
+    cost_eur: Math.round(Number(row?.cost ?? 0) * 100) / 100,
+    duration_s: Math.round(Number(row?.duration ?? 0)),
+  };
 }
 
 /** Newest first. */

@@ -21,6 +21,11 @@ export interface OpenWeatherOptions {
 /** The part of the documented answer we rely on: `main.temp` (°C with units=metric) and `dt`. */
 const currentWeather = v.object({
   main: v.object({ temp: v.pipe(v.number(), v.finite()) }),
+  /** Where the city is; a reading without it (or with a wrong one) still counts. */
+  coord: v.fallback(
+    v.optional(v.object({ lat: v.pipe(v.number(), v.minValue(-90), v.maxValue(90)), lon: v.pipe(v.number(), v.minValue(-180), v.maxValue(180)) })),
+    undefined,
+  ),
   dt: v.optional(v.number()),
   name: v.optional(v.string()),
 });
@@ -81,8 +86,14 @@ export class OpenWeatherProvider implements TemperatureProvider {
     if (cod.success && cod.output.cod !== undefined && String(cod.output.cod) !== "200") throw this.failureFrom(Number(cod.output.cod), new Headers(), text);
     const parsed = v.safeParse(currentWeather, body);
     if (!parsed.success) throw new ReadFailure("malformed", `OpenWeather answered 200 without a numeric main.temp (${preview(text)})`, { httpStatus: 200 });
-    const { main, dt } = parsed.output;
-    return { city, temperatureC: main.temp, observedAt: dt ? new Date(dt * 1000) : new Date(), source: this.name };
+    const { main, dt, coord } = parsed.output;
+    return {
+      city,
+      temperatureC: main.temp,
+      observedAt: dt ? new Date(dt * 1000) : new Date(),
+      source: this.name,
+      ...(coord ? { coordinates: { latitude: coord.lat, longitude: coord.lon } } : {}),
+    };
   }
 
   private failureFrom(status: number, headers: Headers, text: string): ReadFailure {

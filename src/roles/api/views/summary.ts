@@ -1,0 +1,56 @@
+/** The network's figures for the summary tiles, counted by the database in one statement. */
+import { sql } from "drizzle-orm";
+import { type Db, rowsOf } from "../../../db/client.ts";
+import { CP_STATES } from "../../../domain/cp-state.ts";
+import type { CountsByState, NetworkSummary } from "../console-shapes.ts";
+import { inFrostSql } from "./city-sql.ts";
+
+/** Every state present, 0 where the database counted none. */
+export function countsByState(counted: Record<string, number | string> | null | undefined): CountsByState {
+  return Object.fromEntries(CP_STATES.map((s) => [s, Number(counted?.[s] ?? 0)])) as CountsByState;
+}
+
+interface SummaryRow {
+  total: string;
+  by_state: Record<string, number> | null;
+  in_frost: string;
+  sessions_in_progress: string;
+  power_kw: string;
+  energy_in_progress_kwh: string;
+  sessions_last_day: string;
+  energy_last_day_kwh: string;
+  drivers: string;
+  drivers_charging: string;
+}
+
+const round = (n: string | number, places: number) => Math.round(Number(n) * 10 ** places) / 10 ** places;
+
+export async function networkSummary(db: Db): Promise<NetworkSummary> {
+  const result = await db.execute(sql`
+    with cps as (select c.status, ${inFrostSql(sql`c.location`)} as frost from charging_points c where c.deregistered_at is null),
+         live as (select count(*) as n, coalesce(sum(power_kw), 0) as power, coalesce(sum(energy_kwh), 0) as energy
+                    from charging_sessions where status = 'IN_PROGRESS'),
+         day as (select count(*) as n, coalesce(sum(energy_kwh), 0) as energy
+                   from charging_sessions where started_at >= now() - interval '24 hours')
+    select (select count(*) from cps) as total,
+           (select json_object_agg(status, n) from (select status, count(*) as n from cps group by status) s) as by_state,
+           (select count(*) from cps where frost) as in_frost,
+           live.n as sessions_in_progress, live.power as power_kw, live.energy as energy_in_progress_kwh,
+           day.n as sessions_last_day, day.energy as energy_last_day_kwh,
+           (select count(*) from drivers) as drivers,
+           (select count(*) from drivers where status = 'CHARGING') as drivers_charging
+      from live, day`);
+  const r = rowsOf<SummaryRow>(result)[0]!;
+  return {
+    charging_points: Number(r.total),
+    by_state: countsByState(r.by_state),
+    in_frost: Number(r.in_frost),
+    sessions_in_progress: Number(r.sessions_in_progress),
+    power_kw: round(r.power_kw, 1),
+    energy_in_progress_kwh: round(r.energy_in_progress_kwh, 3),
+    sessions_last_day: Number(r.sessions_last_day),
+    energy_last_day_kwh: round(r.energy_last_day_kwh, 3),
+    drivers: Number(r.drivers),
+    drivers_charging: Number(r.drivers_charging),
+  };
+}
