@@ -1,211 +1,83 @@
-// evnet dashboard: renders the snapshots the API pushes over server-sent events
-// (GET /ev/central/events/stream) and reconnects by itself when the API goes away.
+// evnet console: the views (Network, a charger's page, History, Audit, Map) behind one page,
+// switched by the URL's hash so each can be linked to, kept live by the snapshots the API pushes
+// over server-sent events (GET /ev/central/events/stream), reconnecting by itself.
+
+import { closeCharger, openCharger, refreshCharger, setUpCharger } from "./charger.js";
+import { fleetQueryFrom, refreshFleet, renderCityChoices, setUpFleet } from "./fleet.js";
+import { openAudit, openHistory, setUpHistory } from "./history.js";
+import { openMap } from "./map.js";
+import {
+  $,
+  checkOperatorToken,
+  elapsed,
+  fill,
+  fmt,
+  formatDuration,
+  formatTime,
+  h,
+  onSignInChange,
+  operatorToken,
+  STATES,
+  setOperatorToken,
+  setServerTime,
+  stateBadge,
+  table,
+  tickElapsed,
+  toast,
+  words,
+} from "./ui.js";
 
 const STREAM_URL = "/ev/central/events/stream";
 /** The server pings every 5 s: this long without any event means the API is not there. */
 const SILENCE_LIMIT_MS = 12000;
 const RETRY_DELAYS_MS = [1000, 1000, 2000, 3000];
+/** Views that read more than the snapshot refresh at most this often while data changes. */
+const REFRESH_EVERY_MS = 1000;
 
-const STATES = ["ACTIVE", "SUPPLYING", "STOPPED", "OUT_OF_SERVICE", "BROKEN", "DISCONNECTED"];
-const STATE_TEXT = { OUT_OF_SERVICE: "OUT OF SERVICE" };
+// ---------- the Network view: figures and lists from the snapshot ----------
 
-const $ = (id) => document.getElementById(id);
-
-// ---------- DOM helpers (text only: nothing from the API is ever parsed as HTML) ----------
-
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-function fill(container, ...children) {
-  container.replaceChildren(...children.flat().filter(Boolean));
-}
-
-function table(headers, rows, emptyText) {
-  if (rows.length === 0) return h("p", { class: "empty" }, emptyText);
+function tile(label, value, small, testid) {
   return h(
-    "table",
-    {},
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        headers.map((c) => h("th", { class: c.class }, c.label)),
-      ),
-    ),
-    // data-label lets a phone show each row as a small card of "label: value" lines.
-    h(
-      "tbody",
-      {},
-      rows.map((cells) =>
-        h(
-          "tr",
-          {},
-          cells.map((cell, i) => h("td", { class: headers[i].class, "data-label": headers[i].label }, cell)),
-        ),
-      ),
-    ),
+    "div",
+    { class: "tile", "data-testid": testid },
+    h("div", { class: "label" }, label),
+    h("div", { class: "value num" }, value, small ? h("small", {}, ` ${small}`) : null),
   );
 }
 
-// ---------- formatting ----------
-
-const fmt = {
-  kw: (n) => n.toFixed(1),
-  kwh: (n) => n.toFixed(3),
-  eur: (n) => n.toFixed(2),
-  price: (n) => `${n.toFixed(2)} €/kWh`,
-  temp: (n) => `${n.toFixed(1)} °C`,
-};
-
-function formatTime(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  const sameDay = d.toDateString() === new Date().toDateString();
-  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  return sameDay ? time : `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
-}
-
-function formatDuration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  const hh = Math.floor(s / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = s % 60;
-  const two = (n) => String(n).padStart(2, "0");
-  return hh > 0 ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
-}
-
-function stateBadge(state) {
-  return h("span", { class: `state state-${state}` }, STATE_TEXT[state] || state);
-}
-
-/** The server's clock minus ours, so elapsed times do not depend on the viewer's clock. */
-let clockOffsetMs = 0;
-const serverNow = () => Date.now() + clockOffsetMs;
-
-/** An element whose text counts up from `since` each second. */
-function elapsed(since) {
-  return h("span", { class: "num", dataset: { since } }, formatDuration((serverNow() - Date.parse(since)) / 1000));
-}
-
-function tickElapsed() {
-  for (const el of document.querySelectorAll("[data-since]")) {
-    el.textContent = formatDuration((serverNow() - Date.parse(el.dataset.since)) / 1000);
-  }
-}
-
-// ---------- rendering ----------
-
 function renderSummary(s) {
-  const count = (state) => s.charging_points.filter((cp) => cp.status === state).length;
-  const powerKw = s.sessions_in_progress.reduce((sum, x) => sum + x.power_kw, 0);
-  const energyKwh = s.sessions_in_progress.reduce((sum, x) => sum + x.energy_kwh, 0);
+  const sum = s.summary;
   const down = s.services.services.filter((x) => x.status === "down").length;
-  const tile = (label, value, small, testid) =>
-    h(
-      "div",
-      { class: "tile", "data-testid": testid },
-      h("div", { class: "label" }, label),
-      h("div", { class: "value num" }, value, small ? h("small", {}, ` ${small}`) : null),
-    );
   fill(
     $("summary"),
-    tile("Charging points", s.charging_points.length, `${count("ACTIVE")} free`, "tile-cps"),
-    tile("Supplying", count("SUPPLYING"), null, "tile-supplying"),
-    tile("Power now", fmt.kw(powerKw), "kW", "tile-power"),
-    tile("Energy in progress", fmt.kwh(energyKwh), "kWh", "tile-energy"),
-    tile("Drivers", s.drivers.length, `${s.drivers.filter((d) => d.session).length} charging`, "tile-drivers"),
+    tile("Charging points", fmt.int(sum.charging_points), `${fmt.int(sum.by_state.ACTIVE)} free`, "tile-cps"),
+    tile("Supplying", fmt.int(sum.by_state.SUPPLYING), null, "tile-supplying"),
+    tile("Power now", fmt.kw(sum.power_kw), "kW", "tile-power"),
+    tile("Energy in progress", fmt.kwh(sum.energy_in_progress_kwh), "kWh", "tile-energy"),
+    tile("Last 24 h", fmt.int(sum.sessions_last_day), `sessions · ${fmt.kwh(sum.energy_last_day_kwh)} kWh`, "tile-day"),
+    tile("Out of order", fmt.int(sum.by_state.BROKEN + sum.by_state.DISCONNECTED), `${fmt.int(sum.in_frost)} in frost`, "tile-trouble"),
+    tile("Drivers", fmt.int(sum.drivers), `${fmt.int(sum.drivers_charging)} charging`, "tile-drivers"),
     tile("Services down", down, `of ${s.services.services.length}`, "tile-down"),
   );
 }
 
-function renderLegend() {
-  fill($("legend"), STATES.map(stateBadge));
-}
-
-function cpCard(cp) {
-  const session = cp.session;
-  const temperature = cp.temperature_c === null ? "no reading" : fmt.temp(cp.temperature_c);
-  return h(
-    "article",
-    { class: "cp", dataset: { cp: cp.cp_id, state: cp.status }, "aria-label": `Charging point ${cp.cp_id}` },
-    h("div", { class: "cp-head" }, h("span", { class: "cp-id" }, cp.cp_id), stateBadge(cp.status)),
-    h(
-      "div",
-      { class: "cp-meta" },
-      h(
-        "span",
-        {},
-        cp.location,
-        " · ",
-        h("span", { class: cp.weather_alert ? "frost" : "", "data-field": "temperature" }, temperature),
-        cp.weather_alert ? " · frost" : "",
-      ),
-      h("span", { class: "num" }, fmt.price(cp.price_per_kwh)),
-    ),
-    session
-      ? [
-          h(
-            "div",
-            { class: "figures" },
-            h("div", { class: "figure" }, h("span", { class: "v", "data-field": "power_kw" }, fmt.kw(session.power_kw)), h("span", { class: "u" }, "kW")),
-            h("div", { class: "figure" }, h("span", { class: "v", "data-field": "energy_kwh" }, fmt.kwh(session.energy_kwh)), h("span", { class: "u" }, "kWh")),
-            h("div", { class: "figure" }, h("span", { class: "v", "data-field": "cost_eur" }, fmt.eur(session.cost_eur)), h("span", { class: "u" }, "€")),
-          ),
-          h("div", { class: "cp-driver" }, h("span", {}, "Driver ", h("strong", { "data-field": "driver" }, session.driver_id)), elapsed(session.started_at)),
-        ]
-      : cp.status_reason
-        ? h("div", { class: "cp-reason" }, cp.status_reason)
-        : null,
-    cpActions(cp),
-  );
-}
-
-/** Operator buttons for a CP, shown only while an operator token is in use. */
-function cpActions(cp) {
-  if (!operatorToken()) return null;
-  const button = (action, label, cls) => h("button", { type: "button", class: cls, dataset: { action, cp: cp.cp_id } }, label);
-  return h(
-    "div",
-    { class: "cp-actions" },
-    cp.status === "STOPPED" ? button("resume", "Resume") : button("stop", "Stop"),
-    button("revoke-key", "Revoke key", "danger"),
-  );
-}
-
-function renderChargingPoints(s) {
-  if (s.charging_points.length === 0) return fill($("cps"), h("p", { class: "empty" }, "No charging point is registered yet."));
-  fill($("cps"), s.charging_points.map(cpCard));
-}
-
 function renderSessions(s) {
+  const more = s.summary.sessions_in_progress - s.sessions_in_progress.length;
   fill(
     $("sessions-live"),
     table(
-      [
-        { label: "CP" },
-        { label: "Driver" },
-        { label: "kW", class: "r" },
-        { label: "kWh", class: "r" },
-        { label: "€", class: "r" },
-        { label: "Time", class: "r" },
-      ],
-      s.sessions_in_progress.map((x) => [x.cp_id, x.driver_id, fmt.kw(x.power_kw), fmt.kwh(x.energy_kwh), fmt.eur(x.cost_eur), elapsed(x.started_at)]),
+      [{ label: "CP" }, { label: "Driver" }, { label: "kW", class: "r" }, { label: "kWh", class: "r" }, { label: "€", class: "r" }, { label: "Time", class: "r" }],
+      s.sessions_in_progress.map((x) => [
+        h("a", { href: `#/cp/${encodeURIComponent(x.cp_id)}` }, x.cp_id),
+        x.driver_id,
+        fmt.kw(x.power_kw),
+        fmt.kwh(x.energy_kwh),
+        fmt.eur(x.cost_eur),
+        elapsed(x.started_at),
+      ]),
       "No session in progress.",
     ),
+    more > 0 ? h("p", { class: "muted small" }, `and ${fmt.int(more)} more — `, h("a", { href: "#/history?status=IN_PROGRESS" }, "see them all")) : null,
   );
   fill(
     $("sessions-recent"),
@@ -219,15 +91,7 @@ function renderSessions(s) {
         { label: "Ended because", class: "wide-only" },
         { label: "Ended", class: "nowrap" },
       ],
-      s.recent_sessions.map((x) => [
-        x.cp_id,
-        x.driver_id,
-        fmt.kwh(x.energy_kwh),
-        fmt.eur(x.cost_eur),
-        formatDuration(x.duration_s),
-        (x.end_reason || "—").replaceAll("_", " "),
-        formatTime(x.ended_at),
-      ]),
+      s.recent_sessions.map((x) => [x.cp_id, x.driver_id, fmt.kwh(x.energy_kwh), fmt.eur(x.cost_eur), formatDuration(x.duration_s), words(x.end_reason), formatTime(x.ended_at)]),
       "No finished session yet.",
     ),
   );
@@ -245,16 +109,10 @@ function renderDrivers(s) {
         { label: "kWh total", class: "r" },
         { label: "€ total", class: "r" },
       ],
-      s.drivers.map((d) => [
-        d.driver_id,
-        d.status,
-        d.session ? d.session.cp_id : "—",
-        d.sessions_count,
-        fmt.kwh(d.energy_kwh_total),
-        fmt.eur(d.cost_eur_total),
-      ]),
+      s.drivers.map((d) => [d.driver_id, d.status, d.session ? d.session.cp_id : "—", d.sessions_count, fmt.kwh(d.energy_kwh_total), fmt.eur(d.cost_eur_total)]),
       "No driver has connected yet.",
     ),
+    s.summary.drivers > s.drivers.length ? h("p", { class: "muted small" }, `The ${s.drivers.length} most recent of ${fmt.int(s.summary.drivers)}.`) : null,
   );
 }
 
@@ -273,12 +131,13 @@ function renderServices(services) {
 }
 
 function renderWeather(s) {
+  renderCityChoices(s.weather);
   fill(
     $("weather"),
     table(
       [{ label: "City" }, { label: "Temperature", class: "r" }, { label: "Alert" }, { label: "Reported", class: "nowrap" }],
       s.weather.map((w) => [
-        w.city,
+        h("a", { href: `#/?city=${encodeURIComponent(w.city)}` }, w.city),
         fmt.temp(w.temperature_c),
         w.alert ? h("span", { class: "badge frost" }, "FROST ALERT") : h("span", { class: "badge ok" }, "none"),
         formatTime(w.updated_at),
@@ -293,17 +152,11 @@ function renderAlerts(s) {
   const items = [];
   for (const x of s.services.services.filter((x) => x.status === "down"))
     items.push(h("li", { class: "alert" }, h("strong", {}, `Service ${x.name} is down`), `: ${x.detail}`));
-  for (const cp of s.charging_points.filter((cp) => cp.status === "BROKEN"))
-    items.push(h("li", { class: "alert" }, h("strong", {}, `${cp.cp_id} is broken`), cp.status_reason ? `: ${cp.status_reason}` : ""));
+  if (s.summary.by_state.BROKEN)
+    items.push(h("li", { class: "alert" }, h("a", { href: "#/?status=BROKEN" }, h("strong", {}, `${fmt.int(s.summary.by_state.BROKEN)} broken`)), " — their engines report a fault"));
   for (const w of s.weather.filter((w) => w.alert))
     items.push(
-      h(
-        "li",
-        { class: "alert frost" },
-        h("strong", {}, `Frost alert in ${w.city}`),
-        `: ${fmt.temp(w.temperature_c)}`,
-        w.alert_since ? ` since ${formatTime(w.alert_since)}` : "",
-      ),
+      h("li", { class: "alert frost" }, h("strong", {}, `Frost alert in ${w.city}`), `: ${fmt.temp(w.temperature_c)}`, w.alert_since ? ` since ${formatTime(w.alert_since)}` : ""),
     );
   for (const e of s.alerts)
     items.push(
@@ -311,7 +164,7 @@ function renderAlerts(s) {
         "li",
         { class: `alert ${e.outcome === "failure" ? "warn" : ""}` },
         h("span", { class: "when" }, formatTime(e.at)),
-        h("strong", {}, `${e.event_type.replaceAll("_", " ")} ${e.outcome}`),
+        h("strong", {}, `${words(e.event_type)} ${e.outcome}`),
         ` · ${e.actor_type}${e.actor_id ? ` ${e.actor_id}` : ""} · ${e.action}`,
         e.reason ? `: ${e.reason}` : "",
       ),
@@ -322,7 +175,7 @@ function renderAlerts(s) {
 
 /** The action, with its resource when that adds something (not the actor itself, not already said). */
 function auditAction(e) {
-  const action = /^[a-z_]+$/.test(e.action) ? e.action.replaceAll("_", " ") : e.action; // "issue_key", not ids
+  const action = /^[a-z_]+$/.test(e.action) ? words(e.action) : e.action;
   const redundant = !e.resource || e.action.includes(e.resource) || (e.actor_id && e.resource.endsWith(`/${e.actor_id}`));
   return redundant ? action : `${action} ${e.resource}`;
 }
@@ -334,7 +187,7 @@ function renderAudit(s) {
       [{ label: "Time", class: "nowrap" }, { label: "What" }, { label: "Actor" }, { label: "Outcome" }, { label: "Reason" }],
       s.audit_events.map((e) => [
         formatTime(e.at),
-        h("span", {}, h("strong", {}, e.event_type.replaceAll("_", " ")), h("br"), auditAction(e)),
+        h("span", {}, h("strong", {}, words(e.event_type)), h("br"), auditAction(e)),
         `${e.actor_type}${e.actor_id ? ` ${e.actor_id}` : ""}`,
         h("span", { class: `outcome-${e.outcome}` }, e.outcome),
         e.reason || "",
@@ -352,9 +205,8 @@ function renderSnapshot(s) {
   if (s.at < lastSnapshotAt) return;
   lastSnapshotAt = s.at;
   lastSnapshot = s;
-  clockOffsetMs = Date.parse(s.at) - Date.now();
+  setServerTime(s.at);
   renderSummary(s);
-  renderChargingPoints(s);
   renderSessions(s);
   renderDrivers(s);
   renderServices(s.services);
@@ -363,6 +215,7 @@ function renderSnapshot(s) {
   renderAudit(s);
   $("degraded").hidden = true;
   $("updated").textContent = `Updated ${formatTime(s.at)}`;
+  dataChanged();
 }
 
 function renderHealthOnly(data) {
@@ -370,6 +223,55 @@ function renderHealthOnly(data) {
   const banner = $("degraded");
   banner.textContent = data.error;
   banner.hidden = false;
+}
+
+// ---------- views ----------
+
+const VIEWS = ["network", "charger", "history", "audit-log", "map"];
+let current = { view: "network", search: new URLSearchParams() };
+
+/** `#/`, `#/cp/<id>`, `#/history?...`, `#/audit?...`, `#/map`. */
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, query] = raw.split("?");
+  const search = new URLSearchParams(query || "");
+  const parts = (path || "").split("/").filter(Boolean);
+  if (parts[0] === "cp" && parts[1]) return { view: "charger", cpId: decodeURIComponent(parts[1]), search };
+  if (parts[0] === "history") return { view: "history", search };
+  if (parts[0] === "audit") return { view: "audit-log", search };
+  if (parts[0] === "map") return { view: "map", search };
+  return { view: "network", search };
+}
+
+function route() {
+  current = parseHash();
+  for (const v of VIEWS) $(`view-${v}`).hidden = v !== current.view;
+  $("summary").hidden = current.view !== "network";
+  for (const a of document.querySelectorAll(".tabs a")) a.setAttribute("aria-current", a.dataset.view === current.view || (a.dataset.view === "network" && current.view === "charger") ? "page" : "false");
+  if (current.view !== "charger") closeCharger();
+  document.title = `evnet · ${{ network: "network", charger: current.cpId, history: "history", "audit-log": "audit log", map: "map" }[current.view]}`;
+  if (current.view === "network") {
+    fleetQueryFrom(current.search);
+    refreshFleet();
+  } else if (current.view === "charger") openCharger(current.cpId);
+  else if (current.view === "history") openHistory(current.search);
+  else if (current.view === "audit-log") openAudit(current.search);
+  else if (current.view === "map") openMap();
+}
+
+/** New data: the view on screen reads what it shows again, at most once a second. */
+let refreshTimer = null;
+let lastRefresh = 0;
+function dataChanged() {
+  if (refreshTimer) return;
+  const wait = Math.max(0, REFRESH_EVERY_MS - (Date.now() - lastRefresh));
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    lastRefresh = Date.now();
+    if (current.view === "network") refreshFleet();
+    else if (current.view === "charger") refreshCharger();
+    else if (current.view === "map") openMap();
+  }, wait);
 }
 
 // ---------- connection: live, or unreachable and retrying ----------
@@ -438,86 +340,68 @@ function connect() {
   source.onerror = () => unreachable("The connection to the API was lost");
 }
 
-// ---------- operator mode (optional): the operator token stays in this tab only ----------
+// ---------- operator sign-in ----------
 
-const TOKEN_KEY = "evnet.operatorToken";
-const operatorToken = () => sessionStorage.getItem(TOKEN_KEY) || "";
-let toastTimer = null;
-
-function toast(text, isError) {
-  const el = $("toast");
-  el.textContent = text;
-  el.className = `toast${isError ? " error" : ""}`;
-  el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => (el.hidden = true), 5000);
+function showOperatorState(on) {
+  const button = $("operator-toggle");
+  button.setAttribute("aria-pressed", String(on));
+  button.textContent = on ? "Operator ✓" : "Sign in";
+  button.title = on ? "Signed in as operator: click to sign out" : "Sign in as operator";
+  if (current.view === "charger") refreshCharger();
 }
 
-function showOperatorState() {
-  const on = Boolean(operatorToken());
-  $("operator-toggle").setAttribute("aria-pressed", String(on));
-  $("operator-toggle").textContent = on ? "Operator ✓" : "Operator";
-  if (lastSnapshot) renderChargingPoints(lastSnapshot);
-}
-
-const OPERATOR_ACTIONS = {
-  stop: { path: (cp) => `/ev/central/charging-points/${encodeURIComponent(cp)}/stop`, ask: null },
-  resume: { path: (cp) => `/ev/central/charging-points/${encodeURIComponent(cp)}/resume`, ask: null },
-  "revoke-key": {
-    path: (cp) => `/ev/central/charging-points/${encodeURIComponent(cp)}/revoke-key`,
-    ask: (cp) => `Revoke the key of ${cp}? It stops until its monitor authenticates again.`,
-  },
-};
-
-async function runOperatorAction(action, cpId) {
-  const spec = OPERATOR_ACTIONS[action];
-  if (!spec || (spec.ask && !window.confirm(spec.ask(cpId)))) return;
-  try {
-    const res = await fetch(spec.path(cpId), { method: "POST", headers: { authorization: `Bearer ${operatorToken()}` } });
-    const body = await res.json().catch(() => ({}));
-    if (res.ok) return toast(body.message || `${action} ${cpId}: done`, false);
-    if (res.status === 401) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      showOperatorState();
+function setUpSignIn() {
+  const dialog = $("signin");
+  $("operator-toggle").addEventListener("click", () => {
+    if (operatorToken()) {
+      setOperatorToken("");
+      toast("Signed out.", false);
+      return;
     }
-    toast(`${action} ${cpId} refused: ${body.error?.message || res.status}`, true);
-  } catch {
-    toast(`${action} ${cpId}: the API could not be reached`, true);
-  }
+    $("signin-error").hidden = true;
+    $("operator-token").value = "";
+    dialog.showModal();
+  });
+  $("signin-cancel").addEventListener("click", () => dialog.close());
+  $("signin-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const token = $("operator-token").value.trim();
+    const error = $("signin-error");
+    if (!token) {
+      error.textContent = "Enter the operator token.";
+      error.hidden = false;
+      return;
+    }
+    $("signin-submit").disabled = true;
+    const verdict = await checkOperatorToken(token);
+    $("signin-submit").disabled = false;
+    if (verdict === "ok") {
+      dialog.close();
+      setOperatorToken(token);
+      toast("Signed in as operator: stop, resume and revoke are on each charger's page.", false);
+      return;
+    }
+    error.textContent =
+      verdict === "refused" ? "That token was refused: it is not this network's operator token." : "The API could not be reached to check the token; try again.";
+    error.hidden = false;
+    $("operator-token").select();
+  });
+  onSignInChange(showOperatorState);
 }
 
-$("operator-toggle").addEventListener("click", () => {
-  const bar = $("operator-bar");
-  bar.hidden = !bar.hidden;
-  $("operator-toggle").setAttribute("aria-expanded", String(!bar.hidden));
-  if (!bar.hidden) $("operator-token").focus();
-});
-$("operator-bar").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const token = $("operator-token").value.trim();
-  if (token) sessionStorage.setItem(TOKEN_KEY, token);
-  $("operator-token").value = "";
-  $("operator-bar").hidden = true;
-  $("operator-toggle").setAttribute("aria-expanded", "false");
-  showOperatorState();
-});
-$("operator-forget").addEventListener("click", () => {
-  sessionStorage.removeItem(TOKEN_KEY);
-  $("operator-bar").hidden = true;
-  $("operator-toggle").setAttribute("aria-expanded", "false");
-  showOperatorState();
-});
-// One listener for every card's buttons: cards are re-rendered on each snapshot.
-$("cps").addEventListener("click", (e) => {
-  const button = e.target.closest("button[data-action]");
-  if (button) runOperatorAction(button.dataset.action, button.dataset.cp);
-});
+// ---------- start ----------
 
 setInterval(() => {
   if (source && Date.now() - lastHeardAt > SILENCE_LIMIT_MS) unreachable("The API stopped answering");
   tickElapsed();
 }, 1000);
 
-renderLegend();
-showOperatorState();
+fill($("legend"), STATES.map(stateBadge));
+setUpFleet();
+setUpCharger();
+setUpHistory();
+setUpSignIn();
+showOperatorState(Boolean(operatorToken()));
+window.addEventListener("hashchange", route);
+route();
 connect();

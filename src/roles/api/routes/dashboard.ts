@@ -1,20 +1,23 @@
 /** The dashboard (`/`), the API docs page (`/docs`) and their static files, from public/. */
 import { Hono } from "hono";
 import { describeRoute } from "../../../http/openapi.ts";
-import { publicFiles } from "../public-files.ts";
+import { publicFiles, vendorFiles } from "../public-files.ts";
 
 const pages: Record<string, { summary: string; description: string }> = {
   "/": { summary: "The live dashboard", description: "Charging points, sessions, drivers, services, weather, alerts and audit events, updated live." },
   "/docs": { summary: "Readable API documentation", description: "A page that renders /openapi.json." },
 };
 
-function serveFile(filePath: string) {
+function serveFile(filePath: string, cacheControl = "no-cache") {
   return () => {
     const file = Bun.file(filePath);
-    // Small files that change with each release: always revalidate rather than cache stale JS.
-    return new Response(file, { headers: { "content-type": file.type, "cache-control": "no-cache" } });
+    // Our small files change with each release: always revalidate rather than cache stale JS.
+    return new Response(file, { headers: { "content-type": file.type, "cache-control": cacheControl } });
   };
 }
+
+/** Vendored libraries change only with their pinned version: a day's caching saves a reload. */
+const VENDOR_CACHE = "public, max-age=86400";
 
 export function dashboardRoutes(): Hono {
   const app = new Hono();
@@ -34,5 +37,6 @@ export function dashboardRoutes(): Hono {
       app.get(urlPath, serveFile(filePath));
     }
   }
+  for (const [urlPath, filePath] of Object.entries(vendorFiles)) app.get(urlPath, serveFile(filePath, VENDOR_CACHE));
   return app;
 }

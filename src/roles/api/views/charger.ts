@@ -89,11 +89,10 @@ export async function chargerReadings(db: Db, cpId: string, now = new Date()): P
   const current = sessions.find((s) => s.status === "IN_PROGRESS");
   const [daySamples, sessionSamplesKept] = await Promise.all([
     db.execute(sql`
-      select distinct on (session_id, date_bin(make_interval(secs => ${DAY_BUCKET_S}), at, timestamptz '2000-01-01'))
-             session_id as "sessionId", at, power_kw as "powerKw", energy_kwh as "energyKwh"
-        from ${sessionSamples}
-       where cp_id = ${cpId} and at >= ${from.toISOString()}::timestamptz
-       order by session_id, date_bin(make_interval(secs => ${DAY_BUCKET_S}), at, timestamptz '2000-01-01'), at desc`),
+      select distinct on (session_id, bucket) session_id as "sessionId", at, power_kw as "powerKw", energy_kwh as "energyKwh"
+        from (select *, date_bin(make_interval(secs => ${DAY_BUCKET_S}), at, timestamptz '2000-01-01') as bucket
+                from ${sessionSamples} where cp_id = ${cpId} and at >= ${from.toISOString()}::timestamptz) as s
+       order by session_id, bucket, at desc`),
     current
       ? db
           .select({ sessionId: sessionSamples.sessionId, at: sessionSamples.at, powerKw: sessionSamples.powerKw, energyKwh: sessionSamples.energyKwh })

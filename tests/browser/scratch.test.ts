@@ -1,0 +1,37 @@
+import { test } from "bun:test";
+import { launchChromium, LAPTOP, PHONE } from "../support/browser.ts";
+import { startTestApi } from "../support/api-server.ts";
+import { seedFleet } from "../support/fleet-seed.ts";
+
+test("scratch", async () => {
+  const api = await startTestApi();
+  await seedFleet(api.seed.db, 10000);
+  const b = await launchChromium();
+  const page = await b.newPage(LAPTOP);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.goto(api.url);
+  await page.waitForSelector("[data-cp]");
+  await page.screenshot({ path: "/tmp/shots/network.png", fullPage: false });
+  await page.goto(`${api.url}/#/cp/CP_00010`);
+  await page.waitForSelector("#charger-id");
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: "/tmp/shots/charger.png", fullPage: true });
+  await page.goto(`${api.url}/#/history`);
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: "/tmp/shots/history.png", fullPage: false });
+  await page.goto(`${api.url}/#/map`);
+  await page.waitForTimeout(2000);
+  await page.screenshot({ path: "/tmp/shots/map.png", fullPage: false });
+  const phone = await b.newPage(PHONE);
+  await phone.goto(`${api.url}/#/audit`);
+  await phone.waitForTimeout(1000);
+  await phone.screenshot({ path: "/tmp/shots/audit-phone.png", fullPage: false });
+  await phone.goto(`${api.url}/`);
+  await phone.waitForTimeout(1000);
+  await phone.screenshot({ path: "/tmp/shots/network-phone.png", fullPage: false });
+  console.log("ERRORS", errors);
+  await b.close();
+  await api.stop();
+}, 120000);
