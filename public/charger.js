@@ -75,14 +75,20 @@ function fact(label, value, field) {
 
 function render(d, readings, sessions, audit) {
   const cp = d.charging_point;
-  const place = d.coordinates ? `${d.coordinates.latitude.toFixed(3)}, ${d.coordinates.longitude.toFixed(3)} (${d.coordinates.source === "operator" ? "set by an operator" : "from the weather provider"})` : "not known yet";
+  const place = d.coordinates
+    ? `${d.coordinates.latitude.toFixed(3)}, ${d.coordinates.longitude.toFixed(3)} (${d.coordinates.source === "operator" ? "set by an operator" : "from the weather provider"})`
+    : "not known yet";
   const sections = [
     h(
       "div",
       { class: "panel charger-head" },
       h("div", { class: "crumbs" }, link("#/", "← All chargers")),
       h("div", { class: "charger-title" }, h("h2", { id: "charger-id" }, cp.cp_id), stateBadge(cp.status)),
-      h("p", { class: "charger-reason", "data-field": "status_reason" }, [cp.status_reason, `since ${formatTime(cp.status_changed_at)}`].filter(Boolean).join(" · ")),
+      h(
+        "p",
+        { class: "charger-reason", "data-field": "status_reason" },
+        [cp.status_reason, `since ${formatTime(cp.status_changed_at)}`].filter(Boolean).join(" · "),
+      ),
       h(
         "dl",
         { class: "facts" },
@@ -90,7 +96,11 @@ function render(d, readings, sessions, audit) {
         fact("Temperature", cp.temperature_c === null ? "no reading" : fmt.temp(cp.temperature_c)),
         fact("Place", place, "coordinates"),
         fact("Price", fmt.price(cp.price_per_kwh), "price"),
-        fact("Protocol", h("span", { title: d.protocol.description }, d.protocol.name, h("small", { class: "muted" }, ` — ${d.protocol.description}`)), "protocol"),
+        fact(
+          "Protocol",
+          h("span", { title: d.protocol.description }, d.protocol.name, h("small", { class: "muted" }, ` — ${d.protocol.description}`)),
+          "protocol",
+        ),
         fact("Key", d.key ? `issued ${formatAge(d.key.age_s)} ago (${formatTime(d.key.issued_at)})` : "none: not authenticated, or revoked", "key_age"),
         fact("Credential", d.credential ? `expires ${formatTime(d.credential.expires_at)}` : "none"),
         fact("Last heard", formatTime(cp.last_connection_time)),
@@ -135,10 +145,29 @@ function render(d, readings, sessions, audit) {
         "section",
         { class: "panel" },
         h("h3", {}, "Sessions"),
-        h("p", { class: "muted small" }, `${fmt.int(sessions.totals.sessions)} in all · ${fmt.kwh(sessions.totals.energy_kwh)} kWh · ${fmt.eur(sessions.totals.cost_eur)} € · `, link(`#/history?cp_id=${encodeURIComponent(cp.cp_id)}`, "all of them")),
+        h(
+          "p",
+          { class: "muted small" },
+          `${fmt.int(sessions.totals.sessions)} in all · ${fmt.kwh(sessions.totals.energy_kwh)} kWh · ${fmt.eur(sessions.totals.cost_eur)} € · `,
+          link(`#/history?cp_id=${encodeURIComponent(cp.cp_id)}`, "all of them"),
+        ),
         table(
-          [{ label: "Started", class: "nowrap" }, { label: "Driver" }, { label: "kWh", class: "r" }, { label: "€", class: "r" }, { label: "Time", class: "r" }, { label: "Ended because" }],
-          sessions.sessions.map((s) => [formatTime(s.started_at), s.driver_id, fmt.kwh(s.energy_kwh), fmt.eur(s.cost_eur), formatDuration(s.duration_s), s.status === "IN_PROGRESS" ? "in progress" : words(s.end_reason)]),
+          [
+            { label: "Started", class: "nowrap" },
+            { label: "Driver" },
+            { label: "kWh", class: "r" },
+            { label: "€", class: "r" },
+            { label: "Time", class: "r" },
+            { label: "Ended because" },
+          ],
+          sessions.sessions.map((s) => [
+            formatTime(s.started_at),
+            s.driver_id,
+            fmt.kwh(s.energy_kwh),
+            fmt.eur(s.cost_eur),
+            formatDuration(s.duration_s),
+            s.status === "IN_PROGRESS" ? "in progress" : words(s.end_reason),
+          ]),
           "No session at this charger yet.",
         ),
       ),
@@ -147,7 +176,12 @@ function render(d, readings, sessions, audit) {
       "section",
       { class: "panel" },
       h("h3", {}, "Audit trail"),
-      h("p", { class: "muted small" }, `${fmt.int(audit.paging.total)} events · `, link(`#/audit?resource=${encodeURIComponent(`cp/${cp.cp_id}`)}`, "search them")),
+      h(
+        "p",
+        { class: "muted small" },
+        `${fmt.int(audit.paging.total)} events · `,
+        link(`#/audit?resource=${encodeURIComponent(`cp/${cp.cp_id}`)}`, "search them"),
+      ),
       table(
         [{ label: "Time", class: "nowrap" }, { label: "Event" }, { label: "Actor" }, { label: "Outcome" }, { label: "Reason" }],
         audit.audit_events.map((e) => [
@@ -187,7 +221,8 @@ const ACTIONS = {
 
 function actions(cp) {
   if (!operatorToken()) return h("p", { class: "muted small" }, "Sign in as operator to stop, resume or revoke this charger.");
-  const button = (action) => h("button", { type: "button", class: ACTIONS[action].danger ? "danger" : "", dataset: { action, cp: cp.cp_id } }, ACTIONS[action].label);
+  const button = (action) =>
+    h("button", { type: "button", class: ACTIONS[action].danger ? "danger" : "", dataset: { action, cp: cp.cp_id } }, ACTIONS[action].label);
   return h("div", { class: "cp-actions", id: "charger-actions" }, cp.status === "STOPPED" ? button("resume") : button("stop"), button("revoke-key"));
 }
 
@@ -215,7 +250,11 @@ function chartOptions(width, timeFormat) {
     height: 220,
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, kw: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, kwh: { range: (_u, _min, max) => [0, Math.max(0.01, max * 1.1)] } },
+    scales: {
+      x: { time: true },
+      kw: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      kwh: { range: (_u, _min, max) => [0, Math.max(0.01, max * 1.1)] },
+    },
     axes: [
       { stroke: axisColor, grid, values: timeFormat },
       { scale: "kw", stroke: axisColor, grid, label: "kW", size: 50 },
@@ -223,7 +262,14 @@ function chartOptions(width, timeFormat) {
     ],
     series: [
       {},
-      { label: "Power (kW)", scale: "kw", stroke: cssVar("--supplying"), width: 2, fill: `${cssVar("--supplying")}22`, value: (_u, v) => (v == null ? "—" : fmt.kw(v)) },
+      {
+        label: "Power (kW)",
+        scale: "kw",
+        stroke: cssVar("--supplying"),
+        width: 2,
+        fill: `${cssVar("--supplying")}22`,
+        value: (_u, v) => (v == null ? "—" : fmt.kw(v)),
+      },
       { label: "Energy (kWh)", scale: "kwh", stroke: cssVar("--active"), width: 2, value: (_u, v) => (v == null ? "—" : fmt.kwh(v)) },
     ],
   };

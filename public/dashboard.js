@@ -66,7 +66,14 @@ function renderSessions(s) {
   fill(
     $("sessions-live"),
     table(
-      [{ label: "CP" }, { label: "Driver" }, { label: "kW", class: "r" }, { label: "kWh", class: "r" }, { label: "€", class: "r" }, { label: "Time", class: "r" }],
+      [
+        { label: "CP" },
+        { label: "Driver" },
+        { label: "kW", class: "r" },
+        { label: "kWh", class: "r" },
+        { label: "€", class: "r" },
+        { label: "Time", class: "r" },
+      ],
       s.sessions_in_progress.map((x) => [
         h("a", { href: `#/cp/${encodeURIComponent(x.cp_id)}` }, x.cp_id),
         x.driver_id,
@@ -91,7 +98,15 @@ function renderSessions(s) {
         { label: "Ended because", class: "wide-only" },
         { label: "Ended", class: "nowrap" },
       ],
-      s.recent_sessions.map((x) => [x.cp_id, x.driver_id, fmt.kwh(x.energy_kwh), fmt.eur(x.cost_eur), formatDuration(x.duration_s), words(x.end_reason), formatTime(x.ended_at)]),
+      s.recent_sessions.map((x) => [
+        x.cp_id,
+        x.driver_id,
+        fmt.kwh(x.energy_kwh),
+        fmt.eur(x.cost_eur),
+        formatDuration(x.duration_s),
+        words(x.end_reason),
+        formatTime(x.ended_at),
+      ]),
       "No finished session yet.",
     ),
   );
@@ -109,7 +124,14 @@ function renderDrivers(s) {
         { label: "kWh total", class: "r" },
         { label: "€ total", class: "r" },
       ],
-      s.drivers.map((d) => [d.driver_id, d.status, d.session ? d.session.cp_id : "—", d.sessions_count, fmt.kwh(d.energy_kwh_total), fmt.eur(d.cost_eur_total)]),
+      s.drivers.map((d) => [
+        d.driver_id,
+        d.status,
+        d.session ? d.session.cp_id : "—",
+        d.sessions_count,
+        fmt.kwh(d.energy_kwh_total),
+        fmt.eur(d.cost_eur_total),
+      ]),
       "No driver has connected yet.",
     ),
     s.summary.drivers > s.drivers.length ? h("p", { class: "muted small" }, `The ${s.drivers.length} most recent of ${fmt.int(s.summary.drivers)}.`) : null,
@@ -153,10 +175,23 @@ function renderAlerts(s) {
   for (const x of s.services.services.filter((x) => x.status === "down"))
     items.push(h("li", { class: "alert" }, h("strong", {}, `Service ${x.name} is down`), `: ${x.detail}`));
   if (s.summary.by_state.BROKEN)
-    items.push(h("li", { class: "alert" }, h("a", { href: "#/?status=BROKEN" }, h("strong", {}, `${fmt.int(s.summary.by_state.BROKEN)} broken`)), " — their engines report a fault"));
+    items.push(
+      h(
+        "li",
+        { class: "alert" },
+        h("a", { href: "#/?status=BROKEN" }, h("strong", {}, `${fmt.int(s.summary.by_state.BROKEN)} broken`)),
+        " — their engines report a fault",
+      ),
+    );
   for (const w of s.weather.filter((w) => w.alert))
     items.push(
-      h("li", { class: "alert frost" }, h("strong", {}, `Frost alert in ${w.city}`), `: ${fmt.temp(w.temperature_c)}`, w.alert_since ? ` since ${formatTime(w.alert_since)}` : ""),
+      h(
+        "li",
+        { class: "alert frost" },
+        h("strong", {}, `Frost alert in ${w.city}`),
+        `: ${fmt.temp(w.temperature_c)}`,
+        w.alert_since ? ` since ${formatTime(w.alert_since)}` : "",
+      ),
     );
   for (const e of s.alerts)
     items.push(
@@ -247,7 +282,8 @@ function route() {
   current = parseHash();
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== current.view;
   $("summary").hidden = current.view !== "network";
-  for (const a of document.querySelectorAll(".tabs a")) a.setAttribute("aria-current", a.dataset.view === current.view || (a.dataset.view === "network" && current.view === "charger") ? "page" : "false");
+  for (const a of document.querySelectorAll(".tabs a"))
+    a.setAttribute("aria-current", a.dataset.view === current.view || (a.dataset.view === "network" && current.view === "charger") ? "page" : "false");
   if (current.view !== "charger") closeCharger();
   document.title = `evnet · ${{ network: "network", charger: current.cpId, history: "history", "audit-log": "audit log", map: "map" }[current.view]}`;
   if (current.view === "network") {
@@ -382,7 +418,9 @@ function setUpSignIn() {
       return;
     }
     error.textContent =
-      verdict === "refused" ? "That token was refused: it is not this network's operator token." : "The API could not be reached to check the token; try again.";
+      verdict === "refused"
+        ? "That token was refused: it is not this network's operator token."
+        : "The API could not be reached to check the token; try again.";
     error.hidden = false;
     $("operator-token").select();
   });

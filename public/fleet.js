@@ -25,7 +25,16 @@ export function fleetQueryFrom(search) {
 }
 
 function keepInUrl() {
-  const p = new URLSearchParams(params({ q: query.q, status: query.status, city: query.city, sort: query.sort === "cp_id" ? "" : query.sort, order: query.order === "asc" ? "" : query.order, offset: query.offset || "" }));
+  const p = new URLSearchParams(
+    params({
+      q: query.q,
+      status: query.status,
+      city: query.city,
+      sort: query.sort === "cp_id" ? "" : query.sort,
+      order: query.order === "asc" ? "" : query.order,
+      offset: query.offset || "",
+    }),
+  );
   const hash = `#/${p.size ? `?${p}` : ""}`;
   if (location.hash !== hash && !(hash === "#/" && location.hash === "")) history.replaceState(null, "", hash);
 }
@@ -44,7 +53,8 @@ export async function refreshFleet() {
     $("fleet-error").hidden = true;
   } catch (err) {
     if (mine !== reading) return;
-    $("fleet-error").textContent = err instanceof ApiError && err.status === 422 ? `This search cannot be run: ${err.message}` : `Chargers could not be read: ${err.message}`;
+    $("fleet-error").textContent =
+      err instanceof ApiError && err.status === 422 ? `This search cannot be run: ${err.message}` : `Chargers could not be read: ${err.message}`;
     $("fleet-error").hidden = false;
   }
 }
@@ -59,7 +69,10 @@ function render(page) {
   $("fleet-next").disabled = offset + cps.length >= total;
   if (cps.length === 0) {
     const searching = query.q || query.status || query.city;
-    return fill($("cps"), h("p", { class: "empty" }, searching ? "No charger matches this search. Clear the filters to see them all." : "No charging point is registered yet."));
+    return fill(
+      $("cps"),
+      h("p", { class: "empty" }, searching ? "No charger matches this search. Clear the filters to see them all." : "No charging point is registered yet."),
+    );
   }
   fill($("cps"), cps.map(cpCard));
 }
@@ -74,7 +87,11 @@ function renderFilters(counts) {
       label,
       h("span", { class: "chip-n num" }, fmt.int(n)),
     );
-  fill($("fleet-states"), chip("", "All", all), STATES.map((s) => chip(s, stateBadge(s), counts[s])));
+  fill(
+    $("fleet-states"),
+    chip("", "All", all),
+    STATES.map((s) => chip(s, stateBadge(s), counts[s])),
+  );
 }
 
 function cpCard(cp) {

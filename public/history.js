@@ -123,7 +123,15 @@ export async function refreshAudit() {
     fill(
       $("audit-table"),
       table(
-        [{ label: "Time", class: "nowrap" }, { label: "Event" }, { label: "Actor" }, { label: "Resource" }, { label: "Outcome" }, { label: "Reason" }, { label: "From", class: "wide-only" }],
+        [
+          { label: "Time", class: "nowrap" },
+          { label: "Event" },
+          { label: "Actor" },
+          { label: "Resource" },
+          { label: "Outcome" },
+          { label: "Reason" },
+          { label: "From", class: "wide-only" },
+        ],
         page.audit_events.map((e) => [
           formatTime(e.at),
           h("span", {}, h("strong", {}, words(e.event_type)), h("br"), words(e.action)),

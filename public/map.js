@@ -2,10 +2,17 @@
 // countries from world-atlas, drawn by Leaflet; no tile server, works offline). Each city is a
 // ring coloured by its chargers' states, with a frost mark under a frost alert.
 
-import { $, fill, fmt, getJson, h, loadScript, loadStyle, STATES, stateBadge } from "./ui.js";
 import { showCity } from "./fleet.js";
+import { $, fill, fmt, getJson, h, loadScript, loadStyle, STATES, stateBadge } from "./ui.js";
 
-const STATE_COLOURS = { ACTIVE: "--active", SUPPLYING: "--supplying", STOPPED: "--stopped", OUT_OF_SERVICE: "--out", BROKEN: "--broken", DISCONNECTED: "--disconnected" };
+const STATE_COLOURS = {
+  ACTIVE: "--active",
+  SUPPLYING: "--supplying",
+  STOPPED: "--stopped",
+  OUT_OF_SERVICE: "--out",
+  BROKEN: "--broken",
+  DISCONNECTED: "--disconnected",
+};
 let map = null;
 let markers = null;
 let fitted = false;
@@ -59,7 +66,10 @@ function marker(city) {
     if (!el) return;
     el.style.background = ring(city.by_state, city.charging_points);
     el.dataset.city = city.city;
-    el.append(h("span", { class: "city-marker-n" }, fmt.int(city.charging_points)), city.frost ? h("span", { class: "city-marker-frost", title: "frost alert" }, "❄") : "");
+    el.append(
+      h("span", { class: "city-marker-n" }, fmt.int(city.charging_points)),
+      city.frost ? h("span", { class: "city-marker-frost", title: "frost alert" }, "❄") : "",
+    );
   });
   const lines = STATES.filter((s) => city.by_state[s]).map((s) => `${city.by_state[s]} ${s.replaceAll("_", " ").toLowerCase()}`);
   const temp = city.temperature_c === null ? "no temperature yet" : `${fmt.temp(city.temperature_c)}${city.frost ? " — FROST ALERT" : ""}`;
@@ -100,7 +110,11 @@ function renderList(view) {
     $("map-unplaced"),
     view.unplaced.length
       ? [
-          h("p", { class: "muted small" }, "Not on the map yet (no coordinates from the weather provider; an operator can set them with PUT /ev/central/city-coordinates):"),
+          h(
+            "p",
+            { class: "muted small" },
+            "Not on the map yet (no coordinates from the weather provider; an operator can set them with PUT /ev/central/city-coordinates):",
+          ),
           h(
             "ul",
             { class: "unplaced" },

@@ -137,7 +137,7 @@ describe("the dashboard", () => {
     expect(await page.locator("#weather").textContent()).toContain("FROST ALERT");
     const alerts = await page.locator("#alerts").textContent();
     expect(alerts).toContain("Frost alert in Oslo");
-    expect(alerts).toContain("CP_003 is broken");
+    expect(alerts).toContain("1 broken");
     expect(alerts).toContain("tampered: authentication tag mismatch");
     expect(await page.locator("#audit").textContent()).toContain("authentication");
   });
@@ -175,27 +175,40 @@ describe("the dashboard", () => {
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
   });
 
-  test("offers operator actions only with the operator token, and hands them to the API", async () => {
-    expect(await card("CP_004").locator("button").count()).toBe(0);
+  test("signs an operator in only with the right token, and hands a confirmed action to the API", async () => {
+    await page.goto(`${api!.url}/#/cp/CP_004`);
+    await page.waitForSelector("#charger-id");
+    expect(await page.locator("#charger button[data-action]").count()).toBe(0);
     await page.click("#operator-toggle");
     await page.fill("#operator-token", "not-the-operator-token");
-    await page.click('#operator-bar button[type="submit"]');
-    await card("CP_001").locator('button[data-action="stop"]').click();
-    await page.waitForSelector("#toast.error:not([hidden])");
-    expect(await page.locator("#toast").textContent()).toContain("refused");
-    expect(await card("CP_001").locator("button").count()).toBe(0); // a refused token is forgotten
+    await page.click("#signin-submit");
+    await page.waitForSelector("#signin-error:not([hidden])");
+    expect(await page.locator("#signin-error").textContent()).toContain("refused");
+    await screenshot(page, "dashboard-db-signin-refused-laptop");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0); // a refused token is not kept
 
-    await page.click("#operator-toggle");
     await page.fill("#operator-token", OPERATOR_TOKEN);
-    await page.click('#operator-bar button[type="submit"]');
-    await card("CP_004").locator('button[data-action="resume"]').click();
-    await page.waitForSelector("#toast:not(.error):not([hidden])");
-    expect(await page.locator("#toast").textContent()).toContain("CP_004");
-    await screenshot(page, "dashboard-db-operator-laptop");
+    await page.click("#signin-submit");
+    await page.waitForSelector("#signin", { state: "hidden" });
+    expect(await page.locator("#operator-toggle").textContent()).toContain("Operator");
+    await page.locator('#charger button[data-action="resume"]').click();
+    await page.waitForSelector("#confirm[open]");
+    expect(await page.locator("#confirm-text").textContent()).toContain("CP_004");
+    await screenshot(page, "dashboard-db-confirm-laptop");
+    await page.click("#confirm-ok");
+    await waitFor(async () => ((await page.locator("#toast:not(.error)").textContent()) ?? "").includes("CP_004"), "the API's answer shown");
     await waitFor(async () => (await seed.db.select().from(auditEvents).where(eq(auditEvents.action, "resume_cp"))).length === 1, "the resume audited");
-    await page.click("#operator-toggle");
-    await page.click("#operator-forget");
-    expect(await card("CP_004").locator("button").count()).toBe(0);
+
+    // Cancelling asks nothing of the API.
+    await page.locator('#charger button[data-action="revoke-key"]').click();
+    await page.click('#confirm button[value="cancel"]');
+    await page.waitForTimeout(300);
+    expect((await seed.db.select().from(auditEvents).where(eq(auditEvents.eventType, "revocation"))).length).toBe(0);
+
+    await page.click("#operator-toggle"); // signs out
+    await page.waitForFunction(() => document.querySelectorAll("#charger button[data-action]").length === 0);
+    await page.goto(`${api!.url}/#/`); // the same page, another view: not a reload
+    await page.waitForSelector('[data-cp="CP_001"]');
   });
 
   test("says the API is unreachable while it is down, and recovers by itself when it is back", async () => {

@@ -11,8 +11,8 @@
 import leafletCss from "../../../node_modules/leaflet/dist/leaflet.css" with { type: "file" };
 import leafletJs from "../../../node_modules/leaflet/dist/leaflet.js" with { type: "file" };
 import topojsonJs from "../../../node_modules/topojson-client/dist/topojson-client.min.js" with { type: "file" };
-import uplotCss from "../../../node_modules/uplot/dist/uPlot.min.css" with { type: "file" };
 import uplotJs from "../../../node_modules/uplot/dist/uPlot.iife.min.js" with { type: "file" };
+import uplotCss from "../../../node_modules/uplot/dist/uPlot.min.css" with { type: "file" };
 import worldJson from "../../../node_modules/world-atlas/countries-50m.json" with { type: "file" };
 import chargerJs from "../../../public/charger.js" with { type: "file" };
 import dashboardCss from "../../../public/dashboard.css" with { type: "file" };
