@@ -3,7 +3,7 @@
  * minute, stopped with Ctrl-C without losing anything, and started again on the same data.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -76,6 +76,13 @@ describe("evnet up on embedded defaults", () => {
     for (const cp of cps.charging_points) expect(["ACTIVE", "SUPPLYING"]).toContain(cp.status);
     firstRunSessions = (await sessions(base)).filter((s) => s.status === "FINISHED");
     expect(errorLines(up)).toEqual([]);
+    // How to sign in, and the token it names works (not a terminal here: it says where the token is).
+    await up.waitForLine(/Operator sign-in/, 10_000);
+    const said = up.lines.find((l) => l.includes("Operator sign-in"))!;
+    expect(said).toContain(`"operatorToken" in ${dataDir}/secrets.json`);
+    const { operatorToken } = JSON.parse(readFileSync(join(dataDir, "secrets.json"), "utf8")) as { operatorToken: string };
+    const signIn = await fetch(`${base}/ev/central/operator/sign-in`, { method: "POST", headers: { authorization: `Bearer ${operatorToken}` } });
+    expect(signIn.status).toBe(200);
     // Ctrl-C: drivers stop their charges (tickets), every role stops, exit code 0.
     expect(await up.stop()).toBe(0);
     expect(up.lines.some((l) => /\[up\] stopped/.test(l))).toBe(true);

@@ -36,8 +36,12 @@ export function register(cli: CAC): void {
         async () => {
           const network = await start(config);
           const reach = network.everywhere ? " (listening on every interface: use this machine's address from elsewhere)" : "";
+          // The token itself only on a terminal: a captured stdout (a log file, CI) gets where it is kept.
+          const token = process.stdout.isTTY
+            ? `paste this operator token:\n      ${network.operatorToken}`
+            : `paste the operator token, "operatorToken" in ${config.EVNET_DATA_DIR}/secrets.json`;
           console.log(
-            `\n  evnet is up. Dashboard: ${network.dashboardUrl}${reach}\n  Operator token (admin API): kept in ${config.EVNET_DATA_DIR}/secrets.json\n  Ctrl-C stops everything.\n`,
+            `\n  evnet is up. Dashboard: ${network.dashboardUrl}${reach}\n  Operator sign-in: press "Sign in" on the dashboard and ${token}\n  (the same token is the admin API's bearer token)\n  Ctrl-C stops everything.\n`,
           );
           return network;
         },
