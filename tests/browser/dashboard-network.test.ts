@@ -2,11 +2,13 @@
  * The dashboard in real headless Chromium against a running network of OS processes — registry,
  * api, central, weather, cp-engine, cp-monitor and a driver — on the real PostgreSQL and Kafka:
  * a CP registers and authenticates, shows ACTIVE, a driver charges (SUPPLYING, figures rising),
- * the CP goes back to ACTIVE, all without reloading; stopping the API shows the "unreachable"
- * banner and starting it again clears it by itself. Screenshots go to test-results/.
+ * the CP goes back to ACTIVE, all without reloading; its page charts the charge from the readings
+ * Central kept; the history lists it and downloads it as CSV; the map places its city with the
+ * weather office's coordinates; sign-in refuses a wrong token; stopping the API shows the
+ * "unreachable" banner and starting it again clears it by itself. Screenshots go to test-results/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -117,7 +119,7 @@ beforeAll(async () => {
   const central = start("central", ["central"], { EVNET_MASTER_KEY: tokens.EVNET_MASTER_KEY });
   await central.waitForLine(/central ready/, 60_000);
 
-  writeFileSync(join(dir, "temperatures.json"), JSON.stringify({ Madrid: 17.5 }));
+  writeFileSync(join(dir, "temperatures.json"), JSON.stringify({ Madrid: { temperature_c: 17.5, latitude: 40.4168, longitude: -3.7038 } }));
   start("weather", ["weather", "--api-url", apiUrl, "--offline-file", join(dir, "temperatures.json"), "--interval", "1"], {
     EVNET_SERVICE_TOKEN: tokens.EVNET_SERVICE_TOKEN,
   });
@@ -200,6 +202,57 @@ describe("the dashboard of a running network", () => {
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await screenshot(page, "dashboard-network-after-laptop");
   }, 300_000);
+
+  test("shows the charger's page with the charge drawn from the readings Central kept, and its session and audit trail", async () => {
+    await page.click(`[data-cp="${CP}"]`);
+    await page.waitForSelector("#chart-day canvas");
+    // The day's chart: the session's start, the readings Central kept every 5 s, and its end.
+    await waitFor(async () => Number(await page.locator("#chart-day").getAttribute("data-points")) >= 3, "the day's readings drawn", { timeoutMs: 15_000 });
+    expect(await page.locator('[data-field="protocol"]').textContent()).toContain("evnet");
+    expect(await page.locator('[data-field="key_age"]').textContent()).toContain("issued");
+    expect(await page.locator('[data-field="coordinates"]').textContent()).toContain("40.417, -3.704");
+    expect(await page.locator("#charger").textContent()).toContain(DRIVER);
+    expect(await page.locator("#charger").textContent()).toContain("authentication");
+    await screenshot(page, "dashboard-network-charger-laptop");
+    const phone = await browser.newPage(PHONE);
+    await phone.goto(`${apiUrl}/#/cp/${CP}`);
+    await phone.waitForSelector("#chart-day canvas");
+    await screenshot(phone, "dashboard-network-charger-phone");
+    await phone.close();
+  }, 60_000);
+
+  test("lists the session in the history and downloads it as CSV", async () => {
+    await page.goto(`${apiUrl}/#/history?cp_id=${CP}`);
+    await waitFor(async () => (await page.locator("#history-count").textContent()) === "1–1 of 1", "the session in the history");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#history-csv")]);
+    const csv = readFileSync((await download.path())!, "utf8")
+      .trim()
+      .split("\r\n");
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain(`,${CP},Madrid,${DRIVER},FINISHED,`);
+    await screenshot(page, "dashboard-network-history-laptop");
+  }, 60_000);
+
+  test("places the charger's city on the map with the weather office's coordinates", async () => {
+    await page.goto(`${apiUrl}/#/map`);
+    await page.waitForSelector('.city-marker[data-city="Madrid"]', { timeout: 20_000 });
+    await screenshot(page, "dashboard-network-map-laptop");
+    await page.goto(`${apiUrl}/#/`);
+    await page.waitForSelector(`[data-cp="${CP}"]`);
+  }, 60_000);
+
+  test("refuses a wrong operator token at sign-in, and accepts the network's", async () => {
+    await page.click("#operator-toggle");
+    await page.fill("#operator-token", "a-wrong-token-typed-by-someone");
+    await page.click("#signin-submit");
+    await page.waitForSelector("#signin-error:not([hidden])");
+    expect(await page.locator("#signin-error").textContent()).toContain("refused");
+    await page.fill("#operator-token", tokens.EVNET_OPERATOR_TOKEN);
+    await page.click("#signin-submit");
+    await page.waitForSelector("#signin", { state: "hidden" });
+    expect(await page.locator("#operator-toggle").getAttribute("aria-pressed")).toBe("true");
+    await page.click("#operator-toggle"); // sign out again
+  }, 60_000);
 
   test("says the API is unreachable while it is stopped, and recovers by itself when it is back", async () => {
     await api.stop();

@@ -21,6 +21,8 @@ function ensureChromium(): void {
 
 export interface Browser {
   context: BrowserContext;
+  /** The profile folder: it names this browser's processes (`--user-data-dir=`). */
+  profile: string;
   newPage(viewport: { width: number; height: number }): Promise<Page>;
   close(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function launchChromium(): Promise<Browser> {
   });
   return {
     context,
+    profile,
     async newPage(viewport) {
       const page = await context.newPage();
       await page.setViewportSize(viewport);
