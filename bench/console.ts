@@ -10,8 +10,9 @@
  *  - a search: typing a charger's id until its card alone is shown (250 ms of it is the page's
  *    wait for the typing to pause);
  *  - memory: the JS heap in use after a forced garbage collection and the DOM's node count
- *    (Chrome DevTools Protocol, Performance.getMetrics), the resident memory of the browser's
- *    renderer processes (/proc), and the bytes that reached the page (the live stream's included).
+ *    (Chrome DevTools Protocol, Performance.getMetrics), how much the resident memory of the
+ *    browser's renderer processes grew from an empty tab to the page (/proc), and the bytes that
+ *    reached the page (the live stream's included).
  * With BENCH_CONSOLE_MAIN=<checkout>/src/main.ts the same is measured against another tree's API
  * (the dashboard before the console, for comparison). Figures are printed and, with --write,
  * put between the console markers of docs/benchmarks.md. Settings: BENCH_CONSOLE_CHARGERS
@@ -44,7 +45,7 @@ interface Load {
   searchMs: number;
   heapMiB: number;
   domNodes: number;
-  /** Resident memory of the browser's renderer processes (the page's). */
+  /** Growth of the resident memory of the browser's renderer processes from an empty tab to the page. */
   rendererMiB: number;
   receivedKiB: number;
 }
@@ -114,6 +115,9 @@ async function measureOnce(url: string, searchFor: string): Promise<Load> {
     // Every byte that reached the page, the live stream's included (it never "finishes").
     let received = 0;
     cdp.on("Network.dataReceived", (e: { dataLength: number }) => (received += e.dataLength));
+    await page.goto("about:blank");
+    await page.waitForTimeout(500);
+    const baseline = rendererRssMiB(browser.profile); // an empty tab and Chromium's spare renderers
     await page.addInitScript(PROBE);
     await page.goto(url, { waitUntil: "domcontentloaded" });
     await page.waitForSelector("[data-cp]", { timeout: 120_000 });
@@ -153,7 +157,7 @@ async function measureOnce(url: string, searchFor: string): Promise<Load> {
       searchMs,
       heapMiB: metric("JSHeapUsedSize") / 1024 / 1024,
       domNodes: metric("Nodes"),
-      rendererMiB: rendererRssMiB(browser.profile),
+      rendererMiB: rendererRssMiB(browser.profile) - baseline,
       receivedKiB: received / 1024,
     };
   } finally {
@@ -226,7 +230,7 @@ async function main(): Promise<void> {
         .trim()
         .replace(/^Chromium /, "")}, 1366×900; load average at the end ${load}. Medians (range).`,
       "",
-      "| page | DOMContentLoaded ms | chargers shown ms | interactive ms | long tasks / longest ms | search ms | renderer RSS MiB | JS heap MiB | DOM nodes | received KiB |",
+      "| page | DOMContentLoaded ms | chargers shown ms | interactive ms | long tasks / longest ms | search ms | renderer RSS growth MiB | JS heap MiB | DOM nodes | received KiB |",
       "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       row("console (this tree)", loads),
       ...(otherLoads.filter(Boolean).length ? [row("dashboard before the console", otherLoads.filter(Boolean))] : []),
