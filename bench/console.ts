@@ -216,7 +216,10 @@ async function main(): Promise<void> {
     if (other)
       for (let i = 0; i < RUNS; i++) {
         otherLoads.push(
-          await measureOnce(`${other.url}/`, searchFor).catch((err) => (console.log(`other run failed: ${err.message}`), undefined as unknown as Load)),
+          await measureOnce(`${other.url}/`, searchFor).catch((err) => {
+            console.log(`other run failed: ${err.message}`);
+            return undefined as unknown as Load;
+          }),
         );
         console.log(`other run ${i + 1}:`, JSON.stringify(otherLoads.at(-1)));
       }

@@ -292,7 +292,7 @@ function draw(id, data, timeFormat) {
   const width = Math.max(260, el.clientWidth || el.parentElement.clientWidth - 32);
   const chart = charts.get(id);
   el.dataset.points = String(data[0].length);
-  if (chart && chart.root.isConnected) {
+  if (chart?.root.isConnected) {
     chart.setData(data);
     if (Math.abs(chart.width - width) > 8) chart.setSize({ width, height: 220 });
     return;
