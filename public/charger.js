@@ -242,7 +242,10 @@ export function setUpCharger() {
 
 const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
-function chartOptions(width, timeFormat) {
+/** The day chart always spans its 24 hours, however short the charging in it. */
+let dayWindow = null;
+
+function chartOptions(width, timeFormat, fixedWindow) {
   const axisColor = cssVar("--muted");
   const grid = { stroke: cssVar("--line"), width: 1 };
   return {
@@ -282,11 +285,12 @@ async function drawCharts(readings) {
   await loadScript("/vendor/uplot.js");
   const hhmm = (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
   const mmss = (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+  dayWindow = [Date.parse(readings.day.from) / 1000, Date.parse(readings.day.to) / 1000];
   draw("chart-session", readings.session ? toSeries(readings.session.points) : [[], [], []], mmss);
-  draw("chart-day", toSeries(readings.day.points), hhmm);
+  draw("chart-day", toSeries(readings.day.points), hhmm, true);
 }
 
-function draw(id, data, timeFormat) {
+function draw(id, data, timeFormat, fixedWindow = false) {
   const el = $(id);
   if (!el) return;
   const width = Math.max(260, el.clientWidth || el.parentElement.clientWidth - 32);
@@ -299,5 +303,5 @@ function draw(id, data, timeFormat) {
   }
   chart?.destroy();
   el.replaceChildren();
-  charts.set(id, new window.uPlot(chartOptions(width, timeFormat), data, el));
+  charts.set(id, new window.uPlot(chartOptions(width, timeFormat, fixedWindow), data, el));
 }
