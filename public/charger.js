@@ -254,7 +254,7 @@ function chartOptions(width, timeFormat, fixedWindow) {
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: true },
+      x: fixedWindow ? { time: true, auto: false, range: () => dayWindow } : { time: true },
       kw: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
       kwh: { range: (_u, _min, max) => [0, Math.max(0.01, max * 1.1)] },
     },
