@@ -161,6 +161,37 @@ export const engineStatusSchema = v.object({
   at: isoTime,
 });
 
+/**
+ * A session the CP started by itself (a driver's card at the charger, or one it started while
+ * offline and reports now): the session id is the CP's, the start time its own clock's.
+ */
+export const localSessionStartedSchema = v.object({
+  type: v.literal("local_session_started"),
+  session_id: requestId,
+  driver_id: id,
+  started_at: isoTime,
+  at: isoTime,
+});
+
+const infoText = v.nullable(text(100));
+
+/**
+ * What the CP says about itself, at start: maker, model, firmware, how it talks, and whether it
+ * goes on charging while disconnected (then a silence does not end its session: its own final
+ * record does, when it is back).
+ */
+export const cpInfoSchema = v.object({
+  type: v.literal("cp_info"),
+  protocol: v.picklist(["evnet", "ocpp"]),
+  protocol_version: infoText,
+  vendor: infoText,
+  model: infoText,
+  serial_number: infoText,
+  firmware_version: infoText,
+  keeps_charging_offline: v.boolean(),
+  at: isoTime,
+});
+
 export const cpEventSchema = v.variant("type", [
   telemetrySchema,
   supplyStartedSchema,
@@ -168,11 +199,15 @@ export const cpEventSchema = v.variant("type", [
   supplyEndedSchema,
   heartbeatSchema,
   engineStatusSchema,
+  localSessionStartedSchema,
+  cpInfoSchema,
 ]);
 export type Telemetry = v.InferOutput<typeof telemetrySchema>;
 export type SupplyEnded = v.InferOutput<typeof supplyEndedSchema>;
 export type Heartbeat = v.InferOutput<typeof heartbeatSchema>;
 export type EngineStatus = v.InferOutput<typeof engineStatusSchema>;
+export type LocalSessionStarted = v.InferOutput<typeof localSessionStartedSchema>;
+export type CpInfo = v.InferOutput<typeof cpInfoSchema>;
 export type CpEvent = v.InferOutput<typeof cpEventSchema>;
 
 // ---- Central -> CP, sealed (topics.cpCommands, key: CP id) -------------------------------
@@ -186,9 +221,13 @@ export const startSupplySchema = v.object({
 
 export const stopSupplySchema = v.object({ type: v.literal("stop_supply"), session_id: requestId, reason: endReason });
 
-export const cpCommandSchema = v.variant("type", [startSupplySchema, stopSupplySchema]);
+/** The CP may (not) start new sessions: an operator stopped or resumed it, or frost came or went. */
+export const setAvailabilitySchema = v.object({ type: v.literal("set_availability"), available: v.boolean(), reason: text() });
+
+export const cpCommandSchema = v.variant("type", [startSupplySchema, stopSupplySchema, setAvailabilitySchema]);
 export type StartSupply = v.InferOutput<typeof startSupplySchema>;
 export type StopSupply = v.InferOutput<typeof stopSupplySchema>;
+export type SetAvailability = v.InferOutput<typeof setAvailabilitySchema>;
 export type CpCommand = v.InferOutput<typeof cpCommandSchema>;
 
 // ---- parsing -----------------------------------------------------------------------------

@@ -104,3 +104,29 @@ export async function issueServerCertificate(ca: Authority, hosts: string[], com
   });
   return { certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
 }
+
+/**
+ * A client certificate for a charger (OCPP security profile 3): CN = its id, signed by the
+ * operator's CA, for TLS client authentication only.
+ */
+export async function issueClientCertificate(ca: Authority, commonName: string, days = SERVER_DAYS): Promise<Pem> {
+  const x509 = await x509lib();
+  const keys = (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: `CN=${commonName}, O=evnet`,
+    issuer: ca.cert.subject,
+    ...validity(days),
+    signingAlgorithm: EC,
+    publicKey: keys.publicKey,
+    signingKey: ca.key,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
+    ],
+  });
+  return { certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
+}

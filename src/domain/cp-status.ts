@@ -25,6 +25,8 @@ export interface CpConditions {
   supplying: boolean;
   /** Its city is under a frost alert. */
   weatherAlert: boolean;
+  /** It goes on charging while disconnected (an OCPP charger): a silence does not end its session. */
+  keepsChargingOffline?: boolean;
 }
 
 export interface DerivedStatus {
@@ -47,8 +49,19 @@ export function deriveStatus(c: CpConditions): DerivedStatus {
 /** Whether a session in progress must end because of the CP's state (the weather never ends one). */
 export function sessionMustEnd(c: CpConditions): "key_revoked" | "disconnected" | "operator_stop" | "fault" | undefined {
   if (c.channel === "revoked") return "key_revoked";
-  if (c.channel === "none" || !c.connected) return "disconnected";
+  if (c.channel === "none") return "disconnected";
+  if (!c.connected && !c.keepsChargingOffline) return "disconnected";
   if (c.operatorStopped) return "operator_stop";
   if (c.engineFault) return "fault";
   return undefined;
+}
+
+/**
+ * After a change to this state, whether the CP is open to new sessions it starts by itself (a
+ * card at an OCPP charger): closed by an operator's stop or a frost alert, open once available.
+ * Undefined: the state says nothing about it (a fault, a lost connection, a session).
+ */
+export function availabilityAfter(status: CpState, c: Pick<CpConditions, "operatorStopped" | "weatherAlert">): boolean | undefined {
+  if (status !== "ACTIVE" && status !== "OUT_OF_SERVICE" && status !== "STOPPED") return undefined;
+  return !(c.operatorStopped || c.weatherAlert);
 }

@@ -70,17 +70,35 @@ export async function authenticateCp(deps: AuthenticationDeps, request: Authenti
     });
     throw new AppError("unauthorized", err.message, { reason: err.reason });
   }
+  return issueChannelKey(deps, { cpId, credentialJti: jti, sourceAddress: request.sourceAddress, details: { credential_id: jti } });
+}
+
+export interface KeyIssue {
+  cpId: string;
+  /** The credential it proved itself with, when it has one. */
+  credentialJti?: string;
+  sourceAddress?: string;
+  /** For the authentication's audit entry: how the CP proved who it is. */
+  details: Record<string, unknown>;
+}
+
+/**
+ * Gives an authenticated CP a fresh channel key: stored wrapped (its earlier keys revoked),
+ * audited, and announced to Central, which makes the CP ACTIVE.
+ */
+export async function issueChannelKey(deps: Omit<AuthenticationDeps, "verifier">, issue: KeyIssue): Promise<IssuedKey> {
+  const { cpId } = issue;
   const fresh = newChannelKey();
   const stored = await storeNewKey(deps.db, {
     keyId: fresh.keyId,
     cpId,
     wrappedKey: wrapKey(deps.masterKey, cpId, fresh.keyId, fresh.key),
-    credentialJti: jti,
+    credentialJti: issue.credentialJti,
   });
-  const audit = { actorType: "cp" as const, actorId: cpId, resource: cpResource(cpId), outcome: "success" as const, sourceAddress: request.sourceAddress };
-  await deps.auditor.record({ ...audit, eventType: "authentication", action: "authenticate", details: { credential_id: jti } });
+  const audit = { actorType: "cp" as const, actorId: cpId, resource: cpResource(cpId), outcome: "success" as const, sourceAddress: issue.sourceAddress };
+  await deps.auditor.record({ ...audit, eventType: "authentication", action: "authenticate", details: issue.details });
   await deps.auditor.record({ ...audit, eventType: "key", action: "issue_key", details: { key_id: fresh.keyId, superseded_key_ids: stored.revokedKeyIds } });
-  await tellCentral(deps, cpId, fresh.keyId, stored.createdAt, request.sourceAddress);
+  await tellCentral(deps, cpId, fresh.keyId, stored.createdAt, issue.sourceAddress);
   return { cpId, keyId: fresh.keyId, key: fresh.key, issuedAt: stored.createdAt };
 }
 
@@ -105,7 +123,7 @@ async function checkCredential(deps: AuthenticationDeps, request: Authentication
   return { cpId, jti };
 }
 
-async function tellCentral(deps: AuthenticationDeps, cpId: string, keyId: string, at: Date, sourceAddress?: string): Promise<void> {
+async function tellCentral(deps: Omit<AuthenticationDeps, "verifier">, cpId: string, keyId: string, at: Date, sourceAddress?: string): Promise<void> {
   try {
     await deps.bus.publish(deps.topics.centralControl, [controlMessage({ type: "cp_authenticated", cp_id: cpId, key_id: keyId, at: at.toISOString() })]);
   } catch (err) {

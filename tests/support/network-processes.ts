@@ -51,6 +51,8 @@ export interface NetworkOptions {
   heartbeatS?: number;
   /** On a secured broker, each role's KAFKA_TLS_CA_FILE and KAFKA_SASL_* ("reader": the raw reader's). */
   kafkaLogin?: KafkaLogin;
+  /** More settings for the API process. */
+  apiEnv?: Record<string, string>;
 }
 
 export class TestNetwork {
@@ -70,11 +72,13 @@ export class TestNetwork {
   readonly brokers: string[];
   readonly heartbeatS: number;
   private readonly kafkaLogin: KafkaLogin;
+  private readonly apiEnv: Record<string, string>;
 
   constructor(options: NetworkOptions = {}) {
     this.brokers = options.brokers ?? kafkaBrokers();
     this.heartbeatS = options.heartbeatS ?? 1;
     this.kafkaLogin = options.kafkaLogin ?? (() => ({}));
+    this.apiEnv = options.apiEnv ?? {};
   }
 
   busEnv(role: Parameters<KafkaLogin>[0], id?: string): Record<string, string> {
@@ -123,6 +127,7 @@ export class TestNetwork {
       EVNET_MASTER_KEY: this.masterKey,
       EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
       EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
+      ...this.apiEnv,
     });
     this.apiUrl = urlIn(await api.waitForLine(/listening/, 60_000));
   }

@@ -15,8 +15,8 @@ export interface StoredKey {
   keyId: string;
   cpId: string;
   wrappedKey: string;
-  /** Credential the CP authenticated with, marked used. */
-  credentialJti: string;
+  /** Credential the CP authenticated with, marked used (none for a charger the OCPP gateway vouches for). */
+  credentialJti?: string;
 }
 
 /** Stores a new active key for a CP and revokes its earlier ones; returns the revoked key ids. */
@@ -31,7 +31,7 @@ export async function storeNewKey(db: Db, key: StoredKey): Promise<{ createdAt: 
       .where(and(eq(cpKeys.cpId, key.cpId), isNull(cpKeys.revokedAt)))
       .returning({ keyId: cpKeys.keyId });
     const [row] = await tx.insert(cpKeys).values({ keyId: key.keyId, cpId: key.cpId, wrappedKey: key.wrappedKey, createdAt: now }).returning();
-    await tx.update(cpCredentials).set({ lastUsedAt: now }).where(eq(cpCredentials.jti, key.credentialJti));
+    if (key.credentialJti) await tx.update(cpCredentials).set({ lastUsedAt: now }).where(eq(cpCredentials.jti, key.credentialJti));
     await tx.update(chargingPoints).set({ lastConnectionTime: now }).where(eq(chargingPoints.cpId, key.cpId));
     return { createdAt: row!.createdAt, revokedKeyIds: revoked.map((r) => r.keyId) };
   });

@@ -27,6 +27,16 @@ export const chargingPoints = pgTable(
     engineFault: boolean("engine_fault").notNull().default(false),
     /** The heartbeat interval its monitor announced, in seconds. */
     heartbeatIntervalS: doublePrecision("heartbeat_interval_s"),
+    // What the CP says about itself (cp_info events): shown, and one fact Central acts on.
+    /** How it talks to evnet: evnet (engine and monitor) or ocpp (through the gateway). */
+    protocol: text("protocol").notNull().default("evnet"),
+    protocolVersion: text("protocol_version"),
+    vendor: text("vendor"),
+    model: text("model"),
+    serialNumber: text("serial_number"),
+    firmwareVersion: text("firmware_version"),
+    /** It goes on charging while disconnected: a silent CP's session is not ended, its own final record ends it. */
+    keepsChargingOffline: boolean("keeps_charging_offline").notNull().default(false),
   },
   (t) => [index("charging_points_location_idx").on(t.location)],
 );

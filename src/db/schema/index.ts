@@ -7,6 +7,7 @@ export * from "./city-coordinates.ts";
 export * from "./credentials.ts";
 export * from "./drivers.ts";
 export * from "./message-sequences.ts";
+export * from "./ocpp.ts";
 export * from "./service-heartbeats.ts";
 export * from "./session-samples.ts";
 export * from "./sessions.ts";

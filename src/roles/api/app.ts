@@ -20,6 +20,7 @@ import { fleetRoutes } from "./routes/fleet.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { liveRoutes } from "./routes/live.ts";
 import { mapRoutes } from "./routes/map.ts";
+import { ocppKeyRoutes } from "./routes/ocpp-keys.ts";
 import { mountOpenApi } from "./routes/openapi.ts";
 import { apiProbes, operationsRoutes } from "./routes/operations.ts";
 import { operatorRoutes } from "./routes/operator.ts";
@@ -49,6 +50,7 @@ export function createApiApp(ctx: ApiContext, probes: Probes = apiProbes(ctx)): 
   app.route("/ev/central", liveRoutes(ctx));
   app.route("/ev/central", authRoutes(ctx));
   app.route("/ev/central", cpKeyRoutes(ctx));
+  app.route("/ev/central", ocppKeyRoutes(ctx));
   app.route("/ev/central", auditEventRoutes(ctx));
   app.route("/ev/central", operatorRoutes(ctx));
   app.route("/ev/central", operatorSignInRoutes(ctx));

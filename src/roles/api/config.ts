@@ -13,6 +13,8 @@ export const apiConfigSchema = v.object({
   API_TLS_KEY: optionalString(),
   EVNET_OPERATOR_TOKEN: secretToken(),
   EVNET_SERVICE_TOKEN: secretToken(),
+  /** The OCPP gateways' token: it asks for the channel key of a charger it has authenticated (without it, that endpoint answers 503). */
+  EVNET_GATEWAY_TOKEN: v.optional(secretToken()),
   /** Where the Registry answers, so the dashboard can show its health (https://host:port). */
   REGISTRY_URL: v.optional(url()),
   /** The CA that signed the Registry's certificate (from `evnet certs`). */

@@ -5,14 +5,14 @@
  * session's state and is applied in order, after the collected readings that came before it.
  */
 import { eq, sql } from "drizzle-orm";
-import type { CpEvent, EngineHealth, EngineStatus, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
+import type { CpEvent, CpInfo, EngineHealth, EngineStatus, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
 import { jsonRows, rowsOf } from "../../db/client.ts";
-import { chargingSessions } from "../../db/schema/index.ts";
+import { chargingPoints, chargingSessions } from "../../db/schema/index.ts";
 import { costOf, type EndReason, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { type CpRow, changeCp, lockCp } from "./cp-records.ts";
 import { keepSamples } from "./samples.ts";
-import { closeSession, findSession } from "./sessions.ts";
+import { closeSession, findSession, openLocalSession } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 interface PendingTelemetry {
@@ -188,7 +188,40 @@ async function applyStateEvent(work: Work, cpId: string, event: Exclude<CpEvent,
       return supplyEnded(work, cp, event);
     case "engine_status":
       return engineStatus(work, cp, event);
+    case "local_session_started":
+      return openLocalSession(work, cp, event);
+    case "cp_info":
+      return cpInfo(work, cp, event);
   }
+}
+
+/** Keeps what the CP says about itself; whether it charges offline changes what a silence means. */
+async function cpInfo(work: Work, cp: CpRow, e: CpInfo): Promise<void> {
+  const info = {
+    protocol: e.protocol,
+    protocolVersion: e.protocol_version,
+    vendor: e.vendor,
+    model: e.model,
+    serialNumber: e.serial_number,
+    firmwareVersion: e.firmware_version,
+    keepsChargingOffline: e.keeps_charging_offline,
+  };
+  const same = (Object.keys(info) as (keyof typeof info)[]).every((k) => cp[k] === info[k]);
+  if (same) return;
+  await work.tx
+    .update(chargingPoints)
+    .set({ ...info, updatedAt: sql`now()` })
+    .where(eq(chargingPoints.cpId, cp.cpId));
+  Object.assign(cp, info);
+  work.audit({
+    eventType: "registration",
+    actorType: "cp",
+    actorId: cp.cpId,
+    resource: cpResource(cp.cpId),
+    action: "describe_cp",
+    outcome: "success",
+    details: { ...e, type: undefined },
+  });
 }
 
 async function supplyStarted(work: Work, cpId: string, sessionId: string): Promise<void> {

@@ -9,8 +9,9 @@ import { eq, sql } from "drizzle-orm";
 import { isCityInAlert } from "../../db/repos/weather.ts";
 import { chargingPoints } from "../../db/schema/index.ts";
 import type { CpState } from "../../domain/cp-state.ts";
-import { type ChannelState, type CpConditions, deriveStatus, sessionMustEnd } from "../../domain/cp-status.ts";
+import { availabilityAfter, type ChannelState, type CpConditions, deriveStatus, sessionMustEnd } from "../../domain/cp-status.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
+import { NoActiveKeyError } from "./channel.ts";
 import { requestSessionEnd, sessionInProgressAt } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
@@ -40,6 +41,7 @@ function conditionsOf(row: CpRow): Omit<CpConditions, "supplying" | "weatherAler
     connected: row.connected,
     operatorStopped: row.operatorStopped,
     engineFault: row.engineFault,
+    keepsChargingOffline: row.keepsChargingOffline,
   };
 }
 
@@ -94,8 +96,23 @@ export async function changeCp(work: Work, cp: CpRow, change: FactChange, cause:
       reason: cause.reason,
       details: { from, to: derived.status, state_reason: derived.reason },
     });
+  const available = changed ? availabilityAfter(derived.status, conditions) : undefined;
+  if (available !== undefined) await tellAvailability(work, cp.cpId, available, derived.reason);
   if (session && mustEnd && !session.pendingEndReason) await requestSessionEnd(work, cp, session, mustEnd);
   return { from, to: derived.status };
+}
+
+/**
+ * Tells the CP it is closed to new sessions, or open again. Central refuses drivers at a closed
+ * CP anyway; this is for CPs that also start sessions by themselves (a card at the charger).
+ * Without a working key there is nobody to tell: the CP learns its state when it authenticates.
+ */
+async function tellAvailability(work: Work, cpId: string, available: boolean, reason: string): Promise<void> {
+  try {
+    work.send(work.ctx.topics.cpCommands, await work.ctx.channel.sealForCp(cpId, { type: "set_availability", available, reason }));
+  } catch (err) {
+    if (!(err instanceof NoActiveKeyError)) throw err;
+  }
 }
 
 /** Re-derives a CP's state after its session changed (opened or closed). */

@@ -4,7 +4,7 @@
  * always handled with its CP's row locked (see cp-records.ts).
  */
 import { and, eq, sql } from "drizzle-orm";
-import type { Authorised, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
+import type { Authorised, LocalSessionStarted, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { chargingSessions, drivers } from "../../db/schema/index.ts";
 import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
@@ -99,6 +99,49 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
   const s = row!;
   work.afterCommit(() => ctx.sessions.remember({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt }));
   return answer;
+}
+
+/**
+ * A session the CP started by itself (a driver's card, perhaps while it was offline) is a fact:
+ * it is recorded as it happened, whatever the CP's state now, and billed like any other. It is
+ * refused (and the CP told to stop it) only when it cannot be one session among others: the CP
+ * has another session in progress, or the driver has one elsewhere. A repeated report of the
+ * same session changes nothing.
+ */
+export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionStarted): Promise<void> {
+  const { ctx } = work;
+  if (await findSession(work, e.session_id)) return;
+  await work.tx
+    .insert(drivers)
+    .values({ driverId: e.driver_id })
+    .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } });
+  const busy = (await sessionInProgressAt(work, cp.cpId)) ?? (await sessionInProgressOf(work, e.driver_id));
+  const audit = { eventType: "session", actorType: "cp", actorId: cp.cpId, resource: cpResource(cp.cpId), action: "start_session" } as const;
+  if (busy) {
+    work.audit({
+      ...audit,
+      outcome: "failure",
+      reason: `session ${busy.sessionId} of driver ${busy.driverId} is in progress at ${busy.cpId}`,
+      details: { session_id: e.session_id, driver_id: e.driver_id, local: true },
+    });
+    const stop = await sealCommand(work, cp.cpId, { type: "stop_supply", session_id: e.session_id, reason: "engine_refused" });
+    if (stop) work.send(ctx.topics.cpCommands, stop);
+    return;
+  }
+  const now = new Date();
+  const reported = new Date(e.started_at);
+  const startedAt = Number.isNaN(reported.getTime()) || reported > now ? now : reported;
+  const [row] = await work.tx
+    .insert(chargingSessions)
+    .values({ sessionId: e.session_id, cpId: cp.cpId, driverId: e.driver_id, pricePerKwh: cp.pricePerKwh, startedAt, supplyStartedAt: startedAt })
+    .returning();
+  await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: e.session_id, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, e.driver_id));
+  await refreshCp(work, cp, { reason: `session ${e.session_id} started at the charger for driver ${e.driver_id}`, actorType: "cp", actorId: cp.cpId });
+  work.audit({ ...audit, outcome: "success", details: { session_id: e.session_id, driver_id: e.driver_id, local: true, price_per_kwh: cp.pricePerKwh } });
+  const s = row!;
+  work.afterCommit(() =>
+    ctx.sessions.remember({ sessionId: s.sessionId, cpId: cp.cpId, driverId: s.driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt }),
+  );
 }
 
 /**

@@ -149,7 +149,8 @@ export class Engine {
       this.start(c.session_id, c.driver_id, c.price_per_kwh);
       return;
     }
-    if (this.supply?.sessionId === c.session_id) this.end(c.reason);
+    // Central itself refuses drivers at an unavailable CP: the engine has nothing to change.
+    if (c.type !== "set_availability" && this.supply?.sessionId === c.session_id) this.end(c.reason);
   }
 
   private refuse(sessionId: string, reason: string): void {

@@ -1,0 +1,26 @@
+/** What the gateway's parts share. */
+import type { Auditor } from "../../audit/audit.ts";
+import type { Bus } from "../../bus/bus.ts";
+import type { RetryingPublisher } from "../../bus/retrying-publisher.ts";
+import type { Topics } from "../../bus/topics.ts";
+import type { Db } from "../../db/client.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { GatewayConfig } from "./config.ts";
+import type { KeyClient } from "./key-client.ts";
+import type { ChargerLink } from "./link.ts";
+
+export interface GatewayContext {
+  db: Db;
+  bus: Bus;
+  topics: Topics;
+  log: Logger;
+  auditor: Auditor;
+  config: GatewayConfig;
+  /** This gateway's name, in the audit log and in `ocpp_chargers.gateway`. */
+  instance: string;
+  /** Every event for Central leaves through it, in order. */
+  publisher: RetryingPublisher;
+  keys: KeyClient;
+  /** The chargers whose sockets this gateway holds, by id. */
+  links: Map<string, ChargerLink>;
+}

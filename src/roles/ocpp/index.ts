@@ -1,0 +1,81 @@
+/**
+ * `evnet ocpp`: the OCPP-J gateway. Real chargers (OCPP 1.6J, 2.0.1) connect here and join the
+ * network as CPs: the gateway authenticates each one, gets its channel key from the API, plays
+ * its engine and monitor on the bus (sealed events, opened commands) and turns Central's
+ * commands into OCPP calls. Central needs no OCPP knowledge. Several gateways may run side by
+ * side (behind a load balancer): each serves the chargers connected to it.
+ */
+import { hostname } from "node:os";
+import { createAuditor } from "../../audit/audit.ts";
+import { ensureTopicsIfReachable } from "../../bus/keep-subscribed.ts";
+import { busOptionsFrom, openBus } from "../../bus/open.ts";
+import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
+import { allTopics, topicsFor } from "../../bus/topics.ts";
+import { openDatabase } from "../../db/client.ts";
+import { migrate } from "../../db/migrate.ts";
+import { createLogger } from "../../lib/log.ts";
+import type { Shared } from "../shared.ts";
+import { followCommands, watchKeys } from "./commands.ts";
+import type { GatewayConfig } from "./config.ts";
+import type { GatewayContext } from "./context.ts";
+import { createKeyClient } from "./key-client.ts";
+import type { ChargerLink } from "./link.ts";
+import { listen } from "./listener.ts";
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  ctx: GatewayContext;
+  stop(): Promise<void>;
+}
+
+const KEY_CHECK_EVERY_MS = 5_000;
+
+export async function start(config: GatewayConfig, shared: Shared = {}): Promise<RunningGateway> {
+  const instance = config.OCPP_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
+  const log = shared.log ?? createLogger("ocpp");
+  log.info("opening database");
+  const database =
+    shared.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.EVNET_DATA_DIR,
+      maxConnections: config.DATABASE_POOL_SIZE,
+      applicationName: "evnet ocpp",
+    }));
+  await migrate(database.db);
+  const bus = shared.bus ?? (await openBus(busOptionsFrom(config, `evnet-ocpp-${instance}`)));
+  const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
+  await ensureTopicsIfReachable(bus, allTopics(topics), log);
+  const ctx: GatewayContext = {
+    db: database.db,
+    bus,
+    topics,
+    log,
+    auditor: createAuditor(database.db, log),
+    config,
+    instance,
+    publisher: new RetryingPublisher(bus, log),
+    keys: createKeyClient({ apiUrl: config.API_URL, caFile: config.EVNET_CA_FILE, token: config.EVNET_GATEWAY_TOKEN, gateway: instance }),
+    links: new Map<string, ChargerLink>(),
+  };
+  const commands = followCommands(ctx);
+  await commands.ready;
+  const keys = watchKeys(ctx, KEY_CHECK_EVERY_MS);
+  const listening = await listen(ctx);
+  log.info("ocpp gateway listening", { url: listening.url, instance, tls: listening.url.startsWith("wss") });
+  return {
+    url: listening.url,
+    port: listening.port,
+    ctx,
+    async stop() {
+      keys.stop();
+      await listening.close();
+      await commands.close();
+      await ctx.publisher.drain(2000);
+      ctx.publisher.close();
+      if (!shared.bus) await bus.close();
+      if (!shared.database) await database.close();
+    },
+  };
+}

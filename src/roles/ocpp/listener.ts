@@ -1,0 +1,162 @@
+/**
+ * The gateway's endpoint, ws(s)://HOST:PORT/ocpp/<charger id>. With a certificate it serves TLS
+ * through a `node:tls` server that hands each socket to a plain `node:http` server: under Bun
+ * only that way does the handshake see the charger's client certificate (profile 3). Every
+ * handshake is decided by `admit`; a refused one gets its HTTP status and is audited. An
+ * accepted charger's channel key is fetched before the upgrade completes, so a charger that is
+ * connected can always be spoken for.
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from "node:tls";
+import { RPCServer } from "ocpp-rpc";
+import type RPCServerClient from "ocpp-rpc/lib/server-client";
+import type { ChannelKey } from "../../crypto/keys.ts";
+import { cpResource } from "../../identity/audit-resource.ts";
+import { type Admission, admit, type HandshakeFacts, SUBPROTOCOLS } from "./admission.ts";
+import { forgetConnectionsOf, markOffline, markOnline } from "./connections.ts";
+import type { GatewayContext } from "./context.ts";
+import { ChargerLink } from "./link.ts";
+import { speak16 } from "./v16.ts";
+import { speak201 } from "./v201.ts";
+
+export interface Listening {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+interface Admitted {
+  admission: Extract<Admission, { ok: true }>;
+  key: ChannelKey;
+}
+
+function certificateOf(socket: TLSSocket): HandshakeFacts["certificate"] {
+  const peer = socket.getPeerCertificate?.();
+  if (!peer || Object.keys(peer).length === 0) return undefined;
+  const cn = peer.subject?.CN;
+  return { trusted: socket.authorized === true, commonName: Array.isArray(cn) ? cn[0] : cn };
+}
+
+export async function listen(ctx: GatewayContext): Promise<Listening> {
+  const { config, log } = ctx;
+  const rpc = new RPCServer({
+    protocols: [...SUBPROTOCOLS],
+    strictMode: true,
+    pingIntervalMs: config.OCPP_PING_INTERVAL * 1000,
+    callTimeoutMs: config.OCPP_CALL_TIMEOUT * 1000,
+    callConcurrency: 1,
+    maxBadMessages: 20,
+  });
+
+  rpc.auth(async (accept, reject, hs) => {
+    const socket = hs.request.socket as TLSSocket;
+    const tls = socket.encrypted === true;
+    const facts: HandshakeFacts = {
+      cpId: hs.identity,
+      offered: hs.protocols,
+      password: hs.password,
+      tls,
+      certificate: tls ? certificateOf(socket) : undefined,
+    };
+    const refuse = async (status: number, reason: string) => {
+      log.warn("refused a charger's connection", { cp_id: hs.identity.slice(0, 64), status, reason, from: hs.remoteAddress });
+      await ctx.auditor.record({
+        eventType: "authentication",
+        actorType: "cp",
+        actorId: hs.identity.slice(0, 64),
+        resource: cpResource(hs.identity.slice(0, 64)),
+        action: "ocpp_connect",
+        outcome: "failure",
+        reason,
+        sourceAddress: hs.remoteAddress,
+        details: { gateway: ctx.instance, subprotocols: [...hs.protocols].slice(0, 5), tls },
+      });
+      reject(status, reason);
+    };
+    try {
+      if (hs.endpoint !== "/ocpp") return await refuse(404, `connect to /ocpp/<charger id>, not ${hs.endpoint.slice(0, 100)}/<id>`);
+      const admission = await admit(ctx.db, facts);
+      if (!admission.ok) return await refuse(admission.status, admission.reason);
+      const key = await ctx.keys.keyFor(hs.identity, admission.proof, hs.remoteAddress);
+      accept({ admission, key } satisfies Admitted, admission.subprotocol);
+    } catch (err) {
+      log.error("could not admit a charger", { cp_id: hs.identity.slice(0, 64), err });
+      reject(503, "the central system cannot admit chargers right now; try again");
+    }
+  });
+
+  rpc.on("client", (client: RPCServerClient) => adopt(ctx, client));
+
+  const http = createHttpServer((_req, res) => {
+    res.statusCode = 426;
+    res.setHeader("content-type", "text/plain");
+    res.end("evnet OCPP gateway: open a WebSocket to /ocpp/<charger id> with subprotocol ocpp1.6 or ocpp2.0.1\n");
+  });
+  http.on("upgrade", rpc.handleUpgrade);
+  let server: HttpServer | TlsServer = http;
+  if (config.OCPP_TLS_CERT && config.OCPP_TLS_KEY) {
+    const clientCa = config.OCPP_CLIENT_CA ?? config.EVNET_CA_FILE;
+    server = createTlsServer(
+      {
+        cert: readFileSync(config.OCPP_TLS_CERT),
+        key: readFileSync(config.OCPP_TLS_KEY),
+        minVersion: "TLSv1.2",
+        // A certificate is asked for, not required: profile 2 chargers have none. `admit` decides.
+        ...(clientCa ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: false } : {}),
+      },
+      (socket) => http.emit("connection", socket),
+    );
+  }
+  await forgetConnectionsOf(ctx.db, ctx.instance);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.OCPP_PORT, config.OCPP_HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.OCPP_HOST.includes(":") ? `[${config.OCPP_HOST}]` : config.OCPP_HOST;
+  const url = `${server === http ? "ws" : "wss"}://${host}:${port}/ocpp`;
+  return {
+    url,
+    port,
+    async close() {
+      await rpc.close({ code: 1001, reason: "gateway stopping", force: true }).catch(() => undefined);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const link of ctx.links.values()) await markOffline(ctx.db, link.cpId, link.connection).catch(() => undefined);
+      ctx.links.clear();
+    },
+  };
+}
+
+/** An admitted charger's socket: it replaces any older one of the same charger here, and speaks its version. */
+function adopt(ctx: GatewayContext, client: RPCServerClient): void {
+  const { admission, key } = client.session as Admitted;
+  const cpId = client.handshake.identity;
+  const previous = ctx.links.get(cpId);
+  if (previous) {
+    ctx.log.info("a new connection replaces the charger's older one", { cp_id: cpId });
+    previous.close(1000, "replaced by a newer connection of this charger");
+  }
+  // Handlers first, in this turn: the charger's BootNotification may already be on its way.
+  const link = new ChargerLink({ ctx, client, cpId, subprotocol: admission.subprotocol, key, pricePerKwh: admission.price });
+  if (admission.subprotocol === "ocpp1.6") speak16(link);
+  else speak201(link);
+  ctx.links.set(cpId, link);
+  const recorded = markOnline(ctx.db, cpId, ctx.instance, admission.subprotocol, client.handshake.remoteAddress).then(
+    (seq) => (link.connection = seq),
+    (err) => ctx.log.warn("could not record a charger's connection", { cp_id: cpId, err }),
+  );
+  client.on("close", ({ code, reason }: { code: number; reason: string | Buffer }) => {
+    link.closedByPeer();
+    if (ctx.links.get(cpId) === link) ctx.links.delete(cpId);
+    void recorded.then(() => markOffline(ctx.db, cpId, link.connection)).catch(() => undefined);
+    ctx.log.info("charger disconnected", { cp_id: cpId, code, reason: String(reason).slice(0, 100) });
+  });
+  client.on("badMessage", ({ error }: { error: Error }) => ctx.log.warn("a malformed message from a charger", { cp_id: cpId, error: error.message }));
+  client.on("strictValidationFailure", ({ method, outbound, error }: { method: string; outbound: boolean; error: Error }) =>
+    ctx.log.warn("a message failed the OCPP schema", { cp_id: cpId, method, outbound, error: error.message }),
+  );
+  link.start();
+  ctx.log.info("charger connected", { cp_id: cpId, subprotocol: admission.subprotocol, proof: admission.proof, key_id: key.keyId });
+}

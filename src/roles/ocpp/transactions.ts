@@ -1,0 +1,101 @@
+/**
+ * `ocpp_transactions`, the gateway's record of each OCPP transaction and the evnet session it
+ * is: shared by every gateway, so a charger's Stop finds its Start whichever gateway took it,
+ * hours later too. Every write is idempotent (a charger retries, replays after an outage).
+ */
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { type Db, rowsOf } from "../../db/client.ts";
+import { ocppTransactions } from "../../db/schema/index.ts";
+
+export type TxRow = typeof ocppTransactions.$inferSelect;
+
+export interface NewTransaction {
+  cpId: string;
+  /** 2.0.1: the charger's id; 1.6: none (the table's id becomes it). */
+  ocppTxId?: string;
+  sessionId: string;
+  idTag: string | null;
+  connectorId: number;
+  /** 1.6: what makes a retried StartTransaction the same one. */
+  startKey?: string;
+  meterStartWh: number | null;
+  startedAt: Date;
+}
+
+/** Records a transaction, or finds the one already recorded (same 1.6 start or same 2.0.1 id): `created` says which. */
+export async function recordTransaction(db: Db, t: NewTransaction): Promise<{ row: TxRow; created: boolean }> {
+  return db.transaction(async (tx) => {
+    let values = { ...t, ocppTxId: t.ocppTxId ?? "" };
+    let id: number | undefined;
+    if (t.ocppTxId === undefined) {
+      const [next] = rowsOf<{ id: number }>(await tx.execute(sql`select nextval(pg_get_serial_sequence('ocpp_transactions', 'id'))::int as id`));
+      id = Number(next!.id);
+      values = { ...values, ocppTxId: String(id) };
+    }
+    const inserted = await tx
+      .insert(ocppTransactions)
+      .values({ ...values, ...(id !== undefined ? { id } : {}) })
+      .onConflictDoNothing()
+      .returning();
+    if (inserted[0]) return { row: inserted[0], created: true };
+    const where = t.startKey
+      ? and(eq(ocppTransactions.cpId, t.cpId), eq(ocppTransactions.startKey, t.startKey))
+      : and(eq(ocppTransactions.cpId, t.cpId), eq(ocppTransactions.ocppTxId, values.ocppTxId));
+    const [existing] = await tx.select().from(ocppTransactions).where(where);
+    return { row: existing!, created: false };
+  });
+}
+
+export async function findTransaction(db: Db, cpId: string, ocppTxId: string): Promise<TxRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(ocppTransactions)
+    .where(and(eq(ocppTransactions.cpId, cpId), eq(ocppTransactions.ocppTxId, ocppTxId)));
+  return row;
+}
+
+export async function findBySession(db: Db, cpId: string, sessionId: string): Promise<TxRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(ocppTransactions)
+    .where(and(eq(ocppTransactions.cpId, cpId), eq(ocppTransactions.sessionId, sessionId)));
+  return row;
+}
+
+/** Keeps the newest register reading of an open transaction (for a Stop that brings none, and for the record). */
+export async function noteMeter(db: Db, id: number, registerWh: number, startWh?: number): Promise<void> {
+  await db
+    .update(ocppTransactions)
+    .set({ lastMeterWh: registerWh, ...(startWh !== undefined ? { meterStartWh: sql`coalesce(${ocppTransactions.meterStartWh}, ${startWh})` } : {}) })
+    .where(and(eq(ocppTransactions.id, id), eq(ocppTransactions.status, "open")));
+}
+
+/** Ends an open transaction; undefined when it had ended already (a repeated Stop). */
+export async function endTransaction(
+  db: Db,
+  id: number,
+  end: { meterStopWh: number | null; stoppedAt: Date; reason: string; meterStartWh?: number },
+): Promise<TxRow | undefined> {
+  const [row] = await db
+    .update(ocppTransactions)
+    .set({
+      status: "ended",
+      meterStopWh: end.meterStopWh,
+      stoppedAt: end.stoppedAt,
+      stopReason: end.reason,
+      ...(end.meterStartWh !== undefined ? { meterStartWh: sql`coalesce(${ocppTransactions.meterStartWh}, ${end.meterStartWh})` } : {}),
+    })
+    .where(and(eq(ocppTransactions.id, id), eq(ocppTransactions.status, "open")))
+    .returning();
+  return row;
+}
+
+/** A transaction that began without a driver's token (plugged in first) learns it later. */
+export async function attachToken(db: Db, id: number, idTag: string): Promise<TxRow | undefined> {
+  const [row] = await db
+    .update(ocppTransactions)
+    .set({ idTag })
+    .where(and(eq(ocppTransactions.id, id), isNull(ocppTransactions.idTag)))
+    .returning();
+  return row;
+}
