@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import { AppError } from "../lib/errors.ts";
 import { ensureSigningKeys } from "./signing-keys.ts";
-import { createAuthority, issueServerCertificate, loadAuthority } from "./x509.ts";
+import { createAuthority, issueClientCertificate, issueServerCertificate, loadAuthority } from "./x509.ts";
 
 export const CA_CERT_FILE = "ca.pem";
 export const CA_KEY_FILE = "ca-key.pem";
@@ -93,4 +93,30 @@ export async function makeCerts(options: MakeCertsOptions): Promise<CertsReport>
   files.push({ path: signing.privateKeyFile, what: "registry signing key", action: signingAction, private: true });
   files.push({ path: signing.publicKeyFile, what: "registry signing public key", action: signingAction, private: false });
   return { hosts, files };
+}
+
+/** Where a charger's client certificate goes: `<dir>/chargers/<id>.pem` and `<id>-key.pem`. */
+export function chargerCertificateFiles(dir: string, cpId: string): { cert: string; key: string } {
+  return { cert: join(dir, "chargers", `${cpId}.pem`), key: join(dir, "chargers", `${cpId}-key.pem`) };
+}
+
+/**
+ * A charger's client certificate for OCPP security profile 3 (CN = its id), signed by the CA
+ * in `dir` (made by `evnet certs` before). Install it, its key and ca.pem on the charger.
+ */
+export async function makeChargerCertificate(dir: string, cpId: string): Promise<WrittenFile[]> {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(cpId)) throw new AppError("bad_request", `not a charger id: ${JSON.stringify(cpId)}`);
+  if (!existsSync(join(dir, CA_CERT_FILE)) || !existsSync(join(dir, CA_KEY_FILE)))
+    throw new AppError("not_found", `${dir} has no CA yet: run 'evnet certs' first (chargers' certificates are signed by it)`);
+  const ca = await loadAuthority(readFileSync(join(dir, CA_CERT_FILE), "utf8"), readFileSync(join(dir, CA_KEY_FILE), "utf8"));
+  const files = chargerCertificateFiles(dir, cpId);
+  mkdirSync(join(dir, "chargers"), { recursive: true });
+  const action = existsSync(files.cert) ? "replaced" : "created";
+  const issued = await issueClientCertificate(ca, cpId);
+  write(files.cert, issued.certPem, false);
+  write(files.key, issued.keyPem, true);
+  return [
+    { path: files.cert, what: `${cpId} client certificate`, action, private: false },
+    { path: files.key, what: `${cpId} client private key`, action, private: true },
+  ];
 }

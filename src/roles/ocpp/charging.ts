@@ -176,6 +176,6 @@ export async function unknownTransaction(
     idToken: t.idToken,
     connectorId: t.connectorId,
     meterStartWh: begin.energyWh,
-    startedAt: Math.min(begin.at, t.at),
+    startedAt: new Date(Math.min(begin.at.getTime(), t.at.getTime())),
   });
 }
