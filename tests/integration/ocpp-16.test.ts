@@ -87,6 +87,9 @@ describe("OCPP 1.6J", () => {
     charger.sendRaw("this is not JSON");
     charger.sendRaw(JSON.stringify({ not: "an array" }));
     expect((await charger.call("Heartbeat", {})).currentTime).toBeString();
+    // 1.6 has no RpcFrameworkError: an unreadable frame is a FormationViolation.
+    const unreadable = charger.frames.filter((f) => f[0] === 4 && f[1] === "-1");
+    expect(unreadable.map((f) => f[2])).toEqual(["FormationViolation", "FormationViolation"]);
     expect(charger.open).toBe(true);
   });
 

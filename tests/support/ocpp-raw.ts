@@ -96,11 +96,16 @@ export class RawCharger {
     return f[2];
   }
 
-  /** Waits for the gateway to call `action` (answered by `answers`), counting from `after`. */
-  async waitForCall(action: string, after = 0, timeoutMs = 20_000): Promise<Record<string, any>> {
+  /** Waits for the gateway to call `action` (answered by `answers`), counting from `after`; `matches` picks among such calls. */
+  async waitForCall(
+    action: string,
+    after = 0,
+    matches: (payload: Record<string, any>) => boolean = () => true,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, any>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.callsFromGateway.slice(after).find((c) => c.action === action);
+      const found = this.callsFromGateway.slice(after).find((c) => c.action === action && matches(c.payload));
       if (found) return found.payload;
       if (Date.now() > deadline) throw new Error(`${this.id}: the gateway did not call ${action} within ${timeoutMs} ms`);
       await Bun.sleep(50);
@@ -116,7 +121,11 @@ export class RawCharger {
  * Opens a WebSocket handshake by hand and returns the HTTP status the server answered (101
  * when it accepted), with the subprotocol it picked.
  */
-export function handshakeStatus(url: string, id: string, o: Partial<RawOptions> & { path?: string }): Promise<{ status: number; protocol?: string }> {
+export function handshakeStatus(
+  url: string,
+  id: string,
+  o: Partial<RawOptions> & { path?: string; keepOpen?: boolean },
+): Promise<{ status: number; protocol?: string; socket?: { destroy(): void } }> {
   const u = new URL(url);
   const secure = u.protocol === "wss:";
   const lines = [
@@ -143,12 +152,15 @@ export function handshakeStatus(url: string, id: string, o: Partial<RawOptions> 
         })
       : netConnect({ host: u.hostname, port });
     let text = "";
+    let settled = false;
     socket.once(secure ? "secureConnect" : "connect", () => socket.write(request));
     socket.on("data", (d) => {
       text += d.toString();
-      if (!text.includes("\r\n\r\n")) return;
+      if (!text.includes("\r\n\r\n") || settled) return;
+      settled = true;
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
       const protocol = /sec-websocket-protocol: *(\S+)/i.exec(text)?.[1];
+      if (o.keepOpen) return resolve({ status, protocol, socket }); // a charger gone silent: it never answers a ping
       socket.destroy();
       resolve({ status, protocol });
     });

@@ -17,6 +17,7 @@ import { cpResource } from "../../identity/audit-resource.ts";
 import { type Admission, admit, type HandshakeFacts, SUBPROTOCOLS } from "./admission.ts";
 import { forgetConnectionsOf, markOffline, markOnline } from "./connections.ts";
 import type { GatewayContext } from "./context.ts";
+import { spellErrorCodesFor } from "./error-codes.ts";
 import { ChargerLink } from "./link.ts";
 import { speak16 } from "./v16.ts";
 import { speak201 } from "./v201.ts";
@@ -139,6 +140,7 @@ function adopt(ctx: GatewayContext, client: RPCServerClient): void {
     previous.close(1000, "replaced by a newer connection of this charger");
   }
   // Handlers first, in this turn: the charger's BootNotification may already be on its way.
+  spellErrorCodesFor(client, admission.subprotocol);
   const link = new ChargerLink({ ctx, client, cpId, subprotocol: admission.subprotocol, key, pricePerKwh: admission.price });
   if (admission.subprotocol === "ocpp1.6") speak16(link);
   else speak201(link);
