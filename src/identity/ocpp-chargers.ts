@@ -14,6 +14,8 @@ import { AppError } from "../lib/errors.ts";
 import { cpResource } from "./audit-resource.ts";
 
 export const SECURITY_PROFILES = [1, 2, 3] as const;
+/** The price a charger registered without one gets (the Registry's REGISTRY_DEFAULT_PRICE_PER_KWH default). */
+export const DEFAULT_PRICE_PER_KWH = 0.3;
 export type SecurityProfile = (typeof SECURITY_PROFILES)[number];
 
 export interface OcppRegistration {
@@ -80,4 +82,15 @@ export async function registerOcppCharger(
     details: { protocol: "ocpp", location: r.location, price_per_kwh: result.price, security_profile: r.securityProfile, password: "new (shown once)" },
   });
   return { cpId: r.cpId, location: r.location, pricePerKwh: result.price, securityProfile: r.securityProfile, password, created: result.created };
+}
+
+/** What an operator reads after registering: the charger's settings, the password once. */
+export function describeRegistration(r: RegisteredOcppCharger): string {
+  return [
+    `${r.cpId} ${r.created ? "registered" : "registered again"} as an OCPP charger at ${r.location} (${r.pricePerKwh} EUR/kWh), security profile ${r.securityProfile}`,
+    `  central system URL:  ${r.securityProfile === 1 ? "ws" : "wss"}://<gateway host>:9000/ocpp/${r.cpId}`,
+    r.securityProfile === 3
+      ? `  client certificate:  evnet certs --charger ${r.cpId} (CN = ${r.cpId}); no password is used`
+      : `  basic auth user:     ${r.cpId}\n  basic auth password: ${r.password}   (shown once; evnet keeps only its hash)`,
+  ].join("\n");
 }

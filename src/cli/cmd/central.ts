@@ -16,7 +16,7 @@ export function register(cli: CAC): void {
   cli
     .command(
       "central [operation] [...args]",
-      "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, stats",
+      "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, register-ocpp <id> <location> [profile] [price], stats",
     )
     .option("--database-url <url>", "PostgreSQL URL (env DATABASE_URL; else the embedded database)")
     .option("--data-dir <dir>", "embedded database folder (env EVNET_DATA_DIR)")

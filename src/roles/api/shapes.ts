@@ -47,6 +47,25 @@ export const chargingPointSchema = v.object({
   weather_alert: v.boolean(),
   /** The session in progress at this CP, if any. */
   session: v.nullable(sessionSchema),
+  /** How it talks to evnet: evnet (its own engine and monitor) or ocpp (a charger through the gateway). */
+  protocol: v.picklist(["evnet", "ocpp"]),
+  /** For OCPP: 1.6 or 2.0.1. */
+  protocol_version: v.nullable(v.string()),
+  vendor: v.nullable(v.string()),
+  model: v.nullable(v.string()),
+  serial_number: v.nullable(v.string()),
+  firmware_version: v.nullable(v.string()),
+  /** online: connected now (an OCPP charger's socket, an evnet CP's heartbeats); offline; never: not yet. */
+  connection_state: v.picklist(["online", "offline", "never"]),
+  /** OCPP chargers: the security profile it must connect with and where it is (or was last) connected. */
+  ocpp: v.nullable(
+    v.object({
+      security_profile: v.number(),
+      gateway: v.nullable(v.string()),
+      connected_at: isoTimeOrNull,
+      disconnected_at: isoTimeOrNull,
+    }),
+  ),
 });
 export type ChargingPointView = v.InferOutput<typeof chargingPointSchema>;
 

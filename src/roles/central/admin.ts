@@ -11,6 +11,7 @@ import { controlMessage } from "../../bus/control-messages.ts";
 import type { Topics } from "../../bus/topics.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
+import { DEFAULT_PRICE_PER_KWH, type RegisteredOcppCharger, registerOcppCharger, SECURITY_PROFILES, type SecurityProfile } from "../../identity/ocpp-chargers.ts";
 import { revokeCpKey } from "../../identity/revoke.ts";
 import { AppError } from "../../lib/errors.ts";
 
@@ -189,4 +190,23 @@ export function formatStats(s: Stats): string {
     `drivers           ${s.drivers} (${s.drivers_charging} charging)`,
     `outbox backlog    ${s.outbox_backlog}`,
   ].join("\n");
+}
+
+/** Registers an OCPP charger as the operator at this terminal (from text, as typed in the menu or on the command line). */
+export async function registerOcpp(
+  deps: AdminDeps,
+  input: { cpId: string; location: string; profile: string; price?: string },
+): Promise<RegisteredOcppCharger> {
+  const profile = Number(input.profile) as SecurityProfile;
+  if (!SECURITY_PROFILES.includes(profile)) throw new AppError("bad_request", "the security profile is 1, 2 or 3");
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.cpId)) throw new AppError("bad_request", "a charger id is 1-64 letters, digits, '_', '.' or '-'");
+  const location = input.location.trim();
+  if (!location || location.length > 100) throw new AppError("bad_request", "the location is 1-100 characters");
+  const price = input.price === undefined || input.price === "" ? undefined : Number(input.price);
+  if (price !== undefined && !(Number.isFinite(price) && price >= 0.01 && price <= 100)) throw new AppError("bad_request", "the price is 0.01-100 EUR per kWh");
+  return registerOcppCharger(
+    { db: deps.db, auditor: deps.auditor, defaultPricePerKwh: DEFAULT_PRICE_PER_KWH },
+    { cpId: input.cpId, location, pricePerKwh: price, securityProfile: profile },
+    { actorId: operatorName() },
+  );
 }

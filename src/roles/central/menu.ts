@@ -1,6 +1,7 @@
 /** Central's admin menu (SYSTEM.md): CPs, sessions, stop/resume, revocation, statistics. */
 import * as p from "@clack/prompts";
 import { ask, type LogCapture, runMenu } from "../../cli/menu.ts";
+import { describeRegistration } from "../../identity/ocpp-chargers.ts";
 import {
   type AdminDeps,
   formatCp,
@@ -10,6 +11,7 @@ import {
   formatStats,
   listCps,
   listSessions,
+  registerOcpp,
   revoke,
   setStopped,
   showCp,
@@ -77,6 +79,19 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
             if (ok !== true) return;
             const keys = await revoke(deps, id);
             p.log.success(`revoked ${keys.length} key(s) of ${id}`);
+          },
+        },
+        {
+          value: "register-ocpp",
+          label: "Register an OCPP charger",
+          hint: "its password is shown once",
+          run: async () => {
+            const cpId = await ask("Charger id (its OCPP identity)", "CP_OCPP_01");
+            const location = cpId ? await ask("Location (city)", "Madrid") : undefined;
+            const profile = location ? await ask("Security profile: 1 ws + password (loopback), 2 wss + password, 3 wss + client certificate", "2", "2") : undefined;
+            if (!cpId || !location || !profile) return;
+            const price = await ask("Price per kWh (empty: the default)", "");
+            p.note(describeRegistration(await registerOcpp(deps, { cpId, location, profile, price })), "OCPP charger");
           },
         },
         { value: "stats", label: "Show system statistics", run: async () => p.note(formatStats(await stats(db)), "statistics") },

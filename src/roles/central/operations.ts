@@ -12,6 +12,7 @@ import { loadConfig } from "../../config/env.ts";
 import { openDatabase } from "../../db/client.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { describeRegistration } from "../../identity/ocpp-chargers.ts";
 import {
   type CpFilter,
   formatCp,
@@ -21,6 +22,7 @@ import {
   formatStats,
   listCps,
   listSessions,
+  registerOcpp,
   revoke,
   setStopped,
   showCp,
@@ -28,7 +30,7 @@ import {
   stats,
 } from "./admin.ts";
 
-export const OPERATIONS = ["cps", "cp", "sessions", "session", "stop", "resume", "revoke", "stats"] as const;
+export const OPERATIONS = ["cps", "cp", "sessions", "session", "stop", "resume", "revoke", "register-ocpp", "stats"] as const;
 
 const operationConfigSchema = v.object({ ...databaseEntries, ...busEntries });
 export type OperationConfig = v.InferOutput<typeof operationConfigSchema>;
@@ -82,6 +84,12 @@ export async function runOperation(op: string, args: string[], config: Operation
         const cpId = required(args, "a CP id");
         const keys = await revoke(deps, cpId, args.slice(1).join(" "));
         return print({ cp_id: cpId, revoked_key_ids: keys }, `revoked ${keys.length} key(s) of ${cpId}`);
+      }
+      case "register-ocpp": {
+        const [cpId, location, profile = "2", price] = args;
+        if (!cpId || !location) throw new AppError("bad_request", "register-ocpp takes <charger id> <location> [security profile 1|2|3] [price per kWh]");
+        const done = await registerOcpp(deps, { cpId, location, profile, price });
+        return print({ ...done, password: done.securityProfile === 3 ? undefined : done.password }, describeRegistration(done));
       }
       case "stats": {
         const s = await stats(db);

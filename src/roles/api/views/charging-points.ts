@@ -1,7 +1,7 @@
 /** Charging points as the API shows them: state, location and its temperature, session in progress. */
-import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
-import { chargingPoints } from "../../../db/schema/index.ts";
+import { chargingPoints, ocppChargers } from "../../../db/schema/index.ts";
 import type { CpState } from "../../../domain/cp-state.ts";
 import { cityKey } from "../../../domain/weather-policy.ts";
 import type { ChargingPointView, CityWeatherView, SessionView } from "../shapes.ts";
@@ -10,8 +10,20 @@ import { iso, isoOrNull } from "./time.ts";
 import { listCityWeather, weatherByCity } from "./weather.ts";
 
 type CpRow = typeof chargingPoints.$inferSelect;
+type OcppRow = typeof ocppChargers.$inferSelect;
 
-export function toChargingPointView(row: CpRow, weather: Map<string, CityWeatherView>, sessionsByCp: Map<string, SessionView>): ChargingPointView {
+function connectionState(row: CpRow, ocpp?: OcppRow): ChargingPointView["connection_state"] {
+  if (ocpp) return ocpp.connection === "online" ? "online" : ocpp.connection === "offline" ? "offline" : "never";
+  if (row.connected) return "online";
+  return row.lastConnectionTime ? "offline" : "never";
+}
+
+export function toChargingPointView(
+  row: CpRow,
+  weather: Map<string, CityWeatherView>,
+  sessionsByCp: Map<string, SessionView>,
+  ocpp?: OcppRow,
+): ChargingPointView {
   const city = weather.get(cityKey(row.location));
   return {
     cp_id: row.cpId,
@@ -27,6 +39,21 @@ export function toChargingPointView(row: CpRow, weather: Map<string, CityWeather
     temperature_c: city?.temperature_c ?? null,
     weather_alert: city?.alert ?? false,
     session: sessionsByCp.get(row.cpId) ?? null,
+    protocol: row.protocol === "ocpp" ? "ocpp" : "evnet",
+    protocol_version: row.protocolVersion,
+    vendor: row.vendor,
+    model: row.model,
+    serial_number: row.serialNumber,
+    firmware_version: row.firmwareVersion,
+    connection_state: connectionState(row, ocpp),
+    ocpp: ocpp
+      ? {
+          security_profile: ocpp.securityProfile,
+          gateway: ocpp.gateway,
+          connected_at: isoOrNull(ocpp.connectedAt),
+          disconnected_at: isoOrNull(ocpp.disconnectedAt),
+        }
+      : null,
   };
 }
 
@@ -47,10 +74,16 @@ function whereOf(f: CpFilter): SQL | undefined {
 
 async function views(db: Db, rows: CpRow[], weather?: CityWeatherView[]): Promise<ChargingPointView[]> {
   if (rows.length === 0) return [];
-  const [cities, sessions] = await Promise.all([weather ?? listCityWeather(db), sessionsInProgress(db)]);
+  const ocppIds = rows.filter((r) => r.protocol === "ocpp").map((r) => r.cpId);
+  const [cities, sessions, chargers] = await Promise.all([
+    weather ?? listCityWeather(db),
+    sessionsInProgress(db),
+    ocppIds.length ? db.select().from(ocppChargers).where(inArray(ocppChargers.cpId, ocppIds)) : Promise.resolve([]),
+  ]);
   const byCp = new Map(sessions.map((s) => [s.cp_id, s]));
   const byCity = weatherByCity(cities);
-  return rows.map((r) => toChargingPointView(r, byCity, byCp));
+  const ocppOf = new Map(chargers.map((c) => [c.cpId, c]));
+  return rows.map((r) => toChargingPointView(r, byCity, byCp, ocppOf.get(r.cpId)));
 }
 
 /** Ordered by CP id. `weather` can be passed when the caller already read it. */
