@@ -9,9 +9,10 @@ import { register as driver } from "./cmd/driver.ts";
 import { register as kafkaAcls } from "./cmd/kafka-acls.ts";
 import { register as migrate } from "./cmd/migrate.ts";
 import { register as ocpp } from "./cmd/ocpp.ts";
+import { register as ocppCharger } from "./cmd/ocpp-charger.ts";
 import { register as registry } from "./cmd/registry.ts";
 import { register as up } from "./cmd/up.ts";
 import { register as weather } from "./cmd/weather.ts";
 
 /** Every subcommand, in the order `evnet --help` lists them. */
-export const commands: ((cli: CAC) => void)[] = [up, central, registry, api, weather, cpEngine, cpMonitor, ocpp, driver, migrate, certs, busCheck, kafkaAcls];
+export const commands: ((cli: CAC) => void)[] = [up, central, registry, api, weather, cpEngine, cpMonitor, ocpp, ocppCharger, driver, migrate, certs, busCheck, kafkaAcls];

@@ -11,7 +11,13 @@ import { controlMessage } from "../../bus/control-messages.ts";
 import type { Topics } from "../../bus/topics.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
-import { DEFAULT_PRICE_PER_KWH, type RegisteredOcppCharger, registerOcppCharger, SECURITY_PROFILES, type SecurityProfile } from "../../identity/ocpp-chargers.ts";
+import {
+  DEFAULT_PRICE_PER_KWH,
+  type RegisteredOcppCharger,
+  registerOcppCharger,
+  SECURITY_PROFILES,
+  type SecurityProfile,
+} from "../../identity/ocpp-chargers.ts";
 import { revokeCpKey } from "../../identity/revoke.ts";
 import { AppError } from "../../lib/errors.ts";
 

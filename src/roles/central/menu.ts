@@ -88,7 +88,9 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
           run: async () => {
             const cpId = await ask("Charger id (its OCPP identity)", "CP_OCPP_01");
             const location = cpId ? await ask("Location (city)", "Madrid") : undefined;
-            const profile = location ? await ask("Security profile: 1 ws + password (loopback), 2 wss + password, 3 wss + client certificate", "2", "2") : undefined;
+            const profile = location
+              ? await ask("Security profile: 1 ws + password (loopback), 2 wss + password, 3 wss + client certificate", "2", "2")
+              : undefined;
             if (!cpId || !location || !profile) return;
             const price = await ask("Price per kWh (empty: the default)", "");
             p.note(describeRegistration(await registerOcpp(deps, { cpId, location, profile, price })), "OCPP charger");

@@ -10,9 +10,9 @@ import { topicsFor } from "../../bus/topics.ts";
 import { busEntries, databaseEntries } from "../../config/common.ts";
 import { loadConfig } from "../../config/env.ts";
 import { openDatabase } from "../../db/client.ts";
+import { describeRegistration } from "../../identity/ocpp-chargers.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
-import { describeRegistration } from "../../identity/ocpp-chargers.ts";
 import {
   type CpFilter,
   formatCp,

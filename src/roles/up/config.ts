@@ -12,6 +12,10 @@ export const upConfigSchema = v.object({
   EVNET_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), ".evnet"),
   /** How many simulated charging points, spread over a few cities. */
   UP_CPS: v.pipe(integer(5, 0), v.maxValue(500, "expected at most 500 simulated charging points")),
+  /** How many simulated OCPP chargers (alternately 1.6 and 2.0.1) connect to an OCPP gateway in the network. */
+  UP_OCPP_CPS: v.pipe(integer(0, 0), v.maxValue(500, "expected at most 500 simulated OCPP chargers")),
+  /** Where that gateway listens for chargers (ws://127.0.0.1:PORT/ocpp; real chargers may connect too). */
+  UP_OCPP_PORT: port(9000),
   /** How many simulated drivers charging in auto mode. */
   UP_DRIVERS: v.pipe(integer(3, 0), v.maxValue(200, "expected at most 200 simulated drivers")),
   /** Seconds each simulated charge lasts before the driver stops it. */

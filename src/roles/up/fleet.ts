@@ -24,6 +24,16 @@ export function simulatedCps(count: number): SimulatedCp[] {
   }));
 }
 
+/** OCPP chargers beside evnet's own: OCPP_001... in the same cities. */
+export function simulatedOcppChargers(count: number): (SimulatedCp & { version: "1.6" | "2.0.1" })[] {
+  return Array.from({ length: count }, (_, i) => ({
+    cpId: `OCPP_${String(i + 1).padStart(3, "0")}`,
+    location: CITIES[(i + 2) % CITIES.length]!,
+    pricePerKwh: PRICES[(i + 1) % PRICES.length]!,
+    version: i % 2 === 0 ? "1.6" : "2.0.1",
+  }));
+}
+
 export function simulatedDriverIds(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `DRIVER_${String(i + 1).padStart(2, "0")}`);
 }

@@ -17,11 +17,13 @@ import { centralConfigSchema } from "../central/config.ts";
 import { engineConfigSchema } from "../cp-engine/config.ts";
 import { monitorConfigSchema } from "../cp-monitor/config.ts";
 import { driverConfigSchema } from "../driver/config.ts";
+import { checkGatewayConfig, gatewayConfigSchema } from "../ocpp/config.ts";
+import { chargerConfigSchema } from "../ocpp-charger/config.ts";
 import { registryConfigSchema } from "../registry/config.ts";
 import type { Shared } from "../shared.ts";
 import { weatherConfigSchema } from "../weather/config.ts";
 import type { UpConfig } from "./config.ts";
-import { driveForever, logReporter, simulatedCps, simulatedDriverIds } from "./fleet.ts";
+import { driveForever, logReporter, type SimulatedCp, simulatedCps, simulatedDriverIds, simulatedOcppChargers } from "./fleet.ts";
 import { ensureUpSecrets } from "./secrets.ts";
 
 interface Stoppable {
@@ -87,6 +89,7 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
     EVNET_OPERATOR_TOKEN: secrets.operatorToken,
     EVNET_SERVICE_TOKEN: secrets.serviceToken,
     EVNET_ENROLLMENT_TOKEN: secrets.enrollmentToken,
+    EVNET_GATEWAY_TOKEN: secrets.gatewayToken,
     EVNET_CA_FILE: config.EVNET_CA_FILE,
   };
 
@@ -168,6 +171,9 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
     started.push({ name: `monitor ${cp.cpId}`, stop: () => monitorRole.stop() });
   }
 
+  const ocppChargers = await startOcpp(config, common, apiUrl, shared, started, database);
+  cps.push(...ocppChargers);
+
   const driversStop = new AbortController();
   const driver = await import("../driver/index.ts");
   const runs: Promise<void>[] = [];
@@ -202,11 +208,70 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
   });
 
   const everywhere = apiUrl !== apiRole.url;
-  log.info("network up", { dashboard: `${apiUrl}/`, listening_on: everywhere ? "every interface" : config.API_HOST, cps: cps.length, drivers: runs.length });
+  log.info("network up", {
+    dashboard: `${apiUrl}/`,
+    listening_on: everywhere ? "every interface" : config.API_HOST,
+    cps: cps.length,
+    ocpp_chargers: ocppChargers.length,
+    drivers: runs.length,
+  });
   return {
     dashboardUrl: `${apiUrl}/`,
     everywhere,
     operatorToken: secrets.operatorToken,
     stop: stopAll,
   };
+}
+
+/**
+ * With --ocpp-cps: an OCPP gateway on loopback (security profile 1) and simulated OCPP chargers,
+ * registered as an operator would, connecting to it. Returns them for the drivers' rounds.
+ */
+async function startOcpp(
+  config: UpConfig,
+  common: Record<string, string | undefined>,
+  apiUrl: string,
+  shared: (role: string) => Shared,
+  started: Stoppable[],
+  database: Database,
+): Promise<SimulatedCp[]> {
+  if (config.UP_OCPP_CPS === 0) return [];
+  const chargers = simulatedOcppChargers(config.UP_OCPP_CPS);
+  const { registerOcppCharger } = await import("../../identity/ocpp-chargers.ts");
+  const { createAuditor } = await import("../../audit/audit.ts");
+  const auditor = createAuditor(database.db, createLogger("up"));
+  const passwords = new Map<string, string>();
+  for (const c of chargers) {
+    const done = await registerOcppCharger(
+      { db: database.db, auditor, defaultPricePerKwh: c.pricePerKwh },
+      { cpId: c.cpId, location: c.location, pricePerKwh: c.pricePerKwh, securityProfile: 1 },
+      { actorId: "up" },
+    );
+    passwords.set(c.cpId, done.password);
+  }
+  const gateway = await import("../ocpp/index.ts");
+  const gatewayRole = await gateway.start(
+    checkGatewayConfig(
+      loadConfig(
+        gatewayConfigSchema,
+        {},
+        { ...common, API_URL: apiUrl, OCPP_HOST: "127.0.0.1", OCPP_PORT: String(config.UP_OCPP_PORT), OCPP_INSTANCE_ID: "ocpp-up" },
+      ),
+    ),
+    shared("ocpp"),
+  );
+  started.push({ name: "ocpp", stop: () => gatewayRole.stop() });
+  const simulator = await import("../ocpp-charger/index.ts");
+  for (const c of chargers) {
+    const chargerRole = await simulator.start(
+      loadConfig(
+        chargerConfigSchema,
+        {},
+        { OCPP_CHARGER_ID: c.cpId, OCPP_URL: gatewayRole.url, OCPP_VERSION: c.version, OCPP_PASSWORD: passwords.get(c.cpId), OCPP_METER_INTERVAL: "2" },
+      ),
+      createLogger(`ocpp-charger ${c.cpId}`),
+    );
+    started.push({ name: `ocpp-charger ${c.cpId}`, stop: () => chargerRole.stop() });
+  }
+  return chargers;
 }

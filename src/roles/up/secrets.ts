@@ -11,6 +11,7 @@ export interface UpSecrets {
   operatorToken: string;
   serviceToken: string;
   enrollmentToken: string;
+  gatewayToken: string;
   masterKey: string;
   signingKeyFile: string;
   publicKeyFile: string;
@@ -28,6 +29,7 @@ export async function ensureUpSecrets(dataDir: string, given: Partial<Stored>): 
     operatorToken: given.operatorToken ?? stored.operatorToken ?? randomToken(24),
     serviceToken: given.serviceToken ?? stored.serviceToken ?? randomToken(24),
     enrollmentToken: given.enrollmentToken ?? stored.enrollmentToken ?? randomToken(24),
+    gatewayToken: given.gatewayToken ?? stored.gatewayToken ?? randomToken(24),
     masterKey: given.masterKey ?? stored.masterKey ?? randomHex(32),
   };
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
