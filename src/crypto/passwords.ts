@@ -40,8 +40,13 @@ export async function verifyPassword(password: Uint8Array | string, stored: stri
   const [scheme, n, r, p, salt, hash] = stored.split("$");
   if (scheme !== "scrypt" || !salt || !hash) return false;
   const cost = { N: Number(n), r: Number(r), p: Number(p) };
-  if (![cost.N, cost.r, cost.p].every((x) => Number.isSafeInteger(x) && x > 0) || cost.N > 1 << 20) return false;
+  const powerOfTwo = cost.N > 1 && (cost.N & (cost.N - 1)) === 0;
+  if (!powerOfTwo || cost.N > 1 << 20 || ![cost.r, cost.p].every((x) => Number.isSafeInteger(x) && x > 0 && x <= 64)) return false;
   const expected = Buffer.from(hash, "base64url");
-  const got = await derive(password, Buffer.from(salt, "base64url"), cost);
-  return got.length === expected.length && timingSafeEqual(got, expected);
+  try {
+    const got = await derive(password, Buffer.from(salt, "base64url"), cost);
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  } catch {
+    return false; // parameters the library refuses: no password matches them
+  }
 }

@@ -9,6 +9,8 @@ import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { engineConfigSchema } from "../../src/roles/cp-engine/config.ts";
 import { monitorConfigSchema } from "../../src/roles/cp-monitor/config.ts";
 import { driverConfigSchema } from "../../src/roles/driver/config.ts";
+import { gatewayConfigSchema } from "../../src/roles/ocpp/config.ts";
+import { chargerConfigSchema } from "../../src/roles/ocpp-charger/config.ts";
 import { registryConfigSchema } from "../../src/roles/registry/config.ts";
 import { upConfigSchema } from "../../src/roles/up/config.ts";
 import { weatherConfigSchema } from "../../src/roles/weather/config.ts";
@@ -19,6 +21,8 @@ const schemas = {
   "cp-engine": engineConfigSchema,
   "cp-monitor": monitorConfigSchema,
   driver: driverConfigSchema,
+  ocpp: gatewayConfigSchema,
+  "ocpp-charger": chargerConfigSchema,
   registry: registryConfigSchema,
   up: upConfigSchema,
   weather: weatherConfigSchema,
