@@ -54,7 +54,21 @@ describe("the compiled evnet binary, run from a folder without node_modules", ()
     expect(version.stdout).toContain(`evnet/${pkg.version}`);
     const help = evnet(["--help"]);
     expect(help.code).toBe(0);
-    for (const command of ["up", "central", "registry", "api", "weather", "cp-engine", "cp-monitor", "driver", "migrate", "certs", "bus-check"])
+    for (const command of [
+      "up",
+      "central",
+      "registry",
+      "api",
+      "weather",
+      "cp-engine",
+      "cp-monitor",
+      "ocpp",
+      "ocpp-charger",
+      "driver",
+      "migrate",
+      "certs",
+      "bus-check",
+    ])
       expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s`, "m"));
   });
 
@@ -122,4 +136,35 @@ describe("the compiled evnet binary, run from a folder without node_modules", ()
     expect(run.code).toBe(69);
     expect(run.stderr).toContain("Kafka at 127.0.0.1:1 failed");
   }, 30_000);
+
+  test("runs the OCPP gateway and simulated OCPP 1.6 and 2.0.1 chargers (ocpp-rpc and its schemas inside the binary)", async () => {
+    const proc = Bun.spawn(
+      [binary, "up", "--data-dir", "up-ocpp", "--port", "0", "--ocpp-port", "0", "--cps", "0", "--ocpp-cps", "2", "--drivers", "2", "--charge-seconds", "3"],
+      {
+        cwd: runDir,
+        env: { PATH: "/usr/bin:/bin", HOME: root, EVNET_LOG_LEVEL: "info", UP_PAUSE_SECONDS: "1" },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    let out = "";
+    const read = async (stream: ReadableStream<Uint8Array>) => {
+      const reader = stream.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
+    };
+    void read(proc.stdout);
+    void read(proc.stderr);
+    try {
+      const deadline = Date.now() + 90_000;
+      const tickets = () => new Set([...out.matchAll(/ticket cp_id=(OCPP_00\d)/g)].map((m) => m[1]));
+      while (tickets().size < 2 && Date.now() < deadline) await Bun.sleep(250);
+      expect([...tickets()].sort()).toEqual(["OCPP_001", "OCPP_002"]);
+      expect(out).toContain("subprotocol=ocpp1.6");
+      expect(out).toContain("subprotocol=ocpp2.0.1");
+      expect(out).not.toMatch(/ ERROR /);
+    } finally {
+      proc.kill("SIGINT");
+      await proc.exited;
+    }
+  }, 120_000);
 });

@@ -90,6 +90,18 @@ export class ChargerLink {
     this.client.handle(method, ({ params }) => this.serial(async () => (await handler(params as P)) as Record<string, unknown>));
   }
 
+  /**
+   * Notifications evnet has no use for yet but a conforming central system must accept (a
+   * charger retries, or gives up on us, when they are refused): answered, and logged.
+   */
+  acknowledge(methods: string[]): void {
+    for (const method of methods)
+      this.on(method, (params: Record<string, unknown>) => {
+        this.ctx.log.info("charger notification", { cp_id: this.cpId, method, params: JSON.stringify(params).slice(0, 300) });
+        return {};
+      });
+  }
+
   /** Runs a call from the charger after the ones before it have been answered. */
   serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.inbound.then(work, work);

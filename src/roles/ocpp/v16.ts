@@ -116,4 +116,11 @@ export function speak16(link: ChargerLink): void {
   );
 
   on("DataTransfer", (p: { vendorId: string; messageId?: string; data?: string }) => dataTransfer(link, p));
+  link.acknowledge([
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "SecurityEventNotification",
+    "SignedFirmwareStatusNotification",
+    "LogStatusNotification",
+  ]);
 }

@@ -91,6 +91,14 @@ export function speak201(link: ChargerLink): void {
   on("MeterValues", () => ({}));
 
   on("DataTransfer", (p: { vendorId: string; messageId?: string; data?: unknown }) => dataTransfer(link, p));
+  link.acknowledge([
+    "SecurityEventNotification",
+    "NotifyEvent",
+    "NotifyReport",
+    "FirmwareStatusNotification",
+    "LogStatusNotification",
+    "NotifyMonitoringReport",
+  ]);
 }
 
 async function transactionEvent(link: ChargerLink, e: TransactionEvent, status: string | undefined): Promise<void> {
