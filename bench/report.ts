@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Machine } from "./machine.ts";
 import type { Ceiling } from "./measure-ceiling.ts";
+import type { OcppResult } from "./ocpp.ts";
 import type { DrainResult, SteadyResult } from "./step.ts";
 
 export interface BenchRun {
@@ -15,6 +16,8 @@ export interface BenchRun {
   ceiling: Ceiling;
   steady: SteadyResult[];
   drain: DrainResult[];
+  /** OCPP chargers through one gateway. */
+  ocpp: OcppResult[];
   /** Sizes skipped because a smaller one could not keep up. */
   skipped: { chargers: number; centrals: number; reason: string }[];
   finishedAt: string;
@@ -65,6 +68,21 @@ export function renderResults(run: BenchRun): string {
     for (const d of run.drain)
       lines.push(
         `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} |`,
+      );
+  }
+  if (run.ocpp.length) {
+    lines.push("");
+    lines.push(
+      "**OCPP gateway** (N OCPP 1.6J chargers as WebSocket clients of one `evnet ocpp`, each charging: MeterValues every 10 s, Heartbeat every 60 s; connect = handshake with the scrypt password check and the key from the API, then BootNotification):",
+    );
+    lines.push("");
+    lines.push(
+      "| OCPP chargers | connected | connect all (s) | connect p50 / p99 ms | MeterValues/s | MeterValues → API p50 / p99 ms | gateway CPU (cores) | gateway RSS MiB | KiB / connection | CPU: Central / API / PG |",
+    );
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for (const o of run.ocpp)
+      lines.push(
+        `| ${int(o.chargers)} | ${int(o.connected)} | ${o.connectSeconds} | ${int(o.connectMs?.p50)} / ${int(o.connectMs?.p99)} | ${int(o.meterValuesPerS)} | ${int(o.latencyMs?.p50)} / ${int(o.latencyMs?.p99)} | ${o.gatewayCpu} | ${o.gatewayRssMiB} | ${o.gatewayKiBPerConnection} | ${o.centralCpu} / ${o.apiCpu} / ${o.postgresCpu} |`,
       );
   }
   return lines.join("\n");

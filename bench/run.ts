@@ -12,6 +12,8 @@
  * Settings (environment; the defaults are the full run, well under 30 minutes):
  *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=10
  *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=30
+ *   BENCH_OCPP_SIZES=1000,10000 (OCPP chargers through one gateway, bench/ocpp.ts; empty: none)
+ *   BENCH_OCPP_SECONDS=60  BENCH_OCPP_CONNECT_CONCURRENCY=50
  *   BENCH_PARTITIONS=12  BENCH_SESSION_MINUTES=10  BENCH_IDLE_SECONDS=5  BENCH_LATENCY_SAMPLE=20
  *   BENCH_POLL_MS=20  BENCH_CEILING_MESSAGES=1000000
  *   BENCH_OUT=docs/benchmarks.md  BENCH_JSON=docs/benchmarks.json
@@ -24,6 +26,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeMachine } from "./machine.ts";
 import { measureCeiling } from "./measure-ceiling.ts";
+import { runOcpp } from "./ocpp.ts";
 import { pidFromFile } from "./proc.ts";
 import { type BenchRun, renderResults, writeReport } from "./report.ts";
 import { type BenchEnv, runDrain, runSteady } from "./step.ts";
@@ -96,6 +99,9 @@ async function main(): Promise<void> {
   const sizes = wholeNumbers("BENCH_SIZES", "1000,5000,10000,20000");
   const centralCounts = wholeNumbers("BENCH_CENTRALS", "1,2");
   const drainSizes = wholeNumbers("BENCH_DRAIN", "10000");
+  const ocppSizes = wholeNumbers("BENCH_OCPP_SIZES", "1000,10000");
+  const ocppSeconds = positive("BENCH_OCPP_SECONDS", "60");
+  const ocppConcurrency = positive("BENCH_OCPP_CONNECT_CONCURRENCY", "50", true);
   const services = servicesUp();
   const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
   const runId = Date.now().toString(36);
@@ -152,6 +158,7 @@ async function main(): Promise<void> {
     }),
     steady: [],
     drain: [],
+    ocpp: [],
     skipped: [],
     finishedAt: "",
   };
@@ -180,6 +187,30 @@ async function main(): Promise<void> {
         run.drain.push(result);
         log(`  ${result.perSecond} msg/s, Central CPU ${result.cpu.central}`);
       }
+    for (const n of ocppSizes) {
+      log(`ocpp: ${n} OCPP chargers through one gateway, ${ocppSeconds} s`);
+      const result = await runOcpp(
+        {
+          databaseUrl: env.databaseUrl,
+          brokers: env.brokers,
+          runId,
+          partitions: env.partitions,
+          warmupS: env.warmupS,
+          seconds: ocppSeconds,
+          latencySample: env.latencySample,
+          pollMinMs: env.pollMinMs,
+          meterEveryS: 10,
+          heartbeatEveryS: 60,
+          connectConcurrency: ocppConcurrency,
+        },
+        n,
+        log,
+      );
+      run.ocpp.push(result);
+      log(
+        `  connected ${result.connected} in ${result.connectSeconds} s, p99 ${result.latencyMs?.p99 ?? "?"} ms, gateway CPU ${result.gatewayCpu}, ${result.gatewayKiBPerConnection} KiB/connection`,
+      );
+    }
   } finally {
     run.finishedAt = new Date().toISOString();
     mkdirSync(env.workDir, { recursive: true });

@@ -1,0 +1,279 @@
+/**
+ * OCPP chargers through one gateway: N WebSocket clients (OCPP 1.6J frames written by hand,
+ * from this process) connect to `evnet ocpp` (its own OS process, with Central and the API as
+ * processes too), boot, start a transaction, then send MeterValues every 10 s and a Heartbeat
+ * every 60 s, spread evenly. Figures: how long all N took to connect (password check, key
+ * issue, boot), the p99 from a MeterValues sent to its energy visible in the API, and the
+ * gateway's CPU and memory per connection over the measured window.
+ *
+ * The chargers are registered straight in the database with one shared password hash (each
+ * connection still pays the full scrypt check; only the registrations' hashing is saved).
+ */
+import postgres from "postgres";
+import { hashPassword } from "../src/crypto/passwords.ts";
+import { meterKwh } from "../src/domain/billing.ts";
+import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
+import { createBenchDatabase } from "./fleet.ts";
+import { LatencySampler } from "./latency.ts";
+import { CpuMeter, memoryMiB, pidsNamed } from "./proc.ts";
+import type { Summary } from "./stats.ts";
+import { summarise } from "./stats.ts";
+
+export interface OcppSettings {
+  databaseUrl: string;
+  brokers: string[];
+  runId: string;
+  partitions: number;
+  warmupS: number;
+  seconds: number;
+  latencySample: number;
+  pollMinMs: number;
+  meterEveryS: number;
+  heartbeatEveryS: number;
+  /** Connections opened at once while connecting the fleet. */
+  connectConcurrency: number;
+}
+
+export interface OcppResult {
+  kind: "ocpp";
+  chargers: number;
+  connected: number;
+  connectSeconds: number;
+  connectMs?: Summary;
+  meterValuesPerS: number;
+  latencyMs?: ReturnType<LatencySampler["summary"]>;
+  gatewayCpu: number;
+  centralCpu: number;
+  apiCpu: number;
+  postgresCpu: number;
+  gatewayRssMiB: number;
+  gatewayBaselineRssMiB: number;
+  gatewayKiBPerConnection: number;
+  errors: string[];
+}
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const PASSWORD = "bench-charger-password-0123456789";
+const GATEWAY_TOKEN = "bench-gateway-token-0123456789";
+
+/** One charger as the load generator plays it. */
+class Client {
+  ws?: WebSocket;
+  private waiting = new Map<string, (payload: any) => void>();
+  private n = 0;
+  register = 0;
+  transactionId?: number;
+
+  constructor(readonly id: string) {}
+
+  connect(url: string): Promise<void> {
+    const ws = new WebSocket(`${url}/${this.id}`, {
+      protocols: ["ocpp1.6"],
+      headers: { authorization: `Basic ${Buffer.from(`${this.id}:${PASSWORD}`).toString("base64")}` },
+    } as unknown as string[]);
+    this.ws = ws;
+    ws.onmessage = (m) => {
+      const frame = JSON.parse(String(m.data)) as unknown[];
+      if (frame[0] === 2)
+        ws.send(JSON.stringify([3, frame[1], { status: "Accepted" }])); // ChangeAvailability and the like
+      else this.waiting.get(String(frame[1]))?.(frame[0] === 3 ? frame[2] : undefined);
+    };
+    return new Promise((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onerror = () => reject(new Error(`${this.id}: handshake failed`));
+    });
+  }
+
+  call(action: string, payload: unknown): Promise<any> {
+    const id = `${++this.n}`;
+    return new Promise((resolve) => {
+      this.waiting.set(id, (p) => {
+        this.waiting.delete(id);
+        resolve(p);
+      });
+      this.ws?.send(JSON.stringify([2, id, action, payload]));
+    });
+  }
+}
+
+async function seed(sql: postgres.Sql, n: number): Promise<string[]> {
+  const hash = await hashPassword(PASSWORD);
+  const ids = Array.from({ length: n }, (_, i) => `OB${String(i + 1).padStart(6, "0")}`);
+  for (let i = 0; i < n; i += 2000) {
+    const chunk = ids.slice(i, i + 2000);
+    await sql`insert into charging_points (cp_id, location, price_per_kwh, protocol, keeps_charging_offline)
+              select id, 'Madrid', 0.3, 'ocpp', true from unnest(${chunk}::text[]) as id`;
+    await sql`insert into ocpp_chargers (cp_id, security_profile, password_hash) select id, 1, ${hash} from unnest(${chunk}::text[]) as id`;
+    await sql`insert into drivers (driver_id) select 'D' || id from unnest(${chunk}::text[]) as id`;
+  }
+  return ids;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => void): Promise<OcppResult> {
+  const prefix = `bench-${s.runId}-ocpp-${n}`;
+  const database = await createBenchDatabase(s.databaseUrl);
+  const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  const roles: RoleProcess[] = [];
+  const clients: Client[] = [];
+  const timers: ReturnType<typeof setInterval>[] = [];
+  const masterKey = "ab".repeat(32);
+  const bus = { KAFKA_BROKERS: s.brokers.join(","), EVNET_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: String(s.partitions) };
+  const start = (name: string, args: string[], env: Record<string, string>, ready: RegExp) => {
+    const role = spawnRole(name, args, { ...bus, DATABASE_URL: database.url, EVNET_MASTER_KEY: masterKey, ...env }, { command: [process.execPath, MAIN] });
+    roles.push(role);
+    return role.waitForLine(ready, 120_000).then((line) => ({ role, line }));
+  };
+  try {
+    const ids = await seed(sql, n);
+    const api = await start(
+      "api",
+      ["api"],
+      {
+        API_PORT: "0",
+        EVNET_OPERATOR_TOKEN: "bench-operator-token-0123456789",
+        EVNET_SERVICE_TOKEN: "bench-service-token-0123456789",
+        EVNET_GATEWAY_TOKEN: GATEWAY_TOKEN,
+      },
+      /listening/,
+    );
+    const apiUrl = /url=(\S+)/.exec(api.line)![1]!.replace(/\/$/, "");
+    const central = await start("central", ["central", "--no-menu"], { CENTRAL_INSTANCE_ID: "central-1" }, /central ready/);
+    const gateway = await start(
+      "gateway",
+      ["ocpp"],
+      { API_URL: apiUrl, EVNET_GATEWAY_TOKEN: GATEWAY_TOKEN, OCPP_PORT: "0", OCPP_INSTANCE_ID: "gateway-bench", DATABASE_POOL_SIZE: "20" },
+      /ocpp gateway listening/,
+    );
+    const url = /url=(\S+)/.exec(gateway.line)![1]!;
+    const gatewayPid = gateway.role.proc.pid;
+    const baseline = memoryMiB(gatewayPid)?.rss ?? 0;
+
+    // Connect the fleet, a few at a time: handshake (password, key) and boot.
+    log(`ocpp: connecting ${n} chargers`);
+    const connectMs: number[] = [];
+    const errors: string[] = [];
+    const t0 = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const c = new Client(ids[next++]!);
+        const began = performance.now();
+        try {
+          await c.connect(url);
+          await c.call("BootNotification", { chargePointVendor: "bench", chargePointModel: "raw-1.6" });
+          connectMs.push(performance.now() - began);
+          clients.push(c);
+        } catch (err) {
+          if (errors.length < 5) errors.push(String(err));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: s.connectConcurrency }, worker));
+    const connectSeconds = (performance.now() - t0) / 1000;
+    log(`ocpp: ${clients.length} connected in ${connectSeconds.toFixed(1)} s`);
+
+    // Every charger starts a transaction (an RFID start), so its meter values are telemetry.
+    let started = 0;
+    for (let i = 0; i < clients.length; i += 200)
+      await Promise.all(
+        clients.slice(i, i + 200).map(async (c) => {
+          await c.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Charging" });
+          const answer = await c.call("StartTransaction", { connectorId: 1, idTag: `D${c.id}`, meterStart: 0, timestamp: new Date().toISOString() });
+          c.transactionId = answer?.transactionId;
+          if (c.transactionId !== undefined) started++;
+        }),
+      );
+    log(`ocpp: ${started} transactions started`);
+
+    // The latency sample: a few chargers' sessions, as the API names them.
+    const sampler = new LatencySampler(apiUrl, s.pollMinMs);
+    const sampled = new Map<Client, string>();
+    for (const c of clients.slice(0, s.latencySample)) {
+      for (let tries = 0; tries < 200 && !sampled.has(c); tries++) {
+        const body = (await (await fetch(`${apiUrl}/ev/central/charging-points/${c.id}`)).json()) as { charging_point?: { session?: { session_id: string } } };
+        const session = body.charging_point?.session?.session_id;
+        if (session) sampled.set(c, session);
+        else await Bun.sleep(100);
+      }
+    }
+
+    // Steady load: each charger on its own phase of the 10 s meter and 60 s heartbeat cycles.
+    let meterValues = 0;
+    let counting = false;
+    const whPerTick = (22_000 * s.meterEveryS) / 3600;
+    clients.forEach((c, i) => {
+      const meterPhase = (i / clients.length) * s.meterEveryS * 1000;
+      const heartbeatPhase = (i / clients.length) * s.heartbeatEveryS * 1000;
+      setTimeout(() => {
+        timers.push(
+          setInterval(() => {
+            c.register += whPerTick;
+            const sentAt = Date.now();
+            const wh = Math.round(c.register);
+            c.ws?.send(
+              JSON.stringify([
+                2,
+                `mv${sentAt}`,
+                "MeterValues",
+                {
+                  connectorId: 1,
+                  transactionId: c.transactionId,
+                  meterValue: [{ timestamp: new Date(sentAt).toISOString(), sampledValue: [{ value: String(wh) }] }],
+                },
+              ]),
+            );
+            if (counting) meterValues++;
+            const session = sampled.get(c);
+            if (session) sampler.sent(session, meterKwh(wh / 1000), sentAt);
+          }, s.meterEveryS * 1000),
+        );
+      }, meterPhase);
+      setTimeout(() => timers.push(setInterval(() => void c.call("Heartbeat", {}), s.heartbeatEveryS * 1000)), heartbeatPhase);
+    });
+    await Bun.sleep(s.warmupS * 1000);
+    const meters = {
+      gateway: new CpuMeter(() => [gatewayPid]),
+      central: new CpuMeter(() => [central.role.proc.pid]),
+      api: new CpuMeter(() => [api.role.proc.pid]),
+      postgres: new CpuMeter(() => pidsNamed("postgres")),
+    };
+    for (const m of Object.values(meters)) m.begin();
+    sampler.open();
+    counting = true;
+    const w0 = performance.now();
+    await Bun.sleep(s.seconds * 1000);
+    counting = false;
+    sampler.closeWindow();
+    const windowS = (performance.now() - w0) / 1000;
+    const cpu = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, round2(m.end())])) as Record<keyof typeof meters, number>;
+    const memory = memoryMiB(gatewayPid) ?? { rss: 0, peak: 0 };
+    await sampler.settle(30_000);
+    sampler.close();
+    const latency = sampler.summary();
+    return {
+      kind: "ocpp",
+      chargers: n,
+      connected: clients.length,
+      connectSeconds: round2(connectSeconds),
+      connectMs: summarise(connectMs),
+      meterValuesPerS: Math.round(meterValues / windowS),
+      latencyMs: latency.count ? latency : undefined,
+      gatewayCpu: cpu.gateway,
+      centralCpu: cpu.central,
+      apiCpu: cpu.api,
+      postgresCpu: cpu.postgres,
+      gatewayRssMiB: Math.round(memory.rss),
+      gatewayBaselineRssMiB: Math.round(baseline),
+      gatewayKiBPerConnection: round2(((memory.rss - baseline) * 1024) / Math.max(1, clients.length)),
+      errors,
+    };
+  } finally {
+    for (const t of timers) clearInterval(t);
+    for (const c of clients) c.ws?.close();
+    for (const r of [...roles].reverse()) await r.stop();
+    await sql.end();
+    await database.drop();
+  }
+}
