@@ -20,7 +20,7 @@ export class OcppNetwork extends TestNetwork {
   gatewayEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
       DATABASE_URL: this.database.url,
-      ...this.busEnv(),
+      ...this.busEnv("cp"), // the gateway plays its chargers' part on the bus
       API_URL: this.apiUrl,
       EVNET_CA_FILE: this.certs.caFile,
       EVNET_GATEWAY_TOKEN: GATEWAY_TOKEN,
