@@ -82,7 +82,8 @@ export function altNames(hosts: string[]): { type: "dns" | "ip"; value: string }
   return [...new Set(hosts)].map((value) => ({ type: isIP(value) ? "ip" : "dns", value }));
 }
 
-export async function issueServerCertificate(ca: Authority, hosts: string[], commonName = "evnet server"): Promise<Pem> {
+/** A certificate the CA signs for a fresh key: CN = `commonName`, for `usage` (server or client authentication). */
+async function issueLeaf(ca: Authority, commonName: string, usage: "server" | "client", hosts: string[] = []): Promise<Pem> {
   const x509 = await x509lib();
   const keys = (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
@@ -96,8 +97,8 @@ export async function issueServerCertificate(ca: Authority, hosts: string[], com
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(altNames(hosts)),
+      new x509.ExtendedKeyUsageExtension([usage === "server" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      ...(hosts.length ? [new x509.SubjectAlternativeNameExtension(altNames(hosts))] : []),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
     ],
@@ -105,28 +106,14 @@ export async function issueServerCertificate(ca: Authority, hosts: string[], com
   return { certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
 }
 
+export function issueServerCertificate(ca: Authority, hosts: string[], commonName = "evnet server"): Promise<Pem> {
+  return issueLeaf(ca, commonName, "server", hosts);
+}
+
 /**
  * A client certificate for a charger (OCPP security profile 3): CN = its id, signed by the
  * operator's CA, for TLS client authentication only.
  */
-export async function issueClientCertificate(ca: Authority, commonName: string, days = SERVER_DAYS): Promise<Pem> {
-  const x509 = await x509lib();
-  const keys = (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${commonName}, O=evnet`,
-    issuer: ca.cert.subject,
-    ...validity(days),
-    signingAlgorithm: EC,
-    publicKey: keys.publicKey,
-    signingKey: ca.key,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
-    ],
-  });
-  return { certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
+export function issueClientCertificate(ca: Authority, commonName: string): Promise<Pem> {
+  return issueLeaf(ca, commonName, "client");
 }
