@@ -15,4 +15,19 @@ import { register as up } from "./cmd/up.ts";
 import { register as weather } from "./cmd/weather.ts";
 
 /** Every subcommand, in the order `evnet --help` lists them. */
-export const commands: ((cli: CAC) => void)[] = [up, central, registry, api, weather, cpEngine, cpMonitor, ocpp, ocppCharger, driver, migrate, certs, busCheck, kafkaAcls];
+export const commands: ((cli: CAC) => void)[] = [
+  up,
+  central,
+  registry,
+  api,
+  weather,
+  cpEngine,
+  cpMonitor,
+  ocpp,
+  ocppCharger,
+  driver,
+  migrate,
+  certs,
+  busCheck,
+  kafkaAcls,
+];

@@ -168,6 +168,50 @@ describe("OCPP 1.6J", () => {
     expect(charger.callsFromGateway.find((c) => c.action === "RemoteStopTransaction")?.payload).toEqual({ transactionId: txId });
   });
 
+  test("a StopTransaction whose start never arrived is billed from the Transaction.Begin reading it carries, once", async () => {
+    const stop = {
+      transactionId: 987_654,
+      meterStop: 64_000,
+      timestamp: iso(-3_600_000),
+      reason: "Local",
+      idTag: "D16",
+      transactionData: [
+        { timestamp: iso(-7_200_000), sampledValue: [{ value: "60000", context: "Transaction.Begin" }] },
+        { timestamp: iso(-3_600_000), sampledValue: [{ value: "64000", context: "Transaction.End" }] },
+      ],
+    };
+    const known = new Set((await net.sessionsAt(CP)).map((r) => r.session_id));
+    const before = known.size;
+    expect((await charger.call("StopTransaction", stop)).idTagInfo.status).toBe("Accepted");
+    await charger.call("StopTransaction", stop);
+    await waitFor(async () => (await net.sessionsAt(CP)).length === before + 1, "the replayed transaction's session");
+    // It started two hours ago, by the charger's clock: not the newest session, the new one.
+    const replayed = (await net.sessionsAt(CP)).find((r) => !known.has(r.session_id))!;
+    await waitFor(async () => (await net.session(replayed.session_id))?.status === "FINISHED", "it to be closed");
+    const closed = (await net.session(replayed.session_id))!;
+    expect([closed.energy_kwh, closed.driver_id]).toEqual([4, "D16"]);
+    expect((await net.sessionsAt(CP)).length).toBe(before + 1);
+    // Without a start reading it cannot be billed: audited, and the charger still gets its answer.
+    await charger.call("StopTransaction", { transactionId: 55, meterStop: 1_000, timestamp: iso(), idTag: "D16" });
+    await waitFor(async () => (await net.sql`select 1 from audit_events where action = 'bill_transaction' and outcome = 'failure'`).length === 1, "the audit");
+    await net.waitForStatus(CP, "ACTIVE");
+  });
+
+  test("the API shows the charger's protocol, version, maker, model and connection", async () => {
+    const res = await net.certs.fetch(`${net.apiUrl}/ev/central/charging-points/${CP}`);
+    const cp = ((await res.json()) as { charging_point: Record<string, any> }).charging_point;
+    expect([cp.protocol, cp.protocol_version, cp.vendor, cp.model, cp.firmware_version, cp.connection_state]).toEqual([
+      "ocpp",
+      "1.6",
+      "ACME",
+      "Wallbox 22",
+      "1.2.3",
+      "online",
+    ]);
+    expect(cp.ocpp).toMatchObject({ security_profile: 1, gateway: "gateway-1" });
+    expect(JSON.stringify(cp)).not.toContain(password);
+  });
+
   test("DataTransfer is answered UnknownVendorId and audited", async () => {
     expect((await charger.call("DataTransfer", { vendorId: "com.example", messageId: "x", data: "hi" })).status).toBe("UnknownVendorId");
     await waitFor(async () => (await net.sql`select 1 from audit_events where action = 'data_transfer'`).length === 1, "the audit entry");
