@@ -5,6 +5,7 @@ import m1 from "../../migrations/0001_moaning_cyclops.sql" with { type: "text" }
 import m2 from "../../migrations/0002_flaky_grandmaster.sql" with { type: "text" };
 import m3 from "../../migrations/0003_sleepy_talon.sql" with { type: "text" };
 import m4 from "../../migrations/0004_tranquil_pyro.sql" with { type: "text" };
+import m5 from "../../migrations/0005_green_thena.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -13,4 +14,5 @@ export const migrationSql: Record<string, string> = {
   "0002_flaky_grandmaster": m2,
   "0003_sleepy_talon": m3,
   "0004_tranquil_pyro": m4,
+  "0005_green_thena": m5,
 };
