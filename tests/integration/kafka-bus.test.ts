@@ -3,12 +3,10 @@
  * without saying goodbye, and a broker that restarts under a running subscription.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { BusError, type BusMessage, textDecoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { createLogger } from "../../src/lib/log.ts";
+import { OwnBroker } from "../support/own-broker.ts";
 import { kafkaBrokers, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -164,47 +162,12 @@ describe("a Kafka consumer group", () => {
   }, 60_000);
 });
 
-/** A Kafka broker of this test's own (scripts/services.sh in a private folder and ports), to restart at will. */
-class PrivateBroker {
-  readonly dir = mkdtempSync(join(tmpdir(), "evnet-kafka-restart-"));
-  private readonly env: Record<string, string | undefined>;
-  constructor(readonly port: number) {
-    this.env = {
-      ...process.env,
-      EVNET_SERVICES_DIR: this.dir,
-      EVNET_KAFKA_PORT: String(port),
-      EVNET_KAFKA_CONTROLLER_PORT: String(closedPort()),
-      KAFKA_HEAP_OPTS: "-Xms128m -Xmx256m",
-    };
-  }
-  get brokers(): string[] {
-    return [`127.0.0.1:${this.port}`];
-  }
-  private run(command: "up" | "down"): void {
-    const result = Bun.spawnSync(["bash", "scripts/services.sh", command], { env: this.env, stderr: "pipe", stdout: "pipe" });
-    if (result.exitCode !== 0) throw new Error(`services.sh ${command} failed:\n${result.stderr.toString()}`);
-  }
-  start(): void {
-    this.run("up");
-  }
-  stop(): void {
-    this.run("down");
-  }
-  remove(): void {
-    try {
-      this.stop();
-    } finally {
-      rmSync(this.dir, { recursive: true, force: true });
-    }
-  }
-}
-
 describe("a Kafka subscription across a broker restart", () => {
-  const broker = new PrivateBroker(closedPort());
+  const broker = new OwnBroker();
   afterAll(() => broker.remove());
 
   test("reconnects by itself and loses none of the messages the broker accepted", async () => {
-    broker.start();
+    await broker.up();
     const topic = `${prefix}.restart`;
     const logged: string[] = [];
     const log = createLogger("bus");
@@ -231,12 +194,12 @@ describe("a Kafka subscription across a broker restart", () => {
       await publish(0, 10);
       await waitFor(() => received.length >= 10, "the first 10 messages");
 
-      broker.stop();
+      await broker.down();
       await waitFor(() => logged.includes("kafka consumer lost; reconnecting"), "the subscription to notice the broker is gone", { timeoutMs: 30_000 });
       const duringOutage = await publish(100, 1).catch((e: unknown) => e);
       expect(duringOutage).toBeInstanceOf(BusError);
 
-      broker.start();
+      await broker.up();
       // A publisher buffers and retries until the broker takes the messages again.
       await waitFor(
         async () =>
