@@ -1,3 +1,3 @@
 // Runs before any test file imports src/: a quiet, predictable environment.
 process.env.EVNET_LOG_LEVEL ??= "warn";
-process.env.EVNET_ENV_FILE = "/nonexistent/.env"; // tests never read a developer's .env
+process.env.EVNET_ENV_FILE = "/dev/null"; // tests never read a developer's .env (an empty settings file)

@@ -4,6 +4,7 @@
  * messages in order per key and at least once: a handler that throws is retried, and offsets
  * are committed only after the handler resolved.
  */
+import { EXIT, KnownError } from "../lib/errors.ts";
 export interface BusMessage {
   topic: string;
   key: string;
@@ -75,13 +76,13 @@ export function toBytes(value: Uint8Array | string): Uint8Array {
  * The bus could not do what was asked (broker unreachable, timed out, closed). Publishers catch
  * it to buffer and retry; its message names the brokers and the cause.
  */
-export class BusError extends Error {
+export class BusError extends KnownError {
   override name = "BusError";
   constructor(
     readonly code: "unavailable" | "timeout" | "closed",
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; hint?: string },
   ) {
-    super(message, options);
+    super(message, { ...options, exitCode: EXIT.unavailable });
   }
 }

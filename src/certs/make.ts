@@ -7,9 +7,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { AppError } from "../lib/errors.ts";
+import { AppError, EXIT, KnownError, systemReason } from "../lib/errors.ts";
 import { ensureSigningKeys } from "./signing-keys.ts";
-import { createAuthority, issueClientCertificate, issueServerCertificate, loadAuthority } from "./x509.ts";
+import { type Authority, createAuthority, issueClientCertificate, issueServerCertificate, loadAuthority } from "./x509.ts";
 
 export const CA_CERT_FILE = "ca.pem";
 export const CA_KEY_FILE = "ca-key.pem";
@@ -52,8 +52,24 @@ function write(path: string, content: string, secret: boolean): void {
   chmodSync(path, secret ? 0o600 : 0o644); // an existing file keeps its old mode otherwise
 }
 
+/** Makes the files; a folder that cannot be written is reported as such, with how to fix it. */
 export async function makeCerts(options: MakeCertsOptions): Promise<CertsReport> {
   const hosts = checkHosts(options.hosts ?? []);
+  try {
+    return await writeCerts(options, hosts);
+  } catch (err) {
+    const reason = systemReason(err);
+    if (!reason) throw err;
+    const where = (err as NodeJS.ErrnoException).path ?? options.dir;
+    throw new KnownError(`cannot write the certificates to ${options.dir}: ${reason}${where === options.dir ? "" : ` (${where})`}`, {
+      hint: "choose a folder you can write to with --dir, or fix its permissions",
+      cause: err,
+      exitCode: EXIT.cannotCreate,
+    });
+  }
+}
+
+async function writeCerts(options: MakeCertsOptions, hosts: string[]): Promise<CertsReport> {
   mkdirSync(options.dir, { recursive: true });
   const path = (name: string) => join(options.dir, name);
   const files: WrittenFile[] = [];
@@ -62,7 +78,7 @@ export async function makeCerts(options: MakeCertsOptions): Promise<CertsReport>
 
   const caExists = existsSync(path(CA_CERT_FILE));
   const caKeyExists = existsSync(path(CA_KEY_FILE));
-  let ca;
+  let ca: Authority;
   if (caExists && caKeyExists && !options.force) {
     ca = await loadAuthority(readFileSync(path(CA_CERT_FILE), "utf8"), readFileSync(path(CA_KEY_FILE), "utf8"));
     record(CA_CERT_FILE, "CA certificate", "kept", false);

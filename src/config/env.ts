@@ -6,9 +6,14 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
+import { EXIT, KnownError, type KnownErrorOptions } from "../lib/errors.ts";
 
-export class ConfigError extends Error {
+/** A setting is missing or wrong; its message names the setting (and its flag, where it has one). */
+export class ConfigError extends KnownError {
   override name = "ConfigError";
+  constructor(message: string, options: Omit<KnownErrorOptions, "exitCode"> = {}) {
+    super(message, { ...options, exitCode: EXIT.config });
+  }
 }
 
 /** Parses a dotenv file: KEY=value lines, `#` comments, optional single or double quotes. */
@@ -30,11 +35,28 @@ export function parseDotenv(text: string): Record<string, string> {
 
 let cachedEnv: Record<string, string | undefined> | undefined;
 
+/**
+ * The settings file: `.env` in the working directory when there is one, or the file named by
+ * EVNET_ENV_FILE, which must then exist (a mistyped name must not silently fall back to defaults).
+ */
+function readEnvFile(): Record<string, string> {
+  const named = process.env.EVNET_ENV_FILE;
+  const file = named || ".env";
+  if (!named && !existsSync(file)) return {};
+  try {
+    return parseDotenv(readFileSync(file, "utf8"));
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "there is no such file" : (err as Error).message;
+    throw new ConfigError(`EVNET_ENV_FILE: cannot read the settings file ${file}: ${why}`, {
+      hint: "fix the path, or unset EVNET_ENV_FILE to read .env from the working directory",
+    });
+  }
+}
+
 /** The environment merged over `.env` (read once). Empty strings count as unset. */
 export function environment(): Record<string, string | undefined> {
   if (cachedEnv) return cachedEnv;
-  const file = process.env.EVNET_ENV_FILE ?? ".env";
-  const fromFile = existsSync(file) ? parseDotenv(readFileSync(file, "utf8")) : {};
+  const fromFile = readEnvFile();
   const merged: Record<string, string | undefined> = { ...fromFile };
   for (const [k, val] of Object.entries(process.env)) if (val !== undefined) merged[k] = val;
   for (const [k, val] of Object.entries(merged)) if (val === "") merged[k] = undefined;
@@ -47,10 +69,31 @@ export function resetEnvironmentCache(): void {
   cachedEnv = undefined;
 }
 
+/** What the CLI's settings table (src/config/settings.ts) tells about a variable, for messages. */
+interface KnownVariable {
+  /** Its command-line flag, e.g. `--data-dir`. */
+  flag?: string;
+  /** Never echoed in a message. */
+  secret?: boolean;
+}
+
+const knownVariables = new Map<string, KnownVariable>();
+
+export function registerVariable(name: string, known: KnownVariable): void {
+  knownVariables.set(name, known);
+}
+
+/** A variable as messages name it: `API_PORT (--port)` when it has a flag. */
+export function settingLabel(name: string): string {
+  const flag = knownVariables.get(name)?.flag;
+  return flag ? `${name} (${flag})` : name;
+}
+
 /**
  * Builds a role's config: `schema` is a valibot object schema whose keys are environment
  * variable names; `flags` maps the same names to values given on the command line.
- * A wrong value throws a ConfigError naming the variable and what was expected.
+ * A wrong value throws a ConfigError naming the variable (and its flag) and what was expected;
+ * the value given is shown, except a secret's.
  */
 export function loadConfig<S extends v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>>(
   schema: S,
@@ -65,9 +108,10 @@ export function loadConfig<S extends v.ObjectSchema<v.ObjectEntries, v.ErrorMess
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
   const lines = result.issues.map((issue) => {
-    const name = issue.path?.map((p) => String(p.key)).join(".") ?? "config";
-    const got = issue.input === undefined ? "nothing" : JSON.stringify(issue.input);
-    return `  ${name}: ${issue.message} (got ${got})`;
+    const key = issue.path?.[0] ? String(issue.path[0].key) : undefined;
+    const given = key === undefined ? issue.input : input[key];
+    const got = given === undefined ? "nothing" : key && knownVariables.get(key)?.secret ? "a value, not shown" : JSON.stringify(given);
+    return `  ${key ? settingLabel(key) : "config"}: ${issue.message} (got ${got})`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
 }

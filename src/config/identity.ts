@@ -1,6 +1,8 @@
-/** Config entries for identity and security: the master key, credential lifetimes, key files. */
+/** Settings for identity and security: the tokens, the master key, credential lifetimes, key files. */
 import * as v from "valibot";
 import { KeyError, parseMasterKey } from "../crypto/keys.ts";
+import { optionalString, secretToken } from "./env.ts";
+import type { Setting, SettingSchema } from "./settings.ts";
 
 const MASTER_KEY_FORMAT = "is required: 64 hex characters, base64 of 32 bytes, or a passphrase of 32+ characters";
 
@@ -39,3 +41,40 @@ export const durationSeconds = (fallback: string) =>
 
 /** A file path with a default, for PEM files made by `evnet certs`. */
 export const filePath = (fallback: string) => v.optional(v.pipe(v.string(), v.minLength(1)), fallback);
+
+export const operatorTokenSetting = {
+  help: "bearer token of operators (admin API: stop, resume, revoke CPs); 16+ characters",
+  schema: secretToken(),
+  secret: "value",
+} satisfies Setting;
+
+export const serviceTokenSetting = {
+  help: "bearer token of services calling the API (the weather office reporting temperatures); 16+ characters",
+  schema: secretToken(),
+  secret: "value",
+} satisfies Setting;
+
+export const enrollmentTokenSetting = {
+  help: "token monitors present to register or deregister a CP at the Registry; 16+ characters",
+  schema: secretToken(),
+  secret: "value",
+} satisfies Setting;
+
+export const gatewayTokenSetting = {
+  help: "token of the OCPP gateways: they ask the API for the channel key of a charger they authenticated; 16+ characters",
+  schema: secretToken(),
+  secret: "value",
+} satisfies Setting;
+
+export const masterKeySetting = {
+  help: "wraps the CP channel keys stored in the database (64 hex characters, base64 of 32 bytes, or a 32+ character passphrase); the API's and Central's must be the same",
+  schema: masterKey(),
+  secret: "value",
+} satisfies Setting;
+
+/** The same setting where a role can do without it (it says when it needs it). */
+export function optionalSecret<S extends Setting>(setting: S): Omit<S, "schema"> & { schema: ReturnType<typeof optionalString> };
+export function optionalSecret<S extends Setting, O extends SettingSchema>(setting: S, schema: O): Omit<S, "schema"> & { schema: O };
+export function optionalSecret(setting: Setting, schema: SettingSchema = optionalString()): unknown {
+  return { ...setting, schema };
+}

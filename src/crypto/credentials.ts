@@ -7,8 +7,10 @@
  * any signature check. Whether the credential is still the CP's current one is the caller's
  * check (it needs the database).
  */
+
 import { createPrivateKey, createPublicKey, randomUUID } from "node:crypto";
 import { decodeJwt, errors, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT } from "jose";
+import { KnownError } from "../lib/errors.ts";
 
 export const CREDENTIAL_ISSUER = "evnet-registry";
 export const CREDENTIAL_AUDIENCE = "evnet-central";
@@ -19,7 +21,7 @@ export interface SigningKeyPair {
   publicPem: string;
 }
 
-export class SigningKeyError extends Error {
+export class SigningKeyError extends KnownError {
   override name = "SigningKeyError";
 }
 
@@ -78,7 +80,7 @@ export async function createCredentialSigner(privatePem: string): Promise<Creden
 
 export type CredentialFailure = "malformed" | "algorithm_not_allowed" | "bad_signature" | "expired" | "wrong_claims" | "cp_mismatch";
 
-export class CredentialError extends Error {
+export class CredentialError extends KnownError {
   override name = "CredentialError";
   constructor(
     readonly code: CredentialFailure,

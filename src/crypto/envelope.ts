@@ -7,7 +7,9 @@
  * CP), the authentication tag, and the sequence (greater than the last accepted from that
  * sender under that key). Each failure has its own code so it can be audited with its reason.
  */
+
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { KnownError } from "../lib/errors.ts";
 
 export interface EnvelopeHeader {
   /** format version */
@@ -29,7 +31,7 @@ export interface SealedEnvelope extends EnvelopeHeader {
 
 export type EnvelopeFailure = "malformed" | "unknown_key" | "revoked_key" | "cp_mismatch" | "tampered" | "replayed";
 
-export class EnvelopeError extends Error {
+export class EnvelopeError extends KnownError {
   override name = "EnvelopeError";
   constructor(
     readonly code: EnvelopeFailure,

@@ -2,14 +2,16 @@
  * Channel keys: a fresh random 256-bit AES key per authenticated CP, identified by a key id,
  * stored only wrapped (AES-256-GCM) under the operator's master key, bound to its CP and id.
  */
+
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { KnownError } from "../lib/errors.ts";
 
 export interface ChannelKey {
   keyId: string;
   key: Uint8Array;
 }
 
-export class KeyError extends Error {
+export class KeyError extends KnownError {
   override name = "KeyError";
 }
 

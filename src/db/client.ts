@@ -4,9 +4,11 @@
  * `db` and do not care which it is.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { EXIT, KnownError } from "../lib/errors.ts";
+import { hasEmbeddedDatabase, lockDataFolder, PGDATA } from "./data-folder.ts";
 import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
@@ -30,6 +32,46 @@ export interface DatabaseOptions {
   maxConnections?: number;
   /** Shown in pg_stat_activity (PostgreSQL only): which role holds a connection. */
   applicationName?: string;
+  /** Refuse to create an embedded database that is not there (reads and admin operations). */
+  mustExist?: boolean;
+  /**
+   * PostgreSQL: connect at once, so a wrong URL or a database that is down is reported when a
+   * role starts, plainly (DatabaseUnavailable). Otherwise the first query connects.
+   */
+  connectNow?: boolean;
+}
+
+/** PostgreSQL cannot be reached, or refuses the connection: what happened and how to fix it. */
+export class DatabaseUnavailable extends KnownError {
+  override name = "DatabaseUnavailable";
+  constructor(location: string, err: unknown) {
+    const e = err as { code?: string; message?: string };
+    const message = e.message ?? String(err);
+    const [why, hint] =
+      e.code === "ECONNREFUSED"
+        ? ["connection refused", "is PostgreSQL running there? Check DATABASE_URL (--database-url)"]
+        : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
+          ? ["no such host", "check the host name in DATABASE_URL (--database-url)"]
+          : e.code === "CONNECT_TIMEOUT"
+            ? ["no answer within 10 s", "is the host up, and does a firewall let port 5432 (or the URL's port) through?"]
+            : e.code === "28P01" || e.code === "28000"
+              ? [message, "check the user and password in DATABASE_URL"]
+              : e.code === "3D000"
+                ? [message, "create it (createdb, or compose.yaml's database) or fix its name in DATABASE_URL"]
+                : [message, "check DATABASE_URL (--database-url)"];
+    super(`cannot use PostgreSQL at ${location}: ${why}`, { hint, cause: err, exitCode: EXIT.unavailable });
+  }
+}
+
+/** There is no embedded database where one was expected (a wrong folder, most likely). */
+export class NoDatabaseHere extends KnownError {
+  override name = "NoDatabaseHere";
+  constructor(dataDir: string) {
+    super(`there is no embedded database in ${dataDir} (no ${join(dataDir, PGDATA)})`, {
+      hint: "run it where the network keeps its data (the folder 'evnet up' runs in, or its --data-dir), or give DATABASE_URL",
+      exitCode: EXIT.noInput,
+    });
+  }
 }
 
 /**
@@ -62,11 +104,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connection: { application_name: options.applicationName ?? "evnet", ...POSTGRES_SESSION_SETTINGS },
       connect_timeout: 10,
     });
+    const location = redactUrl(options.url);
+    if (options.connectNow)
+      try {
+        await client`select 1`;
+      } catch (err) {
+        await client.end({ timeout: 1 }).catch(() => {});
+        throw new DatabaseUnavailable(location, err);
+      }
     const db = drizzle(client, { schema }) as unknown as Db;
     return {
       db,
       kind: "postgres",
-      location: redactUrl(options.url),
+      location,
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -74,15 +124,28 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const { drizzle } = await import("drizzle-orm/pglite");
   const { pgliteAssets } = await import("./pglite-assets.ts");
   const dataDir = options.inMemory ? undefined : (options.dataDir ?? ".evnet");
-  const dbDir = dataDir ? `${dataDir}/pgdata` : undefined;
-  if (dbDir) mkdirSync(dataDir!, { recursive: true });
-  const client = await PGlite.create({ ...(dbDir ? { dataDir: dbDir } : {}), ...(await pgliteAssets()) });
+  if (dataDir && options.mustExist && !hasEmbeddedDatabase(dataDir)) throw new NoDatabaseHere(dataDir);
+  const unlock = dataDir ? lockDataFolder(dataDir) : () => {};
+  const dbDir = dataDir ? join(dataDir, PGDATA) : undefined;
+  let client: Awaited<ReturnType<typeof PGlite.create>>;
+  try {
+    client = await PGlite.create({ ...(dbDir ? { dataDir: dbDir } : {}), ...(await pgliteAssets()) });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const db = joinTransactionInProgress(drizzle(client, { schema }) as unknown as Db);
   return {
     db,
     kind: "pglite",
     location: dbDir ?? "memory",
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 

@@ -8,12 +8,12 @@ import type { Auditor } from "../audit/audit.ts";
 import type { Bus } from "../bus/bus.ts";
 import { controlMessage } from "../bus/control-messages.ts";
 import type { Topics } from "../bus/topics.ts";
-import { CredentialError, type CredentialVerifier, claimedSubject } from "../crypto/credentials.ts";
+import { CredentialError, type CredentialVerifier, claimedSubject, type VerifiedCredential } from "../crypto/credentials.ts";
 import { newChannelKey, wrapKey } from "../crypto/keys.ts";
 import type { Db } from "../db/client.ts";
 import { storeNewKey } from "../db/repos/cp-keys.ts";
 import { findChargingPoint, findCredential, SUPERSEDED_BY_REGISTRATION } from "../db/repos/cp-registrations.ts";
-import { AppError } from "../lib/errors.ts";
+import { AppError, KnownError } from "../lib/errors.ts";
 import { cpResource } from "./audit-resource.ts";
 
 export interface AuthenticationDeps {
@@ -41,7 +41,7 @@ export interface IssuedKey {
 
 export type AuthenticationFailure = CredentialError["code"] | "not_registered" | "deregistered" | "unknown_credential" | "superseded" | "revoked";
 
-class Refusal extends Error {
+class Refusal extends KnownError {
   constructor(
     readonly reason: AuthenticationFailure,
     message: string,
@@ -103,7 +103,7 @@ export async function issueChannelKey(deps: Omit<AuthenticationDeps, "verifier">
 }
 
 async function checkCredential(deps: AuthenticationDeps, request: AuthenticationRequest): Promise<{ cpId: string; jti: string }> {
-  let verified;
+  let verified: VerifiedCredential;
   try {
     verified = await deps.verifier.verify(request.credential, request.cpId);
   } catch (err) {

@@ -84,6 +84,20 @@ export async function registerOcppCharger(
   return { cpId: r.cpId, location: r.location, pricePerKwh: result.price, securityProfile: r.securityProfile, password, created: result.created };
 }
 
+/** A registration as the Registry's API answers it (and `evnet central register-ocpp --json` prints it). */
+export function registrationView(done: RegisteredOcppCharger) {
+  return {
+    cp_id: done.cpId,
+    location: done.location,
+    price_per_kwh: done.pricePerKwh,
+    protocol: "ocpp" as const,
+    security_profile: done.securityProfile,
+    ocpp_username: done.cpId,
+    ocpp_password: done.password,
+    message: `OCPP charger ${done.cpId} ${done.created ? "registered" : "registered again with a new password"}: set its central system URL to <gateway>/ocpp/${done.cpId} and this password; it is not shown again`,
+  };
+}
+
 /** What an operator reads after registering: the charger's settings, the password once. */
 export function describeRegistration(r: RegisteredOcppCharger): string {
   return [

@@ -51,7 +51,8 @@ describe("the compiled evnet binary, run from a folder without node_modules", ()
   test("prints its version and its help listing every command", () => {
     const version = evnet(["--version"]);
     expect(version.code).toBe(0);
-    expect(version.stdout).toContain(`evnet/${pkg.version}`);
+    // evnet's version and the Bun it was built with, not the Node version Bun emulates.
+    expect(version.stdout.trim()).toBe(`evnet/${pkg.version} ${process.platform}-${process.arch} bun-${Bun.version}`);
     const help = evnet(["--help"]);
     expect(help.code).toBe(0);
     for (const command of [
@@ -132,7 +133,7 @@ describe("the compiled evnet binary, run from a folder without node_modules", ()
   }, 60_000);
 
   test("bus-check says which broker it could not reach and exits with EX_UNAVAILABLE", () => {
-    const run = evnet(["bus-check", "--brokers", "127.0.0.1:1"]);
+    const run = evnet(["bus-check", "--kafka-brokers", "127.0.0.1:1"]);
     expect(run.code).toBe(69);
     expect(run.stderr).toContain("Kafka at 127.0.0.1:1 failed");
   }, 30_000);
@@ -167,4 +168,29 @@ describe("the compiled evnet binary, run from a folder without node_modules", ()
       await proc.exited;
     }
   }, 120_000);
+
+  test("says what is wrong with a command line in one line, with exit code 2", () => {
+    const stray = evnet(["--cps", "3"]);
+    expect(stray.code).toBe(2);
+    expect(stray.stdout).toBe("");
+    expect(stray.stderr.trim()).toBe("evnet: unknown option --cps (without a command); --cps is an option of 'evnet up': evnet up --cps 3");
+    const idle = evnet(["driver", "--id", "D1", "--no-menu"]);
+    expect(idle.code).toBe(2);
+    expect(idle.stderr).toContain("evnet driver: nothing to do");
+  });
+
+  test("reports ordinary mistakes in one line with their exit code, never a stack", () => {
+    const database = evnet(["migrate", "--database-url", "postgres://evnet:secret@127.0.0.1:1/evnet"]);
+    expect(database.code).toBe(69);
+    expect(database.stderr.trim()).toBe(
+      "evnet migrate: cannot use PostgreSQL at postgres://evnet:***@127.0.0.1:1/evnet: connection refused; is PostgreSQL running there? Check DATABASE_URL (--database-url)",
+    );
+    const noDatabase = evnet(["central", "stats", "--data-dir", join(root, "no-network-here")]);
+    expect(noDatabase.code).toBe(66);
+    expect(noDatabase.stderr.trim()).toStartWith(`evnet central: there is no embedded database in ${join(root, "no-network-here")}`);
+    const envFile = evnet(["migrate"], { EVNET_ENV_FILE: join(root, "typo.env") });
+    expect(envFile.code).toBe(78);
+    expect(envFile.stderr.trim()).toStartWith(`evnet migrate: EVNET_ENV_FILE: cannot read the settings file ${join(root, "typo.env")}`);
+    for (const run of [database, noDatabase, envFile]) expect(run.stderr).not.toMatch(/^\s+at |unexpected error/m);
+  });
 });

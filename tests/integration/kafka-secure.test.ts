@@ -7,13 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import * as v from "valibot";
 import { BusError } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { usernameFor } from "../../src/bus/kafka-access.ts";
 import { busOptionsFrom } from "../../src/bus/open.ts";
-import { busEntries } from "../../src/config/common.ts";
+import { busSettings } from "../../src/config/common.ts";
 import { loadConfig } from "../../src/config/env.ts";
+import { schemaOf } from "../../src/config/settings.ts";
 import { jsonLines, TestNetwork } from "../support/network-processes.ts";
 import { OwnBroker } from "../support/own-broker.ts";
 import { spawnRole } from "../support/processes.ts";
@@ -36,7 +36,7 @@ function loginAs(username: string, password?: string): Record<string, string> {
 /** A bus client of the test, logged in as `login` (a role's principal, or a wrong one). */
 function busAs(login: Record<string, string>): KafkaBus {
   const env = { KAFKA_BROKERS: broker.brokers.join(","), ...login };
-  const config = loadConfig(v.object(busEntries), {}, env);
+  const config = loadConfig(schemaOf(busSettings), {}, env);
   return new KafkaBus({ ...busOptionsFrom(config, "secure-test"), brokers: broker.brokers, operationTimeoutMs: 8_000 });
 }
 

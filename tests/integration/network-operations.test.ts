@@ -72,8 +72,9 @@ describe("an operator, headless", () => {
     await net.waitForStatus("CP_O3", "STOPPED");
     const listed = await operate("cps", "all", "--json");
     expect(listed.code).toBe(0);
-    const rows = JSON.parse(listed.out) as { cpId: string; status: string }[];
-    expect(rows.find((r) => r.cpId === "CP_O3")?.status).toBe("STOPPED");
+    // The API's body and field names (GET /ev/central/charging-points).
+    const { charging_points } = JSON.parse(listed.out) as { charging_points: { cp_id: string; status: string; location: string }[] };
+    expect(charging_points.find((r) => r.cp_id === "CP_O3")).toMatchObject({ status: "STOPPED", location: "Toledo" });
     const refused = net.driver("D_O3", ["--cp", "CP_O3"]);
     expect(await refused.proc.exited).toBe(1);
     expect(jsonLines(refused)[0]).toMatchObject({ type: "refused", code: "cp_stopped" });
@@ -109,7 +110,7 @@ describe("an operator, headless", () => {
     expect(s.sessions_finished).toBeGreaterThanOrEqual(2);
     expect(s.charging_points.ACTIVE).toBeGreaterThanOrEqual(1);
     const unknownOp = await operate("explode");
-    expect(unknownOp.code).toBe(1);
+    expect(unknownOp.code).toBe(2); // a mistyped command line
     expect(unknownOp.out).toContain("unknown operation");
     const unknownCp = await operate("stop", "CP_NOWHERE");
     expect(unknownCp.code).toBe(1);

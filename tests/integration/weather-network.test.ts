@@ -36,7 +36,7 @@ beforeAll(async () => {
   setOfflineTemperature(temperatures, "Oslo", 5);
   weather = net.spawn("weather", ["weather"], {
     API_URL: net.apiUrl,
-    API_CA_FILE: net.certs.caFile,
+    EVNET_CA_FILE: net.certs.caFile,
     EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
     WEATHER_OFFLINE_FILE: temperatures,
     WEATHER_CHECK_INTERVAL: "1",

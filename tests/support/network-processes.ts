@@ -10,14 +10,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import * as v from "valibot";
 import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import type { CpEvent } from "../../src/bus/messages.ts";
 import { busOptionsFrom } from "../../src/bus/open.ts";
 import { allTopics, type Topics, topicsFor } from "../../src/bus/topics.ts";
-import { busEntries } from "../../src/config/common.ts";
+import { busSettings } from "../../src/config/common.ts";
 import { loadConfig } from "../../src/config/env.ts";
+import { schemaOf } from "../../src/config/settings.ts";
 import { MemorySequences, open } from "../../src/crypto/envelope.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
 import { ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
@@ -102,7 +102,7 @@ export class TestNetwork {
       clientId: "network-raw-reader",
       sessionTimeoutMs: 6_000,
       heartbeatIntervalMs: 500,
-      security: busOptionsFrom(loadConfig(v.object(busEntries), {}, this.busEnv("reader")), "network-raw-reader").security,
+      security: busOptionsFrom(loadConfig(schemaOf(busSettings), {}, this.busEnv("reader")), "network-raw-reader").security,
     });
     await this.raw.ensureTopics(allTopics(this.topics));
     this.rawReader = await this.raw.subscribe({ topics: [this.topics.cpEvents], groupId: `${this.prefix}-raw`, from: "earliest" }, async (batch) => {

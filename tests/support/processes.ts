@@ -23,15 +23,36 @@ export interface SpawnOptions {
   cwd?: string;
 }
 
-/** Starts `evnet <args>` with `env` on top of a minimal environment (never the developer's .env). */
-export function spawnRole(name: string, args: string[], env: Record<string, string | undefined>, options: SpawnOptions = {}): RoleProcess {
-  const proc = Bun.spawn([...(options.command ?? [process.execPath, MAIN]), ...args], {
+/**
+ * Starts `evnet <args>` as a user at a shell would (stdin not a terminal), with `env` on top of a
+ * minimal environment: never the developer's .env (EVNET_ENV_FILE is an empty file).
+ */
+function spawnEvnet(args: string[], env: Record<string, string | undefined>, options: SpawnOptions): Subprocess<"ignore", "pipe", "pipe"> {
+  return Bun.spawn([...(options.command ?? [process.execPath, MAIN]), ...args], {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, EVNET_ENV_FILE: "/nonexistent/.env", EVNET_LOG_LEVEL: "info", ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, EVNET_ENV_FILE: "/dev/null", EVNET_LOG_LEVEL: "info", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
+}
+
+export interface EvnetRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `evnet <args>` to its end; its output and exit code. */
+export async function runEvnet(args: string[], env: Record<string, string | undefined> = {}, options: SpawnOptions = {}): Promise<EvnetRun> {
+  const proc = spawnEvnet(args, env, options);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/** Starts `evnet <args>` (a role), keeping its lines for the test to wait on. */
+export function spawnRole(name: string, args: string[], env: Record<string, string | undefined>, options: SpawnOptions = {}): RoleProcess {
+  const proc = spawnEvnet(args, env, options);
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   const take = (line: string) => {

@@ -1,44 +1,33 @@
 /**
- * `.env.example` documents every variable a role reads: a variable added to a role's config
- * schema without a line there fails this test.
+ * `.env.example` is made from the settings tables, the same ones the commands' options and help
+ * come from: it must be current, and it must document every variable any command reads.
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { apiConfigSchema } from "../../src/roles/api/config.ts";
-import { centralConfigSchema } from "../../src/roles/central/config.ts";
-import { engineConfigSchema } from "../../src/roles/cp-engine/config.ts";
-import { monitorConfigSchema } from "../../src/roles/cp-monitor/config.ts";
-import { driverConfigSchema } from "../../src/roles/driver/config.ts";
-import { gatewayConfigSchema } from "../../src/roles/ocpp/config.ts";
-import { chargerConfigSchema } from "../../src/roles/ocpp-charger/config.ts";
-import { registryConfigSchema } from "../../src/roles/registry/config.ts";
-import { upConfigSchema } from "../../src/roles/up/config.ts";
-import { weatherConfigSchema } from "../../src/roles/weather/config.ts";
+import { cac } from "cac";
+import { commandSpec } from "../../src/cli/command.ts";
+import { commands } from "../../src/cli/commands.ts";
+import { renderEnvExample } from "../../src/cli/env-example.ts";
 
-const schemas = {
-  api: apiConfigSchema,
-  central: centralConfigSchema,
-  "cp-engine": engineConfigSchema,
-  "cp-monitor": monitorConfigSchema,
-  driver: driverConfigSchema,
-  ocpp: gatewayConfigSchema,
-  "ocpp-charger": chargerConfigSchema,
-  registry: registryConfigSchema,
-  up: upConfigSchema,
-  weather: weatherConfigSchema,
-};
+const file = readFileSync(new URL("../../.env.example", import.meta.url), "utf8");
+const documented = new Set(file.split("\n").flatMap((line) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1] ?? []));
 
-const documented = new Set(
-  readFileSync(new URL("../../.env.example", import.meta.url), "utf8")
-    .split("\n")
-    .map((line) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
-    .filter((name): name is string => Boolean(name)),
-);
+const cli = cac("evnet");
+for (const register of commands) register(cli);
 
 describe(".env.example", () => {
-  for (const [role, schema] of Object.entries(schemas))
-    test(`documents every variable evnet ${role} reads`, () => {
-      const missing = Object.keys(schema.entries).filter((name) => !documented.has(name));
-      expect(missing).toEqual([]);
+  test("is what the settings tables make (after changing a setting: bun scripts/env-example.ts)", () => {
+    expect(file).toBe(renderEnvExample());
+  });
+
+  for (const command of cli.commands)
+    test(`documents every variable evnet ${command.name} reads`, () => {
+      const settings = commandSpec(command)?.settings ?? {};
+      expect(Object.keys(settings).filter((name) => !documented.has(name))).toEqual([]);
     });
+
+  test("names no variable that no command reads (a renamed one is gone from it)", () => {
+    const read = new Set(cli.commands.flatMap((c) => Object.keys(commandSpec(c)?.settings ?? {})));
+    expect([...documented].filter((name) => !read.has(name))).toEqual([]);
+  });
 });

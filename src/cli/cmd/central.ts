@@ -1,57 +1,31 @@
 import type { CAC } from "cac";
-
-interface CentralFlags {
-  databaseUrl?: string;
-  dataDir?: string;
-  kafkaBrokers?: string;
-  topicPrefix?: string;
-  group?: string;
-  instance?: string;
-  heartbeatInterval?: string;
-  json?: boolean;
-  menu?: boolean;
-}
+import { requireBrokers } from "../../config/common.ts";
+import { centralSettings } from "../../roles/central/config.ts";
+import { defineCommand, NO_MENU } from "../command.ts";
 
 export function register(cli: CAC): void {
-  cli
-    .command(
-      "central [operation] [...args]",
-      "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, register-ocpp <id> <location> [profile] [price], stats",
-    )
-    .option("--database-url <url>", "PostgreSQL URL (env DATABASE_URL; else the embedded database)")
-    .option("--data-dir <dir>", "embedded database folder (env EVNET_DATA_DIR)")
-    .option("--kafka-brokers <list>", "Kafka brokers host:port,... (env KAFKA_BROKERS)")
-    .option("--topic-prefix <prefix>", "topic prefix (env EVNET_TOPIC_PREFIX)")
-    .option("--group <id>", "consumer group shared by Central instances (env EVNET_CENTRAL_GROUP)")
-    .option("--instance <name>", "this instance's name (env CENTRAL_INSTANCE_ID)")
-    .option("--heartbeat-interval <s>", "heartbeat interval assumed for CPs that announce none (env MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL)")
-    .option("--json", "operations: print JSON")
-    .option("--no-menu", "no interactive menu even on a terminal")
-    .example("evnet central")
-    .example("evnet central stop CP_001")
-    .example("evnet central cps available --json")
-    .action(async (operation: string | undefined, args: string[], flags: CentralFlags) => {
-      const common = {
-        DATABASE_URL: flags.databaseUrl,
-        EVNET_DATA_DIR: flags.dataDir,
-        KAFKA_BROKERS: flags.kafkaBrokers,
-        EVNET_TOPIC_PREFIX: flags.topicPrefix,
-      };
+  defineCommand(
+    cli,
+    {
+      usage: "central [operation] [...args]",
+      description:
+        "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, register-ocpp <id> <location> [profile] [price], stats",
+      settings: centralSettings,
+      switches: { json: { flag: "--json", help: "operations: print JSON, in the API's field names" }, noMenu: NO_MENU },
+      examples: ["evnet central", "evnet central stop CP_001", "evnet central cps available --json"],
+    },
+    async ({ args, flags, switches }) => {
+      const [operation, ...rest] = args;
       if (operation) {
         const { loadOperationConfig, runOperation } = await import("../../roles/central/operations.ts");
-        await runOperation(operation, args, loadOperationConfig(common), Boolean(flags.json));
+        await runOperation(operation, rest, loadOperationConfig(flags), switches.json);
         return;
       }
       const { loadCentralConfig } = await import("../../roles/central/config.ts");
-      const config = loadCentralConfig({
-        ...common,
-        EVNET_CENTRAL_GROUP: flags.group,
-        CENTRAL_INSTANCE_ID: flags.instance,
-        MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: flags.heartbeatInterval,
-      });
+      const config = requireBrokers(loadCentralConfig(flags));
       const { runRole } = await import("../run-role.ts");
       const { interactive, LogCapture } = await import("../menu.ts");
-      const logs = flags.menu !== false && interactive() ? new LogCapture() : undefined;
+      const logs = !switches.noMenu && interactive() ? new LogCapture() : undefined;
       await runRole("central", async () => {
         const { start } = await import("../../roles/central/index.ts");
         const running = await start(config);
@@ -76,5 +50,6 @@ export function register(cli: CAC): void {
           },
         };
       });
-    });
+    },
+  );
 }

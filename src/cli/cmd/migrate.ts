@@ -1,18 +1,25 @@
 import type { CAC } from "cac";
+import { databaseSettings, logSettings } from "../../config/common.ts";
+import { defineSettings } from "../../config/settings.ts";
+import { defineCommand } from "../command.ts";
+
+const migrateSettings = defineSettings({ ...databaseSettings, ...logSettings });
 
 export function register(cli: CAC): void {
-  cli
-    .command("migrate", "Apply the database migrations (PostgreSQL with DATABASE_URL, else the embedded database)")
-    .option("--database-url <url>", "PostgreSQL URL (env DATABASE_URL)")
-    .option("--data-dir <dir>", "embedded database folder (env EVNET_DATA_DIR, default ./.evnet)")
-    .action(async (opts: { databaseUrl?: string; dataDir?: string }) => {
-      const { loadConfig } = await import("../../config/env.ts");
-      const v = await import("valibot");
-      const { databaseEntries } = await import("../../config/common.ts");
-      const config = loadConfig(v.object(databaseEntries), { DATABASE_URL: opts.databaseUrl, EVNET_DATA_DIR: opts.dataDir });
+  defineCommand(
+    cli,
+    {
+      usage: "migrate",
+      description: "Apply the database migrations (PostgreSQL with DATABASE_URL, else the embedded database)",
+      settings: migrateSettings,
+      examples: ["evnet migrate --database-url postgres://evnet:secret@db.example.lan:5432/evnet"],
+    },
+    async ({ flags }) => {
+      const { loadSettings } = await import("../../config/settings.ts");
+      const config = loadSettings(migrateSettings, flags);
       const { openDatabase } = await import("../../db/client.ts");
       const { migrate } = await import("../../db/migrate.ts");
-      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR });
+      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, applicationName: "evnet migrate", connectNow: true });
       try {
         const applied = await migrate(database.db);
         console.log(
@@ -21,5 +28,6 @@ export function register(cli: CAC): void {
       } finally {
         await database.close();
       }
-    });
+    },
+  );
 }

@@ -1,32 +1,39 @@
 import * as v from "valibot";
-import { busEntries, databaseEntries } from "../../config/common.ts";
-import { loadConfig, optionalString, port, secretToken, url } from "../../config/env.ts";
-import { masterKey } from "../../config/identity.ts";
+import { apiServerSettings, busSettings, caFileSetting, checkTlsPair, databaseSettings, logSettings } from "../../config/common.ts";
+import { optionalString, secretToken, url } from "../../config/env.ts";
+import { gatewayTokenSetting, masterKeySetting, operatorTokenSetting, optionalSecret, serviceTokenSetting } from "../../config/identity.ts";
+import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
-export const apiConfigSchema = v.object({
-  ...databaseEntries,
-  ...busEntries,
-  API_HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
-  API_PORT: port(8000),
-  /** TLS certificate and key (from `evnet certs`); without them the API serves plain HTTP. */
-  API_TLS_CERT: optionalString(),
-  API_TLS_KEY: optionalString(),
-  EVNET_OPERATOR_TOKEN: secretToken(),
-  EVNET_SERVICE_TOKEN: secretToken(),
-  /** The OCPP gateways' token: it asks for the channel key of a charger it has authenticated (without it, that endpoint answers 503). */
-  EVNET_GATEWAY_TOKEN: v.optional(secretToken()),
-  /** Where the Registry answers, so the dashboard can show its health (https://host:port). */
-  REGISTRY_URL: v.optional(url()),
-  /** The CA that signed the Registry's certificate (from `evnet certs`). */
-  EVNET_CA_FILE: optionalString(),
-  /** Wraps the CP channel keys stored in the database (the API refuses to start without it). */
-  EVNET_MASTER_KEY: masterKey(),
-  /** The Registry's public key, to verify CP credentials (default certs/registry-signing-public.pem). */
-  REGISTRY_PUBLIC_KEY: optionalString(),
+export const apiSettings = defineSettings({
+  ...apiServerSettings,
+  REGISTRY_URL: {
+    flag: "--registry-url <url>",
+    help: "where the Registry answers (https://host:port), so the dashboard shows its health",
+    schema: v.optional(url()),
+    example: "https://127.0.0.1:7002",
+  },
+  EVNET_CA_FILE: { ...caFileSetting, help: "CA certificate that signed the Registry's (the ca.pem of 'evnet certs')" },
+  REGISTRY_PUBLIC_KEY: {
+    flag: "--registry-public-key <file>",
+    help: "the Registry's public key, to check CP credentials",
+    schema: optionalString(),
+    defaultText: "certs/registry-signing-public.pem",
+  },
+  ...databaseSettings,
+  ...busSettings,
+  EVNET_OPERATOR_TOKEN: operatorTokenSetting,
+  EVNET_SERVICE_TOKEN: serviceTokenSetting,
+  EVNET_GATEWAY_TOKEN: optionalSecret(
+    { ...gatewayTokenSetting, help: `${gatewayTokenSetting.help}; without it, that endpoint answers 503` },
+    v.optional(secretToken()),
+  ),
+  EVNET_MASTER_KEY: masterKeySetting,
+  ...logSettings,
 });
 
-export type ApiConfig = v.InferOutput<typeof apiConfigSchema>;
+export const apiConfigSchema = schemaOf(apiSettings);
+export type ApiConfig = ConfigOf<typeof apiSettings>;
 
-export function loadApiConfig(flags: Partial<Record<keyof ApiConfig, unknown>> = {}): ApiConfig {
-  return loadConfig(apiConfigSchema, flags);
+export function loadApiConfig(flags: FlagValues<typeof apiSettings> = {}): ApiConfig {
+  return checkTlsPair(loadSettings(apiSettings, flags), "API_TLS_CERT", "API_TLS_KEY");
 }

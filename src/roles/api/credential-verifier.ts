@@ -3,8 +3,9 @@
  * must load, or the API refuses to start; with none named, the default file from `evnet certs`
  * is used if it is there, and otherwise CP authentication answers 503 (logged at start).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { ConfigError } from "../../config/env.ts";
+import { existsSync } from "node:fs";
+import { ConfigError, settingLabel } from "../../config/env.ts";
+import { readSettingFile } from "../../config/files.ts";
 import { type CredentialVerifier, createCredentialVerifier, SigningKeyError } from "../../crypto/credentials.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ApiConfig } from "./config.ts";
@@ -17,16 +18,11 @@ export async function loadCredentialVerifier(config: Pick<ApiConfig, "REGISTRY_P
     log.warn("CP authentication is off: no Registry public key (set REGISTRY_PUBLIC_KEY or run 'evnet certs')", { looked_for: file });
     return undefined;
   }
-  let pem: string;
-  try {
-    pem = readFileSync(file, "utf8");
-  } catch {
-    throw new ConfigError(`REGISTRY_PUBLIC_KEY: cannot read ${file}`);
-  }
+  const pem = readSettingFile("REGISTRY_PUBLIC_KEY", file, "copy the Registry's registry-signing-public.pem (made by 'evnet certs') to this machine");
   try {
     return await createCredentialVerifier(pem);
   } catch (err) {
-    if (err instanceof SigningKeyError) throw new ConfigError(`REGISTRY_PUBLIC_KEY: ${file}: ${err.message}`);
+    if (err instanceof SigningKeyError) throw new ConfigError(`${settingLabel("REGISTRY_PUBLIC_KEY")}: ${file}: ${err.message}`);
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
-import { serve } from "../../http/serve.ts";
+import { readTlsFiles, type ServeSettings, serve } from "../../http/serve.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { createApiApp } from "./app.ts";
 import type { ApiConfig } from "./config.ts";
@@ -24,13 +24,23 @@ export interface Shared {
   log?: Logger;
 }
 
+const SERVE_SETTINGS: ServeSettings = { port: "API_PORT", cert: "API_TLS_CERT", key: "API_TLS_KEY" };
+
 export async function start(config: ApiConfig, shared: Shared = {}) {
   const log = shared.log ?? createLogger("api");
+  const tls = config.API_TLS_CERT && config.API_TLS_KEY ? { certFile: config.API_TLS_CERT, keyFile: config.API_TLS_KEY } : undefined;
+  if (tls) readTlsFiles(tls, SERVE_SETTINGS); // before the database: a wrong path is the first thing to hear about
   const credentialVerifier = await loadCredentialVerifier(config, log);
   log.info("opening database");
   const database =
     shared.database ??
-    (await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: config.DATABASE_POOL_SIZE, applicationName: "evnet api" }));
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.EVNET_DATA_DIR,
+      maxConnections: config.DATABASE_POOL_SIZE,
+      applicationName: "evnet api",
+      connectNow: true,
+    }));
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
   const bus = shared.bus ?? (await openBus(busOptionsFrom(config, "evnet-api")));
@@ -50,8 +60,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
   };
   const probes = apiProbes(ctx);
   const app = createApiApp(ctx, probes);
-  const tls = config.API_TLS_CERT && config.API_TLS_KEY ? { certFile: config.API_TLS_CERT, keyFile: config.API_TLS_KEY } : undefined;
-  const server = serve(app, { hostname: config.API_HOST, port: config.API_PORT, tls });
+  const server = serve(app, { hostname: config.API_HOST, port: config.API_PORT, tls, settings: SERVE_SETTINGS });
   log.info("listening", { url: server.url });
   return {
     url: server.url,

@@ -8,6 +8,7 @@
  * never throws, so a bad message cannot stall the consumer. Only a transient failure (the
  * database is down) throws, so the bus delivers the message again.
  */
+
 import type { Auditor } from "../../audit/audit.ts";
 import type { Bus, BusMessage, OutgoingMessage } from "../../bus/bus.ts";
 import type { ControlMessage } from "../../bus/control-messages.ts";
@@ -33,6 +34,7 @@ import { type CpKeyRow, findActiveKey, findKey, findKeys, newestOf } from "../..
 import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
+import { KnownError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 
 export interface CentralChannelOptions {
@@ -62,7 +64,7 @@ export interface ControlEffect {
   transition?: { to: "ACTIVE" | "STOPPED"; reason: string };
 }
 
-export class NoActiveKeyError extends Error {
+export class NoActiveKeyError extends KnownError {
   override name = "NoActiveKeyError";
   constructor(readonly cpId: string) {
     super(`charging point ${cpId} has no active key (not authenticated, or its key was revoked)`);

@@ -46,6 +46,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       dataDir: config.EVNET_DATA_DIR,
       maxConnections: config.DATABASE_POOL_SIZE,
       applicationName: "evnet central",
+      connectNow: true,
     }));
   let applied: string[];
   try {

@@ -1,18 +1,20 @@
 /**
- * `evnet central <operation>`: the admin menu's operations, headless. Reads print text (or JSON
- * with --json); stop/resume/revoke act and print what they did. Needs the database (and the
- * bus for stop, resume and revoke), not a running Central in this process.
+ * `evnet central <operation>`: the admin menu's operations, headless. Reads print text (or, with
+ * --json, the same JSON the API answers: its views and field names); stop/resume/revoke act and
+ * print what they did. Needs the database (an existing one: a wrong folder must not silently
+ * become a new empty network) and Kafka for stop, resume and revoke; not a running Central here.
  */
-import * as v from "valibot";
 import { createAuditor } from "../../audit/audit.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { topicsFor } from "../../bus/topics.ts";
-import { busEntries, databaseEntries } from "../../config/common.ts";
-import { loadConfig } from "../../config/env.ts";
+import { requireBrokers } from "../../config/common.ts";
+import { type FlagValues, loadSettings } from "../../config/settings.ts";
 import { openDatabase } from "../../db/client.ts";
-import { describeRegistration } from "../../identity/ocpp-chargers.ts";
+import { describeRegistration, registrationView } from "../../identity/ocpp-chargers.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { findChargingPoint, listChargingPoints } from "../api/views/charging-points.ts";
+import { findSession, listSessions as listSessionViews } from "../api/views/sessions.ts";
 import {
   type CpFilter,
   formatCp,
@@ -29,15 +31,15 @@ import {
   showSession,
   stats,
 } from "./admin.ts";
+import { type OperationConfig, operationSettings } from "./config.ts";
 
 export const OPERATIONS = ["cps", "cp", "sessions", "session", "stop", "resume", "revoke", "register-ocpp", "stats"] as const;
 
-const operationConfigSchema = v.object({ ...databaseEntries, ...busEntries });
-export type OperationConfig = v.InferOutput<typeof operationConfigSchema>;
-
-export function loadOperationConfig(flags: Partial<Record<keyof OperationConfig, unknown>>): OperationConfig {
-  return loadConfig(operationConfigSchema, flags);
+export function loadOperationConfig(flags: FlagValues<typeof operationSettings>): OperationConfig {
+  return loadSettings(operationSettings, flags);
 }
+
+const STATUS_OF: Record<CpFilter, "ACTIVE" | "SUPPLYING" | undefined> = { all: undefined, available: "ACTIVE", active: "SUPPLYING" };
 
 function required(args: string[], what: string): string {
   const value = args[0];
@@ -49,51 +51,88 @@ export async function runOperation(op: string, args: string[], config: Operation
   if (!(OPERATIONS as readonly string[]).includes(op))
     throw new AppError("bad_request", `unknown operation '${op}'; expected one of: ${OPERATIONS.join(", ")}`);
   const log = createLogger("central");
-  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, maxConnections: 2 });
   const needsBus = op === "stop" || op === "resume" || op === "revoke";
+  if (needsBus) requireBrokers(config, `to send '${op}' to Central`);
+  const database = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.EVNET_DATA_DIR,
+    maxConnections: 2,
+    mustExist: true,
+    connectNow: true,
+    applicationName: "evnet central",
+  });
   const bus = needsBus ? await openBus(busOptionsFrom(config, "evnet-central-admin")) : undefined;
-  const print = (data: unknown, text: string) => console.log(json ? JSON.stringify(data, null, 2) : text);
+  /** Prints the API's JSON for it with --json (read only then), the text otherwise. */
+  const print = async (asJson: () => Promise<unknown> | unknown, asText: () => Promise<string> | string) =>
+    console.log(json ? JSON.stringify(await asJson(), null, 2) : await asText());
   try {
     const db = database.db;
     const deps = { db, bus: bus!, topics: topicsFor(config.EVNET_TOPIC_PREFIX), auditor: createAuditor(db, log) };
+    // Each case awaits its printing: the database closes in `finally`.
     switch (op) {
       case "cps": {
         const filter = (args[0] ?? "all") as CpFilter;
         if (!["all", "available", "active"].includes(filter)) throw new AppError("bad_request", "cps takes all, available or active");
-        const cps = await listCps(db, filter);
-        return print(cps, formatCps(cps));
+        return await print(
+          async () => ({ charging_points: await listChargingPoints(db, { status: STATUS_OF[filter] }) }),
+          async () => formatCps(await listCps(db, filter)),
+        );
       }
       case "cp": {
         const view = await showCp(db, required(args, "a CP id"));
-        return print(view, formatCp(view));
+        return await print(
+          async () => ({ charging_point: await findChargingPoint(db, view.cp.cpId) }),
+          () => formatCp(view),
+        );
       }
       case "sessions": {
-        const sessions = await listSessions(db, Number(args[0] ?? 20));
-        return print(sessions, formatSessions(sessions));
+        const limit = Number(args[0] ?? 20);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new AppError("bad_request", `sessions takes how many to show (a whole number), not ${JSON.stringify(args[0])}`);
+        return await print(
+          async () => ({ sessions: (await listSessionViews(db, { limit, offset: 0 })).sessions }),
+          async () => formatSessions(await listSessions(db, limit)),
+        );
       }
       case "session": {
         const s = await showSession(db, required(args, "a session id"));
-        return print(s, formatSession(s));
+        return await print(
+          async () => ({ session: await findSession(db, s.sessionId) }),
+          () => formatSession(s),
+        );
       }
       case "stop":
       case "resume": {
         const ids = await setStopped(deps, required(args, "a CP id or 'all'"), op === "stop", args.slice(1).join(" "));
-        return print({ [op]: ids }, `${op} sent for: ${ids.join(", ") || "(no charging point)"}`);
+        return await print(
+          () => ({ [op]: ids }),
+          () => `${op} sent for: ${ids.join(", ") || "(no charging point)"}`,
+        );
       }
       case "revoke": {
         const cpId = required(args, "a CP id");
         const keys = await revoke(deps, cpId, args.slice(1).join(" "));
-        return print({ cp_id: cpId, revoked_key_ids: keys }, `revoked ${keys.length} key(s) of ${cpId}`);
+        return await print(
+          () => ({ cp_id: cpId, revoked_key_ids: keys }),
+          () => `revoked ${keys.length} key(s) of ${cpId}`,
+        );
       }
       case "register-ocpp": {
         const [cpId, location, profile = "2", price] = args;
         if (!cpId || !location) throw new AppError("bad_request", "register-ocpp takes <charger id> <location> [security profile 1|2|3] [price per kWh]");
         const done = await registerOcpp(deps, { cpId, location, profile, price });
-        return print({ ...done, password: done.securityProfile === 3 ? undefined : done.password }, describeRegistration(done));
+        const view = registrationView(done);
+        return await print(
+          () => (done.securityProfile === 3 ? { ...view, ocpp_password: undefined } : view),
+          () => describeRegistration(done),
+        );
       }
       case "stats": {
         const s = await stats(db);
-        return print(s, formatStats(s));
+        return await print(
+          () => s,
+          () => formatStats(s),
+        );
       }
     }
   } finally {

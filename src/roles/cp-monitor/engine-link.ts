@@ -3,11 +3,13 @@
  * opened on demand and again after it breaks; each request waits for the answer with its id,
  * up to a timeout. A refused connection, a closed one or a timeout are all "no answer".
  */
+
 import type { Socket } from "bun";
 import type { ChannelKey } from "../../crypto/keys.ts";
+import { KnownError } from "../../lib/errors.ts";
 import type { EngineAnswer, HealthAnswer } from "../cp-engine/protocol.ts";
 
-export class NoAnswer extends Error {
+export class NoAnswer extends KnownError {
   override name = "NoAnswer";
 }
 

@@ -5,12 +5,12 @@
  */
 
 import type { ChannelKey } from "../../crypto/keys.ts";
-import { type Fetch, tlsFetch } from "../../http/tls-client.ts";
+import { explainFetchFailure, type Fetch, tlsFetch } from "../../http/tls-client.ts";
 import type { Logger } from "../../lib/log.ts";
 import { caFileOf, type IdentityConfig } from "./identity-config.ts";
 import { channelKeyOf, forgetIdentity, IdentityError, loadIdentity, type StoredIdentity, saveIdentity } from "./identity-store.ts";
 
-export { type IdentityConfig, identityConfigEntries } from "./identity-config.ts";
+export { type IdentityConfig, identitySettings } from "./identity-config.ts";
 export { channelKeyOf, IdentityError, loadIdentity, type StoredIdentity } from "./identity-store.ts";
 
 /** An HTTP refusal, with the server's error code and (for 401s) its reason. */
@@ -43,9 +43,8 @@ async function call(config: IdentityConfig, service: "Registry" | "API", method:
   try {
     res = await fetchFor(config)(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    const hint = /certificate|self.signed|issuer|verify/i.test(why) ? " (is EVNET_CA_FILE the ca.pem of 'evnet certs'?)" : "";
-    throw new IdentityError(`cannot reach the ${service} at ${new URL(url).origin}: ${why}${hint}`);
+    const { why, hint } = explainFetchFailure(err, url);
+    throw new IdentityError(`cannot reach the ${service} at ${new URL(url).origin}: ${why}`, { hint, cause: err });
   }
   const text = await res.text();
   let parsed: any = null;

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { join } from "node:path";
 import * as v from "valibot";
 import type { ChannelKey } from "../../crypto/keys.ts";
+import { KnownError } from "../../lib/errors.ts";
 
 const storedIdentitySchema = v.object({
   cp_id: v.string(),
@@ -22,7 +23,8 @@ const storedIdentitySchema = v.object({
 
 export type StoredIdentity = v.InferOutput<typeof storedIdentitySchema>;
 
-export class IdentityError extends Error {
+/** The CP's identity cannot be had: a state file, the Registry or the API said no or is not there. */
+export class IdentityError extends KnownError {
   override name = "IdentityError";
 }
 

@@ -2,9 +2,13 @@
  * What the driver's app reads from Central's REST API (public reads): the CPs free to charge
  * at, and the driver's past sessions. Charging itself goes over the bus and needs no API.
  */
-import { tlsFetch } from "../../http/tls-client.ts";
+import { caFileOf } from "../../config/common.ts";
+import { settingLabel } from "../../config/env.ts";
+import { explainFetchFailure, tlsFetch } from "../../http/tls-client.ts";
 import { AppError } from "../../lib/errors.ts";
+import { localTime } from "../../lib/local-time.ts";
 import type { DriverConfig } from "./config.ts";
+import { endReasonText } from "./output.ts";
 
 export interface CpListing {
   cp_id: string;
@@ -28,19 +32,19 @@ export interface PastSession {
 
 /** Central's API cannot be reached or refused: reported plainly by the CLI. */
 export class ApiUnavailable extends AppError {
-  constructor(message: string) {
-    super("unavailable", message);
+  constructor(message: string, hint?: string) {
+    super("unavailable", message, undefined, { hint });
   }
 }
 
 async function getJson(config: DriverConfig, path: string): Promise<any> {
-  const caFile = config.EVNET_CA_FILE;
   const url = `${config.API_URL}${path}`;
   let res: Response;
   try {
-    res = await tlsFetch(caFile, "EVNET_CA_FILE")(url, { signal: AbortSignal.timeout(5000) });
+    res = await tlsFetch(caFileOf(config), "EVNET_CA_FILE")(url, { signal: AbortSignal.timeout(5000) });
   } catch (err) {
-    throw new ApiUnavailable(`cannot reach Central's API at ${config.API_URL}: ${err instanceof Error ? err.message : String(err)}`);
+    const { why, hint } = explainFetchFailure(err, url);
+    throw new ApiUnavailable(`cannot reach Central's API at ${config.API_URL}: ${why}`, hint ?? `is it running? Check ${settingLabel("API_URL")}`);
   }
   if (!res.ok) throw new ApiUnavailable(`Central's API answered ${res.status} for ${path}`);
   return res.json();
@@ -66,7 +70,7 @@ export function formatHistory(sessions: PastSession[]): string {
   return sessions
     .map(
       (s) =>
-        `${s.started_at.slice(0, 19).replace("T", " ")}  ${s.cp_id.padEnd(10)} ${s.energy_kwh.toFixed(3)} kWh  ${s.cost_eur.toFixed(2)} €  ${s.duration_s} s  ${s.status === "FINISHED" ? (s.end_reason ?? "") : "in progress"}`,
+        `${localTime(s.started_at)}  ${s.cp_id.padEnd(10)} ${s.energy_kwh.toFixed(3)} kWh  ${s.cost_eur.toFixed(2)} €  ${s.duration_s} s  ${s.status === "FINISHED" ? endReasonText(s.end_reason) : "in progress"}`,
     )
     .join("\n");
 }

@@ -5,6 +5,7 @@
  * answers a repeated id with the same decision), so an answer lost while the subscription was
  * starting, or while the broker was away, is asked for again.
  */
+
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
 import {
@@ -20,6 +21,7 @@ import {
 } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import type { Topics } from "../../bus/topics.ts";
+import { KnownError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { groupName } from "../group-names.ts";
 
@@ -32,7 +34,7 @@ export interface CurrentSession {
   stopping?: Stopping;
 }
 
-export class NoAnswerError extends Error {
+export class NoAnswerError extends KnownError {
   override name = "NoAnswerError";
 }
 

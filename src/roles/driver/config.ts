@@ -1,8 +1,8 @@
 import * as v from "valibot";
-import { busEntries } from "../../config/common.ts";
-import { loadConfig, optionalString, positiveNumber, url } from "../../config/env.ts";
+import { apiUrlSetting, busSettings, discoveredCaFileSetting, logSettings, requiredId } from "../../config/common.ts";
+import { positiveNumber } from "../../config/env.ts";
+import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
-const driverId = v.pipe(v.string("is required (--id)"), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1-64 letters, digits, '_', '.' or '-'"));
 const seconds = (what: string) =>
   v.optional(
     v.pipe(
@@ -13,26 +13,38 @@ const seconds = (what: string) =>
     ),
   );
 
-export const driverConfigSchema = v.object({
-  ...busEntries,
-  DRIVER_ID: driverId,
-  /** Central's API, to list available CPs and show the history (optional: the bus does the charging). */
-  API_URL: v.optional(url(), "https://127.0.0.1:8000"),
-  EVNET_CA_FILE: optionalString(),
-  /** Auto mode: seconds to charge at each CP before stopping (unset: until the session ends by itself). */
-  DRIVER_CHARGE_SECONDS: seconds("a number of seconds"),
-  /** Auto mode: pause between two CPs. */
-  DRIVER_PAUSE_SECONDS: v.pipe(v.optional(v.string(), "4"), v.transform(Number), v.number(), v.minValue(0, "expected seconds >= 0")),
-  /** How long to wait for Central's answer to a request before giving up (it is re-sent meanwhile). */
-  DRIVER_REQUEST_TIMEOUT: positiveNumber(60, "a number of seconds"),
-  /** How long to wait for the ticket after asking to stop. */
-  DRIVER_TICKET_TIMEOUT: positiveNumber(180, "a number of seconds"),
-  /** A request not answered within this many seconds is sent again (same request id). */
-  DRIVER_RETRY_SECONDS: positiveNumber(3, "a number of seconds"),
+export const driverSettings = defineSettings({
+  DRIVER_ID: { flag: "--id <driver>", help: "the driver's id", schema: requiredId(), example: "D1" },
+  API_URL: { ...apiUrlSetting, help: "Central's API, to list available CPs and show the history (the charging itself goes over the bus)" },
+  EVNET_CA_FILE: discoveredCaFileSetting,
+  DRIVER_CHARGE_SECONDS: {
+    flag: "--charge-seconds <s>",
+    help: "stop each charge after this many seconds",
+    schema: seconds("a number of seconds"),
+    defaultText: "until it ends by itself",
+    example: "10",
+  },
+  DRIVER_PAUSE_SECONDS: {
+    flag: "--pause-seconds <s>",
+    help: "auto mode: seconds to pause between two CPs",
+    schema: v.pipe(v.optional(v.string(), "4"), v.transform(Number), v.number(), v.minValue(0, "expected seconds >= 0")),
+  },
+  ...busSettings,
+  DRIVER_REQUEST_TIMEOUT: {
+    help: "seconds to wait for Central's answer to a request (re-sent every DRIVER_RETRY_SECONDS meanwhile)",
+    schema: positiveNumber(60, "a number of seconds"),
+  },
+  DRIVER_TICKET_TIMEOUT: { help: "seconds to wait for the ticket after asking to stop", schema: positiveNumber(180, "a number of seconds") },
+  DRIVER_RETRY_SECONDS: {
+    help: "a request not answered within this many seconds is sent again (same request id)",
+    schema: positiveNumber(3, "a number of seconds"),
+  },
+  ...logSettings,
 });
 
-export type DriverConfig = v.InferOutput<typeof driverConfigSchema>;
+export const driverConfigSchema = schemaOf(driverSettings);
+export type DriverConfig = ConfigOf<typeof driverSettings>;
 
-export function loadDriverConfig(flags: Partial<Record<keyof DriverConfig, unknown>> = {}): DriverConfig {
-  return loadConfig(driverConfigSchema, flags);
+export function loadDriverConfig(flags: FlagValues<typeof driverSettings> = {}): DriverConfig {
+  return loadSettings(driverSettings, flags);
 }

@@ -5,6 +5,7 @@
  */
 import type { Progress, Refused, TicketMessage } from "../../bus/messages.ts";
 import { END_REASON_TEXT } from "../../domain/billing.ts";
+import { localTime } from "../../lib/local-time.ts";
 
 export interface Reporter {
   progress(p: Progress, chargeSeconds?: number): void;
@@ -14,16 +15,21 @@ export interface Reporter {
   info(text: string): void;
 }
 
+/** Why a session ended, in words (an unknown code as it is). */
+export function endReasonText(reason: string | null | undefined): string {
+  return reason ? (END_REASON_TEXT[reason as keyof typeof END_REASON_TEXT] ?? reason) : "";
+}
+
 export function describeTicket(t: TicketMessage): string {
   return [
     `ticket ${t.session_id} at ${t.cp_id}`,
     `  energy     ${t.energy_kwh.toFixed(3)} kWh`,
     `  price      ${t.price_per_kwh.toFixed(2)} €/kWh`,
     `  cost       ${t.cost_eur.toFixed(2)} €`,
-    `  start      ${t.started_at}`,
-    `  end        ${t.ended_at}`,
+    `  start      ${localTime(t.started_at)}`,
+    `  end        ${localTime(t.ended_at)}`,
     `  duration   ${t.duration_s} s`,
-    `  ended      ${END_REASON_TEXT[t.end_reason]}`,
+    `  ended      ${endReasonText(t.end_reason)}`,
   ].join("\n");
 }
 

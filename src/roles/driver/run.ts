@@ -1,6 +1,8 @@
 /** How `evnet driver` runs: one headless action chosen by flags, or the menu on a terminal. */
 import { interactive, LogCapture } from "../../cli/menu.ts";
 import { runRole } from "../../cli/run-role.ts";
+import { requireBrokers } from "../../config/common.ts";
+import { AppError } from "../../lib/errors.ts";
 import { type Level, setLogSink } from "../../lib/log.ts";
 import { availableCps, formatCps, formatHistory, history } from "./api.ts";
 import { chargeOnce, readCpFile, runAuto } from "./charging.ts";
@@ -14,7 +16,7 @@ export interface DriverRunFlags {
   list?: boolean;
   history?: boolean;
   json?: boolean;
-  menu?: boolean;
+  noMenu?: boolean;
 }
 
 export async function runDriver(config: DriverConfig, flags: DriverRunFlags): Promise<void> {
@@ -25,7 +27,12 @@ export async function runDriver(config: DriverConfig, flags: DriverRunFlags): Pr
   }
   const cps = flags.file ? readCpFile(flags.file) : undefined;
   const headlessAction = cps !== undefined || flags.cp !== undefined;
-  const withMenu = !headlessAction && flags.menu !== false && interactive();
+  const withMenu = !headlessAction && !flags.noMenu && interactive();
+  if (!headlessAction && !withMenu)
+    throw new AppError("bad_request", `nothing to do: ${flags.noMenu ? "--no-menu leaves no menu" : "the menu needs a terminal"}`, undefined, {
+      hint: "give an action: --cp <id> (charge once), --file <path> (auto mode), --list or --history",
+    });
+  requireBrokers(config, "to charge (requests and tickets travel on the bus)");
   // With --json, stdout carries only JSON lines: every log line goes to stderr.
   if (flags.json) setLogSink((line: string, _level: Level) => process.stderr.write(`${line}\n`));
   const logs = withMenu ? new LogCapture() : undefined;
@@ -36,17 +43,9 @@ export async function runDriver(config: DriverConfig, flags: DriverRunFlags): Pr
     let done: Promise<number | void> | undefined;
     if (cps) done = runAuto(running.client, cps, chargeSettings(config), out, abort.signal).then(() => 0);
     else if (flags.cp) done = chargeOnce(running.client, flags.cp, chargeSettings(config), out, abort.signal).then((o) => (o.kind === "ticket" ? 0 : 1));
-    else if (logs) {
+    else {
       const { driverMenu } = await import("./menu.ts");
-      done = driverMenu(running.client, config, logs, abort.signal);
-    } else {
-      // Headless without an action: follow this driver's updates until stopped.
-      running.client.onUpdate((u) => {
-        if (u.type === "progress") out.progress(u);
-        else if (u.type === "ticket") out.ticket(u);
-        else if (u.type === "refused") out.refused(u);
-        else out.info(JSON.stringify(u));
-      });
+      done = driverMenu(running.client, config, logs!, abort.signal);
     }
     return {
       done,

@@ -1,51 +1,76 @@
 /** `evnet ocpp` settings: where chargers connect, how they must prove who they are, and the rest of evnet. */
 import * as v from "valibot";
-import { busEntries, databaseEntries } from "../../config/common.ts";
-import { bool, ConfigError, loadConfig, optionalString, port, positiveNumber, secretToken, url } from "../../config/env.ts";
+import { apiUrlSetting, busSettings, caFileSetting, checkTlsPair, databaseSettings, logSettings } from "../../config/common.ts";
+import { bool, ConfigError, optionalString, port, positiveNumber, settingLabel, url } from "../../config/env.ts";
+import { gatewayTokenSetting } from "../../config/identity.ts";
+import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 import { isLoopback } from "../../http/client-address.ts";
 
-export const gatewayConfigSchema = v.object({
-  ...databaseEntries,
-  ...busEntries,
-  /** Where chargers connect: ws(s)://OCPP_HOST:OCPP_PORT/ocpp/<charger id>. */
-  OCPP_HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
-  OCPP_PORT: port(9000),
-  /** TLS (security profiles 2 and 3): the gateway's certificate and key, from `evnet certs`. */
-  OCPP_TLS_CERT: optionalString(),
-  OCPP_TLS_KEY: optionalString(),
-  /** The CA whose client certificates name chargers (profile 3); default EVNET_CA_FILE. */
-  OCPP_CLIENT_CA: optionalString(),
-  /** Plain ws:// (profile 1) on an address other than loopback: only when the operator says so. */
-  OCPP_ALLOW_PLAIN: bool(false),
-  /** Seconds between a charger's Heartbeats, told to it at boot. */
-  OCPP_HEARTBEAT_INTERVAL: positiveNumber(60, "a number of seconds"),
-  /** Seconds between WebSocket pings: a charger that misses one is dropped at the next (within 2 intervals). */
-  OCPP_PING_INTERVAL: positiveNumber(20, "a number of seconds"),
-  /** Seconds between the heartbeats the gateway sends Central for each connected charger. */
-  OCPP_CENTRAL_HEARTBEAT_INTERVAL: positiveNumber(15, "a number of seconds"),
-  /** Seconds the gateway waits for a charger's answer to a call. */
-  OCPP_CALL_TIMEOUT: positiveNumber(30, "a number of seconds"),
-  /** This gateway's name (several gateways share the chargers). */
-  OCPP_INSTANCE_ID: optionalString(),
-  /** The Central API, which issues the chargers' channel keys. */
-  API_URL: url(),
-  EVNET_CA_FILE: optionalString(),
-  /** Proves to the API that this is an OCPP gateway (the API's EVNET_GATEWAY_TOKEN). */
-  EVNET_GATEWAY_TOKEN: secretToken(),
+const seconds = (fallback: number) => positiveNumber(fallback, "a number of seconds");
+
+export const gatewaySettings = defineSettings({
+  OCPP_HOST: {
+    flag: "--host <host>",
+    help: "address chargers connect to, ws(s)://OCPP_HOST:OCPP_PORT/ocpp/<charger id> (OCPP 1.6J or 2.0.1)",
+    schema: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
+  },
+  OCPP_PORT: { flag: "--port <port>", help: "port chargers connect to", schema: port(9000) },
+  OCPP_TLS_CERT: {
+    flag: "--tls-cert <file>",
+    help: "server certificate for wss:// (security profiles 2 and 3, from 'evnet certs'); plain ws:// (profile 1) without it",
+    schema: optionalString(),
+    example: "certs/server.pem",
+  },
+  OCPP_TLS_KEY: {
+    flag: "--tls-key <file>",
+    help: "the server certificate's private key",
+    schema: optionalString(),
+    example: "certs/server-key.pem",
+    secret: "file",
+  },
+  OCPP_CLIENT_CA: {
+    flag: "--client-ca <file>",
+    help: "CA of the chargers' client certificates (profile 3)",
+    schema: optionalString(),
+    defaultText: "EVNET_CA_FILE",
+    example: "certs/ca.pem",
+  },
+  OCPP_ALLOW_PLAIN: {
+    flag: "--allow-plain",
+    help: "serve plain ws:// on an address other than loopback, which sends chargers' passwords in the clear",
+    schema: bool(false),
+  },
+  OCPP_INSTANCE_ID: {
+    flag: "--instance <name>",
+    help: "this gateway's name when several run side by side",
+    schema: optionalString(),
+    defaultText: "host-pid",
+    example: "gateway-1",
+  },
+  API_URL: { ...apiUrlSetting, help: "Central's API, which issues the chargers' channel keys", schema: v.pipe(v.string("is required"), url()) },
+  EVNET_CA_FILE: { ...caFileSetting, help: "CA certificate that signed the API's (the ca.pem of 'evnet certs')" },
+  OCPP_HEARTBEAT_INTERVAL: { help: "seconds between a charger's Heartbeats (told to it at boot)", schema: seconds(60) },
+  OCPP_PING_INTERVAL: { help: "seconds between WebSocket pings; a charger that does not answer is dropped within two of them", schema: seconds(20) },
+  OCPP_CENTRAL_HEARTBEAT_INTERVAL: { help: "seconds between the heartbeats the gateway sends Central for each connected charger", schema: seconds(15) },
+  OCPP_CALL_TIMEOUT: { help: "seconds the gateway waits for a charger's answer to a call", schema: seconds(30) },
+  ...databaseSettings,
+  ...busSettings,
+  EVNET_GATEWAY_TOKEN: { ...gatewayTokenSetting, help: "proves to the API that this is an OCPP gateway (the API's EVNET_GATEWAY_TOKEN)" },
+  ...logSettings,
 });
 
-export type GatewayConfig = v.InferOutput<typeof gatewayConfigSchema>;
+export const gatewayConfigSchema = schemaOf(gatewaySettings);
+export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
 
-export function loadGatewayConfig(flags: Partial<Record<keyof GatewayConfig, unknown>> = {}): GatewayConfig {
-  return checkGatewayConfig(loadConfig(gatewayConfigSchema, flags));
+export function loadGatewayConfig(flags: FlagValues<typeof gatewaySettings> = {}): GatewayConfig {
+  return checkGatewayConfig(loadSettings(gatewaySettings, flags));
 }
 
 export function checkGatewayConfig(config: GatewayConfig): GatewayConfig {
-  if (Boolean(config.OCPP_TLS_CERT) !== Boolean(config.OCPP_TLS_KEY))
-    throw new ConfigError("invalid configuration:\n  OCPP_TLS_CERT, OCPP_TLS_KEY: give both (wss://, profiles 2 and 3) or neither (ws://, profile 1)");
+  checkTlsPair(config, "OCPP_TLS_CERT", "OCPP_TLS_KEY");
   if (!config.OCPP_TLS_CERT && !config.OCPP_ALLOW_PLAIN && config.OCPP_HOST !== "localhost" && !isLoopback(config.OCPP_HOST))
-    throw new ConfigError(
-      `invalid configuration:\n  OCPP_HOST: plain ws:// (security profile 1) sends chargers' passwords unencrypted; listen on loopback, give OCPP_TLS_CERT and OCPP_TLS_KEY, or set OCPP_ALLOW_PLAIN=true on a network you trust (got "${config.OCPP_HOST}")`,
-    );
+    throw new ConfigError(`OCPP_HOST: plain ws:// (security profile 1) on ${config.OCPP_HOST} (--host) would send chargers' passwords unencrypted`, {
+      hint: `listen on loopback, give ${settingLabel("OCPP_TLS_CERT")} and ${settingLabel("OCPP_TLS_KEY")}, or ${settingLabel("OCPP_ALLOW_PLAIN")} on a network you trust`,
+    });
   return config;
 }

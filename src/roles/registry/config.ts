@@ -1,29 +1,39 @@
 import * as v from "valibot";
-import { databaseEntries } from "../../config/common.ts";
-import { bool, loadConfig, port, positiveNumber, secretToken } from "../../config/env.ts";
-import { durationSeconds, filePath } from "../../config/identity.ts";
+import { databaseSettings, logSettings } from "../../config/common.ts";
+import { bool, port, positiveNumber } from "../../config/env.ts";
+import { durationSeconds, enrollmentTokenSetting, filePath } from "../../config/identity.ts";
+import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
-export const registryConfigSchema = v.object({
-  ...databaseEntries,
-  REGISTRY_HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
-  REGISTRY_PORT: port(7002),
-  /** TLS certificate and key from `evnet certs`; the Registry serves HTTPS only, unless the next flag. */
-  REGISTRY_TLS_CERT: filePath("certs/server.pem"),
-  REGISTRY_TLS_KEY: filePath("certs/server-key.pem"),
-  /** Development only: serve plain HTTP, and only on a loopback host. */
-  REGISTRY_INSECURE_HTTP: bool(false),
-  /** The Ed25519 private key credentials are signed with (`evnet certs` makes it). */
-  REGISTRY_SIGNING_KEY: filePath("certs/registry-signing-key.pem"),
-  /** How long a credential is valid: 30d, 12h, 15m, 90s or seconds. */
-  CREDENTIAL_TTL: durationSeconds("30d"),
-  /** Price of a CP registered without one. */
-  REGISTRY_DEFAULT_PRICE_PER_KWH: positiveNumber(0.3, "a price in EUR per kWh"),
-  /** Registration and deregistration need `Authorization: Bearer <this>`. */
-  EVNET_ENROLLMENT_TOKEN: secretToken(),
+export const registrySettings = defineSettings({
+  REGISTRY_HOST: {
+    flag: "--host <host>",
+    help: "address the Registry listens on (0.0.0.0: every interface)",
+    schema: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
+  },
+  REGISTRY_PORT: { flag: "--port <port>", help: "port of the Registry", schema: port(7002) },
+  REGISTRY_TLS_CERT: {
+    flag: "--tls-cert <file>",
+    help: "server certificate (from 'evnet certs'); the Registry serves HTTPS only",
+    schema: filePath("certs/server.pem"),
+  },
+  REGISTRY_TLS_KEY: { flag: "--tls-key <file>", help: "the server certificate's private key", schema: filePath("certs/server-key.pem"), secret: "file" },
+  ...databaseSettings,
+  REGISTRY_INSECURE_HTTP: { help: "development only: serve plain HTTP, and only on a loopback host", schema: bool(false) },
+  REGISTRY_SIGNING_KEY: {
+    flag: "--signing-key <file>",
+    help: "the Ed25519 private key credentials are signed with (from 'evnet certs')",
+    schema: filePath("certs/registry-signing-key.pem"),
+    secret: "file",
+  },
+  CREDENTIAL_TTL: { help: "how long a credential is valid: 30d, 12h, 15m, 90s or seconds", schema: durationSeconds("30d") },
+  REGISTRY_DEFAULT_PRICE_PER_KWH: { help: "price of a CP registered without one (EUR per kWh)", schema: positiveNumber(0.3, "a price in EUR per kWh") },
+  EVNET_ENROLLMENT_TOKEN: { ...enrollmentTokenSetting, help: "monitors present it to register or deregister a CP (Authorization: Bearer); 16+ characters" },
+  ...logSettings,
 });
 
-export type RegistryConfig = v.InferOutput<typeof registryConfigSchema>;
+export const registryConfigSchema = schemaOf(registrySettings);
+export type RegistryConfig = ConfigOf<typeof registrySettings>;
 
-export function loadRegistryConfig(flags: Partial<Record<keyof RegistryConfig, unknown>> = {}): RegistryConfig {
-  return loadConfig(registryConfigSchema, flags);
+export function loadRegistryConfig(flags: FlagValues<typeof registrySettings> = {}): RegistryConfig {
+  return loadSettings(registrySettings, flags);
 }

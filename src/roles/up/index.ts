@@ -5,11 +5,13 @@
  * points (an engine and a monitor each, registering and authenticating like real ones) and
  * simulated drivers. Each role logs under its own name.
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Bus } from "../../bus/bus.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { loadConfig } from "../../config/env.ts";
 import { type Database, openDatabase } from "../../db/client.ts";
+import { lockDataFolder } from "../../db/data-folder.ts";
 import { migrate } from "../../db/migrate.ts";
 import { createLogger } from "../../lib/log.ts";
 import { apiConfigSchema } from "../api/config.ts";
@@ -24,6 +26,7 @@ import type { Shared } from "../shared.ts";
 import { weatherConfigSchema } from "../weather/config.ts";
 import type { UpConfig } from "./config.ts";
 import { driveForever, logReporter, type SimulatedCp, simulatedCps, simulatedDriverIds, simulatedOcppChargers } from "./fleet.ts";
+import { kafkaTransportOf, type UpSummary, writeJoinFile } from "./join.ts";
 import { ensureUpSecrets } from "./secrets.ts";
 
 interface Stoppable {
@@ -31,11 +34,7 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-export interface RunningNetwork {
-  dashboardUrl: string;
-  /** Listening on every interface (asked with --host 0.0.0.0), not only loopback. */
-  everywhere: boolean;
-  operatorToken: string;
+export interface RunningNetwork extends UpSummary {
   stop(): Promise<void>;
 }
 
@@ -51,6 +50,9 @@ export async function start(config: UpConfig): Promise<RunningNetwork> {
       }
     }
   };
+  // One network per data folder: its database, secrets and CP keys are this network's.
+  const unlock = lockDataFolder(config.EVNET_DATA_DIR, "up");
+  started.push({ name: "data folder lock", stop: async () => unlock() });
   try {
     return await startNetwork(config, started, stopAll);
   } catch (err) {
@@ -70,7 +72,13 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
   });
   log.info("starting the network", { data_dir: dataDir, cps: config.UP_CPS, drivers: config.UP_DRIVERS, secrets: secrets.file });
 
-  const database: Database = await openDatabase({ url: config.DATABASE_URL, dataDir });
+  const database: Database = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir,
+    maxConnections: config.DATABASE_POOL_SIZE,
+    applicationName: "evnet up",
+    connectNow: true,
+  });
   started.push({ name: "database", stop: () => database.close() });
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
@@ -208,6 +216,18 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
   });
 
   const everywhere = apiUrl !== apiRole.url;
+  const joinSettings = {
+    apiUrl,
+    registryUrl: registryRole.url,
+    brokers: config.KAFKA_BROKERS,
+    topicPrefix: config.EVNET_TOPIC_PREFIX,
+    caFile: config.EVNET_CA_FILE,
+    enrollmentToken: secrets.enrollmentToken,
+    kafkaTransport: kafkaTransportOf(config),
+    kafkaLogin: Boolean(config.KAFKA_SASL_MECHANISM),
+  };
+  const joinFile = writeJoinFile(dataDir, joinSettings);
+  if (joinFile) started.push({ name: "join file", stop: async () => rmSync(joinFile, { force: true }) }); // it describes a running network
   log.info("network up", {
     dashboard: `${apiUrl}/`,
     listening_on: everywhere ? "every interface" : config.API_HOST,
@@ -218,6 +238,10 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
   return {
     dashboardUrl: `${apiUrl}/`,
     everywhere,
+    dataDir,
+    cps: config.UP_CPS,
+    join: joinSettings,
+    joinFile,
     operatorToken: secrets.operatorToken,
     stop: stopAll,
   };

@@ -2,22 +2,24 @@
  * The weather office's side of Central's API: where it learns which cities to watch and where
  * it reports temperatures, provider failures and its heartbeat. The office runs on its own
  * machine without a database, so this is its only way in. HTTPS is verified against the local
- * CA (API_CA_FILE) rather than switched off.
+ * CA (EVNET_CA_FILE) rather than switched off.
  *
  * Failures come in two kinds the office treats differently: CentralUnreachable (no connection,
  * a timeout, a 5xx such as 503 "bus or database down": try again later, nothing is lost) and
  * CentralRejected (a 4xx: the request itself is wrong, e.g. a bad service token; sending it
  * again would not help).
  */
+
 import * as v from "valibot";
 import { type Fetch, tlsFetch } from "../../http/tls-client.ts";
 import type { CityTemperatureReport, WeatherEventReport, WeatherHeartbeat } from "../../http/weather-api.ts";
+import { KnownError } from "../../lib/errors.ts";
 
-export class CentralUnreachable extends Error {
+export class CentralUnreachable extends KnownError {
   override name = "CentralUnreachable";
 }
 
-export class CentralRejected extends Error {
+export class CentralRejected extends KnownError {
   override name = "CentralRejected";
   constructor(
     readonly status: number,
@@ -47,7 +49,7 @@ export class CentralClient {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: CentralClientOptions) {
-    this.fetch = tlsFetch(options.caFile, "API_CA_FILE");
+    this.fetch = tlsFetch(options.caFile, "EVNET_CA_FILE");
     this.timeoutMs = options.timeoutMs ?? 5_000;
   }
 

@@ -4,39 +4,56 @@
  */
 import { join } from "node:path";
 import * as v from "valibot";
-import { integer, loadConfig, number, optionalString, positiveNumber, secretToken, url } from "../../config/env.ts";
+import { apiUrlSetting, caFileSetting, dataDirSetting, logSettings } from "../../config/common.ts";
+import { integer, number, optionalString, positiveNumber, url } from "../../config/env.ts";
+import { serviceTokenSetting } from "../../config/identity.ts";
+import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
-export const weatherConfigSchema = v.object({
-  /** Central's API, where temperatures are reported and locations are read. */
-  API_URL: v.optional(url(), "http://127.0.0.1:8000"),
-  /** CA certificate that signed the API's HTTPS certificate (`evnet certs`: certs/ca.pem). */
-  API_CA_FILE: optionalString(),
-  EVNET_CA_FILE: optionalString(),
-  /** The token the API accepts from services (PUT /ev/central/city-temperature). */
-  EVNET_SERVICE_TOKEN: secretToken(),
-  /** Seconds between rounds (stretched when the provider's plan needs it). */
-  WEATHER_CHECK_INTERVAL: positiveNumber(4, "a number of seconds"),
-  /** Below this (°C) a city is in frost alert; at or above it, not. */
-  CRITICAL_TEMPERATURE: number(0, "a temperature in °C"),
-  OPENWEATHER_URL: v.optional(url(), "https://api.openweathermap.org"),
-  /** Without a key the office reads temperatures from WEATHER_OFFLINE_FILE. */
-  OPENWEATHER_API_KEY: optionalString(),
-  OPENWEATHER_TIMEOUT_MS: integer(5_000, 100),
-  /** The plan's limits: the free plan allows 60 calls a minute and 1,000,000 a month. */
-  OPENWEATHER_CALLS_PER_MINUTE: integer(60, 1),
-  OPENWEATHER_CALLS_PER_MONTH: integer(1_000_000, 1),
-  /** The offline provider's file, `{"City": temperature}`; default `<EVNET_DATA_DIR>/temperatures.json`. */
-  WEATHER_OFFLINE_FILE: optionalString(),
-  /** Extra cities to watch, one per line; re-read every LOCATION_RELOAD_INTERVAL. */
-  WEATHER_LOCATIONS_FILE: optionalString(),
-  LOCATION_RELOAD_INTERVAL: positiveNumber(10, "a number of seconds"),
-  EVNET_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), ".evnet"),
+export const weatherSettings = defineSettings({
+  API_URL: { ...apiUrlSetting, help: "Central's API, where temperatures are reported and CP locations are read" },
+  EVNET_CA_FILE: { ...caFileSetting, help: "CA certificate that signed the API's HTTPS certificate (the ca.pem of 'evnet certs')" },
+  EVNET_SERVICE_TOKEN: { ...serviceTokenSetting, help: "the token the API accepts from services, to report temperatures" },
+  WEATHER_CHECK_INTERVAL: {
+    flag: "--interval <seconds>",
+    help: "seconds between rounds (stretched when the provider's plan needs it)",
+    schema: positiveNumber(4, "a number of seconds"),
+  },
+  CRITICAL_TEMPERATURE: {
+    flag: "--critical <celsius>",
+    help: "a city is in frost alert below this temperature (°C)",
+    schema: number(0, "a temperature in °C"),
+  },
+  OPENWEATHER_URL: { flag: "--openweather-url <url>", help: "OpenWeather's base URL", schema: v.optional(url(), "https://api.openweathermap.org") },
+  OPENWEATHER_API_KEY: {
+    help: "OpenWeather API key; without it the office reads temperatures from the offline file",
+    schema: optionalString(),
+    secret: "value",
+  },
+  OPENWEATHER_TIMEOUT_MS: { help: "how long one OpenWeather call may take (ms)", schema: integer(5_000, 100) },
+  OPENWEATHER_CALLS_PER_MINUTE: { help: "the plan's limit per minute (free plan: 60)", schema: integer(60, 1) },
+  OPENWEATHER_CALLS_PER_MONTH: { help: "the plan's limit per month (free plan: 1,000,000)", schema: integer(1_000_000, 1) },
+  WEATHER_OFFLINE_FILE: {
+    flag: "--offline-file <file>",
+    help: 'temperatures read without OPENWEATHER_API_KEY, {"City": °C}; made from examples/temperatures.json when missing',
+    schema: optionalString(),
+    defaultText: "<data folder>/temperatures.json",
+  },
+  WEATHER_LOCATIONS_FILE: {
+    flag: "--locations-file <file>",
+    help: "extra cities to watch, one per line; re-read every LOCATION_RELOAD_INTERVAL seconds",
+    schema: optionalString(),
+    example: "examples/weather-locations.txt",
+  },
+  LOCATION_RELOAD_INTERVAL: { help: "seconds between two reads of the locations file", schema: positiveNumber(10, "a number of seconds") },
+  EVNET_DATA_DIR: { ...dataDirSetting, help: "folder of the default offline temperatures file" },
+  ...logSettings,
 });
 
-export type WeatherConfig = v.InferOutput<typeof weatherConfigSchema>;
+export const weatherConfigSchema = schemaOf(weatherSettings);
+export type WeatherConfig = ConfigOf<typeof weatherSettings>;
 
-export function loadWeatherConfig(flags: Partial<Record<keyof WeatherConfig, unknown>> = {}): WeatherConfig {
-  return loadConfig(weatherConfigSchema, flags);
+export function loadWeatherConfig(flags: FlagValues<typeof weatherSettings> = {}): WeatherConfig {
+  return loadSettings(weatherSettings, flags);
 }
 
 export function offlineFileOf(config: WeatherConfig): string {

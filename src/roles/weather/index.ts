@@ -29,7 +29,7 @@ export async function start(config: WeatherConfig, options: WeatherOptions = {})
   const log = options.log ?? createLogger("weather");
   const offlineFile = offlineFileOf(config);
   const provider = providerFor(config, offlineFile, log);
-  const central = new CentralClient({ baseUrl: config.API_URL, serviceToken: config.EVNET_SERVICE_TOKEN, caFile: config.API_CA_FILE ?? config.EVNET_CA_FILE });
+  const central = new CentralClient({ baseUrl: config.API_URL, serviceToken: config.EVNET_SERVICE_TOKEN, caFile: config.EVNET_CA_FILE });
   const office = new WeatherOffice({
     provider,
     central,

@@ -11,7 +11,7 @@ import { clientAddress } from "../../../http/client-address.ts";
 import { validate } from "../../../http/openapi.ts";
 import { citySchema, cpIdSchema } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
-import { registerOcppCharger, SECURITY_PROFILES } from "../../../identity/ocpp-chargers.ts";
+import { registerOcppCharger, registrationView, SECURITY_PROFILES } from "../../../identity/ocpp-chargers.ts";
 import type { RegistryContext } from "../context.ts";
 
 export const ocppRegistrationSchema = v.object({
@@ -46,19 +46,7 @@ export function ocppChargerRoutes(ctx: RegistryContext): Hono {
         { actorId: "registry", sourceAddress: clientAddress(c) },
       );
       c.header("cache-control", "no-store");
-      return c.json(
-        {
-          cp_id: done.cpId,
-          location: done.location,
-          price_per_kwh: done.pricePerKwh,
-          protocol: "ocpp",
-          security_profile: done.securityProfile,
-          ocpp_username: done.cpId,
-          ocpp_password: done.password,
-          message: `OCPP charger ${done.cpId} ${done.created ? "registered" : "registered again with a new password"}: set its central system URL to <gateway>/ocpp/${done.cpId} and this password; it is not shown again`,
-        },
-        done.created ? 201 : 200,
-      );
+      return c.json(registrationView(done), done.created ? 201 : 200);
     },
   );
   return app;

@@ -2,7 +2,9 @@
  * Where temperatures come from. Two providers implement this: OpenWeather (with an API key) and
  * an offline file an operator edits (without one), so demos and tests need no internet.
  */
+
 import type { ReadFailureKind, TemperatureReading } from "../../../domain/temperature-reading.ts";
+import { KnownError } from "../../../lib/errors.ts";
 
 export interface TemperatureProvider {
   /** `openweather` or `offline`, for logs, audit entries and the menu. */
@@ -17,7 +19,7 @@ export interface TemperatureProvider {
 }
 
 /** A reading that failed, with why (see READ_FAILURE_KINDS) and what the provider said. */
-export class ReadFailure extends Error {
+export class ReadFailure extends KnownError {
   override name = "ReadFailure";
   constructor(
     readonly kind: ReadFailureKind,
