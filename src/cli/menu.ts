@@ -4,6 +4,7 @@
  * pressed. Used only when stdin is a TTY; headless runs never load this.
  */
 import * as p from "@clack/prompts";
+import { isId } from "../domain/ids.ts";
 import { type Level, setLogSink } from "../lib/log.ts";
 
 export interface MenuItem {
@@ -84,12 +85,31 @@ export async function runMenu(spec: MenuSpec, logs: LogCapture, signal?: AbortSi
   p.outro("bye");
 }
 
-/** Asks for a line of text; undefined when cancelled or empty. */
-export async function ask(message: string, placeholder?: string, initialValue?: string): Promise<string | undefined> {
-  const answer = await p.text({ message, placeholder, initialValue });
+export interface AskOptions {
+  /** Shown greyed in the empty field: an example, never taken as the answer. */
+  example?: string;
+  /** The answer already typed in, to accept or edit. */
+  initialValue?: string;
+  /** Why an answer is not acceptable (undefined: it is); Esc still goes back. */
+  validate?: (answer: string) => string | undefined;
+}
+
+/** Asks for a line of text; undefined when cancelled (Esc) or left empty. */
+export async function ask(message: string, options: AskOptions = {}): Promise<string | undefined> {
+  const answer = await p.text({
+    message,
+    placeholder: options.example && `e.g. ${options.example}`,
+    initialValue: options.initialValue,
+    validate: options.validate && ((text) => options.validate!((text ?? "").trim())),
+  });
   if (p.isCancel(answer)) return undefined;
   const trimmed = answer.trim();
   return trimmed === "" ? undefined : trimmed;
+}
+
+/** Asks for a charging point's (or a session's) id: typed, never assumed; Esc goes back. */
+export function askId(message: string, example: string): Promise<string | undefined> {
+  return ask(message, { example, validate: (id) => (isId(id) ? undefined : "an id: up to 64 letters, digits, '_', '.' or '-' (Esc to go back)") });
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 } from "../../identity/ocpp-chargers.ts";
 import { revokeCpKey } from "../../identity/revoke.ts";
 import { AppError } from "../../lib/errors.ts";
+import { localTime } from "../../lib/local-time.ts";
 
 export type CpRow = typeof chargingPoints.$inferSelect;
 export type SessionRow = typeof chargingSessions.$inferSelect;
@@ -140,8 +141,6 @@ export async function stats(db: Db): Promise<Stats> {
 
 // ---- text for people ---------------------------------------------------------------------
 
-const time = (d: Date | null) => (d ? d.toISOString().slice(0, 19).replace("T", " ") : "-");
-
 export function formatCps(cps: CpRow[]): string {
   if (cps.length === 0) return "(none)";
   return cps
@@ -157,7 +156,7 @@ export function formatSession(s: SessionRow): string {
     `status       ${s.status}${s.pendingEndReason ? ` (ending: ${s.pendingEndReason})` : ""}`,
     `energy       ${s.energyKwh.toFixed(3)} kWh at ${s.pricePerKwh.toFixed(2)} €/kWh = ${s.costEur.toFixed(2)} €`,
     `power        ${s.powerKw} kW`,
-    `start / end  ${time(s.startedAt)} / ${time(s.endedAt)}  (${duration} s)`,
+    `start / end  ${localTime(s.startedAt)} / ${localTime(s.endedAt)}  (${duration} s)`,
     `end reason   ${s.endReason ?? "-"}`,
   ].join("\n");
 }
@@ -167,7 +166,7 @@ export function formatSessions(sessions: SessionRow[]): string {
   return sessions
     .map(
       (s) =>
-        `${s.sessionId.padEnd(24)} ${s.cpId.padEnd(10)} ${s.driverId.padEnd(10)} ${s.status.padEnd(11)} ${s.energyKwh.toFixed(3)} kWh ${s.costEur.toFixed(2)} €  ${time(s.startedAt)}  ${s.endReason ?? ""}`,
+        `${s.sessionId.padEnd(24)} ${s.cpId.padEnd(10)} ${s.driverId.padEnd(10)} ${s.status.padEnd(11)} ${s.energyKwh.toFixed(3)} kWh ${s.costEur.toFixed(2)} €  ${localTime(s.startedAt)}  ${s.endReason ?? ""}`,
     )
     .join("\n");
 }
@@ -176,9 +175,9 @@ export function formatCp(view: Awaited<ReturnType<typeof showCp>>): string {
   const c = view.cp;
   return [
     `charging point  ${c.cpId} (${c.location}, ${c.pricePerKwh.toFixed(2)} €/kWh)`,
-    `state           ${c.status}: ${c.statusReason ?? ""} (since ${time(c.statusChangedAt)})`,
+    `state           ${c.status}: ${c.statusReason ?? ""} (since ${localTime(c.statusChangedAt)})`,
     `facts           key ${c.channelState}, ${c.connected ? "connected" : "not connected"}${c.operatorStopped ? ", stopped by operator" : ""}${c.engineFault ? ", engine fault" : ""}`,
-    `last heartbeat  ${time(c.lastConnectionTime)}`,
+    `last heartbeat  ${localTime(c.lastConnectionTime)}`,
     view.session ? `\n${formatSession(view.session)}` : "no session in progress",
     view.recent.length ? `\nrecent sessions\n${formatSessions(view.recent)}` : "",
   ].join("\n");

@@ -1,6 +1,6 @@
 /** Central's admin menu (SYSTEM.md): CPs, sessions, stop/resume, revocation, statistics. */
 import * as p from "@clack/prompts";
-import { ask, type LogCapture, runMenu } from "../../cli/menu.ts";
+import { ask, askId, type LogCapture, runMenu } from "../../cli/menu.ts";
 import { describeRegistration } from "../../identity/ocpp-chargers.ts";
 import {
   type AdminDeps,
@@ -22,7 +22,7 @@ import {
 export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture, signal: AbortSignal): Promise<void> {
   const { db } = deps;
   const stopOrResume = (stop: boolean) => async () => {
-    const target = await ask(`CP id to ${stop ? "stop" : "resume"}, or 'all'`, "CP_001");
+    const target = await askId(`CP id to ${stop ? "stop" : "resume"}, or 'all'`, "CP_001");
     if (!target) return;
     const ids = await setStopped(deps, target, stop);
     p.log.success(`${stop ? "stop" : "resume"} sent for ${ids.length} charging point(s): ${ids.join(", ")}`);
@@ -49,7 +49,7 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
           value: "cp",
           label: "Show charging point status",
           run: async () => {
-            const id = await ask("CP id", "CP_001");
+            const id = await askId("CP id", "CP_001");
             if (id) p.note(formatCp(await showCp(db, id)), id);
           },
         },
@@ -63,7 +63,10 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
           value: "session",
           label: "Show session details",
           run: async () => {
-            const id = await ask("Session id");
+            const id = await ask("Session id", {
+              example: "S-mx38wdll-71b72c59",
+              validate: (id) => (id ? undefined : "a session id, as 'List charging sessions' shows them (Esc to go back)"),
+            });
             if (id) p.note(formatSession(await showSession(db, id)), id);
           },
         },
@@ -73,7 +76,7 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
           value: "revoke",
           label: "Revoke the key of a charging point",
           run: async () => {
-            const id = await ask("CP id", "CP_001");
+            const id = await askId("CP id", "CP_001");
             if (!id) return;
             const ok = await p.confirm({ message: `Revoke ${id}'s key? It stops until its monitor authenticates again.` });
             if (ok !== true) return;
@@ -86,13 +89,13 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
           label: "Register an OCPP charger",
           hint: "its password is shown once",
           run: async () => {
-            const cpId = await ask("Charger id (its OCPP identity)", "CP_OCPP_01");
-            const location = cpId ? await ask("Location (city)", "Madrid") : undefined;
+            const cpId = await askId("Charger id (its OCPP identity)", "CP_OCPP_01");
+            const location = cpId ? await ask("Location (city)", { example: "Madrid" }) : undefined;
             const profile = location
-              ? await ask("Security profile: 1 ws + password (loopback), 2 wss + password, 3 wss + client certificate", "2", "2")
+              ? await ask("Security profile: 1 ws + password (loopback), 2 wss + password, 3 wss + client certificate", { initialValue: "2" })
               : undefined;
             if (!cpId || !location || !profile) return;
-            const price = await ask("Price per kWh (empty: the default)", "");
+            const price = await ask("Price per kWh (empty: the default)");
             p.note(describeRegistration(await registerOcpp(deps, { cpId, location, profile, price })), "OCPP charger");
           },
         },

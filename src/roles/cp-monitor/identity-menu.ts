@@ -5,8 +5,10 @@
  * Headless, the same actions are flags: `ensureIdentity` (register / change location /
  * authenticate at start), `deregister`, and `connectionDetails` (enrollment.ts, this file).
  */
+
 import * as p from "@clack/prompts";
 import type { ChannelKey } from "../../crypto/keys.ts";
+import { localTime } from "../../lib/local-time.ts";
 import type { Logger } from "../../lib/log.ts";
 import { activeKeyId, authenticate, changeLocation, deregister, register, showRegistration } from "./enrollment.ts";
 import { caFileOf, type IdentityConfig } from "./identity-config.ts";
@@ -43,8 +45,8 @@ export async function connectionDetails(ctx: IdentityMenuContext): Promise<Recor
     "Trusted CA": caFileOf(config) ?? "(system CAs)",
     "State file": identityFile(config.EVNET_DATA_DIR, cpId),
     Location: stored?.location ?? "(not registered)",
-    Credential: stored?.credential ? `valid until ${stored.credential_expires_at}` : "(none: register first)",
-    "Channel key": stored?.key_id ? `${stored.key_id} (issued ${stored.key_issued_at})` : "(none: authenticate first)",
+    Credential: stored?.credential ? `valid until ${localTime(stored.credential_expires_at)}` : "(none: register first)",
+    "Channel key": stored?.key_id ? `${stored.key_id} (issued ${localTime(stored.key_issued_at)})` : "(none: authenticate first)",
     ...ctx.extraDetails?.(),
   };
   try {
@@ -87,7 +89,7 @@ export async function runIdentityAction(action: IdentityAction, ctx: IdentityMen
         const location = await ask("Location (city)", stored?.location, signal);
         if (location === undefined) return;
         const identity = await register(config, { cpId, location, pricePerKwh: stored?.price_per_kwh });
-        p.log.success(`${cpId} registered at ${identity.location}; credential valid until ${identity.credential_expires_at}`);
+        p.log.success(`${cpId} registered at ${identity.location}; credential valid until ${localTime(identity.credential_expires_at)}`);
         return;
       }
       case "delete": {

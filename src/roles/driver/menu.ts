@@ -1,12 +1,12 @@
 /** The driver's interactive menu, as in the original design: list, request, stop, status, history, auto mode. */
 import * as p from "@clack/prompts";
-import { ask, type LogCapture, runMenu, watch } from "../../cli/menu.ts";
+import { ask, askId, type LogCapture, runMenu, watch } from "../../cli/menu.ts";
 import { availableCps, formatCps, formatHistory, history } from "./api.ts";
 import { readCpFile, runAuto } from "./charging.ts";
 import type { DriverClient } from "./client.ts";
 import type { DriverConfig } from "./config.ts";
 import { chargeSettings } from "./index.ts";
-import { describeTicket, progressLine, ttyReporter } from "./output.ts";
+import { describeTicket, endReasonText, progressLine, ttyReporter } from "./output.ts";
 
 function status(client: DriverClient, notices: string[]): string {
   const lines = [`driver ${client.driverId}`];
@@ -25,7 +25,8 @@ export function driverMenu(client: DriverClient, config: DriverConfig, logs: Log
   const settings = chargeSettings(config);
   const notices: string[] = [];
   client.onUpdate((u) => {
-    if (u.type === "ticket") notices.push(`ticket received for ${u.session_id}: ${u.energy_kwh.toFixed(3)} kWh, ${u.cost_eur.toFixed(2)} €, ${u.end_reason}`);
+    if (u.type === "ticket")
+      notices.push(`ticket received for ${u.session_id}: ${u.energy_kwh.toFixed(3)} kWh, ${u.cost_eur.toFixed(2)} €, ${endReasonText(u.end_reason)}`);
     if (u.type === "stopping" && u.reason !== "driver_stop") notices.push(`session ${u.session_id} is ending: ${u.reason}`);
   });
   return runMenu(
@@ -43,7 +44,7 @@ export function driverMenu(client: DriverClient, config: DriverConfig, logs: Log
           label: "Request charging",
           hint: client.current ? `already charging at ${client.current.cpId}` : undefined,
           run: async () => {
-            const cpId = await ask("Charging point id", "CP_001");
+            const cpId = await askId("Charging point id", "CP_001");
             if (!cpId) return;
             const spin = p.spinner();
             spin.start(`asking Central for a charge at ${cpId}`);
@@ -112,9 +113,9 @@ export function driverMenu(client: DriverClient, config: DriverConfig, logs: Log
           value: "auto",
           label: "Start auto-charging (load from file)",
           run: async () => {
-            const file = await ask("File with charging point ids", "cps.txt");
+            const file = await ask("File with charging point ids, one per line", { example: "cps.txt" });
             if (!file) return;
-            const seconds = await ask("Seconds to charge at each", "10", String(settings.chargeSeconds ?? 10));
+            const seconds = await ask("Seconds to charge at each", { initialValue: String(settings.chargeSeconds ?? 10) });
             const chargeSeconds = Number(seconds ?? "10");
             if (!Number.isFinite(chargeSeconds) || chargeSeconds <= 0) return void p.log.error("expected a number of seconds");
             await runAuto(client, readCpFile(file), { ...settings, chargeSeconds }, ttyReporter(), signal);

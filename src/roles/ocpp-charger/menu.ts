@@ -29,7 +29,7 @@ export function chargerMenu(c: SimulatedCharger, logs: LogCapture, signal: Abort
           label: "Tap an RFID card",
           hint: c.tx ? "the same card stops the charge" : "a driver id",
           run: async () => {
-            const tag = await ask("Card (driver id)", "DRIVER_01", c.tx?.idTag);
+            const tag = await ask("Card (driver id)", { example: "DRIVER_01", initialValue: c.tx?.idTag });
             if (tag) p.log.info(await c.tap(tag));
           },
         },

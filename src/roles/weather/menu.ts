@@ -30,7 +30,7 @@ export async function runMenu(options: MenuOptions): Promise<void> {
     if (level === "warn" || level === "error") unseenWarnings++;
   });
   try {
-    p.intro("EV_W — Weather Control Office");
+    p.intro("evnet weather: Weather Control Office");
     while (!options.signal.aborted) {
       const choice = await p.select({
         message: unseenWarnings ? `What now? (${unseenWarnings} new warnings in the log)` : "What now?",
