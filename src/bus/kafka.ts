@@ -43,6 +43,14 @@ export interface GroupLag {
   partitions: { topic: string; partition: number; end: number; committed: number; lag: number }[];
 }
 
+/** A consumer group as the broker's coordinator describes it: who is in it and what each reads. */
+export interface GroupDescription {
+  state: string;
+  /** The assignment protocol the group agreed on. */
+  protocol: string;
+  members: { memberId: string; clientId: string; assignments: { topic: string; partitions: number[] }[] }[];
+}
+
 const CONNECT_TIMEOUT_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 
@@ -164,6 +172,23 @@ export class KafkaBus implements Bus {
         }),
       );
       return { total: partitions.reduce((sum, p) => sum + p.lag, 0), partitions };
+    });
+  }
+
+  /** Who is in a consumer group and which partitions each member was given (what the broker's group tool shows). */
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const admin = (this.admin ??= new Admin(this.connection("admin")));
+    return this.bounded(`describe group ${groupId}`, async () => {
+      const group = (await admin.describeGroups({ groups: [groupId] })).get(groupId);
+      return {
+        state: String(group?.state ?? "DEAD"),
+        protocol: group?.protocol ?? "",
+        members: [...(group?.members.values() ?? [])].map((m) => ({
+          memberId: m.id,
+          clientId: m.clientId,
+          assignments: [...(m.assignments?.values() ?? [])].map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) })),
+        })),
+      };
     });
   }
 

@@ -18,12 +18,13 @@
  *   one, retried with backoff until the broker answers again. Nothing uncommitted is lost: the
  *   new member starts from the committed offsets.
  */
-import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
+import { Consumer, type GroupAssignment, type Message, type MessagesStream } from "@platformatic/kafka";
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { BatchHandler, BusMessage, SubscribeOptions } from "../bus.ts";
 import type { KafkaSecurity } from "../kafka-security.ts";
 import { closeWithin, describeKafkaError, sleep, withDeadline } from "./calls.ts";
+import { copartitionGroupOptions } from "./copartition-assignor.ts";
 
 export interface ConsumerTuning {
   clientId: string;
@@ -75,6 +76,8 @@ export class KafkaSubscription {
   private readonly startedAt = new Map<string, number>();
   /** Set by startBatches: how soon the first partition it held back may start (ms). */
   private heldBackMs = Infinity;
+  /** Partition numbers this member held at its last join (co-partitioned: offered to keep at the next). */
+  private ownedNumbers: number[] = [];
 
   constructor(
     private readonly options: SubscribeOptions,
@@ -120,6 +123,15 @@ export class KafkaSubscription {
       autocommit: false,
       maxWaitTime: IDLE_POLL_MS,
       highWaterMark: Math.max(DEFAULT_MAX_BATCH, this.maxBatch),
+      ...(this.options.copartitioned ? copartitionGroupOptions(() => this.ownedNumbers) : {}),
+    });
+    consumer.on("consumer:group:join", (joined: { assignments?: GroupAssignment[] }) => {
+      const assigned = joined.assignments ?? [];
+      this.ownedNumbers = [...new Set(assigned.flatMap((a) => a.partitions))];
+      (this.options.copartitioned ? this.log.info : this.log.debug).call(this.log, "kafka group joined", {
+        group: this.options.groupId,
+        partitions: assigned.map((a) => `${a.topic}:${a.partitions.join("+")}`).join(" "),
+      });
     });
     // The client reports background failures as 'error' events; unheard, they would crash the process.
     consumer.on("error", (err: unknown) => this.log.debug("kafka consumer error", { group: this.options.groupId, err: describeKafkaError(err) }));
