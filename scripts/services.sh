@@ -34,6 +34,8 @@
 #   EVNET_KAFKA_VERSION         org.apache.kafka:kafka_2.13 version (default 4.1.1)
 #   EVNET_KAFKA_CACHE           jar cache (default ~/.cache/evnet/kafka-<version>)
 #   EVNET_SERVICES_TIMEOUT      seconds to wait for each service (default 120)
+#   EVNET_PG_STOP_MODE          how pg-down stops PostgreSQL: fast (default) or immediate (a crash:
+#                               connections cut, no checkpoint)
 #   KAFKA_HEAP_OPTS             broker heap (default -Xms256m -Xmx512m)
 #   EVNET_KAFKA_SECURE          1: a broker that requires TLS and SASL/SCRAM and enforces ACLs
 #                               (its certificate from `evnet certs`, the administrator evnet-admin,
@@ -387,7 +389,7 @@ pg_stop_cluster() {
   fi
   pg_choose_runner
   log "stopping PostgreSQL ($PG_DATA)"
-  as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop </dev/null >&2
+  as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m "${EVNET_PG_STOP_MODE:-fast}" -w -t "$TIMEOUT" stop </dev/null >&2
 }
 
 pg_down() {

@@ -84,6 +84,16 @@ export class NoDatabaseHere extends KnownError {
  */
 export const POSTGRES_SESSION_SETTINGS = { random_page_cost: "1.1" } as const;
 
+/**
+ * Seconds postgres.js waits before connecting again after a failed connection (its `backoff`).
+ * Its default grows to 20 s, so after PostgreSQL came back the API and Central stayed stalled
+ * for up to that long; connection attempts to a database that is down are cheap (refused at
+ * once), so a try every second at most gets them back within a second or two.
+ */
+export function reconnectDelayS(failures: number): number {
+  return Math.min(1, 0.1 * 2 ** Math.max(0, failures - 1));
+}
+
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -103,6 +113,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       onnotice: () => {},
       connection: { application_name: options.applicationName ?? "evnet", ...POSTGRES_SESSION_SETTINGS },
       connect_timeout: 10,
+      backoff: reconnectDelayS,
     });
     const location = redactUrl(options.url);
     if (options.connectNow)

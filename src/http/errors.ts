@@ -1,16 +1,21 @@
 /**
  * One error mapping for every HTTP role: AppError codes become statuses with a JSON body
- * `{ error: { code, message, details? } }`; unknown routes are 404 in the same shape; anything
- * unexpected is a 500 that is logged and never leaks internals.
+ * `{ error: { code, message, details? } }`; unknown routes are 404 in the same shape; the
+ * database being unreachable, wherever a route met it, is a 503 the client may retry shortly;
+ * anything else unexpected is a 500 that is logged and never leaks internals.
  */
 import type { Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { isStoreUnavailable } from "../db/unavailable.ts";
 import { AppError, statusOf } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
+
+/** What a 503 for an unreachable database tells clients to wait before trying again (seconds). */
+const RETRY_AFTER_S = 2;
 
 export function installErrorHandling(app: Hono<any>, log: Logger): void {
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
@@ -20,6 +25,11 @@ export function installErrorHandling(app: Hono<any>, log: Logger): void {
       const status = err.status;
       const code = status === 401 ? "unauthorized" : status === 404 ? "not_found" : status === 413 ? "payload_too_large" : "bad_request";
       return c.json(errorBody(code, err.message || "request rejected"), status);
+    }
+    if (isStoreUnavailable(err)) {
+      log.warn("the database is unavailable: answered 503", { method: c.req.method, path: c.req.path, err: err instanceof Error ? err.message : String(err) });
+      c.header("Retry-After", String(RETRY_AFTER_S));
+      return c.json(errorBody("unavailable", "the database is unavailable; try again shortly"), 503);
     }
     log.error("unhandled error in request", { method: c.req.method, path: c.req.path, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return c.json(errorBody("internal", "internal error"), 500);

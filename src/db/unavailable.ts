@@ -1,0 +1,62 @@
+import { type SQL, sql } from "drizzle-orm";
+
+/**
+ * Telling "the database cannot be reached now" (it restarts, the network is down, it refuses
+ * connections) from everything else: the first is the service being unavailable for a while,
+ * answered 503 at the HTTP edge and retried by Central's consumer; anything else is a bug.
+ */
+
+/** postgres.js connection error codes. */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+
+/**
+ * Whether an error (or one it wraps: drizzle wraps the driver's) says the database cannot be
+ * reached: a connection failure, or PostgreSQL's "cannot serve now" SQLSTATE classes (08
+ * connection exception, 57P operator intervention such as a shutdown, 53300 too many
+ * connections).
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (CONNECTION_CODES.has(code)) return true;
+    if (code.startsWith("08") || code.startsWith("57P") || code === "53300") return true;
+  }
+  return false;
+}
+
+const waiting = new WeakMap<object, Promise<void>>();
+
+/**
+ * Resolves once the database answers again (or after `maxMs`): a caller that met an outage
+ * retries right after it ends instead of on a growing back-off. Callers waiting on one handle
+ * share one probe.
+ */
+export function untilReachable(db: { execute(query: SQL): Promise<unknown> }, maxMs = 30_000, everyMs = 250): Promise<void> {
+  let probe = waiting.get(db);
+  if (!probe) {
+    probe = (async () => {
+      const deadline = Date.now() + maxMs;
+      while (Date.now() < deadline) {
+        try {
+          await db.execute(sql`select 1`);
+          return;
+        } catch {
+          await Bun.sleep(everyMs);
+        }
+      }
+    })().finally(() => waiting.delete(db));
+    waiting.set(db, probe);
+  }
+  return probe;
+}
