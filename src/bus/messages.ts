@@ -20,6 +20,8 @@ const eur = v.pipe(v.number(), v.finite(), v.minValue(0));
 const seconds = v.pipe(v.number(), v.finite(), v.minValue(0));
 const text = (max = 500) => v.pipe(v.string(), v.maxLength(max));
 const endReason = v.picklist(END_REASONS);
+/** A session's stop token, or a proof made with one (src/crypto/stop-token.ts): 32 bytes, base64url. */
+const secret32 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, "expected 32 bytes in base64url"));
 
 // ---- driver -> Central (topics.driverRequests, key: CP id) -------------------------------
 
@@ -39,6 +41,11 @@ export const stopRequestSchema = v.object({
   cp_id: id,
   /** The session to stop; without it, the driver's session at the CP. */
   session_id: v.optional(requestId),
+  /**
+   * Made with the session's stop token (from the authorisation): the CP's engine, which reads
+   * its own CP's requests too, stops at once on it, even while Central cannot answer.
+   */
+  stop_proof: v.optional(secret32),
   at: isoTime,
 });
 
@@ -56,6 +63,8 @@ export const authorisedSchema = v.object({
   cp_id: id,
   session_id: requestId,
   price_per_kwh: eur,
+  /** This session's stop token, for this driver only: stop requests carry a proof made with it. */
+  stop_token: v.optional(secret32),
   at: isoTime,
 });
 
@@ -103,6 +112,8 @@ export const ticketSchema = v.object({
   ended_at: isoTime,
   duration_s: seconds,
   end_reason: endReason,
+  /** This ticket replaces one sent before: the engine's final reading arrived after the session was closed. */
+  corrected: v.optional(v.boolean()),
 });
 
 export const driverUpdateSchema = v.variant("type", [authorisedSchema, refusedSchema, stoppingSchema, progressSchema, ticketSchema]);
@@ -146,10 +157,16 @@ export const ENGINE_HEALTH = ["OK", "KO", "UNKNOWN"] as const;
 export type EngineHealth = (typeof ENGINE_HEALTH)[number];
 
 /** The monitor is alive; `interval_s` tells Central when to call it silent (3 intervals). */
+/** What the engine is doing as its monitor last saw it: supplying a session (with its meter), or idle (null). */
+export const engineSupplySchema = v.nullable(v.object({ session_id: requestId, energy_kwh: kwh }));
+export type EngineSupply = v.InferOutput<typeof engineSupplySchema>;
+
 export const heartbeatSchema = v.object({
   type: v.literal("heartbeat"),
   interval_s: v.pipe(v.number(), v.finite(), v.minValue(0.1), v.maxValue(3600)),
   engine: v.picklist(ENGINE_HEALTH),
+  /** Absent when the monitor does not know (the engine does not answer). */
+  supply: v.optional(engineSupplySchema),
   at: isoTime,
 });
 
@@ -192,6 +209,18 @@ export const cpInfoSchema = v.object({
   at: isoTime,
 });
 
+/**
+ * The engine says what it is supplying, in order with everything else it sends: when it starts
+ * (a restarted engine supplies nothing, whatever Central believed) and when Central asks.
+ */
+export const engineStateSchema = v.object({
+  type: v.literal("engine_state"),
+  session_id: v.nullable(requestId),
+  energy_kwh: v.optional(kwh),
+  cause: v.picklist(["started", "asked"]),
+  at: isoTime,
+});
+
 export const cpEventSchema = v.variant("type", [
   telemetrySchema,
   supplyStartedSchema,
@@ -201,6 +230,7 @@ export const cpEventSchema = v.variant("type", [
   engineStatusSchema,
   localSessionStartedSchema,
   cpInfoSchema,
+  engineStateSchema,
 ]);
 export type Telemetry = v.InferOutput<typeof telemetrySchema>;
 export type SupplyEnded = v.InferOutput<typeof supplyEndedSchema>;
@@ -208,6 +238,7 @@ export type Heartbeat = v.InferOutput<typeof heartbeatSchema>;
 export type EngineStatus = v.InferOutput<typeof engineStatusSchema>;
 export type LocalSessionStarted = v.InferOutput<typeof localSessionStartedSchema>;
 export type CpInfo = v.InferOutput<typeof cpInfoSchema>;
+export type EngineState = v.InferOutput<typeof engineStateSchema>;
 export type CpEvent = v.InferOutput<typeof cpEventSchema>;
 
 // ---- Central -> CP, sealed (topics.cpCommands, key: CP id) -------------------------------
@@ -217,6 +248,8 @@ export const startSupplySchema = v.object({
   session_id: requestId,
   driver_id: id,
   price_per_kwh: eur,
+  /** The driver's stop requests carry a proof made with it: the engine stops on them directly. */
+  stop_token: v.optional(secret32),
 });
 
 export const stopSupplySchema = v.object({ type: v.literal("stop_supply"), session_id: requestId, reason: endReason });
@@ -224,7 +257,10 @@ export const stopSupplySchema = v.object({ type: v.literal("stop_supply"), sessi
 /** The CP may (not) start new sessions: an operator stopped or resumed it, or frost came or went. */
 export const setAvailabilitySchema = v.object({ type: v.literal("set_availability"), available: v.boolean(), reason: text() });
 
-export const cpCommandSchema = v.variant("type", [startSupplySchema, stopSupplySchema, setAvailabilitySchema]);
+/** Central asks the engine to say what it is supplying (an `engine_state`): its monitor's heartbeat disagreed with Central. */
+export const reportStateSchema = v.object({ type: v.literal("report_state") });
+
+export const cpCommandSchema = v.variant("type", [startSupplySchema, stopSupplySchema, setAvailabilitySchema, reportStateSchema]);
 export type StartSupply = v.InferOutput<typeof startSupplySchema>;
 export type StopSupply = v.InferOutput<typeof stopSupplySchema>;
 export type SetAvailability = v.InferOutput<typeof setAvailabilitySchema>;

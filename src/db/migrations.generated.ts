@@ -6,6 +6,7 @@ import m2 from "../../migrations/0002_flaky_grandmaster.sql" with { type: "text"
 import m3 from "../../migrations/0003_sleepy_talon.sql" with { type: "text" };
 import m4 from "../../migrations/0004_tranquil_pyro.sql" with { type: "text" };
 import m5 from "../../migrations/0005_green_thena.sql" with { type: "text" };
+import m6 from "../../migrations/0006_sturdy_ultragirl.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -15,4 +16,5 @@ export const migrationSql: Record<string, string> = {
   "0003_sleepy_talon": m3,
   "0004_tranquil_pyro": m4,
   "0005_green_thena": m5,
+  "0006_sturdy_ultragirl": m6,
 };

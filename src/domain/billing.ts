@@ -30,6 +30,8 @@ export const END_REASONS = [
   "key_revoked",
   "engine_refused",
   "engine_no_response",
+  "supply_lost",
+  "unknown_session",
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
@@ -47,6 +49,8 @@ export const END_REASON_TEXT: Record<EndReason, string> = {
   key_revoked: "the charging point's key was revoked",
   engine_refused: "the charging point refused to start",
   engine_no_response: "the charging point did not answer",
+  supply_lost: "the charging point no longer had the session (it restarted)",
+  unknown_session: "the charging point supplied a session Central does not know",
 };
 
 export interface Ticket {

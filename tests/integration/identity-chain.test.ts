@@ -14,6 +14,7 @@ import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { seal } from "../../src/crypto/envelope.ts";
 import { newChannelKey } from "../../src/crypto/keys.ts";
+import { isProbe } from "../../src/roles/central/probes.ts";
 import { callJson, OPERATOR_TOKEN } from "../support/identity.ts";
 import { jsonLines, TestNetwork } from "../support/network-processes.ts";
 import type { RoleProcess } from "../support/processes.ts";
@@ -36,7 +37,7 @@ const activeKey = async () => (await sql()`select key_id from cp_keys where cp_i
 /** Central's refusals of bus messages (this test's database has no other CP). */
 const securityReasons = async () =>
   (await sql()`select reason from audit_events where event_type = 'security' and action = 'open_message' order by id`).map((r) => r.reason as string);
-const sealedOnTheWire = () => [...network.wire, ...onTheWire].filter((m) => m.key === CP && !m.headers?.["evnet-silence-probe"]);
+const sealedOnTheWire = () => [...network.wire, ...onTheWire].filter((m) => m.key === CP && !isProbe(m));
 
 beforeAll(async () => {
   await network.start(); // Registry and API as processes, over HTTPS with the test CA

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
-import { KafkaBus } from "../../src/bus/kafka.ts";
+import { type GroupDescription, KafkaBus } from "../../src/bus/kafka.ts";
 import type { CpEvent } from "../../src/bus/messages.ts";
 import { busOptionsFrom } from "../../src/bus/open.ts";
 import { allTopics, type Topics, topicsFor } from "../../src/bus/topics.ts";
@@ -19,8 +19,12 @@ import { busSettings } from "../../src/config/common.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { schemaOf } from "../../src/config/settings.ts";
 import { MemorySequences, open } from "../../src/crypto/envelope.ts";
+import type { ChannelKey } from "../../src/crypto/keys.ts";
+import { isProbe } from "../../src/roles/central/probes.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
+import { groupName } from "../../src/roles/group-names.ts";
 import { ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
+import { auditMeters, type MeterAudit } from "./meter-audit.ts";
 import { type RoleProcess, spawnRole, stopRoles } from "./processes.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "./services.ts";
 import { waitFor } from "./wait.ts";
@@ -61,6 +65,8 @@ export class TestNetwork {
   readonly masterKey = newMasterKeyHex();
   readonly roles: RoleProcess[] = [];
   readonly wire: BusMessage[] = [];
+  /** Every update Central sent drivers (tickets included), as a reader of the topic sees them. */
+  readonly updates: BusMessage[] = [];
   certs!: TestCerts;
   database!: TestDatabase;
   sql!: postgres.Sql;
@@ -69,6 +75,7 @@ export class TestNetwork {
   apiUrl!: string;
   private raw!: KafkaBus;
   private rawReader?: Subscription;
+  private updatesReader?: Subscription;
   readonly brokers: string[];
   readonly heartbeatS: number;
   private readonly kafkaLogin: KafkaLogin;
@@ -108,6 +115,12 @@ export class TestNetwork {
     this.rawReader = await this.raw.subscribe({ topics: [this.topics.cpEvents], groupId: `${this.prefix}-raw`, from: "earliest" }, async (batch) => {
       this.wire.push(...batch);
     });
+    this.updatesReader = await this.raw.subscribe(
+      { topics: [this.topics.driverUpdates], groupId: `${this.prefix}-raw-updates`, from: "earliest" },
+      async (batch) => {
+        this.updates.push(...batch);
+      },
+    );
     const registry = this.spawn("registry", ["registry"], {
       DATABASE_URL: this.database.url,
       REGISTRY_PORT: "0",
@@ -241,7 +254,7 @@ export class TestNetwork {
     const key = channelKeyOf(loadIdentity(this.dataDir, cpId));
     if (!key) return [];
     const out: CpEvent[] = [];
-    for (const m of this.wire.filter((w) => w.key === cpId && !w.headers?.["evnet-silence-probe"])) {
+    for (const m of this.wire.filter((w) => w.key === cpId && !isProbe(w))) {
       try {
         const opened = await open<CpEvent>(
           m.value,
@@ -257,8 +270,24 @@ export class TestNetwork {
     return out;
   }
 
+  /** The consumer group the Centrals share, as the broker describes it. */
+  centralGroup(): Promise<GroupDescription> {
+    return this.raw.describeGroup(groupName(this.prefix, "central"));
+  }
+
+  /** Every session's tickets compared with what its engine metered (meter-audit.ts). */
+  async auditMeters(cpIds: string[]): Promise<MeterAudit> {
+    const keys = new Map<string, ChannelKey>();
+    for (const cpId of cpIds) {
+      const key = channelKeyOf(loadIdentity(this.dataDir, cpId));
+      if (key) keys.set(cpId, key);
+    }
+    return auditMeters(this.sql, this.wire, this.updates, keys);
+  }
+
   async stop(): Promise<void> {
     await stopRoles(this.roles);
+    await this.updatesReader?.close();
     await this.rawReader?.close();
     await this.raw?.close();
     await this.sql?.end();

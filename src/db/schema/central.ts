@@ -26,6 +26,10 @@ export const outbox = pgTable("outbox", {
   topic: text("topic").notNull(),
   key: text("key").notNull(),
   value: text("value").notNull(),
+  /** A command to a CP's engine about this session, which Central then waits for the engine to answer. */
+  sessionId: text("session_id"),
+  /** What Central awaits once the command is published: `start` (supply_started) or `end` (the final reading). */
+  awaits: text("awaits"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -31,8 +31,16 @@ export const chargingSessions = pgTable(
     supplyStartedAt: timestamp("supply_started_at", { withTimezone: true }),
     /** Set when Central asked the engine to stop: the reason the session will end with. */
     pendingEndReason: text("pending_end_reason"),
-    /** Central closes the session itself if the engine has not answered by then (start or final report). */
+    /**
+     * Central closes the session itself if the engine has not answered by then (start or final
+     * report). Set when the command the engine answers was actually published, not when it was
+     * decided: a command waiting in the outbox (the bus is away) has not started the wait.
+     */
     awaitingUntil: timestamp("awaiting_until", { withTimezone: true }),
+    /** When the engine took the latest reading applied (its clock): the end of a session closed without a final reading. */
+    lastReadingAt: timestamp("last_reading_at", { withTimezone: true }),
+    /** When a final reading that arrived after the session was closed corrected its ticket (once). */
+    correctedAt: timestamp("corrected_at", { withTimezone: true }),
   },
   (t) => [
     index("charging_sessions_cp_idx").on(t.cpId, t.status),

@@ -5,13 +5,15 @@
  * entries; answers and commands leave through the outbox after the commit.
  *
  * Bad messages are audited and dropped (never thrown: that would stall the partition). Only a
- * transient failure (the database is down) throws, and the bus delivers the batch again.
+ * transient failure (the database is down) throws, and the bus delivers the batch again: once
+ * the database answers again, so that Central resumes within a moment of its return.
  */
 import type { BatchHandler, BusMessage } from "../../bus/bus.ts";
 import { textDecoder } from "../../bus/bus.ts";
 import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
 import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, validate } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
+import { isStoreUnavailable, untilReachable } from "../../db/unavailable.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
 import type { Inbound } from "./channel.ts";
@@ -19,9 +21,9 @@ import type { CentralContext } from "./context.ts";
 import { applyControl } from "./control.ts";
 import { CpEventBatch } from "./cp-events.ts";
 import { AppliedOffsets, type PartitionRef } from "./offsets.ts";
+import { applyProbe, isProbe, type Probe, readProbe } from "./probes.ts";
 import { handleChargeRequest, handleStopRequest } from "./requests.ts";
 import { BatchSequences } from "./sequences.ts";
-import { applyProbe, PROBE_HEADER } from "./sweeper.ts";
 import { inWork, type Work } from "./work.ts";
 
 export type Item =
@@ -31,12 +33,12 @@ export type Item =
   | { kind: "bad_driver_request"; offset?: bigint; key: string; reason: string; replyTo?: { driverId: string; requestId: string } }
   | { kind: "control"; offset?: bigint; message: ControlMessage }
   | { kind: "bad_control"; offset?: bigint; key: string }
-  | { kind: "probe"; offset?: bigint; cpId: string };
+  | { kind: "probe"; offset?: bigint; cpId: string; probe: Probe };
 
 export function createBatchHandler(ctx: CentralContext): BatchHandler {
   const offsets = new AppliedOffsets();
   const seen = new Set<string>();
-  return async (messages) => {
+  const apply: BatchHandler = async (messages) => {
     const first = messages[0];
     if (!first) return;
     const ref: PartitionRef = { group: ctx.settings.group, topic: first.topic, partition: first.partition ?? 0 };
@@ -95,6 +97,15 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       throw err;
     }
   };
+  return (messages) => apply(messages).catch(afterOutage(ctx));
+}
+
+/** Rethrows, after waiting for the database to answer again when it was what failed. */
+function afterOutage(ctx: CentralContext) {
+  return async (err: unknown): Promise<never> => {
+    if (isStoreUnavailable(err)) await untilReachable(ctx.db);
+    throw err;
+  };
 }
 
 /** The partition's applied offset was not the one expected: the transaction is undone. */
@@ -105,7 +116,6 @@ class OffsetMoved extends Error {
 }
 
 async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<string, number>): Promise<Item[]> {
-  const isProbe = (m: BusMessage) => m.topic === ctx.topics.cpEvents && m.headers?.[PROBE_HEADER] === "1";
   // Envelopes are opened together: one read of the accepted sequences for the whole batch.
   const sealed = messages.filter((m) => m.topic === ctx.topics.cpEvents && !isProbe(m));
   const opened = new Map<BusMessage, Inbound<unknown>>();
@@ -115,8 +125,9 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
   }
   const items: Item[] = [];
   for (const m of messages) {
-    if (isProbe(m)) {
-      if (/^[A-Za-z0-9_.-]{1,64}$/.test(m.key)) items.push({ kind: "probe", offset: m.offset, cpId: m.key });
+    if (m.topic === ctx.topics.cpEvents && isProbe(m)) {
+      const probe = readProbe(m);
+      if (probe) items.push({ kind: "probe", offset: m.offset, cpId: probe.cpId, probe });
     } else if (m.topic === ctx.topics.cpEvents) {
       const o = opened.get(m);
       if (!o?.ok) {
@@ -278,7 +289,7 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
     case "control":
       return applyControl(work, item.message);
     case "probe":
-      return applyProbe(work, item.cpId);
+      return applyProbe(work, item.probe);
     case "bad_cp_payload":
       work.audit({
         eventType: "security",

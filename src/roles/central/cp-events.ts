@@ -5,14 +5,14 @@
  * session's state and is applied in order, after the collected readings that came before it.
  */
 import { eq, sql } from "drizzle-orm";
-import type { CpEvent, CpInfo, EngineHealth, EngineStatus, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
+import type { CpEvent, CpInfo, EngineHealth, EngineState, EngineStatus, EngineSupply, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
 import { jsonRows, rowsOf } from "../../db/client.ts";
 import { chargingPoints, chargingSessions } from "../../db/schema/index.ts";
 import { costOf, type EndReason, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { type CpRow, changeCp, lockCp } from "./cp-records.ts";
 import { keepSamples } from "./samples.ts";
-import { closeSession, findSession, openLocalSession } from "./sessions.ts";
+import { closeSession, correctTicket, findSession, openLocalSession, sessionInProgressAt } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 interface PendingTelemetry {
@@ -24,6 +24,7 @@ interface PendingTelemetry {
 interface PendingHeartbeat {
   intervalS: number;
   engine: EngineHealth;
+  supply?: EngineSupply;
 }
 
 /** Engines supplying a session Central has closed are told to stop, at most this often per session. */
@@ -43,7 +44,7 @@ export class CpEventBatch {
       return;
     }
     if (event.type === "heartbeat") {
-      this.heartbeats.set(cpId, { intervalS: event.interval_s, engine: event.engine });
+      this.heartbeats.set(cpId, { intervalS: event.interval_s, engine: event.engine, supply: event.supply });
       return;
     }
     await this.flush();
@@ -84,11 +85,11 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
   }
   if (rows.length) {
     // One statement text whatever the batch size (the readings as one JSON parameter): prepared once.
-    const readings = rows.map((r) => ({ id: r.p.t.session_id, cp: r.p.cpId, p: r.p.t.power_kw, e: r.energy, c: r.cost, q: r.p.seq }));
+    const readings = rows.map((r) => ({ id: r.p.t.session_id, cp: r.p.cpId, p: r.p.t.power_kw, e: r.energy, c: r.cost, q: r.p.seq, t: r.p.t.at }));
     const result = await tx.execute(sql`
       update ${chargingSessions} as s
-         set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, updated_at = now()
-        from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint)
+         set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
+        from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, t timestamptz)
        where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.q
       returning s.session_id`);
     const applied = new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
@@ -120,22 +121,25 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
   for (const p of strays) await stopStraySupply(work, p.cpId, p.t.session_id);
 }
 
-/** An engine reports a session that is not in progress at its CP: tell it to stop supplying. */
+/**
+ * An engine supplies a session that is not in progress at its CP (Central closed it, or never
+ * had it: a database restored from a backup, a session of another network): tell it to stop.
+ */
 async function stopStraySupply(work: Work, cpId: string, sessionId: string): Promise<void> {
   const last = strayStopsSent.get(sessionId) ?? 0;
   if (Date.now() - last < STRAY_STOP_EVERY_MS) return;
   const session = await findSession(work, sessionId);
-  if (!session || session.cpId !== cpId || session.status === "IN_PROGRESS") {
-    if (!session) work.ctx.log.warn("telemetry for an unknown session", { cp_id: cpId, session_id: sessionId });
-    return;
-  }
+  if (session && session.cpId === cpId && session.status === "IN_PROGRESS") return;
+  if (!session || session.cpId !== cpId)
+    work.ctx.log.warn("an engine supplies a session Central does not know; telling it to stop", { cp_id: cpId, session_id: sessionId });
   strayStopsSent.set(sessionId, Date.now());
   if (strayStopsSent.size > 10_000) strayStopsSent.clear();
   try {
+    const known = session && session.cpId === cpId;
     const command = await work.ctx.channel.sealForCp(cpId, {
       type: "stop_supply",
       session_id: sessionId,
-      reason: (session.endReason ?? "operator_stop") as EndReason,
+      reason: (known ? (session.endReason ?? "operator_stop") : "unknown_session") as EndReason,
     });
     work.send(work.ctx.topics.cpCommands, command);
   } catch (err) {
@@ -150,9 +154,15 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
        set last_connection_time = now(), heartbeat_interval_s = v.i
       from json_to_recordset(${jsonRows(pending.map(([id, h]) => ({ id, i: h.intervalS })))}::json) as v(id text, i float8)
      where c.cp_id = v.id
-    returning c.cp_id, c.connected, c.engine_fault, c.channel_state`);
+    returning c.cp_id, c.connected, c.engine_fault, c.channel_state, c.status`);
   const engineOf = new Map(pending.map(([cpId, h]) => [cpId, h.engine]));
-  for (const row of rowsOf<{ cp_id: string; connected: boolean; engine_fault: boolean; channel_state: string }>(result)) {
+  const updated = rowsOf<{ cp_id: string; connected: boolean; engine_fault: boolean; channel_state: string; status: string }>(result);
+  const supplyOf = new Map(pending.map(([cpId, h]) => [cpId, h.supply]));
+  await askEnginesThatDisagree(
+    work,
+    updated.filter((r) => r.status === "SUPPLYING" && supplyOf.get(r.cp_id) !== undefined).map((r) => [r.cp_id, supplyOf.get(r.cp_id)!]),
+  );
+  for (const row of updated) {
     const engine = engineOf.get(row.cp_id) ?? "UNKNOWN";
     const faultSeen = engine === "UNKNOWN" ? row.engine_fault : engine === "KO";
     const reconnected = !row.connected && row.channel_state === "active";
@@ -169,6 +179,47 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
         actorId: row.cp_id,
       },
     );
+  }
+}
+
+/** An engine is asked what it supplies at most this often. */
+const REPORT_ASKED_EVERY_MS = 10_000;
+const reportsAsked = new Map<string, number>();
+
+/**
+ * A monitor's heartbeat says its engine supplies nothing (or another session) while Central has
+ * a session there that the engine confirmed. The monitor's view is not in order with the
+ * engine's own messages (a reading it took just before a start, sent just after), so it decides
+ * nothing: the engine is asked to say what it supplies, and its answer, in order with its own
+ * events, does (`engineState`).
+ */
+async function askEnginesThatDisagree(work: Work, reports: [string, EngineSupply][]): Promise<void> {
+  if (reports.length === 0) return;
+  const now = Date.now();
+  const due = reports.filter(([cpId]) => now - (reportsAsked.get(cpId) ?? 0) >= REPORT_ASKED_EVERY_MS);
+  if (due.length === 0) return;
+  const rows = await work.tx
+    .select({ cpId: chargingSessions.cpId, sessionId: chargingSessions.sessionId })
+    .from(chargingSessions)
+    .where(
+      sql`${chargingSessions.cpId} = any(${sql.param(due.map(([cpId]) => cpId))}::text[]) and ${chargingSessions.status} = 'IN_PROGRESS' and ${chargingSessions.supplyStartedAt} is not null`,
+    );
+  const reported = new Map(due);
+  for (const { cpId, sessionId } of rows) {
+    const supply = reported.get(cpId);
+    if (supply?.session_id === sessionId) continue;
+    reportsAsked.set(cpId, now);
+    if (reportsAsked.size > 50_000) reportsAsked.clear();
+    work.ctx.log.info("the monitor says the engine is not supplying its session; asking the engine", {
+      cp_id: cpId,
+      session_id: sessionId,
+      monitor_says: supply?.session_id ?? "idle",
+    });
+    try {
+      work.send(work.ctx.topics.cpCommands, await work.ctx.channel.sealForCp(cpId, { type: "report_state" }));
+    } catch (err) {
+      work.ctx.log.warn("could not ask an engine what it supplies", { cp_id: cpId, err });
+    }
   }
 }
 
@@ -192,6 +243,8 @@ async function applyStateEvent(work: Work, cpId: string, event: Exclude<CpEvent,
       return openLocalSession(work, cp, event);
     case "cp_info":
       return cpInfo(work, cp, event);
+    case "engine_state":
+      return engineState(work, cp, event);
   }
 }
 
@@ -234,24 +287,34 @@ async function supplyStarted(work: Work, cpId: string, sessionId: string): Promi
 }
 
 async function supplyEnded(work: Work, cp: CpRow, e: SupplyEnded): Promise<void> {
-  const ticket = await closeSession(work, cp, e.session_id, { reason: e.reason, energyKwh: e.energy_kwh, endedAt: new Date(e.ended_at) });
-  if (!ticket) {
-    const session = await findSession(work, e.session_id);
-    if (session && session.cpId === cp.cpId && meterKwh(e.energy_kwh) > session.energyKwh)
-      work.audit({
-        eventType: "session",
-        actorType: "cp",
-        actorId: cp.cpId,
-        resource: cpResource(cp.cpId),
-        action: "late_final_reading",
-        outcome: "failure",
-        reason: "the engine's final reading arrived after the session was closed; the ticket keeps the reading it was closed with",
-        details: { session_id: e.session_id, billed_kwh: session.energyKwh, reported_kwh: e.energy_kwh },
-      });
-  }
+  const final = { reason: e.reason, energyKwh: e.energy_kwh, endedAt: new Date(e.ended_at) };
+  // Closed already (its deadline passed, or the CP was found without it): the meter corrects the ticket.
+  if (!(await closeSession(work, cp, e.session_id, final))) await correctTicket(work, cp, e.session_id, final);
   // An engine that stops because of a fault says so itself: the CP is broken until its monitor sees it recover.
   if (e.reason === "fault" && !cp.engineFault)
     await changeCp(work, cp, { engineFault: true }, { reason: "the engine stopped supplying because of a fault", actorType: "cp", actorId: cp.cpId });
+}
+
+/**
+ * What the engine says it supplies, in order after everything it sent before. A session in
+ * progress that the engine had confirmed (supply_started came earlier on this partition) and
+ * no longer supplies is lost: the engine that confirmed it would have sent its final reading
+ * before this, so it was restarted (or lost its state). The session closes with the last
+ * reading applied, which frees the CP and the driver. A session whose start the engine has not
+ * confirmed yet is left to its start timeout: the command may still be on its way.
+ */
+async function engineState(work: Work, cp: CpRow, e: EngineState): Promise<void> {
+  const session = await sessionInProgressAt(work, cp.cpId);
+  if (session && session.sessionId !== e.session_id && session.supplyStartedAt) {
+    work.ctx.log.warn("the engine no longer supplies a session it had started; closing it with its last reading", {
+      cp_id: cp.cpId,
+      session_id: session.sessionId,
+      engine_says: e.session_id ?? "idle",
+      cause: e.cause,
+    });
+    await closeSession(work, cp, session.sessionId, { reason: "supply_lost" });
+  }
+  if (e.session_id && e.session_id !== session?.sessionId) await stopStraySupply(work, cp.cpId, e.session_id);
 }
 
 async function engineStatus(work: Work, cp: CpRow, e: EngineStatus): Promise<void> {

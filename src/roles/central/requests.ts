@@ -67,8 +67,15 @@ export async function refuse(work: Work, r: Request, refusal: Refusal): Promise<
 
 /** The answer already given to this request id, if any. */
 async function previousAnswer(work: Work, requestId: string): Promise<string | undefined> {
-  const [row] = await work.tx.select({ answer: driverRequests.answer }).from(driverRequests).where(eq(driverRequests.requestId, requestId));
-  return row?.answer;
+  return (await previousDecision(work, requestId))?.answer;
+}
+
+async function previousDecision(work: Work, requestId: string) {
+  const [row] = await work.tx
+    .select({ answer: driverRequests.answer, outcome: driverRequests.outcome, sessionId: driverRequests.sessionId })
+    .from(driverRequests)
+    .where(eq(driverRequests.requestId, requestId));
+  return row;
 }
 
 function expired(work: Work, r: Request): boolean {
@@ -114,14 +121,24 @@ function ticketOf(s: SessionRow): TicketMessage {
       endedAt: s.endedAt ?? new Date(),
       endReason: (s.endReason ?? "driver_stop") as EndReason,
     }),
+    ...(s.correctedAt ? { corrected: true } : {}),
   };
 }
 
 /**
  * A stop is idempotent by nature: a session in progress is asked to end, one already ending
- * is reported as ending, one already closed gets its ticket again (the driver missed it).
+ * is reported as ending, one already closed gets its ticket again (the driver missed it). A
+ * stop request sent again (the driver did not hear the answer) is decided and audited once:
+ * it gets the answer given before, or the ticket if the session has closed since.
  */
 export async function handleStopRequest(work: Work, r: StopRequest): Promise<void> {
+  const before = await previousDecision(work, r.request_id);
+  if (before) {
+    const closed = before.outcome !== "refused" && before.sessionId ? await findSession(work, before.sessionId) : undefined;
+    const value = closed && closed.status !== "IN_PROGRESS" ? JSON.stringify(ticketOf(closed)) : before.answer;
+    work.send(work.ctx.topics.driverUpdates, { key: r.driver_id, value });
+    return;
+  }
   if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" });
   const named = r.session_id ? await findSession(work, r.session_id) : undefined;
   const cpId = named?.cpId ?? r.cp_id;
@@ -157,6 +174,6 @@ export async function handleStopRequest(work: Work, r: StopRequest): Promise<voi
     await remember(work, r, "stopping", value, { sessionId: session.sessionId });
     return;
   }
-  await requestSessionEnd(work, cp, session, "driver_stop", r.request_id);
-  await remember(work, r, "stopping", JSON.stringify({ session_id: session.sessionId }), { sessionId: session.sessionId });
+  const ended = await requestSessionEnd(work, cp, session, "driver_stop", r.request_id);
+  await remember(work, r, ended?.type === "ticket" ? "ticket" : "stopping", JSON.stringify(ended ?? {}), { sessionId: session.sessionId });
 }

@@ -1,11 +1,14 @@
 /**
  * Charging sessions: opened when Central authorises a request, ended by asking the engine to
- * stop (and waiting a grace period for its final reading), closed with a ticket. A session is
- * always handled with its CP's row locked (see cp-records.ts).
+ * stop (and waiting a grace period, from when the stop was published, for its final reading),
+ * closed with a ticket. The ticket is the engine's meter: its final reading, or else the last
+ * reading Central applied, and a final reading that arrives after the session was closed
+ * corrects the ticket. A session is always handled with its CP's row locked (see cp-records.ts).
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Authorised, LocalSessionStarted, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
+import { newStopToken } from "../../crypto/stop-token.ts";
 import { chargingSessions, drivers } from "../../db/schema/index.ts";
 import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
@@ -61,22 +64,16 @@ async function sealCommand(work: Work, cpId: string, command: StartSupply | Stop
 export async function openSession(work: Work, cp: CpRow, driverId: string, requestId: string): Promise<Authorised | undefined> {
   const { ctx } = work;
   const sessionId = newSessionId();
-  const start: StartSupply = { type: "start_supply", session_id: sessionId, driver_id: driverId, price_per_kwh: cp.pricePerKwh };
+  // Known to the engine and the driver only: the driver's stop reaches the engine directly.
+  const stopToken = newStopToken();
+  const start: StartSupply = { type: "start_supply", session_id: sessionId, driver_id: driverId, price_per_kwh: cp.pricePerKwh, stop_token: stopToken };
   const command = await sealCommand(work, cp.cpId, start);
   if (!command) return undefined;
-  const [row] = await work.tx
-    .insert(chargingSessions)
-    .values({
-      sessionId,
-      cpId: cp.cpId,
-      driverId,
-      pricePerKwh: cp.pricePerKwh,
-      awaitingUntil: sql`now() + make_interval(secs => ${ctx.settings.startTimeoutS}::float8)`,
-    })
-    .returning();
+  // The start timeout runs from when the command is published (work.ts, startWaits).
+  const [row] = await work.tx.insert(chargingSessions).values({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: cp.pricePerKwh }).returning();
   await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, driverId));
   await refreshCp(work, cp, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId });
-  work.send(ctx.topics.cpCommands, command);
+  work.send(ctx.topics.cpCommands, command, { sessionId, awaits: "start" });
   const answer: Authorised = {
     type: "authorised",
     request_id: requestId,
@@ -84,6 +81,7 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
     cp_id: cp.cpId,
     session_id: sessionId,
     price_per_kwh: cp.pricePerKwh,
+    stop_token: stopToken,
     at: nowIso(),
   };
   work.send(ctx.topics.driverUpdates, { key: driverId, value: JSON.stringify(answer) });
@@ -145,23 +143,30 @@ export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionSta
 }
 
 /**
- * Ends a session: asks the engine to stop and gives it a grace period to send its final reading
- * (the sweeper closes the session with the last telemetry if it does not). A revoked key cannot
- * carry the request, so then the session closes at once.
+ * Ends a session: asks the engine to stop and gives it a grace period, from when the stop is
+ * published, to send its final reading (after it, a deadline probe closes the session with the
+ * last reading: probes.ts). A revoked key cannot carry the request, so then the session closes
+ * at once.
  */
-export async function requestSessionEnd(work: Work, cp: CpRow, session: SessionRow, reason: EndReason, requestId?: string): Promise<void> {
+export async function requestSessionEnd(
+  work: Work,
+  cp: CpRow,
+  session: SessionRow,
+  reason: EndReason,
+  requestId?: string,
+): Promise<Stopping | TicketMessage | undefined> {
   const { ctx } = work;
   const command = reason === "key_revoked" ? undefined : await sealCommand(work, cp.cpId, { type: "stop_supply", session_id: session.sessionId, reason });
   if (!command) {
-    await closeSession(work, cp, session.sessionId, { reason });
-    return;
+    const ticket = await closeSession(work, cp, session.sessionId, { reason });
+    return ticket && { type: "ticket", ...ticket };
   }
   await work.tx
     .update(chargingSessions)
-    .set({ pendingEndReason: reason, awaitingUntil: sql`now() + make_interval(secs => ${ctx.settings.endGraceS}::float8)`, updatedAt: sql`now()` })
+    .set({ pendingEndReason: reason, awaitingUntil: null, updatedAt: sql`now()` })
     .where(eq(chargingSessions.sessionId, session.sessionId));
   session.pendingEndReason = reason;
-  work.send(ctx.topics.cpCommands, command);
+  work.send(ctx.topics.cpCommands, command, { sessionId: session.sessionId, awaits: "end" });
   const stopping: Stopping = {
     type: "stopping",
     request_id: requestId,
@@ -172,6 +177,7 @@ export async function requestSessionEnd(work: Work, cp: CpRow, session: SessionR
     at: nowIso(),
   };
   work.send(ctx.topics.driverUpdates, { key: session.driverId, value: JSON.stringify(stopping) });
+  return stopping;
 }
 
 export interface FinalReading {
@@ -181,7 +187,7 @@ export interface FinalReading {
 }
 
 /** The engine's end time when it is plausible (after the start, not in the future), else now. */
-function endTime(startedAt: Date, reported?: Date): Date {
+function endTime(startedAt: Date, reported?: Date | null): Date {
   const now = new Date();
   if (!reported || Number.isNaN(reported.getTime())) return now;
   if (reported < startedAt) return startedAt;
@@ -190,14 +196,15 @@ function endTime(startedAt: Date, reported?: Date): Date {
 
 /**
  * Closes a session in progress at a locked CP with its final energy, sends the driver the ticket
- * and frees the CP. Undefined when the session is not in progress (closed already).
+ * and frees the CP. Without a final reading, the session ends with the last reading applied, at
+ * the time the engine took it. Undefined when the session is not in progress (closed already).
  */
 export async function closeSession(work: Work, cp: CpRow, sessionId: string, final: FinalReading): Promise<Ticket | undefined> {
   const { ctx } = work;
   const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
   if (s?.status !== "IN_PROGRESS") return undefined;
   const endReason = (s.pendingEndReason as EndReason | null) ?? final.reason;
-  const endedAt = endTime(s.startedAt, final.endedAt);
+  const endedAt = endTime(s.startedAt, final.endedAt ?? s.lastReadingAt);
   const ticket = ticketFor({
     sessionId,
     cpId: s.cpId,
@@ -240,5 +247,58 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
   });
   work.afterCommit(() => ctx.sessions.forget(sessionId));
   await refreshCp(work, cp, { reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`, actorType: "system", actorId: ctx.settings.instance });
+  return ticket;
+}
+
+/** Reasons Central gives a session it closes without the engine's word: the engine's own reason replaces them. */
+const GUESSED_REASONS: readonly EndReason[] = ["engine_no_response", "supply_lost"];
+
+/**
+ * The engine's final reading for a session closed already (its deadline passed, or the CP was
+ * found without it): the meter is the bill, so the ticket takes the reading's energy, cost and
+ * end time, the driver gets it again marked as a correction, and the change is audited. Once: a
+ * ticket corrected already stays as it is. Undefined when there is nothing to correct.
+ */
+export async function correctTicket(work: Work, cp: CpRow, sessionId: string, final: Required<FinalReading>): Promise<Ticket | undefined> {
+  const { ctx } = work;
+  const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
+  if (!s || s.cpId !== cp.cpId || s.status !== "FINISHED" || !s.endedAt) return undefined;
+  const energyKwh = finalEnergy(s.energyKwh, final.energyKwh);
+  const endedAt = endTime(s.startedAt, final.endedAt);
+  const closedReason = (s.endReason ?? final.reason) as EndReason;
+  const endReason = GUESSED_REASONS.includes(closedReason) ? final.reason : closedReason;
+  if (energyKwh === s.energyKwh && Math.abs(endedAt.getTime() - s.endedAt.getTime()) < 1000 && endReason === closedReason) return undefined;
+  const before = { energy_kwh: s.energyKwh, cost_eur: s.costEur, ended_at: s.endedAt.toISOString(), end_reason: closedReason };
+  const outcome = s.correctedAt ? "failure" : "success";
+  work.audit({
+    eventType: "session",
+    actorType: "cp",
+    actorId: cp.cpId,
+    resource: cpResource(cp.cpId),
+    action: "correct_ticket",
+    outcome,
+    reason:
+      outcome === "success"
+        ? "the engine's final reading arrived after the session was closed: the ticket now bills it"
+        : "another final reading arrived for a ticket corrected already; it stays as it is",
+    details: { session_id: sessionId, before, reported: { energy_kwh: final.energyKwh, ended_at: final.endedAt.toISOString(), end_reason: final.reason } },
+  });
+  if (s.correctedAt) return undefined;
+  const ticket = ticketFor({
+    sessionId,
+    cpId: s.cpId,
+    driverId: s.driverId,
+    energyKwh,
+    pricePerKwh: s.pricePerKwh,
+    startedAt: s.startedAt,
+    endedAt,
+    endReason,
+  });
+  await work.tx
+    .update(chargingSessions)
+    .set({ energyKwh: ticket.energy_kwh, costEur: ticket.cost_eur, endedAt, endReason, correctedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(eq(chargingSessions.sessionId, sessionId));
+  const message: TicketMessage = { type: "ticket", ...ticket, corrected: true };
+  work.send(ctx.topics.driverUpdates, { key: s.driverId, value: JSON.stringify(message) });
   return ticket;
 }

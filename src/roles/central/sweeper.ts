@@ -4,18 +4,19 @@
  *    partition makes it DISCONNECTED if it is still silent (its session is asked to end, as
  *    nobody supervises the engine any more);
  *  - a session whose engine did not answer in time (no start confirmation, no final reading
- *    after a stop) is closed with the last telemetry Central applied;
+ *    within the grace after a stop was published) is probed; the owner of its CP's partition
+ *    closes it with the last reading applied if it still has no answer;
  *  - messages left in the outbox by a failed publish are sent again.
- * Each candidate is re-checked under its CP's row lock, so two instances sweeping at once do
- * each thing once; all time comparisons use the database clock.
+ * The sweeper decides nothing about a CP itself: the owner of its partition applies each probe
+ * in order with the CP's messages, under its row lock (probes.ts). All time comparisons use the
+ * database clock.
  */
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/client.ts";
-import type { EndReason } from "../../domain/billing.ts";
+import { type Db, rowsOf } from "../../db/client.ts";
 import type { CentralContext } from "./context.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
-import { closeSession } from "./sessions.ts";
-import { inWork, publishInOrder, type Work } from "./work.ts";
+import { lastHeartbeatUs, type Probe, probeMessage, silenceCondition } from "./probes.ts";
+import { inWork, type OutboxMessage, publishInOrder, startWaits } from "./work.ts";
 
 const OUTBOX_RETRY_AFTER_S = 5;
 const OUTBOX_BATCH = 500;
@@ -31,7 +32,7 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
   let weatherReconciled = false;
-  const state: SweepState = { probedAt: new Map() };
+  const state: SweepState = { probedAt: new Map(), deadlineProbedAt: new Map() };
 
   const duties: [string, () => Promise<void>][] = [
     [
@@ -44,7 +45,7 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
     ],
     ["check the bus", () => checkBus(ctx)],
     ["probe silent CPs", () => probeSilentCps(ctx, state)],
-    ["close overdue sessions", () => closeOverdueSessions(ctx)],
+    ["probe overdue sessions", () => probeOverdueSessions(ctx, state)],
     ["resend the outbox", () => resendOutbox(ctx)],
   ];
   const failing = new Set<string>();
@@ -77,14 +78,6 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
   };
 }
 
-/** SQL: the CP's monitor has been silent for 3 of its heartbeat intervals (by the database clock). */
-export function silenceCondition(ctx: CentralContext) {
-  return sql`connected and deregistered_at is null and (last_connection_time is null or
-    last_connection_time < now() - make_interval(secs => 3 * coalesce(heartbeat_interval_s, ${ctx.settings.defaultHeartbeatS}::float8)))`;
-}
-
-/** Header that marks Central's own silence probe on the CP events topic. */
-export const PROBE_HEADER = "evnet-silence-probe";
 /** How long a client (a monitor's producer) may need to find the broker again after it returned. */
 const RECONNECT_ALLOWANCE_MS = 10_000;
 const BUS_CHECK_TIMEOUT_MS = 3_000;
@@ -108,21 +101,32 @@ async function checkBus(ctx: CentralContext): Promise<void> {
 }
 
 interface SweepState {
-  /** When each CP was last probed. */
+  /** When each CP was last probed for silence. */
   probedAt: Map<string, number>;
+  /** When each overdue session was last probed. */
+  deadlineProbedAt: Map<string, number>;
 }
 
-/**
- * A CP that looks silent is not declared DISCONNECTED here: this instance may be behind on the
- * CP's partition (just restarted, or the partition just moved to it), with the CP's heartbeats
- * still waiting in Kafka. Instead a probe is sent on the CP's own key: it lands on the CP's
- * partition after every heartbeat already sent, so whichever instance owns the partition applies
- * it after those heartbeats, and decides then (consumer.ts, `applyProbe`).
- */
+/** Publishes probes on the CP events topic (a failure marks the bus as failing). */
+async function publishProbes(ctx: CentralContext, probes: Probe[]): Promise<void> {
+  try {
+    await ctx.bus.publish(
+      ctx.topics.cpEvents,
+      probes.map((p) => probeMessage(p, ctx.settings.instance)),
+    );
+  } catch (err) {
+    ctx.busHealth.failedAt = Date.now();
+    throw err;
+  }
+}
+
+/** CPs that look silent are probed; the owner of each CP's partition decides (probes.ts). */
 async function probeSilentCps(ctx: CentralContext, state: SweepState): Promise<void> {
   const { probedAt } = state;
-  const silent = rowsOf<{ cp_id: string; interval_s: number | null }>(
-    await ctx.db.execute(sql`select cp_id, heartbeat_interval_s as interval_s from charging_points where ${silenceCondition(ctx)} order by cp_id limit 10000`),
+  const silent = rowsOf<{ cp_id: string; interval_s: number | null; seen_us: string }>(
+    await ctx.db.execute(
+      sql`select cp_id, heartbeat_interval_s as interval_s, ${lastHeartbeatUs} as seen_us from charging_points where ${silenceCondition(ctx)} order by cp_id limit 10000`,
+    ),
   );
   const now = Date.now();
   const intervalMs = (s: { interval_s: number | null }) => Math.max(1000, (s.interval_s ?? ctx.settings.defaultHeartbeatS) * 1000);
@@ -133,39 +137,22 @@ async function probeSilentCps(ctx: CentralContext, state: SweepState): Promise<v
     (s) => now - (probedAt.get(s.cp_id) ?? 0) >= intervalMs(s) && now - ctx.busHealth.failedAt >= 3 * intervalMs(s) + RECONNECT_ALLOWANCE_MS,
   );
   if (due.length === 0) return;
-  try {
-    await ctx.bus.publish(
-      ctx.topics.cpEvents,
-      due.map((s) => ({
-        key: s.cp_id,
-        value: JSON.stringify({ type: "silence_probe", cp_id: s.cp_id, by: ctx.settings.instance }),
-        headers: { [PROBE_HEADER]: "1" },
-      })),
-    );
-  } catch (err) {
-    ctx.busHealth.failedAt = Date.now();
-    throw err;
-  }
+  await publishProbes(
+    ctx,
+    due.map((s) => ({ kind: "silence", cpId: s.cp_id, seenUs: s.seen_us })),
+  );
   for (const s of due) probedAt.set(s.cp_id, now);
   if (probedAt.size > 50_000) probedAt.clear();
 }
 
-/** Applied in order on the CP's partition: if the CP is still silent now, it is DISCONNECTED. */
-export async function applyProbe(work: Work, cpId: string): Promise<void> {
-  const { ctx } = work;
-  const cp = await lockCp(work, cpId);
-  if (!cp) return;
-  const still = rowsOf(await work.tx.execute(sql`select 1 from charging_points where cp_id = ${cpId} and ${silenceCondition(ctx)}`));
-  if (still.length === 0) return; // a heartbeat arrived meanwhile (or it is disconnected already)
-  await changeCp(
-    work,
-    cp,
-    { connected: false },
-    { reason: "no heartbeat from its monitor for 3 intervals", actorType: "system", actorId: ctx.settings.instance },
-  );
-}
+/** A probed session still overdue is probed again after this long (its owner may have failed to apply it). */
+const DEADLINE_PROBE_AGAIN_MS = 3_000;
 
-async function closeOverdueSessions(ctx: CentralContext): Promise<void> {
+/**
+ * Sessions whose engine did not answer in time are probed; the owner of the CP's partition
+ * closes them, in order after whatever the engine sent before (probes.ts).
+ */
+async function probeOverdueSessions(ctx: CentralContext, state: SweepState): Promise<void> {
   // While the bus was away the engine could neither get Central's stop nor send its final
   // reading: give it the grace period again once the bus works.
   if (Date.now() - ctx.busHealth.failedAt < ctx.settings.endGraceS * 1000 + RECONNECT_ALLOWANCE_MS) return;
@@ -174,31 +161,25 @@ async function closeOverdueSessions(ctx: CentralContext): Promise<void> {
       sql`select session_id, cp_id from charging_sessions where status = 'IN_PROGRESS' and awaiting_until < now() order by awaiting_until limit 1000`,
     ),
   );
-  for (const { session_id, cp_id } of overdue) {
-    await inWork(ctx, async (work) => {
-      const cp = await lockCp(work, cp_id);
-      if (!cp) return;
-      const [row] = rowsOf<{ pending_end_reason: string | null }>(
-        await work.tx.execute(
-          sql`select pending_end_reason from charging_sessions where session_id = ${session_id} and status = 'IN_PROGRESS' and awaiting_until < now()`,
-        ),
-      );
-      if (!row) return;
-      const reason = (row.pending_end_reason ?? "engine_no_response") as EndReason;
-      ctx.log.warn("the engine did not answer in time; closing the session with the last reading", { cp_id, session_id, reason });
-      await closeSession(work, cp, session_id, { reason });
-    });
-  }
+  const now = Date.now();
+  const due = overdue.filter((s) => now - (state.deadlineProbedAt.get(s.session_id) ?? 0) >= DEADLINE_PROBE_AGAIN_MS);
+  if (due.length === 0) return;
+  await publishProbes(
+    ctx,
+    due.map((s) => ({ kind: "deadline", cpId: s.cp_id, sessionId: s.session_id })),
+  );
+  for (const s of due) state.deadlineProbedAt.set(s.session_id, now);
+  if (state.deadlineProbedAt.size > 50_000) state.deadlineProbedAt.clear();
 }
 
 async function resendOutbox(ctx: CentralContext): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const rows = rowsOf<{ id: number; topic: string; key: string; value: string }>(
+    const rows = rowsOf<{ id: number } & OutboxMessage>(
       await tx.execute(sql`
         delete from outbox where id in (
           select id from outbox where created_at < now() - make_interval(secs => ${OUTBOX_RETRY_AFTER_S}::float8)
            order by id limit ${OUTBOX_BATCH} for update skip locked)
-        returning id, topic, key, value`),
+        returning id, topic, key, value, session_id as "sessionId", awaits`),
     );
     if (rows.length === 0) return;
     rows.sort((a, b) => Number(a.id) - Number(b.id));
@@ -208,6 +189,7 @@ async function resendOutbox(ctx: CentralContext): Promise<void> {
       ctx.busHealth.failedAt = Date.now();
       throw err;
     }
+    await startWaits(tx as unknown as Db, ctx, rows);
     ctx.log.info("sent messages left in the outbox", { count: rows.length });
   });
 }

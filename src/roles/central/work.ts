@@ -8,12 +8,12 @@
  *    second brings a newer one);
  *  - cache updates, run only once the transaction committed.
  */
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { type AuditEntry, auditRow } from "../../audit/audit.ts";
 import type { OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
-import type { Db } from "../../db/client.ts";
-import { auditEvents, outbox } from "../../db/schema/index.ts";
+import { type Db, jsonRows } from "../../db/client.ts";
+import { auditEvents, chargingSessions, outbox } from "../../db/schema/index.ts";
 import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
 
@@ -21,16 +21,34 @@ export interface Work {
   tx: Db;
   ctx: CentralContext;
   audit(entry: AuditEntry): void;
-  /** A message to send once the transaction commits, never lost (outbox). */
-  send(topic: string, message: OutgoingMessage): void;
+  /**
+   * A message to send once the transaction commits, never lost (outbox). A command the engine
+   * must answer names what Central then awaits: the wait starts once it is published.
+   */
+  send(topic: string, message: OutgoingMessage, awaits?: Awaits): void;
   /** Live progress: the latest per session is sent after commit. */
   progress(p: Progress): void;
   afterCommit(fn: () => void): void;
 }
 
+/** An engine's answer to a command, awaited from when the command is published (see `startWaits`). */
+export interface Awaits {
+  sessionId: string;
+  /** `start`: its supply_started; `end`: its final reading. */
+  awaits: "start" | "end";
+}
+
+export interface OutboxMessage {
+  topic: string;
+  key: string;
+  value: string;
+  sessionId?: string | null;
+  awaits?: string | null;
+}
+
 interface Collected {
   audits: AuditEntry[];
-  messages: { topic: string; key: string; value: string }[];
+  messages: OutboxMessage[];
   progress: Map<string, Progress>;
   afterCommit: (() => void)[];
 }
@@ -44,7 +62,14 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
       tx: tx as unknown as Db,
       ctx,
       audit: (e) => c.audits.push(e),
-      send: (topic, m) => c.messages.push({ topic, key: m.key, value: typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("utf8") }),
+      send: (topic, m, a) =>
+        c.messages.push({
+          topic,
+          key: m.key,
+          value: typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("utf8"),
+          sessionId: a?.sessionId ?? null,
+          awaits: a?.awaits ?? null,
+        }),
       progress: (p) => c.progress.set(p.session_id, p),
       afterCommit: (f) => c.afterCommit.push(f),
     };
@@ -86,15 +111,41 @@ export async function deliveriesDone(ctx: CentralContext): Promise<void> {
   }
 }
 
-/** Publishes committed outbox messages in order, then deletes them; left in place (the sweeper retries) if the bus fails. */
+/**
+ * Publishes committed outbox messages in order, then deletes them and starts the waits their
+ * commands begin; left in place (the sweeper retries) if the bus fails.
+ */
 async function deliverOutbox(ctx: CentralContext, messages: Collected["messages"], ids: number[]): Promise<void> {
   try {
     await publishInOrder(ctx, messages);
-    await ctx.db.delete(outbox).where(inArray(outbox.id, ids));
+    await ctx.db.transaction(async (tx) => {
+      await tx.delete(outbox).where(inArray(outbox.id, ids));
+      await startWaits(tx as unknown as Db, ctx, messages);
+    });
   } catch (err) {
     ctx.busHealth.failedAt = Date.now();
     ctx.log.warn("could not deliver messages now; they stay in the outbox and are retried", { count: messages.length, err });
   }
+}
+
+/**
+ * The engine was just sent these commands: Central now waits (a start timeout, the grace for a
+ * final reading) from this moment, not from when it decided. Only a wait not started yet is
+ * started, and only while it still makes sense (a session that started supplying awaits no
+ * start; a command sent again does not restart the wait).
+ */
+export async function startWaits(tx: Db, ctx: CentralContext, messages: OutboxMessage[]): Promise<void> {
+  const waits = messages.filter((m) => m.sessionId && (m.awaits === "start" || m.awaits === "end")).map((m) => ({ id: m.sessionId, a: m.awaits }));
+  if (waits.length === 0) return;
+  waits.sort((x, y) => (x.id! < y.id! ? -1 : x.id! > y.id! ? 1 : 0)); // one lock order for the rows
+  const { startTimeoutS, endGraceS } = ctx.settings;
+  await tx.execute(sql`
+    update ${chargingSessions} as s
+       set awaiting_until = now() + make_interval(secs => case v.a when 'start' then ${startTimeoutS}::float8 else ${endGraceS}::float8 end)
+      from json_to_recordset(${jsonRows(waits)}::json) as v(id text, a text)
+     where s.session_id = v.id and s.status = 'IN_PROGRESS' and s.awaiting_until is null
+       and ((v.a = 'start' and s.supply_started_at is null and s.pending_end_reason is null)
+         or (v.a = 'end' and s.pending_end_reason is not null))`);
 }
 
 /** Consecutive messages for one topic go in one publish call; order is kept. */

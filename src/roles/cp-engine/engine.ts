@@ -1,17 +1,24 @@
 /**
  * The charger's energy engine: supplies when Central authorises a session, streams its totals
- * every second, and ends on a stop from Central, an unplugged car, the maximum duration or a
- * fault, reporting the final totals. Everything it says to Central is sealed with the key its
- * monitor handed it; while it has none (or the broker is away) its messages wait in order.
+ * every second, and ends on a stop from Central, its driver's own stop request, an unplugged
+ * car, the maximum duration or a fault, reporting the final totals. Everything it says to
+ * Central is sealed with the key its monitor handed it; while it has none (or the broker is
+ * away) its messages wait in order.
+ *
+ * It says what it supplies when it starts (nothing: whatever Central believed, a restarted
+ * engine has no session) and whenever Central asks, in order with everything else it sends, so
+ * Central can close a session the charger no longer has.
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { type CpCommand, type CpEvent, cpCommandSchema, nowIso, validate } from "../../bus/messages.ts";
+import { type CpCommand, type CpEvent, cpCommandSchema, driverRequestSchema, nowIso, parseJson, validate } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
 import { type CpChannel, createCpChannel } from "../../cp/channel.ts";
+import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
+import { isStopProof } from "../../crypto/stop-token.ts";
 import type { EndReason } from "../../domain/billing.ts";
 import type { Logger } from "../../lib/log.ts";
 import { groupName } from "../group-names.ts";
@@ -44,12 +51,16 @@ export class Engine {
   private publisher: RetryingPublisher;
   private waitingSince = new Map<string, number>();
   private listeners: EngineListener[] = [];
+  /** Commands sealed before this moment were meant for an engine that ran before this one. */
+  private readonly bootedAt = Date.now();
   faulted = false;
   lastReading?: Reading;
   lastFinished?: FinishedSupply;
 
   constructor(private o: EngineOptions) {
     this.publisher = new RetryingPublisher(o.bus, o.log);
+    // First thing Central hears from this engine (once it has a key): it supplies nothing.
+    this.reportState("started");
   }
 
   get cpId(): string {
@@ -62,6 +73,11 @@ export class Engine {
 
   get sessionId(): string | undefined {
     return this.supply?.sessionId;
+  }
+
+  /** The meter of the supply in progress now (kWh); undefined when idle. */
+  meterKwh(): number | undefined {
+    return this.supply?.read(Date.now()).energyKwh;
   }
 
   get queued(): number {
@@ -80,12 +96,19 @@ export class Engine {
     for (const l of this.listeners) l(e);
   }
 
-  /** Follows Central's commands; while the broker is away at start, keeps trying in the background. */
+  /**
+   * Follows Central's commands and its own CP's driver requests (a driver's stop is honoured
+   * here directly); while the broker is away at start, keeps trying in the background.
+   */
   listen(): Promise<void> {
+    const { topics } = this.o;
     const kept = keepSubscribed(
       this.o.bus,
-      { topics: [this.o.topics.cpCommands], groupId: groupName(this.o.topicPrefix, "engine", this.o.cpId), from: "latest" },
-      (batch) => this.onCommands(batch),
+      { topics: [topics.cpCommands, topics.driverRequests], groupId: groupName(this.o.topicPrefix, "engine", this.o.cpId), from: "latest" },
+      async (batch) => {
+        if (batch[0]?.topic === topics.driverRequests) this.onDriverRequests(batch);
+        else await this.onCommands(batch);
+      },
       this.o.log,
     );
     this.subscription = kept;
@@ -129,8 +152,37 @@ export class Engine {
         this.o.log.warn("ignored an unknown command", { reason: command.reason });
         continue;
       }
-      this.apply(command.value);
+      this.apply(command.value, opened.header);
     }
+  }
+
+  /**
+   * A driver's stop request for the session in progress, with a proof made with the session's
+   * stop token (which only Central, this engine and that driver know): the supply stops now,
+   * without waiting for Central to pass it on, which may be down or behind. Central bills from
+   * the final reading this sends, whenever it reads it.
+   */
+  private onDriverRequests(batch: BusMessage[]): void {
+    for (const m of batch) {
+      const supply = this.supply;
+      if (m.key !== this.o.cpId || !supply?.stopToken) continue;
+      const parsed = parseJson(driverRequestSchema, m.value);
+      if (!parsed.ok || parsed.value.type !== "stop_request") continue;
+      const r = parsed.value;
+      if (r.session_id !== supply.sessionId || !r.stop_proof) continue;
+      if (!isStopProof(supply.stopToken, supply.sessionId, r.request_id, r.stop_proof)) {
+        this.o.log.warn("refused a stop request whose proof does not match the session", { session_id: r.session_id, driver_id: r.driver_id });
+        continue;
+      }
+      this.o.log.info("the driver asked to stop: stopping now", { session_id: r.session_id, driver_id: r.driver_id });
+      this.end("driver_stop");
+    }
+  }
+
+  /** Tells Central what this engine supplies now (in order with everything it sent before). */
+  private reportState(cause: "started" | "asked"): void {
+    const reading = this.supply?.read(Date.now());
+    this.send({ type: "engine_state", session_id: reading?.sessionId ?? null, energy_kwh: reading?.energyKwh, cause, at: nowIso() });
   }
 
   private stillWaiting(m: BusMessage): boolean {
@@ -141,12 +193,19 @@ export class Engine {
     return Date.now() - since < WAIT_FOR_KEY_MS;
   }
 
-  private apply(c: CpCommand): void {
+  private apply(c: CpCommand, header: EnvelopeHeader): void {
+    if (c.type === "report_state") {
+      this.reportState("asked");
+      return;
+    }
     if (c.type === "start_supply") {
       if (this.supply?.sessionId === c.session_id) return; // delivered again
       if (this.faulted) return this.refuse(c.session_id, "the engine is in fault");
       if (this.supply) return this.refuse(c.session_id, `already supplying session ${this.supply.sessionId}`);
-      this.start(c.session_id, c.driver_id, c.price_per_kwh);
+      // Meant for the engine that ran before this one (read again after a restart): that one
+      // may have supplied it already, and this meter would start it again from zero.
+      if (header.ts < this.bootedAt) return this.refuse(c.session_id, "the charging point restarted after this session was authorised; ask again");
+      this.start(c.session_id, c.driver_id, c.price_per_kwh, c.stop_token);
       return;
     }
     // Central itself refuses drivers at an unavailable CP: the engine has nothing to change.
@@ -158,8 +217,8 @@ export class Engine {
     this.send({ type: "supply_refused", session_id: sessionId, reason, at: nowIso() });
   }
 
-  private start(sessionId: string, driverId: string, price: number): void {
-    this.supply = new Supply(sessionId, driverId, price, this.o.powerKw, Date.now());
+  private start(sessionId: string, driverId: string, price: number, stopToken?: string): void {
+    this.supply = new Supply(sessionId, driverId, price, this.o.powerKw, Date.now(), stopToken);
     this.o.log.info("supplying", { session_id: sessionId, driver_id: driverId, power_kw: this.o.powerKw, price_per_kwh: price });
     this.send({ type: "supply_started", session_id: sessionId, at: nowIso() });
     this.timer = setInterval(() => this.tick(), this.o.telemetryMs);

@@ -66,6 +66,7 @@ function answer(engine: Engine, line: string, log: Logger): EngineAnswer {
       status: engine.faulted ? "KO" : "OK",
       supplying: engine.sessionId !== undefined,
       session_id: engine.sessionId ?? null,
+      energy_kwh: engine.meterKwh() ?? null,
       has_key: engine.keyId !== undefined,
       key_id: engine.keyId ?? null,
     };

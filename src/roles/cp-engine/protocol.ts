@@ -27,6 +27,8 @@ export interface HealthAnswer {
   status: "OK" | "KO";
   supplying: boolean;
   session_id: string | null;
+  /** The meter of the supply in progress (kWh), null when idle. */
+  energy_kwh: number | null;
   has_key: boolean;
   key_id: string | null;
 }

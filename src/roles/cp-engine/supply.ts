@@ -23,6 +23,8 @@ export class Supply {
     readonly pricePerKwh: number,
     readonly powerKw: number,
     readonly startedAt: number,
+    /** The session's stop token (from Central's start command): the driver's stop proofs are made with it. */
+    readonly stopToken?: string,
   ) {
     this.lastAt = startedAt;
   }

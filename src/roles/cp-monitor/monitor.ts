@@ -6,13 +6,14 @@
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { type CpEvent, type EngineHealth, nowIso } from "../../bus/messages.ts";
+import { type CpEvent, type EngineHealth, type EngineSupply, nowIso } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice, type KeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
 import { type CpChannel, createCpChannel } from "../../cp/channel.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
 import type { Logger } from "../../lib/log.ts";
+import type { HealthAnswer } from "../cp-engine/protocol.ts";
 import { groupName } from "../group-names.ts";
 import { type EngineLink, NoAnswer } from "./engine-link.ts";
 
@@ -35,6 +36,8 @@ export interface EngineVerdict {
   since: Date;
   supplying?: boolean;
   sessionId?: string | null;
+  /** What the engine said it supplies at the last check; undefined when it did not answer. */
+  supply?: EngineSupply;
 }
 
 export class Monitor {
@@ -103,7 +106,15 @@ export class Monitor {
    */
   private heartbeat(): void {
     if (!this.channel) return;
-    const make = () => this.channel?.seal({ type: "heartbeat", interval_s: this.o.heartbeatS, engine: this.verdict.health, at: nowIso() } satisfies CpEvent);
+    // Built when sent: it says what the engine supplied at the latest check before it left.
+    const make = () =>
+      this.channel?.seal({
+        type: "heartbeat",
+        interval_s: this.o.heartbeatS,
+        engine: this.verdict.health,
+        supply: this.verdict.supply,
+        at: nowIso(),
+      } satisfies CpEvent);
     this.publisher.send(this.o.topics.cpEvents, make, true, "heartbeat");
     this.lastHeartbeatAt = new Date();
   }
@@ -137,9 +148,8 @@ export class Monitor {
       if (answer.cp_id !== this.o.cpId)
         return { health: "KO", detail: `the engine at ${this.o.link.host}:${this.o.link.port} is ${answer.cp_id}'s, not ${this.o.cpId}'s` };
       if (this.key && answer.key_id !== this.key.keyId) await this.handKey();
-      return answer.status === "OK"
-        ? { health: "OK", detail: "health check OK", supplying: answer.supplying, sessionId: answer.session_id }
-        : { health: "KO", detail: "the engine answers KO", supplying: answer.supplying, sessionId: answer.session_id };
+      const seen = { supplying: answer.supplying, sessionId: answer.session_id, supply: supplyOf(answer) };
+      return answer.status === "OK" ? { health: "OK", detail: "health check OK", ...seen } : { health: "KO", detail: "the engine answers KO", ...seen };
     } catch (err) {
       if (!(err instanceof NoAnswer)) throw err;
       return { health: "KO", detail: `no answer from the engine: ${err.message}` };
@@ -175,4 +185,10 @@ export class Monitor {
     await this.publisher.drain(2000);
     this.publisher.close();
   }
+}
+
+/** The supply a health answer reports (an engine of an older version may not give its meter). */
+function supplyOf(answer: HealthAnswer): EngineSupply {
+  if (!answer.supplying || !answer.session_id) return null;
+  return { session_id: answer.session_id, energy_kwh: typeof answer.energy_kwh === "number" ? answer.energy_kwh : 0 };
 }

@@ -30,8 +30,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export async function chargeOnce(client: DriverClient, cpId: string, s: ChargeSettings, out: Reporter, signal?: AbortSignal): Promise<Outcome> {
   let answer;
+  const notice = (text: string) => out.info(`${cpId}: ${text}`);
   try {
-    answer = await client.requestCharge(cpId, s.requestTimeoutMs);
+    answer = await client.requestCharge(cpId, s.requestTimeoutMs, notice);
   } catch (err) {
     const reason = err instanceof NoAnswerError ? err.message : `could not ask: ${err instanceof Error ? err.message : String(err)}`;
     out.problem(cpId, reason);
@@ -42,7 +43,7 @@ export async function chargeOnce(client: DriverClient, cpId: string, s: ChargeSe
     return { kind: "refused", refused: answer };
   }
   out.info(`authorised at ${cpId}: session ${answer.session_id}, ${answer.price_per_kwh} €/kWh`);
-  const target = { sessionId: answer.session_id, cpId };
+  const target = { sessionId: answer.session_id, cpId, stopToken: answer.stop_token };
   const off = client.onUpdate((u) => {
     if (u.type === "progress" && u.session_id === target.sessionId) out.progress(u, s.chargeSeconds);
     if (u.type === "stopping" && u.session_id === target.sessionId && u.reason !== "driver_stop") out.info(`${cpId}: the session is ending (${u.reason})`);
@@ -61,7 +62,7 @@ export async function chargeOnce(client: DriverClient, cpId: string, s: ChargeSe
       return { kind: "ticket", ticket: first.ticket };
     }
     // Quitting mid-charge stops the session, but does not wait long for the ticket.
-    const result = await client.stop("aborted" in first ? 5000 : s.ticketTimeoutMs, target);
+    const result = await client.stop("aborted" in first ? 5000 : s.ticketTimeoutMs, target, notice);
     if (result.type === "refused") {
       out.refused(result);
       return { kind: "refused", refused: result };

@@ -49,7 +49,7 @@ export function driverMenu(client: DriverClient, config: DriverConfig, logs: Log
             const spin = p.spinner();
             spin.start(`asking Central for a charge at ${cpId}`);
             try {
-              const answer = await client.requestCharge(cpId, settings.requestTimeoutMs);
+              const answer = await client.requestCharge(cpId, settings.requestTimeoutMs, (text) => spin.message(text));
               if (answer.type === "refused") spin.cancel(`refused: ${answer.reason} (${answer.code})`);
               else spin.stop(`authorised: session ${answer.session_id} at ${answer.cp_id}, ${answer.price_per_kwh} €/kWh`);
             } catch (err) {
@@ -79,9 +79,9 @@ export function driverMenu(client: DriverClient, config: DriverConfig, logs: Log
           run: async () => {
             if (!client.current) return void p.log.info("you are not charging");
             const spin = p.spinner();
-            spin.start("asking Central to stop");
+            spin.start("asking the charger and Central to stop");
             try {
-              const result = await client.stop(settings.ticketTimeoutMs);
+              const result = await client.stop(settings.ticketTimeoutMs, undefined, (text) => spin.message(text));
               if (result.type === "refused") spin.cancel(`refused: ${result.reason}`);
               else {
                 spin.stop("stopped");

@@ -22,7 +22,7 @@ export function endReasonText(reason: string | null | undefined): string {
 
 export function describeTicket(t: TicketMessage): string {
   return [
-    `ticket ${t.session_id} at ${t.cp_id}`,
+    `${t.corrected ? "corrected ticket (the charger's final reading arrived late; this one replaces the first)" : "ticket"} ${t.session_id} at ${t.cp_id}`,
     `  energy     ${t.energy_kwh.toFixed(3)} kWh`,
     `  price      ${t.price_per_kwh.toFixed(2)} €/kWh`,
     `  cost       ${t.cost_eur.toFixed(2)} €`,

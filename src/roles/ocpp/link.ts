@@ -167,6 +167,9 @@ export class ChargerLink {
     const { remoteStart, remoteStop } = await import("./remote.ts");
     if (c.type === "start_supply") return remoteStart(this, c);
     if (c.type === "stop_supply") return remoteStop(this, c);
+    // An OCPP charger reports its own transactions (a Stop with its meter, hours later if it was
+    // offline): its heartbeats say nothing of a supply, so Central does not ask, and is not answered.
+    if (c.type === "report_state") return;
     await this.setAvailability(c.available, c.reason);
   }
 
