@@ -47,6 +47,11 @@ export interface KeyInfo {
   key: Uint8Array;
   cpId: string;
   revoked: boolean;
+  /**
+   * A key replaced by a new authentication (not revoked for cause) still opens what was sealed
+   * with it up to this time (ms since the epoch): messages already on their way stay good.
+   */
+  sealedUntil?: number;
 }
 
 /** Finds a channel key by id (a cache in front of the database, usually). */
@@ -139,7 +144,8 @@ export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLook
   const info = await keys(e.kid);
   if (!info) throw new EnvelopeError("unknown_key", `unknown key id ${e.kid}`, header);
   if (info.cpId !== e.cp) throw new EnvelopeError("cp_mismatch", `key ${e.kid} belongs to ${info.cpId}, not ${e.cp}`, header);
-  if (info.revoked) throw new EnvelopeError("revoked_key", `key ${e.kid} has been revoked`, header);
+  if (info.revoked && !(info.sealedUntil !== undefined && e.ts <= info.sealedUntil))
+    throw new EnvelopeError("revoked_key", `key ${e.kid} has been revoked`, header);
   let plaintext: string;
   try {
     const raw = Buffer.from(e.ct, "base64url");

@@ -36,6 +36,8 @@ export function isStoreUnavailable(err: unknown): boolean {
 }
 
 const waiting = new WeakMap<object, Promise<void>>();
+/** Longest one probe of `untilReachable` is waited for. */
+const ATTEMPT_MS = 1000;
 
 /**
  * Resolves once the database answers again (or after `maxMs`): a caller that met an outage
@@ -48,12 +50,17 @@ export function untilReachable(db: { execute(query: SQL): Promise<unknown> }, ma
     probe = (async () => {
       const deadline = Date.now() + maxMs;
       while (Date.now() < deadline) {
-        try {
-          await db.execute(sql`select 1`);
-          return;
-        } catch {
-          await Bun.sleep(everyMs);
-        }
+        // One attempt may hang (a connection opened while the server was still starting waits
+        // for its connect timeout): the next one goes ahead on another connection.
+        const answered = await Promise.race([
+          db.execute(sql`select 1`).then(
+            () => true,
+            () => false,
+          ),
+          Bun.sleep(ATTEMPT_MS).then(() => false),
+        ]);
+        if (answered) return;
+        await Bun.sleep(everyMs);
       }
     })().finally(() => waiting.delete(db));
     waiting.set(db, probe);

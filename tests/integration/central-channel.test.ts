@@ -188,6 +188,34 @@ describe("opening what a CP sends", () => {
   });
 });
 
+describe("a key replaced by a new authentication", () => {
+  test("still opens what the CP sealed with it up to a minute after it was replaced, not what it sealed later", async () => {
+    const old = await authenticatedCp("CP_R1");
+    const central = channelFor({ keyRecheckMs: 0 });
+    // Sealed now, still in Kafka (Central is behind) when the monitor authenticates again.
+    const inFlight = fromCp(createCpChannel({ cpId: "CP_R1", role: "engine", key: old }), { type: "telemetry" });
+    const fresh = newChannelKey();
+    await storeNewKey(handle.db, {
+      keyId: fresh.keyId,
+      cpId: "CP_R1",
+      wrappedKey: wrapKey(masterKey, "CP_R1", fresh.keyId, fresh.key),
+      credentialJti: "cred_CP_R1",
+    });
+    expect(await central.openFromCp(inFlight)).toMatchObject({ ok: true, cpId: "CP_R1" });
+    const later = Date.now() + 120_000;
+    const sealedLater = onTheBus(seal({ cp: "CP_R1", kid: old.keyId, sender: "engine:CP_R1", seq: later * 1000, ts: later }, old.key, {}), "CP_R1");
+    expect(await central.openFromCp(sealedLater)).toMatchObject({ ok: false, code: "revoked_key" });
+  });
+
+  test("revoked by an operator, opens nothing more", async () => {
+    const key = await authenticatedCp("CP_R2");
+    const central = channelFor({ keyRecheckMs: 0 });
+    const inFlight = fromCp(createCpChannel({ cpId: "CP_R2", role: "engine", key }), { type: "telemetry" });
+    await revokeActiveKeys(handle.db, "CP_R2", "revoked by operator");
+    expect(await central.openFromCp(inFlight)).toMatchObject({ ok: false, code: "revoked_key" });
+  });
+});
+
 describe("a revoked key", () => {
   test("messages under it are refused and the CP gets one authenticated notice, sealed with that key", async () => {
     const key = await authenticatedCp("CP_F1");

@@ -17,7 +17,7 @@ import type { BusMessage } from "../../src/bus/bus.ts";
 import { textDecoder } from "../../src/bus/bus.ts";
 import type { CpEvent, SupplyEnded, Telemetry, TicketMessage } from "../../src/bus/messages.ts";
 import { MemorySequences, open } from "../../src/crypto/envelope.ts";
-import type { ChannelKey } from "../../src/crypto/keys.ts";
+import { unwrapKey } from "../../src/crypto/keys.ts";
 import { costOf } from "../../src/domain/billing.ts";
 import { isProbe } from "../../src/roles/central/probes.ts";
 
@@ -55,17 +55,29 @@ export interface MeterAudit {
 
 const KWH_TOLERANCE = 0.0005;
 
+/** Every channel key a CP ever had, by key id (a CP that authenticates again gets a new one). */
+export type KeyRing = Map<string, { cpId: string; key: Uint8Array }>;
+
+/** The keys Central stored (wrapped under the master key), unwrapped. */
+export async function keyRing(sql: postgres.Sql, masterKey: Uint8Array): Promise<KeyRing> {
+  const ring: KeyRing = new Map();
+  for (const r of await sql`select key_id, cp_id, wrapped_key from cp_keys`)
+    ring.set(r.key_id, { cpId: r.cp_id, key: unwrapKey(masterKey, r.cp_id, r.key_id, r.wrapped_key) });
+  return ring;
+}
+
 /** The engine's messages per session, in the order they were sent. */
-async function engineEvents(wire: BusMessage[], keys: Map<string, ChannelKey>): Promise<Map<string, CpEvent[]>> {
+async function engineEvents(wire: BusMessage[], keys: KeyRing): Promise<Map<string, CpEvent[]>> {
   const bySession = new Map<string, CpEvent[]>();
   for (const m of wire) {
     if (isProbe(m)) continue;
-    const key = keys.get(m.key);
-    if (!key) continue;
     try {
       const opened = await open<CpEvent>(
         m.value,
-        (kid) => (kid === key.keyId ? { key: key.key, cpId: m.key, revoked: false } : undefined),
+        (kid) => {
+          const k = keys.get(kid);
+          return k ? { key: k.key, cpId: k.cpId, revoked: false } : undefined;
+        },
         new MemorySequences(),
         m.key,
       );
@@ -101,7 +113,7 @@ function ticketsOnTheWire(updates: BusMessage[]): Map<string, TicketMessage[]> {
 const sameTicket = (a: TicketMessage, b: TicketMessage) =>
   a.energy_kwh === b.energy_kwh && a.cost_eur === b.cost_eur && a.ended_at === b.ended_at && a.end_reason === b.end_reason;
 
-export async function auditMeters(sql: postgres.Sql, cpEvents: BusMessage[], driverUpdates: BusMessage[], keys: Map<string, ChannelKey>): Promise<MeterAudit> {
+export async function auditMeters(sql: postgres.Sql, cpEvents: BusMessage[], driverUpdates: BusMessage[], keys: KeyRing): Promise<MeterAudit> {
   const events = await engineEvents(cpEvents, keys);
   const tickets = ticketsOnTheWire(driverUpdates);
   const rows =

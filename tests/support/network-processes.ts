@@ -19,12 +19,12 @@ import { busSettings } from "../../src/config/common.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { schemaOf } from "../../src/config/settings.ts";
 import { MemorySequences, open } from "../../src/crypto/envelope.ts";
-import type { ChannelKey } from "../../src/crypto/keys.ts";
+import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { isProbe } from "../../src/roles/central/probes.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
 import { groupName } from "../../src/roles/group-names.ts";
 import { ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
-import { auditMeters, type MeterAudit } from "./meter-audit.ts";
+import { auditMeters, keyRing, type MeterAudit } from "./meter-audit.ts";
 import { type RoleProcess, spawnRole, stopRoles } from "./processes.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "./services.ts";
 import { waitFor } from "./wait.ts";
@@ -57,6 +57,10 @@ export interface NetworkOptions {
   kafkaLogin?: KafkaLogin;
   /** More settings for the API process. */
   apiEnv?: Record<string, string>;
+  /** A database to use instead of a new one on the shared test server (a test's own PostgreSQL). */
+  database?: TestDatabase;
+  /** How long a silent group member keeps its partitions (KAFKA_SESSION_TIMEOUT_MS; default 6 s). */
+  sessionTimeoutMs?: number;
 }
 
 export class TestNetwork {
@@ -81,7 +85,7 @@ export class TestNetwork {
   private readonly kafkaLogin: KafkaLogin;
   private readonly apiEnv: Record<string, string>;
 
-  constructor(options: NetworkOptions = {}) {
+  constructor(private readonly options: NetworkOptions = {}) {
     this.brokers = options.brokers ?? kafkaBrokers();
     this.heartbeatS = options.heartbeatS ?? 1;
     this.kafkaLogin = options.kafkaLogin ?? (() => ({}));
@@ -92,8 +96,8 @@ export class TestNetwork {
     return {
       KAFKA_BROKERS: this.brokers.join(","),
       EVNET_TOPIC_PREFIX: this.prefix,
-      KAFKA_SESSION_TIMEOUT_MS: "6000",
-      KAFKA_HEARTBEAT_INTERVAL_MS: "500",
+      KAFKA_SESSION_TIMEOUT_MS: String(this.options.sessionTimeoutMs ?? 6000),
+      KAFKA_HEARTBEAT_INTERVAL_MS: String(Math.min(500, Math.floor((this.options.sessionTimeoutMs ?? 6000) / 3))),
       ...this.kafkaLogin(role, id),
     };
   }
@@ -101,7 +105,7 @@ export class TestNetwork {
   /** Registry, API and the raw reader; Centrals and CPs are started by the caller. */
   async start(): Promise<void> {
     this.certs = await makeTestCerts();
-    this.database = await createTestDatabase();
+    this.database = this.options.database ?? (await createTestDatabase());
     this.sql = postgres(this.database.url, { max: 3, onnotice: () => {} });
     this.dataDir = mkdtempSync(join(tmpdir(), "evnet-network-"));
     this.raw = new KafkaBus({
@@ -175,7 +179,7 @@ export class TestNetwork {
     return engine;
   }
 
-  async startMonitor(cpId: string, location: string, port: number): Promise<RoleProcess> {
+  async startMonitor(cpId: string, location: string, port: number, extra: Record<string, string> = {}): Promise<RoleProcess> {
     const monitor = this.spawn(
       `monitor ${cpId}`,
       ["cp-monitor", "--no-menu", "--id", cpId, "--location", location, "--engine", `127.0.0.1:${port}`, "--register", "--authenticate"],
@@ -188,6 +192,7 @@ export class TestNetwork {
         EVNET_DATA_DIR: this.dataDir,
         MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.heartbeatS),
         KEY_CHECK_INTERVAL: "2",
+        ...extra,
       },
     );
     await monitor.waitForLine(/monitor supervising/, 60_000);
@@ -195,10 +200,10 @@ export class TestNetwork {
   }
 
   /** An engine and its monitor (which registers and authenticates the CP); waits for ACTIVE. */
-  async startCp(cpId: string, location = "Madrid", engineArgs: string[] = []): Promise<ChargingPointProcesses> {
+  async startCp(cpId: string, location = "Madrid", engineArgs: string[] = [], monitorEnv: Record<string, string> = {}): Promise<ChargingPointProcesses> {
     const port = await freePort();
     const engine = await this.startEngine(cpId, port, engineArgs);
-    const monitor = await this.startMonitor(cpId, location, port);
+    const monitor = await this.startMonitor(cpId, location, port, monitorEnv);
     await this.waitForStatus(cpId, "ACTIVE");
     return { cpId, port, engine, monitor };
   }
@@ -276,13 +281,8 @@ export class TestNetwork {
   }
 
   /** Every session's tickets compared with what its engine metered (meter-audit.ts). */
-  async auditMeters(cpIds: string[]): Promise<MeterAudit> {
-    const keys = new Map<string, ChannelKey>();
-    for (const cpId of cpIds) {
-      const key = channelKeyOf(loadIdentity(this.dataDir, cpId));
-      if (key) keys.set(cpId, key);
-    }
-    return auditMeters(this.sql, this.wire, this.updates, keys);
+  async auditMeters(): Promise<MeterAudit> {
+    return auditMeters(this.sql, this.wire, this.updates, await keyRing(this.sql, parseMasterKey(this.masterKey)));
   }
 
   async stop(): Promise<void> {

@@ -65,6 +65,16 @@ describe("a sealed envelope", () => {
     expect(await failure(sealFromCp1({ a: 1 }, 1, { kid: "k_unknown" }))).toBe("unknown_key");
   });
 
+  test("sealed with a key a new authentication replaced, opens when sealed up to the key's end and is refused after", async () => {
+    const replaced = newChannelKey();
+    const end = Date.now() - 10_000;
+    const ring = (kid: string) => (kid === replaced.keyId ? { key: replaced.key, cpId: "CP_001", revoked: true, sealedUntil: end } : undefined);
+    const sealedAt = (ts: number) => seal({ cp: "CP_001", kid: replaced.keyId, sender: "engine:CP_001", seq: ts, ts }, replaced.key, { a: 1 });
+    expect((await open(sealedAt(end - 1000), ring, new MemorySequences())).payload).toEqual({ a: 1 });
+    expect((await open(sealedAt(end), ring, new MemorySequences())).payload).toEqual({ a: 1 });
+    await expect(open(sealedAt(end + 1), ring, new MemorySequences())).rejects.toMatchObject({ code: "revoked_key" });
+  });
+
   test("is refused when its key has been revoked", async () => {
     expect(await failure(sealFromCp1({ a: 1 }, 1, { kid: revoked.keyId, key: revoked.key }))).toBe("revoked_key");
   });

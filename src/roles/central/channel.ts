@@ -30,7 +30,7 @@ import {
 } from "../../crypto/envelope.ts";
 import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import type { Db } from "../../db/client.ts";
-import { type CpKeyRow, findActiveKey, findKey, findKeys, newestOf } from "../../db/repos/cp-keys.ts";
+import { type CpKeyRow, findActiveKey, findKey, findKeys, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
 import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
@@ -99,7 +99,18 @@ export interface CentralChannel {
 
 interface CachedKey extends KeyInfo {
   checkedAt: number;
+  /** When a new authentication replaced it (ms), for `sealedUntil`. */
+  supersededAt?: number;
 }
+
+/**
+ * What a CP's engine sealed with its key in the moments before its monitor authenticated again
+ * (it gets the new key from the monitor a little later), or what waited in Kafka while Central
+ * was behind, is still its own: a key replaced by a new authentication opens what was sealed
+ * with it up to this long after, for this long after (then it is refused like any revoked key).
+ */
+const SUPERSEDED_SEALED_WITHIN_MS = 60_000;
+const SUPERSEDED_OPENS_FOR_MS = 15 * 60_000;
 
 const CP_SENDER = /^(engine|monitor):(.+)$/;
 
@@ -118,6 +129,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
 
   /** Whether a cached key can be used without reading cp_keys again (a revoked key stays revoked). */
   function fresh(cached: CachedKey | undefined): cached is CachedKey {
+    if (cached?.supersededAt !== undefined && Date.now() - cached.supersededAt > SUPERSEDED_OPENS_FOR_MS) cached.sealedUntil = undefined;
     return cached !== undefined && (cached.revoked || Date.now() - cached.checkedAt < recheckMs);
   }
 
@@ -158,6 +170,10 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       }
     }
     const entry: CachedKey = { key, cpId: row.cpId, revoked: row.revokedAt !== null, checkedAt: Date.now() };
+    if (row.revokedAt && row.revokedReason === SUPERSEDED_BY_AUTHENTICATION) {
+      entry.supersededAt = row.revokedAt.getTime();
+      if (Date.now() - entry.supersededAt <= SUPERSEDED_OPENS_FOR_MS) entry.sealedUntil = entry.supersededAt + SUPERSEDED_SEALED_WITHIN_MS;
+    }
     keys.set(keyId, entry);
     return entry;
   }
