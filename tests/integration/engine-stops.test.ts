@@ -117,6 +117,18 @@ describe("the engine says what it supplies", () => {
     expect(asked.energy_kwh).toBeGreaterThan(0);
   });
 
+  test("does not start again a session it supplied and ended when its start is delivered again", async () => {
+    await startEngine();
+    const token = newStopToken();
+    await supplying("S-4", token);
+    await driverStop("S-4", (requestId) => stopProof(token, "S-4", requestId));
+    await waitFor(() => engine.sessionId === undefined, "the supply stopped");
+    await fromCentral({ type: "start_supply", session_id: "S-4", driver_id: "D1", price_per_kwh: 0.5, stop_token: token });
+    await Bun.sleep(400);
+    expect(engine.sessionId).toBeUndefined();
+    expect(events.filter((e) => e.type === "supply_started")).toHaveLength(1);
+  });
+
   test("refuses to start a session sealed before it started: it was meant for the engine that ran before", async () => {
     await startEngine();
     await fromCentral({ type: "start_supply", session_id: "S-old", driver_id: "D1", price_per_kwh: 0.5 }, Date.now() - 5000);

@@ -36,11 +36,15 @@ interface SessionRow {
   cost_eur: number;
 }
 
-async function startUp(dataDir: string, port: number, env: Record<string, string> = {}, extra: string[] = []): Promise<RoleProcess> {
-  const up = spawnRole("up", ["up", "--data-dir", dataDir, "--port", String(port), "--cps", "3", "--drivers", "2", "--charge-seconds", "4", ...extra], {
-    UP_PAUSE_SECONDS: "1",
-    ...env,
-  });
+async function startUp(dataDir: string, port: number, env: Record<string, string> = {}, extra: string[] = [], chargeSeconds = 4): Promise<RoleProcess> {
+  const up = spawnRole(
+    "up",
+    ["up", "--data-dir", dataDir, "--port", String(port), "--cps", "3", "--drivers", "2", "--charge-seconds", String(chargeSeconds), ...extra],
+    {
+      UP_PAUSE_SECONDS: "1",
+      ...env,
+    },
+  );
   running.push(up);
   await up.waitForLine(/network up/, 90_000);
   return up;
@@ -105,6 +109,33 @@ describe("evnet up on embedded defaults", () => {
     expect(await up.stop()).toBe(0);
     expect(errorLines(up)).toEqual([]);
   }, 180_000);
+
+  test("killed mid-charge and started again, it closes the sessions the chargers no longer have, with what they metered", async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const up = await startUp(dataDir, port, {}, [], 600);
+    let cut: SessionRow | undefined;
+    await waitFor(
+      async () => {
+        cut = (await sessions(base)).find((s) => s.status === "IN_PROGRESS" && s.energy_kwh > 0);
+        return cut !== undefined;
+      },
+      "a charge in progress",
+      { timeoutMs: 60_000 },
+    );
+    up.proc.kill("SIGKILL");
+    await up.proc.exited;
+    const again = await startUp(dataDir, port);
+    // Nothing of the first run can still be in progress: no CP stays SUPPLYING, no driver busy for good.
+    await waitFor(async () => (await sessions(base)).find((s) => s.session_id === cut!.session_id)?.status === "FINISHED", "the cut session closed", {
+      timeoutMs: 60_000,
+    });
+    const closed = (await sessions(base)).find((s) => s.session_id === cut!.session_id)!;
+    expect(closed.energy_kwh).toBeGreaterThanOrEqual(cut!.energy_kwh);
+    const before = (await sessions(base)).filter((s) => s.status === "FINISHED").length;
+    await waitFor(async () => (await sessions(base)).filter((s) => s.status === "FINISHED").length > before, "charging again", { timeoutMs: 60_000 });
+    expect(await again.stop()).toBe(0);
+    expect(errorLines(again)).toEqual([]);
+  }, 240_000);
 });
 
 describe("evnet up with DATABASE_URL and KAFKA_BROKERS", () => {

@@ -182,6 +182,11 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
   }
 }
 
+/**
+ * A monitor's view lags its engine by up to a health check: right after a start it may still
+ * say idle. Only a session confirmed longer ago than this is worth asking about.
+ */
+const SETTLED_AFTER_START_S = 5;
 /** An engine is asked what it supplies at most this often. */
 const REPORT_ASKED_EVERY_MS = 10_000;
 const reportsAsked = new Map<string, number>();
@@ -202,7 +207,8 @@ async function askEnginesThatDisagree(work: Work, reports: [string, EngineSupply
     .select({ cpId: chargingSessions.cpId, sessionId: chargingSessions.sessionId })
     .from(chargingSessions)
     .where(
-      sql`${chargingSessions.cpId} = any(${sql.param(due.map(([cpId]) => cpId))}::text[]) and ${chargingSessions.status} = 'IN_PROGRESS' and ${chargingSessions.supplyStartedAt} is not null`,
+      sql`${chargingSessions.cpId} = any(${sql.param(due.map(([cpId]) => cpId))}::text[]) and ${chargingSessions.status} = 'IN_PROGRESS'
+          and ${chargingSessions.supplyStartedAt} < now() - make_interval(secs => ${SETTLED_AFTER_START_S}::float8)`,
     );
   const reported = new Map(due);
   for (const { cpId, sessionId } of rows) {

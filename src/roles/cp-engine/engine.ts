@@ -36,6 +36,9 @@ export interface EngineOptions {
   log: Logger;
 }
 
+/** How many ended sessions the engine remembers (a start sent again for one is ignored). */
+const ENDED_REMEMBERED = 100;
+
 /** A command sealed under a key the engine does not hold yet waits this long for its monitor to hand it over. */
 const WAIT_FOR_KEY_MS = 30_000;
 
@@ -53,6 +56,8 @@ export class Engine {
   private listeners: EngineListener[] = [];
   /** Commands sealed before this moment were meant for an engine that ran before this one. */
   private readonly bootedAt = Date.now();
+  /** Sessions this engine supplied and ended, newest last: a start delivered again does not start them anew. */
+  private readonly ended: string[] = [];
   faulted = false;
   lastReading?: Reading;
   lastFinished?: FinishedSupply;
@@ -199,7 +204,7 @@ export class Engine {
       return;
     }
     if (c.type === "start_supply") {
-      if (this.supply?.sessionId === c.session_id) return; // delivered again
+      if (this.supply?.sessionId === c.session_id || this.ended.includes(c.session_id)) return; // delivered again
       if (this.faulted) return this.refuse(c.session_id, "the engine is in fault");
       if (this.supply) return this.refuse(c.session_id, `already supplying session ${this.supply.sessionId}`);
       // Meant for the engine that ran before this one (read again after a restart): that one
@@ -256,6 +261,8 @@ export class Engine {
     if (!supply) return undefined;
     clearInterval(this.timer);
     this.supply = undefined;
+    this.ended.push(supply.sessionId);
+    if (this.ended.length > ENDED_REMEMBERED) this.ended.shift();
     const now = Date.now();
     const r = supply.read(now);
     const finished: FinishedSupply = { ...r, reason, startedAt: supply.startedAt, endedAt: now };

@@ -26,6 +26,19 @@ export class RefusedError extends IdentityError {
   }
 }
 
+/** The service could not be reached at all (refused, timed out, no route): it may be back later. */
+export class UnreachableError extends IdentityError {
+  override name = "UnreachableError";
+}
+
+/**
+ * Whether trying again later may succeed: the service could not be reached (but its certificate
+ * was not the problem), or it answered that it cannot serve now (its database is away: 503).
+ */
+export function isTransient(err: unknown): boolean {
+  return err instanceof UnreachableError || (err instanceof RefusedError && [502, 503, 504].includes(err.status));
+}
+
 interface Reply {
   status: number;
   body: any;
@@ -44,7 +57,10 @@ async function call(config: IdentityConfig, service: "Registry" | "API", method:
     res = await fetchFor(config)(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     const { why, hint } = explainFetchFailure(err, url);
-    throw new IdentityError(`cannot reach the ${service} at ${new URL(url).origin}: ${why}`, { hint, cause: err });
+    // A certificate that is not trusted will not become trusted by waiting; anything else may pass.
+    const certificate = /certificate|self.signed|issuer|verify|altname/i.test(`${why} ${hint ?? ""}`);
+    const message = `cannot reach the ${service} at ${new URL(url).origin}: ${why}`;
+    throw certificate ? new IdentityError(message, { hint, cause: err }) : new UnreachableError(message, { hint, cause: err });
   }
   const text = await res.text();
   let parsed: any = null;

@@ -13,7 +13,12 @@ import { createLogger } from "../../lib/log.ts";
 import type { Shared } from "../shared.ts";
 import type { MonitorConfig } from "./config.ts";
 import { EngineLink } from "./engine-link.ts";
-import { ensureIdentity, IdentityError } from "./enrollment.ts";
+import { ensureIdentity, IdentityError, isTransient } from "./enrollment.ts";
+
+/** Pauses between attempts to register and authenticate while the Registry or API cannot serve. */
+const IDENTITY_RETRY_MS = 1000;
+const IDENTITY_RETRY_MAX_MS = 5000;
+
 import { type KeyGuard, startKeyGuard } from "./key-guard.ts";
 import { Monitor } from "./monitor.ts";
 
@@ -35,20 +40,32 @@ export async function start(config: MonitorConfig, options: MonitorStartOptions,
   const cpId = config.CP_ID;
   const log = shared.log ?? createLogger(`cp-monitor ${cpId}`);
   let key: ChannelKey | undefined;
-  try {
-    ({ key } = await ensureIdentity(config, {
-      cpId,
-      location: config.CP_LOCATION,
-      pricePerKwh: config.CP_PRICE_PER_KWH,
-      register: options.register,
-      authenticate: options.authenticate,
-      log,
-    }));
-  } catch (err) {
-    if (!(err instanceof IdentityError)) throw err;
-    // Not a bug: the Registry or API refused or cannot be reached; say so plainly.
-    if (!options.allowNoKey) throw new AppError("unavailable", err.message);
-    log.warn("starting without a channel key: register and authenticate from the menu", { reason: err.message });
+  for (let delay = IDENTITY_RETRY_MS, warned = false; ; delay = Math.min(delay * 2, IDENTITY_RETRY_MAX_MS)) {
+    try {
+      ({ key } = await ensureIdentity(config, {
+        cpId,
+        location: config.CP_LOCATION,
+        pricePerKwh: config.CP_PRICE_PER_KWH,
+        register: options.register,
+        authenticate: options.authenticate,
+        log,
+      }));
+      if (warned) log.info("the Registry and the API answer again", { cp_id: cpId });
+      break;
+    } catch (err) {
+      if (!(err instanceof IdentityError)) throw err;
+      // A charger started while the API or its database is away comes up once they are back.
+      if (isTransient(err) && !options.allowNoKey) {
+        (warned ? log.debug : log.warn).call(log, "cannot register or authenticate now; trying again", { reason: err.message, retry_in_ms: delay });
+        warned = true;
+        await Bun.sleep(delay);
+        continue;
+      }
+      // Not a bug: the Registry or API refused or cannot be reached; say so plainly.
+      if (!options.allowNoKey) throw new AppError("unavailable", err.message);
+      log.warn("starting without a channel key: register and authenticate from the menu", { reason: err.message });
+      break;
+    }
   }
   const bus = shared.bus ?? (await openBus(busOptionsFrom(config, `evnet-monitor-${cpId}`)));
   const topics = topicsFor(config.EVNET_TOPIC_PREFIX);
