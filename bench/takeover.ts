@@ -87,6 +87,15 @@ class Prober {
   }
 }
 
+/** The Central group once it is stable with both members holding partitions. */
+async function settled(net: TestNetwork) {
+  for (const until = Date.now() + 120_000; Date.now() < until; await Bun.sleep(250)) {
+    const group = await net.centralGroup().catch(() => undefined);
+    if (group?.state === "Stable" && group.members.length === 2 && group.members.every((m) => m.assignments.length > 0)) return group;
+  }
+  throw new Error("the two Centrals did not settle into one group within 2 minutes");
+}
+
 async function measure(timeoutMs: number): Promise<Map<Death, number[]>> {
   const net = new TestNetwork({ sessionTimeoutMs: timeoutMs });
   const results = new Map<Death, number[]>();
@@ -103,7 +112,8 @@ async function measure(timeoutMs: number): Promise<Map<Death, number[]>> {
     await Bun.sleep(3000);
     for (const death of ["killed", "killed and restarted", "stopped"] as Death[]) {
       for (let round = 0; round < rounds; round++) {
-        const group = await net.centralGroup();
+        const group = await settled(net);
+        await Bun.sleep(1000); // answers flowing on every partition again
         const victim = group.members.find((m) => m.clientId.includes("central-a"));
         const partitions = victim?.assignments.find((a) => a.topic === net.topics.driverRequests)?.partitions ?? [];
         const a = centrals.get("central-a")!;
@@ -118,7 +128,6 @@ async function measure(timeoutMs: number): Promise<Map<Death, number[]>> {
         results.set(death, [...(results.get(death) ?? []), gap]);
         console.log(`  timeout ${timeoutMs} ms, ${death}: partitions ${partitions.join(",")} without service for ${(gap / 1000).toFixed(1)} s`);
         if (death !== "killed and restarted") centrals.set("central-a", await net.startCentral("central-a"));
-        await Bun.sleep(timeoutMs + 3000); // the group settles with both again
       }
     }
     prober.stop();

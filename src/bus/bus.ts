@@ -65,6 +65,14 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+/**
+ * A crashed Central's CPs wait about this long (plus a rebalance) for another to take them over.
+ * 6 s is the smallest a stock broker accepts (group.min.session.timeout.ms) and still six missed
+ * heartbeats before a member that is only slow (a GC pause, a loaded machine) is taken for dead
+ * (measured, with the trade-off, in docs/failover.md).
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 6_000;
+
 export const textEncoder = new TextEncoder();
 export const textDecoder = new TextDecoder();
 

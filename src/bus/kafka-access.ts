@@ -73,7 +73,8 @@ export function usernameFor(topicPrefix: string, role: string): string {
 }
 
 function cpGrants(t: Topics): Grant[] {
-  return [topic(t.cpEvents, "Write"), topic(t.cpCommands, "Read")];
+  // Read on driver requests: an engine stops on its own driver's stop request (with the session's proof).
+  return [topic(t.cpEvents, "Write"), topic(t.cpCommands, "Read"), topic(t.driverRequests, "Read")];
 }
 
 function driverGrants(t: Topics): Grant[] {
@@ -106,7 +107,7 @@ export function principalsFor(options: AccessOptions): Principal[] {
   return [
     principal("central", user("central"), p, [
       topic(t.driverRequests, "Read"),
-      topic(t.cpEvents, "Read", "Write"), // Write: its silence probes
+      topic(t.cpEvents, "Read", "Write"), // Write: its silence and deadline probes
       topic(t.centralControl, "Read", "Write"), // Write: `evnet central stop|resume|revoke`
       topic(t.driverUpdates, "Write"),
       topic(t.cpCommands, "Write"),

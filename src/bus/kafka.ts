@@ -11,7 +11,16 @@
 import { Admin, compatibilityPartitioner, Producer } from "@platformatic/kafka";
 import { ConfigError } from "../config/env.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { type BatchHandler, type Bus, BusError, type OutgoingMessage, type SubscribeOptions, type Subscription, toBytes } from "./bus.ts";
+import {
+  type BatchHandler,
+  type Bus,
+  BusError,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+  toBytes,
+} from "./bus.ts";
 import { closeWithin, describeKafkaError, withDeadline } from "./kafka/calls.ts";
 import { type ConsumerTuning, KafkaSubscription } from "./kafka/subscription.ts";
 import type { KafkaSecurity } from "./kafka-security.ts";
@@ -23,7 +32,7 @@ export interface KafkaBusOptions {
   partitions?: number;
   /** Replicas of a topic `ensureTopics` creates (default: the broker's default.replication.factor). */
   replicationFactor?: number;
-  /** How long a silent group member keeps its partitions before the others take them (default 10 s). */
+  /** How long a silent group member keeps its partitions before the others take them (default 6 s: docs/failover.md). */
   sessionTimeoutMs?: number;
   /** How often a member tells the group it is alive (default 1 s; keep it under a third of the session). */
   heartbeatIntervalMs?: number;
@@ -73,7 +82,7 @@ export class KafkaBus implements Bus {
 
   constructor(private readonly options: KafkaBusOptions) {
     this.log = options.log ?? createLogger("bus");
-    const session = options.sessionTimeoutMs ?? 10_000;
+    const session = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     if ((options.heartbeatIntervalMs ?? 1_000) * 3 > session)
       throw new ConfigError(`Kafka heartbeat interval (KAFKA_HEARTBEAT_INTERVAL_MS) must be at most a third of the session timeout (${session} ms)`);
     this.operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
@@ -196,10 +205,10 @@ export class KafkaBus implements Bus {
     if (this.closed) throw new BusError("closed", "cannot subscribe: the bus is closed");
     const tuning: ConsumerTuning = {
       ...this.connection(`consumer-${options.groupId}`),
-      sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000,
+      sessionTimeoutMs: this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 1_000,
       redeliveryDelayMs: this.options.redeliveryDelayMs ?? 500,
-      startTimeoutMs: Math.max(this.operationTimeoutMs, (this.options.sessionTimeoutMs ?? 10_000) * 2),
+      startTimeoutMs: Math.max(this.operationTimeoutMs, (this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS) * 2),
     };
     const subscription = new KafkaSubscription(options, handler, tuning, this.log);
     try {

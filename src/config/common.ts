@@ -6,6 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import * as v from "valibot";
+import { DEFAULT_SESSION_TIMEOUT_MS } from "../bus/bus.ts";
 import { idSchema } from "../domain/ids.ts";
 import { bool, brokerList, ConfigError, integer, optionalString, port, positiveNumber, postgresUrl, settingLabel, url } from "./env.ts";
 import { defineSettings, type Setting } from "./settings.ts";
@@ -54,7 +55,7 @@ export const busSettings = defineSettings({
   },
   KAFKA_SESSION_TIMEOUT_MS: {
     help: "how long a silent consumer-group member (a crashed Central, say) keeps its partitions before the others take them (ms)",
-    schema: integer(10_000, 1_000),
+    schema: integer(DEFAULT_SESSION_TIMEOUT_MS, 1_000),
   },
   KAFKA_HEARTBEAT_INTERVAL_MS: {
     help: "how often a group member tells the broker it is alive (ms); at most a third of the session timeout",

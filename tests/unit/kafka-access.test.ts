@@ -32,8 +32,14 @@ describe("the Kafka access table", () => {
   test("keeps CPs and drivers to their own directions", () => {
     const cp = named(table, "net-cp");
     const driver = named(table, "net-driver");
-    expect(can(cp, "Write", "topic", t.cpEvents) && can(cp, "Read", "topic", t.cpCommands)).toBe(true);
-    expect(can(cp, "Write", "topic", t.cpCommands) || can(cp, "Write", "topic", t.centralControl) || can(cp, "Read", "topic", t.cpEvents)).toBe(false);
+    // A CP reads its driver's stop requests (the engine stops on them) but cannot write any.
+    expect(can(cp, "Write", "topic", t.cpEvents) && can(cp, "Read", "topic", t.cpCommands) && can(cp, "Read", "topic", t.driverRequests)).toBe(true);
+    expect(
+      can(cp, "Write", "topic", t.cpCommands) ||
+        can(cp, "Write", "topic", t.centralControl) ||
+        can(cp, "Read", "topic", t.cpEvents) ||
+        can(cp, "Write", "topic", t.driverRequests),
+    ).toBe(false);
     expect(can(driver, "Write", "topic", t.driverRequests) && can(driver, "Read", "topic", t.driverUpdates)).toBe(true);
     expect(can(driver, "Write", "topic", t.driverUpdates) || can(driver, "Write", "topic", t.cpCommands) || can(driver, "Read", "topic", t.cpCommands)).toBe(
       false,
