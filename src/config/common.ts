@@ -28,6 +28,10 @@ export const databaseSettings = defineSettings({
   },
   EVNET_DATA_DIR: dataDirSetting,
   DATABASE_POOL_SIZE: { help: "connections each role keeps open to PostgreSQL", schema: integer(10, 1) },
+  DATABASE_START_WAIT_S: {
+    help: "how long a service starting waits for PostgreSQL to answer before it gives up (s); 0: at once",
+    schema: integer(60, 0),
+  },
 });
 
 export const busSettings = defineSettings({

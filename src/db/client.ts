@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { EXIT, KnownError } from "../lib/errors.ts";
 import { hasEmbeddedDatabase, lockDataFolder, PGDATA } from "./data-folder.ts";
 import * as schema from "./schema/index.ts";
+import { isStoreUnavailable } from "./unavailable.ts";
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -39,6 +40,14 @@ export interface DatabaseOptions {
    * role starts, plainly (DatabaseUnavailable). Otherwise the first query connects.
    */
   connectNow?: boolean;
+  /**
+   * With connectNow: while PostgreSQL cannot be reached (refused, restarting, shutting down),
+   * try again every second for up to this many seconds before giving up, calling `onWait` with
+   * what is wrong first and then every 30 s. A service started with (or just before) its
+   * database comes up within a moment of it; a wrong password or database name fails at once.
+   */
+  waitS?: number;
+  onWait?: (problem: DatabaseUnavailable) => void;
 }
 
 /** PostgreSQL cannot be reached, or refuses the connection: what happened and how to fix it. */
@@ -116,13 +125,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       backoff: reconnectDelayS,
     });
     const location = redactUrl(options.url);
-    if (options.connectNow)
-      try {
-        await client`select 1`;
-      } catch (err) {
-        await client.end({ timeout: 1 }).catch(() => {});
-        throw new DatabaseUnavailable(location, err);
+    if (options.connectNow) {
+      const giveUpAt = Date.now() + (options.waitS ?? 0) * 1000;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await client`select 1`;
+          break;
+        } catch (err) {
+          const problem = new DatabaseUnavailable(location, err);
+          if (!isStoreUnavailable(err) || Date.now() + 1000 > giveUpAt) {
+            await client.end({ timeout: 1 }).catch(() => {});
+            throw problem;
+          }
+          if (attempt % 30 === 0) options.onWait?.(problem);
+          await Bun.sleep(1000);
+        }
       }
+    }
     const db = drizzle(client, { schema }) as unknown as Db;
     return {
       db,

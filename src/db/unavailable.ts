@@ -67,3 +67,20 @@ export function untilReachable(db: { execute(query: SQL): Promise<unknown> }, ma
   }
   return probe;
 }
+
+/**
+ * Runs `operation` (a role's first use of the database at start), and while the database cannot
+ * be reached tries again every second, saying so, instead of exiting: a role started while
+ * PostgreSQL restarts comes up within a moment of its return. Anything else is thrown at once.
+ */
+export async function onceReachable<T>(operation: () => Promise<T>, onWait: (err: unknown) => void): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await operation();
+    } catch (err) {
+      if (!isStoreUnavailable(err)) throw err;
+      if (attempt % 30 === 0) onWait(err);
+      await Bun.sleep(1000);
+    }
+  }
+}

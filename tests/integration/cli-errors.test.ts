@@ -49,12 +49,16 @@ describe("a database that cannot be reached", () => {
     );
   });
 
-  test("evnet api too, and a database that does not exist is named", async () => {
+  test("evnet api waits for it a while, saying why, then gives up; a database that does not exist is named", async () => {
     const down = await runEvnet(["api", "--port", "0", "--database-url", "postgres://evnet:secret@127.0.0.1:1/evnet"], {
       ...API_SECRETS,
       KAFKA_BROKERS: kafkaBrokers().join(","),
+      DATABASE_START_WAIT_S: "3",
     });
     expect(down.code).toBe(69);
+    expect(down.stderr).toContain(
+      "cannot use PostgreSQL at postgres://evnet:***@127.0.0.1:1/evnet: connection refused; is PostgreSQL running there? Check DATABASE_URL (--database-url); trying again every second",
+    );
     expect(down.stderr).toContain("evnet api: cannot use PostgreSQL at postgres://evnet:***@127.0.0.1:1/evnet: connection refused");
     expect(down.stderr).not.toMatch(/^\s+at /m);
     const url = new URL(database.url);

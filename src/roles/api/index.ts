@@ -40,6 +40,8 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
       maxConnections: config.DATABASE_POOL_SIZE,
       applicationName: "evnet api",
       connectNow: true,
+      waitS: config.DATABASE_START_WAIT_S,
+      onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
     }));
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });

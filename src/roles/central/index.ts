@@ -11,6 +11,7 @@ import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
+import { onceReachable } from "../../db/unavailable.ts";
 import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createRegistry } from "../../observability/registry.ts";
@@ -47,10 +48,15 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       maxConnections: config.DATABASE_POOL_SIZE,
       applicationName: "evnet central",
       connectNow: true,
+      waitS: config.DATABASE_START_WAIT_S,
+      onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
     }));
   let applied: string[];
   try {
-    applied = await migrate(database.db);
+    applied = await onceReachable(
+      () => migrate(database.db),
+      (err) => log.warn("the database cannot be reached; trying again every second", { at: database.location, err }),
+    );
   } catch (err) {
     if (!shared.database) await database.close().catch(() => {});
     throw new AppError("unavailable", `cannot use the database at ${database.location}: ${err instanceof Error ? err.message : String(err)}`);

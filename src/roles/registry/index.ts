@@ -63,6 +63,8 @@ export async function start(config: RegistryConfig, shared: Shared = {}) {
       maxConnections: config.DATABASE_POOL_SIZE,
       applicationName: "evnet registry",
       connectNow: true,
+      waitS: config.DATABASE_START_WAIT_S,
+      onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
     }));
   try {
     await migrate(database.db);

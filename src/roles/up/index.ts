@@ -78,6 +78,8 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
     maxConnections: config.DATABASE_POOL_SIZE,
     applicationName: "evnet up",
     connectNow: true,
+    waitS: config.DATABASE_START_WAIT_S,
+    onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
   });
   started.push({ name: "database", stop: () => database.close() });
   await migrate(database.db);
