@@ -44,20 +44,6 @@ async function documentedOperations(fetchFn: ReturnType<typeof tlsFetch>): Promi
   return out;
 }
 
-async function sessionAt(cpId: string): Promise<string> {
-  let sessionId = "";
-  await waitFor(
-    async () => {
-      const open = await net.openSessionAt(cpId);
-      sessionId = open && open.energy_kwh > 0 ? open.session_id : "";
-      return sessionId !== "";
-    },
-    `a session billing at ${cpId}`,
-    { timeoutMs: 60_000 },
-  );
-  return sessionId;
-}
-
 describe("PostgreSQL crashes mid-session", () => {
   test("every route answers 503 while it is away, the network answers again once it is back, and every ticket is the meter", async () => {
     const fetchFn = tlsFetch(net.certs.caFile);
@@ -65,7 +51,7 @@ describe("PostgreSQL crashes mid-session", () => {
     expect(operations.length).toBeGreaterThan(15);
     const stopping: RoleProcess[] = ["CP_D1", "CP_D2"].map((cp, i) => net.driver(`D_O${i + 1}`, ["--cp", cp, "--charge-seconds", "10"]));
     const lost = net.driver("D_O3", ["--cp", "CP_D3", "--charge-seconds", "600"]);
-    const sessions = await Promise.all(CP_IDS.map(sessionAt));
+    const sessions = await Promise.all(CP_IDS.map((id) => net.billingSessionAt(id)));
 
     await pg.down(true);
     const downAt = Date.now();

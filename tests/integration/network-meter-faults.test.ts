@@ -28,20 +28,6 @@ afterAll(async () => {
   await net.stop();
 }, 60_000);
 
-async function sessionAt(cpId: string): Promise<string> {
-  let sessionId = "";
-  await waitFor(
-    async () => {
-      const open = await net.openSessionAt(cpId);
-      sessionId = open && open.energy_kwh > 0 ? open.session_id : "";
-      return sessionId !== "";
-    },
-    `a session billing at ${cpId}`,
-    { timeoutMs: 60_000 },
-  );
-  return sessionId;
-}
-
 async function ticket(driver: RoleProcess) {
   expect(await driver.proc.exited).toBe(0);
   const [t] = jsonLines(driver);
@@ -60,7 +46,7 @@ async function restartCentral(): Promise<void> {
 describe("Central is away when the driver stops", () => {
   test("the charger stops at once on the driver's request, and the ticket, once Central is back, bills what the driver asked for", async () => {
     const driver = net.driver("D_M1", ["--cp", "CP_M1", "--charge-seconds", "8"]);
-    const sessionId = await sessionAt("CP_M1");
+    const sessionId = await net.billingSessionAt("CP_M1");
     central.proc.kill("SIGKILL");
     await central.proc.exited;
     let backAt = Date.now();
@@ -83,7 +69,7 @@ describe("Central is away when the driver stops", () => {
 describe("Central is killed", () => {
   test("just after a driver's stop: restarted, it bills the engine's final reading at its end time", async () => {
     const driver = net.driver("D_M2", ["--cp", "CP_M2", "--charge-seconds", "5"]);
-    const sessionId = await sessionAt("CP_M2");
+    const sessionId = await net.billingSessionAt("CP_M2");
     await cps.CP_M2!.engine.waitForLine(/supply ended/, 30_000);
     central.proc.kill("SIGKILL");
     await central.proc.exited;
@@ -95,7 +81,7 @@ describe("Central is killed", () => {
 
   test("while a final reading is on its way (the car unplugged): restarted, it bills that reading", async () => {
     const driver = net.driver("D_M3", ["--cp", "CP_M3", "--charge-seconds", "600"]);
-    const sessionId = await sessionAt("CP_M3");
+    const sessionId = await net.billingSessionAt("CP_M3");
     cps.CP_M3!.engine.proc.kill("SIGUSR2"); // unplug: the engine sends its final reading...
     central.proc.kill("SIGKILL"); // ...as Central dies
     await central.proc.exited;
@@ -110,7 +96,7 @@ describe("an engine restarts", () => {
   test("mid-session with its monitor, as `evnet up` restarting does: Central closes the session the CP no longer has, with the metered energy, and the CP and the driver are free", async () => {
     const cp = cps.CP_M4!;
     const driver = net.driver("D_M4", ["--cp", "CP_M4", "--charge-seconds", "600"]);
-    const sessionId = await sessionAt("CP_M4");
+    const sessionId = await net.billingSessionAt("CP_M4");
     // Both go at once and come back before Central could call the CP silent: nobody saw the
     // engine fail, and its monitor's heartbeats resume as if nothing happened.
     cp.monitor.proc.kill("SIGKILL");
@@ -130,7 +116,7 @@ describe("an engine restarts", () => {
   test("just after a driver's stop: the session ends once, billed from what the engine got out", async () => {
     const cp = cps.CP_M1!;
     const driver = net.driver("D_M5", ["--cp", "CP_M1", "--charge-seconds", "5"]);
-    const sessionId = await sessionAt("CP_M1");
+    const sessionId = await net.billingSessionAt("CP_M1");
     await cp.engine.waitForLine(new RegExp(`supply ended session_id=${sessionId}`), 30_000);
     cp.engine.proc.kill("SIGKILL");
     await cp.engine.proc.exited;

@@ -234,6 +234,21 @@ export class TestNetwork {
     return (await this.sql`select * from charging_sessions where cp_id = ${cpId} and status = 'IN_PROGRESS'`)[0];
   }
 
+  /** Waits for a session in progress at the CP with some energy billed, and returns its id. */
+  async billingSessionAt(cpId: string, timeoutMs = 60_000): Promise<string> {
+    let sessionId = "";
+    await waitFor(
+      async () => {
+        const open = await this.openSessionAt(cpId);
+        sessionId = open && open.energy_kwh > 0 ? open.session_id : "";
+        return sessionId !== "";
+      },
+      `a session billing at ${cpId}`,
+      { timeoutMs },
+    );
+    return sessionId;
+  }
+
   /**
    * The partition each key lands on, as the real broker and partitioner place it: one message
    * per key to a scratch topic with the same partition count, read back.

@@ -186,6 +186,11 @@ export interface FinalReading {
   endedAt?: Date;
 }
 
+/** A session's ticket, with the figures it ends (or ended) with. */
+export function ticketOfRow(s: SessionRow, end: { energyKwh: number; endedAt: Date; endReason: EndReason }): Ticket {
+  return ticketFor({ sessionId: s.sessionId, cpId: s.cpId, driverId: s.driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt, ...end });
+}
+
 /** The engine's end time when it is plausible (after the start, not in the future), else now. */
 function endTime(startedAt: Date, reported?: Date | null): Date {
   const now = new Date();
@@ -205,16 +210,7 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
   if (s?.status !== "IN_PROGRESS") return undefined;
   const endReason = (s.pendingEndReason as EndReason | null) ?? final.reason;
   const endedAt = endTime(s.startedAt, final.endedAt ?? s.lastReadingAt);
-  const ticket = ticketFor({
-    sessionId,
-    cpId: s.cpId,
-    driverId: s.driverId,
-    energyKwh: finalEnergy(s.energyKwh, final.energyKwh),
-    pricePerKwh: s.pricePerKwh,
-    startedAt: s.startedAt,
-    endedAt,
-    endReason,
-  });
+  const ticket = ticketOfRow(s, { energyKwh: finalEnergy(s.energyKwh, final.energyKwh), endedAt, endReason });
   await work.tx
     .update(chargingSessions)
     .set({
@@ -284,16 +280,7 @@ export async function correctTicket(work: Work, cp: CpRow, sessionId: string, fi
     details: { session_id: sessionId, before, reported: { energy_kwh: final.energyKwh, ended_at: final.endedAt.toISOString(), end_reason: final.reason } },
   });
   if (s.correctedAt) return undefined;
-  const ticket = ticketFor({
-    sessionId,
-    cpId: s.cpId,
-    driverId: s.driverId,
-    energyKwh,
-    pricePerKwh: s.pricePerKwh,
-    startedAt: s.startedAt,
-    endedAt,
-    endReason,
-  });
+  const ticket = ticketOfRow(s, { energyKwh, endedAt, endReason });
   await work.tx
     .update(chargingSessions)
     .set({ energyKwh: ticket.energy_kwh, costEur: ticket.cost_eur, endedAt, endReason, correctedAt: sql`now()`, updatedAt: sql`now()` })
