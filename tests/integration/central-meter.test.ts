@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import { type BatchHandler, type Bus, BusError, type OutgoingMessage, type SubscribeOptions, type Subscription } from "../../src/bus/bus.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import type { Authorised, Refused, Stopping, TicketMessage } from "../../src/bus/messages.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
@@ -18,27 +17,8 @@ import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, cpStatus, DriverInbox, registerAndKey, StandInCp, sessionRow } from "../support/network.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
+import { SwitchableBus } from "../support/switchable-bus.ts";
 import { waitFor } from "../support/wait.ts";
-
-/** The in-process bus, except that publishing to the topics in `refused` fails like a broker that is away. */
-class SwitchableBus implements Bus {
-  readonly kind = "memory" as const;
-  readonly refused = new Set<string>();
-  constructor(private inner: MemoryBus) {}
-  publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    if (this.refused.has(topic)) return Promise.reject(new BusError("unavailable", `cannot publish to ${topic}: the broker is away (test)`));
-    return this.inner.publish(topic, messages);
-  }
-  subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
-    return this.inner.subscribe(options, handler);
-  }
-  ensureTopics(topics: string[]): Promise<void> {
-    return this.inner.ensureTopics(topics);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 const GRACE_S = 1;
 const masterHex = newMasterKeyHex();
