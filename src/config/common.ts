@@ -58,7 +58,7 @@ export const busSettings = defineSettings({
     schema: integer(3, 1),
   },
   KAFKA_SESSION_TIMEOUT_MS: {
-    help: "how long a silent consumer-group member (a crashed Central, say) keeps its partitions before the others take them (ms)",
+    help: "how long a silent consumer-group member (a crashed Central, say) keeps its partitions before the others take them (ms); too short and a slow but alive one is taken for dead (docs/failover.md); brokers refuse less than their group.min.session.timeout.ms (6000 unless configured)",
     schema: integer(DEFAULT_SESSION_TIMEOUT_MS, 1_000),
   },
   KAFKA_HEARTBEAT_INTERVAL_MS: {
