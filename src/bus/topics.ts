@@ -14,6 +14,8 @@ export interface Topics {
   cpCommands: string;
   /** API / weather / operator -> Central: authentication done, revocation, temperature, stop/resume (key: CP id or city) */
   centralControl: string;
+  /** Messages a consumer set aside because they can never be applied, with where they came from and why (key: the original key) */
+  deadLetters: string;
 }
 
 export function topicsFor(prefix = "evnet"): Topics {
@@ -24,6 +26,7 @@ export function topicsFor(prefix = "evnet"): Topics {
     cpEvents: `${p}cp.events`,
     cpCommands: `${p}cp.commands`,
     centralControl: `${p}central.control`,
+    deadLetters: `${p}dead-letters`,
   };
 }
 

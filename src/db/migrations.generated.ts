@@ -7,6 +7,7 @@ import m3 from "../../migrations/0003_sleepy_talon.sql" with { type: "text" };
 import m4 from "../../migrations/0004_tranquil_pyro.sql" with { type: "text" };
 import m5 from "../../migrations/0005_green_thena.sql" with { type: "text" };
 import m6 from "../../migrations/0006_sturdy_ultragirl.sql" with { type: "text" };
+import m7 from "../../migrations/0007_reflective_roland_deschain.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -17,4 +18,5 @@ export const migrationSql: Record<string, string> = {
   "0004_tranquil_pyro": m4,
   "0005_green_thena": m5,
   "0006_sturdy_ultragirl": m6,
+  "0007_reflective_roland_deschain": m7,
 };

@@ -4,6 +4,7 @@
  * for log collectors. `evnet up` prefixes each role's lines with its name through `child`.
  */
 import { environment } from "../config/env.ts";
+import { escapeControls } from "./escape.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -46,13 +47,17 @@ export function setLogSink(next: (line: string, level: Level) => void): void {
   sink = next;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
+const NEEDS_QUOTES = /[\s\u0000-\u001f\u007f-\u009f]/;
+
 function format(fields?: Record<string, unknown>): string {
   if (!fields) return "";
   return Object.entries(fields)
     .filter(([, val]) => val !== undefined)
     .map(([k, val]) => {
       const s = val instanceof Error ? val.message : typeof val === "string" ? val : JSON.stringify(val);
-      return ` ${k}=${/\s/.test(s) ? JSON.stringify(s) : s}`;
+      // Quoted when it has spaces or anything invisible (a NUL from outside, say), which is escaped.
+      return ` ${k}=${NEEDS_QUOTES.test(s) ? escapeControls(JSON.stringify(s)) : s}`;
     })
     .join("");
 }
@@ -81,7 +86,12 @@ export function createLogger(role: string): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < order[threshold]) return;
     const time = new Date().toISOString();
-    sink(logFormat === "json" ? jsonLine(time, level, role, msg, fields) : `${time} ${level.toUpperCase().padEnd(5)} [${role}] ${msg}${format(fields)}`, level);
+    sink(
+      logFormat === "json"
+        ? jsonLine(time, level, role, msg, fields)
+        : `${time} ${level.toUpperCase().padEnd(5)} [${role}] ${escapeControls(msg)}${format(fields)}`,
+      level,
+    );
   };
   return {
     debug: (m, f) => write("debug", m, f),

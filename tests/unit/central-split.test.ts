@@ -3,27 +3,33 @@
  * everything else stays in order among the items sharing a CP or a driver.
  */
 import { describe, expect, test } from "bun:test";
+import type { BusMessage } from "../../src/bus/bus.ts";
 import type { CpEvent, DriverRequest } from "../../src/bus/messages.ts";
 import type { EnvelopeHeader } from "../../src/crypto/envelope.ts";
-import { type Item, splitByCp } from "../../src/roles/central/consumer.ts";
+import { type Item, splitByCp } from "../../src/roles/central/items.ts";
 
 let seq = 0;
 const header = (cp: string): EnvelopeHeader => ({ v: 1, cp, kid: `k-${cp}`, sender: `engine:${cp}`, seq: ++seq, ts: Date.now() });
 const at = new Date().toISOString();
+/** The message an item came from (splitting never looks at it). */
+const source = (key: string): BusMessage => ({ topic: "t", key, value: new Uint8Array() });
 const reading = (cp: string): Item => ({
   kind: "cp",
+  source: source(cp),
   cpId: cp,
   header: header(cp),
   event: { type: "telemetry", session_id: `S-${cp}`, power_kw: 22, energy_kwh: seq, cost_eur: 0, elapsed_s: 1, at } as CpEvent,
 });
 const heartbeat = (cp: string): Item => ({
   kind: "cp",
+  source: source(cp),
   cpId: cp,
   header: header(cp),
   event: { type: "heartbeat", interval_s: 5, engine: "OK", at } as CpEvent,
 });
 const ended = (cp: string): Item => ({
   kind: "cp",
+  source: source(cp),
   cpId: cp,
   header: header(cp),
   event: {
@@ -39,6 +45,7 @@ const ended = (cp: string): Item => ({
 });
 const request = (driver: string, cp: string): Item => ({
   kind: "driver",
+  source: source(cp),
   request: { type: "charge_request", request_id: `r-${driver}-${cp}`, driver_id: driver, cp_id: cp, at } as DriverRequest,
 });
 
@@ -68,13 +75,13 @@ describe("splitting a batch", () => {
   });
 
   test("a control message may touch any CP: the whole batch is one chain, in order", () => {
-    const control: Item = { kind: "bad_control", key: "x" };
+    const control: Item = { kind: "bad_control", source: source("x"), key: "x" };
     const items = [reading("A"), control, ended("B")];
     expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [], chains: [items] });
   });
 
   test("an unreadable driver request touches nothing and is a chain of its own", () => {
-    const bad: Item = { kind: "bad_driver_request", key: "A", reason: "not JSON" };
+    const bad: Item = { kind: "bad_driver_request", source: source("A"), key: "A", reason: "not JSON" };
     const items = [reading("A"), bad];
     expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [items[0]!], chains: [[bad]] });
   });

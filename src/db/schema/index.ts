@@ -5,6 +5,7 @@ export * from "./central.ts";
 export * from "./charging-points.ts";
 export * from "./city-coordinates.ts";
 export * from "./credentials.ts";
+export * from "./dead-letters.ts";
 export * from "./drivers.ts";
 export * from "./message-sequences.ts";
 export * from "./ocpp.ts";

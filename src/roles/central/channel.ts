@@ -79,9 +79,11 @@ export interface CentralChannel {
    * too, a sender's sequence must rise: a copy later in the same batch is refused as replayed.
    * `known`, when given, holds last accepted sequences (by `sequencePairKey`) the caller knows
    * to be current: only pairs missing from it are read, and it is left holding every pair of
-   * the batch with its last sequence once the batch is applied.
+   * the batch with its last sequence once the batch is applied. Messages in `replays` (an
+   * operator's replay of a dead letter) are not checked for replay: their sequence was used up
+   * when they were set aside.
    */
-  openBatchFromCp<T = unknown>(messages: BusMessage[], known?: Map<string, number>): Promise<Inbound<T>[]>;
+  openBatchFromCp<T = unknown>(messages: BusMessage[], known?: Map<string, number>, replays?: Set<BusMessage>): Promise<Inbound<T>[]>;
   /**
    * Records the message's sequence as accepted; call it in the transaction that applies the
    * message. False: a redelivery or a concurrent copy was accepted first, so apply nothing.
@@ -238,7 +240,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       return openOne(message, { last: (kid, from) => lastAcceptedSequence(db, kid, from) });
     },
 
-    async openBatchFromCp<T>(messages: BusMessage[], known = new Map<string, number>()): Promise<Inbound<T>[]> {
+    async openBatchFromCp<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>()): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
       const envelopes = messages.map((m) => {
         try {
@@ -256,6 +258,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const [read] = await Promise.all([unknown.length ? lastAcceptedSequences(db, unknown) : undefined, prefetch(keyIds)]);
       for (const [k, seq] of read ?? []) known.set(k, seq);
       const batch: SequenceStore = { last: (kid, from) => known.get(sequencePairKey(kid, from)) };
+      const unchecked: SequenceStore = { last: () => undefined };
       // The keys as read for this batch: a long batch does not go back to the database for
       // keys that turn due for a re-check while it is being opened.
       const batchKeys = new Map(keyIds.map((id) => [id, keys.get(id)]));
@@ -264,8 +267,11 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       for (const [i, m] of messages.entries()) {
         // Opening is CPU work: now and then let in the answers other batches are waiting for.
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        const result = await openOne<T>(m, batch, envelopes[i], keyOf);
-        if (result.ok) known.set(sequencePairKey(result.header.kid, result.header.sender), result.header.seq);
+        const result = await openOne<T>(m, replays.has(m) ? unchecked : batch, envelopes[i], keyOf);
+        if (result.ok) {
+          const pair = sequencePairKey(result.header.kid, result.header.sender);
+          known.set(pair, Math.max(known.get(pair) ?? 0, result.header.seq));
+        }
         results.push(result);
       }
       return results;

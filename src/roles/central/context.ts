@@ -1,4 +1,5 @@
 /** What Central's parts share: handles, settings and the one in-memory cache of open sessions. */
+import type { Auditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { Topics } from "../../bus/topics.ts";
 import type { Db } from "../../db/client.ts";
@@ -30,6 +31,8 @@ export interface CentralContext {
   bus: Bus;
   topics: Topics;
   channel: CentralChannel;
+  /** Audit entries written on their own (outside a unit of work): refused messages. */
+  auditor: Auditor;
   log: Logger;
   settings: CentralSettings;
   sessions: OpenSessions;

@@ -74,6 +74,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     bus,
     topics,
     channel,
+    auditor,
     log,
     sessions: new OpenSessions(),
     progress: new ProgressSender(bus, topics.driverUpdates, log, () => (busHealth.failedAt = Date.now())),

@@ -6,7 +6,8 @@
  *  - a session whose engine did not answer in time (no start confirmation, no final reading
  *    within the grace after a stop was published) is probed; the owner of its CP's partition
  *    closes it with the last reading applied if it still has no answer;
- *  - messages left in the outbox by a failed publish are sent again.
+ *  - messages left in the outbox by a failed publish are sent again, and so are dead letters
+ *    not yet copied to their topic.
  * The sweeper decides nothing about a CP itself: the owner of its partition applies each probe
  * in order with the CP's messages, under its row lock (probes.ts). All time comparisons use the
  * database clock.
@@ -15,6 +16,7 @@ import { sql } from "drizzle-orm";
 import { type Db, rowsOf } from "../../db/client.ts";
 import type { CentralContext } from "./context.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
+import { resendDeadLetters } from "./dead-letters.ts";
 import { lastHeartbeatUs, type Probe, probeMessage, silenceCondition } from "./probes.ts";
 import { inWork, type OutboxMessage, publishInOrder, startWaits } from "./work.ts";
 
@@ -47,6 +49,7 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
     ["probe silent CPs", () => probeSilentCps(ctx, state)],
     ["probe overdue sessions", () => probeOverdueSessions(ctx, state)],
     ["resend the outbox", () => resendOutbox(ctx)],
+    ["resend dead letters", () => resendDeadLetters(ctx)],
   ];
   const failing = new Set<string>();
   /** Each duty on its own: the bus being down must not keep overdue sessions open. */

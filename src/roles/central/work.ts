@@ -6,16 +6,19 @@
  *    same transaction and published after the commit;
  *  - live progress for drivers, published after the commit on a best-effort basis (the next
  *    second brings a newer one);
- *  - cache updates, run only once the transaction committed.
+ *  - cache updates, run only once the transaction committed;
+ *  - messages set aside (dead letters), stored in the same transaction and copied to the
+ *    dead-letter topic after the commit.
  */
 import { inArray, sql } from "drizzle-orm";
 import { type AuditEntry, auditRow } from "../../audit/audit.ts";
-import type { OutgoingMessage } from "../../bus/bus.ts";
+import type { BusMessage, OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import { type Db, jsonRows } from "../../db/client.ts";
 import { auditEvents, chargingSessions, outbox } from "../../db/schema/index.ts";
 import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
+import { publishDeadLetters, type SetAsideFailure, storeDeadLetters } from "./dead-letters.ts";
 
 export interface Work {
   tx: Db;
@@ -29,6 +32,8 @@ export interface Work {
   /** Live progress: the latest per session is sent after commit. */
   progress(p: Progress): void;
   afterCommit(fn: () => void): void;
+  /** A message that can never be applied: stored as a dead letter with this transaction, and audited. */
+  setAside(message: BusMessage, failure: SetAsideFailure): void;
 }
 
 /** An engine's answer to a command, awaited from when the command is published (see `startWaits`). */
@@ -51,12 +56,14 @@ interface Collected {
   messages: OutboxMessage[];
   progress: Map<string, Progress>;
   afterCommit: (() => void)[];
+  setAside: { message: BusMessage; failure: SetAsideFailure }[];
 }
 
 /** Runs `fn` in a transaction and then delivers what it collected. Throws if the transaction fails. */
 export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise<T>): Promise<T> {
-  const c: Collected = { audits: [], messages: [], progress: new Map(), afterCommit: [] };
+  const c: Collected = { audits: [], messages: [], progress: new Map(), afterCommit: [], setAside: [] };
   let outboxIds: number[] = [];
+  let deadLetters: Awaited<ReturnType<typeof storeDeadLetters>>["rows"] = [];
   const result = await ctx.db.transaction(async (tx) => {
     const work: Work = {
       tx: tx as unknown as Db,
@@ -72,8 +79,14 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
         }),
       progress: (p) => c.progress.set(p.session_id, p),
       afterCommit: (f) => c.afterCommit.push(f),
+      setAside: (message, failure) => c.setAside.push({ message, failure }),
     };
     const value = await fn(work);
+    if (c.setAside.length) {
+      const stored = await storeDeadLetters(ctx, tx as unknown as Db, c.setAside);
+      deadLetters = stored.rows;
+      c.audits.push(...stored.audits);
+    }
     // Both inserts at once (pipelined on the transaction's connection).
     const [, rows] = await settled([
       c.audits.length ? tx.insert(auditEvents).values(c.audits.map(auditRow)) : Promise.resolve(),
@@ -85,6 +98,11 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
   for (const f of c.afterCommit) f();
   if (c.messages.length) deliverLater(ctx, c.messages, outboxIds);
   if (c.progress.size) ctx.progress.send(c.progress.values());
+  if (deadLetters.length)
+    void publishDeadLetters(ctx, deadLetters).catch((err) => {
+      ctx.busHealth.failedAt = Date.now();
+      ctx.log.warn("could not copy dead letters to their topic now; the sweeper will", { count: deadLetters.length, err });
+    });
   return result;
 }
 
@@ -105,7 +123,7 @@ function deliverLater(ctx: CentralContext, messages: Collected["messages"], ids:
 
 /** Waits until every committed message queued so far was delivered (or left to the sweeper). */
 export async function deliveriesDone(ctx: CentralContext): Promise<void> {
-  for (let last; last !== deliveries.get(ctx); ) {
+  for (let last: Promise<void> | undefined; last !== deliveries.get(ctx); ) {
     last = deliveries.get(ctx);
     await last;
   }

@@ -1,0 +1,326 @@
+/**
+ * What Central makes of a batch: each message decoded (envelopes opened, JSON validated) into an
+ * item outside the database, then the items applied in one unit of work. A message that cannot
+ * be decoded is audited; one whose data is invalid is also set aside as a dead letter. Nothing
+ * here throws for a bad message: only a failure of the database does.
+ */
+import type { BusMessage } from "../../bus/bus.ts";
+import { textDecoder } from "../../bus/bus.ts";
+import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
+import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, validate } from "../../bus/messages.ts";
+import type { EnvelopeHeader } from "../../crypto/envelope.ts";
+import { claimReplay, findDeadLetter } from "../../db/repos/dead-letters.ts";
+import { replayOf } from "../../dead-letters/messages.ts";
+import { isId } from "../../domain/ids.ts";
+import { cpResource } from "../../identity/audit-resource.ts";
+import { settled } from "../../lib/settled.ts";
+import type { Inbound } from "./channel.ts";
+import type { CentralContext } from "./context.ts";
+import { applyControl } from "./control.ts";
+import { CpEventBatch } from "./cp-events.ts";
+import { applyProbe, isProbe, type Probe, readProbe } from "./probes.ts";
+import { handleChargeRequest, handleStopRequest } from "./requests.ts";
+import { BatchSequences } from "./sequences.ts";
+import type { Work } from "./work.ts";
+
+type ItemBody =
+  | { kind: "cp"; cpId: string; header: EnvelopeHeader; event: CpEvent }
+  | { kind: "bad_cp_payload"; cpId: string; header: EnvelopeHeader; reason: string }
+  | { kind: "driver"; request: DriverRequest }
+  | { kind: "bad_driver_request"; key: string; reason: string; replyTo?: { driverId: string; requestId: string } }
+  | { kind: "control"; message: ControlMessage }
+  | { kind: "bad_control"; key: string }
+  | { kind: "probe"; cpId: string; probe: Probe };
+
+/** A decoded message, with the message it came from; `replayOf`: the dead letter it replays. */
+export type Item = ItemBody & { source: BusMessage; replayOf?: number };
+
+/**
+ * Decodes a batch. `known` holds senders' last accepted sequences, as the channel's
+ * `openBatchFromCp` takes them. A replayed dead letter is decoded only while an operator's
+ * replay of it is pending (else it is refused and audited); its sequence is not checked again.
+ */
+export async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<string, number>): Promise<Item[]> {
+  const replays = await pendingReplays(ctx, messages);
+  const wanted = messages.filter((m) => replayOf(m.headers) === undefined || replays.has(m));
+  const probeOf = (m: BusMessage) => m.topic === ctx.topics.cpEvents && isProbe(m);
+  // Envelopes are opened together: one read of the accepted sequences for the whole batch.
+  const sealed = wanted.filter((m) => m.topic === ctx.topics.cpEvents && !probeOf(m));
+  const opened = new Map<BusMessage, Inbound<unknown>>();
+  if (sealed.length) {
+    const results = await ctx.channel.openBatchFromCp(sealed, known, new Set(replays.keys())); // a refused envelope is audited by the channel
+    for (const [i, m] of sealed.entries()) opened.set(m, results[i]!);
+  }
+  const items: Item[] = [];
+  for (const m of wanted) {
+    const item = itemOf(ctx, m, opened.get(m), probeOf(m));
+    if (item) items.push({ ...item, source: m, replayOf: replays.get(m) });
+  }
+  return items;
+}
+
+function itemOf(ctx: CentralContext, m: BusMessage, opened: Inbound<unknown> | undefined, probe: boolean): ItemBody | undefined {
+  if (probe) {
+    const read = readProbe(m);
+    return read && { kind: "probe", cpId: read.cpId, probe: read };
+  }
+  if (m.topic === ctx.topics.cpEvents) {
+    if (!opened?.ok) {
+      if (opened) ctx.metrics?.refused(opened.code);
+      return undefined;
+    }
+    const event = validate(cpEventSchema, opened.payload);
+    if (!event.ok) ctx.metrics?.refused("invalid_payload");
+    return event.ok
+      ? { kind: "cp", cpId: opened.cpId, header: opened.header, event: event.value }
+      : { kind: "bad_cp_payload", cpId: opened.cpId, header: opened.header, reason: event.reason };
+  }
+  if (m.topic === ctx.topics.driverRequests) {
+    const request = parseJson(driverRequestSchema, m.value);
+    if (!request.ok) ctx.metrics?.refused("invalid_request");
+    return request.ok
+      ? { kind: "driver", request: request.value }
+      : { kind: "bad_driver_request", key: m.key, reason: request.reason, replyTo: replyAddress(m.value) };
+  }
+  if (m.topic === ctx.topics.centralControl) {
+    const message = parseControlMessage(m.value);
+    if (!message) ctx.metrics?.refused("invalid_control");
+    return message ? { kind: "control", message } : { kind: "bad_control", key: m.key };
+  }
+  return undefined;
+}
+
+/**
+ * The replayed copies in a batch whose replay an operator asked for, with the letter each
+ * replays. Any other copy claiming to replay a letter is refused and audited: only an
+ * operator's replay may bypass the checks a replay would otherwise fail (its sequence is old).
+ */
+async function pendingReplays(ctx: CentralContext, messages: BusMessage[]): Promise<Map<BusMessage, number>> {
+  const pending = new Map<BusMessage, number>();
+  for (const m of messages) {
+    const id = replayOf(m.headers);
+    if (id === undefined) continue;
+    const letter = await findDeadLetter(ctx.db, id);
+    const genuine =
+      letter?.status === "replaying" &&
+      letter.topic === m.topic &&
+      Buffer.from(letter.value).equals(Buffer.from(m.value)) &&
+      textDecoder.decode(letter.key) === m.key;
+    if (genuine) {
+      pending.set(m, id);
+      continue;
+    }
+    await ctx.auditor.record({
+      eventType: "security",
+      actorType: "system",
+      resource: `dead-letter/${id}`,
+      action: "replay_message",
+      outcome: "failure",
+      reason: letter ? `a copy of dead letter ${id} that no operator's replay is waiting for (${letter.status})` : `no dead letter ${id}`,
+      sourceAddress: `kafka:${m.topic}/${m.partition ?? "?"}@${m.offset ?? "?"}`,
+    });
+  }
+  return pending;
+}
+
+/** Who to tell that their request was malformed, when that much can be read. */
+function replyAddress(value: Uint8Array): { driverId: string; requestId: string } | undefined {
+  try {
+    const raw = JSON.parse(textDecoder.decode(value)) as { driver_id?: unknown; request_id?: unknown };
+    if (isId(raw.driver_id) && typeof raw.request_id === "string" && raw.request_id.length <= 100)
+      return { driverId: raw.driver_id, requestId: raw.request_id };
+  } catch {
+    // not JSON: nobody to answer
+  }
+  return undefined;
+}
+
+/**
+ * Applies a batch's items. Only one CP's own items (and one driver's) must keep their order: the
+ * readings and heartbeats of CPs that sent nothing else are written together, and each CP (with
+ * the drivers it meets) that did send something else is applied in order on its own, alongside
+ * the others, in the same transaction (its statements are pipelined on the one connection, so
+ * one CP's session start no longer waits behind another's ticket). A control message may touch
+ * any CP, so a batch holding one is applied strictly in order.
+ */
+export async function applyItems(work: Work, items: Item[]): Promise<void> {
+  const sequences = new BatchSequences();
+  const claimed = await claimReplays(work, items);
+  // A second copy of a message within the batch is dropped, in arrival order, before any split.
+  // A replayed letter's sequence was used up when it was set aside: it is not taken again.
+  const kept = claimed.filter((i) => {
+    if (i.replayOf !== undefined) return true;
+    if (i.kind === "bad_cp_payload") sequences.take(i.header); // its sequence is used up; it is audited below
+    return i.kind !== "cp" || sequences.take(i.header);
+  });
+  const { readings, chains } = splitByCp(kept);
+  const events = new CpEventBatch(work);
+  for (const r of readings) await events.add(r.cpId, r.header.seq, r.event);
+  await settled([sequences.persist(work.tx), events.flush(), ...inParallel(chains, CHAINS_AT_ONCE, (chain) => applyInOrder(work, chain))]);
+}
+
+/** Replayed letters are applied once: the transaction claims each (another delivery finds it claimed). */
+async function claimReplays(work: Work, items: Item[]): Promise<Item[]> {
+  const kept: Item[] = [];
+  for (const item of items) if (item.replayOf === undefined || (await claimReplay(work.tx, item.replayOf))) kept.push(item);
+  return kept;
+}
+
+/** Marks a message's sequence used up in this transaction, whatever becomes of the message (it is set aside). */
+export async function useUpSequence(work: Work, items: Item[]): Promise<void> {
+  const sequences = new BatchSequences();
+  for (const i of items) if ((i.kind === "cp" || i.kind === "bad_cp_payload") && i.replayOf === undefined) sequences.take(i.header);
+  await sequences.persist(work.tx);
+}
+
+/** How many CPs' ordered items one transaction applies at once. */
+const CHAINS_AT_ONCE = 16;
+
+type CpItem = Extract<Item, { kind: "cp" }>;
+
+const isReading = (i: Item): i is CpItem => i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat");
+
+/** What an item touches, for keeping the order of items that share a CP or a driver; undefined: it may touch anything. */
+function touches(i: Item): string[] | undefined {
+  switch (i.kind) {
+    case "cp":
+    case "bad_cp_payload":
+    case "probe":
+      return [`cp:${i.cpId}`];
+    case "driver":
+      return [`cp:${i.request.cp_id}`, `driver:${i.request.driver_id}`];
+    case "bad_driver_request":
+      return [];
+    case "control":
+    case "bad_control":
+      return undefined;
+  }
+}
+
+/**
+ * Splits a batch into the readings of CPs that sent only readings (written together) and
+ * chains of items that must stay in order among themselves (items sharing a CP or a driver).
+ */
+export function splitByCp(items: Item[]): { readings: CpItem[]; chains: Item[][] } {
+  const all = items.map(touches);
+  if (all.some((t) => t === undefined)) return { readings: [], chains: items.length ? [items] : [] };
+  // CPs with something other than readings are applied in order; their readings go with them.
+  const ordered = new Set<string>();
+  items.forEach((i, n) => {
+    if (!isReading(i)) for (const t of all[n]!) ordered.add(t);
+  });
+  const readings: CpItem[] = [];
+  const parent = new Map<string, string>();
+  const root = (k: string): string => {
+    let r = k;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(k, r);
+    return r;
+  };
+  const chainOf = new Map<string, Item[]>();
+  const order: Item[][] = [];
+  const rest: [Item, string[]][] = [];
+  items.forEach((i, n) => {
+    const t = all[n]!;
+    if (isReading(i) && !ordered.has(t[0]!)) readings.push(i);
+    else rest.push([i, t]);
+  });
+  for (const [, t] of rest) for (const k of t.slice(1)) parent.set(root(k), root(t[0]!));
+  for (const [i, t] of rest) {
+    if (t.length === 0) {
+      order.push([i]);
+      continue;
+    }
+    const r = root(t[0]!);
+    let chain = chainOf.get(r);
+    if (!chain) {
+      chainOf.set(r, (chain = []));
+      order.push(chain);
+    }
+    chain.push(i);
+  }
+  return { readings, chains: order };
+}
+
+async function applyInOrder(work: Work, items: Item[]): Promise<void> {
+  const events = new CpEventBatch(work);
+  for (const item of items) {
+    if (item.kind === "cp") {
+      await events.add(item.cpId, item.header.seq, item.event);
+      continue;
+    }
+    await events.flush(); // keep the order of readings relative to everything else
+    await applyOther(work, item);
+  }
+  await events.flush();
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; one promise per worker. */
+function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void>[] {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  return Array.from({ length: Math.min(limit, items.length) }, worker);
+}
+
+async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Promise<void> {
+  switch (item.kind) {
+    case "driver":
+      return item.request.type === "charge_request" ? handleChargeRequest(work, item.request) : handleStopRequest(work, item.request);
+    case "control":
+      return applyControl(work, item.message);
+    case "probe":
+      return applyProbe(work, item.probe);
+    case "bad_cp_payload":
+      work.audit({
+        eventType: "security",
+        actorType: "cp",
+        actorId: item.cpId,
+        resource: cpResource(item.cpId),
+        action: "apply_message",
+        outcome: "failure",
+        reason: `invalid payload: ${item.reason}`,
+        details: { sender: item.header.sender, seq: item.header.seq },
+      });
+      work.setAside(item.source, { code: "validation", reason: `invalid payload: ${item.reason}` });
+      return;
+    case "bad_driver_request": {
+      work.audit({
+        eventType: "request",
+        actorType: "driver",
+        actorId: item.replyTo?.driverId ?? null,
+        resource: cpResource(item.key.slice(0, 64)),
+        action: "request",
+        outcome: "failure",
+        reason: `invalid request: ${item.reason}`,
+      });
+      work.setAside(item.source, { code: "validation", reason: `invalid request: ${item.reason}` });
+      if (item.replyTo) {
+        const refused: Refused = {
+          type: "refused",
+          request_id: item.replyTo.requestId,
+          driver_id: item.replyTo.driverId,
+          cp_id: item.key.slice(0, 64),
+          code: "invalid_request",
+          reason: item.reason,
+          at: nowIso(),
+        };
+        work.send(work.ctx.topics.driverUpdates, { key: item.replyTo.driverId, value: JSON.stringify(refused) });
+      }
+      return;
+    }
+    case "bad_control":
+      work.audit({
+        eventType: "error",
+        actorType: "service",
+        resource: null,
+        action: "control_message",
+        outcome: "failure",
+        reason: "an unreadable control message was set aside",
+        details: { key: item.key.slice(0, 100) },
+      });
+      work.setAside(item.source, { code: "validation", reason: "not a control message" });
+      return;
+  }
+}
