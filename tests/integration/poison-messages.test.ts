@@ -18,11 +18,14 @@ import { type Database, openDatabase } from "../../src/db/client.ts";
 import { DEAD_LETTER_HEADERS } from "../../src/dead-letters/messages.ts";
 import { replayDeadLetter } from "../../src/dead-letters/replay.ts";
 import { createLogger } from "../../src/lib/log.ts";
+import { apiConfigSchema } from "../../src/roles/api/config.ts";
+import { start as startApi } from "../../src/roles/api/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { operatorCommand, publishControl } from "../support/control.ts";
-import { newMasterKeyHex } from "../support/identity.ts";
+import { newMasterKeyHex, OPERATOR_TOKEN as OPERATOR, SERVICE_TOKEN } from "../support/identity.ts";
 import { announceAuthenticated, cpStatus, DriverInbox, registerAndKey, StandInCp } from "../support/network.ts";
+import { spawnRole } from "../support/processes.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait.ts";
@@ -90,8 +93,23 @@ afterAll(async () => {
   await database?.drop();
 });
 
+function apiConfig() {
+  return loadConfig(
+    apiConfigSchema,
+    {},
+    {
+      DATABASE_URL: database.url,
+      EVNET_TOPIC_PREFIX: prefix,
+      API_PORT: "0",
+      EVNET_OPERATOR_TOKEN: OPERATOR,
+      EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
+      EVNET_MASTER_KEY: masterHex,
+    },
+  );
+}
+
 async function deadLetters() {
-  return sql`select id, topic, partition, "offset", code, reason, status, replay_of from dead_letters order by id`;
+  return sql`select id::int as id, topic, partition, "offset", code, reason, status, replay_of::int as replay_of from dead_letters order by id`;
 }
 
 /** The dead letter set aside for a message of `topic`, once there is one more than `before`. */
@@ -207,6 +225,57 @@ describe("a message the database refuses for good", () => {
     await cps.get("CP_A")!.fromMonitor({ type: "engine_status", status: "OK", detail: "recovered" });
     await waitFor(async () => (await cpStatus(direct.db, "CP_A")) === "ACTIVE", "CP_A recovered", SECONDS);
   });
+});
+
+describe("an operator", () => {
+  test("lists, reads and replays dead letters through the API (operator token only), and a replay that fails again is set aside anew", async () => {
+    const api = await startApi(apiConfig(), { database: direct, bus });
+    try {
+      const call = (path: string, init: RequestInit = {}, token: string | null = OPERATOR) =>
+        fetch(`${api.url}/ev/central${path}`, { ...init, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      const before = (await deadLetters()).length;
+      await publishControl(bus, topics, operatorCommand("operator_stop", "CP_A", "x\u0000y"));
+      const nul = await newDeadLetter(before, topics.centralControl);
+      expect((await call("/dead-letters", {}, null)).status).toBe(401);
+      expect((await call("/dead-letters", {}, "wrong-token-of-some-length")).status).toBe(401);
+      const listed = await call(`/dead-letters?topic=${topics.centralControl}`);
+      const list = (await listed.json()) as { dead_letters: { id: number; status: string }[] };
+      expect(list.dead_letters.find((d) => d.id === nul.id)).toMatchObject({ status: "set_aside" });
+      const shown = (await (await call(`/dead-letters/${nul.id}`)).json()) as { dead_letter: { value: string; value_encoding: string; key: string } };
+      expect(shown.dead_letter).toMatchObject({ key: "CP_A", value_encoding: "text" });
+      expect(shown.dead_letter.value).toContain("x\\u0000y"); // the JSON text as it travelled
+      expect((await call("/dead-letters/999999")).status).toBe(404);
+
+      const count = (await deadLetters()).length;
+      const replay = await call(`/dead-letters/${nul.id}/replay`, { method: "POST" });
+      expect(replay.status).toBe(202);
+      const again = await newDeadLetter(count, topics.centralControl);
+      expect(again.replay_of).toBe(nul.id);
+      await waitFor(
+        async () => (await sql`select status from dead_letters where id = ${nul.id}`)[0]?.status === "replay_failed",
+        "the first letter's replay failed",
+      );
+      expect(await cpStatus(direct.db, "CP_A")).toBe("ACTIVE");
+    } finally {
+      await api.stop();
+    }
+  });
+
+  test("lists and reads them with evnet central dead-letters", async () => {
+    const run = async (...args: string[]) => {
+      const role = spawnRole(`central ${args.join(" ")}`, ["central", ...args], { DATABASE_URL: database.url, EVNET_TOPIC_PREFIX: prefix });
+      expect(await role.proc.exited).toBe(0);
+      return role.lines.filter((l) => !/^\d{4}-\d\d-\d\dT/.test(l)).join("\n");
+    };
+    const before = (await deadLetters()).length;
+    await publishControl(bus, topics, operatorCommand("operator_stop", "CP_A", "cli\u0000"));
+    await newDeadLetter(before, topics.centralControl);
+    const listed = JSON.parse(await run("dead-letters", "list", "--json")) as { id: number; topic: string; status: string }[];
+    const stored = await deadLetters();
+    expect(listed.map((l) => [l.id, l.status])).toEqual(stored.map((r) => [r.id, r.status]).reverse());
+    const text = await run("dead-letters", "show", String(listed.at(-1)!.id));
+    expect(text).toContain(`from          ${listed.at(-1)!.topic}`);
+  }, 60_000);
 });
 
 describe("a database outage", () => {

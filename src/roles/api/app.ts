@@ -15,6 +15,7 @@ import { chargerPageRoutes } from "./routes/charger-page.ts";
 import { chargingPointRoutes } from "./routes/charging-points.ts";
 import { cpKeyRoutes } from "./routes/cp-keys.ts";
 import { dashboardRoutes } from "./routes/dashboard.ts";
+import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { driverRoutes } from "./routes/drivers.ts";
 import { fleetRoutes } from "./routes/fleet.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -55,6 +56,7 @@ export function createApiApp(ctx: ApiContext, probes: Probes = apiProbes(ctx)): 
   app.route("/ev/central", operatorRoutes(ctx));
   app.route("/ev/central", operatorSignInRoutes(ctx));
   app.route("/ev/central", mapRoutes(ctx));
+  app.route("/ev/central", deadLetterRoutes(ctx));
   app.route("/", dashboardRoutes());
   mountOpenApi(app); // describes every route mounted on app, whenever it was mounted
   return app;

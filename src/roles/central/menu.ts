@@ -1,6 +1,7 @@
-/** Central's admin menu (SYSTEM.md): CPs, sessions, stop/resume, revocation, statistics. */
+/** Central's admin menu (SYSTEM.md): CPs, sessions, stop/resume, revocation, statistics, dead letters. */
 import * as p from "@clack/prompts";
 import { ask, askId, type LogCapture, runMenu } from "../../cli/menu.ts";
+import { formatDeadLetter, formatDeadLetters } from "../../dead-letters/view.ts";
 import { describeRegistration } from "../../identity/ocpp-chargers.ts";
 import {
   type AdminDeps,
@@ -18,6 +19,7 @@ import {
   showSession,
   stats,
 } from "./admin.ts";
+import { letterId, listLetters, replayLetter, showLetter } from "./dead-letter-admin.ts";
 
 export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture, signal: AbortSignal): Promise<void> {
   const { db } = deps;
@@ -100,6 +102,24 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
           },
         },
         { value: "stats", label: "Show system statistics", run: async () => p.note(formatStats(await stats(db)), "statistics") },
+        {
+          value: "dead-letters",
+          label: "List dead letters",
+          hint: "messages set aside",
+          run: async () => p.note(formatDeadLetters(await listLetters(deps)), "dead letters"),
+        },
+        {
+          value: "dead-letter",
+          label: "Show or replay a dead letter",
+          run: async () => {
+            const id = letterId(await ask("Dead letter number"));
+            p.note(formatDeadLetter(await showLetter(deps, id)), `dead letter ${id}`);
+            const replay = await p.confirm({ message: `Replay dead letter ${id} now (its cause is fixed)?`, initialValue: false });
+            if (replay !== true) return;
+            const topic = await replayLetter(deps, id);
+            p.log.success(`dead letter ${id} sent back to ${topic}`);
+          },
+        },
       ],
     },
     logs,

@@ -32,8 +32,9 @@ import {
   stats,
 } from "./admin.ts";
 import { type OperationConfig, operationSettings } from "./config.ts";
+import { deadLetters } from "./dead-letter-admin.ts";
 
-export const OPERATIONS = ["cps", "cp", "sessions", "session", "stop", "resume", "revoke", "register-ocpp", "stats"] as const;
+export const OPERATIONS = ["cps", "cp", "sessions", "session", "stop", "resume", "revoke", "register-ocpp", "stats", "dead-letters"] as const;
 
 export function loadOperationConfig(flags: FlagValues<typeof operationSettings>): OperationConfig {
   return loadSettings(operationSettings, flags);
@@ -51,7 +52,7 @@ export async function runOperation(op: string, args: string[], config: Operation
   if (!(OPERATIONS as readonly string[]).includes(op))
     throw new AppError("bad_request", `unknown operation '${op}'; expected one of: ${OPERATIONS.join(", ")}`);
   const log = createLogger("central");
-  const needsBus = op === "stop" || op === "resume" || op === "revoke";
+  const needsBus = op === "stop" || op === "resume" || op === "revoke" || (op === "dead-letters" && args[0] === "replay");
   if (needsBus) requireBrokers(config, `to send '${op}' to Central`);
   const database = await openDatabase({
     url: config.DATABASE_URL,
@@ -134,6 +135,8 @@ export async function runOperation(op: string, args: string[], config: Operation
           () => formatStats(s),
         );
       }
+      case "dead-letters":
+        return await deadLetters(deps, args, print);
     }
   } finally {
     await bus?.close();
