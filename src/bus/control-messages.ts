@@ -1,13 +1,19 @@
 /**
  * Control messages on `topics.centralControl`: what other roles tell Central so that Central,
- * which owns CP state, applies the change. Keyed by CP id (per-CP order), plain JSON: they carry
- * ids and reasons, never keys or credentials.
+ * which owns CP state, applies the change. Keyed by CP id (per-CP order) or by city. Each is
+ * signed by the service that sends it (src/crypto/signed-messages.ts): Central acts only on
+ * messages it can verify, and refuses (and audits) forged, altered, replayed or stale ones.
+ * They carry ids and reasons, never keys, credentials or charging figures (a city's alert
+ * says whether it is in frost, not its temperature: Central reads that from the database).
  *
  * Add a variant here (and to `controlMessageSchema`) when a role needs to tell Central something
- * new; Central ignores (and logs) types it does not know.
+ * new; Central sets aside (and audits) types it does not know.
  */
 import * as v from "valibot";
-import { type OutgoingMessage, textDecoder } from "./bus.ts";
+import type { MessageSigner } from "../crypto/signed-messages.ts";
+import { AppError } from "../lib/errors.ts";
+import type { Bus, OutgoingMessage } from "./bus.ts";
+import type { Topics } from "./topics.ts";
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const isoTime = v.pipe(v.string(), v.isoTimestamp());
@@ -32,15 +38,14 @@ export const keyRevokedSchema = v.object({
 });
 
 /**
- * The API stored a city's temperature (PUT /ev/central/city-temperature); keyed by city. Central
- * applies the weather policy to every CP in that city; repeated messages re-apply harmlessly.
+ * The API stored a city's temperature (PUT /ev/central/city-temperature) and with it whether
+ * the city is in frost alert; keyed by city. Central applies the weather policy to every CP in
+ * that city; repeated messages re-apply harmlessly.
  */
 export const cityTemperatureMessage = v.object({
   type: v.literal("city_temperature"),
   city: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-  temperature_c: v.pipe(v.number(), v.finite()),
   alert: v.boolean(),
-  critical_c: v.pipe(v.number(), v.finite()),
   reported_at: isoTime,
 });
 
@@ -61,11 +66,11 @@ export type CityTemperatureMessage = v.InferOutput<typeof cityTemperatureMessage
 export type OperatorCommand = v.InferOutput<typeof operatorCommandSchema>;
 export type ControlMessage = v.InferOutput<typeof controlMessageSchema>;
 
-/** Parses a control message; `undefined` for anything that is not one (log it and drop it). */
-export function parseControlMessage(value: Uint8Array | string): ControlMessage | undefined {
+/** Parses a verified message's body; `undefined` for anything that is not a control message. */
+export function parseControlMessage(body: string): ControlMessage | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof value === "string" ? value : textDecoder.decode(value));
+    parsed = JSON.parse(body);
   } catch {
     return undefined;
   }
@@ -73,8 +78,35 @@ export function parseControlMessage(value: Uint8Array | string): ControlMessage 
   return result.success ? result.output : undefined;
 }
 
-/** The outgoing bus message for a control message, keyed by its CP (or its city). */
-export function controlMessage(message: ControlMessage): OutgoingMessage {
-  const key = message.type === "city_temperature" ? message.city : message.cp_id;
-  return { key, value: JSON.stringify(message) };
+/** The bus key of a control message: its CP, or its city. */
+export function controlKey(message: ControlMessage): string {
+  return message.type === "city_temperature" ? message.city : message.cp_id;
+}
+
+/** The outgoing bus message for a control message, signed for its key. */
+export function signedControl(signer: MessageSigner, message: ControlMessage): OutgoingMessage {
+  const key = controlKey(message);
+  return { key, value: signer.sign(key, JSON.stringify(message)) };
+}
+
+/** What a role needs to tell Central something: the bus, and its control signing key (if configured). */
+export interface ControlSender {
+  bus: Bus;
+  topics: Topics;
+  controlSigner?: MessageSigner;
+}
+
+/**
+ * Signs and publishes control messages. Without a signing key nothing can be sent (Central
+ * would refuse it): an `unavailable` AppError saying what to configure. Bus failures are thrown
+ * as they are (BusError), for the caller to report.
+ */
+export async function sendControl(to: ControlSender, messages: ControlMessage[]): Promise<void> {
+  const signer = to.controlSigner;
+  if (!signer)
+    throw new AppError("unavailable", "Central cannot be told: this service has no control signing key (EVNET_CONTROL_SIGNING_KEY, made by 'evnet certs')");
+  await to.bus.publish(
+    to.topics.centralControl,
+    messages.map((m) => signedControl(signer, m)),
+  );
 }

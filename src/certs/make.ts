@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { AppError, EXIT, KnownError, systemReason } from "../lib/errors.ts";
-import { ensureSigningKeys } from "./signing-keys.ts";
+import { ensureControlSigningKeys, ensureSigningKeys } from "./signing-keys.ts";
 import { type Authority, createAuthority, issueClientCertificate, issueServerCertificate, loadAuthority } from "./x509.ts";
 
 export const CA_CERT_FILE = "ca.pem";
@@ -108,6 +108,11 @@ async function writeCerts(options: MakeCertsOptions, hosts: string[]): Promise<C
   const signingAction = signing.created ? "created" : "kept";
   files.push({ path: signing.privateKeyFile, what: "registry signing key", action: signingAction, private: true });
   files.push({ path: signing.publicKeyFile, what: "registry signing public key", action: signingAction, private: false });
+
+  const control = await ensureControlSigningKeys(options.dir);
+  const controlAction = control.created ? "created" : "kept";
+  files.push({ path: control.privateKeyFile, what: "control signing key", action: controlAction, private: true });
+  files.push({ path: control.publicKeyFile, what: "control signing public key", action: controlAction, private: false });
   return { hosts, files };
 }
 

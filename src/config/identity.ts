@@ -66,6 +66,23 @@ export const gatewayTokenSetting = {
   secret: "value",
 } satisfies Setting;
 
+/** The Ed25519 key control messages to Central are signed with (src/certs/control-keys.ts reads it, or its default). */
+export const controlSigningKeySetting = {
+  flag: "--control-signing-key <file>",
+  help: "signs control messages to Central (from 'evnet certs')",
+  schema: optionalString(),
+  defaultText: "certs/control-signing-key.pem",
+  secret: "file",
+} satisfies Setting;
+
+/** Central checks every control message with it. */
+export const controlPublicKeySetting = {
+  flag: "--control-public-key <file>",
+  help: "the public key control messages are verified with (from 'evnet certs'); Central refuses to start without it",
+  schema: optionalString(),
+  defaultText: "certs/control-signing-public.pem",
+} satisfies Setting;
+
 export const masterKeySetting = {
   help: "wraps the CP channel keys stored in the database (64 hex characters, base64 of 32 bytes, or a 32+ character passphrase); the API's and Central's must be the same",
   schema: masterKey(),

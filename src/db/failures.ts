@@ -1,10 +1,12 @@
 /**
- * What a failed database call says about the work that made it. A *temporary* failure is the
- * database (or the way to it) being away or busy: the same work succeeds later, so it is
- * retried. A *permanent* one is the work's own data (PostgreSQL's data exceptions, 22xxx, and
- * integrity violations, 23xxx): it fails the same way every time, so retrying it forever would
- * stall whatever waits behind it. Anything else is *unknown*: the caller decides, typically by
- * checking whether the database answers at all.
+ * What a failed database call says about the work that made it. A *permanent* failure is the
+ * work's own data (PostgreSQL's data exceptions, 22xxx, and integrity violations, 23xxx): it
+ * fails the same way every time, so retrying it forever would stall whatever waits behind it.
+ * Any other answer of the database is *temporary* for the work: the database (or the way to it)
+ * is away or busy, or it is set up wrongly (a missing table after a botched upgrade, a revoked
+ * privilege): the same work succeeds once that is put right, and discarding it meanwhile would
+ * lose it. A failure without an answer from the database (a lost connection aside) is *unknown*:
+ * the caller decides, typically by checking whether the database answers at all.
  */
 
 export type FailureKind = "temporary" | "permanent" | "unknown";
@@ -40,20 +42,16 @@ export function isConnectionFailure(err: unknown): boolean {
   return codesOf(err).some((code) => CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") || code === "53300");
 }
 
-/** Temporary SQLSTATEs besides lost connections: serialization failure, deadlock, lock not available, resources, system errors. */
-function isTemporaryState(code: string): boolean {
-  return code === "40001" || code === "40P01" || code === "55P03" || code.startsWith("53") || code.startsWith("58");
-}
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 export function failureKind(err: unknown): FailureKind {
   if (isConnectionFailure(err)) return "temporary";
-  const codes = codesOf(err);
-  if (codes.some(isTemporaryState)) return "temporary";
-  if (codes.some((code) => /^2[23][0-9A-Z]{3}$/.test(code))) return "permanent";
-  return "unknown";
+  const state = sqlStateOf(err);
+  if (state === undefined) return "unknown";
+  return state.startsWith("22") || state.startsWith("23") ? "permanent" : "temporary";
 }
 
 /** The SQLSTATE of a database error, if it has one (for audit entries and dead letters). */
 export function sqlStateOf(err: unknown): string | undefined {
-  return codesOf(err).find((code) => /^[0-9A-Z]{5}$/.test(code));
+  return codesOf(err).find((code) => SQLSTATE.test(code));
 }

@@ -8,6 +8,7 @@ import m4 from "../../migrations/0004_tranquil_pyro.sql" with { type: "text" };
 import m5 from "../../migrations/0005_green_thena.sql" with { type: "text" };
 import m6 from "../../migrations/0006_sturdy_ultragirl.sql" with { type: "text" };
 import m7 from "../../migrations/0007_reflective_roland_deschain.sql" with { type: "text" };
+import m8 from "../../migrations/0008_aberrant_silver_surfer.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -19,4 +20,5 @@ export const migrationSql: Record<string, string> = {
   "0005_green_thena": m5,
   "0006_sturdy_ultragirl": m6,
   "0007_reflective_roland_deschain": m7,
+  "0008_aberrant_silver_surfer": m8,
 };

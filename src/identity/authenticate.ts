@@ -5,9 +5,7 @@
  * Every refusal is a 401 with its reason, audited.
  */
 import type { Auditor } from "../audit/audit.ts";
-import type { Bus } from "../bus/bus.ts";
-import { controlMessage } from "../bus/control-messages.ts";
-import type { Topics } from "../bus/topics.ts";
+import { type ControlSender, sendControl } from "../bus/control-messages.ts";
 import { CredentialError, type CredentialVerifier, claimedSubject, type VerifiedCredential } from "../crypto/credentials.ts";
 import { newChannelKey, wrapKey } from "../crypto/keys.ts";
 import type { Db } from "../db/client.ts";
@@ -16,11 +14,9 @@ import { findChargingPoint, findCredential, SUPERSEDED_BY_REGISTRATION } from ".
 import { AppError, KnownError } from "../lib/errors.ts";
 import { cpResource } from "./audit-resource.ts";
 
-export interface AuthenticationDeps {
+export interface AuthenticationDeps extends ControlSender {
   db: Db;
   auditor: Auditor;
-  bus: Bus;
-  topics: Topics;
   verifier: CredentialVerifier;
   masterKey: Uint8Array;
 }
@@ -51,6 +47,8 @@ class Refusal extends KnownError {
 }
 
 export async function authenticateCp(deps: AuthenticationDeps, request: AuthenticationRequest): Promise<IssuedKey> {
+  // A key Central cannot be told about would never make the CP ACTIVE: refuse before issuing one.
+  if (!deps.controlSigner) throw new AppError("unavailable", "CP authentication is not configured here (EVNET_CONTROL_SIGNING_KEY is missing)");
   const claimedCp = request.cpId ?? claimedSubject(request.credential);
   let cpId: string;
   let jti: string;
@@ -125,7 +123,7 @@ async function checkCredential(deps: AuthenticationDeps, request: Authentication
 
 async function tellCentral(deps: Omit<AuthenticationDeps, "verifier">, cpId: string, keyId: string, at: Date, sourceAddress?: string): Promise<void> {
   try {
-    await deps.bus.publish(deps.topics.centralControl, [controlMessage({ type: "cp_authenticated", cp_id: cpId, key_id: keyId, at: at.toISOString() })]);
+    await sendControl(deps, [{ type: "cp_authenticated", cp_id: cpId, key_id: keyId, at: at.toISOString() }]);
   } catch (err) {
     await deps.auditor.record({
       eventType: "error",

@@ -5,9 +5,7 @@
  * authenticates again.
  */
 import type { ActorType, Auditor } from "../audit/audit.ts";
-import type { Bus } from "../bus/bus.ts";
-import { controlMessage } from "../bus/control-messages.ts";
-import type { Topics } from "../bus/topics.ts";
+import { type ControlSender, sendControl } from "../bus/control-messages.ts";
 import type { Db } from "../db/client.ts";
 import { revokeActiveKeys } from "../db/repos/cp-keys.ts";
 import { findRegisteredChargingPoint } from "../db/repos/cp-registrations.ts";
@@ -16,11 +14,9 @@ import { cpResource } from "./audit-resource.ts";
 
 export const KEY_REVOKED_REASON = "key revoked";
 
-export interface RevocationDeps {
+export interface RevocationDeps extends ControlSender {
   db: Db;
   auditor: Auditor;
-  bus: Bus;
-  topics: Topics;
 }
 
 export interface RevocationRequest {
@@ -59,8 +55,8 @@ export async function revokeCpKey(deps: RevocationDeps, request: RevocationReque
   }
   await deps.auditor.record({ ...audit, outcome: "success", reason, details: { key_ids: revokedKeyIds } });
   try {
-    await deps.bus.publish(deps.topics.centralControl, [
-      controlMessage({
+    await sendControl(deps, [
+      {
         type: "key_revoked",
         cp_id: cpId,
         key_ids: revokedKeyIds,
@@ -68,7 +64,7 @@ export async function revokeCpKey(deps: RevocationDeps, request: RevocationReque
         actor_type: request.actorType,
         actor_id: request.actorId ?? null,
         at: new Date().toISOString(),
-      }),
+      },
     ]);
   } catch (err) {
     await deps.auditor.record({

@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
-import { parseControlMessage } from "../../src/bus/control-messages.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { allTopics, topicsFor } from "../../src/bus/topics.ts";
 import { auditEvents } from "../../src/db/schema/index.ts";
 import { getJson, startTestApi, TEST_OPERATOR_TOKEN, TEST_SERVICE_TOKEN, type TestApi } from "../support/api-server.ts";
+import { readControl } from "../support/control.ts";
 import { seedChargingPoint } from "../support/seed.ts";
 import { kafkaBrokers, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -52,7 +52,7 @@ describe("POST /ev/central/charging-points/:cp_id/stop and /resume", () => {
     expect(resume.status).toBe(202);
 
     await waitFor(() => control.length >= 2, "two control messages");
-    const [first, second] = control.map((m) => ({ key: m.key, message: parseControlMessage(m.value) }));
+    const [first, second] = control.map((m) => ({ key: m.key, message: readControl(m) }));
     expect(first).toMatchObject({ key: "CP1", message: { type: "operator_stop", cp_id: "CP1", reason: "maintenance" } });
     expect(second).toMatchObject({ key: "CP1", message: { type: "operator_resume", cp_id: "CP1" } });
 

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { type BusMessage, type Subscription, textDecoder } from "../../src/bus/bus.ts";
-import { parseControlMessage } from "../../src/bus/control-messages.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { allTopics, topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start } from "../../src/roles/api/index.ts";
+import { controlKeyEnv, readControl } from "../support/control.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -38,6 +38,7 @@ function apiConfig(overrides: Record<string, string> = {}) {
       EVNET_SERVICE_TOKEN: SERVICE,
       EVNET_OPERATOR_TOKEN: OPERATOR,
       EVNET_MASTER_KEY: "a-master-key-passphrase-for-weather-tests",
+      ...controlKeyEnv(),
       ...overrides,
     },
   );
@@ -83,8 +84,7 @@ const auditRows = (resource: string) =>
   sql<{ event_type: string; action: string; outcome: string; reason: string; actor_type: string; details: Record<string, unknown> }[]>`
     select event_type, action, outcome, reason, actor_type, details from audit_events where resource = ${resource} order by id`;
 
-const controlFor = (city: string) =>
-  control.filter((m) => m.key === city).map((m) => parseControlMessage(m.value) ?? { unparsable: textDecoder.decode(m.value) });
+const controlFor = (city: string) => control.filter((m) => m.key === city).map((m) => readControl(m) ?? { unparsable: textDecoder.decode(m.value) });
 
 describe("PUT /ev/central/city-temperature", () => {
   test("stores a city below zero as a frost alert, audits it and tells Central", async () => {
@@ -98,7 +98,9 @@ describe("PUT /ev/central/city-temperature", () => {
     expect(audits[0]).toMatchObject({ event_type: "weather", action: "alert_started", outcome: "success", actor_type: "service" });
 
     await waitFor(() => controlFor("Oslo").length >= 1, "the control message for Oslo");
-    expect(controlFor("Oslo")[0]).toMatchObject({ type: "city_temperature", city: "Oslo", temperature_c: -3.5, alert: true, critical_c: 0 });
+    expect(controlFor("Oslo")[0]).toMatchObject({ type: "city_temperature", city: "Oslo", alert: true });
+    // The temperature itself stays off the bus: Central reads it from the database.
+    expect(controlFor("Oslo")[0]).not.toHaveProperty("temperature_c");
   });
 
   test("keeps the alert (and when it started) while the city stays below zero, without auditing it again", async () => {

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import type { BusMessage } from "../../src/bus/bus.ts";
-import { controlMessage } from "../../src/bus/control-messages.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
@@ -18,6 +17,7 @@ import { auditEvents, busOffsets, chargingPoints, cityWeather } from "../../src/
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
+import { controlKeyEnv, publishControl } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, cpStatus, DriverInbox, registerAndKey, StandInCp, sessionRow, sessionsAt } from "../support/network.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
@@ -42,6 +42,7 @@ beforeAll(async () => {
     {},
     {
       EVNET_MASTER_KEY: masterHex,
+      ...controlKeyEnv(),
       MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
       CENTRAL_SESSION_END_GRACE: "1",
       CENTRAL_SESSION_START_TIMEOUT: "2",
@@ -379,15 +380,11 @@ describe("operators and weather", () => {
   test("an operator stop ends the session and refuses charges until resumed", async () => {
     const cp = await activeCp("CP_OP");
     const sessionId = await authorisedSession(cp, "D_OP");
-    await bus.publish(topics.centralControl, [
-      controlMessage({ type: "operator_stop", cp_id: "CP_OP", actor_id: "admin", reason: "maintenance", at: new Date().toISOString() }),
-    ]);
+    await publishControl(bus, topics, { type: "operator_stop", cp_id: "CP_OP", actor_id: "admin", reason: "maintenance", at: new Date().toISOString() });
     await waitFor(async () => (await cpStatus(handle.db, "CP_OP")) === "STOPPED", "STOPPED");
     expect(await ticketOf(sessionId)).toMatchObject({ end_reason: "operator_stop" });
     expect(await answerTo(await ask("D_OP", "CP_OP"))).toMatchObject({ code: "cp_stopped" });
-    await bus.publish(topics.centralControl, [
-      controlMessage({ type: "operator_resume", cp_id: "CP_OP", actor_id: "admin", reason: "", at: new Date().toISOString() }),
-    ]);
+    await publishControl(bus, topics, { type: "operator_resume", cp_id: "CP_OP", actor_id: "admin", reason: "", at: new Date().toISOString() });
     await waitFor(async () => (await cpStatus(handle.db, "CP_OP")) === "ACTIVE", "ACTIVE");
   });
 
@@ -396,9 +393,7 @@ describe("operators and weather", () => {
     const busy = await activeCp("CP_OSLO_2", { location: "oslo " });
     const sessionId = await authorisedSession(busy, "D_OSLO");
     await handle.db.insert(cityWeather).values({ city: "Oslo", temperatureC: -5, alert: true, alertSince: new Date() });
-    await bus.publish(topics.centralControl, [
-      controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: -5, alert: true, critical_c: 0, reported_at: new Date().toISOString() }),
-    ]);
+    await publishControl(bus, topics, { type: "city_temperature", city: "Oslo", alert: true, reported_at: new Date().toISOString() });
     await waitFor(async () => (await cpStatus(handle.db, idle.cpId)) === "OUT_OF_SERVICE", "idle CP out of service");
     expect(await cpStatus(handle.db, busy.cpId)).toBe("SUPPLYING");
     await ask("D_OSLO", busy.cpId, "stop_request");
@@ -415,9 +410,7 @@ describe("operators and weather", () => {
     expect((await ticketOf(sessionId)).end_reason).toBe("driver_stop");
     await waitFor(async () => (await cpStatus(handle.db, busy.cpId)) === "OUT_OF_SERVICE", "busy CP out of service after its session");
     await handle.db.update(cityWeather).set({ temperatureC: 3, alert: false }).where(eq(cityWeather.city, "Oslo"));
-    await bus.publish(topics.centralControl, [
-      controlMessage({ type: "city_temperature", city: "Oslo", temperature_c: 3, alert: false, critical_c: 0, reported_at: new Date().toISOString() }),
-    ]);
+    await publishControl(bus, topics, { type: "city_temperature", city: "Oslo", alert: false, reported_at: new Date().toISOString() });
     await waitFor(
       async () => (await cpStatus(handle.db, idle.cpId)) === "ACTIVE" && (await cpStatus(handle.db, busy.cpId)) === "ACTIVE",
       "both back in service",

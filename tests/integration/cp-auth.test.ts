@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { networkInterfaces } from "node:os";
 import postgres from "postgres";
 import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
-import { parseControlMessage } from "../../src/bus/control-messages.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { allTopics, topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
@@ -18,6 +17,7 @@ import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start as startApi } from "../../src/roles/api/index.ts";
 import { registryConfigSchema } from "../../src/roles/registry/config.ts";
 import { start as startRegistry } from "../../src/roles/registry/index.ts";
+import { controlKeyEnv, readControl } from "../support/control.ts";
 import {
   callJson,
   ENROLLMENT_TOKEN,
@@ -55,6 +55,7 @@ function apiEnv(overrides: Record<string, string> = {}) {
     EVNET_MASTER_KEY: masterKeyHex,
     EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
     EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
+    ...controlKeyEnv(),
     ...overrides,
   };
 }
@@ -114,7 +115,7 @@ async function lastAuthAudit(cpId: string) {
 }
 
 const keysOf = (cpId: string) => sql`select key_id, wrapped_key, revoked_at, revoked_reason from cp_keys where cp_id = ${cpId} order by created_at`;
-const controlFor = (cpId: string) => control.filter((m) => m.key === cpId).map((m) => parseControlMessage(m.value));
+const controlFor = (cpId: string) => control.filter((m) => m.key === cpId).map((m) => readControl(m));
 
 async function expectRefused(cpId: string, body: unknown, reason: string) {
   const before = (await keysOf(cpId)).length;

@@ -72,6 +72,7 @@ beforeAll(async () => {
         API_TLS_CERT: certs.certFile,
         API_TLS_KEY: certs.keyFile,
         REGISTRY_PUBLIC_KEY: certs.publicKeyFile,
+        EVNET_CONTROL_SIGNING_KEY: certs.controlKeyFile,
         EVNET_MASTER_KEY: newMasterKeyHex(),
         EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
         EVNET_SERVICE_TOKEN: SERVICE_TOKEN,

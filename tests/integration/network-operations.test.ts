@@ -25,7 +25,11 @@ afterAll(async () => {
 
 /** `evnet central <operation>` as an operator runs it. */
 async function operate(...args: string[]): Promise<{ code: number; out: string }> {
-  const role = net.spawn(`central ${args.join(" ")}`, ["central", ...args], { DATABASE_URL: net.database.url, ...net.busEnv("central") });
+  const role = net.spawn(`central ${args.join(" ")}`, ["central", ...args], {
+    DATABASE_URL: net.database.url,
+    ...net.busEnv("central"),
+    EVNET_CONTROL_SIGNING_KEY: net.certs.controlKeyFile,
+  });
   const code = await role.proc.exited;
   return { code, out: role.lines.filter((l) => !/^\d{4}-\d\d-\d\dT/.test(l)).join("\n") };
 }

@@ -22,7 +22,7 @@ import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start as startApi } from "../../src/roles/api/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
-import { operatorCommand, publishControl } from "../support/control.ts";
+import { controlKeyEnv, operatorCommand, publishControl } from "../support/control.ts";
 import { newMasterKeyHex, OPERATOR_TOKEN as OPERATOR, SERVICE_TOKEN } from "../support/identity.ts";
 import { announceAuthenticated, cpStatus, DriverInbox, registerAndKey, StandInCp } from "../support/network.ts";
 import { spawnRole } from "../support/processes.ts";
@@ -63,7 +63,13 @@ beforeAll(async () => {
   const config = loadConfig(
     centralConfigSchema,
     {},
-    { EVNET_MASTER_KEY: masterHex, EVNET_TOPIC_PREFIX: prefix, KAFKA_BROKERS: kafkaBrokers().join(","), CENTRAL_INSTANCE_ID: "poison-test" },
+    {
+      EVNET_MASTER_KEY: masterHex,
+      ...controlKeyEnv(),
+      EVNET_TOPIC_PREFIX: prefix,
+      KAFKA_BROKERS: kafkaBrokers().join(","),
+      CENTRAL_INSTANCE_ID: "poison-test",
+    },
   );
   central = await start(config, { database: throughProxy, bus });
   drivers = new DriverInbox(bus, topics);
@@ -104,6 +110,7 @@ function apiConfig() {
       EVNET_OPERATOR_TOKEN: OPERATOR,
       EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
       EVNET_MASTER_KEY: masterHex,
+      ...controlKeyEnv(),
     },
   );
 }
@@ -126,6 +133,11 @@ async function onTopic(id: number): Promise<BusMessage> {
   let found: BusMessage | undefined;
   await waitFor(() => (found = onDeadLetterTopic.find((m) => m.headers?.[DEAD_LETTER_HEADERS.id] === String(id))) !== undefined, "the dead-letter topic copy");
   return found!;
+}
+
+/** The body of a signed control message, as sent. */
+function signedBody(wire: Uint8Array | string): string {
+  return JSON.parse(typeof wire === "string" ? wire : new TextDecoder().decode(wire)).body;
 }
 
 async function resetState(cpId: string): Promise<void> {
@@ -153,7 +165,7 @@ describe("a message the database refuses for good", () => {
       [DEAD_LETTER_HEADERS.code]: letter.code,
     });
     expect(Date.parse(copy.headers![DEAD_LETTER_HEADERS.at]!)).toBeGreaterThan(Date.now() - 60_000);
-    expect(new TextDecoder().decode(copy.value)).toContain("a\\u0000b"); // the original bytes
+    expect(signedBody(copy.value)).toContain("a\\u0000b"); // the original bytes
     const [audit] = await sql`select * from audit_events where action = 'set_aside_message' and resource = ${`dead-letter/${letter.id}`}`;
     expect(audit).toMatchObject({ event_type: "error", outcome: "failure" });
     await resetState("CP_B");
@@ -243,7 +255,7 @@ describe("an operator", () => {
       expect(list.dead_letters.find((d) => d.id === nul.id)).toMatchObject({ status: "set_aside" });
       const shown = (await (await call(`/dead-letters/${nul.id}`)).json()) as { dead_letter: { value: string; value_encoding: string; key: string } };
       expect(shown.dead_letter).toMatchObject({ key: "CP_A", value_encoding: "text" });
-      expect(shown.dead_letter.value).toContain("x\\u0000y"); // the JSON text as it travelled
+      expect(signedBody(shown.dead_letter.value)).toContain("x\\u0000y"); // the message as it travelled
       expect((await call("/dead-letters/999999")).status).toBe(404);
 
       const count = (await deadLetters()).length;

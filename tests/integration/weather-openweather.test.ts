@@ -15,6 +15,7 @@ import { start as startApi } from "../../src/roles/api/index.ts";
 import { CentralClient } from "../../src/roles/weather/central-client.ts";
 import { WeatherOffice } from "../../src/roles/weather/office.ts";
 import { OpenWeatherProvider } from "../../src/roles/weather/providers/openweather.ts";
+import { controlKeyEnv } from "../support/control.ts";
 import { OPENWEATHER_TEST_KEY, OpenWeatherMock, openWeatherErrors } from "../support/openweather-mock.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -49,6 +50,7 @@ function apiConfig(port = "0") {
       EVNET_SERVICE_TOKEN: SERVICE,
       EVNET_OPERATOR_TOKEN: OPERATOR,
       EVNET_MASTER_KEY: "a-master-key-passphrase-for-weather-tests",
+      ...controlKeyEnv(),
     },
   );
 }

@@ -6,6 +6,7 @@ import { loadConfig } from "../../src/config/env.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start } from "../../src/roles/api/index.ts";
+import { controlKeyEnv } from "./control.ts";
 import { createTestDatabase, type TestDatabase, testTopicPrefix } from "./services.ts";
 
 export const TEST_OPERATOR_TOKEN = "operator-token-for-api-tests";
@@ -32,6 +33,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
       EVNET_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
       EVNET_SERVICE_TOKEN: TEST_SERVICE_TOKEN,
       EVNET_MASTER_KEY: "a-master-key-passphrase-for-api-tests-only",
+      ...controlKeyEnv(),
       ...env,
     },
   );

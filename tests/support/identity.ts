@@ -20,6 +20,9 @@ export interface TestCerts {
   keyFile: string;
   signingKeyFile: string;
   publicKeyFile: string;
+  /** The control signing key pair: the API and Central's admin sign with the first, Central verifies with the second. */
+  controlKeyFile: string;
+  controlPublicKeyFile: string;
   fetch: Fetch;
   remove(): void;
 }
@@ -35,6 +38,8 @@ export async function makeTestCerts(): Promise<TestCerts> {
     keyFile: join(dir, "server-key.pem"),
     signingKeyFile: join(dir, "registry-signing-key.pem"),
     publicKeyFile: join(dir, "registry-signing-public.pem"),
+    controlKeyFile: join(dir, "control-signing-key.pem"),
+    controlPublicKeyFile: join(dir, "control-signing-public.pem"),
     fetch: tlsFetch(caFile),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -6,7 +6,6 @@
 import { eq } from "drizzle-orm";
 import type { Bus, BusMessage, Subscription } from "../../src/bus/bus.ts";
 import { textDecoder } from "../../src/bus/bus.ts";
-import { controlMessage } from "../../src/bus/control-messages.ts";
 import type { CpCommand, DriverUpdate } from "../../src/bus/messages.ts";
 import type { Topics } from "../../src/bus/topics.ts";
 import { type CpChannel, createCpChannel } from "../../src/cp/channel.ts";
@@ -14,6 +13,7 @@ import { type ChannelKey, newChannelKey, wrapKey } from "../../src/crypto/keys.t
 import type { Db } from "../../src/db/client.ts";
 import { storeNewKey } from "../../src/db/repos/cp-keys.ts";
 import { auditEvents, chargingPoints, chargingSessions, cpCredentials } from "../../src/db/schema/index.ts";
+import { publishControl } from "./control.ts";
 
 /** Registers a CP and issues it a channel key, as the Registry and the API do. */
 export async function registerAndKey(db: Db, masterKey: Uint8Array, cpId: string, opts: { location?: string; price?: number } = {}): Promise<ChannelKey> {
@@ -32,7 +32,7 @@ export async function registerAndKey(db: Db, masterKey: Uint8Array, cpId: string
 
 /** The control message the API publishes after authenticating a CP. */
 export async function announceAuthenticated(bus: Bus, topics: Topics, cpId: string, key: ChannelKey): Promise<void> {
-  await bus.publish(topics.centralControl, [controlMessage({ type: "cp_authenticated", cp_id: cpId, key_id: key.keyId, at: new Date().toISOString() })]);
+  await publishControl(bus, topics, { type: "cp_authenticated", cp_id: cpId, key_id: key.keyId, at: new Date().toISOString() });
 }
 
 /** Both ends of a CP on the bus, without the real engine and monitor processes. */

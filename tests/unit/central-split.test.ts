@@ -75,7 +75,12 @@ describe("splitting a batch", () => {
   });
 
   test("a control message may touch any CP: the whole batch is one chain, in order", () => {
-    const control: Item = { kind: "bad_control", source: source("x"), key: "x" };
+    const control: Item = {
+      kind: "bad_control",
+      source: source("x"),
+      key: "x",
+      signed: { v: 1, kid: "0123456789abcdef", signer: "test", id: "id-of-a-test", ts: Date.now() },
+    };
     const items = [reading("A"), control, ended("B")];
     expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [], chains: [items] });
   });

@@ -35,8 +35,16 @@ export function register(cli: CAC): void {
           const { centralMenu } = await import("../../roles/central/menu.ts");
           const { createAuditor } = await import("../../audit/audit.ts");
           const { ctx } = running;
+          const { loadControlSigner } = await import("../../certs/control-keys.ts");
+          const { CENTRAL_ADMIN_SIGNER } = await import("../../roles/central/admin.ts");
           done = centralMenu(
-            { db: ctx.db, bus: ctx.bus, topics: ctx.topics, auditor: createAuditor(ctx.db, ctx.log) },
+            {
+              db: ctx.db,
+              bus: ctx.bus,
+              topics: ctx.topics,
+              auditor: createAuditor(ctx.db, ctx.log),
+              controlSigner: loadControlSigner(config.EVNET_CONTROL_SIGNING_KEY, CENTRAL_ADMIN_SIGNER, ctx.log),
+            },
             ctx.settings.instance,
             logs,
             abort.signal,

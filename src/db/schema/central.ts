@@ -1,4 +1,4 @@
-import { bigint, bigserial, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, bigserial, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * The next bus offset Central has not applied yet, per consumer group and partition, written in
@@ -49,3 +49,18 @@ export const driverRequests = pgTable("driver_requests", {
   answer: text("answer").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * The ids of the signed control messages Central applied (src/crypto/signed-messages.ts): a
+ * message whose id is here is a replay and is refused. Ids older than Central's freshness window
+ * are pruned (a message that old is refused as stale anyway).
+ */
+export const controlMessageIds = pgTable(
+  "control_message_ids",
+  {
+    id: text("id").primaryKey(),
+    signer: text("signer").notNull(),
+    seenAt: timestamp("seen_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("control_message_ids_seen_idx").on(t.seenAt)],
+);

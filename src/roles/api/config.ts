@@ -1,7 +1,14 @@
 import * as v from "valibot";
 import { apiServerSettings, busSettings, caFileSetting, checkTlsPair, databaseSettings, logSettings } from "../../config/common.ts";
 import { optionalString, secretToken, url } from "../../config/env.ts";
-import { gatewayTokenSetting, masterKeySetting, operatorTokenSetting, optionalSecret, serviceTokenSetting } from "../../config/identity.ts";
+import {
+  controlSigningKeySetting,
+  gatewayTokenSetting,
+  masterKeySetting,
+  operatorTokenSetting,
+  optionalSecret,
+  serviceTokenSetting,
+} from "../../config/identity.ts";
 import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
 export const apiSettings = defineSettings({
@@ -28,6 +35,7 @@ export const apiSettings = defineSettings({
     v.optional(secretToken()),
   ),
   EVNET_MASTER_KEY: masterKeySetting,
+  EVNET_CONTROL_SIGNING_KEY: { ...controlSigningKeySetting, help: "signs what the API tells Central on the bus (from 'evnet certs')" },
   ...logSettings,
 });
 

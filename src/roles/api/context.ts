@@ -3,6 +3,7 @@ import type { Auditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { Topics } from "../../bus/topics.ts";
 import type { CredentialVerifier } from "../../crypto/credentials.ts";
+import type { MessageSigner } from "../../crypto/signed-messages.ts";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ApiConfig } from "./config.ts";
@@ -18,4 +19,6 @@ export interface ApiContext {
   startedAt: Date;
   /** Verifies CP credentials with the Registry's public key; without it POST /auth answers 503. */
   credentialVerifier?: CredentialVerifier;
+  /** Signs what the API tells Central (control messages); without it those writes answer 503. */
+  controlSigner?: MessageSigner;
 }

@@ -6,6 +6,7 @@ import { createAuditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
+import { loadControlSigner } from "../../certs/control-keys.ts";
 import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { readTlsFiles, type ServeSettings, serve } from "../../http/serve.ts";
@@ -31,6 +32,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
   const tls = config.API_TLS_CERT && config.API_TLS_KEY ? { certFile: config.API_TLS_CERT, keyFile: config.API_TLS_KEY } : undefined;
   if (tls) readTlsFiles(tls, SERVE_SETTINGS); // before the database: a wrong path is the first thing to hear about
   const credentialVerifier = await loadCredentialVerifier(config, log);
+  const controlSigner = loadControlSigner(config.EVNET_CONTROL_SIGNING_KEY, "api", log);
   log.info("opening database");
   const database =
     shared.database ??
@@ -59,6 +61,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
     config,
     startedAt: new Date(),
     credentialVerifier,
+    controlSigner,
   };
   const probes = apiProbes(ctx);
   const app = createApiApp(ctx, probes);

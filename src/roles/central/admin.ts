@@ -6,9 +6,7 @@
 import { userInfo } from "node:os";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Auditor } from "../../audit/audit.ts";
-import type { Bus } from "../../bus/bus.ts";
-import { controlMessage } from "../../bus/control-messages.ts";
-import type { Topics } from "../../bus/topics.ts";
+import { type ControlSender, sendControl } from "../../bus/control-messages.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
 import {
@@ -26,12 +24,14 @@ export type CpRow = typeof chargingPoints.$inferSelect;
 export type SessionRow = typeof chargingSessions.$inferSelect;
 export type CpFilter = "all" | "available" | "active";
 
-export interface AdminDeps {
+/** The database, the bus and the control signing key (stop, resume and revocation are signed for Central). */
+export interface AdminDeps extends ControlSender {
   db: Db;
-  bus: Bus;
-  topics: Topics;
   auditor: Auditor;
 }
+
+/** How Central's admin menu and one-shot operations sign what they tell Central. */
+export const CENTRAL_ADMIN_SIGNER = "central-admin";
 
 export function operatorName(): string {
   try {
@@ -91,9 +91,9 @@ export async function setStopped(deps: AdminDeps, target: string, stop: boolean,
   const actor = operatorName();
   const at = new Date().toISOString();
   const text = reason?.trim() || (stop ? "stopped by the operator" : "resumed by the operator");
-  await deps.bus.publish(
-    deps.topics.centralControl,
-    ids.map((cpId) => controlMessage({ type: stop ? "operator_stop" : "operator_resume", cp_id: cpId, actor_id: actor, reason: text, at })),
+  await sendControl(
+    deps,
+    ids.map((cpId) => ({ type: stop ? "operator_stop" : "operator_resume", cp_id: cpId, actor_id: actor, reason: text, at })),
   );
   return ids;
 }

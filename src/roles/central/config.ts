@@ -1,13 +1,19 @@
 import * as v from "valibot";
 import { busSettings, databaseSettings, heartbeatIntervalSetting, logSettings } from "../../config/common.ts";
 import { integer, optionalString, positiveNumber } from "../../config/env.ts";
-import { masterKeySetting } from "../../config/identity.ts";
+import { controlPublicKeySetting, controlSigningKeySetting, masterKeySetting } from "../../config/identity.ts";
 import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
 export const centralSettings = defineSettings({
   ...databaseSettings,
   ...busSettings,
   EVNET_MASTER_KEY: masterKeySetting,
+  EVNET_CONTROL_PUBLIC_KEY: controlPublicKeySetting,
+  EVNET_CONTROL_SIGNING_KEY: { ...controlSigningKeySetting, help: "the admin menu signs stop, resume and revocation with it (from 'evnet certs')" },
+  CENTRAL_CONTROL_MAX_AGE: {
+    help: "a control message signed longer ago than this many seconds (or in the future) is refused as stale",
+    schema: positiveNumber(3600, "a number of seconds"),
+  },
   EVNET_CENTRAL_GROUP: {
     flag: "--group <id>",
     help: "consumer group the Central instances share; they split the CPs between them",
@@ -71,6 +77,11 @@ export function loadCentralConfig(flags: FlagValues<typeof centralSettings> = {}
   return loadSettings(centralSettings, flags);
 }
 
-/** `evnet central <operation>`: the database, and the bus for stop, resume and revoke. */
-export const operationSettings = defineSettings({ ...databaseSettings, ...busSettings, ...logSettings });
+/** `evnet central <operation>`: the database, and the bus and the control signing key for stop, resume and revoke. */
+export const operationSettings = defineSettings({
+  ...databaseSettings,
+  ...busSettings,
+  EVNET_CONTROL_SIGNING_KEY: { ...controlSigningKeySetting, help: "stop, resume and revocation are signed with it for Central (from 'evnet certs')" },
+  ...logSettings,
+});
 export type OperationConfig = ConfigOf<typeof operationSettings>;

@@ -5,6 +5,7 @@ import type { Topics } from "../../bus/topics.ts";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CentralChannel } from "./channel.ts";
+import type { ControlGate } from "./control-gate.ts";
 import type { CentralMetrics } from "./metrics.ts";
 import type { OpenSessions } from "./open-sessions.ts";
 import type { ProgressSender } from "./progress.ts";
@@ -17,6 +18,8 @@ export interface CentralSettings {
   endGraceS: number;
   startTimeoutS: number;
   requestMaxAgeS: number;
+  /** A control message signed longer ago than this is refused as stale (ms). */
+  controlMaxAgeMs: number;
   /** Applied-offset bookkeeping in the database (off on the in-process bus, whose offsets restart at 0). */
   trackOffsets: boolean;
 }
@@ -31,6 +34,8 @@ export interface CentralContext {
   bus: Bus;
   topics: Topics;
   channel: CentralChannel;
+  /** Checks control messages' signatures and age before they are applied. */
+  controls: ControlGate;
   /** Audit entries written on their own (outside a unit of work): refused messages. */
   auditor: Auditor;
   log: Logger;

@@ -6,6 +6,7 @@
  */
 import { and, isNull, sql } from "drizzle-orm";
 import type { CityTemperatureMessage, ControlMessage, OperatorCommand } from "../../bus/control-messages.ts";
+import { findCityWeather } from "../../db/repos/weather.ts";
 import { chargingPoints } from "../../db/schema/index.ts";
 import { cityKey, WEATHER_ALERT_ENDED_REASON, WEATHER_ALERT_REASON } from "../../domain/weather-policy.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
@@ -62,6 +63,10 @@ async function cityTemperature(work: Work, m: CityTemperatureMessage): Promise<v
       ),
     )
     .orderBy(chargingPoints.cpId);
+  if (affected.length === 0) return;
+  // The temperature is not on the bus (charging-adjacent data travels sealed or not at all): the API stored it.
+  const stored = await findCityWeather(work.tx, m.city);
+  const where = stored ? `${m.city}: ${stored.temperatureC} °C` : m.city;
   for (const { cpId } of affected) {
     const cp = await lockCp(work, cpId);
     if (!cp) continue;
@@ -70,7 +75,7 @@ async function cityTemperature(work: Work, m: CityTemperatureMessage): Promise<v
       cp,
       {},
       {
-        reason: m.alert ? `${WEATHER_ALERT_REASON} (${m.city}: ${m.temperature_c} °C)` : `${WEATHER_ALERT_ENDED_REASON} (${m.city}: ${m.temperature_c} °C)`,
+        reason: m.alert ? `${WEATHER_ALERT_REASON} (${where})` : `${WEATHER_ALERT_ENDED_REASON} (${where})`,
         actorType: "service",
         actorId: "weather",
         weatherAlert: m.alert,

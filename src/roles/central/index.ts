@@ -8,6 +8,7 @@ import { createAuditor } from "../../audit/audit.ts";
 import { ensureTopicsIfReachable, keepSubscribed } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
+import { loadControlVerifier } from "../../certs/control-keys.ts";
 import { openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
@@ -21,6 +22,7 @@ import { createCentralChannel } from "./channel.ts";
 import type { CentralConfig } from "./config.ts";
 import { createBatchHandler } from "./consumer.ts";
 import type { CentralContext } from "./context.ts";
+import { createControlGate } from "./control-gate.ts";
 import { startCentralHttp } from "./http.ts";
 import { createCentralMetrics } from "./metrics.ts";
 import { OpenSessions } from "./open-sessions.ts";
@@ -39,6 +41,7 @@ export interface RunningCentral {
 export async function start(config: CentralConfig, shared: Shared = {}): Promise<RunningCentral> {
   const instance = config.CENTRAL_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const log = shared.log ?? createLogger("central");
+  const verifier = loadControlVerifier(config.EVNET_CONTROL_PUBLIC_KEY); // before anything starts: Central cannot work without it
   log.info("opening database");
   const database =
     shared.database ??
@@ -68,12 +71,14 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   await ensureTopicsIfReachable(bus, allTopics(topics), log);
   const auditor = createAuditor(database.db, log);
   const channel = createCentralChannel({ db: database.db, auditor, log, bus, topics, masterKey: config.EVNET_MASTER_KEY, instance });
+  const controlMaxAgeMs = config.CENTRAL_CONTROL_MAX_AGE * 1000;
   const busHealth = { failedAt: 0 };
   const ctx: CentralContext = {
     db: database.db,
     bus,
     topics,
     channel,
+    controls: createControlGate(verifier, controlMaxAgeMs, auditor),
     auditor,
     log,
     sessions: new OpenSessions(),
@@ -86,6 +91,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       endGraceS: config.CENTRAL_SESSION_END_GRACE,
       startTimeoutS: config.CENTRAL_SESSION_START_TIMEOUT,
       requestMaxAgeS: config.CENTRAL_REQUEST_MAX_AGE,
+      controlMaxAgeMs,
       trackOffsets: bus.kind === "kafka",
     },
   };

@@ -6,9 +6,10 @@
  */
 import type { BusMessage } from "../../bus/bus.ts";
 import { textDecoder } from "../../bus/bus.ts";
-import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
+import type { ControlMessage } from "../../bus/control-messages.ts";
 import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, validate } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
+import type { SignedHeader } from "../../crypto/signed-messages.ts";
 import { claimReplay, findDeadLetter } from "../../db/repos/dead-letters.ts";
 import { replayOf } from "../../dead-letters/messages.ts";
 import { isId } from "../../domain/ids.ts";
@@ -17,6 +18,7 @@ import { settled } from "../../lib/settled.ts";
 import type { Inbound } from "./channel.ts";
 import type { CentralContext } from "./context.ts";
 import { applyControl } from "./control.ts";
+import { type CheckedControl, firstSighting } from "./control-gate.ts";
 import { CpEventBatch } from "./cp-events.ts";
 import { applyProbe, isProbe, type Probe, readProbe } from "./probes.ts";
 import { handleChargeRequest, handleStopRequest } from "./requests.ts";
@@ -28,8 +30,8 @@ type ItemBody =
   | { kind: "bad_cp_payload"; cpId: string; header: EnvelopeHeader; reason: string }
   | { kind: "driver"; request: DriverRequest }
   | { kind: "bad_driver_request"; key: string; reason: string; replyTo?: { driverId: string; requestId: string } }
-  | { kind: "control"; message: ControlMessage }
-  | { kind: "bad_control"; key: string }
+  | { kind: "control"; message: ControlMessage; signed: SignedHeader }
+  | { kind: "bad_control"; key: string; signed: SignedHeader }
   | { kind: "probe"; cpId: string; probe: Probe };
 
 /** A decoded message, with the message it came from; `replayOf`: the dead letter it replays. */
@@ -51,15 +53,24 @@ export async function decode(ctx: CentralContext, messages: BusMessage[], known?
     const results = await ctx.channel.openBatchFromCp(sealed, known, new Set(replays.keys())); // a refused envelope is audited by the channel
     for (const [i, m] of sealed.entries()) opened.set(m, results[i]!);
   }
+  // Control messages are checked (signature, age) one by one; a refused one is audited by the gate.
+  const controls = new Map<BusMessage, CheckedControl>();
+  for (const m of wanted) if (m.topic === ctx.topics.centralControl) controls.set(m, await ctx.controls.check(m, replays.has(m)));
   const items: Item[] = [];
   for (const m of wanted) {
-    const item = itemOf(ctx, m, opened.get(m), probeOf(m));
+    const item = itemOf(ctx, m, opened.get(m), controls.get(m), probeOf(m));
     if (item) items.push({ ...item, source: m, replayOf: replays.get(m) });
   }
   return items;
 }
 
-function itemOf(ctx: CentralContext, m: BusMessage, opened: Inbound<unknown> | undefined, probe: boolean): ItemBody | undefined {
+function itemOf(
+  ctx: CentralContext,
+  m: BusMessage,
+  opened: Inbound<unknown> | undefined,
+  control: CheckedControl | undefined,
+  probe: boolean,
+): ItemBody | undefined {
   if (probe) {
     const read = readProbe(m);
     return read && { kind: "probe", cpId: read.cpId, probe: read };
@@ -83,9 +94,12 @@ function itemOf(ctx: CentralContext, m: BusMessage, opened: Inbound<unknown> | u
       : { kind: "bad_driver_request", key: m.key, reason: request.reason, replyTo: replyAddress(m.value) };
   }
   if (m.topic === ctx.topics.centralControl) {
-    const message = parseControlMessage(m.value);
-    if (!message) ctx.metrics?.refused("invalid_control");
-    return message ? { kind: "control", message } : { kind: "bad_control", key: m.key };
+    if (control?.kind === "refused") ctx.metrics?.refused(control.code);
+    if (control?.kind === "control") return { kind: "control", message: control.message, signed: control.signed };
+    if (control?.kind === "not_a_control") {
+      ctx.metrics?.refused("invalid_control");
+      return { kind: "bad_control", key: m.key, signed: control.signed };
+    }
   }
   return undefined;
 }
@@ -166,10 +180,17 @@ async function claimReplays(work: Work, items: Item[]): Promise<Item[]> {
   return kept;
 }
 
-/** Marks a message's sequence used up in this transaction, whatever becomes of the message (it is set aside). */
-export async function useUpSequence(work: Work, items: Item[]): Promise<void> {
+/**
+ * Marks a message's sequence (or a control message's id) used up in this transaction, whatever
+ * becomes of the message (it is set aside): only an operator's replay can bring it back.
+ */
+export async function useUp(work: Work, items: Item[]): Promise<void> {
   const sequences = new BatchSequences();
-  for (const i of items) if ((i.kind === "cp" || i.kind === "bad_cp_payload") && i.replayOf === undefined) sequences.take(i.header);
+  for (const i of items) {
+    if (i.replayOf !== undefined) continue;
+    if (i.kind === "cp" || i.kind === "bad_cp_payload") sequences.take(i.header);
+    if (i.kind === "control" || i.kind === "bad_control") await firstSighting(work.tx, i.signed);
+  }
   await sequences.persist(work.tx);
 }
 
@@ -269,6 +290,8 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
     case "driver":
       return item.request.type === "charge_request" ? handleChargeRequest(work, item.request) : handleStopRequest(work, item.request);
     case "control":
+      // An operator's replay of a dead letter was used up when it was set aside: it is not a replay.
+      if (item.replayOf === undefined && !(await firstSighting(work.tx, item.signed))) return refuseReplayedControl(work, item);
       return applyControl(work, item.message);
     case "probe":
       return applyProbe(work, item.probe);
@@ -311,6 +334,7 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
       return;
     }
     case "bad_control":
+      if (item.replayOf === undefined && !(await firstSighting(work.tx, item.signed))) return refuseReplayedControl(work, item);
       work.audit({
         eventType: "error",
         actorType: "service",
@@ -323,4 +347,20 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
       work.setAside(item.source, { code: "validation", reason: "not a control message" });
       return;
   }
+}
+
+/** A signed control message seen before: a replay, refused and audited as an attack. */
+function refuseReplayedControl(work: Work, item: Extract<Item, { kind: "control" | "bad_control" }>): void {
+  const m = item.source;
+  work.audit({
+    eventType: "security",
+    actorType: "service",
+    actorId: item.signed.signer,
+    resource: isId(m.key) ? cpResource(m.key) : null,
+    action: "control_message",
+    outcome: "failure",
+    reason: `replayed: control message ${item.signed.id} was applied before`,
+    sourceAddress: `kafka:${m.topic}/${m.partition ?? "?"}@${m.offset ?? "?"}`,
+    details: { code: "replayed", key_id: item.signed.kid, signer: item.signed.signer, message_id: item.signed.id },
+  });
 }

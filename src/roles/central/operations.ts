@@ -7,6 +7,7 @@
 import { createAuditor } from "../../audit/audit.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { topicsFor } from "../../bus/topics.ts";
+import { loadControlSigner } from "../../certs/control-keys.ts";
 import { requireBrokers } from "../../config/common.ts";
 import { type FlagValues, loadSettings } from "../../config/settings.ts";
 import { openDatabase } from "../../db/client.ts";
@@ -16,6 +17,8 @@ import { createLogger } from "../../lib/log.ts";
 import { findChargingPoint, listChargingPoints } from "../api/views/charging-points.ts";
 import { findSession, listSessions as listSessionViews } from "../api/views/sessions.ts";
 import {
+  type AdminDeps,
+  CENTRAL_ADMIN_SIGNER,
   type CpFilter,
   formatCp,
   formatCps,
@@ -52,7 +55,8 @@ export async function runOperation(op: string, args: string[], config: Operation
   if (!(OPERATIONS as readonly string[]).includes(op))
     throw new AppError("bad_request", `unknown operation '${op}'; expected one of: ${OPERATIONS.join(", ")}`);
   const log = createLogger("central");
-  const needsBus = op === "stop" || op === "resume" || op === "revoke" || (op === "dead-letters" && args[0] === "replay");
+  const needsSigner = op === "stop" || op === "resume" || op === "revoke";
+  const needsBus = needsSigner || (op === "dead-letters" && args[0] === "replay");
   if (needsBus) requireBrokers(config, `to send '${op}' to Central`);
   const database = await openDatabase({
     url: config.DATABASE_URL,
@@ -68,7 +72,13 @@ export async function runOperation(op: string, args: string[], config: Operation
     console.log(json ? JSON.stringify(await asJson(), null, 2) : await asText());
   try {
     const db = database.db;
-    const deps = { db, bus: bus!, topics: topicsFor(config.EVNET_TOPIC_PREFIX), auditor: createAuditor(db, log) };
+    const deps: AdminDeps = {
+      db,
+      bus: bus!,
+      topics: topicsFor(config.EVNET_TOPIC_PREFIX),
+      auditor: createAuditor(db, log),
+      controlSigner: needsSigner ? loadControlSigner(config.EVNET_CONTROL_SIGNING_KEY, CENTRAL_ADMIN_SIGNER, log) : undefined,
+    };
     // Each case awaits its printing: the database closes in `finally`.
     switch (op) {
       case "cps": {

@@ -11,7 +11,7 @@ import { BusError, type BusMessage } from "../../bus/bus.ts";
 import { failureKind, sqlStateOf } from "../../db/failures.ts";
 import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
-import { applyItems, decode, type Item, useUpSequence } from "./items.ts";
+import { applyItems, decode, type Item, useUp } from "./items.ts";
 import type { AppliedOffsets, PartitionRef } from "./offsets.ts";
 import { inWork, type Work } from "./work.ts";
 
@@ -134,7 +134,7 @@ async function setAside(ctx: CentralContext, run: Run, err: unknown, tracking?: 
   const aside = { ...run, items: run.items ?? [] };
   try {
     await applyRun(ctx, aside, tracking, async (work, items) => {
-      await useUpSequence(work, items);
+      await useUp(work, items);
       work.setAside(message, why);
     });
   } catch (failure) {

@@ -15,6 +15,7 @@
 import { sql } from "drizzle-orm";
 import { type Db, rowsOf } from "../../db/client.ts";
 import type { CentralContext } from "./context.ts";
+import { forgetOldControlIds } from "./control-gate.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
 import { resendDeadLetters } from "./dead-letters.ts";
 import { lastHeartbeatUs, type Probe, probeMessage, silenceCondition } from "./probes.ts";
@@ -50,6 +51,7 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
     ["probe overdue sessions", () => probeOverdueSessions(ctx, state)],
     ["resend the outbox", () => resendOutbox(ctx)],
     ["resend dead letters", () => resendDeadLetters(ctx)],
+    ["forget old control message ids", () => forgetOldControlIds(ctx.db, ctx.settings.controlMaxAgeMs)],
   ];
   const failing = new Set<string>();
   /** Each duty on its own: the bus being down must not keep overdue sessions open. */

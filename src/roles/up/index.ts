@@ -101,6 +101,8 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
     EVNET_ENROLLMENT_TOKEN: secrets.enrollmentToken,
     EVNET_GATEWAY_TOKEN: secrets.gatewayToken,
     EVNET_CA_FILE: config.EVNET_CA_FILE,
+    EVNET_CONTROL_SIGNING_KEY: secrets.controlKeyFile,
+    EVNET_CONTROL_PUBLIC_KEY: secrets.controlPublicKeyFile,
   };
 
   const registry = await import("../registry/index.ts");

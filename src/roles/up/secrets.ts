@@ -4,7 +4,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureSigningKeys } from "../../certs/signing-keys.ts";
+import { ensureControlSigningKeys, ensureSigningKeys } from "../../certs/signing-keys.ts";
 import { randomHex, randomToken } from "../../crypto/keys.ts";
 
 export interface UpSecrets {
@@ -15,11 +15,13 @@ export interface UpSecrets {
   masterKey: string;
   signingKeyFile: string;
   publicKeyFile: string;
+  controlKeyFile: string;
+  controlPublicKeyFile: string;
   /** Where they are kept, to tell the operator. */
   file: string;
 }
 
-type Stored = Omit<UpSecrets, "signingKeyFile" | "publicKeyFile" | "file">;
+type Stored = Omit<UpSecrets, "signingKeyFile" | "publicKeyFile" | "controlKeyFile" | "controlPublicKeyFile" | "file">;
 
 export async function ensureUpSecrets(dataDir: string, given: Partial<Stored>): Promise<UpSecrets> {
   mkdirSync(dataDir, { recursive: true });
@@ -35,5 +37,13 @@ export async function ensureUpSecrets(dataDir: string, given: Partial<Stored>): 
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   const signing = await ensureSigningKeys(join(dataDir, "keys"));
-  return { ...secrets, signingKeyFile: signing.privateKeyFile, publicKeyFile: signing.publicKeyFile, file };
+  const control = await ensureControlSigningKeys(join(dataDir, "keys"));
+  return {
+    ...secrets,
+    signingKeyFile: signing.privateKeyFile,
+    publicKeyFile: signing.publicKeyFile,
+    controlKeyFile: control.privateKeyFile,
+    controlPublicKeyFile: control.publicKeyFile,
+    file,
+  };
 }

@@ -71,7 +71,7 @@ export function authRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables 
       if (!ctx.credentialVerifier) throw new AppError("unavailable", "CP authentication is not configured here (REGISTRY_PUBLIC_KEY is missing)");
       c.set("audited", true); // authenticateCp audits every outcome itself
       const issued = await authenticateCp(
-        { db: ctx.db, auditor: ctx.auditor, bus: ctx.bus, topics: ctx.topics, verifier: ctx.credentialVerifier, masterKey: ctx.config.EVNET_MASTER_KEY },
+        { ...ctx, verifier: ctx.credentialVerifier, masterKey: ctx.config.EVNET_MASTER_KEY },
         { credential: body.cp_credential, cpId: body.cp_id, sourceAddress: clientAddress(c) },
       );
       c.header("cache-control", "no-store");

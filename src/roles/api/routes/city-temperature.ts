@@ -8,7 +8,8 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { type CityTemperatureMessage, controlMessage } from "../../../bus/control-messages.ts";
+import { BusError } from "../../../bus/bus.ts";
+import { type CityTemperatureMessage, sendControl } from "../../../bus/control-messages.ts";
 import { setCityCoordinates } from "../../../db/repos/city-coordinates.ts";
 import { type CityWeatherRow, findCityWeather, listCityWeather, recordCityTemperature } from "../../../db/repos/weather.ts";
 import { alertTransition, DEFAULT_CRITICAL_TEMPERATURE_C, isFrostAlert } from "../../../domain/weather-policy.ts";
@@ -78,14 +79,7 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
           details: { temperature_c: row.temperatureC, critical_c: criticalC, source: report.source ?? null, observed_at: report.observed_at ?? null },
         });
       }
-      await tellCentral(ctx, {
-        type: "city_temperature",
-        city: row.city,
-        temperature_c: row.temperatureC,
-        alert,
-        critical_c: criticalC,
-        reported_at: row.updatedAt.toISOString(),
-      });
+      await tellCentral(ctx, { type: "city_temperature", city: row.city, alert, reported_at: row.updatedAt.toISOString() });
       return c.json({ ...viewOf(row), transition });
     },
   );
@@ -139,8 +133,9 @@ function viewOf(row: CityWeatherRow): CityTemperatureView {
  */
 async function tellCentral(ctx: ApiContext, message: CityTemperatureMessage): Promise<void> {
   try {
-    await ctx.bus.publish(ctx.topics.centralControl, [controlMessage(message)]);
+    await sendControl(ctx, [message]);
   } catch (err) {
+    if (!(err instanceof BusError)) throw err;
     ctx.log.error("could not publish the city temperature to Central", { city: message.city, err });
     throw new AppError("unavailable", "the temperature was stored but Central could not be told (message bus unavailable); send it again");
   }

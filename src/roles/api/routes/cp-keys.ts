@@ -48,10 +48,7 @@ export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables
       const { cp_id } = c.req.valid("param");
       const { reason } = c.req.valid("query");
       c.set("audited", true); // revokeCpKey audits every outcome itself
-      const done = await revokeCpKey(
-        { db: ctx.db, auditor: ctx.auditor, bus: ctx.bus, topics: ctx.topics },
-        { cpId: cp_id, actorType: "operator", actorId: "api", reason, sourceAddress: clientAddress(c) },
-      );
+      const done = await revokeCpKey(ctx, { cpId: cp_id, actorType: "operator", actorId: "api", reason, sourceAddress: clientAddress(c) });
       return c.json({ cp_id, revoked_key_ids: done.revokedKeyIds, message: `Key of ${cp_id} revoked; it is STOPPED until it authenticates again` });
     },
   );

@@ -6,7 +6,8 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { controlMessage, type OperatorCommand } from "../../../bus/control-messages.ts";
+import { BusError } from "../../../bus/bus.ts";
+import { type OperatorCommand, sendControl } from "../../../bus/control-messages.ts";
 import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
@@ -57,8 +58,9 @@ export function operatorRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariab
         if (!cp) throw new AppError("not_found", `charging point ${cp_id} is not registered`);
         const message: OperatorCommand = { type: action.command, cp_id, actor_id: "api", reason, at: new Date().toISOString() };
         try {
-          await ctx.bus.publish(ctx.topics.centralControl, [controlMessage(message)]);
+          await sendControl(ctx, [message]);
         } catch (err) {
+          if (!(err instanceof BusError)) throw err;
           ctx.log.error("could not hand an operator command to Central", { cp_id, command: action.command, err });
           throw new AppError("unavailable", "the bus is unavailable: Central was not told; try again");
         }
