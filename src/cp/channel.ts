@@ -8,7 +8,7 @@
  * sequence numbers already seen.
  */
 import type { BusMessage, OutgoingMessage } from "../bus/bus.ts";
-import { EnvelopeError, type EnvelopeFailure, type EnvelopeHeader, MemorySequences, open, SequenceCounter, seal } from "../crypto/envelope.ts";
+import { EnvelopeError, type EnvelopeFailure, type EnvelopeHeader, MemorySequences, open, readHeader, SequenceCounter, seal } from "../crypto/envelope.ts";
 import type { ChannelKey } from "../crypto/keys.ts";
 
 export type CpSenderRole = "engine" | "monitor";
@@ -77,4 +77,13 @@ export function createCpChannel(options: CpChannelOptions): CpChannel {
       current = key;
     },
   };
+}
+
+/** The key id a sealed message names, without opening it (undefined: not an envelope). */
+export function keyIdOf(message: BusMessage): string | undefined {
+  try {
+    return readHeader(message.value).kid;
+  } catch {
+    return undefined;
+  }
 }

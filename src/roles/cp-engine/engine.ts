@@ -15,7 +15,7 @@ import { type CpCommand, type CpEvent, cpCommandSchema, driverRequestSchema, now
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
-import { type CpChannel, createCpChannel } from "../../cp/channel.ts";
+import { type CpChannel, createCpChannel, keyIdOf } from "../../cp/channel.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
 import { isStopProof } from "../../crypto/stop-token.ts";
@@ -41,6 +41,8 @@ const ENDED_REMEMBERED = 100;
 
 /** A command sealed under a key the engine does not hold yet waits this long for its monitor to hand it over. */
 const WAIT_FOR_KEY_MS = 30_000;
+/** At most this many commands wait for keys not handed over (forged ones included): the oldest go first. */
+const MAX_WAITING = 200;
 
 export type EngineListener = (
   event: { kind: "reading"; reading: Reading } | { kind: "ended"; supply: FinishedSupply } | { kind: "started"; sessionId: string } | { kind: "state" },
@@ -52,7 +54,10 @@ export class Engine {
   private timer?: ReturnType<typeof setInterval>;
   private subscription?: Subscription;
   private publisher: RetryingPublisher;
-  private waitingSince = new Map<string, number>();
+  /** Commands sealed under a key the monitor has not handed over yet, in arrival order. */
+  private waiting: { message: BusMessage; keyId: string | undefined; since: number }[] = [];
+  /** Commands (and key handovers) are handled one at a time, in order. */
+  private turn: Promise<void> = Promise.resolve();
   private listeners: EngineListener[] = [];
   /** Commands sealed before this moment were meant for an engine that ran before this one. */
   private readonly bootedAt = Date.now();
@@ -120,45 +125,58 @@ export class Engine {
     return kept.ready;
   }
 
-  /** The monitor handed over the CP's current key (at start, and after each re-authentication). */
+  /**
+   * The monitor handed over the CP's current key (at start, and after each re-authentication):
+   * the commands that came sealed under it before it arrived are applied now, in order.
+   */
   setKey(key: ChannelKey): void {
     if (this.channel?.keyId === key.keyId) return;
     if (this.channel) this.channel.setKey(key);
     else this.channel = createCpChannel({ cpId: this.o.cpId, role: "engine", key });
     this.o.log.info("channel key received from the monitor", { key_id: key.keyId });
     this.emit({ kind: "state" });
+    void this.inTurn(async () => {
+      const ready = this.waiting.filter((w) => w.keyId === key.keyId);
+      this.waiting = this.waiting.filter((w) => w.keyId !== key.keyId);
+      for (const w of ready) if (this.fresh(w)) await this.handle(w.message);
+    });
+  }
+
+  private inTurn(work: () => Promise<void>): Promise<void> {
+    const next = this.turn.then(work).catch((err) => this.o.log.error("a command could not be handled", { err }));
+    this.turn = next;
+    return next;
   }
 
   private send(event: CpEvent, droppable = false): void {
     this.publisher.send(this.o.topics.cpEvents, () => this.channel?.seal(event), droppable);
   }
 
-  private async onCommands(batch: BusMessage[]): Promise<void> {
-    for (const m of batch) {
-      if (m.key !== this.o.cpId) continue;
-      if (!this.channel) {
-        if (this.stillWaiting(m)) throw new Error("no channel key yet: waiting for the monitor");
-        this.o.log.warn("dropped a command: no channel key was handed over in time");
-        continue;
-      }
-      const opened = await this.channel.open(m);
-      if (!opened.ok) {
-        if (opened.code === "unknown_key" && this.stillWaiting(m)) throw new Error("command sealed under a key not handed over yet");
-        this.o.log.warn("refused a message on the commands topic", { code: opened.code, reason: opened.reason });
-        continue;
-      }
-      if (isKeyRevokedNotice(opened.payload)) {
-        this.o.log.warn("Central revoked the channel key; supply stops until the monitor authenticates again");
-        if (this.supply) this.end("key_revoked");
-        continue;
-      }
-      const command = validate(cpCommandSchema, opened.payload);
-      if (!command.ok) {
-        this.o.log.warn("ignored an unknown command", { reason: command.reason });
-        continue;
-      }
-      this.apply(command.value, opened.header);
+  /** Never throws: a command that cannot be opened now waits aside (or is refused), and the ones after it go on. */
+  private onCommands(batch: BusMessage[]): Promise<void> {
+    return this.inTurn(async () => {
+      for (const m of batch) if (m.key === this.o.cpId) await this.handle(m);
+    });
+  }
+
+  private async handle(m: BusMessage): Promise<void> {
+    const opened = this.channel ? await this.channel.open(m) : undefined;
+    if (!opened || (!opened.ok && opened.code === "unknown_key")) return this.waitForKey(m);
+    if (!opened.ok) {
+      this.o.log.warn("refused a message on the commands topic", { code: opened.code, reason: opened.reason });
+      return;
     }
+    if (isKeyRevokedNotice(opened.payload)) {
+      this.o.log.warn("Central revoked the channel key; supply stops until the monitor authenticates again");
+      if (this.supply) this.end("key_revoked");
+      return;
+    }
+    const command = validate(cpCommandSchema, opened.payload);
+    if (!command.ok) {
+      this.o.log.warn("ignored an unknown command", { reason: command.reason });
+      return;
+    }
+    this.apply(command.value, opened.header);
   }
 
   /**
@@ -190,12 +208,22 @@ export class Engine {
     this.send({ type: "engine_state", session_id: reading?.sessionId ?? null, energy_kwh: reading?.energyKwh, cause, at: nowIso() });
   }
 
-  private stillWaiting(m: BusMessage): boolean {
-    const id = `${m.partition}/${m.offset}`;
-    const since = this.waitingSince.get(id) ?? Date.now();
-    this.waitingSince.set(id, since);
-    if (this.waitingSince.size > 1000) this.waitingSince.clear();
-    return Date.now() - since < WAIT_FOR_KEY_MS;
+  /**
+   * A command sealed under a key the engine does not hold may be Central's, sent just after the
+   * CP authenticated again and before the monitor handed the new key over; or a forgery under a
+   * made-up key id. Either way it waits aside (a while, a bounded number of them) and does not
+   * hold up the commands after it: those under the key the engine holds apply at once.
+   */
+  private waitForKey(m: BusMessage): void {
+    this.waiting = this.waiting.filter((w) => this.fresh(w));
+    if (this.waiting.length >= MAX_WAITING) this.waiting.shift();
+    this.waiting.push({ message: m, keyId: keyIdOf(m), since: Date.now() });
+  }
+
+  private fresh(w: { since: number }): boolean {
+    if (Date.now() - w.since < WAIT_FOR_KEY_MS) return true;
+    this.o.log.warn("dropped a command: its key was not handed over in time");
+    return false;
   }
 
   private apply(c: CpCommand, header: EnvelopeHeader): void {
