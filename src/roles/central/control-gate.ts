@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import type { Auditor } from "../../audit/audit.ts";
 import type { BusMessage } from "../../bus/bus.ts";
 import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
-import { type MessageVerifier, SignatureError, type SignedHeader } from "../../crypto/signed-messages.ts";
+import { type MessageVerifier, SignatureError, type SignedHeader, type Verified } from "../../crypto/signed-messages.ts";
 import type { Db } from "../../db/client.ts";
 import { controlMessageIds } from "../../db/schema/index.ts";
 import { isId } from "../../domain/ids.ts";
@@ -49,7 +49,7 @@ export function createControlGate(verifier: MessageVerifier, maxAgeMs: number, a
 
   return {
     async check(m, replay) {
-      let signed;
+      let signed: Verified;
       try {
         signed = verifier.verify(m.value, m.key);
       } catch (err) {
