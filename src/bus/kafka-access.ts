@@ -106,11 +106,12 @@ export function principalsFor(options: AccessOptions): Principal[] {
     : [principal("driver (every driver)", user("driver"), p, [...driverGrants(t), group(`${groupName(p, "driver")}.`, true)])];
   return [
     principal("central", user("central"), p, [
-      topic(t.driverRequests, "Read"),
-      topic(t.cpEvents, "Read", "Write"), // Write: its silence and deadline probes
-      topic(t.centralControl, "Read", "Write"), // Write: `evnet central stop|resume|revoke`
+      topic(t.driverRequests, "Read", "Write"), // Write: replays of dead letters
+      topic(t.cpEvents, "Read", "Write"), // Write: its silence and deadline probes, replays of dead letters
+      topic(t.centralControl, "Read", "Write"), // Write: `evnet central stop|resume|revoke`, replays of dead letters
       topic(t.driverUpdates, "Write"),
       topic(t.cpCommands, "Write"),
+      topic(t.deadLetters, "Write"), // the messages it sets aside
       group(options.centralGroup ?? groupName(p, "central"), false),
       allTopics,
     ]),

@@ -220,7 +220,7 @@ describe("a message the database refuses for good", () => {
       await sql`alter table audit_events drop constraint test_audit_check`;
       await sql`alter table charging_points drop constraint test_reason_check`;
       const log = createLogger("test");
-      await replayDeadLetter({ db: direct.db, bus, auditor: createAuditor(direct.db, log) }, letter.id, { actorType: "operator", actorId: "tester" });
+      await replayDeadLetter({ db: direct.db, auditor: createAuditor(direct.db, log) }, letter.id, { actorType: "operator", actorId: "tester" });
       // Its sequence is older than the heartbeat accepted since: only the operator's replay gets it in.
       await waitFor(async () => (await cpStatus(direct.db, "CP_A")) === "BROKEN", "the replayed engine fault applied", SECONDS);
       await waitFor(async () => (await sql`select status from dead_letters where id = ${letter.id}`)[0]?.status === "replayed", "the letter marked replayed");

@@ -50,7 +50,7 @@ export async function listDeadLetters(db: Db, filter: DeadLetterFilter): Promise
 export async function markReplaying(db: Db, id: number, by: string): Promise<DeadLetterRow | undefined> {
   const [row] = await db
     .update(deadLetters)
-    .set({ status: "replaying", replayRequestedAt: sql`now()`, replayRequestedBy: by })
+    .set({ status: "replaying", replayRequestedAt: sql`now()`, replayRequestedBy: by, replaySentAt: null })
     .where(and(eq(deadLetters.id, id), inArray(deadLetters.status, ["set_aside", "replay_failed", "replaying"])))
     .returning();
   return row;
@@ -67,6 +67,34 @@ export async function claimReplay(db: Db, id: number): Promise<boolean> {
     .where(and(eq(deadLetters.id, id), eq(deadLetters.status, "replaying")))
     .returning({ id: deadLetters.id });
   return rows.length > 0;
+}
+
+/**
+ * Sends the replays operators asked for back to their topics with `send`, in one transaction
+ * that locks them (two Centrals sweeping at once send each once), and marks them sent.
+ */
+export async function sendRequestedReplays(db: Db, limit: number, send: (rows: DeadLetterRow[]) => Promise<void>): Promise<number> {
+  return db.transaction(async (tx) => {
+    const due = await tx
+      .select()
+      .from(deadLetters)
+      .where(and(eq(deadLetters.status, "replaying"), isNull(deadLetters.replaySentAt)))
+      .orderBy(deadLetters.id)
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    if (due.length === 0) return 0;
+    await send(due);
+    await tx
+      .update(deadLetters)
+      .set({ replaySentAt: sql`now()` })
+      .where(
+        inArray(
+          deadLetters.id,
+          due.map((r) => r.id),
+        ),
+      );
+    return due.length;
+  });
 }
 
 /** A replay failed again (it is set aside anew, pointing back at this one). */

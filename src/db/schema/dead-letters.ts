@@ -36,9 +36,15 @@ export const deadLetters = pgTable(
     publishedAt: timestamp("published_at", { withTimezone: true }),
     replayRequestedAt: timestamp("replay_requested_at", { withTimezone: true }),
     replayRequestedBy: text("replay_requested_by"),
+    /** When Central sent the replay asked for back to its topic (null while it has not). */
+    replaySentAt: timestamp("replay_sent_at", { withTimezone: true }),
     replayedAt: timestamp("replayed_at", { withTimezone: true }),
     /** The dead letter this one is a failed replay of. */
     replayOf: bigint("replay_of", { mode: "number" }),
   },
-  (t) => [index("dead_letters_set_aside_idx").on(t.setAsideAt), index("dead_letters_unpublished_idx").on(t.id).where(sql`published_at is null`)],
+  (t) => [
+    index("dead_letters_set_aside_idx").on(t.setAsideAt),
+    index("dead_letters_unpublished_idx").on(t.id).where(sql`published_at is null`),
+    index("dead_letters_replays_due_idx").on(t.id).where(sql`status = 'replaying' and replay_sent_at is null`),
+  ],
 );

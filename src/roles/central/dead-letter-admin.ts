@@ -54,8 +54,8 @@ export async function deadLetters(deps: AdminDeps, args: string[], print: (asJso
       const id = letterId(arg);
       const topic = await replayLetter(deps, id);
       return print(
-        () => ({ replayed: id, topic }),
-        () => `dead letter ${id} sent back to ${topic}; Central applies it once`,
+        () => ({ replaying: id, topic }),
+        () => `Central sends dead letter ${id} back to ${topic} and applies it once`,
       );
     }
     default:

@@ -13,9 +13,10 @@ import {
   markPublished,
   markReplayFailed,
   type NewDeadLetter,
+  sendRequestedReplays,
   unpublishedDeadLetters,
 } from "../../db/repos/dead-letters.ts";
-import { deadLetterMessage, ownHeaders, replayOf } from "../../dead-letters/messages.ts";
+import { deadLetterMessage, ownHeaders, replayMessage, replayOf } from "../../dead-letters/messages.ts";
 import { escapeControls } from "../../lib/escape.ts";
 import type { CentralContext } from "./context.ts";
 
@@ -78,6 +79,16 @@ export async function publishDeadLetters(ctx: CentralContext, rows: DeadLetterRo
     ctx.db,
     rows.map((r) => r.id),
   );
+}
+
+const REPLAY_BATCH = 100;
+
+/** The sweeper's duty: the replays operators asked for go back to their topics. */
+export async function sendReplays(ctx: CentralContext): Promise<void> {
+  const sent = await sendRequestedReplays(ctx.db, REPLAY_BATCH, async (rows) => {
+    for (const row of rows) await ctx.bus.publish(row.topic, [replayMessage(row)]);
+  });
+  if (sent) ctx.log.info("sent dead letters back to their topics, as operators asked", { count: sent });
 }
 
 const RESEND_BATCH = 200;

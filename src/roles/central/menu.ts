@@ -117,7 +117,7 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
             const replay = await p.confirm({ message: `Replay dead letter ${id} now (its cause is fixed)?`, initialValue: false });
             if (replay !== true) return;
             const topic = await replayLetter(deps, id);
-            p.log.success(`dead letter ${id} sent back to ${topic}`);
+            p.log.success(`Central sends dead letter ${id} back to ${topic}`);
           },
         },
       ],

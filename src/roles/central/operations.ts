@@ -56,7 +56,7 @@ export async function runOperation(op: string, args: string[], config: Operation
     throw new AppError("bad_request", `unknown operation '${op}'; expected one of: ${OPERATIONS.join(", ")}`);
   const log = createLogger("central");
   const needsSigner = op === "stop" || op === "resume" || op === "revoke";
-  const needsBus = needsSigner || (op === "dead-letters" && args[0] === "replay");
+  const needsBus = needsSigner;
   if (needsBus) requireBrokers(config, `to send '${op}' to Central`);
   const database = await openDatabase({
     url: config.DATABASE_URL,

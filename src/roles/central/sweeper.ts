@@ -7,7 +7,8 @@
  *    within the grace after a stop was published) is probed; the owner of its CP's partition
  *    closes it with the last reading applied if it still has no answer;
  *  - messages left in the outbox by a failed publish are sent again, and so are dead letters
- *    not yet copied to their topic.
+ *    not yet copied to their topic;
+ *  - dead letters an operator asked to replay are sent back to their topics.
  * The sweeper decides nothing about a CP itself: the owner of its partition applies each probe
  * in order with the CP's messages, under its row lock (probes.ts). All time comparisons use the
  * database clock.
@@ -17,7 +18,7 @@ import { type Db, rowsOf } from "../../db/client.ts";
 import type { CentralContext } from "./context.ts";
 import { forgetOldControlIds } from "./control-gate.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
-import { resendDeadLetters } from "./dead-letters.ts";
+import { resendDeadLetters, sendReplays } from "./dead-letters.ts";
 import { lastHeartbeatUs, type Probe, probeMessage, silenceCondition } from "./probes.ts";
 import { inWork, type OutboxMessage, publishInOrder, startWaits } from "./work.ts";
 
@@ -51,6 +52,7 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
     ["probe overdue sessions", () => probeOverdueSessions(ctx, state)],
     ["resend the outbox", () => resendOutbox(ctx)],
     ["resend dead letters", () => resendDeadLetters(ctx)],
+    ["send replays of dead letters", () => sendReplays(ctx)],
     ["forget old control message ids", () => forgetOldControlIds(ctx.db, ctx.settings.controlMaxAgeMs)],
   ];
   const failing = new Set<string>();

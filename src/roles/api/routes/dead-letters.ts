@@ -82,9 +82,9 @@ export function deadLetterRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVari
       tags: ["admin"],
       summary: "Replay a dead letter",
       description:
-        "Operator token. Sends the message back to its topic; Central applies it once (if it fails again, it is set aside again as a new dead letter pointing back at this one).",
+        "Operator token. Central sends the message back to its topic within a second and applies it once (if it fails again, it is set aside again as a new dead letter pointing back at this one).",
       security: bearer,
-      responses: { 202: ok("Sent back to its topic", replaySchema), ...errors(401, 404, 409, 422, 503) },
+      responses: { 202: ok("Central sends it back to its topic", replaySchema), ...errors(401, 404, 409, 422, 503) },
     }),
     operator,
     auditFailures(ctx.auditor, {
@@ -98,7 +98,7 @@ export function deadLetterRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVari
       const { id } = c.req.valid("param");
       c.set("audited", true); // replayDeadLetter audits every outcome itself
       const row = await replayDeadLetter(ctx, id, { actorType: "operator", actorId: "api", sourceAddress: clientAddress(c) });
-      return c.json({ id, topic: row.topic, message: `dead letter ${id} sent back to ${row.topic}; Central applies it once` }, 202);
+      return c.json({ id, topic: row.topic, message: `Central sends dead letter ${id} back to ${row.topic} and applies it once` }, 202);
     },
   );
 

@@ -1,0 +1,2 @@
+ALTER TABLE "dead_letters" ADD COLUMN "replay_sent_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "dead_letters_replays_due_idx" ON "dead_letters" USING btree ("id") WHERE status = 'replaying' and replay_sent_at is null;
