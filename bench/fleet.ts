@@ -2,7 +2,7 @@
  * A fleet of N chargers in a fresh database, in the state Central would have brought them to
  * after each one authenticated and a driver started charging: registered, holding its own
  * channel key (stored wrapped under the master key, exactly as the API stores it), connected,
- * SUPPLYING a session in progress. Written straight into the tables in bulk: N HTTPS
+ * SUPPLYING a session in progress for a driver who holds a channel key of its own. Written straight into the tables in bulk: N HTTPS
  * authentications and N charge requests would only measure the set-up, not the hot path.
  */
 
@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { newChannelKey, wrapKey } from "../src/crypto/keys.ts";
 import { type Db, openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
-import { chargingPoints, chargingSessions, cpKeys, drivers } from "../src/db/schema/index.ts";
+import { chargingPoints, chargingSessions, cpKeys, driverKeys, drivers } from "../src/db/schema/index.ts";
 import { costOf, energyOver, meterKwh } from "../src/domain/billing.ts";
 import { cpId } from "./ceiling.ts";
 
@@ -22,6 +22,9 @@ export interface Charger {
   /** The channel key, base64url (the load generator seals with it). */
   key: string;
   driverId: string;
+  /** The driver's channel key and its id, as for the charger. */
+  driverKeyId: string;
+  driverKey: string;
   sessionId: string;
   /** When the seeded session started (ms since the epoch). */
   startedAt: number;
@@ -75,21 +78,28 @@ export async function seedFleet(databaseUrl: string, masterKey: Uint8Array, shap
   try {
     for (let from = 0; from < count; from += CHUNK) {
       const chunk: Charger[] = [];
-      const wrapped: string[] = [];
+      const wrapped: { cp: string; driver: string }[] = [];
       for (let i = from; i < Math.min(count, from + CHUNK); i++) {
         const key = newChannelKey();
+        const driverKey = newChannelKey("driver");
         const id = cpId(i);
+        const driverId = `D-${String(i).padStart(6, "0")}`;
         const pricePerKwh = 0.3 + (i % 5) * 0.05;
         chunk.push({
           cpId: id,
           keyId: key.keyId,
           key: Buffer.from(key.key).toString("base64url"),
-          driverId: `D-${String(i).padStart(6, "0")}`,
+          driverId,
+          driverKeyId: driverKey.keyId,
+          driverKey: Buffer.from(driverKey.key).toString("base64url"),
           sessionId: `S-bench-${i}`,
           startedAt: now - Math.round(((shape.minAgeS ?? 0) + Math.random() * meanSessionS) * 1000),
           pricePerKwh: Math.round(pricePerKwh * 100) / 100,
         });
-        wrapped.push(wrapKey(masterKey, id, key.keyId, key.key));
+        wrapped.push({
+          cp: wrapKey(masterKey, { type: "cp", id }, key.keyId, key.key),
+          driver: wrapKey(masterKey, { type: "driver", id: driverId }, driverKey.keyId, driverKey.key),
+        });
       }
       await insertChunk(database.db, chunk, wrapped, { powerKw, heartbeatS }, now);
       chargers.push(...chunk);
@@ -104,7 +114,7 @@ export async function seedFleet(databaseUrl: string, masterKey: Uint8Array, shap
 async function insertChunk(
   db: Db,
   chunk: Charger[],
-  wrapped: string[],
+  wrapped: { cp: string; driver: string }[],
   { powerKw, heartbeatS }: { powerKw: number; heartbeatS: number },
   now: number,
 ): Promise<void> {
@@ -122,8 +132,13 @@ async function insertChunk(
         lastConnectionTime: new Date(now),
       })),
     );
-    await tx.insert(cpKeys).values(chunk.map((c, i) => ({ keyId: c.keyId, cpId: c.cpId, wrappedKey: wrapped[i]! })));
-    await tx.insert(drivers).values(chunk.map((c) => ({ driverId: c.driverId, status: "CHARGING", currentSessionId: c.sessionId })));
+    await tx.insert(cpKeys).values(chunk.map((c, i) => ({ keyId: c.keyId, cpId: c.cpId, wrappedKey: wrapped[i]!.cp })));
+    await tx
+      .insert(drivers)
+      .values(
+        chunk.map((c) => ({ driverId: c.driverId, status: "CHARGING", currentSessionId: c.sessionId, credentialHash: "bench", registeredAt: new Date(now) })),
+      );
+    await tx.insert(driverKeys).values(chunk.map((c, i) => ({ keyId: c.driverKeyId, driverId: c.driverId, wrappedKey: wrapped[i]!.driver })));
     await tx.insert(chargingSessions).values(
       chunk.map((c) => {
         const energy = meterKwh(energyOver(powerKw, now - c.startedAt));

@@ -5,7 +5,8 @@
  *    and its monitor a heartbeat every 5 s; the engine obeys Central's sealed start/stop
  *    commands and reports supply_started / supply_ended;
  *  - each driver stops its session when it has lasted long enough, waits for the ticket,
- *    pauses, and asks for a charge again (driver requests, plain JSON, keyed by the CP);
+ *    pauses, and asks for a charge again (driver requests sealed with its own key, keyed by the
+ *    CP; Central's answers, progress and tickets come sealed for it and are opened);
  *  - a latency sampler follows a sample of the chargers: for each telemetry it sends, it polls
  *    the API until the session shows that energy, and records how long that took.
  *
@@ -15,12 +16,13 @@
  * backlog of telemetry as fast as it can and prints `{"event":"prefilled","count":n}`.
  */
 import { readFileSync } from "node:fs";
-import { type BusMessage, type OutgoingMessage, textDecoder } from "../src/bus/bus.ts";
+import type { BusMessage, OutgoingMessage } from "../src/bus/bus.ts";
 import { KafkaBus } from "../src/bus/kafka.ts";
 import type { ChargeRequest, CpEvent, StopRequest } from "../src/bus/messages.ts";
 import { topicsFor } from "../src/bus/topics.ts";
 import { type CpChannel, createCpChannel } from "../src/cp/channel.ts";
 import { costOf, type EndReason, energyOver, meterKwh } from "../src/domain/billing.ts";
+import { createDriverChannel, type DriverChannel } from "../src/roles/driver/channel.ts";
 import type { Charger } from "./fleet.ts";
 import { LatencySampler } from "./latency.ts";
 import { summarise } from "./stats.ts";
@@ -63,6 +65,7 @@ interface SimCharger {
   c: Charger;
   engine: CpChannel;
   monitor: CpChannel;
+  driver: DriverChannel;
   phase: Phase;
   session?: Session;
   nextRequestAt: number;
@@ -155,6 +158,7 @@ function uniform(low: number, high: number): number {
 class LoadGenerator {
   private chargers: SimCharger[];
   private byCp = new Map<string, SimCharger>();
+  private byDriver = new Map<string, SimCharger>();
   private bus: KafkaBus;
   private topics;
   private events: OrderedSender;
@@ -176,13 +180,17 @@ class LoadGenerator {
         c,
         engine: createCpChannel({ cpId: c.cpId, role: "engine", key }),
         monitor: createCpChannel({ cpId: c.cpId, role: "monitor", key }),
+        driver: createDriverChannel(c.driverId, { keyId: c.driverKeyId, key: new Uint8Array(Buffer.from(c.driverKey, "base64url")) }),
         phase: "supplying" as Phase,
         session: { id: c.sessionId, startedAt: c.startedAt, stopAt: now + Math.random() * config.meanSessionS * 1000 },
         nextRequestAt: 0,
         sampled: i % every === 0 && i / every < config.latencySample,
       };
     });
-    for (const s of this.chargers) this.byCp.set(s.c.cpId, s);
+    for (const s of this.chargers) {
+      this.byCp.set(s.c.cpId, s);
+      this.byDriver.set(s.c.driverId, s);
+    }
     this.bus = new KafkaBus({ brokers: config.brokers, clientId: "bench-load" });
     this.topics = topicsFor(config.topicPrefix);
     this.events = new OrderedSender(this.bus, this.topics.cpEvents);
@@ -295,7 +303,7 @@ class LoadGenerator {
       cp_id: s.c.cpId,
       at: new Date().toISOString(),
     };
-    this.requests.push({ key: s.c.cpId, value: JSON.stringify(request) });
+    this.requests.push(s.driver.seal(request, s.c.cpId));
     s.phase = "requesting";
     s.nextRequestAt = Date.now() + 30_000;
     this.counts.chargeRequests++;
@@ -310,7 +318,7 @@ class LoadGenerator {
       session_id: session.id,
       at: new Date().toISOString(),
     };
-    this.requests.push({ key: s.c.cpId, value: JSON.stringify(request) });
+    this.requests.push(s.driver.seal(request, s.c.cpId));
     s.phase = "stopping";
     s.nextRequestAt = Date.now() + 30_000;
     this.counts.stopRequests++;
@@ -359,11 +367,11 @@ class LoadGenerator {
 
   private async onDriverUpdates(batch: BusMessage[]): Promise<void> {
     for (const m of batch) {
-      // Live progress is most of this topic; a driver only glances at it.
-      if (textDecoder.decode(m.value.subarray(0, 20)).startsWith('{"type":"progress"')) continue;
-      const update = JSON.parse(textDecoder.decode(m.value)) as { type: string; cp_id: string; code?: string };
-      const s = this.byCp.get(update.cp_id);
-      if (!s) continue;
+      // Every update is sealed for its driver: live progress too (most of this topic), which a driver only glances at.
+      const s = this.byDriver.get(m.key);
+      const opened = await s?.driver.open<{ type: string; code?: string }>(m);
+      if (!s || !opened?.ok || opened.payload.type === "progress") continue;
+      const update = opened.payload;
       const now = Date.now();
       if (update.type === "authorised") this.counts.authorised++;
       else if (update.type === "ticket") {

@@ -37,7 +37,7 @@ export function telemetryMessageBytes(): number {
     elapsed_s: 2021.4,
     at: new Date().toISOString(),
   };
-  return Buffer.byteLength(seal({ cp, kid: key.keyId, sender: `engine:${cp}`, seq: Date.now() * 1000 }, key.key, payload));
+  return Buffer.byteLength(seal({ sub: `cp:${cp}`, kid: key.keyId, sender: `engine:${cp}`, seq: Date.now() * 1000 }, key.key, payload));
 }
 
 function lastJson(role: RoleProcess, pattern: RegExp, timeoutMs: number): Promise<Record<string, number>> {

@@ -1,15 +1,14 @@
 /**
  * A charging point's end of the encrypted channel, used by its engine and its monitor alike:
  * seals what they send Central (topics.cpEvents) and opens what Central sends them
- * (topics.cpCommands) with the CP's channel key.
- *
- * A CP keeps no database, so replay protection here is in memory plus a freshness window: a
- * message from Central older than the window is refused even after a restart forgot the
- * sequence numbers already seen.
+ * (topics.cpCommands) with the CP's channel key (src/channel/client.ts).
  */
 import type { BusMessage, OutgoingMessage } from "../bus/bus.ts";
-import { EnvelopeError, type EnvelopeFailure, type EnvelopeHeader, MemorySequences, open, readHeader, SequenceCounter, seal } from "../crypto/envelope.ts";
+import { type ClientInbound, type ClientOpenFailure, createClientChannel } from "../channel/client.ts";
+import { readHeader } from "../crypto/envelope.ts";
 import type { ChannelKey } from "../crypto/keys.ts";
+
+export { DEFAULT_FRESHNESS_MS } from "../channel/client.ts";
 
 export type CpSenderRole = "engine" | "monitor";
 
@@ -21,10 +20,8 @@ export interface CpChannelOptions {
   freshnessMs?: number;
 }
 
-/** Besides the envelope's own failures: a message for another CP, or one too old to trust. */
-export type CpOpenFailure = EnvelopeFailure | "not_for_me" | "stale" | "not_from_central";
-
-export type CpInbound<T> = { ok: true; header: EnvelopeHeader; payload: T } | { ok: false; code: CpOpenFailure; reason: string };
+export type CpOpenFailure = ClientOpenFailure;
+export type CpInbound<T> = ClientInbound<T>;
 
 export interface CpChannel {
   readonly cpId: string;
@@ -35,47 +32,18 @@ export interface CpChannel {
   setKey(key: ChannelKey): void;
 }
 
-export const DEFAULT_FRESHNESS_MS = 120_000;
-
 export function createCpChannel(options: CpChannelOptions): CpChannel {
   const { cpId, role } = options;
-  const freshnessMs = options.freshnessMs ?? DEFAULT_FRESHNESS_MS;
   const sender = `${role}:${cpId}`;
-  const counter = new SequenceCounter();
-  const seen = new MemorySequences();
-  let current = options.key;
-
+  const channel = createClientChannel({ subject: { type: "cp", id: cpId }, key: options.key, freshnessMs: options.freshnessMs });
   return {
     cpId,
     get keyId() {
-      return current.keyId;
+      return channel.keyId;
     },
-
-    seal(payload) {
-      return { key: cpId, value: seal({ cp: cpId, kid: current.keyId, sender, seq: counter.next() }, current.key, payload) };
-    },
-
-    async open<T>(message: BusMessage): Promise<CpInbound<T>> {
-      // Every CP reads the one commands topic; messages keyed for others are not an attack.
-      if (message.key !== cpId) return { ok: false, code: "not_for_me", reason: `message for ${message.key}` };
-      const key = current;
-      try {
-        const opened = await open<T>(message.value, (kid) => (kid === key.keyId ? { key: key.key, cpId, revoked: false } : undefined), seen, cpId);
-        const { header } = opened;
-        if (!header.sender.startsWith("central:")) return { ok: false, code: "not_from_central", reason: `sender ${header.sender} is not Central` };
-        if (Math.abs(Date.now() - header.ts) > freshnessMs)
-          return { ok: false, code: "stale", reason: `sealed ${Math.round((Date.now() - header.ts) / 1000)} s ago` };
-        seen.accept(header.kid, header.sender, header.seq);
-        return { ok: true, header, payload: opened.payload };
-      } catch (err) {
-        if (err instanceof EnvelopeError) return { ok: false, code: err.code, reason: err.message };
-        throw err;
-      }
-    },
-
-    setKey(key) {
-      current = key;
-    },
+    seal: (payload) => channel.seal(payload, sender, cpId),
+    open: (message) => channel.open(message),
+    setKey: (key) => channel.setKey(key),
   };
 }
 

@@ -1,22 +1,51 @@
 /**
- * The envelope every CP <-> Central bus message travels in: AES-256-GCM under the CP's channel
- * key, a fresh 96-bit nonce per message, and the CP id, key id, sender and sequence number
- * authenticated as associated data. Only those routing fields are readable on the wire.
+ * The envelope every message between Central and a key holder (a CP's engine or monitor, a
+ * driver's app) travels in: AES-256-GCM under the subject's channel key, a fresh 96-bit nonce
+ * per message, and the subject, key id, sender and sequence number authenticated as associated
+ * data. Only those routing fields are readable on the wire.
  *
- * Opening checks, in order: the format, the key (known, not revoked, belonging to the claimed
- * CP), the authentication tag, and the sequence (greater than the last accepted from that
- * sender under that key). Each failure has its own code so it can be audited with its reason.
+ * The subject is whose channel key it is, typed: `cp:CP_001` or `driver:D1`. Opening checks, in
+ * order: the format, the key (known, not revoked, belonging to the claimed subject), the
+ * authentication tag, and the sequence (greater than the last accepted from that sender under
+ * that key). Each failure has its own code so it can be audited with its reason.
  */
 
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { KnownError } from "../lib/errors.ts";
 
+export const SUBJECT_TYPES = ["cp", "driver"] as const;
+export type SubjectType = (typeof SUBJECT_TYPES)[number];
+
+export interface Subject {
+  type: SubjectType;
+  id: string;
+}
+
+const SUBJECT = /^(cp|driver):([A-Za-z0-9_.-]{1,64})$/;
+const KEY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** A sender names a role and an instance in printable ASCII: `engine:CP_001`, `central:host-42`, `driver:D1>CP_001`. */
+const SENDER = /^[\x21-\x7e]{1,200}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Largest ciphertext accepted, in base64url characters (a payload is a few hundred bytes). */
+const MAX_CIPHERTEXT = 64 * 1024;
+
+/** `cp:CP_001`, as the header carries it. */
+export function subjectName(subject: Subject): string {
+  return `${subject.type}:${subject.id}`;
+}
+
+export function parseSubject(name: string): Subject | undefined {
+  const m = SUBJECT.exec(name);
+  return m ? { type: m[1] as SubjectType, id: m[2]! } : undefined;
+}
+
 export interface EnvelopeHeader {
   /** format version */
-  v: 1;
-  cp: string;
+  v: 2;
+  /** whose key: `cp:CP_001`, `driver:D1` */
+  sub: string;
   kid: string;
-  /** who sent it: `engine:CP_001`, `monitor:CP_001`, `central:<instance>` */
+  /** who sent it: `engine:CP_001`, `monitor:CP_001`, `driver:D1>CP_001`, `central:<instance>` */
   sender: string;
   /** strictly increasing per sender and key */
   seq: number;
@@ -29,7 +58,7 @@ export interface SealedEnvelope extends EnvelopeHeader {
   ct: string;
 }
 
-export type EnvelopeFailure = "malformed" | "unknown_key" | "revoked_key" | "cp_mismatch" | "tampered" | "replayed";
+export type EnvelopeFailure = "malformed" | "unknown_key" | "revoked_key" | "subject_mismatch" | "tampered" | "replayed";
 
 export class EnvelopeError extends KnownError {
   override name = "EnvelopeError";
@@ -45,7 +74,8 @@ export class EnvelopeError extends KnownError {
 
 export interface KeyInfo {
   key: Uint8Array;
-  cpId: string;
+  /** whose key it is, as `subjectName` writes it */
+  subject: string;
   revoked: boolean;
   /**
    * A key replaced by a new authentication (not revoked for cause) still opens what was sealed
@@ -54,8 +84,8 @@ export interface KeyInfo {
   sealedUntil?: number;
 }
 
-/** Finds a channel key by id (a cache in front of the database, usually). */
-export type KeyLookup = (keyId: string) => KeyInfo | undefined | Promise<KeyInfo | undefined>;
+/** Finds a channel key by id for the subject a message claims (a cache in front of the database, usually). */
+export type KeyLookup = (keyId: string, subject: Subject) => KeyInfo | undefined | Promise<KeyInfo | undefined>;
 
 /** Replay guard: returns the last accepted sequence for (key, sender), or undefined. */
 export interface SequenceStore {
@@ -63,7 +93,7 @@ export interface SequenceStore {
 }
 
 function associatedData(h: EnvelopeHeader): Buffer {
-  return Buffer.from(`evnet/envelope/v${h.v}|${h.cp}|${h.kid}|${h.sender}|${h.seq}|${h.ts}`);
+  return Buffer.from(`evnet/envelope/v${h.v}|${h.sub}|${h.kid}|${h.sender}|${h.seq}|${h.ts}`);
 }
 
 /**
@@ -79,7 +109,7 @@ export class SequenceCounter {
 }
 
 export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number }, key: Uint8Array, payload: unknown): string {
-  const h: EnvelopeHeader = { v: 1, cp: header.cp, kid: header.kid, sender: header.sender, seq: header.seq, ts: header.ts ?? Date.now() };
+  const h: EnvelopeHeader = { v: 2, sub: header.sub, kid: header.kid, sender: header.sender, seq: header.seq, ts: header.ts ?? Date.now() };
   const nonce = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
   cipher.setAAD(associatedData(h));
@@ -100,50 +130,59 @@ export function readHeader(wire: string | Uint8Array): SealedEnvelope {
   const ok =
     e !== null &&
     typeof e === "object" &&
-    e.v === 1 &&
-    typeof e.cp === "string" &&
-    e.cp.length > 0 &&
-    e.cp.length <= 64 &&
+    e.v === 2 &&
+    typeof e.sub === "string" &&
+    SUBJECT.test(e.sub) &&
     typeof e.kid === "string" &&
-    e.kid.length > 0 &&
-    e.kid.length <= 128 &&
+    KEY_ID.test(e.kid) &&
     typeof e.sender === "string" &&
-    e.sender.length > 0 &&
-    e.sender.length <= 128 &&
+    SENDER.test(e.sender) &&
     Number.isSafeInteger(e.seq) &&
     (e.seq as number) > 0 &&
     Number.isSafeInteger(e.ts) &&
     typeof e.nonce === "string" &&
-    typeof e.ct === "string";
+    e.nonce.length === 16 &&
+    BASE64URL.test(e.nonce) &&
+    typeof e.ct === "string" &&
+    e.ct.length <= MAX_CIPHERTEXT &&
+    BASE64URL.test(e.ct);
   if (!ok) {
+    // Only well-formed fields are repeated (in an audit entry): anything else may hold anything.
     const header =
-      e && typeof e === "object" ? { cp: typeof e.cp === "string" ? e.cp : undefined, kid: typeof e.kid === "string" ? e.kid : undefined } : undefined;
-    throw new EnvelopeError("malformed", "envelope fields are missing or of the wrong type", header);
+      e && typeof e === "object"
+        ? {
+            sub: typeof e.sub === "string" && SUBJECT.test(e.sub) ? e.sub : undefined,
+            kid: typeof e.kid === "string" && KEY_ID.test(e.kid) ? e.kid : undefined,
+          }
+        : undefined;
+    throw new EnvelopeError("malformed", "envelope fields are missing or of the wrong form", header);
   }
   return e as SealedEnvelope;
 }
 
 export interface Opened<T = unknown> {
   header: EnvelopeHeader;
+  subject: Subject;
   payload: T;
 }
 
 /**
- * Opens a sealed message. `expectedCp`, when given (the bus key), must match the envelope.
- * The caller records `header.seq` as accepted once it has applied the message.
+ * Opens a sealed message. `expectedSubject`, when given (what the bus key implies), must be the
+ * envelope's. The caller records `header.seq` as accepted once it has applied the message.
  */
-export async function open<T = unknown>(wire: string | Uint8Array, keys: KeyLookup, sequences: SequenceStore, expectedCp?: string): Promise<Opened<T>> {
-  return openEnvelope(readHeader(wire), keys, sequences, expectedCp);
+export async function open<T = unknown>(wire: string | Uint8Array, keys: KeyLookup, sequences: SequenceStore, expectedSubject?: string): Promise<Opened<T>> {
+  return openEnvelope(readHeader(wire), keys, sequences, expectedSubject);
 }
 
 /** `open` for an envelope already read with `readHeader` (a batch reads each header once). */
-export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLookup, sequences: SequenceStore, expectedCp?: string): Promise<Opened<T>> {
-  const header: EnvelopeHeader = { v: 1, cp: e.cp, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
-  if (expectedCp !== undefined && expectedCp !== e.cp)
-    throw new EnvelopeError("cp_mismatch", `message keyed for ${expectedCp} claims to be from ${e.cp}`, header);
-  const info = await keys(e.kid);
+export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLookup, sequences: SequenceStore, expectedSubject?: string): Promise<Opened<T>> {
+  const header: EnvelopeHeader = { v: 2, sub: e.sub, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
+  const subject = parseSubject(e.sub)!;
+  if (expectedSubject !== undefined && expectedSubject !== e.sub)
+    throw new EnvelopeError("subject_mismatch", `message for ${expectedSubject} claims to be ${e.sub}'s`, header);
+  const info = await keys(e.kid, subject);
   if (!info) throw new EnvelopeError("unknown_key", `unknown key id ${e.kid}`, header);
-  if (info.cpId !== e.cp) throw new EnvelopeError("cp_mismatch", `key ${e.kid} belongs to ${info.cpId}, not ${e.cp}`, header);
+  if (info.subject !== e.sub) throw new EnvelopeError("subject_mismatch", `key ${e.kid} is ${info.subject}'s, not ${e.sub}'s`, header);
   if (info.revoked && !(info.sealedUntil !== undefined && e.ts <= info.sealedUntil))
     throw new EnvelopeError("revoked_key", `key ${e.kid} has been revoked`, header);
   let plaintext: string;
@@ -165,10 +204,11 @@ export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLook
   } catch {
     throw new EnvelopeError("malformed", "payload is not JSON", header);
   }
-  return { header, payload };
+  return { header, subject, payload };
 }
 
-/** An in-memory sequence store (the CP side; Central persists its own in the database). */
+/** No sequence is checked: the caller guards against replays its own way (a client's seen messages). */
+/** Accepted sequences kept in memory (a client, a test): one's own store, no database. */
 export class MemorySequences implements SequenceStore {
   private map = new Map<string, number>();
   last(keyId: string, sender: string): number | undefined {
@@ -179,3 +219,5 @@ export class MemorySequences implements SequenceStore {
     if ((this.map.get(k) ?? 0) < seq) this.map.set(k, seq);
   }
 }
+
+export const UNCHECKED_SEQUENCES: SequenceStore = { last: () => undefined };

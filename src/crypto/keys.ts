@@ -1,10 +1,12 @@
 /**
- * Channel keys: a fresh random 256-bit AES key per authenticated CP, identified by a key id,
- * stored only wrapped (AES-256-GCM) under the operator's master key, bound to its CP and id.
+ * Channel keys: a fresh random 256-bit AES key per authentication of a CP or a driver,
+ * identified by a key id, stored only wrapped (AES-256-GCM) under the operator's master key,
+ * bound to its subject and id.
  */
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { KnownError } from "../lib/errors.ts";
+import type { Subject } from "./envelope.ts";
 
 export interface ChannelKey {
   keyId: string;
@@ -15,8 +17,9 @@ export class KeyError extends KnownError {
   override name = "KeyError";
 }
 
-export function newChannelKey(): ChannelKey {
-  return { keyId: `k_${randomUUID()}`, key: new Uint8Array(randomBytes(32)) };
+/** A fresh key; a driver's key id says so (`dk_`), a CP's keeps the form it always had (`k_`). */
+export function newChannelKey(type: Subject["type"] = "cp"): ChannelKey {
+  return { keyId: `${type === "driver" ? "dk" : "k"}_${randomUUID()}`, key: new Uint8Array(randomBytes(32)) };
 }
 
 /**
@@ -31,26 +34,27 @@ export function parseMasterKey(text: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(text).digest());
 }
 
-function aad(cpId: string, keyId: string): Buffer {
-  return Buffer.from(`evnet/cp-key/v1|${cpId}|${keyId}`);
+/** Binds a wrapped key to whose it is (a CP's keys wrap exactly as they always have). */
+function aad(subject: Subject, keyId: string): Buffer {
+  return Buffer.from(`evnet/${subject.type}-key/v1|${subject.id}|${keyId}`);
 }
 
-export function wrapKey(master: Uint8Array, cpId: string, keyId: string, key: Uint8Array): string {
+export function wrapKey(master: Uint8Array, subject: Subject, keyId: string, key: Uint8Array): string {
   const nonce = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", master, nonce);
-  cipher.setAAD(aad(cpId, keyId));
+  cipher.setAAD(aad(subject, keyId));
   const ct = Buffer.concat([cipher.update(key), cipher.final()]);
   return `v1.${nonce.toString("base64url")}.${Buffer.concat([ct, cipher.getAuthTag()]).toString("base64url")}`;
 }
 
-export function unwrapKey(master: Uint8Array, cpId: string, keyId: string, wrapped: string): Uint8Array {
+export function unwrapKey(master: Uint8Array, subject: Subject, keyId: string, wrapped: string): Uint8Array {
   const [version, nonceB64, body] = wrapped.split(".");
   if (version !== "v1" || !nonceB64 || !body) throw new KeyError("wrapped key has an unknown format");
   const raw = Buffer.from(body, "base64url");
   if (raw.length < 16) throw new KeyError("wrapped key is truncated");
   try {
     const decipher = createDecipheriv("aes-256-gcm", master, Buffer.from(nonceB64, "base64url"));
-    decipher.setAAD(aad(cpId, keyId));
+    decipher.setAAD(aad(subject, keyId));
     decipher.setAuthTag(raw.subarray(raw.length - 16));
     return new Uint8Array(Buffer.concat([decipher.update(raw.subarray(0, raw.length - 16)), decipher.final()]));
   } catch {

@@ -23,3 +23,28 @@ export function isStopProof(token: string, sessionId: string, requestId: string,
   const given = Buffer.from(proof, "base64url");
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+/**
+ * A driver's request travels sealed for Central, which the charger cannot open: a stop request
+ * also carries, in these headers, what the charger needs to check it (the session, the request
+ * id and the proof; none of them a secret or a charging figure).
+ */
+const STOP_HEADERS = { session: "evnet-stop-session", request: "evnet-stop-request", proof: "evnet-stop-proof" } as const;
+
+export interface StopClaim {
+  sessionId: string;
+  requestId: string;
+  proof: string;
+}
+
+export function stopHeaders(claim: StopClaim): Record<string, string> {
+  return { [STOP_HEADERS.session]: claim.sessionId, [STOP_HEADERS.request]: claim.requestId, [STOP_HEADERS.proof]: claim.proof };
+}
+
+/** The stop a message's headers claim, if they claim one. */
+export function stopClaimOf(headers: Record<string, string> | undefined): StopClaim | undefined {
+  const sessionId = headers?.[STOP_HEADERS.session];
+  const requestId = headers?.[STOP_HEADERS.request];
+  const proof = headers?.[STOP_HEADERS.proof];
+  return sessionId && requestId && proof ? { sessionId, requestId, proof } : undefined;
+}

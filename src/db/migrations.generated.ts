@@ -10,6 +10,7 @@ import m6 from "../../migrations/0006_sturdy_ultragirl.sql" with { type: "text" 
 import m7 from "../../migrations/0007_reflective_roland_deschain.sql" with { type: "text" };
 import m8 from "../../migrations/0008_aberrant_silver_surfer.sql" with { type: "text" };
 import m9 from "../../migrations/0009_needy_owl.sql" with { type: "text" };
+import m10 from "../../migrations/0010_tough_mastermind.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -23,4 +24,5 @@ export const migrationSql: Record<string, string> = {
   "0007_reflective_roland_deschain": m7,
   "0008_aberrant_silver_surfer": m8,
   "0009_needy_owl": m9,
+  "0010_tough_mastermind": m10,
 };

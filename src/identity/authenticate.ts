@@ -90,7 +90,7 @@ export async function issueChannelKey(deps: Omit<AuthenticationDeps, "verifier">
   const stored = await storeNewKey(deps.db, {
     keyId: fresh.keyId,
     cpId,
-    wrappedKey: wrapKey(deps.masterKey, cpId, fresh.keyId, fresh.key),
+    wrappedKey: wrapKey(deps.masterKey, { type: "cp", id: cpId }, fresh.keyId, fresh.key),
     credentialJti: issue.credentialJti,
   });
   const audit = { actorType: "cp" as const, actorId: cpId, resource: cpResource(cpId), outcome: "success" as const, sourceAddress: issue.sourceAddress };

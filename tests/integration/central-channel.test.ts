@@ -70,7 +70,12 @@ async function authenticatedCp(cpId: string): Promise<ChannelKey> {
     .values({ jti: `cred_${cpId}`, cpId, expiresAt: new Date(Date.now() + 86400_000) })
     .onConflictDoNothing();
   const key = newChannelKey();
-  await storeNewKey(handle.db, { keyId: key.keyId, cpId, wrappedKey: wrapKey(masterKey, cpId, key.keyId, key.key), credentialJti: `cred_${cpId}` });
+  await storeNewKey(handle.db, {
+    keyId: key.keyId,
+    cpId,
+    wrappedKey: wrapKey(masterKey, { type: "cp", id: cpId }, key.keyId, key.key),
+    credentialJti: `cred_${cpId}`,
+  });
   return key;
 }
 
@@ -94,11 +99,11 @@ describe("opening what a CP sends", () => {
     const central = channelFor();
     const engine = createCpChannel({ cpId: "CP_E1", role: "engine", key });
     const message = fromCp(engine, { type: "telemetry", power_kw: 7.4 });
-    const first = await central.openFromCp<{ type: string }>(message);
-    expect(first).toMatchObject({ ok: true, cpId: "CP_E1", payload: { type: "telemetry", power_kw: 7.4 } });
+    const first = await central.openOne<{ type: string }>(message);
+    expect(first).toMatchObject({ ok: true, subject: { type: "cp", id: "CP_E1" }, payload: { type: "telemetry", power_kw: 7.4 } });
     if (!first.ok) throw new Error("not opened");
     expect(await central.accept(first.header)).toBe(true);
-    expect(await central.openFromCp(message)).toMatchObject({ ok: false, code: "replayed" });
+    expect(await central.openOne(message)).toMatchObject({ ok: false, code: "replayed" });
     const [audit] = await securityAudits("CP_E1");
     expect(audit).toMatchObject({ action: "open_message", outcome: "failure", actor_id: "CP_E1" });
     expect(audit!.reason).toStartWith("replayed:");
@@ -110,18 +115,18 @@ describe("opening what a CP sends", () => {
     const monitor = createCpChannel({ cpId: "CP_E2", role: "monitor", key });
     const message = fromCp(monitor, { type: "heartbeat" });
     const before = channelFor();
-    const opened = await before.openFromCp(message);
+    const opened = await before.openOne(message);
     if (!opened.ok) throw new Error("not opened");
     await before.accept(opened.header);
     const afterRestart = channelFor();
-    expect(await afterRestart.openFromCp(message)).toMatchObject({ ok: false, code: "replayed" });
-    expect((await afterRestart.openFromCp(fromCp(monitor, { type: "heartbeat" }))).ok).toBe(true);
+    expect(await afterRestart.openOne(message)).toMatchObject({ ok: false, code: "replayed" });
+    expect((await afterRestart.openOne(fromCp(monitor, { type: "heartbeat" }))).ok).toBe(true);
   });
 
   test("accepting the same sequence twice says no the second time (a concurrent copy)", async () => {
     const key = await authenticatedCp("CP_E3");
     const central = channelFor();
-    const opened = await central.openFromCp(fromCp(createCpChannel({ cpId: "CP_E3", role: "engine", key }), {}));
+    const opened = await central.openOne(fromCp(createCpChannel({ cpId: "CP_E3", role: "engine", key }), {}));
     if (!opened.ok) throw new Error("not opened");
     expect(await central.accept(opened.header)).toBe(true);
     expect(await central.accept(opened.header)).toBe(false);
@@ -134,7 +139,7 @@ describe("opening what a CP sends", () => {
     const ct = Buffer.from(envelope.ct, "base64url");
     ct[3] = ct[3]! ^ 0x01;
     const tampered = onTheBus(JSON.stringify({ ...envelope, ct: ct.toString("base64url") }), "CP_E4");
-    expect(await channelFor().openFromCp(tampered)).toMatchObject({ ok: false, code: "tampered" });
+    expect(await channelFor().openOne(tampered)).toMatchObject({ ok: false, code: "tampered" });
     expect((await securityAudits("CP_E4"))[0]!.reason).toStartWith("tampered:");
     expect((await acceptedSeqs(key.keyId)).length).toBe(0);
   });
@@ -144,37 +149,37 @@ describe("opening what a CP sends", () => {
     const message = fromCp(createCpChannel({ cpId: "CP_E5", role: "engine", key }), {});
     const envelope = JSON.parse(new TextDecoder().decode(message.value));
     const edited = onTheBus(JSON.stringify({ ...envelope, seq: envelope.seq + 1000 }), "CP_E5");
-    expect(await channelFor().openFromCp(edited)).toMatchObject({ ok: false, code: "tampered" });
+    expect(await channelFor().openOne(edited)).toMatchObject({ ok: false, code: "tampered" });
   });
 
-  test("a message sealed with another CP's key and claiming this CP is refused as cp_mismatch", async () => {
+  test("a message sealed with another CP's key and claiming this CP is refused as subject_mismatch", async () => {
     await authenticatedCp("CP_E6");
     const othersKey = await authenticatedCp("CP_E7");
-    const forged = seal({ cp: "CP_E6", kid: othersKey.keyId, sender: "engine:CP_E6", seq: 1 }, othersKey.key, { type: "supply_ended" });
-    expect(await channelFor().openFromCp(onTheBus(forged, "CP_E6"))).toMatchObject({ ok: false, code: "cp_mismatch" });
-    expect((await securityAudits("CP_E6"))[0]!.reason).toStartWith("cp_mismatch:");
+    const forged = seal({ sub: "cp:CP_E6", kid: othersKey.keyId, sender: "engine:CP_E6", seq: 1 }, othersKey.key, { type: "supply_ended" });
+    expect(await channelFor().openOne(onTheBus(forged, "CP_E6"))).toMatchObject({ ok: false, code: "subject_mismatch" });
+    expect((await securityAudits("CP_E6"))[0]!.reason).toStartWith("subject_mismatch:");
   });
 
-  test("a message whose bus key names another CP than its envelope is refused as cp_mismatch", async () => {
+  test("a message whose bus key names another CP than its envelope is refused as subject_mismatch", async () => {
     const key = await authenticatedCp("CP_E8");
     const out = createCpChannel({ cpId: "CP_E8", role: "engine", key }).seal({});
-    expect(await channelFor().openFromCp(onTheBus(out.value, "CP_E9"))).toMatchObject({ ok: false, code: "cp_mismatch" });
+    expect(await channelFor().openOne(onTheBus(out.value, "CP_E9"))).toMatchObject({ ok: false, code: "subject_mismatch" });
   });
 
   test("a message under a key Central never issued is refused as unknown_key", async () => {
     await authenticatedCp("CP_E10");
     const madeUp = newChannelKey();
     const message = fromCp(createCpChannel({ cpId: "CP_E10", role: "engine", key: madeUp }), {});
-    expect(await channelFor().openFromCp(message)).toMatchObject({ ok: false, code: "unknown_key" });
+    expect(await channelFor().openOne(message)).toMatchObject({ ok: false, code: "unknown_key" });
   });
 
   test("garbage and a sender that is not the CP's engine or monitor are refused as malformed, without throwing", async () => {
     const key = await authenticatedCp("CP_E11");
     const central = channelFor();
-    expect(await central.openFromCp(onTheBus("hello, plain text", "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
-    expect(await central.openFromCp(onTheBus(new Uint8Array([0xff, 0x00, 0x13]), "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
-    const posing = seal({ cp: "CP_E11", kid: key.keyId, sender: "central:evil", seq: 1 }, key.key, {});
-    expect(await central.openFromCp(onTheBus(posing, "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
+    expect(await central.openOne(onTheBus("hello, plain text", "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
+    expect(await central.openOne(onTheBus(new Uint8Array([0xff, 0x00, 0x13]), "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
+    const posing = seal({ sub: "cp:CP_E11", kid: key.keyId, sender: "central:evil", seq: 1 }, key.key, {});
+    expect(await central.openOne(onTheBus(posing, "CP_E11"))).toMatchObject({ ok: false, code: "malformed" });
     expect((await securityAudits("CP_E11")).map((a) => a.reason.split(":")[0])).toEqual(["malformed", "malformed", "malformed"]);
   });
 
@@ -182,9 +187,9 @@ describe("opening what a CP sends", () => {
     const key = await authenticatedCp("CP_E12");
     const central = channelFor({ keyRecheckMs: 0 });
     const engine = createCpChannel({ cpId: "CP_E12", role: "engine", key });
-    expect((await central.openFromCp(fromCp(engine, {}))).ok).toBe(true);
+    expect((await central.openOne(fromCp(engine, {}))).ok).toBe(true);
     await revokeActiveKeys(handle.db, "CP_E12", "deregistered");
-    expect(await central.openFromCp(fromCp(engine, {}))).toMatchObject({ ok: false, code: "revoked_key" });
+    expect(await central.openOne(fromCp(engine, {}))).toMatchObject({ ok: false, code: "revoked_key" });
   });
 });
 
@@ -198,13 +203,13 @@ describe("a key replaced by a new authentication", () => {
     await storeNewKey(handle.db, {
       keyId: fresh.keyId,
       cpId: "CP_R1",
-      wrappedKey: wrapKey(masterKey, "CP_R1", fresh.keyId, fresh.key),
+      wrappedKey: wrapKey(masterKey, { type: "cp", id: "CP_R1" }, fresh.keyId, fresh.key),
       credentialJti: "cred_CP_R1",
     });
-    expect(await central.openFromCp(inFlight)).toMatchObject({ ok: true, cpId: "CP_R1" });
+    expect(await central.openOne(inFlight)).toMatchObject({ ok: true, subject: { type: "cp", id: "CP_R1" } });
     const later = Date.now() + 120_000;
-    const sealedLater = onTheBus(seal({ cp: "CP_R1", kid: old.keyId, sender: "engine:CP_R1", seq: later * 1000, ts: later }, old.key, {}), "CP_R1");
-    expect(await central.openFromCp(sealedLater)).toMatchObject({ ok: false, code: "revoked_key" });
+    const sealedLater = onTheBus(seal({ sub: "cp:CP_R1", kid: old.keyId, sender: "engine:CP_R1", seq: later * 1000, ts: later }, old.key, {}), "CP_R1");
+    expect(await central.openOne(sealedLater)).toMatchObject({ ok: false, code: "revoked_key" });
   });
 
   test("revoked by an operator, opens nothing more", async () => {
@@ -212,7 +217,7 @@ describe("a key replaced by a new authentication", () => {
     const central = channelFor({ keyRecheckMs: 0 });
     const inFlight = fromCp(createCpChannel({ cpId: "CP_R2", role: "engine", key }), { type: "telemetry" });
     await revokeActiveKeys(handle.db, "CP_R2", "revoked by operator");
-    expect(await central.openFromCp(inFlight)).toMatchObject({ ok: false, code: "revoked_key" });
+    expect(await central.openOne(inFlight)).toMatchObject({ ok: false, code: "revoked_key" });
   });
 });
 
@@ -222,8 +227,8 @@ describe("a revoked key", () => {
     const central = channelFor({ keyRecheckMs: 0 });
     const monitor = createCpChannel({ cpId: "CP_F1", role: "monitor", key });
     await revokeActiveKeys(handle.db, "CP_F1", "revoked by operator");
-    expect(await central.openFromCp(fromCp(monitor, { type: "heartbeat" }))).toMatchObject({ ok: false, code: "revoked_key" });
-    expect(await central.openFromCp(fromCp(monitor, { type: "heartbeat" }))).toMatchObject({ ok: false, code: "revoked_key" });
+    expect(await central.openOne(fromCp(monitor, { type: "heartbeat" }))).toMatchObject({ ok: false, code: "revoked_key" });
+    expect(await central.openOne(fromCp(monitor, { type: "heartbeat" }))).toMatchObject({ ok: false, code: "revoked_key" });
     await waitFor(() => commands.some((m) => m.key === "CP_F1"), "the revocation notice");
     await Bun.sleep(300); // a second notice, if one were sent, would arrive by now
     const notices = commands.filter((m) => m.key === "CP_F1");
@@ -310,12 +315,12 @@ describe("batches", () => {
     const a = fromCp(engine, { n: 1 });
     const b = fromCp(engine, { n: 2 });
     const central = channelFor();
-    const results = await central.openBatchFromCp([a, b, a, onTheBus("junk", "CP_I1")]);
+    const results = await central.openBatch([a, b, a, onTheBus("junk", "CP_I1")]);
     expect(results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "ok", "replayed", "malformed"]);
     const headers = results.flatMap((r) => (r.ok ? [r.header] : []));
     expect(await central.acceptAll(headers)).toEqual([true, true]);
     expect(await central.acceptAll(headers)).toEqual([false, false]);
-    const again = await central.openBatchFromCp([a, b]);
+    const again = await central.openBatch([a, b]);
     expect(again.map((r) => (r.ok ? "ok" : r.code))).toEqual(["replayed", "replayed"]);
   });
 });

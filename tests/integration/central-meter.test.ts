@@ -14,8 +14,9 @@ import { type Database, openDatabase } from "../../src/db/client.ts";
 import { auditEvents } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
+import { controlKeyEnv } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
-import { announceAuthenticated, cpStatus, DriverInbox, registerAndKey, StandInCp, sessionRow } from "../support/network.ts";
+import { announceAuthenticated, cpStatus, registerAndKey, StandInCp, StandInDrivers, sessionRow } from "../support/network.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 import { SwitchableBus } from "../support/switchable-bus.ts";
 import { waitFor } from "../support/wait.ts";
@@ -28,7 +29,7 @@ let handle: Database;
 let memory: MemoryBus;
 let bus: SwitchableBus;
 let central: RunningCentral;
-let drivers: DriverInbox;
+let drivers: StandInDrivers;
 const cps: StandInCp[] = [];
 
 beforeAll(async () => {
@@ -46,10 +47,11 @@ beforeAll(async () => {
       CENTRAL_SESSION_START_TIMEOUT: "2",
       CENTRAL_SWEEP_INTERVAL: "0.2",
       CENTRAL_INSTANCE_ID: "meter-test",
+      ...controlKeyEnv(),
     },
   );
   central = await start(config, { database: handle, bus });
-  drivers = new DriverInbox(memory, topics);
+  drivers = new StandInDrivers(memory, topics, handle.db, parseMasterKey(masterHex));
   await drivers.listen("meter-drivers");
 });
 
@@ -76,9 +78,7 @@ async function activeCp(cpId: string): Promise<StandInCp> {
 let requests = 0;
 async function ask(driverId: string, cpId: string, type: "charge_request" | "stop_request" = "charge_request", extra: object = {}): Promise<string> {
   const requestId = extra && "request_id" in extra ? String(extra.request_id) : `m${++requests}-${driverId}`;
-  await memory.publish(topics.driverRequests, [
-    { key: cpId, value: JSON.stringify({ type, request_id: requestId, driver_id: driverId, cp_id: cpId, at: new Date().toISOString(), ...extra }) },
-  ]);
+  await drivers.send(driverId, cpId, { type, request_id: requestId, driver_id: driverId, cp_id: cpId, at: new Date().toISOString(), ...extra });
   return requestId;
 }
 

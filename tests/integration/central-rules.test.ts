@@ -19,7 +19,7 @@ import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { controlKeyEnv, publishControl } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
-import { announceAuthenticated, auditsOf, cpStatus, DriverInbox, registerAndKey, StandInCp, sessionRow, sessionsAt } from "../support/network.ts";
+import { announceAuthenticated, auditsOf, cpStatus, registerAndKey, StandInCp, StandInDrivers, sessionRow, sessionsAt } from "../support/network.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -30,7 +30,7 @@ let database: TestDatabase;
 let handle: Database;
 let bus: MemoryBus;
 let central: RunningCentral;
-let drivers: DriverInbox;
+let drivers: StandInDrivers;
 const cps = new Map<string, StandInCp>();
 
 beforeAll(async () => {
@@ -51,7 +51,7 @@ beforeAll(async () => {
     },
   );
   central = await start(config, { database: handle, bus });
-  drivers = new DriverInbox(bus, topics);
+  drivers = new StandInDrivers(bus, topics, handle.db, masterKey);
   await drivers.listen("test-drivers");
 });
 
@@ -76,13 +76,8 @@ async function activeCp(cpId: string, opts: { location?: string; price?: number 
   return cp;
 }
 
-let requests = 0;
-async function ask(driverId: string, cpId: string, type: "charge_request" | "stop_request" = "charge_request", extra: object = {}): Promise<string> {
-  const requestId = `r${++requests}-${driverId}`;
-  await bus.publish(topics.driverRequests, [
-    { key: cpId, value: JSON.stringify({ type, request_id: requestId, driver_id: driverId, cp_id: cpId, at: new Date().toISOString(), ...extra }) },
-  ]);
-  return requestId;
+function ask(driverId: string, cpId: string, type: "charge_request" | "stop_request" = "charge_request", extra: object = {}): Promise<string> {
+  return drivers.ask(driverId, cpId, type, extra);
 }
 
 async function answerTo(requestId: string): Promise<Authorised | Refused> {
@@ -150,8 +145,9 @@ describe("a full session", () => {
     const cp = await activeCp("CP_TWICE");
     const requestId = `dup-${Date.now()}`;
     const body = { type: "charge_request", request_id: requestId, driver_id: "D_TWICE", cp_id: "CP_TWICE", at: new Date().toISOString() };
-    await bus.publish(topics.driverRequests, [{ key: "CP_TWICE", value: JSON.stringify(body) }]);
-    await bus.publish(topics.driverRequests, [{ key: "CP_TWICE", value: JSON.stringify(body) }]);
+    // The app sends the same request again (it did not hear the answer): a new envelope, the same request id.
+    await drivers.send("D_TWICE", "CP_TWICE", body);
+    await drivers.send("D_TWICE", "CP_TWICE", body);
     await waitFor(() => drivers.updates.filter((u) => u.type === "authorised" && u.request_id === requestId).length === 2, "two identical answers");
     const answers = drivers.updates.filter((u) => u.type === "authorised" && u.request_id === requestId) as Authorised[];
     expect(answers[0]!.session_id).toBe(answers[1]!.session_id);
@@ -184,14 +180,59 @@ describe("refusals", () => {
     await ticketOf(sessionId);
   });
 
-  test("a malformed request is refused as invalid and audited; a request that is not JSON only audited", async () => {
+  test("a malformed request is refused as invalid, audited and set aside; one that is not sealed is refused as an attack", async () => {
     const requestId = `bad-${Date.now()}`;
+    await drivers.send("D_BAD", "CP_X", { type: "charge_request", request_id: requestId, driver_id: "D_BAD", cp_id: 42 });
     await bus.publish(topics.driverRequests, [
-      { key: "CP_X", value: JSON.stringify({ type: "charge_request", request_id: requestId, driver_id: "D_BAD", cp_id: 42 }) },
+      {
+        key: "CP_X",
+        value: JSON.stringify({ type: "charge_request", request_id: `plain-${requestId}`, driver_id: "D_BAD", cp_id: "CP_X", at: new Date().toISOString() }),
+      },
     ]);
-    await bus.publish(topics.driverRequests, [{ key: "CP_X", value: "{not json" }]);
     expect(await answerTo(requestId)).toMatchObject({ code: "invalid_request" });
-    await waitFor(async () => (await auditsOf(handle.db, "cp/CP_X")).filter((a) => a.reason?.startsWith("invalid request")).length === 2, "both audited");
+    await waitFor(async () => (await auditsOf(handle.db, "cp/CP_X")).length === 2, "both audited");
+    const audits = await auditsOf(handle.db, "cp/CP_X");
+    expect(audits.find((a) => a.eventType === "request")?.reason).toStartWith("invalid request");
+    expect(audits.find((a) => a.eventType === "security")?.reason).toStartWith("malformed");
+    expect(drivers.updates.some((u) => u.type === "refused" && u.request_id === `plain-${requestId}`)).toBe(false);
+  });
+
+  test("a driver cannot stop another driver's session: not by naming it, not as that driver, not unsealed", async () => {
+    const cp = await activeCp("CP_MINE");
+    const sessionId = await authorisedSession(cp, "D_OWNER");
+    // Sealed by D_THIEF, naming the owner's session: refused as not its session.
+    expect(await answerTo(await ask("D_THIEF", "CP_MINE", "stop_request", { session_id: sessionId }))).toMatchObject({ code: "not_your_session" });
+    // Sealed by D_THIEF, claiming to be the owner: refused as an impersonation, unanswered.
+    await drivers.send("D_THIEF", "CP_MINE", {
+      type: "stop_request",
+      request_id: "as-owner",
+      driver_id: "D_OWNER",
+      cp_id: "CP_MINE",
+      session_id: sessionId,
+      at: new Date().toISOString(),
+    });
+    // Unsealed, claiming to be the owner (what anyone with access to Kafka could write before).
+    await bus.publish(topics.driverRequests, [
+      {
+        key: "CP_MINE",
+        value: JSON.stringify({
+          type: "stop_request",
+          request_id: "plain",
+          driver_id: "D_OWNER",
+          cp_id: "CP_MINE",
+          session_id: sessionId,
+          at: new Date().toISOString(),
+        }),
+      },
+    ]);
+    await waitFor(async () => (await auditsOf(handle.db, "cp/CP_MINE")).filter((a) => a.eventType === "security").length === 2, "both refusals audited");
+    const security = (await auditsOf(handle.db, "cp/CP_MINE")).filter((a) => a.eventType === "security").map((a) => a.reason);
+    expect(security).toHaveLength(2);
+    expect(security).toEqual(expect.arrayContaining([expect.stringMatching(/^driver_mismatch/), expect.stringMatching(/^malformed/)]));
+    expect((await sessionRow(handle.db, sessionId))?.status).toBe("IN_PROGRESS");
+    expect(cp.commands.some((c) => c.type === "stop_supply" && c.session_id === sessionId)).toBe(false);
+    await ask("D_OWNER", "CP_MINE", "stop_request");
+    await ticketOf(sessionId);
   });
 });
 

@@ -154,7 +154,7 @@ describe("authenticating a charging point", () => {
     const stored = JSON.stringify(row);
     for (const encoding of ["hex", "base64", "base64url"] as const) expect(stored).not.toContain(key.toString(encoding));
     expect(stored).not.toContain(key.toString("latin1"));
-    const unwrapped = unwrapKey(parseMasterKey(masterKeyHex), "CP_A2", reply.body.key_id, row!.wrapped_key);
+    const unwrapped = unwrapKey(parseMasterKey(masterKeyHex), { type: "cp", id: "CP_A2" }, reply.body.key_id, row!.wrapped_key);
     expect(Buffer.from(unwrapped).equals(key)).toBe(true);
   });
 

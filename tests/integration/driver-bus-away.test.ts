@@ -5,17 +5,22 @@
  * proof the charger checks; when Central stays silent after a stop it says what happens.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { textDecoder } from "../../src/bus/bus.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import type { DriverRequest } from "../../src/bus/messages.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
+import { open, SequenceCounter, seal, UNCHECKED_SEQUENCES } from "../../src/crypto/envelope.ts";
+import { newChannelKey } from "../../src/crypto/keys.ts";
 import { isStopProof, newStopToken } from "../../src/crypto/stop-token.ts";
 import { createLogger } from "../../src/lib/log.ts";
+import { createDriverChannel } from "../../src/roles/driver/channel.ts";
 import { DriverClient } from "../../src/roles/driver/client.ts";
 import { SwitchableBus } from "../support/switchable-bus.ts";
 import { waitFor } from "../support/wait.ts";
 
 const topics = topicsFor("t-driver");
+/** D1's channel key: its requests are sealed with it, and what the test sends as Central too. */
+const key = newChannelKey();
+const central = new SequenceCounter();
 let memory: MemoryBus;
 let client: DriverClient;
 const requests: DriverRequest[] = [];
@@ -25,16 +30,35 @@ async function driver(retryMs = 300): Promise<SwitchableBus> {
   const bus = new SwitchableBus(memory);
   requests.length = 0;
   await memory.subscribe({ topics: [topics.driverRequests], groupId: "central", from: "earliest" }, async (batch) => {
-    for (const m of batch) requests.push(JSON.parse(textDecoder.decode(m.value)) as DriverRequest);
+    for (const m of batch)
+      requests.push(
+        (await open<DriverRequest>(m.value, () => ({ key: key.key, subject: "driver:D1", revoked: false }), UNCHECKED_SEQUENCES, "driver:D1")).payload,
+      );
   });
-  client = new DriverClient({ driverId: "D1", bus, topics, topicPrefix: "t-driver", log: createLogger("driver"), retryMs });
+  client = new DriverClient({
+    driverId: "D1",
+    channel: createDriverChannel("D1", key),
+    bus,
+    topics,
+    topicPrefix: "t-driver",
+    log: createLogger("driver"),
+    retryMs,
+  });
   await client.listen();
   return bus;
 }
 
 async function answer(update: object): Promise<void> {
   await memory.publish(topics.driverUpdates, [
-    { key: "D1", value: JSON.stringify({ driver_id: "D1", cp_id: "CP_1", at: new Date().toISOString(), ...update }) },
+    {
+      key: "D1",
+      value: seal({ sub: "driver:D1", kid: key.keyId, sender: "central:test", seq: central.next() }, key.key, {
+        driver_id: "D1",
+        cp_id: "CP_1",
+        at: new Date().toISOString(),
+        ...update,
+      }),
+    },
   ]);
 }
 

@@ -11,14 +11,16 @@ import type { CpEvent, EngineState, SupplyEnded } from "../../src/bus/messages.t
 import { topicsFor } from "../../src/bus/topics.ts";
 import { MemorySequences, open, SequenceCounter, seal } from "../../src/crypto/envelope.ts";
 import { type ChannelKey, newChannelKey } from "../../src/crypto/keys.ts";
-import { newStopToken, stopProof } from "../../src/crypto/stop-token.ts";
+import { newStopToken, stopHeaders, stopProof } from "../../src/crypto/stop-token.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { Engine } from "../../src/roles/cp-engine/engine.ts";
+import { createDriverChannel } from "../../src/roles/driver/channel.ts";
 import { waitFor } from "../support/wait.ts";
 
 const CP = "CP_ENG";
 const topics = topicsFor("t-engine");
 const central = new SequenceCounter();
+const driverKey = newChannelKey();
 let bus: MemoryBus;
 let engine: Engine;
 let key: ChannelKey;
@@ -30,7 +32,12 @@ async function startEngine(): Promise<void> {
   events.length = 0;
   await bus.subscribe({ topics: [topics.cpEvents], groupId: "central", from: "earliest" }, async (batch) => {
     for (const m of batch) {
-      const opened = await open<CpEvent>(textDecoder.decode(m.value), () => ({ key: key.key, cpId: CP, revoked: false }), new MemorySequences(), CP);
+      const opened = await open<CpEvent>(
+        textDecoder.decode(m.value),
+        () => ({ key: key.key, subject: `cp:${CP}`, revoked: false }),
+        new MemorySequences(),
+        `cp:${CP}`,
+      );
       events.push(opened.payload);
     }
   });
@@ -46,7 +53,7 @@ afterEach(async () => {
 
 async function fromCentral(payload: object, ts?: number): Promise<void> {
   await bus.publish(topics.cpCommands, [
-    { key: CP, value: seal({ cp: CP, kid: key.keyId, sender: "central:test", seq: central.next(), ts }, key.key, payload) },
+    { key: CP, value: seal({ sub: `cp:${CP}`, kid: key.keyId, sender: "central:test", seq: central.next(), ts }, key.key, payload) },
   ]);
 }
 
@@ -58,20 +65,20 @@ async function supplying(sessionId: string, stopToken: string): Promise<void> {
 async function driverStop(sessionId: string, proof: (requestId: string) => string | undefined): Promise<void> {
   const requestId = crypto.randomUUID();
   const stopProofField = proof(requestId);
-  await bus.publish(topics.driverRequests, [
+  // As the driver's app sends it: sealed for Central under the driver's key, the proof in the headers for the charger.
+  const sealed = createDriverChannel("D1", driverKey).seal(
     {
-      key: CP,
-      value: JSON.stringify({
-        type: "stop_request",
-        request_id: requestId,
-        driver_id: "D1",
-        cp_id: CP,
-        session_id: sessionId,
-        at: new Date().toISOString(),
-        ...(stopProofField ? { stop_proof: stopProofField } : {}),
-      }),
+      type: "stop_request",
+      request_id: requestId,
+      driver_id: "D1",
+      cp_id: CP,
+      session_id: sessionId,
+      at: new Date().toISOString(),
+      ...(stopProofField ? { stop_proof: stopProofField } : {}),
     },
-  ]);
+    CP,
+  );
+  await bus.publish(topics.driverRequests, [{ ...sealed, ...(stopProofField && { headers: stopHeaders({ sessionId, requestId, proof: stopProofField }) }) }]);
 }
 
 describe("the engine and its driver's stop", () => {

@@ -96,7 +96,7 @@ describe("a charging point joining the network", () => {
     for (const m of sealedOnTheWire()) {
       const text = new TextDecoder().decode(m.value);
       const envelope = JSON.parse(text);
-      expect(Object.keys(envelope).sort()).toEqual(["cp", "ct", "kid", "nonce", "sender", "seq", "ts", "v"]);
+      expect(Object.keys(envelope).sort()).toEqual(["ct", "kid", "nonce", "sender", "seq", "sub", "ts", "v"]);
       for (const word of ["heartbeat", "telemetry", "engine_status", "interval_s", "power_kw", "session_id", "start_supply", "key_revoked"])
         expect(text).not.toContain(word);
     }
@@ -117,15 +117,15 @@ describe("messages injected by an attacker with a raw producer", () => {
       { key: CP, value: JSON.stringify({ ...envelope, ct: ct.toString("base64url"), seq: envelope.seq + 10 ** 9 }) }, // tampered
       {
         key: CP,
-        value: seal({ cp: CP, kid: stranger.keyId, sender: `monitor:${CP}`, seq: Date.now() * 1000 + 10 ** 10 }, stranger.key, { type: "heartbeat" }),
+        value: seal({ sub: `cp:${CP}`, kid: stranger.keyId, sender: `monitor:${CP}`, seq: Date.now() * 1000 + 10 ** 10 }, stranger.key, { type: "heartbeat" }),
       }, // forged
-      { key: CP, value: JSON.stringify({ ...envelope, cp: "CP_SOMEONE_ELSE" }) }, // claims another CP
+      { key: CP, value: JSON.stringify({ ...envelope, sub: "cp:CP_SOMEONE_ELSE" }) }, // claims another CP
       { key: CP, value: "not an envelope at all" },
     ];
     await commandsReader.publish(topics.cpEvents, injected);
     await waitFor(async () => (await securityReasons()).length >= injected.length, "Central to audit every injected message");
     const codes = (await securityReasons()).map((r) => r.split(":")[0]);
-    expect(codes).toEqual(expect.arrayContaining(["replayed", "tampered", "unknown_key", "cp_mismatch", "malformed"]));
+    expect(codes).toEqual(expect.arrayContaining(["replayed", "tampered", "unknown_key", "subject_mismatch", "malformed"]));
     const after = await cpRow();
     expect(after.status).toBe("ACTIVE");
     expect(after.status_changed_at).toEqual(before.status_changed_at);
@@ -160,7 +160,10 @@ describe("revoking the CP's key", () => {
     const before = await cpRow();
     const oldKey = { keyId: old.key_id as string, key: new Uint8Array(Buffer.from(old.key, "base64")) };
     await commandsReader.publish(topics.cpEvents, [
-      { key: CP, value: seal({ cp: CP, kid: oldKey.keyId, sender: `engine:${CP}`, seq: Date.now() * 1000 + 10 ** 10 }, oldKey.key, { type: "supply_ended" }) },
+      {
+        key: CP,
+        value: seal({ sub: `cp:${CP}`, kid: oldKey.keyId, sender: `engine:${CP}`, seq: Date.now() * 1000 + 10 ** 10 }, oldKey.key, { type: "supply_ended" }),
+      },
     ]);
     await waitFor(async () => (await securityReasons()).some((r) => r.startsWith("revoked_key")), "Central to refuse the old key");
     const after = await cpRow();

@@ -2,25 +2,34 @@
  * The charging network end to end, every role its own OS process, over the real PostgreSQL and
  * Kafka: a driver charges at a CP and stops, and the ticket matches what the engine measured;
  * auto mode runs a file of several CPs (one unknown) and prints one JSON line per ticket or
- * refusal, then exits 0.
+ * refusal, then exits 0. An eavesdropper reading every topic with its own Kafka client sees no
+ * charging figure in clear, only sealed envelopes and signed control messages.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SupplyEnded, Telemetry } from "../../src/bus/messages.ts";
+import { allTopics } from "../../src/bus/topics.ts";
 import { costOf } from "../../src/domain/billing.ts";
+import { callJson, SERVICE_TOKEN } from "../support/identity.ts";
 import { jsonLines, TestNetwork } from "../support/network-processes.ts";
+import { RawKafkaReader } from "../support/raw-kafka.ts";
+import { waitFor } from "../support/wait.ts";
 
 const net = new TestNetwork();
+let eavesdropper: RawKafkaReader;
 
 beforeAll(async () => {
   await net.start();
+  eavesdropper = new RawKafkaReader(net.brokers, `${net.prefix}-eavesdropper`);
+  await eavesdropper.start(allTopics(net.topics));
   await net.startCentral();
   await net.startCp("CP_S1", "Madrid");
   await net.startCp("CP_S2", "Sevilla");
 }, 240_000);
 
 afterAll(async () => {
+  await eavesdropper?.close();
   await net.stop();
 }, 60_000);
 
@@ -71,5 +80,33 @@ describe("auto mode", () => {
     }
     const refusals = await net.sql`select reason from audit_events where event_type = 'request' and outcome = 'failure' and actor_id = 'D_AUTO'`;
     expect(refusals.map((r) => r.reason)).toEqual([expect.stringMatching(/^unknown_cp/)]);
+  }, 120_000);
+});
+
+describe("an eavesdropper reading every topic with its own Kafka client", () => {
+  test("sees no energy, cost, power, price or temperature in clear on any topic, during full sessions and a weather report", async () => {
+    // Something on every topic: a charge (requests, answers, progress, ticket, commands, telemetry), and a city's temperature.
+    const driver = net.driver("D_EAVES", ["--cp", "CP_S2", "--charge-seconds", "3"]);
+    expect(await driver.proc.exited).toBe(0);
+    const report = await callJson(net.certs.fetch, "PUT", `${net.apiUrl}/ev/central/city-temperature`, {
+      token: SERVICE_TOKEN,
+      body: { city: "Sevilla", temperature_c: 31.5 },
+    });
+    expect(report.status).toBe(200);
+    const t = net.topics;
+    const seen = () => [t.driverRequests, t.driverUpdates, t.cpEvents, t.cpCommands, t.centralControl].map((topic) => eavesdropper.of(topic).length);
+    await waitFor(() => seen().every((n) => n > 0), "messages on every topic", { timeoutMs: 30_000 });
+    expect(eavesdropper.of(t.driverUpdates).length).toBeGreaterThanOrEqual(3); // authorised, progress, ticket at least
+
+    // A field name in quotes, or the temperature's digits: neither can occur by chance in base64url ciphertext.
+    const figures = /"(energy_kwh|cost_eur|power_kw|price_per_kwh|temperature_c)"|31\.5/;
+    const readable = (r: (typeof eavesdropper.records)[number]) =>
+      [r.value, JSON.stringify(r.headers), r.topic === t.centralControl ? JSON.parse(r.value).body : ""].join("\n");
+    const inClear = eavesdropper.records.filter((r) => figures.test(readable(r)));
+    expect(inClear.map((r) => `${r.topic}: ${r.value.slice(0, 160)}`)).toEqual([]);
+    // What is readable is routing: sealed envelopes on the CP and driver topics, signed messages on the control topic.
+    for (const r of eavesdropper.records.filter((r) => r.topic !== t.centralControl && !r.headers["evnet-silence-probe"]))
+      expect(Object.keys(JSON.parse(r.value)).sort()).toEqual(["ct", "kid", "nonce", "sender", "seq", "sub", "ts", "v"]);
+    for (const r of eavesdropper.of(t.centralControl)) expect(JSON.parse(r.value)).toHaveProperty("sig");
   }, 120_000);
 });

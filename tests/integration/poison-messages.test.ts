@@ -24,7 +24,7 @@ import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { controlKeyEnv, operatorCommand, publishControl } from "../support/control.ts";
 import { newMasterKeyHex, OPERATOR_TOKEN as OPERATOR, SERVICE_TOKEN } from "../support/identity.ts";
-import { announceAuthenticated, cpStatus, DriverInbox, registerAndKey, StandInCp } from "../support/network.ts";
+import { announceAuthenticated, cpStatus, registerAndKey, StandInCp, StandInDrivers } from "../support/network.ts";
 import { spawnRole } from "../support/processes.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
@@ -43,7 +43,7 @@ let proxy: TcpProxy;
 let throughProxy: Database;
 let bus: KafkaBus;
 let central: RunningCentral;
-let drivers: DriverInbox;
+let drivers: StandInDrivers;
 let deadLetterReader: Subscription;
 const onDeadLetterTopic: BusMessage[] = [];
 const cps = new Map<string, StandInCp>();
@@ -72,7 +72,7 @@ beforeAll(async () => {
     },
   );
   central = await start(config, { database: throughProxy, bus });
-  drivers = new DriverInbox(bus, topics);
+  drivers = new StandInDrivers(bus, topics, direct.db, masterKey);
   await drivers.listen(`${prefix}-drivers`);
   deadLetterReader = await bus.subscribe({ topics: [topics.deadLetters], groupId: `${prefix}-dead-letters`, from: "earliest" }, async (batch) => {
     onDeadLetterTopic.push(...batch);
@@ -174,20 +174,25 @@ describe("a message the database refuses for good", () => {
   test("a driver request with a NUL is set aside, and the next driver request on the partition is answered", async () => {
     const before = (await deadLetters()).length;
     const at = new Date().toISOString();
-    await bus.publish(topics.driverRequests, [
-      { key: "CP_A", value: JSON.stringify({ type: "charge_request", request_id: "r\u0000nul", driver_id: "D_NUL", cp_id: "CP_A", at }) },
-      { key: "CP_B", value: JSON.stringify({ type: "charge_request", request_id: "r-after-nul", driver_id: "D_OK", cp_id: "CP_B", at }) },
-    ]);
+    await drivers.send("D_NUL", "CP_A", { type: "charge_request", request_id: "r\u0000nul", driver_id: "D_NUL", cp_id: "CP_A", at });
+    await drivers.send("D_OK", "CP_B", { type: "charge_request", request_id: "r-after-nul", driver_id: "D_OK", cp_id: "CP_B", at });
     await waitFor(() => drivers.of("D_OK").some((u) => u.type === "authorised"), "D_OK authorised after the bad request", SECONDS);
     const letter = await newDeadLetter(before, topics.driverRequests);
     expect(letter.status).toBe("set_aside");
-    await bus.publish(topics.driverRequests, [
-      { key: "CP_B", value: JSON.stringify({ type: "stop_request", request_id: "r-stop-ok", driver_id: "D_OK", cp_id: "CP_B", at: new Date().toISOString() }) },
-    ]);
+    await drivers.send("D_OK", "CP_B", { type: "stop_request", request_id: "r-stop-ok", driver_id: "D_OK", cp_id: "CP_B", at: new Date().toISOString() });
   });
 
   test("a CP event whose envelope carries a NUL is refused, and the CP events after it are applied", async () => {
-    const value = JSON.stringify({ v: 1, cp: "CP_A", kid: "k_\u0000", sender: "engine:CP_A", seq: 1, ts: Date.now(), nonce: "AAAA", ct: "AAAA" });
+    const value = JSON.stringify({
+      v: 2,
+      sub: "cp:CP_A",
+      kid: "k_\u0000",
+      sender: "engine:CP_A",
+      seq: 1,
+      ts: Date.now(),
+      nonce: "AAAAAAAAAAAAAAAA",
+      ct: "AAAA",
+    });
     await bus.publish(topics.cpEvents, [{ key: "CP_A", value }]);
     await cps.get("CP_C")!.fromMonitor({ type: "engine_status", status: "KO", detail: "fault after the bad envelope" });
     await waitFor(async () => (await cpStatus(direct.db, "CP_C")) === "BROKEN", "CP_C broken by the event after the bad one", SECONDS);

@@ -1,7 +1,8 @@
 /**
  * Every ticket compared with the engine's meter, after a run with faults: what each engine
  * actually metered is read from the bus itself (its sealed messages, opened with the CP's key),
- * what was billed from the database and from the tickets Central sent drivers.
+ * what was billed from the database and from the tickets Central sent drivers (opened with
+ * their keys).
  *
  * For a session, the meter is the engine's final reading (supply_ended) when it sent one, else
  * the last reading it sent (it died or restarted mid-session: nobody can know more), else zero.
@@ -14,9 +15,8 @@
  */
 import type postgres from "postgres";
 import type { BusMessage } from "../../src/bus/bus.ts";
-import { textDecoder } from "../../src/bus/bus.ts";
 import type { CpEvent, SupplyEnded, Telemetry, TicketMessage } from "../../src/bus/messages.ts";
-import { MemorySequences, open } from "../../src/crypto/envelope.ts";
+import { MemorySequences, open, type Subject, subjectName } from "../../src/crypto/envelope.ts";
 import { unwrapKey } from "../../src/crypto/keys.ts";
 import { costOf } from "../../src/domain/billing.ts";
 import { isProbe } from "../../src/roles/central/probes.ts";
@@ -55,15 +55,29 @@ export interface MeterAudit {
 
 const KWH_TOLERANCE = 0.0005;
 
-/** Every channel key a CP ever had, by key id (a CP that authenticates again gets a new one). */
-export type KeyRing = Map<string, { cpId: string; key: Uint8Array }>;
+/** Every channel key a CP or a driver ever had, by key id (each new authentication gives a new one). */
+export type KeyRing = Map<string, { subject: Subject; key: Uint8Array }>;
 
 /** The keys Central stored (wrapped under the master key), unwrapped. */
 export async function keyRing(sql: postgres.Sql, masterKey: Uint8Array): Promise<KeyRing> {
   const ring: KeyRing = new Map();
-  for (const r of await sql`select key_id, cp_id, wrapped_key from cp_keys`)
-    ring.set(r.key_id, { cpId: r.cp_id, key: unwrapKey(masterKey, r.cp_id, r.key_id, r.wrapped_key) });
+  const add = (subject: Subject, keyId: string, wrapped: string) => ring.set(keyId, { subject, key: unwrapKey(masterKey, subject, keyId, wrapped) });
+  for (const r of await sql`select key_id, cp_id, wrapped_key from cp_keys`) add({ type: "cp", id: r.cp_id }, r.key_id, r.wrapped_key);
+  for (const r of await sql`select key_id, driver_id, wrapped_key from driver_keys`) add({ type: "driver", id: r.driver_id }, r.key_id, r.wrapped_key);
   return ring;
+}
+
+/** Opens a sealed message with the key ring, as its holder would. */
+function openWith<T>(m: BusMessage, keys: KeyRing, subject: Subject) {
+  return open<T>(
+    m.value,
+    (kid) => {
+      const k = keys.get(kid);
+      return k ? { key: k.key, subject: subjectName(k.subject), revoked: false } : undefined;
+    },
+    new MemorySequences(),
+    subjectName(subject),
+  );
 }
 
 /** The engine's messages per session, in the order they were sent. */
@@ -72,15 +86,7 @@ async function engineEvents(wire: BusMessage[], keys: KeyRing): Promise<Map<stri
   for (const m of wire) {
     if (isProbe(m)) continue;
     try {
-      const opened = await open<CpEvent>(
-        m.value,
-        (kid) => {
-          const k = keys.get(kid);
-          return k ? { key: k.key, cpId: k.cpId, revoked: false } : undefined;
-        },
-        new MemorySequences(),
-        m.key,
-      );
+      const opened = await openWith<CpEvent>(m, keys, { type: "cp", id: m.key });
       if (opened.header.sender !== `engine:${m.key}`) continue;
       const p = opened.payload;
       if (!("session_id" in p) || !p.session_id) continue;
@@ -94,17 +100,17 @@ async function engineEvents(wire: BusMessage[], keys: KeyRing): Promise<Map<stri
   return bySession;
 }
 
-function ticketsOnTheWire(updates: BusMessage[]): Map<string, TicketMessage[]> {
+async function ticketsOnTheWire(updates: BusMessage[], keys: KeyRing): Promise<Map<string, TicketMessage[]>> {
   const out = new Map<string, TicketMessage[]>();
   for (const m of updates) {
     try {
-      const u = JSON.parse(textDecoder.decode(m.value)) as { type?: string; session_id?: string };
+      const u = (await openWith<{ type?: string; session_id?: string }>(m, keys, { type: "driver", id: m.key })).payload;
       if (u.type !== "ticket" || !u.session_id) continue;
       const list = out.get(u.session_id) ?? [];
       list.push(u as TicketMessage);
       out.set(u.session_id, list);
     } catch {
-      // not readable here (sealed for its driver)
+      // sealed under a key not in the ring, or not an envelope
     }
   }
   return out;
@@ -115,7 +121,7 @@ const sameTicket = (a: TicketMessage, b: TicketMessage) =>
 
 export async function auditMeters(sql: postgres.Sql, cpEvents: BusMessage[], driverUpdates: BusMessage[], keys: KeyRing): Promise<MeterAudit> {
   const events = await engineEvents(cpEvents, keys);
-  const tickets = ticketsOnTheWire(driverUpdates);
+  const tickets = await ticketsOnTheWire(driverUpdates, keys);
   const rows =
     await sql`select session_id, cp_id, status, energy_kwh, cost_eur, price_per_kwh, ended_at, end_reason, corrected_at from charging_sessions order by started_at`;
   const audit: MeterAudit = {

@@ -18,7 +18,7 @@ import { allTopics, type Topics, topicsFor } from "../../src/bus/topics.ts";
 import { busSettings } from "../../src/config/common.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { schemaOf } from "../../src/config/settings.ts";
-import { MemorySequences, open } from "../../src/crypto/envelope.ts";
+import { open, UNCHECKED_SEQUENCES } from "../../src/crypto/envelope.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { isProbe } from "../../src/roles/central/probes.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
@@ -146,6 +146,7 @@ export class TestNetwork {
       EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
       EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
       ...this.apiEnv,
+      EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
     });
     this.apiUrl = urlIn(await api.waitForLine(/listening/, 60_000));
   }
@@ -211,11 +212,14 @@ export class TestNetwork {
     return { cpId, port, engine, monitor };
   }
 
+  /** A driver's app; the first run of a driver id registers it (enrollment token) and keeps its credential in the network's folder. */
   driver(driverId: string, args: string[], extra: Record<string, string> = {}): RoleProcess {
     return this.spawn(`driver ${driverId}`, ["driver", "--no-menu", "--id", driverId, "--json", ...args], {
       ...this.busEnv("driver", driverId),
       API_URL: this.apiUrl,
       EVNET_CA_FILE: this.certs.caFile,
+      EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
+      EVNET_DATA_DIR: join(this.dataDir, "drivers"),
       DRIVER_PAUSE_SECONDS: "1",
       ...extra,
     });
@@ -281,9 +285,9 @@ export class TestNetwork {
       try {
         const opened = await open<CpEvent>(
           m.value,
-          (kid) => (kid === key.keyId ? { key: key.key, cpId, revoked: false } : undefined),
-          new MemorySequences(),
-          cpId,
+          (kid) => (kid === key.keyId ? { key: key.key, subject: `cp:${cpId}`, revoked: false } : undefined),
+          UNCHECKED_SEQUENCES,
+          `cp:${cpId}`,
         );
         if (opened.header.sender === `engine:${cpId}` && "session_id" in opened.payload && opened.payload.session_id === sessionId) out.push(opened.payload);
       } catch {

@@ -9,7 +9,15 @@ import type { EnvelopeHeader } from "../../src/crypto/envelope.ts";
 import { type Item, splitByCp } from "../../src/roles/central/items.ts";
 
 let seq = 0;
-const header = (cp: string): EnvelopeHeader => ({ v: 1, cp, kid: `k-${cp}`, sender: `engine:${cp}`, seq: ++seq, ts: Date.now() });
+const header = (cp: string): EnvelopeHeader => ({ v: 2, sub: `cp:${cp}`, kid: `k-${cp}`, sender: `engine:${cp}`, seq: ++seq, ts: Date.now() });
+const driverHeader = (driver: string, cp: string): EnvelopeHeader => ({
+  v: 2,
+  sub: `driver:${driver}`,
+  kid: `dk-${driver}`,
+  sender: `driver:${driver}>${cp}`,
+  seq: ++seq,
+  ts: Date.now(),
+});
 const at = new Date().toISOString();
 /** The message an item came from (splitting never looks at it). */
 const source = (key: string): BusMessage => ({ topic: "t", key, value: new Uint8Array() });
@@ -46,6 +54,7 @@ const ended = (cp: string): Item => ({
 const request = (driver: string, cp: string): Item => ({
   kind: "driver",
   source: source(cp),
+  header: driverHeader(driver, cp),
   request: { type: "charge_request", request_id: `r-${driver}-${cp}`, driver_id: driver, cp_id: cp, at } as DriverRequest,
 });
 
@@ -86,7 +95,7 @@ describe("splitting a batch", () => {
   });
 
   test("an unreadable driver request touches nothing and is a chain of its own", () => {
-    const bad: Item = { kind: "bad_driver_request", source: source("A"), key: "A", reason: "not JSON" };
+    const bad: Item = { kind: "bad_driver_request", source: source("A"), key: "A", header: driverHeader("D9", "A"), driverId: "D9", reason: "not JSON" };
     const items = [reading("A"), bad];
     expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [items[0]!], chains: [[bad]] });
   });

@@ -40,7 +40,7 @@ describe("the CLI's error boundary", () => {
       new CredentialError("expired", "x"),
       new EnvelopeError("tampered", "x"),
       new NoAnswerError("x"),
-      new NoActiveKeyError("CP_1"),
+      new NoActiveKeyError({ type: "cp", id: "CP_1" }),
       new CentralUnreachable("x"),
       new CentralRejected(400, "x"),
       new ReadFailure("network", "x"),

@@ -8,7 +8,7 @@ const key = newChannelKey();
 
 function fromCentral(payload: unknown, opts: { seq: number; ts?: number; cp?: string; busKey?: string; sender?: string; k?: typeof key }): BusMessage {
   const k = opts.k ?? key;
-  const value = seal({ cp: opts.cp ?? "CP_001", kid: k.keyId, sender: opts.sender ?? "central:c1", seq: opts.seq, ts: opts.ts }, k.key, payload);
+  const value = seal({ sub: `cp:${opts.cp ?? "CP_001"}`, kid: k.keyId, sender: opts.sender ?? "central:c1", seq: opts.seq, ts: opts.ts }, k.key, payload);
   return { topic: "t.cp.commands", key: opts.busKey ?? "CP_001", value: new TextEncoder().encode(value) };
 }
 
@@ -18,7 +18,7 @@ describe("a CP's end of the channel", () => {
     const out = channel.seal({ type: "telemetry", power_kw: 11.2 });
     expect(out.key).toBe("CP_001");
     expect(String(out.value)).not.toContain("telemetry");
-    expect(JSON.parse(String(out.value))).toMatchObject({ cp: "CP_001", kid: key.keyId, sender: "engine:CP_001" });
+    expect(JSON.parse(String(out.value))).toMatchObject({ sub: "cp:CP_001", kid: key.keyId, sender: "engine:CP_001" });
   });
 
   test("opens a message Central sealed with the CP's key", async () => {
@@ -38,6 +38,15 @@ describe("a CP's end of the channel", () => {
     const message = fromCentral({ type: "start" }, { seq: 5 });
     expect((await channel.open(message)).ok).toBe(true);
     expect(await channel.open(message)).toMatchObject({ ok: false, code: "replayed" });
+  });
+
+  test("takes Central's messages in any order (several instances, an outbox sent again), refusing only those seen before", async () => {
+    const channel = createCpChannel({ cpId: "CP_001", role: "engine", key });
+    const later = fromCentral({ type: "stop" }, { seq: 20 });
+    const earlier = fromCentral({ type: "start" }, { seq: 10 });
+    expect((await channel.open(later)).ok).toBe(true);
+    expect((await channel.open(earlier)).ok).toBe(true);
+    expect(await channel.open(earlier)).toMatchObject({ ok: false, code: "replayed" });
   });
 
   test("refuses a message older than the freshness window", async () => {

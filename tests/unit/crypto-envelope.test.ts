@@ -1,24 +1,37 @@
 import { describe, expect, test } from "bun:test";
-import { EnvelopeError, type KeyInfo, MemorySequences, open, readHeader, SequenceCounter, seal } from "../../src/crypto/envelope.ts";
+import { EnvelopeError, type KeyInfo, MemorySequences, open, readHeader, SequenceCounter, type SequenceStore, seal } from "../../src/crypto/envelope.ts";
 import { constantTimeEqual, KeyError, newChannelKey, parseMasterKey, randomToken, unwrapKey, wrapKey } from "../../src/crypto/keys.ts";
 
 const cp1 = newChannelKey();
 const cp2 = newChannelKey();
 const revoked = newChannelKey();
+const driver = newChannelKey("driver");
 const keys = new Map<string, KeyInfo>([
-  [cp1.keyId, { key: cp1.key, cpId: "CP_001", revoked: false }],
-  [cp2.keyId, { key: cp2.key, cpId: "CP_002", revoked: false }],
-  [revoked.keyId, { key: revoked.key, cpId: "CP_001", revoked: true }],
+  [cp1.keyId, { key: cp1.key, subject: "cp:CP_001", revoked: false }],
+  [cp2.keyId, { key: cp2.key, subject: "cp:CP_002", revoked: false }],
+  [revoked.keyId, { key: revoked.key, subject: "cp:CP_001", revoked: true }],
+  [driver.keyId, { key: driver.key, subject: "driver:D1", revoked: false }],
 ]);
 const lookup = (kid: string) => keys.get(kid);
 
-const sealFromCp1 = (payload: unknown, seq = 1, override: Partial<{ cp: string; kid: string; key: Uint8Array }> = {}) =>
-  seal({ cp: override.cp ?? "CP_001", kid: override.kid ?? cp1.keyId, sender: "engine:CP_001", seq }, override.key ?? cp1.key, payload);
+/** The last sequence accepted per (key, sender), as Central keeps it. */
+class Sequences implements SequenceStore {
+  private map = new Map<string, number>();
+  last(kid: string, sender: string) {
+    return this.map.get(`${kid}|${sender}`);
+  }
+  accept(kid: string, sender: string, seq: number) {
+    this.map.set(`${kid}|${sender}`, seq);
+  }
+}
+
+const sealFromCp1 = (payload: unknown, seq = 1, override: Partial<{ sub: string; kid: string; key: Uint8Array }> = {}) =>
+  seal({ sub: override.sub ?? "cp:CP_001", kid: override.kid ?? cp1.keyId, sender: "engine:CP_001", seq }, override.key ?? cp1.key, payload);
 
 /** The EnvelopeError code `open` fails with. */
-async function failure(wire: string | Uint8Array, sequences = new MemorySequences(), expectedCp?: string): Promise<string> {
+async function failure(wire: string | Uint8Array, sequences: SequenceStore = new Sequences(), expectedSubject?: string): Promise<string> {
   try {
-    await open(wire, lookup, sequences, expectedCp);
+    await open(wire, lookup, sequences, expectedSubject);
   } catch (err) {
     if (err instanceof EnvelopeError) return err.code;
     throw err;
@@ -30,17 +43,25 @@ async function failure(wire: string | Uint8Array, sequences = new MemorySequence
 const edit = (wire: string, change: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(wire), ...change });
 
 describe("a sealed envelope", () => {
-  test("opens under the CP's key to the same payload and header", async () => {
+  test("opens under the CP's key to the same payload, header and typed subject", async () => {
     const payload = { type: "telemetry", power_kw: 7.4, energy_kwh: 0.12, cost_eur: 0.04 };
-    const opened = await open(sealFromCp1(payload, 42), lookup, new MemorySequences(), "CP_001");
+    const opened = await open(sealFromCp1(payload, 42), lookup, new Sequences(), "cp:CP_001");
     expect(opened.payload).toEqual(payload);
-    expect(opened.header).toMatchObject({ v: 1, cp: "CP_001", kid: cp1.keyId, sender: "engine:CP_001", seq: 42 });
+    expect(opened.header).toMatchObject({ v: 2, sub: "cp:CP_001", kid: cp1.keyId, sender: "engine:CP_001", seq: 42 });
+    expect(opened.subject).toEqual({ type: "cp", id: "CP_001" });
+  });
+
+  test("opens under a driver's key for the driver, and not for a CP of the same name", async () => {
+    const wire = seal({ sub: "driver:D1", kid: driver.keyId, sender: "driver:D1>CP_001", seq: 1 }, driver.key, { type: "charge_request" });
+    expect((await open(wire, lookup, new Sequences())).subject).toEqual({ type: "driver", id: "D1" });
+    const asCp = seal({ sub: "cp:D1", kid: driver.keyId, sender: "engine:D1", seq: 1 }, driver.key, {});
+    expect(await failure(asCp)).toBe("subject_mismatch");
   });
 
   test("shows only routing fields on the wire, never the payload", () => {
     const wire = sealFromCp1({ secret_reading: "42.1 kWh" });
     expect(wire).not.toContain("secret_reading");
-    expect(Object.keys(JSON.parse(wire)).sort()).toEqual(["cp", "ct", "kid", "nonce", "sender", "seq", "ts", "v"]);
+    expect(Object.keys(JSON.parse(wire)).sort()).toEqual(["ct", "kid", "nonce", "sender", "seq", "sub", "ts", "v"]);
   });
 
   test("is refused as tampered when a byte of the ciphertext changes", async () => {
@@ -68,8 +89,8 @@ describe("a sealed envelope", () => {
   test("sealed with a key a new authentication replaced, opens when sealed up to the key's end and is refused after", async () => {
     const replaced = newChannelKey();
     const end = Date.now() - 10_000;
-    const ring = (kid: string) => (kid === replaced.keyId ? { key: replaced.key, cpId: "CP_001", revoked: true, sealedUntil: end } : undefined);
-    const sealedAt = (ts: number) => seal({ cp: "CP_001", kid: replaced.keyId, sender: "engine:CP_001", seq: ts, ts }, replaced.key, { a: 1 });
+    const ring = (kid: string) => (kid === replaced.keyId ? { key: replaced.key, subject: "cp:CP_001", revoked: true, sealedUntil: end } : undefined);
+    const sealedAt = (ts: number) => seal({ sub: "cp:CP_001", kid: replaced.keyId, sender: "engine:CP_001", seq: ts, ts }, replaced.key, { a: 1 });
     expect((await open(sealedAt(end - 1000), ring, new MemorySequences())).payload).toEqual({ a: 1 });
     expect((await open(sealedAt(end), ring, new MemorySequences())).payload).toEqual({ a: 1 });
     await expect(open(sealedAt(end + 1), ring, new MemorySequences())).rejects.toMatchObject({ code: "revoked_key" });
@@ -80,15 +101,15 @@ describe("a sealed envelope", () => {
   });
 
   test("is refused when it claims to come from a CP other than its key's", async () => {
-    expect(await failure(sealFromCp1({ a: 1 }, 1, { cp: "CP_002" }))).toBe("cp_mismatch");
+    expect(await failure(sealFromCp1({ a: 1 }, 1, { sub: "cp:CP_002" }))).toBe("subject_mismatch");
   });
 
   test("is refused when the bus key names another CP than the envelope", async () => {
-    expect(await failure(sealFromCp1({ a: 1 }), new MemorySequences(), "CP_002")).toBe("cp_mismatch");
+    expect(await failure(sealFromCp1({ a: 1 }), new Sequences(), "cp:CP_002")).toBe("subject_mismatch");
   });
 
   test("is refused as replayed when its sequence is not after the last accepted one", async () => {
-    const sequences = new MemorySequences();
+    const sequences = new Sequences();
     const wire = sealFromCp1({ a: 1 }, 10);
     const opened = await open(wire, lookup, sequences);
     sequences.accept(opened.header.kid, opened.header.sender, opened.header.seq);
@@ -101,23 +122,40 @@ describe("a sealed envelope", () => {
     expect(await failure("not json")).toBe("malformed");
     expect(await failure(new TextEncoder().encode("{}"))).toBe("malformed");
     const wire = sealFromCp1({ a: 1 });
-    expect(await failure(edit(wire, { v: 2 }))).toBe("malformed");
+    expect(await failure(edit(wire, { v: 1 }))).toBe("malformed");
     expect(await failure(edit(wire, { seq: "1" }))).toBe("malformed");
     expect(await failure(edit(wire, { seq: 0 }))).toBe("malformed");
-    expect(await failure(edit(wire, { cp: "" }))).toBe("malformed");
-    expect(await failure(edit(wire, { cp: "C".repeat(65) }))).toBe("malformed");
+    expect(await failure(edit(wire, { sub: "" }))).toBe("malformed");
+    expect(await failure(edit(wire, { sub: "CP_001" }))).toBe("malformed");
+    expect(await failure(edit(wire, { sub: "operator:CP_001" }))).toBe("malformed");
+    expect(await failure(edit(wire, { sub: `cp:${"C".repeat(65)}` }))).toBe("malformed");
     expect(await failure("null")).toBe("malformed");
+  });
+
+  test("is refused as malformed, before any database sees it, when a field carries a NUL or a control character", async () => {
+    const wire = sealFromCp1({ a: 1 });
+    expect(await failure(edit(wire, { kid: "k_\u0000" }))).toBe("malformed");
+    expect(await failure(edit(wire, { sender: "engine:CP_001\u0000" }))).toBe("malformed");
+    expect(await failure(edit(wire, { sender: "engine:CP 001" }))).toBe("malformed");
+    expect(await failure(edit(wire, { sub: "cp:CP_\u0000" }))).toBe("malformed");
+    expect(await failure(edit(wire, { nonce: "not base64url!!!" }))).toBe("malformed");
   });
 
   test("keeps what could be read of a malformed header for the audit entry", () => {
     let error: EnvelopeError | undefined;
     try {
-      readHeader(JSON.stringify({ v: 1, cp: "CP_009", kid: "k_1" }));
+      readHeader(JSON.stringify({ v: 2, sub: "cp:CP_009", kid: "k_1" }));
     } catch (e) {
       error = e as EnvelopeError;
     }
     expect(error?.code).toBe("malformed");
-    expect(error?.header).toEqual({ cp: "CP_009", kid: "k_1" });
+    expect(error?.header).toEqual({ sub: "cp:CP_009", kid: "k_1" });
+    try {
+      readHeader(JSON.stringify({ v: 2, sub: "cp:\u0000", kid: "k_\u0000" }));
+    } catch (e) {
+      error = e as EnvelopeError;
+    }
+    expect(error?.header).toEqual({ sub: undefined, kid: undefined }); // nothing invisible reaches the audit entry
   });
 });
 
@@ -134,20 +172,23 @@ describe("a sequence counter", () => {
 describe("channel keys at rest", () => {
   const master = parseMasterKey("a".repeat(64));
 
-  test("a wrapped key unwraps to the same bytes under the same master key, CP and key id", () => {
+  const cp = { type: "cp", id: "CP_001" } as const;
+
+  test("a wrapped key unwraps to the same bytes under the same master key, holder and key id", () => {
     const { keyId, key } = newChannelKey();
-    const wrapped = wrapKey(master, "CP_001", keyId, key);
+    const wrapped = wrapKey(master, cp, keyId, key);
     expect(wrapped).not.toContain(Buffer.from(key).toString("base64url"));
-    expect([...unwrapKey(master, "CP_001", keyId, wrapped)]).toEqual([...key]);
+    expect([...unwrapKey(master, cp, keyId, wrapped)]).toEqual([...key]);
   });
 
-  test("a wrapped key does not unwrap under another master key, for another CP, or under another key id", () => {
+  test("a wrapped key does not unwrap under another master key, for another holder (a driver of the same name too), or under another key id", () => {
     const { keyId, key } = newChannelKey();
-    const wrapped = wrapKey(master, "CP_001", keyId, key);
-    expect(() => unwrapKey(parseMasterKey("b".repeat(64)), "CP_001", keyId, wrapped)).toThrow(KeyError);
-    expect(() => unwrapKey(master, "CP_002", keyId, wrapped)).toThrow(KeyError);
-    expect(() => unwrapKey(master, "CP_001", "k_other", wrapped)).toThrow(KeyError);
-    expect(() => unwrapKey(master, "CP_001", keyId, "v2.x.y")).toThrow(/unknown format/);
+    const wrapped = wrapKey(master, cp, keyId, key);
+    expect(() => unwrapKey(parseMasterKey("b".repeat(64)), cp, keyId, wrapped)).toThrow(KeyError);
+    expect(() => unwrapKey(master, { type: "cp", id: "CP_002" }, keyId, wrapped)).toThrow(KeyError);
+    expect(() => unwrapKey(master, { type: "driver", id: "CP_001" }, keyId, wrapped)).toThrow(KeyError);
+    expect(() => unwrapKey(master, cp, "k_other", wrapped)).toThrow(KeyError);
+    expect(() => unwrapKey(master, cp, keyId, "v2.x.y")).toThrow(/unknown format/);
   });
 
   test("each channel key is fresh: 32 random bytes and its own id", () => {

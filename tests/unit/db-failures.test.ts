@@ -23,3 +23,13 @@ describe("a database failure", () => {
     expect(sqlStateOf(wrapped("23514"))).toBe("23514");
   });
 });
+
+describe("statements of one transaction that fail together", () => {
+  test("report the failure that says why, not the 'in a failed transaction' refusals it caused", async () => {
+    const { settled } = await import("../../src/lib/settled.ts");
+    const aborted = Promise.reject(wrapped("25P02"));
+    const cause = Promise.reject(wrapped("22021"));
+    const err = await settled([aborted, cause, Promise.resolve(1)]).catch((e) => e);
+    expect(sqlStateOf(err)).toBe("22021");
+  });
+});

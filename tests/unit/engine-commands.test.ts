@@ -35,7 +35,7 @@ async function engineWith(key: ChannelKey): Promise<{ engine: Engine; bus: Memor
 
 /** A command as Central seals it for CP_E under `key`. */
 function fromCentral(key: ChannelKey, command: CpCommand) {
-  return { key: "CP_E", value: seal({ cp: "CP_E", kid: key.keyId, sender: "central:test", seq: counter.next() }, key.key, command) };
+  return { key: "CP_E", value: seal({ sub: "cp:CP_E", kid: key.keyId, sender: "central:test", seq: counter.next() }, key.key, command) };
 }
 
 const start = (sessionId: string): CpCommand => ({ type: "start_supply", session_id: sessionId, driver_id: "D1", price_per_kwh: 0.3 });

@@ -9,7 +9,7 @@ export function register(cli: CAC): void {
     {
       usage: "central [operation] [...args]",
       description:
-        "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, register-ocpp <id> <location> [profile] [price], stats, dead-letters [list [status]|show <id>|replay <id>]",
+        "Run Central, the control core; or one admin operation: cps [all|available|active], cp <id>, sessions [n], session <id>, stop <id|all>, resume <id|all>, revoke <id>, register-ocpp <id> <location> [profile] [price], register-driver <id>, stats, dead-letters [list [status]|show <id>|replay <id>]",
       settings: centralSettings,
       switches: { json: { flag: "--json", help: "operations: print JSON, in the API's field names" }, noMenu: NO_MENU },
       examples: ["evnet central", "evnet central stop CP_001", "evnet central cps available --json", "evnet central dead-letters show 12"],

@@ -7,7 +7,8 @@ export function register(cli: CAC): void {
     cli,
     {
       usage: "driver",
-      description: "Run a driver's app: the menu on a terminal; or one action: --cp (charge once), --file (auto mode), --list, --history",
+      description:
+        "Run a driver's app: the menu on a terminal; or one action: --cp (charge once), --file (auto mode), --list, --history; the first run registers the driver",
       settings: driverSettings,
       switches: {
         file: { flag: "--file <path>", help: "auto mode: charge at each CP listed in the file, in turn, then exit" },

@@ -3,6 +3,7 @@ import { apiServerSettings, busSettings, caFileSetting, checkTlsPair, databaseSe
 import { optionalString, secretToken, url } from "../../config/env.ts";
 import {
   controlSigningKeySetting,
+  enrollmentTokenSetting,
   gatewayTokenSetting,
   masterKeySetting,
   operatorTokenSetting,
@@ -32,6 +33,10 @@ export const apiSettings = defineSettings({
   EVNET_SERVICE_TOKEN: serviceTokenSetting,
   EVNET_GATEWAY_TOKEN: optionalSecret(
     { ...gatewayTokenSetting, help: `${gatewayTokenSetting.help}; without it, that endpoint answers 503` },
+    v.optional(secretToken()),
+  ),
+  EVNET_ENROLLMENT_TOKEN: optionalSecret(
+    { ...enrollmentTokenSetting, help: "drivers register themselves with it (POST /ev/central/drivers); without it only operators register drivers" },
     v.optional(secretToken()),
   ),
   EVNET_MASTER_KEY: masterKeySetting,

@@ -9,6 +9,7 @@ import type { Auditor } from "../../audit/audit.ts";
 import { type ControlSender, sendControl } from "../../bus/control-messages.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
+import { DRIVER_ID_PATTERN, DRIVER_ID_RULE, type Registered, registerDriver } from "../../identity/drivers.ts";
 import {
   DEFAULT_PRICE_PER_KWH,
   type RegisteredOcppCharger,
@@ -96,6 +97,12 @@ export async function setStopped(deps: AdminDeps, target: string, stop: boolean,
     ids.map((cpId) => ({ type: stop ? "operator_stop" : "operator_resume", cp_id: cpId, actor_id: actor, reason: text, at })),
   );
   return ids;
+}
+
+/** Registers a driver, or gives a registered one a new credential; returns the credential (shown once). */
+export async function registerDriverAccount(deps: Pick<AdminDeps, "db" | "auditor">, driverId: string): Promise<Registered> {
+  if (!DRIVER_ID_PATTERN.test(driverId)) throw new AppError("bad_request", `a driver id is ${DRIVER_ID_RULE}, not '${driverId}'`);
+  return registerDriver(deps, driverId, { role: "operator", actorId: operatorName(), sourceAddress: "central admin" });
 }
 
 export async function revoke(deps: AdminDeps, cpId: string, reason?: string): Promise<string[]> {

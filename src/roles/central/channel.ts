@@ -1,12 +1,13 @@
 /**
- * Central's end of the encrypted CP channel. Every CP -> Central bus message is opened here and
- * every Central -> CP message sealed here, with the CP's channel key from `cp_keys` (unwrapped
- * under the master key and cached).
+ * Central's end of the encrypted channels. Every message a key holder sends Central (a CP's
+ * events, a driver's requests) is opened here, and every message Central sends one (commands,
+ * answers, progress, tickets) sealed here, with the holder's channel key from `cp_keys` or
+ * `driver_keys` (unwrapped under the master key and cached).
  *
- * A message that fails to open (malformed, unknown or revoked key, another CP's id, tampered,
- * replayed) is audited as a `security` event with its reason and reported as `ok: false`; it
- * never throws, so a bad message cannot stall the consumer. Only a transient failure (the
- * database is down) throws, so the bus delivers the message again.
+ * A message that fails to open (malformed, unknown or revoked key, another holder's id, sent
+ * as someone it is not, tampered, replayed) is audited as a `security` event with its reason
+ * and reported as `ok: false`; it never throws, so a bad message cannot stall the consumer.
+ * Only a transient failure (the database is down) throws, so the bus delivers it again.
  */
 
 import type { Auditor } from "../../audit/audit.ts";
@@ -22,20 +23,25 @@ import {
   type KeyLookup,
   open,
   openEnvelope,
+  parseSubject,
   readHeader,
   type SealedEnvelope,
   SequenceCounter,
   type SequenceStore,
+  type Subject,
+  type SubjectType,
   seal,
+  subjectName,
 } from "../../crypto/envelope.ts";
 import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import type { Db } from "../../db/client.ts";
-import { type CpKeyRow, findActiveKey, findKey, findKeys, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
+import { findActiveKey, findKey, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
 import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
 import { KnownError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
+import { KEY_STORES, type StoredKey } from "./key-stores.ts";
 
 export interface CentralChannelOptions {
   db: Db;
@@ -48,7 +54,7 @@ export interface CentralChannelOptions {
   /** Names this Central instance as a sender: `central:<instance>`. */
   instance: string;
   /**
-   * How long a key's "not revoked" is trusted before `cp_keys` is read again. Control messages
+   * How long a key's "not revoked" is trusted before it is read again. Control messages
    * invalidate at once; this bounds how long a key revoked without one (the Registry's DELETE)
    * keeps working.
    */
@@ -57,7 +63,7 @@ export interface CentralChannelOptions {
   noticeIntervalMs?: number;
 }
 
-export type Inbound<T> = { ok: true; cpId: string; header: EnvelopeHeader; payload: T } | { ok: false; code: EnvelopeFailure; reason: string };
+export type Inbound<T> = { ok: true; subject: Subject; header: EnvelopeHeader; payload: T } | { ok: false; code: EnvelopeFailure; reason: string };
 
 /** What Central should do with the CP's state after a control message (it applies its own rules). */
 export interface ControlEffect {
@@ -66,16 +72,16 @@ export interface ControlEffect {
 
 export class NoActiveKeyError extends KnownError {
   override name = "NoActiveKeyError";
-  constructor(readonly cpId: string) {
-    super(`charging point ${cpId} has no active key (not authenticated, or its key was revoked)`);
+  constructor(readonly subject: Subject) {
+    super(`${subject.type === "cp" ? "charging point" : "driver"} ${subject.id} has no active key (not authenticated, or its key was revoked)`);
   }
 }
 
 export interface CentralChannel {
-  /** Opens a CP -> Central message (topics.cpEvents). Does not record its sequence: see `accept`. */
-  openFromCp<T = unknown>(message: BusMessage): Promise<Inbound<T>>;
+  /** Opens one message for Central (topics.cpEvents, topics.driverRequests). Does not record its sequence: see `accept`. */
+  openOne<T = unknown>(message: BusMessage): Promise<Inbound<T>>;
   /**
-   * Opens a batch of CP -> Central messages with one read of the replay table. Within the batch
+   * Opens a batch of messages for Central with one read of the replay table. Within the batch
    * too, a sender's sequence must rise: a copy later in the same batch is refused as replayed.
    * `known`, when given, holds last accepted sequences (by `sequencePairKey`) the caller knows
    * to be current: only pairs missing from it are read, and it is left holding every pair of
@@ -83,7 +89,7 @@ export interface CentralChannel {
    * operator's replay of a dead letter) are not checked for replay: their sequence was used up
    * when they were set aside.
    */
-  openBatchFromCp<T = unknown>(messages: BusMessage[], known?: Map<string, number>, replays?: Set<BusMessage>): Promise<Inbound<T>[]>;
+  openBatch<T = unknown>(messages: BusMessage[], known?: Map<string, number>, replays?: Set<BusMessage>): Promise<Inbound<T>[]>;
   /**
    * Records the message's sequence as accepted; call it in the transaction that applies the
    * message. False: a redelivery or a concurrent copy was accepted first, so apply nothing.
@@ -93,10 +99,15 @@ export interface CentralChannel {
   acceptAll(headers: EnvelopeHeader[], db?: Db): Promise<boolean[]>;
   /** Seals a Central -> CP message under the CP's active key, keyed by the CP (topics.cpCommands). */
   sealForCp(cpId: string, payload: unknown): Promise<OutgoingMessage>;
+  /**
+   * Seals a Central -> driver message, keyed by the driver (topics.driverUpdates): under `keyId`
+   * when given (the key its request came under), else under the driver's active key.
+   */
+  sealForDriver(driverId: string, payload: unknown, keyId?: string): Promise<OutgoingMessage>;
   /** Applies a control message to the key cache and says how the CP's state should change. */
   onControl(message: ControlMessage): Promise<ControlEffect>;
-  /** Forgets what is cached about a CP's keys. */
-  invalidate(cpId: string): void;
+  /** Forgets what is cached about a key holder's keys. */
+  invalidate(subject: Subject): void;
 }
 
 interface CachedKey extends KeyInfo {
@@ -114,7 +125,12 @@ interface CachedKey extends KeyInfo {
 const SUPERSEDED_SEALED_WITHIN_MS = 60_000;
 const SUPERSEDED_OPENS_FOR_MS = 15 * 60_000;
 
-const CP_SENDER = /^(engine|monitor):(.+)$/;
+
+/** Who may send Central a message under a holder's key: a CP's engine or monitor; a driver's app, to the CP it names. */
+function sentByHolder(header: EnvelopeHeader, subject: Subject, busKey: string): boolean {
+  if (subject.type === "cp") return header.sender === `engine:${subject.id}` || header.sender === `monitor:${subject.id}`;
+  return header.sender === `driver:${subject.id}>${busKey}`;
+}
 
 /** Envelopes opened between two turns of the event loop. */
 const YIELD_EVERY = 128;
@@ -126,20 +142,21 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   const sender = `central:${options.instance}`;
   const counter = new SequenceCounter();
   const keys = new Map<string, CachedKey>();
+  /** A holder's active key id, by subject name. */
   const activeKeyOf = new Map<string, { keyId: string; checkedAt: number }>();
   const lastNoticeAt = new Map<string, number>();
 
-  /** Whether a cached key can be used without reading cp_keys again (a revoked key stays revoked). */
+  /** Whether a cached key can be used without reading the keys again (a revoked key stays revoked). */
   function fresh(cached: CachedKey | undefined): cached is CachedKey {
     if (cached?.supersededAt !== undefined && Date.now() - cached.supersededAt > SUPERSEDED_OPENS_FOR_MS) cached.sealedUntil = undefined;
     return cached !== undefined && (cached.revoked || Date.now() - cached.checkedAt < recheckMs);
   }
 
-  /** A key by id; a revoked key stays revoked, so only unrevoked ones are read again. */
-  async function lookup(keyId: string): Promise<KeyInfo | undefined> {
+  /** A key by id, of the kind of holder the message claims; a revoked key stays revoked, so only unrevoked ones are read again. */
+  async function lookup(keyId: string, subject: Subject): Promise<KeyInfo | undefined> {
     const cached = keys.get(keyId);
     if (fresh(cached)) return cached;
-    const row = await findKey(db, keyId);
+    const [row] = await KEY_STORES[subject.type].find(db, [keyId]);
     if (!row) {
       keys.delete(keyId);
       return undefined;
@@ -147,46 +164,50 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     return remember(row);
   }
 
-  /** Reads, in one query, the keys of a batch that are not cached or are due a re-check. */
-  async function prefetch(keyIds: string[]): Promise<void> {
-    const due = keyIds.filter((id) => !fresh(keys.get(id)));
+  /** Reads, one query per kind of holder, the keys of a batch that are not cached or are due a re-check. */
+  async function prefetch(wanted: Map<string, SubjectType>): Promise<void> {
+    const due = [...wanted].filter(([id]) => !fresh(keys.get(id)));
     if (due.length === 0) return;
-    const rows = await findKeys(db, due);
-    for (const row of rows) remember(row);
-    const found = new Set(rows.map((r) => r.keyId));
-    for (const id of due) if (!found.has(id)) keys.delete(id);
+    for (const type of new Set(due.map(([, t]) => t))) {
+      const ids = due.filter(([, t]) => t === type).map(([id]) => id);
+      const rows = await KEY_STORES[type].find(db, ids);
+      for (const row of rows) remember(row);
+      const found = new Set(rows.map((r) => r.keyId));
+      for (const id of ids) if (!found.has(id)) keys.delete(id);
+    }
   }
 
   /** Caches a key row, unwrapping it once; undefined when it does not unwrap under the master key. */
-  function remember(row: CpKeyRow): KeyInfo | undefined {
-    const keyId = row.keyId;
-    const cached = keys.get(keyId);
+  function remember(row: StoredKey): KeyInfo | undefined {
+    const cached = keys.get(row.keyId);
     let key = cached?.key;
     if (!key) {
       try {
-        key = unwrapKey(masterKey, row.cpId, row.keyId, row.wrappedKey);
+        key = unwrapKey(masterKey, row.subject, row.keyId, row.wrappedKey);
       } catch (err) {
         if (!(err instanceof KeyError)) throw err;
-        log.error("a stored channel key does not unwrap; is EVNET_MASTER_KEY the one the API uses?", { key_id: keyId, cp_id: row.cpId });
+        log.error("a stored channel key does not unwrap; is EVNET_MASTER_KEY the one the API uses?", { key_id: row.keyId, subject: subjectName(row.subject) });
         return undefined;
       }
     }
-    const entry: CachedKey = { key, cpId: row.cpId, revoked: row.revokedAt !== null, checkedAt: Date.now() };
+    const entry: CachedKey = { key, subject: subjectName(row.subject), revoked: row.revokedAt !== null, checkedAt: Date.now() };
     if (row.revokedAt && row.revokedReason === SUPERSEDED_BY_AUTHENTICATION) {
       entry.supersededAt = row.revokedAt.getTime();
       if (Date.now() - entry.supersededAt <= SUPERSEDED_OPENS_FOR_MS) entry.sealedUntil = entry.supersededAt + SUPERSEDED_SEALED_WITHIN_MS;
     }
-    keys.set(keyId, entry);
+    keys.set(row.keyId, entry);
     return entry;
   }
 
   async function auditRejection(message: BusMessage, err: EnvelopeError): Promise<void> {
-    const claimed = err.header?.cp ?? (message.key ? message.key.slice(0, 64) : undefined);
+    const claimed = err.header?.sub ? parseSubject(err.header.sub) : undefined;
+    // A driver's request concerns the CP it is keyed by; a CP's message concerns that CP.
+    const cp = message.topic === topics.driverRequests || !claimed ? message.key : claimed.id;
     await auditor.record({
       eventType: "security",
-      actorType: "cp",
-      actorId: claimed ?? null,
-      resource: claimed ? cpResource(claimed) : null,
+      actorType: claimed?.type ?? (message.topic === topics.driverRequests ? "driver" : "cp"),
+      actorId: claimed?.id ?? null,
+      resource: /^[A-Za-z0-9_.-]{1,64}$/.test(cp) ? cpResource(cp) : null,
       action: "open_message",
       outcome: "failure",
       reason: `${err.code}: ${err.message}`,
@@ -195,10 +216,25 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     });
   }
 
-  async function sealWith(cpId: string, keyId: string, payload: unknown): Promise<OutgoingMessage> {
-    const info = await lookup(keyId);
-    if (!info || info.cpId !== cpId) throw new NoActiveKeyError(cpId);
-    return { key: cpId, value: seal({ cp: cpId, kid: keyId, sender, seq: counter.next() }, info.key, payload) };
+  async function sealWith(subject: Subject, keyId: string, payload: unknown): Promise<OutgoingMessage> {
+    const info = await lookup(keyId, subject);
+    if (!info || info.subject !== subjectName(subject)) throw new NoActiveKeyError(subject);
+    return { key: subject.id, value: seal({ sub: info.subject, kid: keyId, sender, seq: counter.next() }, info.key, payload) };
+  }
+
+  async function sealForActive(subject: Subject, payload: unknown): Promise<OutgoingMessage> {
+    const name = subjectName(subject);
+    let active = activeKeyOf.get(name);
+    if (!active || Date.now() - active.checkedAt >= recheckMs) {
+      const row = await KEY_STORES[subject.type].active(db, subject.id);
+      if (!row) {
+        activeKeyOf.delete(name);
+        throw new NoActiveKeyError(subject);
+      }
+      active = { keyId: row.keyId, checkedAt: Date.now() };
+      activeKeyOf.set(name, active);
+    }
+    return sealWith(subject, active.keyId, payload);
   }
 
   /** Whether a notice about this key may go now (one per key per interval), and if so, books it. */
@@ -211,63 +247,73 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   /** Tells a CP its key is revoked, under that key; never throws (the monitor also polls). */
   async function sendRevocationNotice(cpId: string, keyId: string, reason: string): Promise<void> {
     try {
-      await bus.publish(topics.cpCommands, [await sealWith(cpId, keyId, keyRevokedNotice(cpId, keyId, reason))]);
+      await bus.publish(topics.cpCommands, [await sealWith({ type: "cp", id: cpId }, keyId, keyRevokedNotice(cpId, keyId, reason))]);
     } catch (err) {
       log.warn("could not send a revocation notice", { cp_id: cpId, key_id: keyId, err });
     }
   }
 
-  async function openOne<T>(message: BusMessage, sequences: SequenceStore, envelope?: SealedEnvelope, keyOf: KeyLookup = lookup): Promise<Inbound<T>> {
+  /** The subject a message must be from, by the topic it travels on: a CP's own topic names the CP. */
+  function expectedSubject(message: BusMessage): string | undefined {
+    return message.topic === topics.cpEvents ? subjectName({ type: "cp", id: message.key }) : undefined;
+  }
+
+  async function openMessage<T>(message: BusMessage, sequences: SequenceStore, envelope?: SealedEnvelope, keyOf: KeyLookup = lookup): Promise<Inbound<T>> {
     try {
-      const opened = envelope ? await openEnvelope<T>(envelope, keyOf, sequences, message.key) : await open<T>(message.value, keyOf, sequences, message.key);
-      const from = CP_SENDER.exec(opened.header.sender);
-      if (!from || from[2] !== opened.header.cp)
-        throw new EnvelopeError("malformed", `sender ${opened.header.sender} is not ${opened.header.cp}'s engine or monitor`, opened.header);
-      return { ok: true, cpId: opened.header.cp, header: opened.header, payload: opened.payload };
+      const expected = expectedSubject(message);
+      const opened = envelope ? await openEnvelope<T>(envelope, keyOf, sequences, expected) : await open<T>(message.value, keyOf, sequences, expected);
+      const wantType: SubjectType = message.topic === topics.driverRequests ? "driver" : "cp";
+      if (opened.subject.type !== wantType)
+        throw new EnvelopeError("subject_mismatch", `a ${opened.subject.type}'s key cannot carry this topic's messages`, opened.header);
+      if (!sentByHolder(opened.header, opened.subject, message.key))
+        throw new EnvelopeError("malformed", `sender ${opened.header.sender} may not send under ${opened.header.sub}'s key on ${message.key}`, opened.header);
+      return { ok: true, subject: opened.subject, header: opened.header, payload: opened.payload };
     } catch (err) {
       if (!(err instanceof EnvelopeError)) throw err;
       await auditRejection(message, err);
-      if (err.code === "revoked_key" && err.header?.cp && err.header.kid && noticeDue(err.header.kid)) {
+      const claimed = err.header?.sub ? parseSubject(err.header.sub) : undefined;
+      if (err.code === "revoked_key" && claimed?.type === "cp" && err.header?.kid && noticeDue(err.header.kid)) {
         const revoked = await findKey(db, err.header.kid);
-        await sendRevocationNotice(err.header.cp, err.header.kid, revoked?.revokedReason ?? KEY_REVOKED_REASON);
+        await sendRevocationNotice(claimed.id, err.header.kid, revoked?.revokedReason ?? KEY_REVOKED_REASON);
       }
       return { ok: false, code: err.code, reason: err.message };
     }
   }
 
   const channel: CentralChannel = {
-    openFromCp(message) {
-      return openOne(message, { last: (kid, from) => lastAcceptedSequence(db, kid, from) });
+    openOne(message) {
+      return openMessage(message, { last: (kid, from) => lastAcceptedSequence(db, kid, from) });
     },
 
-    async openBatchFromCp<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>()): Promise<Inbound<T>[]> {
+    async openBatch<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>()): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
+      const keyTypes = new Map<string, SubjectType>();
       const envelopes = messages.map((m) => {
         try {
           const e = readHeader(m.value);
           pairs.set(sequencePairKey(e.kid, e.sender), { keyId: e.kid, sender: e.sender });
+          keyTypes.set(e.kid, parseSubject(e.sub)!.type);
           return e;
         } catch {
           return undefined; // opened (and refused, and audited) below like any other
         }
       });
-      const keyIds = [...new Set([...pairs.values()].map((p) => p.keyId))];
       // One read of the replay table (for the pairs not known) and one of the keys due a
       // re-check, for the whole batch.
       const unknown = [...pairs].filter(([k]) => !known.has(k)).map(([, p]) => p);
-      const [read] = await Promise.all([unknown.length ? lastAcceptedSequences(db, unknown) : undefined, prefetch(keyIds)]);
+      const [read] = await Promise.all([unknown.length ? lastAcceptedSequences(db, unknown) : undefined, prefetch(keyTypes)]);
       for (const [k, seq] of read ?? []) known.set(k, seq);
       const batch: SequenceStore = { last: (kid, from) => known.get(sequencePairKey(kid, from)) };
       const unchecked: SequenceStore = { last: () => undefined };
       // The keys as read for this batch: a long batch does not go back to the database for
       // keys that turn due for a re-check while it is being opened.
-      const batchKeys = new Map(keyIds.map((id) => [id, keys.get(id)]));
-      const keyOf: KeyLookup = (kid) => batchKeys.get(kid) ?? lookup(kid);
+      const batchKeys = new Map([...keyTypes.keys()].map((id) => [id, keys.get(id)]));
+      const keyOf: KeyLookup = (kid, subject) => batchKeys.get(kid) ?? lookup(kid, subject);
       const results: Inbound<T>[] = [];
       for (const [i, m] of messages.entries()) {
         // Opening is CPU work: now and then let in the answers other batches are waiting for.
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        const result = await openOne<T>(m, replays.has(m) ? unchecked : batch, envelopes[i], keyOf);
+        const result = await openMessage<T>(m, replays.has(m) ? unchecked : batch, envelopes[i], keyOf);
         if (result.ok) {
           const pair = sequencePairKey(result.header.kid, result.header.sender);
           known.set(pair, Math.max(known.get(pair) ?? 0, result.header.seq));
@@ -288,29 +334,24 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       );
     },
 
-    async sealForCp(cpId, payload) {
-      let active = activeKeyOf.get(cpId);
-      if (!active || Date.now() - active.checkedAt >= recheckMs) {
-        const row = await findActiveKey(db, cpId);
-        if (!row) {
-          activeKeyOf.delete(cpId);
-          throw new NoActiveKeyError(cpId);
-        }
-        active = { keyId: row.keyId, checkedAt: Date.now() };
-        activeKeyOf.set(cpId, active);
-      }
-      return sealWith(cpId, active.keyId, payload);
+    sealForCp(cpId, payload) {
+      return sealForActive({ type: "cp", id: cpId }, payload);
+    },
+
+    sealForDriver(driverId, payload, keyId) {
+      const subject: Subject = { type: "driver", id: driverId };
+      return keyId ? sealWith(subject, keyId, payload) : sealForActive(subject, payload);
     },
 
     async onControl(message) {
       if (message.type === "cp_authenticated") {
-        channel.invalidate(message.cp_id);
+        channel.invalidate({ type: "cp", id: message.cp_id });
         const key = await findKey(db, message.key_id);
         const stillActive = key !== undefined && key.cpId === message.cp_id && key.revokedAt === null;
         return stillActive ? { transition: { to: "ACTIVE", reason: "authenticated" } } : {};
       }
       if (message.type === "key_revoked") {
-        channel.invalidate(message.cp_id);
+        channel.invalidate({ type: "cp", id: message.cp_id });
         // Re-authenticated already (the control messages raced): the new key stands.
         if (await findActiveKey(db, message.cp_id)) return {};
         const held = await newestOf(db, message.key_ids);
@@ -320,9 +361,10 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       return {};
     },
 
-    invalidate(cpId) {
-      activeKeyOf.delete(cpId);
-      for (const [keyId, entry] of keys) if (entry.cpId === cpId) keys.delete(keyId);
+    invalidate(subject) {
+      const name = subjectName(subject);
+      activeKeyOf.delete(name);
+      for (const [keyId, entry] of keys) if (entry.subject === name) keys.delete(keyId);
     },
   };
   return channel;

@@ -82,7 +82,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     auditor,
     log,
     sessions: new OpenSessions(),
-    progress: new ProgressSender(bus, topics.driverUpdates, log, () => (busHealth.failedAt = Date.now())),
+    progress: new ProgressSender(bus, topics.driverUpdates, channel, log, () => (busHealth.failedAt = Date.now())),
     busHealth,
     settings: {
       group,

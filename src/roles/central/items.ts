@@ -7,12 +7,12 @@
 import type { BusMessage } from "../../bus/bus.ts";
 import { textDecoder } from "../../bus/bus.ts";
 import type { ControlMessage } from "../../bus/control-messages.ts";
-import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, validate } from "../../bus/messages.ts";
+import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, type Refused, validate } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import type { SignedHeader } from "../../crypto/signed-messages.ts";
 import { claimReplay, findDeadLetter } from "../../db/repos/dead-letters.ts";
 import { replayOf } from "../../dead-letters/messages.ts";
-import { isId } from "../../domain/ids.ts";
+import { isCleanText, isId } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
 import type { Inbound } from "./channel.ts";
@@ -21,6 +21,7 @@ import { applyControl } from "./control.ts";
 import { type CheckedControl, firstSighting } from "./control-gate.ts";
 import { CpEventBatch } from "./cp-events.ts";
 import { applyProbe, isProbe, type Probe, readProbe } from "./probes.ts";
+import { tellDriver } from "./driver-updates.ts";
 import { handleChargeRequest, handleStopRequest } from "./requests.ts";
 import { BatchSequences } from "./sequences.ts";
 import type { Work } from "./work.ts";
@@ -28,8 +29,8 @@ import type { Work } from "./work.ts";
 type ItemBody =
   | { kind: "cp"; cpId: string; header: EnvelopeHeader; event: CpEvent }
   | { kind: "bad_cp_payload"; cpId: string; header: EnvelopeHeader; reason: string }
-  | { kind: "driver"; request: DriverRequest }
-  | { kind: "bad_driver_request"; key: string; reason: string; replyTo?: { driverId: string; requestId: string } }
+  | { kind: "driver"; request: DriverRequest; header: EnvelopeHeader }
+  | { kind: "bad_driver_request"; key: string; header: EnvelopeHeader; driverId: string; reason: string; requestId?: string }
   | { kind: "control"; message: ControlMessage; signed: SignedHeader }
   | { kind: "bad_control"; key: string; signed: SignedHeader }
   | { kind: "probe"; cpId: string; probe: Probe };
@@ -46,11 +47,12 @@ export async function decode(ctx: CentralContext, messages: BusMessage[], known?
   const replays = await pendingReplays(ctx, messages);
   const wanted = messages.filter((m) => replayOf(m.headers) === undefined || replays.has(m));
   const probeOf = (m: BusMessage) => m.topic === ctx.topics.cpEvents && isProbe(m);
-  // Envelopes are opened together: one read of the accepted sequences for the whole batch.
-  const sealed = wanted.filter((m) => m.topic === ctx.topics.cpEvents && !probeOf(m));
+  // Envelopes (CPs' events, drivers' requests) are opened together: one read of the accepted
+  // sequences for the whole batch.
+  const sealed = wanted.filter((m) => (m.topic === ctx.topics.cpEvents && !probeOf(m)) || m.topic === ctx.topics.driverRequests);
   const opened = new Map<BusMessage, Inbound<unknown>>();
   if (sealed.length) {
-    const results = await ctx.channel.openBatchFromCp(sealed, known, new Set(replays.keys())); // a refused envelope is audited by the channel
+    const results = await ctx.channel.openBatch(sealed, known, new Set(replays.keys())); // a refused envelope is audited by the channel
     for (const [i, m] of sealed.entries()) opened.set(m, results[i]!);
   }
   // Control messages are checked (signature, age) one by one; a refused one is audited by the gate.
@@ -59,9 +61,26 @@ export async function decode(ctx: CentralContext, messages: BusMessage[], known?
   const items: Item[] = [];
   for (const m of wanted) {
     const item = itemOf(ctx, m, opened.get(m), controls.get(m), probeOf(m));
-    if (item) items.push({ ...item, source: m, replayOf: replays.get(m) });
+    if (item?.kind === "driver" && item.request.driver_id !== item.header.sub.slice("driver:".length)) await refuseImpersonation(ctx, m, item);
+    else if (item) items.push({ ...item, source: m, replayOf: replays.get(m) });
   }
   return items;
+}
+
+/** A driver's request sealed with one driver's key that names another: refused and audited, whatever it asks. */
+async function refuseImpersonation(ctx: CentralContext, m: BusMessage, item: Extract<ItemBody, { kind: "driver" }>): Promise<void> {
+  const sealedBy = item.header.sub.slice("driver:".length);
+  await ctx.auditor.record({
+    eventType: "security",
+    actorType: "driver",
+    actorId: sealedBy,
+    resource: cpResource(item.request.cp_id),
+    action: "open_message",
+    outcome: "failure",
+    reason: `driver_mismatch: a request sealed by driver ${sealedBy} claims to be driver ${item.request.driver_id}'s`,
+    sourceAddress: `kafka:${m.topic}/${m.partition ?? "?"}@${m.offset ?? "?"}`,
+    details: { code: "driver_mismatch", key_id: item.header.kid, request_id: item.request.request_id },
+  });
 }
 
 function itemOf(
@@ -83,15 +102,26 @@ function itemOf(
     const event = validate(cpEventSchema, opened.payload);
     if (!event.ok) ctx.metrics?.refused("invalid_payload");
     return event.ok
-      ? { kind: "cp", cpId: opened.cpId, header: opened.header, event: event.value }
-      : { kind: "bad_cp_payload", cpId: opened.cpId, header: opened.header, reason: event.reason };
+      ? { kind: "cp", cpId: opened.subject.id, header: opened.header, event: event.value }
+      : { kind: "bad_cp_payload", cpId: opened.subject.id, header: opened.header, reason: event.reason };
   }
   if (m.topic === ctx.topics.driverRequests) {
-    const request = parseJson(driverRequestSchema, m.value);
-    if (!request.ok) ctx.metrics?.refused("invalid_request");
-    return request.ok
-      ? { kind: "driver", request: request.value }
-      : { kind: "bad_driver_request", key: m.key, reason: request.reason, replyTo: replyAddress(m.value) };
+    if (!opened?.ok) {
+      if (opened) ctx.metrics?.refused(opened.code);
+      return undefined;
+    }
+    const request = validate(driverRequestSchema, opened.payload);
+    if (request.ok) return { kind: "driver", request: request.value, header: opened.header };
+    ctx.metrics?.refused("invalid_request");
+    const requestId = (opened.payload as { request_id?: unknown } | null)?.request_id;
+    return {
+      kind: "bad_driver_request",
+      key: m.key,
+      header: opened.header,
+      driverId: opened.subject.id,
+      reason: request.reason,
+      requestId: typeof requestId === "string" && requestId.length <= 100 && isCleanText(requestId) ? requestId : undefined,
+    };
   }
   if (m.topic === ctx.topics.centralControl) {
     if (control?.kind === "refused") ctx.metrics?.refused(control.code);
@@ -137,18 +167,6 @@ async function pendingReplays(ctx: CentralContext, messages: BusMessage[]): Prom
   return pending;
 }
 
-/** Who to tell that their request was malformed, when that much can be read. */
-function replyAddress(value: Uint8Array): { driverId: string; requestId: string } | undefined {
-  try {
-    const raw = JSON.parse(textDecoder.decode(value)) as { driver_id?: unknown; request_id?: unknown };
-    if (isId(raw.driver_id) && typeof raw.request_id === "string" && raw.request_id.length <= 100)
-      return { driverId: raw.driver_id, requestId: raw.request_id };
-  } catch {
-    // not JSON: nobody to answer
-  }
-  return undefined;
-}
-
 /**
  * Applies a batch's items. Only one CP's own items (and one driver's) must keep their order: the
  * readings and heartbeats of CPs that sent nothing else are written together, and each CP (with
@@ -164,8 +182,8 @@ export async function applyItems(work: Work, items: Item[]): Promise<void> {
   // A replayed letter's sequence was used up when it was set aside: it is not taken again.
   const kept = claimed.filter((i) => {
     if (i.replayOf !== undefined) return true;
-    if (i.kind === "bad_cp_payload") sequences.take(i.header); // its sequence is used up; it is audited below
-    return i.kind !== "cp" || sequences.take(i.header);
+    if (i.kind === "bad_cp_payload" || i.kind === "bad_driver_request") sequences.take(i.header); // its sequence is used up; it is audited below
+    return (i.kind !== "cp" && i.kind !== "driver") || sequences.take(i.header);
   });
   const { readings, chains } = splitByCp(kept);
   const events = new CpEventBatch(work);
@@ -188,7 +206,7 @@ export async function useUp(work: Work, items: Item[]): Promise<void> {
   const sequences = new BatchSequences();
   for (const i of items) {
     if (i.replayOf !== undefined) continue;
-    if (i.kind === "cp" || i.kind === "bad_cp_payload") sequences.take(i.header);
+    if (i.kind === "cp" || i.kind === "bad_cp_payload" || i.kind === "driver" || i.kind === "bad_driver_request") sequences.take(i.header);
     if (i.kind === "control" || i.kind === "bad_control") await firstSighting(work.tx, i.signed);
   }
   await sequences.persist(work.tx);
@@ -211,7 +229,7 @@ function touches(i: Item): string[] | undefined {
     case "driver":
       return [`cp:${i.request.cp_id}`, `driver:${i.request.driver_id}`];
     case "bad_driver_request":
-      return [];
+      return [`driver:${i.driverId}`];
     case "control":
     case "bad_control":
       return undefined;
@@ -288,7 +306,9 @@ function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
 async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Promise<void> {
   switch (item.kind) {
     case "driver":
-      return item.request.type === "charge_request" ? handleChargeRequest(work, item.request) : handleStopRequest(work, item.request);
+      return item.request.type === "charge_request"
+        ? handleChargeRequest(work, item.request, item.header.kid)
+        : handleStopRequest(work, item.request, item.header.kid);
     case "control":
       // An operator's replay of a dead letter was used up when it was set aside: it is not a replay.
       if (item.replayOf === undefined && !(await firstSighting(work.tx, item.signed))) return refuseReplayedControl(work, item);
@@ -309,27 +329,28 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
       work.setAside(item.source, { code: "validation", reason: `invalid payload: ${item.reason}` });
       return;
     case "bad_driver_request": {
+      const cp = isId(item.key) ? item.key : undefined;
       work.audit({
         eventType: "request",
         actorType: "driver",
-        actorId: item.replyTo?.driverId ?? null,
-        resource: cpResource(item.key.slice(0, 64)),
+        actorId: item.driverId,
+        resource: cp ? cpResource(cp) : null,
         action: "request",
         outcome: "failure",
         reason: `invalid request: ${item.reason}`,
       });
       work.setAside(item.source, { code: "validation", reason: `invalid request: ${item.reason}` });
-      if (item.replyTo) {
+      if (item.requestId && cp) {
         const refused: Refused = {
           type: "refused",
-          request_id: item.replyTo.requestId,
-          driver_id: item.replyTo.driverId,
-          cp_id: item.key.slice(0, 64),
+          request_id: item.requestId,
+          driver_id: item.driverId,
+          cp_id: cp,
           code: "invalid_request",
           reason: item.reason,
           at: nowIso(),
         };
-        work.send(work.ctx.topics.driverUpdates, { key: item.replyTo.driverId, value: JSON.stringify(refused) });
+        await tellDriver(work, refused, item.header.kid);
       }
       return;
     }

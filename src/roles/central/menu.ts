@@ -2,6 +2,7 @@
 import * as p from "@clack/prompts";
 import { ask, askId, type LogCapture, runMenu } from "../../cli/menu.ts";
 import { formatDeadLetter, formatDeadLetters } from "../../dead-letters/view.ts";
+import { DRIVER_ID_PATTERN, DRIVER_ID_RULE } from "../../identity/drivers.ts";
 import { describeRegistration } from "../../identity/ocpp-chargers.ts";
 import {
   type AdminDeps,
@@ -12,6 +13,7 @@ import {
   formatStats,
   listCps,
   listSessions,
+  registerDriverAccount,
   registerOcpp,
   revoke,
   setStopped,
@@ -102,6 +104,23 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
           },
         },
         { value: "stats", label: "Show system statistics", run: async () => p.note(formatStats(await stats(db)), "statistics") },
+        {
+          value: "register-driver",
+          label: "Register a driver",
+          hint: "or give one a new credential",
+          run: async () => {
+            const id = await ask("Driver id (also its RFID id tag)", {
+              example: "D1",
+              validate: (text) => (DRIVER_ID_PATTERN.test(text) ? undefined : `${DRIVER_ID_RULE} (Esc to go back)`),
+            });
+            if (!id) return;
+            const done = await registerDriverAccount(deps, id);
+            p.note(
+              `${done.credential}\n\nGive it to the driver (DRIVER_CREDENTIAL); it is not shown again.`,
+              `driver ${id} ${done.created ? "registered" : "has a new credential"}`,
+            );
+          },
+        },
         {
           value: "dead-letters",
           label: "List dead letters",

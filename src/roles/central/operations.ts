@@ -27,6 +27,7 @@ import {
   formatStats,
   listCps,
   listSessions,
+  registerDriverAccount,
   registerOcpp,
   revoke,
   setStopped,
@@ -37,7 +38,19 @@ import {
 import { type OperationConfig, operationSettings } from "./config.ts";
 import { deadLetters } from "./dead-letter-admin.ts";
 
-export const OPERATIONS = ["cps", "cp", "sessions", "session", "stop", "resume", "revoke", "register-ocpp", "stats", "dead-letters"] as const;
+export const OPERATIONS = [
+  "cps",
+  "cp",
+  "sessions",
+  "session",
+  "stop",
+  "resume",
+  "revoke",
+  "register-ocpp",
+  "register-driver",
+  "stats",
+  "dead-letters",
+] as const;
 
 export function loadOperationConfig(flags: FlagValues<typeof operationSettings>): OperationConfig {
   return loadSettings(operationSettings, flags);
@@ -147,6 +160,14 @@ export async function runOperation(op: string, args: string[], config: Operation
       }
       case "dead-letters":
         return await deadLetters(deps, args, print);
+      case "register-driver": {
+        const done = await registerDriverAccount(deps, required(args, "a driver id"));
+        return await print(
+          () => ({ driver_id: done.driverId, driver_credential: done.credential, created: done.created }),
+          () =>
+            `driver ${done.driverId} ${done.created ? "registered" : "has a new credential"}; give the driver this credential (DRIVER_CREDENTIAL), it is not shown again:\n${done.credential}`,
+        );
+      }
     }
   } finally {
     await bus?.close();

@@ -2,12 +2,14 @@
  * Live progress for drivers, sent off the hot path: a committed batch hands over its readings
  * and goes on; one publish at a time carries the latest reading of every session that changed
  * since the previous one. Best effort by design (the next second brings a newer reading, and
- * the ticket is what counts), so a reading replaced before it left is not a loss.
+ * the ticket is what counts), so a reading replaced before it left is not a loss. Each reading
+ * travels sealed for its driver.
  */
-import type { Bus } from "../../bus/bus.ts";
+import type { Bus, OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
+import { type CentralChannel, NoActiveKeyError } from "./channel.ts";
 
 export class ProgressSender {
   private latest = new LatestPerKey<Progress>((batch) => this.publish(batch));
@@ -15,6 +17,7 @@ export class ProgressSender {
   constructor(
     private bus: Bus,
     private topic: string,
+    private channel: CentralChannel,
     private log: Logger,
     /** Called when a publish fails (Central's bus health). */
     private onFailure: () => void,
@@ -31,10 +34,15 @@ export class ProgressSender {
 
   private async publish(batch: Progress[]): Promise<void> {
     try {
-      await this.bus.publish(
-        this.topic,
-        batch.map((p) => ({ key: p.driver_id, value: JSON.stringify(p) })),
-      );
+      const sealed: OutgoingMessage[] = [];
+      for (const p of batch) {
+        try {
+          sealed.push(await this.channel.sealForDriver(p.driver_id, p));
+        } catch (err) {
+          if (!(err instanceof NoActiveKeyError)) throw err; // a driver without a working key hears nothing
+        }
+      }
+      await this.bus.publish(this.topic, sealed);
     } catch (err) {
       this.onFailure();
       this.log.debug("live progress not sent", { err });

@@ -1,10 +1,12 @@
 /**
- * Drivers' requests (topics.driverRequests, plain JSON keyed by CP id). Each is decided once and
- * remembered by its request id, so a driver that asks again (it did not hear the answer) gets the
- * same answer instead of a second session. Every refusal is answered with its reason and audited.
+ * Drivers' requests (topics.driverRequests, sealed with the driver's key, keyed by CP id). Each
+ * is decided once and remembered by its request id, so a driver that asks again (it did not hear
+ * the answer) gets the same answer instead of a second session, and a copy of a request already
+ * decided changes nothing. Every refusal is answered with its reason and audited. Answers go
+ * sealed under the key the request came with (`keyId`).
  */
 import { eq, sql } from "drizzle-orm";
-import type { ChargeRequest, Refused, StopRequest, TicketMessage } from "../../bus/messages.ts";
+import type { ChargeRequest, DriverUpdate, Refused, Stopping, StopRequest, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { driverRequests, drivers } from "../../db/schema/index.ts";
 import { type EndReason, ticketFor } from "../../domain/billing.ts";
@@ -12,16 +14,11 @@ import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requ
 import type { CpState } from "../../domain/cp-state.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { lockCp } from "./cp-records.ts";
+import { tellDriver } from "./driver-updates.ts";
 import { findSession, openSession, requestSessionEnd, type SessionRow, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 type Request = ChargeRequest | StopRequest;
-
-function answer(work: Work, driverId: string, message: object): string {
-  const value = JSON.stringify(message);
-  work.send(work.ctx.topics.driverUpdates, { key: driverId, value });
-  return value;
-}
 
 async function remember(work: Work, r: Request, outcome: string, value: string, extra: { code?: string; reason?: string; sessionId?: string } = {}) {
   await work.tx
@@ -41,7 +38,7 @@ async function remember(work: Work, r: Request, outcome: string, value: string, 
 }
 
 /** Answers a refusal, remembers and audits it. */
-export async function refuse(work: Work, r: Request, refusal: Refusal): Promise<void> {
+export async function refuse(work: Work, r: Request, refusal: Refusal, keyId: string): Promise<void> {
   const message: Refused = {
     type: "refused",
     request_id: r.request_id,
@@ -51,7 +48,7 @@ export async function refuse(work: Work, r: Request, refusal: Refusal): Promise<
     reason: refusal.reason,
     at: nowIso(),
   };
-  const value = answer(work, r.driver_id, message);
+  const value = await tellDriver(work, message, keyId);
   await remember(work, r, "refused", value, refusal);
   work.audit({
     eventType: "request",
@@ -83,13 +80,19 @@ function expired(work: Work, r: Request): boolean {
   return age > work.ctx.settings.requestMaxAgeS;
 }
 
-export async function handleChargeRequest(work: Work, r: ChargeRequest): Promise<void> {
+/** Sends a charge request's remembered answer again; false when it was never decided. */
+async function answerAgain(work: Work, r: ChargeRequest, keyId: string): Promise<boolean> {
   const again = await previousAnswer(work, r.request_id);
-  if (again !== undefined) {
-    work.send(work.ctx.topics.driverUpdates, { key: r.driver_id, value: again });
-    return;
-  }
-  if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" });
+  if (again === undefined) return false;
+  const update = JSON.parse(again) as DriverUpdate;
+  // Only the driver who asked hears it again (request ids are the driver's own).
+  if (update.driver_id === r.driver_id) await tellDriver(work, update, keyId);
+  return true;
+}
+
+export async function handleChargeRequest(work: Work, r: ChargeRequest, keyId: string): Promise<void> {
+  if (await answerAgain(work, r, keyId)) return;
+  if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" }, keyId);
   const cp = await lockCp(work, r.cp_id);
   // Upserting the driver locks its row: two requests of one driver at two CPs are decided one after the other.
   await work.tx
@@ -102,9 +105,9 @@ export async function handleChargeRequest(work: Work, r: ChargeRequest): Promise
     cp: cp ? { status: cp.status as CpState } : undefined,
     driverSession: busy ? { sessionId: busy.sessionId, cpId: busy.cpId } : undefined,
   });
-  if (refusal || !cp) return refuse(work, r, refusal ?? { code: "unknown_cp", reason: `there is no charging point ${r.cp_id}` });
-  const authorised = await openSession(work, cp, r.driver_id, r.request_id);
-  if (!authorised) return refuse(work, r, { code: "cp_disconnected", reason: "the charging point has no working key (not authenticated)" });
+  if (refusal || !cp) return refuse(work, r, refusal ?? { code: "unknown_cp", reason: `there is no charging point ${r.cp_id}` }, keyId);
+  const authorised = await openSession(work, cp, r.driver_id, r.request_id, keyId);
+  if (!authorised) return refuse(work, r, { code: "cp_disconnected", reason: "the charging point has no working key (not authenticated)" }, keyId);
   await remember(work, r, "authorised", JSON.stringify(authorised), { sessionId: authorised.session_id });
 }
 
@@ -131,27 +134,28 @@ function ticketOf(s: SessionRow): TicketMessage {
  * stop request sent again (the driver did not hear the answer) is decided and audited once:
  * it gets the answer given before, or the ticket if the session has closed since.
  */
-export async function handleStopRequest(work: Work, r: StopRequest): Promise<void> {
+export async function handleStopRequest(work: Work, r: StopRequest, keyId: string): Promise<void> {
   const before = await previousDecision(work, r.request_id);
   if (before) {
     const closed = before.outcome !== "refused" && before.sessionId ? await findSession(work, before.sessionId) : undefined;
-    const value = closed && closed.status !== "IN_PROGRESS" ? JSON.stringify(ticketOf(closed)) : before.answer;
-    work.send(work.ctx.topics.driverUpdates, { key: r.driver_id, value });
+    const update = closed && closed.status !== "IN_PROGRESS" ? ticketOf(closed) : (JSON.parse(before.answer) as DriverUpdate);
+    // Only the driver who asked hears it again (request ids are the driver's own).
+    if (update.driver_id === r.driver_id) await tellDriver(work, update, keyId);
     return;
   }
-  if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" });
+  if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" }, keyId);
   const named = r.session_id ? await findSession(work, r.session_id) : undefined;
   const cpId = named?.cpId ?? r.cp_id;
   const cp = await lockCp(work, cpId);
   const session = r.session_id ? await findSession(work, r.session_id) : cp ? await sessionInProgressAt(work, cpId) : undefined;
   const refusal = decideStop({ driverId: r.driver_id, cpId, session });
-  if (refusal || !session) return refuse(work, r, refusal ?? { code: "no_session", reason: `you have no charging session at ${cpId}` });
+  if (refusal || !session) return refuse(work, r, refusal ?? { code: "no_session", reason: `you have no charging session at ${cpId}` }, keyId);
   if (session.status !== "IN_PROGRESS") {
-    const value = answer(work, r.driver_id, ticketOf(session));
+    const value = await tellDriver(work, ticketOf(session), keyId);
     await remember(work, r, "ticket", value, { sessionId: session.sessionId });
     return;
   }
-  if (!cp) return refuse(work, r, { code: "unknown_cp", reason: `there is no charging point ${cpId}` });
+  if (!cp) return refuse(work, r, { code: "unknown_cp", reason: `there is no charging point ${cpId}` }, keyId);
   work.audit({
     eventType: "request",
     actorType: "driver",
@@ -162,18 +166,18 @@ export async function handleStopRequest(work: Work, r: StopRequest): Promise<voi
     details: { request_id: r.request_id, session_id: session.sessionId },
   });
   if (session.pendingEndReason) {
-    const value = answer(work, r.driver_id, {
+    const stopping: Stopping = {
       type: "stopping",
       request_id: r.request_id,
       driver_id: r.driver_id,
       cp_id: cpId,
       session_id: session.sessionId,
-      reason: session.pendingEndReason,
+      reason: session.pendingEndReason as EndReason,
       at: nowIso(),
-    });
-    await remember(work, r, "stopping", value, { sessionId: session.sessionId });
+    };
+    await remember(work, r, "stopping", await tellDriver(work, stopping, keyId), { sessionId: session.sessionId });
     return;
   }
-  const ended = await requestSessionEnd(work, cp, session, "driver_stop", r.request_id);
+  const ended = await requestSessionEnd(work, cp, session, "driver_stop", { requestId: r.request_id, keyId });
   await remember(work, r, ended?.type === "ticket" ? "ticket" : "stopping", JSON.stringify(ended ?? {}), { sessionId: session.sessionId });
 }

@@ -14,6 +14,7 @@ import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } 
 import { cpResource } from "../../identity/audit-resource.ts";
 import { NoActiveKeyError } from "./channel.ts";
 import { type CpRow, refreshCp } from "./cp-records.ts";
+import { tellDriver } from "./driver-updates.ts";
 import type { Work } from "./work.ts";
 
 export type SessionRow = typeof chargingSessions.$inferSelect;
@@ -61,7 +62,7 @@ async function sealCommand(work: Work, cpId: string, command: StartSupply | Stop
  * Opens a session at a locked, ACTIVE CP for a driver (whose row the caller upserted), tells the
  * engine to start and answers the driver. Undefined when the CP has no working key to be told with.
  */
-export async function openSession(work: Work, cp: CpRow, driverId: string, requestId: string): Promise<Authorised | undefined> {
+export async function openSession(work: Work, cp: CpRow, driverId: string, requestId: string, keyId: string): Promise<Authorised | undefined> {
   const { ctx } = work;
   const sessionId = newSessionId();
   // Known to the engine and the driver only: the driver's stop reaches the engine directly.
@@ -84,7 +85,7 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
     stop_token: stopToken,
     at: nowIso(),
   };
-  work.send(ctx.topics.driverUpdates, { key: driverId, value: JSON.stringify(answer) });
+  await tellDriver(work, answer, keyId);
   work.audit({
     eventType: "session",
     actorType: "driver",
@@ -146,14 +147,16 @@ export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionSta
  * Ends a session: asks the engine to stop and gives it a grace period, from when the stop is
  * published, to send its final reading (after it, a deadline probe closes the session with the
  * last reading: probes.ts). A revoked key cannot carry the request, so then the session closes
- * at once.
+ * at once. `asked`: the driver's stop request this answers (and the key it came under), whose
+ * answer goes sealed under that key. Returns what the driver is told: `stopping`, or the ticket
+ * when the session closed at once.
  */
 export async function requestSessionEnd(
   work: Work,
   cp: CpRow,
   session: SessionRow,
   reason: EndReason,
-  requestId?: string,
+  asked?: { requestId: string; keyId: string },
 ): Promise<Stopping | TicketMessage | undefined> {
   const { ctx } = work;
   const command = reason === "key_revoked" ? undefined : await sealCommand(work, cp.cpId, { type: "stop_supply", session_id: session.sessionId, reason });
@@ -169,14 +172,14 @@ export async function requestSessionEnd(
   work.send(ctx.topics.cpCommands, command, { sessionId: session.sessionId, awaits: "end" });
   const stopping: Stopping = {
     type: "stopping",
-    request_id: requestId,
+    request_id: asked?.requestId,
     driver_id: session.driverId,
     cp_id: cp.cpId,
     session_id: session.sessionId,
     reason,
     at: nowIso(),
   };
-  work.send(ctx.topics.driverUpdates, { key: session.driverId, value: JSON.stringify(stopping) });
+  await tellDriver(work, stopping, asked?.keyId);
   return stopping;
 }
 
@@ -230,7 +233,7 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
     .set({ status: "IDLE", currentSessionId: null, lastSeenAt: sql`now()` })
     .where(and(eq(drivers.driverId, s.driverId), eq(drivers.currentSessionId, sessionId)));
   const message: TicketMessage = { type: "ticket", ...ticket };
-  work.send(ctx.topics.driverUpdates, { key: s.driverId, value: JSON.stringify(message) });
+  await tellDriver(work, message);
   work.audit({
     eventType: "session",
     actorType: "system",
@@ -256,7 +259,6 @@ const GUESSED_REASONS: readonly EndReason[] = ["engine_no_response", "supply_los
  * ticket corrected already stays as it is. Undefined when there is nothing to correct.
  */
 export async function correctTicket(work: Work, cp: CpRow, sessionId: string, final: Required<FinalReading>): Promise<Ticket | undefined> {
-  const { ctx } = work;
   const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
   if (!s || s.cpId !== cp.cpId || s.status !== "FINISHED" || !s.endedAt) return undefined;
   const energyKwh = finalEnergy(s.energyKwh, final.energyKwh);
@@ -286,6 +288,6 @@ export async function correctTicket(work: Work, cp: CpRow, sessionId: string, fi
     .set({ energyKwh: ticket.energy_kwh, costEur: ticket.cost_eur, endedAt, endReason, correctedAt: sql`now()`, updatedAt: sql`now()` })
     .where(eq(chargingSessions.sessionId, sessionId));
   const message: TicketMessage = { type: "ticket", ...ticket, corrected: true };
-  work.send(ctx.topics.driverUpdates, { key: s.driverId, value: JSON.stringify(message) });
+  await tellDriver(work, message);
   return ticket;
 }

@@ -11,14 +11,14 @@
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { type CpCommand, type CpEvent, cpCommandSchema, driverRequestSchema, nowIso, parseJson, validate } from "../../bus/messages.ts";
+import { type CpCommand, type CpEvent, cpCommandSchema, nowIso, validate } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
 import { type CpChannel, createCpChannel, keyIdOf } from "../../cp/channel.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
-import { isStopProof } from "../../crypto/stop-token.ts";
+import { isStopProof, stopClaimOf } from "../../crypto/stop-token.ts";
 import type { EndReason } from "../../domain/billing.ts";
 import type { Logger } from "../../lib/log.ts";
 import { groupName } from "../group-names.ts";
@@ -189,15 +189,14 @@ export class Engine {
     for (const m of batch) {
       const supply = this.supply;
       if (m.key !== this.o.cpId || !supply?.stopToken) continue;
-      const parsed = parseJson(driverRequestSchema, m.value);
-      if (!parsed.ok || parsed.value.type !== "stop_request") continue;
-      const r = parsed.value;
-      if (r.session_id !== supply.sessionId || !r.stop_proof) continue;
-      if (!isStopProof(supply.stopToken, supply.sessionId, r.request_id, r.stop_proof)) {
-        this.o.log.warn("refused a stop request whose proof does not match the session", { session_id: r.session_id, driver_id: r.driver_id });
+      // The request itself is sealed for Central: its headers say what the engine checks.
+      const claim = stopClaimOf(m.headers);
+      if (claim?.sessionId !== supply.sessionId) continue;
+      if (!isStopProof(supply.stopToken, supply.sessionId, claim.requestId, claim.proof)) {
+        this.o.log.warn("refused a stop request whose proof does not match the session", { session_id: claim.sessionId });
         continue;
       }
-      this.o.log.info("the driver asked to stop: stopping now", { session_id: r.session_id, driver_id: r.driver_id });
+      this.o.log.info("the driver asked to stop: stopping now", { session_id: claim.sessionId, driver_id: supply.driverId });
       this.end("driver_stop");
     }
   }

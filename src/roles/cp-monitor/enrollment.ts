@@ -5,7 +5,8 @@
  */
 
 import type { ChannelKey } from "../../crypto/keys.ts";
-import { explainFetchFailure, type Fetch, tlsFetch } from "../../http/tls-client.ts";
+import { callService, ServiceRefused, type ServiceReply, ServiceUnreachable } from "../../http/service-call.ts";
+import { type Fetch, tlsFetch } from "../../http/tls-client.ts";
 import type { Logger } from "../../lib/log.ts";
 import { caFileOf, type IdentityConfig } from "./identity-config.ts";
 import { channelKeyOf, forgetIdentity, IdentityError, loadIdentity, type StoredIdentity, saveIdentity } from "./identity-store.ts";
@@ -39,46 +40,20 @@ export function isTransient(err: unknown): boolean {
   return err instanceof UnreachableError || (err instanceof RefusedError && [502, 503, 504].includes(err.status));
 }
 
-interface Reply {
-  status: number;
-  body: any;
-}
-
 function fetchFor(config: IdentityConfig): Fetch {
   return tlsFetch(caFileOf(config), "EVNET_CA_FILE");
 }
 
-async function call(config: IdentityConfig, service: "Registry" | "API", method: string, url: string, body?: unknown, token?: string): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (token) headers.authorization = `Bearer ${token}`;
-  let res: Response;
+async function call(config: IdentityConfig, service: "Registry" | "API", method: string, url: string, body?: unknown, token?: string): Promise<ServiceReply> {
   try {
-    res = await fetchFor(config)(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    return await callService(fetchFor(config), service, method, url, { body, token });
   } catch (err) {
-    const { why, hint } = explainFetchFailure(err, url);
+    if (err instanceof ServiceRefused) throw new RefusedError(err.status, err.code, err.reason, err.message);
+    if (!(err instanceof ServiceUnreachable)) throw err;
     // A certificate that is not trusted will not become trusted by waiting; anything else may pass.
-    const certificate = /certificate|self.signed|issuer|verify|altname/i.test(`${why} ${hint ?? ""}`);
-    const message = `cannot reach the ${service} at ${new URL(url).origin}: ${why}`;
-    throw certificate ? new IdentityError(message, { hint, cause: err }) : new UnreachableError(message, { hint, cause: err });
+    const certificate = /certificate|self.signed|issuer|verify|altname/i.test(`${err.message} ${err.hint ?? ""}`);
+    throw certificate ? new IdentityError(err.message, { hint: err.hint, cause: err.cause }) : new UnreachableError(err.message, { hint: err.hint, cause: err.cause });
   }
-  const text = await res.text();
-  let parsed: any = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
-  if (res.status >= 400) {
-    const error = parsed?.error as { code?: string; message?: string; details?: { reason?: string } } | undefined;
-    throw new RefusedError(
-      res.status,
-      error?.code,
-      error?.details?.reason,
-      `the ${service} refused (${res.status}): ${error?.message ?? (text.slice(0, 200) || "no reason given")}`,
-    );
-  }
-  return { status: res.status, body: parsed };
 }
 
 function enrollmentToken(config: IdentityConfig): string {

@@ -3,11 +3,12 @@
  * channel key. Written atomically and readable by its owner only (0600, in a 0700 folder),
  * because the key opens every message of the CP.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import type { ChannelKey } from "../../crypto/keys.ts";
 import { KnownError } from "../../lib/errors.ts";
+import { saveOwnerOnly } from "../../lib/private-file.ts";
 
 const storedIdentitySchema = v.object({
   cp_id: v.string(),
@@ -47,12 +48,7 @@ export function loadIdentity(dataDir: string, cpId: string): StoredIdentity | un
 }
 
 export function saveIdentity(dataDir: string, identity: StoredIdentity): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = identityFile(dataDir, identity.cp_id);
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, file);
+  saveOwnerOnly(dataDir, `cp-${identity.cp_id}.json`, identity);
 }
 
 export function forgetIdentity(dataDir: string, cpId: string): void {

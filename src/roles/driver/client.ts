@@ -1,6 +1,7 @@
 /**
- * A driver's connection to Central over the bus: sends charge and stop requests (plain JSON,
- * keyed by the CP), follows the answers, live progress and tickets addressed to this driver.
+ * A driver's connection to Central over the bus: sends charge and stop requests (sealed with the
+ * driver's key, keyed by the CP), follows the answers, live progress and tickets Central seals
+ * for this driver (anything else on the topic is left unread or refused).
  * A request not answered in a few seconds is sent again with the same request id (Central
  * answers a repeated id with the same decision), so an answer lost while the subscription was
  * starting, or while the broker was away, is asked for again.
@@ -19,17 +20,18 @@ import {
   driverUpdateSchema,
   nowIso,
   type Progress,
-  parseJson,
   type Refused,
   type Stopping,
   type TicketMessage,
+  validate,
 } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import type { Topics } from "../../bus/topics.ts";
-import { stopProof } from "../../crypto/stop-token.ts";
+import { stopHeaders, stopProof } from "../../crypto/stop-token.ts";
 import { KnownError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { groupName } from "../group-names.ts";
+import type { DriverChannel } from "./channel.ts";
 
 export interface CurrentSession {
   sessionId: string;
@@ -63,6 +65,8 @@ const WATCH_MS = 250;
 
 export interface DriverClientOptions {
   driverId: string;
+  /** Seals this driver's requests and opens what Central sends it. */
+  channel: DriverChannel;
   bus: Bus;
   topics: Topics;
   topicPrefix: string;
@@ -91,7 +95,7 @@ export class DriverClient {
     const kept = keepSubscribed(
       this.o.bus,
       { topics: [this.o.topics.driverUpdates], groupId: groupName(this.o.topicPrefix, "driver", this.o.driverId), from: "latest" },
-      async (batch) => this.onUpdates(batch),
+      (batch) => this.onUpdates(batch),
       this.o.log,
     );
     this.subscription = kept;
@@ -103,16 +107,28 @@ export class DriverClient {
     return () => this.listeners.delete(listener);
   }
 
-  private onUpdates(batch: BusMessage[]): void {
+  /** Never throws: an update that cannot be opened or read is logged and the next ones go on. */
+  private async onUpdates(batch: BusMessage[]): Promise<void> {
     for (const m of batch) {
       if (m.key !== this.o.driverId) continue;
-      const parsed = parseJson(driverUpdateSchema, m.value);
+      const opened = await this.o.channel.open(m);
+      if (!opened.ok) {
+        this.o.log.warn("refused an update", { code: opened.code, reason: opened.reason });
+        continue;
+      }
+      const parsed = validate(driverUpdateSchema, opened.payload);
       if (!parsed.ok) {
         this.o.log.warn("ignored an unreadable update", { reason: parsed.reason });
         continue;
       }
       this.track(parsed.value);
-      for (const l of this.listeners) l(parsed.value);
+      for (const l of this.listeners) {
+        try {
+          l(parsed.value);
+        } catch (err) {
+          this.o.log.error("an update listener failed", { err });
+        }
+      }
     }
   }
 
@@ -131,8 +147,11 @@ export class DriverClient {
   }
 
   private publish(cpId: string, body: object): void {
-    const value = JSON.stringify(body);
-    this.publisher.send(this.o.topics.driverRequests, () => ({ key: cpId, value }));
+    // A stop with its proof tells the charger too, which cannot open what is sealed for Central.
+    const b = body as { type?: string; session_id?: string; request_id?: string; stop_proof?: string };
+    const stop = b.type === "stop_request" && b.session_id && b.request_id && b.stop_proof;
+    const headers = stop ? stopHeaders({ sessionId: b.session_id!, requestId: b.request_id!, proof: b.stop_proof! }) : undefined;
+    this.publisher.send(this.o.topics.driverRequests, () => ({ ...this.o.channel.seal(body, cpId), ...(headers && { headers }) }));
   }
 
   /**

@@ -1,7 +1,9 @@
 import * as v from "valibot";
-import { apiUrlSetting, busSettings, discoveredCaFileSetting, logSettings, requiredId } from "../../config/common.ts";
-import { positiveNumber } from "../../config/env.ts";
+import { apiUrlSetting, busSettings, dataDirSetting, discoveredCaFileSetting, logSettings } from "../../config/common.ts";
+import { optionalString, positiveNumber, secretToken } from "../../config/env.ts";
+import { enrollmentTokenSetting, optionalSecret } from "../../config/identity.ts";
 import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
+import { DRIVER_ID_PATTERN, DRIVER_ID_RULE } from "../../identity/drivers.ts";
 
 const seconds = (what: string) =>
   v.optional(
@@ -14,9 +16,27 @@ const seconds = (what: string) =>
   );
 
 export const driverSettings = defineSettings({
-  DRIVER_ID: { flag: "--id <driver>", help: "the driver's id", schema: requiredId(), example: "D1" },
-  API_URL: { ...apiUrlSetting, help: "Central's API, to list available CPs and show the history (the charging itself goes over the bus)" },
+  DRIVER_ID: {
+    flag: "--id <driver>",
+    help: "the driver's id, also the id tag of its RFID card",
+    schema: v.pipe(v.string("is required"), v.regex(DRIVER_ID_PATTERN, `expected ${DRIVER_ID_RULE}`)),
+    example: "D1",
+  },
+  API_URL: {
+    ...apiUrlSetting,
+    help: "Central's API: to register and authenticate the driver, list available CPs and show the history (the charging itself goes over the bus)",
+  },
   EVNET_CA_FILE: discoveredCaFileSetting,
+  EVNET_DATA_DIR: { ...dataDirSetting, help: "where the driver's credential and key are kept (owner-only driver-<id>.json)" },
+  EVNET_ENROLLMENT_TOKEN: optionalSecret(
+    { ...enrollmentTokenSetting, help: "the first run registers the driver with the operator's enrollment token" },
+    v.optional(secretToken()),
+  ),
+  DRIVER_CREDENTIAL: {
+    help: "or the credential an operator registered the driver with (also: a new one from an operator)",
+    schema: optionalString(),
+    secret: "value",
+  },
   DRIVER_CHARGE_SECONDS: {
     flag: "--charge-seconds <s>",
     help: "stop each charge after this many seconds",

@@ -190,7 +190,8 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
   const driver = await import("../driver/index.ts");
   const runs: Promise<void>[] = [];
   for (const [i, driverId] of simulatedDriverIds(cps.length ? config.UP_DRIVERS : 0).entries()) {
-    const driverConfig = loadConfig(driverConfigSchema, {}, { ...common, DRIVER_ID: driverId, API_URL: apiUrl });
+    // Each simulated driver registers (enrollment token) and authenticates like a real one.
+    const driverConfig = loadConfig(driverConfigSchema, {}, { ...common, DRIVER_ID: driverId, API_URL: apiUrl, EVNET_DATA_DIR: join(dataDir, "drivers") });
     const driverLog = createLogger(`driver ${driverId}`);
     const driverRole = await driver.start(driverConfig, { database, bus, log: driverLog });
     started.push({ name: `driver ${driverId}`, stop: () => driverRole.stop() });

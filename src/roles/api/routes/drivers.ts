@@ -1,18 +1,48 @@
-/** `GET /ev/central/drivers[/:driver_id]`: drivers, their state and their sessions. */
+/**
+ * `GET /ev/central/drivers[/:driver_id]`: drivers, their state and their sessions (public).
+ * `POST /ev/central/drivers`: a driver registers (enrollment token) or an operator registers one
+ * (operator token): it gets its credential, once. `POST /ev/central/drivers/:driver_id/auth`: a
+ * driver trades its credential for a fresh channel key (over HTTPS, or plain HTTP from loopback).
+ */
+import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
+import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
+import { requireToken, type TokenRole } from "../../../http/auth.ts";
+import { clientAddress } from "../../../http/client-address.ts";
+import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { driverIdSchema } from "../../../http/validate.ts";
+import { authenticateDriver, DRIVER_ID_PATTERN, DRIVER_ID_RULE, driverResource, registerDriver } from "../../../identity/drivers.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
 import { driverSchema, sessionSchema } from "../shapes.ts";
 import { findDriver, listDrivers } from "../views/drivers.ts";
 import { listSessions } from "../views/sessions.ts";
+import { keysMayTravel } from "./auth.ts";
 import { wholeNumber } from "./query.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
-export function driverRoutes(ctx: ApiContext): Hono {
-  const app = new Hono();
+const newDriverIdSchema = v.pipe(v.string("driver_id must be a string"), v.regex(DRIVER_ID_PATTERN, `driver_id must be ${DRIVER_ID_RULE}`));
+const registrationSchema = v.object({ driver_id: newDriverIdSchema });
+const registeredSchema = v.object({ driver_id: v.string(), driver_credential: v.string(), message: v.string() });
+const driverAuthSchema = v.object({
+  driver_credential: v.pipe(
+    v.string("driver_credential must be a string"),
+    v.minLength(1, "driver_credential is required"),
+    v.maxLength(200, "driver_credential is too long"),
+  ),
+});
+const driverKeySchema = v.object({
+  driver_id: v.string(),
+  key_id: v.string(),
+  /** base64 of the 32-byte AES-256-GCM channel key: returned once, keep it secret. */
+  key: v.string(),
+  algorithm: v.literal("AES-256-GCM"),
+  issued_at: v.string(),
+});
+
+export function driverRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables & { tokenRole: TokenRole } }> {
+  const app = new Hono<{ Variables: AuditedVariables & { tokenRole: TokenRole } }>();
 
   app.get(
     "/drivers",
@@ -48,5 +78,95 @@ export function driverRoutes(ctx: ApiContext): Hono {
     },
   );
 
+  const registrars = requireToken(
+    [
+      ...(ctx.config.EVNET_ENROLLMENT_TOKEN ? [{ role: "enrollment" as const, token: ctx.config.EVNET_ENROLLMENT_TOKEN }] : []),
+      { role: "operator", token: ctx.config.EVNET_OPERATOR_TOKEN },
+    ],
+    ctx.auditor,
+  );
+  const servesTls = Boolean(ctx.config.API_TLS_CERT && ctx.config.API_TLS_KEY);
+
+  app.post(
+    "/drivers",
+    describeRoute({
+      tags: ["drivers"],
+      summary: "Register a driver",
+      description:
+        "Enrollment token (a driver registering itself: a new id only) or operator token (also gives an existing driver a new credential; the old one and its keys stop working). Returns the driver's credential, once. The driver id is also its RFID id tag: 1-20 characters.",
+      security: bearer,
+      responses: {
+        201: ok("Registered", registeredSchema),
+        200: ok("A new credential for an existing driver", registeredSchema),
+        ...errors(401, 409, 422, 503),
+      },
+    }),
+    registrars,
+    auditFailures(ctx.auditor, { eventType: "registration", action: "register_driver", actorType: "driver", resource: namedDriver }),
+    validate("json", registrationSchema),
+    async (c) => {
+      const { driver_id } = c.req.valid("json");
+      c.set("audited", true); // registerDriver audits every outcome itself
+      const role = c.get("tokenRole") === "operator" ? "operator" : "enrollment";
+      const done = await whileStoreIsUp(ctx, "register a driver", () =>
+        registerDriver(ctx, driver_id, { role, actorId: "api", sourceAddress: clientAddress(c) }),
+      );
+      c.header("cache-control", "no-store");
+      return c.json(
+        {
+          driver_id,
+          driver_credential: done.credential,
+          message: `Driver ${driver_id} ${done.created ? "registered" : "has a new credential"}; keep the credential secret, it is not shown again`,
+        },
+        done.created ? 201 : 200,
+      );
+    },
+  );
+
+  app.post(
+    "/drivers/:driver_id/auth",
+    describeRoute({
+      tags: ["auth"],
+      summary: "Authenticate a driver",
+      description:
+        "Trades a driver's credential for a fresh 256-bit channel key (returned once); the driver's requests are sealed with it and Central's answers come sealed for it. Refused with 401 for an unknown driver or a wrong credential.",
+      responses: { 200: ok("The channel key", driverKeySchema), ...errors(400, 401, 403, 422, 503) },
+    }),
+    auditFailures(ctx.auditor, { eventType: "authentication", action: "authenticate_driver", actorType: "driver", resource: namedDriver }),
+    async (c, next) => {
+      if (!keysMayTravel(servesTls, clientAddress(c)))
+        throw new AppError("forbidden", "this API serves plain HTTP, so it hands out keys to loopback clients only; configure API_TLS_CERT and API_TLS_KEY");
+      await next();
+    },
+    validate("param", v.object({ driver_id: newDriverIdSchema })),
+    validate("json", driverAuthSchema),
+    async (c) => {
+      const { driver_id } = c.req.valid("param");
+      c.set("audited", true); // authenticateDriver audits every outcome itself
+      const issued = await whileStoreIsUp(ctx, "authenticate a driver", () =>
+        authenticateDriver(
+          { ...ctx, masterKey: ctx.config.EVNET_MASTER_KEY },
+          { driverId: driver_id, credential: c.req.valid("json").driver_credential, sourceAddress: clientAddress(c) },
+        ),
+      );
+      c.header("cache-control", "no-store");
+      return c.json({
+        driver_id,
+        key_id: issued.keyId,
+        key: Buffer.from(issued.key).toString("base64"),
+        algorithm: "AES-256-GCM" as const,
+        issued_at: issued.issuedAt.toISOString(),
+      });
+    },
+  );
+
   return app;
+}
+
+/** The driver a refused request named, for its audit entry (the path, else the body if it parsed). */
+async function namedDriver(c: Context): Promise<string | undefined> {
+  const fromPath = c.req.param("driver_id");
+  const body = fromPath ? undefined : ((await c.req.json().catch(() => undefined)) as { driver_id?: unknown } | undefined);
+  const id = fromPath ?? body?.driver_id;
+  return typeof id === "string" && DRIVER_ID_PATTERN.test(id) ? driverResource(id) : undefined;
 }

@@ -1,0 +1,45 @@
+/**
+ * An independent reader of Kafka topics, as an eavesdropper with read access would have: the
+ * Kafka client library itself (@platformatic/kafka's Consumer), not evnet's bus adapter, so a
+ * test sees the bytes on the wire whatever the adapter does.
+ */
+import { Consumer, type Message } from "@platformatic/kafka";
+
+export interface RawRecord {
+  topic: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export class RawKafkaReader {
+  readonly records: RawRecord[] = [];
+  private consumer: Consumer;
+  private closeStream?: () => Promise<void>;
+
+  constructor(brokers: string[], groupId: string) {
+    this.consumer = new Consumer({ clientId: "raw-eavesdropper", groupId, bootstrapBrokers: brokers, autocommit: false, maxWaitTime: 500 });
+    this.consumer.on("error", () => {});
+  }
+
+  /** Reads every message of `topics` from the beginning, until closed. */
+  async start(topics: string[]): Promise<void> {
+    const stream = await this.consumer.consume({ topics, mode: "earliest", autocommit: false });
+    stream.on("error", () => {});
+    stream.on("data", (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of m.headers) headers[k.toString()] = v.toString();
+      this.records.push({ topic: m.topic, key: m.key?.toString("utf8") ?? "", value: m.value?.toString("utf8") ?? "", headers });
+    });
+    this.closeStream = () => stream.close();
+  }
+
+  of(topic: string): RawRecord[] {
+    return this.records.filter((r) => r.topic === topic);
+  }
+
+  async close(): Promise<void> {
+    await this.closeStream?.().catch(() => {});
+    await this.consumer.close(true).catch(() => {});
+  }
+}
