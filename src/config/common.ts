@@ -34,6 +34,14 @@ export const databaseSettings = defineSettings({
   },
 });
 
+/** The brake on failed authentications (src/http/brakes.ts), for the roles that authenticate clients. */
+export const brakeSettings = defineSettings({
+  EVNET_AUTH_FAILURES_PER_MINUTE: {
+    help: "failed authentications a source address may have per minute before it is answered 429 (with Retry-After) for the rest of that minute",
+    schema: integer(20, 1),
+  },
+});
+
 export const busSettings = defineSettings({
   KAFKA_BROKERS: {
     flag: "--kafka-brokers <list>",

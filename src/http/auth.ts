@@ -1,13 +1,15 @@
 /**
  * Bearer-token guards for writes: operator, service (weather) and enrollment tokens, compared
  * in constant time. A missing or wrong token is a 401, audited as a security event by callers
- * that pass an auditor.
+ * that pass an auditor. Tokens travel only over TLS, or from a loopback client when a service
+ * serves plain HTTP: anything else is refused before a token is even looked at.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Auditor } from "../audit/audit.ts";
 import { constantTimeEqual } from "../crypto/keys.ts";
 import { AppError } from "../lib/errors.ts";
-import { clientAddress } from "./client-address.ts";
+import { clientAddress, isLoopback } from "./client-address.ts";
+import { errorBody } from "./errors.ts";
 
 export type TokenRole = "operator" | "service" | "enrollment";
 
@@ -41,5 +43,32 @@ export function requireToken(accepted: TokenSpec[], auditor?: Auditor): Middlewa
     }
     c.set("tokenRole", match.role);
     await next();
+  };
+}
+
+/**
+ * Middleware for a whole app: a request that carries a token over plain HTTP from anything but
+ * a loopback client is refused (403), audited: the token crossed a network in clear, and is not
+ * compared (an operator should change it). Over TLS, or from loopback, it goes on.
+ */
+export function tokensOnlyOverTls(servesTls: boolean, auditor?: Auditor): MiddlewareHandler {
+  return async (c, next) => {
+    if (servesTls || c.req.header("authorization") === undefined || isLoopback(clientAddress(c))) return next();
+    await auditor?.record({
+      eventType: "security",
+      actorType: "system",
+      action: `${c.req.method} ${c.req.path}`,
+      resource: c.req.path,
+      outcome: "failure",
+      reason: "a token sent over plain HTTP from a non-loopback client",
+      sourceAddress: clientAddress(c),
+    });
+    return c.json(
+      errorBody(
+        "forbidden",
+        "tokens are only accepted over HTTPS (or from this machine): this service serves plain HTTP; configure its TLS certificate and key",
+      ),
+      403,
+    );
   };
 }

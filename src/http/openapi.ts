@@ -90,12 +90,20 @@ const errorDescriptions: Record<number, string> = {
   404: "No such resource",
   409: "Conflicts with the current state",
   422: "Input failed validation; `details` names each field",
+  429: "Too many failed authentications from this address: wait the `Retry-After` seconds",
   503: "A service it depends on is unavailable",
 };
 
-/** The error responses a route can give, all with the `{ error: { code, message, details? } }` body. */
-export function errors(...statuses: (400 | 401 | 403 | 404 | 409 | 422 | 503)[]) {
-  return Object.fromEntries(statuses.map((s) => [s, ok(errorDescriptions[s] ?? "Error", errorBodySchema)]));
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503;
+
+/**
+ * The error responses a route can give, all with the `{ error: { code, message, details? } }`
+ * body. A route that checks credentials (401) can also refuse a token sent over plain HTTP from
+ * afar (403) and hold back an address that keeps failing (429): those come with it.
+ */
+export function errors(...statuses: ErrorStatus[]) {
+  const all = new Set<ErrorStatus>(statuses.includes(401) ? [...statuses, 403, 429] : statuses);
+  return Object.fromEntries([...all].sort().map((s) => [s, ok(errorDescriptions[s] ?? "Error", errorBodySchema)]));
 }
 
 /** For routes that need a token: `describeRoute({ ..., security: bearer })`. */

@@ -49,6 +49,7 @@ export type ErrorCode =
   | "forbidden"
   | "not_found"
   | "conflict"
+  | "too_many_requests"
   | "unavailable"
   | "not_implemented"
   | "internal";
@@ -72,13 +73,14 @@ export class AppError extends KnownError {
   }
 }
 
-export const statusOf: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 422 | 500 | 501 | 503> = {
+export const statusOf: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 422 | 429 | 500 | 501 | 503> = {
   bad_request: 400,
   validation_failed: 422,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  too_many_requests: 429,
   unavailable: 503,
   not_implemented: 501,
   internal: 500,

@@ -1,8 +1,10 @@
 /**
  * The API role's HTTP app. Each endpoint group is one file in routes/, mounted here.
- * Reads are public and never show secrets; writes need a service or operator token.
+ * Reads are public and never show secrets; writes need a service or operator token, which
+ * travels only over TLS (or from loopback); a source that keeps failing to authenticate is held back.
  */
 import { Hono } from "hono";
+import { tokensOnlyOverTls } from "../../http/auth.ts";
 import { installErrorHandling } from "../../http/errors.ts";
 import { httpMetrics } from "../../observability/http-metrics.ts";
 import type { Probes } from "../../observability/probes.ts";
@@ -39,6 +41,8 @@ export function createApiApp(ctx: ApiContext, probes: Probes = apiProbes(ctx)): 
   registerNetworkMetrics(registry, ctx.db);
   app.use("*", httpMetrics(registry));
   app.route("/", operationsRoutes(registry, probes));
+  app.use("*", tokensOnlyOverTls(Boolean(ctx.config.API_TLS_CERT && ctx.config.API_TLS_KEY), ctx.auditor));
+  if (ctx.brakes) app.use("*", ctx.brakes.guard);
   app.route("/ev/central", healthRoutes(ctx));
   app.route("/ev/central", weatherRoutes(ctx));
   app.route("/ev/central", fleetRoutes(ctx));

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { apiServerSettings, busSettings, caFileSetting, checkTlsPair, databaseSettings, logSettings } from "../../config/common.ts";
+import { apiServerSettings, brakeSettings, busSettings, caFileSetting, checkTlsPair, databaseSettings, logSettings } from "../../config/common.ts";
 import { optionalString, secretToken, url } from "../../config/env.ts";
 import {
   controlSigningKeySetting,
@@ -29,6 +29,7 @@ export const apiSettings = defineSettings({
   },
   ...databaseSettings,
   ...busSettings,
+  ...brakeSettings,
   EVNET_OPERATOR_TOKEN: operatorTokenSetting,
   EVNET_SERVICE_TOKEN: serviceTokenSetting,
   EVNET_GATEWAY_TOKEN: optionalSecret(

@@ -5,6 +5,7 @@ import type { Topics } from "../../bus/topics.ts";
 import type { CredentialVerifier } from "../../crypto/credentials.ts";
 import type { MessageSigner } from "../../crypto/signed-messages.ts";
 import type { Db } from "../../db/client.ts";
+import type { Brakes } from "../../http/brakes.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ApiConfig } from "./config.ts";
 
@@ -21,4 +22,6 @@ export interface ApiContext {
   credentialVerifier?: CredentialVerifier;
   /** Signs what the API tells Central (control messages); without it those writes answer 503. */
   controlSigner?: MessageSigner;
+  /** Holds back sources that keep failing to authenticate (429), and counts their flood in the audit log. */
+  brakes?: Brakes;
 }

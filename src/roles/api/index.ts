@@ -9,6 +9,7 @@ import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { loadControlSigner } from "../../certs/control-keys.ts";
 import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
+import { createBrakes, DEFAULT_BRAKES } from "../../http/brakes.ts";
 import { readTlsFiles, type ServeSettings, serve } from "../../http/serve.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { createApiApp } from "./app.ts";
@@ -52,11 +53,13 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
   // It publishes control messages, so the topics must exist; but its reads need no bus, so a
   // broker that is down at start is only a warning (Central creates the topics too).
   await bus.ensureTopics(allTopics(topics)).catch((err) => log.warn("could not create the bus topics", { err }));
+  const brakes = createBrakes(createAuditor(database.db, log), log, { ...DEFAULT_BRAKES, failuresPerWindow: config.EVNET_AUTH_FAILURES_PER_MINUTE });
   const ctx: ApiContext = {
     db: database.db,
     bus,
     topics,
-    auditor: createAuditor(database.db, log),
+    auditor: brakes.auditor,
+    brakes,
     log,
     config,
     startedAt: new Date(),
@@ -73,6 +76,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
       probes.drain(); // load balancers see /readyz fail while the last requests finish
       stopLiveUpdates(ctx); // no more polling of a database about to close
       await server.stop();
+      await brakes.stop();
       if (!shared.bus) await bus.close();
       if (!shared.database) await database.close();
     },

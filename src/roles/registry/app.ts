@@ -9,6 +9,7 @@ import { ocppChargerRoutes } from "./routes/ocpp-chargers.ts";
 export function createRegistryApp(ctx: RegistryContext): Hono {
   const app = new Hono();
   installErrorHandling(app, ctx.log);
+  if (ctx.brakes) app.use("*", ctx.brakes.guard);
   app.route("/ev/registry", healthRoutes(ctx));
   app.route("/ev/registry", chargingPointRoutes(ctx));
   app.route("/ev/registry", ocppChargerRoutes(ctx));

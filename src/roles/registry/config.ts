@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { databaseSettings, logSettings } from "../../config/common.ts";
+import { brakeSettings, databaseSettings, logSettings } from "../../config/common.ts";
 import { bool, port, positiveNumber } from "../../config/env.ts";
 import { durationSeconds, enrollmentTokenSetting, filePath } from "../../config/identity.ts";
 import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
@@ -18,6 +18,7 @@ export const registrySettings = defineSettings({
   },
   REGISTRY_TLS_KEY: { flag: "--tls-key <file>", help: "the server certificate's private key", schema: filePath("certs/server-key.pem"), secret: "file" },
   ...databaseSettings,
+  ...brakeSettings,
   REGISTRY_INSECURE_HTTP: { help: "development only: serve plain HTTP, and only on a loopback host", schema: bool(false) },
   REGISTRY_SIGNING_KEY: {
     flag: "--signing-key <file>",

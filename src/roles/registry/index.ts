@@ -9,7 +9,8 @@ import { readSettingFile } from "../../config/files.ts";
 import { type CredentialSigner, createCredentialSigner, SigningKeyError } from "../../crypto/credentials.ts";
 import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
-import { isLoopback } from "../../http/client-address.ts";
+import { createBrakes, DEFAULT_BRAKES } from "../../http/brakes.ts";
+import { isLoopbackHost } from "../../http/client-address.ts";
 import { readTlsFiles, type ServeSettings, serve, type TlsFiles } from "../../http/serve.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { createRegistryApp } from "./app.ts";
@@ -24,7 +25,7 @@ const SERVE_SETTINGS: ServeSettings = { port: "REGISTRY_PORT", cert: "REGISTRY_T
 
 function transport(config: RegistryConfig, log: Logger): TlsFiles | undefined {
   if (config.REGISTRY_INSECURE_HTTP) {
-    if (!isLoopback(config.REGISTRY_HOST) && config.REGISTRY_HOST !== "localhost")
+    if (!isLoopbackHost(config.REGISTRY_HOST))
       throw new ConfigError(`REGISTRY_INSECURE_HTTP=true is only allowed on a loopback host, not ${config.REGISTRY_HOST}`, {
         hint: "serve HTTPS with the files 'evnet certs' makes, or listen on 127.0.0.1",
       });
@@ -73,7 +74,8 @@ export async function start(config: RegistryConfig, shared: Shared = {}) {
     throw err;
   }
   log.info("database ready", { kind: database.kind, at: database.location });
-  const app = createRegistryApp({ db: database.db, auditor: createAuditor(database.db, log), log, config, signer, startedAt: new Date() });
+  const brakes = createBrakes(createAuditor(database.db, log), log, { ...DEFAULT_BRAKES, failuresPerWindow: config.EVNET_AUTH_FAILURES_PER_MINUTE });
+  const app = createRegistryApp({ db: database.db, auditor: brakes.auditor, brakes, log, config, signer, startedAt: new Date() });
   const server = serve(app, { hostname: config.REGISTRY_HOST, port: config.REGISTRY_PORT, tls, settings: SERVE_SETTINGS });
   log.info("listening", { url: server.url });
   return {
@@ -81,6 +83,7 @@ export async function start(config: RegistryConfig, shared: Shared = {}) {
     port: server.port,
     async stop() {
       await server.stop();
+      await brakes.stop();
       if (!shared.database) await database.close();
     },
   };
