@@ -15,6 +15,7 @@ import type { Snapshot } from "../../src/roles/api/shapes.ts";
 import { getJson, startTestApi, type TestApi } from "../support/api-server.ts";
 import { applyTelemetry, finishSession, seedAudit, seedChargingPoint, seedDriver, seedSession, seedWeather, setCpState } from "../support/seed.ts";
 import { openSse, type SseClient } from "../support/sse.ts";
+import { waitFor } from "../support/wait.ts";
 
 let api: TestApi;
 let stream: SseClient;
@@ -116,5 +117,29 @@ test("the live hub says the data cannot be read, and still reports the services,
     expect(event.services.services.find((s) => s.name === "database")!.status).toBe("down");
   } finally {
     await unreachable.close();
+  }
+});
+
+test("a live listener that fails holds up neither the other listeners nor the next changes", async () => {
+  const health = cachedServicesHealth({ db: api.seed.db, bus: new MemoryBus(), probeTopic: "t", registry: {}, startedAt: new Date() });
+  const hub = createLiveHub({ db: api.seed.db, health, log: createLogger("test"), intervalMs: 50 });
+  const seen: number[] = [];
+  let failures = 0;
+  hub.subscribe(() => {
+    failures++;
+    throw new Error("a stream that broke mid-write");
+  });
+  hub.subscribe((event) => {
+    if (event.kind === "snapshot") seen.push(inState(event.snapshot, "STOPPED"));
+  });
+  try {
+    await waitFor(() => seen.length > 0, "a first snapshot");
+    await setCpState(api.seed.db, "CP1", "STOPPED");
+    await waitFor(() => seen.at(-1) === 1, "the change, after a listener failed");
+    await setCpState(api.seed.db, "CP1", "ACTIVE");
+    await waitFor(() => seen.at(-1) === 0, "the next change");
+    expect(failures).toBeGreaterThanOrEqual(3);
+  } finally {
+    hub.close();
   }
 });

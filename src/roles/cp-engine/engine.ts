@@ -10,6 +10,7 @@
  * Central can close a session the charger no longer has.
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
+import { eachMessage } from "../../bus/each-message.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
 import { type CpCommand, type CpEvent, cpCommandSchema, nowIso, validate } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
@@ -138,7 +139,11 @@ export class Engine {
     void this.inTurn(async () => {
       const ready = this.waiting.filter((w) => w.keyId === key.keyId);
       this.waiting = this.waiting.filter((w) => w.keyId !== key.keyId);
-      for (const w of ready) if (this.fresh(w)) await this.handle(w.message);
+      await eachMessage(
+        ready.filter((w) => this.fresh(w)).map((w) => w.message),
+        (m) => this.handle(m),
+        this.o.log,
+      );
     });
   }
 
@@ -152,11 +157,18 @@ export class Engine {
     this.publisher.send(this.o.topics.cpEvents, () => this.channel?.seal(event), droppable);
   }
 
-  /** Never throws: a command that cannot be opened now waits aside (or is refused), and the ones after it go on. */
+  /**
+   * Never throws: a command that cannot be opened now waits aside (or is refused), one that
+   * cannot be handled is passed over, and the ones after it go on.
+   */
   private onCommands(batch: BusMessage[]): Promise<void> {
-    return this.inTurn(async () => {
-      for (const m of batch) if (m.key === this.o.cpId) await this.handle(m);
-    });
+    return this.inTurn(() =>
+      eachMessage(
+        batch.filter((m) => m.key === this.o.cpId),
+        (m) => this.handle(m),
+        this.o.log,
+      ),
+    );
   }
 
   private async handle(m: BusMessage): Promise<void> {

@@ -5,6 +5,7 @@
  * (not authenticated yet) it supervises but stays silent.
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
+import { eachMessage } from "../../bus/each-message.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
 import { type CpEvent, type EngineHealth, type EngineSupply, nowIso } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
@@ -119,15 +120,19 @@ export class Monitor {
     this.lastHeartbeatAt = new Date();
   }
 
-  private async onCommands(batch: BusMessage[]): Promise<void> {
-    for (const m of batch) {
-      if (m.key !== this.o.cpId || !this.channel) continue;
-      const opened = await this.channel.open(m);
-      if (opened.ok && isKeyRevokedNotice(opened.payload)) {
-        this.o.log.warn("Central says our key was revoked", { key_id: opened.payload.key_id, reason: opened.payload.reason });
-        this.o.onRevoked?.(opened.payload);
-      }
-    }
+  /** Never throws: a message that cannot be handled is passed over, and the ones after it go on. */
+  private onCommands(batch: BusMessage[]): Promise<void> {
+    return eachMessage(
+      batch.filter((m) => m.key === this.o.cpId),
+      async (m) => {
+        const opened = await this.channel?.open(m);
+        if (opened?.ok && isKeyRevokedNotice(opened.payload)) {
+          this.o.log.warn("Central says our key was revoked", { key_id: opened.payload.key_id, reason: opened.payload.reason });
+          this.o.onRevoked?.(opened.payload);
+        }
+      },
+      this.o.log,
+    );
   }
 
   /** One health check; reports a change of verdict to Central and hands over the key when the engine lacks it. */

@@ -13,6 +13,7 @@
  * and the time it waited does not count against the answer's timeout.
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
+import { eachMessage } from "../../bus/each-message.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
 import {
   type Authorised,
@@ -107,27 +108,32 @@ export class DriverClient {
     return () => this.listeners.delete(listener);
   }
 
-  /** Never throws: an update that cannot be opened or read is logged and the next ones go on. */
-  private async onUpdates(batch: BusMessage[]): Promise<void> {
-    for (const m of batch) {
-      if (m.key !== this.o.driverId) continue;
-      const opened = await this.o.channel.open(m);
-      if (!opened.ok) {
-        this.o.log.warn("refused an update", { code: opened.code, reason: opened.reason });
-        continue;
-      }
-      const parsed = validate(driverUpdateSchema, opened.payload);
-      if (!parsed.ok) {
-        this.o.log.warn("ignored an unreadable update", { reason: parsed.reason });
-        continue;
-      }
-      this.track(parsed.value);
-      for (const l of this.listeners) {
-        try {
-          l(parsed.value);
-        } catch (err) {
-          this.o.log.error("an update listener failed", { err });
-        }
+  /** Never throws: an update that cannot be opened, read or handled is logged and the next ones go on. */
+  private onUpdates(batch: BusMessage[]): Promise<void> {
+    return eachMessage(
+      batch.filter((m) => m.key === this.o.driverId),
+      (m) => this.handleUpdate(m),
+      this.o.log,
+    );
+  }
+
+  private async handleUpdate(m: BusMessage): Promise<void> {
+    const opened = await this.o.channel.open(m);
+    if (!opened.ok) {
+      this.o.log.warn("refused an update", { code: opened.code, reason: opened.reason });
+      return;
+    }
+    const parsed = validate(driverUpdateSchema, opened.payload);
+    if (!parsed.ok) {
+      this.o.log.warn("ignored an unreadable update", { reason: parsed.reason });
+      return;
+    }
+    this.track(parsed.value);
+    for (const l of this.listeners) {
+      try {
+        l(parsed.value);
+      } catch (err) {
+        this.o.log.error("an update listener failed", { err });
       }
     }
   }

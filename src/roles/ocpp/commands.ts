@@ -7,6 +7,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Subscription } from "../../bus/bus.ts";
+import { eachMessage } from "../../bus/each-message.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
 import { rowsOf } from "../../db/client.ts";
 import { groupName } from "../group-names.ts";
@@ -16,16 +17,19 @@ export function followCommands(ctx: GatewayContext): Subscription & { ready: Pro
   return keepSubscribed(
     ctx.bus,
     { topics: [ctx.topics.cpCommands], groupId: groupName(ctx.config.EVNET_TOPIC_PREFIX, "ocpp", ctx.instance), from: "latest" },
-    async (batch) => {
-      for (const m of batch) {
-        const link = ctx.links.get(m.key);
-        if (!link) continue;
-        const opened = await link.channel.open(m);
-        if (opened.ok) link.command(opened.payload);
-        else if (opened.code !== "unknown_key")
-          ctx.log.warn("refused a message on the commands topic", { cp_id: m.key, code: opened.code, reason: opened.reason });
-      }
-    },
+    (batch) =>
+      eachMessage(
+        batch,
+        async (m) => {
+          const link = ctx.links.get(m.key);
+          if (!link) return;
+          const opened = await link.channel.open(m);
+          if (opened.ok) link.command(opened.payload);
+          else if (opened.code !== "unknown_key")
+            ctx.log.warn("refused a message on the commands topic", { cp_id: m.key, code: opened.code, reason: opened.reason });
+        },
+        ctx.log,
+      ),
     ctx.log,
   );
 }

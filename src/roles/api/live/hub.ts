@@ -48,6 +48,15 @@ export function createLiveHub(deps: { db: Db; health: ServicesHealthCache; log: 
     }
   }
 
+  /** One listener that fails (a stream that broke mid-write) neither stops the others nor the poller. */
+  function tell(listener: LiveListener, event: LiveEvent): void {
+    try {
+      listener(event);
+    } catch (err) {
+      deps.log.warn("a live listener failed; the others go on", { err });
+    }
+  }
+
   async function tick(): Promise<void> {
     try {
       const services = await deps.health.latest();
@@ -63,7 +72,7 @@ export function createLiveHub(deps: { db: Db; health: ServicesHealthCache; log: 
       if (event.kind === "health" && !failing) deps.log.warn("live updates: database unreadable, sending health only");
       if (event.kind === "snapshot" && failing) deps.log.info("live updates: database readable again");
       failing = event.kind === "health";
-      for (const listener of listeners) listener(event);
+      for (const listener of listeners) tell(listener, event);
     } catch (err) {
       deps.log.warn("live update failed", { err });
     }
