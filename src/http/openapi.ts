@@ -14,6 +14,7 @@
 import type { Context, MiddlewareHandler, ValidationTargets } from "hono";
 import { describeRoute, resolver, uniqueSymbol, validator } from "hono-openapi";
 import * as v from "valibot";
+import { isCleanText } from "../domain/ids.ts";
 import { AppError, type ErrorCode, statusOf } from "../lib/errors.ts";
 
 export { describeRoute, resolver };
@@ -69,13 +70,48 @@ export function validate<S extends v.GenericSchema, T extends keyof ValidationTa
   const inner = validator(target, schema, (result) => {
     if (!result.success) throw new AppError("validation_failed", `invalid ${targetName[target]}`, describeIssues(result.error as readonly Issue[]));
   });
-  if (target !== "json") return inner;
-  // Hono's json validator quietly validates `{}` when the content type is not JSON; refuse instead.
   const guarded: MiddlewareHandler = async (c, next) => {
-    await refuseNonJson(c);
+    // Hono's json validator quietly validates `{}` when the content type is not JSON; refuse instead.
+    if (target === "json") await refuseNonJson(c);
+    refuseUncleanText(target, await rawInput(c, target));
     return inner(c, next);
   };
   return Object.assign(guarded, { [uniqueSymbol]: (inner as unknown as Record<symbol, unknown>)[uniqueSymbol] }) as unknown as typeof inner;
+}
+
+/** What the client sent for `target`, before any schema (undefined: nothing this guard reads, or JSON the validator will refuse). */
+async function rawInput(c: Context, target: keyof ValidationTargets): Promise<unknown> {
+  if (target === "query") return c.req.queries();
+  if (target === "param") return c.req.param();
+  if (target !== "json") return undefined;
+  try {
+    return await c.req.json();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every text of the request, names included, at every depth: a control character (a NUL,
+ * which PostgreSQL cannot store, an escape that would reach a log or a terminal) or a broken
+ * surrogate is refused here, whatever the route's schema says, so no such text gets further.
+ */
+function refuseUncleanText(target: keyof ValidationTargets, input: unknown): void {
+  const issues: { field: string; message: string }[] = [];
+  const visit = (value: unknown, path: string[]): void => {
+    if (issues.length >= 20 || path.length > 32) return;
+    if (typeof value === "string") {
+      if (!isCleanText(value)) issues.push({ field: path.join(".") || "(value)", message: "must not contain control characters" });
+      return;
+    }
+    if (!value || typeof value !== "object") return;
+    for (const [name, item] of Object.entries(value)) {
+      if (isCleanText(name)) visit(item, [...path, name]);
+      else issues.push({ field: [...path, JSON.stringify(name)].join("."), message: "a name must not contain control characters" });
+    }
+  };
+  visit(input, []);
+  if (issues.length > 0) throw new AppError("validation_failed", `invalid ${targetName[target]}`, issues);
 }
 
 /** A JSON response documented by its schema. */
