@@ -18,7 +18,7 @@ const iso = (ms = 0) => new Date(Date.now() + ms).toISOString();
 beforeAll(async () => {
   await net.startAll();
   password = await net.registerCharger(CP, { price: 0.3 });
-  await net.addDriver("D16");
+  await net.registerDriver("D16");
 }, 180_000);
 
 afterAll(async () => {
@@ -93,9 +93,11 @@ describe("OCPP 1.6J", () => {
     expect(charger.open).toBe(true);
   });
 
-  test("Authorize accepts a known driver's id tag and refuses an unknown one", async () => {
+  test("Authorize accepts a driver account's id tag and refuses an unknown one, or a driver id without an account", async () => {
     expect((await charger.call("Authorize", { idTag: "D16" })).idTagInfo.status).toBe("Accepted");
     expect((await charger.call("Authorize", { idTag: "STRANGER" })).idTagInfo.status).toBe("Invalid");
+    await net.sql`insert into drivers (driver_id) values ('D_NO_ACCOUNT')`;
+    expect((await charger.call("Authorize", { idTag: "D_NO_ACCOUNT" })).idTagInfo.status).toBe("Invalid");
   });
 
   test("a local start by RFID, sent twice, is one session; meter values stream; the stop bills the charger's meter exactly", async () => {

@@ -34,7 +34,7 @@ const event = (eventType: string, transactionId: string, extra: Record<string, u
 beforeAll(async () => {
   await net.startAll();
   password = await net.registerCharger(CP, { price: 0.25 });
-  await net.addDriver("D201");
+  await net.registerDriver("D201");
 }, 180_000);
 
 afterAll(async () => {

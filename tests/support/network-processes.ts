@@ -23,7 +23,7 @@ import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { isProbe } from "../../src/roles/central/probes.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
 import { groupName } from "../../src/roles/group-names.ts";
-import { ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
+import { callJson, ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
 import { auditMeters, keyRing, type MeterAudit } from "./meter-audit.ts";
 import { type RoleProcess, spawnRole, stopRoles } from "./processes.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "./services.ts";
@@ -212,8 +212,19 @@ export class TestNetwork {
     return { cpId, port, engine, monitor };
   }
 
+  /** Credentials of the drivers registered by `registerDriver`, which their app is then given. */
+  private readonly driverCredentials = new Map<string, string>();
+
+  /** Registers a driver account through the API (enrollment token), as a driver's app does the first time. */
+  async registerDriver(driverId: string): Promise<void> {
+    const reply = await callJson(this.certs.fetch, "POST", `${this.apiUrl}/ev/central/drivers`, { token: ENROLLMENT_TOKEN, body: { driver_id: driverId } });
+    if (reply.status >= 300) throw new Error(`registering driver ${driverId}: ${reply.status} ${reply.text}`);
+    this.driverCredentials.set(driverId, reply.body.driver_credential);
+  }
+
   /** A driver's app; the first run of a driver id registers it (enrollment token) and keeps its credential in the network's folder. */
   driver(driverId: string, args: string[], extra: Record<string, string> = {}): RoleProcess {
+    const credential = this.driverCredentials.get(driverId);
     return this.spawn(`driver ${driverId}`, ["driver", "--no-menu", "--id", driverId, "--json", ...args], {
       ...this.busEnv("driver", driverId),
       API_URL: this.apiUrl,
@@ -221,6 +232,7 @@ export class TestNetwork {
       EVNET_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN,
       EVNET_DATA_DIR: join(this.dataDir, "drivers"),
       DRIVER_PAUSE_SECONDS: "1",
+      ...(credential && { DRIVER_CREDENTIAL: credential }),
       ...extra,
     });
   }

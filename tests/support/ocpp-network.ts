@@ -56,10 +56,6 @@ export class OcppNetwork extends TestNetwork {
     return reply.body.ocpp_password;
   }
 
-  async addDriver(driverId: string): Promise<void> {
-    await this.sql`insert into drivers (driver_id) values (${driverId}) on conflict do nothing`;
-  }
-
   async cpRow(cpId: string) {
     return (await this.sql`select * from charging_points where cp_id = ${cpId}`)[0];
   }

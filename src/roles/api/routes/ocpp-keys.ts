@@ -68,9 +68,11 @@ export function ocppKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariabl
       const cp = await findRegisteredChargingPoint(ctx.db, cp_id);
       const [charger] = cp ? await ctx.db.select({ cpId: ocppChargers.cpId }).from(ocppChargers).where(eq(ocppChargers.cpId, cp_id)) : [];
       if (!charger) throw new AppError("not_found", `${cp_id} is not a registered OCPP charger`);
+      // A key Central cannot be told about would never make the CP ACTIVE: refuse before issuing one.
+      if (!ctx.controlSigner) throw new AppError("unavailable", "CP authentication is not configured here (EVNET_CONTROL_SIGNING_KEY is missing)");
       c.set("audited", true); // issueChannelKey audits the outcome
       const issued = await issueChannelKey(
-        { db: ctx.db, auditor: ctx.auditor, bus: ctx.bus, topics: ctx.topics, masterKey: ctx.config.EVNET_MASTER_KEY },
+        { db: ctx.db, auditor: ctx.auditor, bus: ctx.bus, topics: ctx.topics, controlSigner: ctx.controlSigner, masterKey: ctx.config.EVNET_MASTER_KEY },
         { cpId: cp_id, sourceAddress: body.charger_address, details: { via: "ocpp gateway", gateway: body.gateway, proof: body.proof } },
       );
       c.header("cache-control", "no-store");
