@@ -9,23 +9,9 @@
  * the caller decides, typically by checking whether the database answers at all.
  */
 
-export type FailureKind = "temporary" | "permanent" | "unknown";
+import { isStoreUnavailable } from "./unavailable.ts";
 
-/** postgres.js and Node's codes for a connection that could not be made or was lost. */
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-]);
+export type FailureKind = "temporary" | "permanent" | "unknown";
 
 /** The error codes in an error and the errors it wraps (drizzle wraps the driver's). */
 function codesOf(err: unknown): string[] {
@@ -37,15 +23,10 @@ function codesOf(err: unknown): string[] {
   return codes;
 }
 
-/** Whether the database cannot be reached now (connection lost, shutting down, too many connections). */
-export function isConnectionFailure(err: unknown): boolean {
-  return codesOf(err).some((code) => CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") || code === "53300");
-}
-
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 export function failureKind(err: unknown): FailureKind {
-  if (isConnectionFailure(err)) return "temporary";
+  if (isStoreUnavailable(err)) return "temporary";
   const state = sqlStateOf(err);
   if (state === undefined) return "unknown";
   return state.startsWith("22") || state.startsWith("23") ? "permanent" : "temporary";

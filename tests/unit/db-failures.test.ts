@@ -1,6 +1,7 @@
 /** Which database failures are the data's (set the message aside) and which are the database's (retry). */
 import { describe, expect, test } from "bun:test";
-import { failureKind, isConnectionFailure, sqlStateOf } from "../../src/db/failures.ts";
+import { failureKind, sqlStateOf } from "../../src/db/failures.ts";
+import { isStoreUnavailable } from "../../src/db/unavailable.ts";
 
 /** A database error as drizzle throws it: the driver's error as its cause. */
 const wrapped = (code: string) => Object.assign(new Error("Failed query: ..."), { cause: Object.assign(new Error("driver"), { code }) });
@@ -13,8 +14,8 @@ describe("a database failure", () => {
   test("is temporary when the database is away, busy, shutting down, or refuses for a reason not in the data", () => {
     for (const code of ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "CONNECTION_CLOSED", "08006", "57P01", "53300", "40001", "40P01", "55P03", "42P01", "XX000"])
       expect(failureKind(wrapped(code))).toBe("temporary");
-    expect(isConnectionFailure(wrapped("57P01"))).toBe(true);
-    expect(isConnectionFailure(wrapped("40001"))).toBe(false);
+    expect(isStoreUnavailable(wrapped("57P01"))).toBe(true);
+    expect(isStoreUnavailable(wrapped("40001"))).toBe(false);
   });
 
   test("is unknown without an answer from the database", () => {
