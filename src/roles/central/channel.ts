@@ -125,7 +125,6 @@ interface CachedKey extends KeyInfo {
 const SUPERSEDED_SEALED_WITHIN_MS = 60_000;
 const SUPERSEDED_OPENS_FOR_MS = 15 * 60_000;
 
-
 /** Who may send Central a message under a holder's key: a CP's engine or monitor; a driver's app, to the CP it names. */
 function sentByHolder(header: EnvelopeHeader, subject: Subject, busKey: string): boolean {
   if (subject.type === "cp") return header.sender === `engine:${subject.id}` || header.sender === `monitor:${subject.id}`;

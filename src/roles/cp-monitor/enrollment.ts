@@ -52,7 +52,9 @@ async function call(config: IdentityConfig, service: "Registry" | "API", method:
     if (!(err instanceof ServiceUnreachable)) throw err;
     // A certificate that is not trusted will not become trusted by waiting; anything else may pass.
     const certificate = /certificate|self.signed|issuer|verify|altname/i.test(`${err.message} ${err.hint ?? ""}`);
-    throw certificate ? new IdentityError(err.message, { hint: err.hint, cause: err.cause }) : new UnreachableError(err.message, { hint: err.hint, cause: err.cause });
+    throw certificate
+      ? new IdentityError(err.message, { hint: err.hint, cause: err.cause })
+      : new UnreachableError(err.message, { hint: err.hint, cause: err.cause });
   }
 }
 
