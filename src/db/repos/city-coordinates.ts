@@ -1,7 +1,7 @@
 /** Where cities are, for the map: the weather provider's word unless an operator set them. */
 import { eq, sql } from "drizzle-orm";
 import type { Coordinates } from "../../domain/temperature-reading.ts";
-import { cityKey, tidyCity } from "../../domain/weather-policy.ts";
+import { cityKey, tidyCity } from "../city-key.ts";
 import type { Db } from "../client.ts";
 import { cityCoordinates } from "../schema/index.ts";
 

@@ -5,7 +5,7 @@ import { doublePrecision, pgTable, text, timestamp } from "drizzle-orm/pg-core";
  * operator. An operator's coordinates are never replaced by the provider's.
  */
 export const cityCoordinates = pgTable("city_coordinates", {
-  /** The city as matched everywhere (src/domain/weather-policy.ts `cityKey`): lower case, single spaces. */
+  /** The city as matched everywhere (src/db/city-key.ts `cityKey`): lower case, single spaces. */
   cityKey: text("city_key").primaryKey(),
   /** The city as last spelled by whoever set it. */
   city: text("city").notNull(),

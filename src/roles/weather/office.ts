@@ -6,9 +6,11 @@
  * A bad key or the rate limit concern the whole account, so the round stops there; a 429 also
  * pauses every call (see pacing.ts).
  */
+
+import { cityKey } from "../../db/city-key.ts";
 import type { ReadFailureKind, TemperatureReading } from "../../domain/temperature-reading.ts";
 import { failsForEveryCity } from "../../domain/temperature-reading.ts";
-import { cityKey, isFrostAlert } from "../../domain/weather-policy.ts";
+import { isFrostAlert } from "../../domain/weather-policy.ts";
 import type { Logger } from "../../lib/log.ts";
 import { Backoff, type Clock, effectiveIntervalMs, Pacer, realClock } from "./pacing.ts";
 import { ReadFailure, type TemperatureProvider } from "./providers/provider.ts";

@@ -5,8 +5,9 @@
  * state of every city is sent again, so Central ends up with the last state even if it missed
  * some of it.
  */
+
+import { cityKey } from "../../db/city-key.ts";
 import type { TemperatureReading } from "../../domain/temperature-reading.ts";
-import { cityKey } from "../../domain/weather-policy.ts";
 import type { CityTemperatureReport, WeatherEventReport, WeatherHeartbeat } from "../../http/weather-api.ts";
 import type { Logger } from "../../lib/log.ts";
 import { CentralRejected, CentralUnreachable } from "./central-client.ts";

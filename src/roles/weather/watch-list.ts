@@ -4,7 +4,7 @@
  * menu. One entry per city, whatever the case or spacing each source writes it in.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cityKey, tidyCity } from "../../domain/weather-policy.ts";
+import { cityKey, tidyCity } from "../../db/city-key.ts";
 
 export type LocationSource = "cp" | "operator" | "file" | "menu";
 

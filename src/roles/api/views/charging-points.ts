@@ -1,9 +1,9 @@
 /** Charging points as the API shows them: state, location and its temperature, session in progress. */
 import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { cityKey, sameCitySql } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
 import { chargingPoints, ocppChargers } from "../../../db/schema/index.ts";
 import type { CpState } from "../../../domain/cp-state.ts";
-import { cityKey } from "../../../domain/weather-policy.ts";
 import type { ChargingPointView, CityWeatherView, SessionView } from "../shapes.ts";
 import { sessionsInProgress } from "./sessions.ts";
 import { iso, isoOrNull } from "./time.ts";
@@ -68,7 +68,7 @@ function whereOf(f: CpFilter): SQL | undefined {
   const conditions: SQL[] = [];
   if (!f.includeDeregistered) conditions.push(isNull(chargingPoints.deregisteredAt));
   if (f.status) conditions.push(eq(chargingPoints.status, f.status));
-  if (f.location) conditions.push(sql`lower(regexp_replace(trim(${chargingPoints.location}), '\\s+', ' ', 'g')) = ${cityKey(f.location)}`);
+  if (f.location) conditions.push(sameCitySql(chargingPoints.location, f.location));
   return conditions.length ? and(...conditions) : undefined;
 }
 

@@ -1,8 +1,8 @@
 /** The last temperature reported for each city, as the dashboard and the CP views show it. */
 import { asc } from "drizzle-orm";
+import { cityKey } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
 import { cityWeather } from "../../../db/schema/index.ts";
-import { cityKey } from "../../../domain/weather-policy.ts";
 import type { CityWeatherView } from "../shapes.ts";
 import { iso, isoOrNull } from "./time.ts";
 
