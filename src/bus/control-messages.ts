@@ -4,13 +4,21 @@
  * ids and reasons, never keys or credentials.
  *
  * Add a variant here (and to `controlMessageSchema`) when a role needs to tell Central something
- * new; Central ignores (and logs) types it does not know.
+ * new; Central refuses (and audits) a message it cannot read, types it does not know included.
  */
 import * as v from "valibot";
-import { type OutgoingMessage, textDecoder } from "./bus.ts";
+import { CITY_MAX } from "../db/city-key.ts";
+import { idSchema, textSchema } from "../domain/ids.ts";
+import type { OutgoingMessage } from "./bus.ts";
+import { type Parsed, parseJson } from "./messages.ts";
 
-const id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+const id = idSchema();
 const isoTime = v.pipe(v.string(), v.isoTimestamp());
+const reason = textSchema(500);
+const actorId = v.nullable(textSchema(128));
+
+/** What an operator can tell Central to do to a CP (besides revoking its key). */
+export const OPERATOR_COMMANDS = ["operator_stop", "operator_resume"] as const;
 
 /** The API issued a fresh channel key to an authenticated CP: Central reloads it; the CP becomes ACTIVE. */
 export const cpAuthenticatedSchema = v.object({
@@ -25,9 +33,9 @@ export const keyRevokedSchema = v.object({
   type: v.literal("key_revoked"),
   cp_id: id,
   key_ids: v.array(id),
-  reason: v.pipe(v.string(), v.maxLength(500)),
+  reason,
   actor_type: v.picklist(["operator", "system", "service"]),
-  actor_id: v.nullable(v.pipe(v.string(), v.maxLength(128))),
+  actor_id: actorId,
   at: isoTime,
 });
 
@@ -37,7 +45,7 @@ export const keyRevokedSchema = v.object({
  */
 export const cityTemperatureMessage = v.object({
   type: v.literal("city_temperature"),
-  city: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+  city: textSchema(CITY_MAX, undefined, { required: true }),
   temperature_c: v.pipe(v.number(), v.finite()),
   alert: v.boolean(),
   critical_c: v.pipe(v.number(), v.finite()),
@@ -46,10 +54,10 @@ export const cityTemperatureMessage = v.object({
 
 /** An operator stopped or resumed a CP (Central's admin menu, `evnet central stop|resume`). */
 export const operatorCommandSchema = v.object({
-  type: v.picklist(["operator_stop", "operator_resume"]),
+  type: v.picklist(OPERATOR_COMMANDS),
   cp_id: id,
-  actor_id: v.nullable(v.pipe(v.string(), v.maxLength(128))),
-  reason: v.pipe(v.string(), v.maxLength(500)),
+  actor_id: actorId,
+  reason,
   at: isoTime,
 });
 
@@ -61,16 +69,9 @@ export type CityTemperatureMessage = v.InferOutput<typeof cityTemperatureMessage
 export type OperatorCommand = v.InferOutput<typeof operatorCommandSchema>;
 export type ControlMessage = v.InferOutput<typeof controlMessageSchema>;
 
-/** Parses a control message; `undefined` for anything that is not one (log it and drop it). */
-export function parseControlMessage(value: Uint8Array | string): ControlMessage | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof value === "string" ? value : textDecoder.decode(value));
-  } catch {
-    return undefined;
-  }
-  const result = v.safeParse(controlMessageSchema, parsed);
-  return result.success ? result.output : undefined;
+/** Parses a control message; the reason names the first bad field of anything that is not one. */
+export function parseControlMessage(value: Uint8Array | string): Parsed<ControlMessage> {
+  return parseJson(controlMessageSchema, value);
 }
 
 /** The outgoing bus message for a control message, keyed by its CP (or its city). */

@@ -9,6 +9,7 @@
  */
 
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { isCleanText, isId } from "../domain/ids.ts";
 import { KnownError } from "../lib/errors.ts";
 
 export interface EnvelopeHeader {
@@ -88,6 +89,9 @@ export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number },
   return JSON.stringify(sealed);
 }
 
+/** A key id or a sender as a header may carry them: 1-128 characters, no control character. */
+const isHeaderText = (value: unknown): value is string => typeof value === "string" && value.length > 0 && value.length <= 128 && isCleanText(value);
+
 /** Reads the header without opening: enough to route and to audit. Throws `malformed`. */
 export function readHeader(wire: string | Uint8Array): SealedEnvelope {
   let parsed: unknown;
@@ -101,15 +105,9 @@ export function readHeader(wire: string | Uint8Array): SealedEnvelope {
     e !== null &&
     typeof e === "object" &&
     e.v === 1 &&
-    typeof e.cp === "string" &&
-    e.cp.length > 0 &&
-    e.cp.length <= 64 &&
-    typeof e.kid === "string" &&
-    e.kid.length > 0 &&
-    e.kid.length <= 128 &&
-    typeof e.sender === "string" &&
-    e.sender.length > 0 &&
-    e.sender.length <= 128 &&
+    isId(e.cp) &&
+    isHeaderText(e.kid) &&
+    isHeaderText(e.sender) &&
     Number.isSafeInteger(e.seq) &&
     (e.seq as number) > 0 &&
     Number.isSafeInteger(e.ts) &&

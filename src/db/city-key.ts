@@ -11,6 +11,7 @@
  * tests/integration/city-key.test.ts checks that they agree on the real PostgreSQL.
  */
 import { type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { isCleanText } from "../domain/ids.ts";
 
 /** Every character that counts as a space in a city name, in syntax both JavaScript and PostgreSQL read alike. */
 const SPACE = "[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]";
@@ -23,6 +24,15 @@ const innerSpaces = new RegExp(INNER_SPACES, "g");
 /** The city as it should be shown and stored: trimmed, inner spaces collapsed, case kept. */
 export function tidyCity(city: string): string {
   return city.replace(edgeSpaces, "").replace(innerSpaces, " ");
+}
+
+/** The longest city name anything stores or sends. */
+export const CITY_MAX = 100;
+
+/** Whether a name can be a city once tidied: 1-100 characters, no control character. */
+export function isCity(name: string): boolean {
+  const city = tidyCity(name);
+  return city.length > 0 && city.length <= CITY_MAX && isCleanText(city);
 }
 
 /** What two spellings of one city have in common. */

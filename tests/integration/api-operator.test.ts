@@ -53,8 +53,8 @@ describe("POST /ev/central/charging-points/:cp_id/stop and /resume", () => {
 
     await waitFor(() => control.length >= 2, "two control messages");
     const [first, second] = control.map((m) => ({ key: m.key, message: parseControlMessage(m.value) }));
-    expect(first).toMatchObject({ key: "CP1", message: { type: "operator_stop", cp_id: "CP1", reason: "maintenance" } });
-    expect(second).toMatchObject({ key: "CP1", message: { type: "operator_resume", cp_id: "CP1" } });
+    expect(first).toMatchObject({ key: "CP1", message: { ok: true, value: { type: "operator_stop", cp_id: "CP1", reason: "maintenance" } } });
+    expect(second).toMatchObject({ key: "CP1", message: { ok: true, value: { type: "operator_resume", cp_id: "CP1" } } });
 
     const [stopAudit] = await auditOf("stop_cp");
     expect(stopAudit).toMatchObject({ eventType: "operator", actorType: "operator", resource: "cp/CP1", outcome: "success", reason: "maintenance" });
@@ -83,6 +83,9 @@ describe("POST /ev/central/charging-points/:cp_id/stop and /resume", () => {
     expect(badId.body.error.details[0].field).toBe("cp_id");
     const longReason = await post(`/charging-points/CP1/stop?reason=${"x".repeat(201)}`, TEST_OPERATOR_TOKEN);
     expect(longReason.status).toBe(422);
+    const hiddenReason = await post("/charging-points/CP1/stop?reason=maint%00enance", TEST_OPERATOR_TOKEN);
+    expect(hiddenReason.status).toBe(422);
+    expect(hiddenReason.body.error.details[0]).toEqual({ field: "reason", message: "reason must not contain control characters" });
     const failures = await api.seed.db.select().from(auditEvents).where(eq(auditEvents.outcome, "failure"));
     expect(failures.filter((f) => f.action === "stop_cp" || f.action === "resume_cp").length).toBeGreaterThanOrEqual(4);
     await Bun.sleep(300);

@@ -112,6 +112,14 @@ describe("GET /ev/central/charging-points", () => {
     expect(body.error.details[0].field).toBe("status");
   });
 
+  test("refuses a location with a control character with a 422 that names the field, not a 500", async () => {
+    for (const path of ["/ev/central/charging-points?location=Mad%00rid", "/ev/central/all-charging-points?location=Madrid%1B"]) {
+      const { status, body } = await getJson(api, path);
+      expect(status).toBe(422);
+      expect(body.error.details[0]).toEqual({ field: "location", message: "location must not contain control characters" });
+    }
+  });
+
   test("never shows credentials or keys", async () => {
     for (const path of ["/ev/central/charging-points", "/ev/central/all-charging-points", "/ev/central/charging-points/CP1"]) {
       const res = await fetch(`${api.url}${path}`);

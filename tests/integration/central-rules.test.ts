@@ -14,7 +14,7 @@ import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
-import { auditEvents, busOffsets, chargingPoints, cityWeather } from "../../src/db/schema/index.ts";
+import { auditEvents, busOffsets, chargingPoints, cityWeather, driverRequests } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
@@ -280,6 +280,52 @@ describe("messages that change nothing", () => {
       ended_at: new Date().toISOString(),
     });
     expect((await ticketOf(sessionId)).energy_kwh).toBe(0.01);
+  });
+});
+
+describe("control characters on the bus", () => {
+  const refusals = async (resource: string, prefix: string) => (await auditsOf(handle.db, resource)).filter((a) => a.reason?.startsWith(prefix));
+
+  test("a driver request with a NUL in its request id is refused by its schema, audited, stored nowhere, and the next one is served", async () => {
+    await activeCp("CP_NUL_REQ");
+    const hidden = `nul\u0000-${Date.now()}`;
+    await bus.publish(topics.driverRequests, [
+      {
+        key: "CP_NUL_REQ",
+        value: JSON.stringify({ type: "charge_request", request_id: hidden, driver_id: "D_NUL", cp_id: "CP_NUL_REQ", at: new Date().toISOString() }),
+      },
+    ]);
+    expect((await answerTo(await ask("D_NUL", "CP_NUL_REQ"))).type).toBe("authorised");
+    const [refusal] = await refusals("cp/CP_NUL_REQ", "invalid request");
+    expect(refusal?.reason).toBe("invalid request: request_id: expected no control characters");
+    const stored = await handle.db.select().from(driverRequests).where(eq(driverRequests.driverId, "D_NUL"));
+    expect(stored.map((r) => r.requestId)).not.toContain(hidden);
+    expect(drivers.updates.some((u) => "request_id" in u && u.request_id === hidden)).toBe(false);
+  });
+
+  test("a control message with a NUL in its reason is refused, audited with the field, and stops nothing", async () => {
+    await activeCp("CP_NUL_CTL");
+    await bus.publish(topics.centralControl, [
+      {
+        key: "CP_NUL_CTL",
+        value: JSON.stringify({ type: "operator_stop", cp_id: "CP_NUL_CTL", actor_id: "menu", reason: "mainten\u0000ance", at: new Date().toISOString() }),
+      },
+    ]);
+    const refusalOf = async (key: string) =>
+      (await handle.db.select().from(auditEvents).where(eq(auditEvents.action, "control_message"))).find((a) => (a.details as { key?: string })?.key === key);
+    await waitFor(async () => (await refusalOf("CP_NUL_CTL")) !== undefined, "the refusal audited");
+    const refusal = await refusalOf("CP_NUL_CTL");
+    expect(refusal).toMatchObject({ outcome: "failure", reason: "an unreadable control message was dropped: reason: expected no control characters" });
+    expect(await cpStatus(handle.db, "CP_NUL_CTL")).toBe("ACTIVE");
+  });
+
+  test("a sealed CP event with a NUL in a text field is refused by its schema, audited, and changes nothing", async () => {
+    const cp = await activeCp("CP_NUL_EVT");
+    await cp.fromMonitor({ type: "engine_status", status: "KO", detail: "health check\u0000 KO" });
+    await waitFor(async () => (await refusals("cp/CP_NUL_EVT", "invalid payload")).length > 0, "the refusal audited");
+    const [refusal] = await refusals("cp/CP_NUL_EVT", "invalid payload");
+    expect(refusal).toMatchObject({ eventType: "security", outcome: "failure", reason: "invalid payload: detail: expected no control characters" });
+    expect(await cpStatus(handle.db, "CP_NUL_EVT")).toBe("ACTIVE");
   });
 });
 

@@ -81,9 +81,7 @@ describe("the city key in SQL", () => {
 
   test("matches a column against a spelling as the TypeScript rule does", async () => {
     const [row] = rowsOf<{ same: boolean; other: boolean }>(
-      await server.db.execute(
-        sql`select ${sameCitySql(sql`'  SAN  SEBASTIÁN '`, "san sebastián")} as same, ${sameCitySql(sql`'Madrid'`, "Málaga")} as other`,
-      ),
+      await server.db.execute(sql`select ${sameCitySql(sql`'  SAN  SEBASTIÁN '`, "san sebastián")} as same, ${sameCitySql(sql`'Madrid'`, "Málaga")} as other`),
     );
     expect(row).toEqual({ same: true, other: false });
   });

@@ -68,7 +68,7 @@ describe("splitting a batch", () => {
   });
 
   test("a control message may touch any CP: the whole batch is one chain, in order", () => {
-    const control: Item = { kind: "bad_control", key: "x" };
+    const control: Item = { kind: "bad_control", key: "x", reason: "type: invalid" };
     const items = [reading("A"), control, ended("B")];
     expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [], chains: [items] });
   });

@@ -9,8 +9,10 @@ import type { Auditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { controlMessage } from "../../bus/control-messages.ts";
 import type { Topics } from "../../bus/topics.ts";
+import { isCity } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
+import { isId } from "../../domain/ids.ts";
 import {
   DEFAULT_PRICE_PER_KWH,
   type RegisteredOcppCharger,
@@ -204,9 +206,9 @@ export async function registerOcpp(
 ): Promise<RegisteredOcppCharger> {
   const profile = Number(input.profile) as SecurityProfile;
   if (!SECURITY_PROFILES.includes(profile)) throw new AppError("bad_request", "the security profile is 1, 2 or 3");
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.cpId)) throw new AppError("bad_request", "a charger id is 1-64 letters, digits, '_', '.' or '-'");
+  if (!isId(input.cpId)) throw new AppError("bad_request", "a charger id is 1-64 letters, digits, '_', '.' or '-'");
   const location = input.location.trim();
-  if (!location || location.length > 100) throw new AppError("bad_request", "the location is 1-100 characters");
+  if (!isCity(location)) throw new AppError("bad_request", "the location is 1-100 characters, without control characters");
   const price = input.price === undefined || input.price === "" ? undefined : Number(input.price);
   if (price !== undefined && !(Number.isFinite(price) && price >= 0.01 && price <= 100)) throw new AppError("bad_request", "the price is 0.01-100 EUR per kWh");
   return registerOcppCharger(

@@ -32,6 +32,7 @@ import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import type { Db } from "../../db/client.ts";
 import { type CpKeyRow, findActiveKey, findKey, findKeys, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
 import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
+import { printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
 import { KnownError } from "../../lib/errors.ts";
@@ -179,7 +180,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   }
 
   async function auditRejection(message: BusMessage, err: EnvelopeError): Promise<void> {
-    const claimed = err.header?.cp ?? (message.key ? message.key.slice(0, 64) : undefined);
+    const named = err.header?.cp ?? message.key;
+    const claimed = named ? printable(named) : undefined;
     await auditor.record({
       eventType: "security",
       actorType: "cp",

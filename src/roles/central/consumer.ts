@@ -11,9 +11,20 @@
 import type { BatchHandler, BusMessage } from "../../bus/bus.ts";
 import { textDecoder } from "../../bus/bus.ts";
 import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
-import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, validate } from "../../bus/messages.ts";
+import {
+  type CpEvent,
+  cpEventSchema,
+  type DriverRequest,
+  driverRequestSchema,
+  nowIso,
+  parseJson,
+  type Refused,
+  requestIdSchema,
+  validate,
+} from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import { isStoreUnavailable, untilReachable } from "../../db/unavailable.ts";
+import { isId, printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
 import type { Inbound } from "./channel.ts";
@@ -32,7 +43,7 @@ export type Item =
   | { kind: "driver"; offset?: bigint; request: DriverRequest }
   | { kind: "bad_driver_request"; offset?: bigint; key: string; reason: string; replyTo?: { driverId: string; requestId: string } }
   | { kind: "control"; offset?: bigint; message: ControlMessage }
-  | { kind: "bad_control"; offset?: bigint; key: string }
+  | { kind: "bad_control"; offset?: bigint; key: string; reason: string }
   | { kind: "probe"; offset?: bigint; cpId: string; probe: Probe };
 
 export function createBatchHandler(ctx: CentralContext): BatchHandler {
@@ -151,8 +162,12 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
       );
     } else if (m.topic === ctx.topics.centralControl) {
       const message = parseControlMessage(m.value);
-      if (!message) ctx.metrics?.refused("invalid_control");
-      items.push(message ? { kind: "control", offset: m.offset, message } : { kind: "bad_control", offset: m.offset, key: m.key });
+      if (!message.ok) ctx.metrics?.refused("invalid_control");
+      items.push(
+        message.ok
+          ? { kind: "control", offset: m.offset, message: message.value }
+          : { kind: "bad_control", offset: m.offset, key: m.key, reason: message.reason },
+      );
     }
   }
   return items;
@@ -162,8 +177,8 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
 function replyAddress(value: Uint8Array): { driverId: string; requestId: string } | undefined {
   try {
     const raw = JSON.parse(textDecoder.decode(value)) as { driver_id?: unknown; request_id?: unknown };
-    if (typeof raw.driver_id === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(raw.driver_id) && typeof raw.request_id === "string" && raw.request_id.length <= 100)
-      return { driverId: raw.driver_id, requestId: raw.request_id };
+    const requestId = validate(requestIdSchema, raw.request_id);
+    if (isId(raw.driver_id) && requestId.ok) return { driverId: raw.driver_id, requestId: requestId.value };
   } catch {
     // not JSON: nobody to answer
   }
@@ -307,7 +322,7 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
         eventType: "request",
         actorType: "driver",
         actorId: item.replyTo?.driverId ?? null,
-        resource: cpResource(item.key.slice(0, 64)),
+        resource: cpResource(printable(item.key)),
         action: "request",
         outcome: "failure",
         reason: `invalid request: ${item.reason}`,
@@ -317,7 +332,7 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
           type: "refused",
           request_id: item.replyTo.requestId,
           driver_id: item.replyTo.driverId,
-          cp_id: item.key.slice(0, 64),
+          cp_id: printable(item.key),
           code: "invalid_request",
           reason: item.reason,
           at: nowIso(),
@@ -333,8 +348,8 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
         resource: null,
         action: "control_message",
         outcome: "failure",
-        reason: "an unreadable control message was dropped",
-        details: { key: item.key.slice(0, 100) },
+        reason: `an unreadable control message was dropped: ${item.reason}`,
+        details: { key: printable(item.key, 100) },
       });
       return;
   }

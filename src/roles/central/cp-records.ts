@@ -6,6 +6,7 @@
  * on one CP. Lock order everywhere: CP, then session, then driver.
  */
 import { eq, sql } from "drizzle-orm";
+import type { ActorType } from "../../audit/audit.ts";
 import { isCityInAlert } from "../../db/repos/weather.ts";
 import { chargingPoints } from "../../db/schema/index.ts";
 import type { CpState } from "../../domain/cp-state.ts";
@@ -23,7 +24,7 @@ export type FactChange = Partial<Pick<CpConditions, "channel" | "connected" | "o
 export interface Cause {
   /** Why, for the audit entry and (for ACTIVE) the shown reason. */
   reason: string;
-  actorType: "cp" | "driver" | "operator" | "system" | "service";
+  actorType: ActorType;
   actorId?: string | null;
   /** Use this instead of reading city_weather (the control message carrying the alert is fresher). */
   weatherAlert?: boolean;

@@ -1,15 +1,16 @@
 /** `GET /ev/central/audit-events`: the audit log, filtered and paged, newest first. */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { ACTOR_TYPES, OUTCOMES } from "../../../audit/audit.ts";
 import { searchAuditEvents } from "../../../db/repos/audit-events.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
+import { queryText } from "../../../http/validate.ts";
 import type { ApiContext } from "../context.ts";
 import { auditEventSchema } from "../shapes.ts";
 import { toAuditEventView } from "../views/audit.ts";
 import { wholeNumber } from "./query.ts";
 
-const text = (name: string, max = 200) =>
-  v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, `${name} must not be empty`), v.maxLength(max, `${name} is too long`)));
+const filter = (name: string, max = 200) => queryText(name, max, { required: true });
 const time = (name: string) =>
   v.optional(
     v.pipe(
@@ -21,11 +22,11 @@ const time = (name: string) =>
 
 const auditQuery = v.pipe(
   v.object({
-    event_type: text("event_type", 64),
-    actor_type: v.optional(v.picklist(["cp", "driver", "operator", "system", "service"], "actor_type must be cp, driver, operator, system or service")),
-    actor_id: text("actor_id"),
-    resource: text("resource"),
-    outcome: v.optional(v.picklist(["success", "failure", "error"], "outcome must be success, failure or error")),
+    event_type: filter("event_type", 64),
+    actor_type: v.optional(v.picklist(ACTOR_TYPES, `actor_type must be one of ${ACTOR_TYPES.join(", ")}`)),
+    actor_id: filter("actor_id"),
+    resource: filter("resource"),
+    outcome: v.optional(v.picklist(OUTCOMES, `outcome must be one of ${OUTCOMES.join(", ")}`)),
     from: time("from"),
     to: time("to"),
     limit: wholeNumber("limit", 100, 1, 500),

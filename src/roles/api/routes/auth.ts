@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { printable, textSchema } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { clientAddress, isLoopback } from "../../../http/client-address.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
@@ -16,11 +17,7 @@ import type { ApiContext } from "../context.ts";
 
 const authRequestSchema = v.object({
   cp_id: v.optional(cpIdSchema),
-  cp_credential: v.pipe(
-    v.string("cp_credential must be a string"),
-    v.minLength(1, "cp_credential is required"),
-    v.maxLength(4096, "cp_credential is too long"),
-  ),
+  cp_credential: textSchema(4096, "cp_credential", { required: true }),
 });
 
 const authResponseSchema = v.object({
@@ -57,7 +54,7 @@ export function authRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables 
       actorType: "cp",
       resource: async (c) => {
         const body = (await c.req.json().catch(() => undefined)) as { cp_id?: unknown } | undefined;
-        return typeof body?.cp_id === "string" ? cpResource(body.cp_id.slice(0, 64)) : undefined;
+        return typeof body?.cp_id === "string" ? cpResource(printable(body.cp_id)) : undefined;
       },
     }),
     async (c, next) => {

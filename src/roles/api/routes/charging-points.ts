@@ -12,7 +12,7 @@ import { whileStoreIsUp } from "./store-errors.ts";
 
 const listQuery = v.object({
   status: v.optional(v.picklist(CP_STATES, `status must be one of ${CP_STATES.join(", ")}`)),
-  location: v.optional(citySchema),
+  location: v.optional(citySchema("location")),
 });
 const listResponse = v.object({ charging_points: v.array(chargingPointSchema) });
 

@@ -111,7 +111,7 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
       summary: "One city's temperature and frost alert",
       responses: { 200: ok("The city's last reading", cityTemperatureSchema), ...errors(404, 422, 503) },
     }),
-    validate("param", v.object({ city: citySchema })),
+    validate("param", v.object({ city: citySchema() })),
     async (c) => {
       const { city } = c.req.valid("param");
       const row = await whileStoreIsUp(ctx, "read the temperature", () => findCityWeather(ctx.db, city));

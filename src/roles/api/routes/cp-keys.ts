@@ -7,18 +7,19 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { findActiveKey } from "../../../db/repos/cp-keys.ts";
 import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
+import { printable } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
-import { cpIdSchema } from "../../../http/validate.ts";
+import { cpIdSchema, queryText } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { revokeCpKey } from "../../../identity/revoke.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
 
 const cpParam = v.object({ cp_id: cpIdSchema });
-const revokeQuery = v.object({ reason: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, "reason is at most 200 characters"))) });
+const revokeQuery = v.object({ reason: queryText("reason") });
 
 const revocationSchema = v.object({ cp_id: v.string(), revoked_key_ids: v.array(v.string()), message: v.string() });
 const keyStatusSchema = v.object({ cp_id: v.string(), key_id: v.nullable(v.string()), issued_at: v.nullable(v.string()) });
@@ -40,7 +41,7 @@ export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables
       eventType: "revocation",
       action: "revoke_key",
       actorType: "operator",
-      resource: (c) => cpResource(c.req.param("cp_id")?.slice(0, 64) ?? "?"),
+      resource: (c) => cpResource(printable(c.req.param("cp_id") ?? "?")),
     }),
     validate("param", cpParam),
     validate("query", revokeQuery),

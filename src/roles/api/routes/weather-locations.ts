@@ -65,7 +65,7 @@ export function weatherLocationRoutes(ctx: ApiContext): Hono<{ Variables: { toke
       responses: { 204: { description: "Removed" }, ...errors(401, 404, 422, 503) },
     }),
     operator,
-    validate("param", v.object({ city: citySchema })),
+    validate("param", v.object({ city: citySchema() })),
     async (c) => {
       const { city } = c.req.valid("param");
       const removed = await whileStoreIsUp(ctx, "remove the weather location", () => removeWeatherLocation(ctx.db, city));

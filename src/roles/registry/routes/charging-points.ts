@@ -13,6 +13,7 @@ import {
   findCredential,
   registerChargingPoint,
 } from "../../../db/repos/cp-registrations.ts";
+import { printable } from "../../../domain/ids.ts";
 import { auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
@@ -24,7 +25,7 @@ import type { RegistryContext } from "../context.ts";
 
 const registrationSchema = v.object({
   cp_id: cpIdSchema,
-  location: citySchema,
+  location: citySchema("location"),
   price_per_kwh: v.optional(
     v.pipe(
       v.number("price_per_kwh must be a number"),
@@ -51,10 +52,10 @@ function publicView(cp: ChargingPointRow) {
 /** The CP id a refused request named, for its audit entry (the path, else the body if it parsed). */
 async function namedCp(c: Context): Promise<string | undefined> {
   const fromPath = c.req.param("cp_id");
-  if (fromPath) return fromPath.slice(0, 64);
+  if (fromPath) return printable(fromPath);
   try {
     const body = (await c.req.json()) as { cp_id?: unknown };
-    return typeof body?.cp_id === "string" ? body.cp_id.slice(0, 64) : undefined;
+    return typeof body?.cp_id === "string" ? printable(body.cp_id) : undefined;
   } catch {
     return undefined;
   }
