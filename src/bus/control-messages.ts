@@ -9,8 +9,9 @@
 import * as v from "valibot";
 import { CITY_MAX } from "../db/city-key.ts";
 import { idSchema, textSchema } from "../domain/ids.ts";
+import type { Parsed } from "../lib/parsed.ts";
 import type { OutgoingMessage } from "./bus.ts";
-import { type Parsed, parseJson } from "./messages.ts";
+import { parseJson } from "./messages.ts";
 
 const id = idSchema();
 const isoTime = v.pipe(v.string(), v.isoTimestamp());

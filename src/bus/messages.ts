@@ -10,6 +10,7 @@
 import * as v from "valibot";
 import { END_REASONS } from "../domain/billing.ts";
 import { ID_MAX, idSchema, textSchema } from "../domain/ids.ts";
+import { type Parsed, validate } from "../lib/parsed.ts";
 import { textDecoder } from "./bus.ts";
 
 const id = idSchema();
@@ -269,17 +270,6 @@ export type SetAvailability = v.InferOutput<typeof setAvailabilitySchema>;
 export type CpCommand = v.InferOutput<typeof cpCommandSchema>;
 
 // ---- parsing -----------------------------------------------------------------------------
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
-
-/** Validates an already decoded payload; the reason names the first bad field. */
-export function validate<S extends v.GenericSchema>(schema: S, input: unknown): Parsed<v.InferOutput<S>> {
-  const result = v.safeParse(schema, input);
-  if (result.success) return { ok: true, value: result.output };
-  const issue = result.issues[0];
-  const field = issue.path?.map((p) => String(p.key)).join(".") || "(message)";
-  return { ok: false, reason: `${field}: ${issue.message}` };
-}
 
 /** Parses bytes of plain JSON (driver requests and updates) against a schema. */
 export function parseJson<S extends v.GenericSchema>(schema: S, bytes: Uint8Array | string): Parsed<v.InferOutput<S>> {

@@ -9,10 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { isStoreUnavailable } from "../db/unavailable.ts";
 import { AppError, statusOf } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
-}
+import { errorBody } from "./error-body.ts";
 
 /** What a 503 for an unreachable database tells clients to wait before trying again (seconds). */
 const RETRY_AFTER_S = 2;

@@ -15,30 +15,23 @@ import type { Context, MiddlewareHandler, ValidationTargets } from "hono";
 import { describeRoute, resolver, uniqueSymbol, validator } from "hono-openapi";
 import * as v from "valibot";
 import { AppError, type ErrorCode, statusOf } from "../lib/errors.ts";
+import { issuePath } from "../lib/parsed.ts";
+import { errorBodySchema } from "./error-body.ts";
 
 export { describeRoute, resolver };
 
 const MAX_JSON_BODY_BYTES = 64 * 1024;
 
-/** The body of every error response; one shared `Error` schema in the document. */
-export const errorBodySchema = v.pipe(
-  v.object({
-    error: v.object({
-      code: v.picklist(Object.keys(statusOf) as ErrorCode[]),
-      message: v.string(),
-      details: v.optional(v.unknown()),
-    }),
-  }),
+/** The body of every error response, with the codes this version gives; one shared `Error` schema in the document. */
+const documentedErrorBody = v.pipe(
+  v.object({ error: v.object({ ...errorBodySchema.entries.error.entries, code: v.picklist(Object.keys(statusOf) as ErrorCode[]) }) }),
   v.metadata({ ref: "Error" }),
 );
 
 type Issue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
 
 function describeIssues(issues: readonly Issue[]) {
-  return issues.map((i) => ({
-    field: i.path?.map((p) => String(typeof p === "object" ? p.key : p)).join(".") || "(value)",
-    message: i.message,
-  }));
+  return issues.map((i) => ({ field: issuePath(i) ?? "(value)", message: i.message }));
 }
 
 const targetName: Record<keyof ValidationTargets, string> = {
@@ -95,7 +88,7 @@ const errorDescriptions: Record<number, string> = {
 
 /** The error responses a route can give, all with the `{ error: { code, message, details? } }` body. */
 export function errors(...statuses: (400 | 401 | 403 | 404 | 409 | 422 | 503)[]) {
-  return Object.fromEntries(statuses.map((s) => [s, ok(errorDescriptions[s] ?? "Error", errorBodySchema)]));
+  return Object.fromEntries(statuses.map((s) => [s, ok(errorDescriptions[s] ?? "Error", documentedErrorBody)]));
 }
 
 /** For routes that need a token: `describeRoute({ ..., security: bearer })`. */

@@ -1,6 +1,7 @@
 /**
  * The weather endpoints' request bodies, declared once: the API validates with them and the
- * weather office builds its requests from the same types.
+ * weather office builds its requests from the same types (their replies are in
+ * src/roles/api/shapes.ts with the API's other shapes).
  *
  * - `PUT  /ev/central/city-temperature`  (service or operator token)  body: CityTemperatureReport
  * - `GET  /ev/central/city-temperature[/:city]`  (public)
@@ -69,33 +70,6 @@ export const weatherEventReport = v.object({
   at: v.optional(v.pipe(v.string("at must be an ISO 8601 time"), v.isoTimestamp("at must be an ISO 8601 time"))),
 });
 export type WeatherEventReport = v.InferInput<typeof weatherEventReport>;
-
-const isoTimeOut = v.pipe(v.string(), v.isoTimestamp());
-
-/** A city's last temperature and alert, as the API shows it. */
-export const cityTemperatureSchema = v.object({
-  city: v.string(),
-  temperature_c: v.number(),
-  alert: v.boolean(),
-  alert_since: v.nullable(isoTimeOut),
-  updated_at: isoTimeOut,
-});
-export type CityTemperatureView = v.InferOutput<typeof cityTemperatureSchema>;
-
-/** The answer to a PUT: the stored reading and what it did to the city's alert. */
-export const cityTemperatureStoredSchema = v.object({
-  ...cityTemperatureSchema.entries,
-  transition: v.picklist(["alert_started", "alert_cancelled", "alert_continues", "no_alert"]),
-});
-
-/** `GET /ev/central/city-temperature`: every reported city, with its registered CPs counted. */
-export const cityTemperatureListSchema = v.object({
-  cities: v.array(v.object({ ...cityTemperatureSchema.entries, cp_count: v.number() })),
-});
-
-export const weatherLocationSchema = v.object({ city: v.string(), added_by: v.string(), added_at: isoTimeOut });
-export type WeatherLocationView = v.InferOutput<typeof weatherLocationSchema>;
-export const weatherLocationListSchema = v.object({ locations: v.array(weatherLocationSchema) });
 
 /**
  * `PUT /ev/central/weather/heartbeat` (service token): the weather office has no database, so

@@ -6,10 +6,7 @@
 import { asc, eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import { cityKeySql, sameCitySql, tidyCity } from "../city-key.ts";
 import { type Db, rowsOf } from "../client.ts";
-import { chargingPoints, cityWeather, weatherLocations } from "../schema/index.ts";
-
-export type CityWeatherRow = typeof cityWeather.$inferSelect;
-export type WeatherLocationRow = typeof weatherLocations.$inferSelect;
+import { type CityWeatherRow, chargingPoints, cityWeather, type WeatherLocationRow, weatherLocations } from "../schema/index.ts";
 
 export interface RecordedTemperature {
   row: CityWeatherRow;

@@ -11,8 +11,9 @@ import { controlMessage } from "../../bus/control-messages.ts";
 import type { Topics } from "../../bus/topics.ts";
 import { isCity } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
-import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
+import { type CpRow, chargingPoints, chargingSessions, drivers, outbox, type SessionRow } from "../../db/schema/index.ts";
 import { isId } from "../../domain/ids.ts";
+import type { SessionState } from "../../domain/session-state.ts";
 import {
   DEFAULT_PRICE_PER_KWH,
   type RegisteredOcppCharger,
@@ -24,8 +25,6 @@ import { revokeCpKey } from "../../identity/revoke.ts";
 import { AppError } from "../../lib/errors.ts";
 import { localTime } from "../../lib/local-time.ts";
 
-export type CpRow = typeof chargingPoints.$inferSelect;
-export type SessionRow = typeof chargingSessions.$inferSelect;
 export type CpFilter = "all" | "available" | "active";
 
 export interface AdminDeps {
@@ -62,7 +61,7 @@ export async function showCp(db: Db, cpId: string): Promise<{ cp: CpRow; session
   return { cp, session: recent.find((s) => s.status === "IN_PROGRESS"), recent };
 }
 
-export async function listSessions(db: Db, limit = 20, status?: "IN_PROGRESS" | "FINISHED"): Promise<SessionRow[]> {
+export async function listSessions(db: Db, limit = 20, status?: SessionState): Promise<SessionRow[]> {
   return db
     .select()
     .from(chargingSessions)

@@ -30,8 +30,9 @@ import {
 } from "../../crypto/envelope.ts";
 import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import type { Db } from "../../db/client.ts";
-import { type CpKeyRow, findActiveKey, findKey, findKeys, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
+import { findActiveKey, findKey, findKeys, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
 import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
+import type { CpKeyRow } from "../../db/schema/index.ts";
 import { printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";

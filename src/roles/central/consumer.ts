@@ -11,21 +11,12 @@
 import type { BatchHandler, BusMessage } from "../../bus/bus.ts";
 import { textDecoder } from "../../bus/bus.ts";
 import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
-import {
-  type CpEvent,
-  cpEventSchema,
-  type DriverRequest,
-  driverRequestSchema,
-  nowIso,
-  parseJson,
-  type Refused,
-  requestIdSchema,
-  validate,
-} from "../../bus/messages.ts";
+import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, requestIdSchema } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import { isStoreUnavailable, untilReachable } from "../../db/unavailable.ts";
 import { isId, printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
+import { validate } from "../../lib/parsed.ts";
 import { settled } from "../../lib/settled.ts";
 import type { Inbound } from "./channel.ts";
 import type { CentralContext } from "./context.ts";

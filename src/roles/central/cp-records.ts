@@ -8,15 +8,13 @@
 import { eq, sql } from "drizzle-orm";
 import type { ActorType } from "../../audit/audit.ts";
 import { isCityInAlert } from "../../db/repos/weather.ts";
-import { chargingPoints } from "../../db/schema/index.ts";
+import { type CpRow, chargingPoints } from "../../db/schema/index.ts";
 import type { CpState } from "../../domain/cp-state.ts";
-import { availabilityAfter, type ChannelState, type CpConditions, deriveStatus, sessionMustEnd } from "../../domain/cp-status.ts";
+import { availabilityAfter, type CpConditions, deriveStatus, sessionMustEnd } from "../../domain/cp-status.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { NoActiveKeyError } from "./channel.ts";
 import { requestSessionEnd, sessionInProgressAt } from "./sessions.ts";
 import type { Work } from "./work.ts";
-
-export type CpRow = typeof chargingPoints.$inferSelect;
 
 /** The facts a caller may change (the session and the weather are read, not set). */
 export type FactChange = Partial<Pick<CpConditions, "channel" | "connected" | "operatorStopped" | "engineFault">>;
@@ -38,7 +36,7 @@ export async function lockCp(work: Work, cpId: string): Promise<CpRow | undefine
 
 function conditionsOf(row: CpRow): Omit<CpConditions, "supplying" | "weatherAlert"> {
   return {
-    channel: (["none", "active", "revoked"].includes(row.channelState) ? row.channelState : "none") as ChannelState,
+    channel: row.channelState,
     connected: row.connected,
     operatorStopped: row.operatorStopped,
     engineFault: row.engineFault,
@@ -62,7 +60,7 @@ export async function changeCp(work: Work, cp: CpRow, change: FactChange, cause:
   const conditions: CpConditions = { ...facts, supplying: session !== undefined, weatherAlert };
   const mustEnd = session ? sessionMustEnd(conditions) : undefined;
   const derived = deriveStatus(conditions);
-  const from = cp.status as CpState;
+  const from = cp.status;
   const changed = derived.status !== from;
   const reason = derived.status === "ACTIVE" ? cause.reason : derived.reason;
   await work.tx

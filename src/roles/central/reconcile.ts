@@ -7,9 +7,8 @@
  */
 import { sql } from "drizzle-orm";
 import type { EngineState, EngineSupply } from "../../bus/messages.ts";
-import { chargingSessions } from "../../db/schema/index.ts";
+import { type CpRow, chargingSessions } from "../../db/schema/index.ts";
 import type { EndReason } from "../../domain/billing.ts";
-import type { CpRow } from "./cp-records.ts";
 import { closeSession, findSession, sessionInProgressAt } from "./sessions.ts";
 import type { Work } from "./work.ts";
 

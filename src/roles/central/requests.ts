@@ -6,13 +6,12 @@
 import { eq, sql } from "drizzle-orm";
 import type { ChargeRequest, Refused, StopRequest, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
-import { driverRequests, drivers } from "../../db/schema/index.ts";
-import { type EndReason, ticketFor } from "../../domain/billing.ts";
+import { type DriverRequestRow, driverRequests, drivers, type SessionRow } from "../../db/schema/index.ts";
+import { ticketFor } from "../../domain/billing.ts";
 import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requests.ts";
-import type { CpState } from "../../domain/cp-state.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { lockCp } from "./cp-records.ts";
-import { findSession, openSession, requestSessionEnd, type SessionRow, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
+import { findSession, openSession, requestSessionEnd, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 type Request = ChargeRequest | StopRequest;
@@ -23,7 +22,13 @@ function answer(work: Work, driverId: string, message: object): string {
   return value;
 }
 
-async function remember(work: Work, r: Request, outcome: string, value: string, extra: { code?: string; reason?: string; sessionId?: string } = {}) {
+async function remember(
+  work: Work,
+  r: Request,
+  outcome: DriverRequestRow["outcome"],
+  value: string,
+  extra: { code?: string; reason?: string; sessionId?: string } = {},
+) {
   await work.tx
     .insert(driverRequests)
     .values({
@@ -99,7 +104,7 @@ export async function handleChargeRequest(work: Work, r: ChargeRequest): Promise
   const busy = await sessionInProgressOf(work, r.driver_id);
   const refusal = decideCharge({
     cpId: r.cp_id,
-    cp: cp ? { status: cp.status as CpState } : undefined,
+    cp: cp ? { status: cp.status } : undefined,
     driverSession: busy ? { sessionId: busy.sessionId, cpId: busy.cpId } : undefined,
   });
   if (refusal || !cp) return refuse(work, r, refusal ?? { code: "unknown_cp", reason: `there is no charging point ${r.cp_id}` });
@@ -119,7 +124,7 @@ function ticketOf(s: SessionRow): TicketMessage {
       pricePerKwh: s.pricePerKwh,
       startedAt: s.startedAt,
       endedAt: s.endedAt ?? new Date(),
-      endReason: (s.endReason ?? "driver_stop") as EndReason,
+      endReason: s.endReason ?? "driver_stop",
     }),
     ...(s.correctedAt ? { corrected: true } : {}),
   };

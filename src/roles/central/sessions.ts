@@ -9,14 +9,12 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Authorised, LocalSessionStarted, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { newStopToken } from "../../crypto/stop-token.ts";
-import { chargingSessions, drivers } from "../../db/schema/index.ts";
+import { type CpRow, chargingSessions, drivers, type SessionRow } from "../../db/schema/index.ts";
 import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { NoActiveKeyError } from "./channel.ts";
-import { type CpRow, refreshCp } from "./cp-records.ts";
+import { refreshCp } from "./cp-records.ts";
 import type { Work } from "./work.ts";
-
-export type SessionRow = typeof chargingSessions.$inferSelect;
 
 export const sessionResource = (sessionId: string) => `session/${sessionId}`;
 
@@ -208,7 +206,7 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
   const { ctx } = work;
   const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
   if (s?.status !== "IN_PROGRESS") return undefined;
-  const endReason = (s.pendingEndReason as EndReason | null) ?? final.reason;
+  const endReason = s.pendingEndReason ?? final.reason;
   const endedAt = endTime(s.startedAt, final.endedAt ?? s.lastReadingAt);
   const ticket = ticketOfRow(s, { energyKwh: finalEnergy(s.energyKwh, final.energyKwh), endedAt, endReason });
   await work.tx

@@ -11,7 +11,7 @@
  */
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { type CpCommand, type CpEvent, cpCommandSchema, driverRequestSchema, nowIso, parseJson, validate } from "../../bus/messages.ts";
+import { type CpCommand, type CpEvent, cpCommandSchema, driverRequestSchema, nowIso, parseJson } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
@@ -21,6 +21,7 @@ import type { ChannelKey } from "../../crypto/keys.ts";
 import { isStopProof } from "../../crypto/stop-token.ts";
 import type { EndReason } from "../../domain/billing.ts";
 import type { Logger } from "../../lib/log.ts";
+import { validate } from "../../lib/parsed.ts";
 import { groupName } from "../group-names.ts";
 import { type FinishedSupply, type Reading, Supply } from "./supply.ts";
 

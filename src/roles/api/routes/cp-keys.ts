@@ -17,12 +17,12 @@ import { cpResource } from "../../../identity/audit-resource.ts";
 import { revokeCpKey } from "../../../identity/revoke.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
+import { type KeyStatus, keyStatusSchema } from "../shapes.ts";
 
 const cpParam = v.object({ cp_id: cpIdSchema });
 const revokeQuery = v.object({ reason: queryText("reason") });
 
 const revocationSchema = v.object({ cp_id: v.string(), revoked_key_ids: v.array(v.string()), message: v.string() });
-const keyStatusSchema = v.object({ cp_id: v.string(), key_id: v.nullable(v.string()), issued_at: v.nullable(v.string()) });
 
 export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables }> {
   const app = new Hono<{ Variables: AuditedVariables }>();
@@ -70,7 +70,7 @@ export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables
       const { cp_id } = c.req.valid("param");
       if (!(await findRegisteredChargingPoint(ctx.db, cp_id))) throw new AppError("not_found", `charging point ${cp_id} is not registered`);
       const key = await findActiveKey(ctx.db, cp_id);
-      return c.json({ cp_id, key_id: key?.keyId ?? null, issued_at: key?.createdAt.toISOString() ?? null });
+      return c.json({ cp_id, key_id: key?.keyId ?? null, issued_at: key?.createdAt.toISOString() ?? null } satisfies KeyStatus);
     },
   );
 

@@ -2,17 +2,14 @@
 import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { cityKey, sameCitySql } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
-import { chargingPoints, ocppChargers } from "../../../db/schema/index.ts";
+import { type CpRow, chargingPoints, type OcppChargerRow, ocppChargers } from "../../../db/schema/index.ts";
 import type { CpState } from "../../../domain/cp-state.ts";
 import type { ChargingPointView, CityWeatherView, SessionView } from "../shapes.ts";
 import { sessionsInProgress } from "./sessions.ts";
 import { iso, isoOrNull } from "./time.ts";
 import { listCityWeather, weatherByCity } from "./weather.ts";
 
-type CpRow = typeof chargingPoints.$inferSelect;
-type OcppRow = typeof ocppChargers.$inferSelect;
-
-function connectionState(row: CpRow, ocpp?: OcppRow): ChargingPointView["connection_state"] {
+function connectionState(row: CpRow, ocpp?: OcppChargerRow): ChargingPointView["connection_state"] {
   if (ocpp) return ocpp.connection === "online" ? "online" : ocpp.connection === "offline" ? "offline" : "never";
   if (row.connected) return "online";
   return row.lastConnectionTime ? "offline" : "never";
@@ -22,13 +19,13 @@ export function toChargingPointView(
   row: CpRow,
   weather: Map<string, CityWeatherView>,
   sessionsByCp: Map<string, SessionView>,
-  ocpp?: OcppRow,
+  ocpp?: OcppChargerRow,
 ): ChargingPointView {
   const city = weather.get(cityKey(row.location));
   return {
     cp_id: row.cpId,
     location: row.location,
-    status: row.status as CpState,
+    status: row.status,
     status_reason: row.statusReason,
     status_changed_at: iso(row.statusChangedAt),
     price_per_kwh: row.pricePerKwh,

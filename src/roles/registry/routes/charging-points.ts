@@ -6,13 +6,8 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
-import {
-  type ChargingPointRow,
-  deregisterChargingPoint,
-  findChargingPoint,
-  findCredential,
-  registerChargingPoint,
-} from "../../../db/repos/cp-registrations.ts";
+import { deregisterChargingPoint, findChargingPoint, findCredential, registerChargingPoint } from "../../../db/repos/cp-registrations.ts";
+import type { CpRow } from "../../../db/schema/index.ts";
 import { printable } from "../../../domain/ids.ts";
 import { auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
@@ -22,8 +17,9 @@ import { citySchema, cpIdSchema } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { RegistryContext } from "../context.ts";
+import type { Deregistration, RegisteredCp, Registration, RegistrationRecord } from "../shapes.ts";
 
-const registrationSchema = v.object({
+const registrationBody = v.object({
   cp_id: cpIdSchema,
   location: citySchema("location"),
   price_per_kwh: v.optional(
@@ -38,7 +34,7 @@ const registrationSchema = v.object({
 
 const cpParam = v.object({ cp_id: cpIdSchema });
 
-function publicView(cp: ChargingPointRow) {
+function publicView(cp: CpRow): RegisteredCp {
   return {
     cp_id: cp.cpId,
     location: cp.location,
@@ -75,7 +71,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
       },
     });
 
-  app.post("/charging-points", enrollment, failureAudit("registration", "register"), validate("json", registrationSchema), async (c) => {
+  app.post("/charging-points", enrollment, failureAudit("registration", "register"), validate("json", registrationBody), async (c) => {
     const body = c.req.valid("json");
     const credential = await ctx.signer.issue(body.cp_id, ctx.config.CREDENTIAL_TTL);
     const result = await registerChargingPoint(
@@ -105,7 +101,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
         cp_credential: credential.token,
         credential_expires_at: credential.expiresAt.toISOString(),
         message: `Charging point ${body.cp_id} ${verb} at location ${body.location}`,
-      },
+      } satisfies Registration,
       result.created ? 201 : 200,
     );
   });
@@ -121,7 +117,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
         ...publicView(cp),
         credential: credential ? { issued_at: credential.issuedAt.toISOString(), expires_at: credential.expiresAt.toISOString() } : null,
       },
-    });
+    } satisfies RegistrationRecord);
   });
 
   app.delete("/charging-points/:cp_id", enrollment, failureAudit("deregistration", "deregister"), validate("param", cpParam), async (c) => {
@@ -140,7 +136,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
       cp_id,
       deregistered_at: done.cp.deregisteredAt!.toISOString(),
       message: `Charging point ${cp_id} deregistered; its credential and key no longer work`,
-    });
+    } satisfies Deregistration);
   });
 
   return app;
