@@ -7,25 +7,7 @@ import type { Db } from "../db/client.ts";
 import { auditEvents } from "../db/schema/index.ts";
 import { isCleanText, printable } from "../domain/ids.ts";
 import type { Logger } from "../lib/log.ts";
-
-export type AuditEventType =
-  | "registration"
-  | "deregistration"
-  | "authentication"
-  | "key"
-  | "revocation"
-  | "state_change"
-  | "session"
-  | "request"
-  | "security"
-  | "weather"
-  | "operator"
-  | "error";
-
-export const ACTOR_TYPES = ["cp", "driver", "operator", "system", "service"] as const;
-export type ActorType = (typeof ACTOR_TYPES)[number];
-export const OUTCOMES = ["success", "failure", "error"] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+import type { ActorType, AuditEventType, Outcome } from "./vocabulary.ts";
 
 export interface AuditEntry {
   eventType: AuditEventType;

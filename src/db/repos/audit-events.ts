@@ -1,6 +1,6 @@
 /** Reading the audit log back: filtered, newest first, paged by offset or by an id cursor. */
 import { and, count, desc, eq, gte, lt, lte, type SQL, sql } from "drizzle-orm";
-import type { ActorType, Outcome } from "../../audit/audit.ts";
+import type { ActorType, Outcome } from "../../audit/vocabulary.ts";
 import type { Db } from "../client.ts";
 import { type AuditEventRow, auditEvents } from "../schema/index.ts";
 

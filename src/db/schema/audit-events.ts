@@ -1,5 +1,5 @@
 import { bigserial, index, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-import type { ActorType, AuditEventType, Outcome } from "../../audit/audit.ts";
+import type { ActorType, AuditEventType, Outcome } from "../../audit/vocabulary.ts";
 
 /** Append-only security and operations log. Rows are only ever inserted. */
 export const auditEvents = pgTable(

@@ -6,7 +6,7 @@
  * carries a key, the CP's own, once.
  */
 import * as v from "valibot";
-import { ACTOR_TYPES, OUTCOMES } from "../../audit/audit.ts";
+import { ACTOR_TYPES, OUTCOMES } from "../../audit/vocabulary.ts";
 import { END_REASONS } from "../../domain/billing.ts";
 import { CP_STATES } from "../../domain/cp-state.ts";
 import { DRIVER_STATES, SESSION_STATES } from "../../domain/session-state.ts";

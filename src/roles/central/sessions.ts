@@ -3,7 +3,8 @@
  * stop (and waiting a grace period, from when the stop was published, for its final reading),
  * closed with a ticket. The ticket is the engine's meter: its final reading, or else the last
  * reading Central applied, and a final reading that arrives after the session was closed
- * corrects the ticket. A session is always handled with its CP's row locked (see cp-records.ts).
+ * corrects the ticket. A session is always handled with its CP's row locked (see cp-records.ts),
+ * and its start and end save the CP's state again (SUPPLYING, then whatever its facts say).
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Authorised, LocalSessionStarted, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
@@ -13,7 +14,7 @@ import { type CpRow, chargingSessions, drivers, type SessionRow } from "../../db
 import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { NoActiveKeyError } from "./channel.ts";
-import { refreshCp } from "./cp-records.ts";
+import { type Cause, type Changed, type FactChange, saveCpState } from "./cp-state.ts";
 import type { Work } from "./work.ts";
 
 export const sessionResource = (sessionId: string) => `session/${sessionId}`;
@@ -70,7 +71,7 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
   // The start timeout runs from when the command is published (work.ts, startWaits).
   const [row] = await work.tx.insert(chargingSessions).values({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: cp.pricePerKwh }).returning();
   await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, driverId));
-  await refreshCp(work, cp, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId });
+  await settleCp(work, cp, {}, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId }, row);
   work.send(ctx.topics.cpCommands, command, { sessionId, awaits: "start" });
   const answer: Authorised = {
     type: "authorised",
@@ -132,12 +133,23 @@ export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionSta
     .values({ sessionId: e.session_id, cpId: cp.cpId, driverId: e.driver_id, pricePerKwh: cp.pricePerKwh, startedAt, supplyStartedAt: startedAt })
     .returning();
   await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: e.session_id, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, e.driver_id));
-  await refreshCp(work, cp, { reason: `session ${e.session_id} started at the charger for driver ${e.driver_id}`, actorType: "cp", actorId: cp.cpId });
+  const cause = { reason: `session ${e.session_id} started at the charger for driver ${e.driver_id}`, actorType: "cp", actorId: cp.cpId } as const;
+  await settleCp(work, cp, {}, cause, row);
   work.audit({ ...audit, outcome: "success", details: { session_id: e.session_id, driver_id: e.driver_id, local: true, price_per_kwh: cp.pricePerKwh } });
   const s = row!;
   work.afterCommit(() =>
     ctx.sessions.remember({ sessionId: s.sessionId, cpId: cp.cpId, driverId: s.driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt }),
   );
+}
+
+/**
+ * Saves a locked CP's state with `session` in progress there (or none), and ends that session
+ * when the new facts forbid supplying (fault, stop, revocation, lost connection).
+ */
+export async function settleCp(work: Work, cp: CpRow, change: FactChange, cause: Cause, session: SessionRow | undefined): Promise<Changed> {
+  const changed = await saveCpState(work, cp, change, cause, session);
+  if (session && changed.sessionMustEnd && !session.pendingEndReason) await requestSessionEnd(work, cp, session, changed.sessionMustEnd);
+  return changed;
 }
 
 /**
@@ -240,7 +252,8 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
     details: { ...ticket },
   });
   work.afterCommit(() => ctx.sessions.forget(sessionId));
-  await refreshCp(work, cp, { reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`, actorType: "system", actorId: ctx.settings.instance });
+  const cause = { reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`, actorType: "system", actorId: ctx.settings.instance } as const;
+  await settleCp(work, cp, {}, cause, undefined); // the CP's one session in progress was this one
   return ticket;
 }
 

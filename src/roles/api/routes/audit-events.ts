@@ -1,7 +1,7 @@
 /** `GET /ev/central/audit-events`: the audit log, filtered and paged, newest first. */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { ACTOR_TYPES, OUTCOMES } from "../../../audit/audit.ts";
+import { ACTOR_TYPES, OUTCOMES } from "../../../audit/vocabulary.ts";
 import { searchAuditEvents } from "../../../db/repos/audit-events.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { queryText } from "../../../http/validate.ts";
