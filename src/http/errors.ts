@@ -14,7 +14,7 @@ import { errorBody } from "./error-body.ts";
 /** What a 503 for an unreachable database tells clients to wait before trying again (seconds). */
 const RETRY_AFTER_S = 2;
 
-export function installErrorHandling(app: Hono<any>, log: Logger): void {
+export function installErrorHandling(app: Hono, log: Logger): void {
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c: Context) => {
     if (err instanceof AppError) return c.json(errorBody(err.code, err.message, err.details), statusOf[err.code]);

@@ -123,7 +123,7 @@ async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<s
   const opened = new Map<BusMessage, Inbound<unknown>>();
   if (sealed.length) {
     const results = await ctx.channel.openBatchFromCp(sealed, known); // a refused envelope is audited by the channel
-    sealed.forEach((m, i) => opened.set(m, results[i]!));
+    for (const [i, m] of sealed.entries()) opened.set(m, results[i]!);
   }
   const items: Item[] = [];
   for (const m of messages) {

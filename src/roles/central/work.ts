@@ -105,7 +105,7 @@ function deliverLater(ctx: CentralContext, messages: Collected["messages"], ids:
 
 /** Waits until every committed message queued so far was delivered (or left to the sweeper). */
 export async function deliveriesDone(ctx: CentralContext): Promise<void> {
-  for (let last; last !== deliveries.get(ctx); ) {
+  for (let last: Promise<void> | undefined; last !== deliveries.get(ctx); ) {
     last = deliveries.get(ctx);
     await last;
   }

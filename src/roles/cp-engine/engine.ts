@@ -206,12 +206,12 @@ export class Engine {
     }
     if (c.type === "start_supply") {
       if (this.supply?.sessionId === c.session_id || this.ended.includes(c.session_id)) return; // delivered again
-      if (this.faulted) return this.refuse(c.session_id, "the engine is in fault");
-      if (this.supply) return this.refuse(c.session_id, `already supplying session ${this.supply.sessionId}`);
+      if (this.faulted) this.refuse(c.session_id, "the engine is in fault");
+      else if (this.supply) this.refuse(c.session_id, `already supplying session ${this.supply.sessionId}`);
       // Meant for the engine that ran before this one (read again after a restart): that one
       // may have supplied it already, and this meter would start it again from zero.
-      if (header.ts < this.bootedAt) return this.refuse(c.session_id, "the charging point restarted after this session was authorised; ask again");
-      this.start(c.session_id, c.driver_id, c.price_per_kwh, c.stop_token);
+      else if (header.ts < this.bootedAt) this.refuse(c.session_id, "the charging point restarted after this session was authorised; ask again");
+      else this.start(c.session_id, c.driver_id, c.price_per_kwh, c.stop_token);
       return;
     }
     // Central itself refuses drivers at an unavailable CP: the engine has nothing to change.

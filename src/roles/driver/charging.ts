@@ -4,7 +4,7 @@
  * with a pause between them.
  */
 import { readFileSync } from "node:fs";
-import type { Refused, TicketMessage } from "../../bus/messages.ts";
+import type { Authorised, Refused, TicketMessage } from "../../bus/messages.ts";
 import { ConfigError } from "../../config/env.ts";
 import { isId } from "../../domain/ids.ts";
 import { type DriverClient, NoAnswerError } from "./client.ts";
@@ -30,7 +30,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export async function chargeOnce(client: DriverClient, cpId: string, s: ChargeSettings, out: Reporter, signal?: AbortSignal): Promise<Outcome> {
-  let answer;
+  let answer: Authorised | Refused;
   const notice = (text: string) => out.info(`${cpId}: ${text}`);
   try {
     answer = await client.requestCharge(cpId, s.requestTimeoutMs, notice);

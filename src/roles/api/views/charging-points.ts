@@ -1,5 +1,5 @@
 /** Charging points as the API shows them: state, location and its temperature, session in progress. */
-import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, type SQL } from "drizzle-orm";
 import { cityKey, sameCitySql } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
 import { type CpRow, chargingPoints, type OcppChargerRow, ocppChargers } from "../../../db/schema/index.ts";
