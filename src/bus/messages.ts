@@ -25,6 +25,9 @@ const endReason = v.picklist(END_REASONS);
 /** A session's stop token, or a proof made with one (src/crypto/stop-token.ts): 32 bytes, base64url. */
 const secret32 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, "expected 32 bytes in base64url"));
 
+/** A supply's totals so far, as the engine measures them and the driver sees them stream in. */
+const supplyTotals = { power_kw: kw, energy_kwh: kwh, cost_eur: eur, elapsed_s: seconds };
+
 // ---- driver -> Central (topics.driverRequests, key: CP id) -------------------------------
 
 export const chargeRequestSchema = v.object({
@@ -96,10 +99,7 @@ export const progressSchema = v.object({
   driver_id: id,
   cp_id: id,
   session_id: requestIdSchema,
-  power_kw: kw,
-  energy_kwh: kwh,
-  cost_eur: eur,
-  elapsed_s: seconds,
+  ...supplyTotals,
   at: isoTime,
 });
 
@@ -133,10 +133,7 @@ export type DriverUpdate = v.InferOutput<typeof driverUpdateSchema>;
 export const telemetrySchema = v.object({
   type: v.literal("telemetry"),
   session_id: requestIdSchema,
-  power_kw: kw,
-  energy_kwh: kwh,
-  cost_eur: eur,
-  elapsed_s: seconds,
+  ...supplyTotals,
   at: isoTime,
 });
 

@@ -8,7 +8,6 @@ import { createAuditor } from "../../audit/audit.ts";
 import { ensureTopicsIfReachable, keepSubscribed } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
-import { openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
 import { onceReachable } from "../../db/unavailable.ts";
@@ -16,7 +15,7 @@ import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createRegistry } from "../../observability/registry.ts";
 import { groupName } from "../group-names.ts";
-import type { Shared } from "../shared.ts";
+import { roleDatabase, type Shared } from "../shared.ts";
 import { createCentralChannel } from "./channel.ts";
 import type { CentralConfig } from "./config.ts";
 import { createBatchHandler } from "./consumer.ts";
@@ -39,18 +38,7 @@ export interface RunningCentral {
 export async function start(config: CentralConfig, shared: Shared = {}): Promise<RunningCentral> {
   const instance = config.CENTRAL_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const log = shared.log ?? createLogger("central");
-  log.info("opening database");
-  const database =
-    shared.database ??
-    (await openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: config.EVNET_DATA_DIR,
-      maxConnections: config.DATABASE_POOL_SIZE,
-      applicationName: "evnet central",
-      connectNow: true,
-      waitS: config.DATABASE_START_WAIT_S,
-      onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
-    }));
+  const database = await roleDatabase(shared, config, "central", log);
   let applied: string[];
   try {
     applied = await onceReachable(

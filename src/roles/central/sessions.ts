@@ -19,23 +19,22 @@ import type { Work } from "./work.ts";
 
 export const sessionResource = (sessionId: string) => `session/${sessionId}`;
 
-export async function sessionInProgressAt(work: Work, cpId: string): Promise<SessionRow | undefined> {
+/** The session in progress where `column` is `value` (a CP and a driver have one at most each). */
+async function sessionInProgressBy(
+  work: Work,
+  column: typeof chargingSessions.cpId | typeof chargingSessions.driverId,
+  value: string,
+): Promise<SessionRow | undefined> {
   const [row] = await work.tx
     .select()
     .from(chargingSessions)
-    .where(and(eq(chargingSessions.cpId, cpId), eq(chargingSessions.status, "IN_PROGRESS")))
+    .where(and(eq(column, value), eq(chargingSessions.status, "IN_PROGRESS")))
     .limit(1);
   return row;
 }
 
-export async function sessionInProgressOf(work: Work, driverId: string): Promise<SessionRow | undefined> {
-  const [row] = await work.tx
-    .select()
-    .from(chargingSessions)
-    .where(and(eq(chargingSessions.driverId, driverId), eq(chargingSessions.status, "IN_PROGRESS")))
-    .limit(1);
-  return row;
-}
+export const sessionInProgressAt = (work: Work, cpId: string) => sessionInProgressBy(work, chargingSessions.cpId, cpId);
+export const sessionInProgressOf = (work: Work, driverId: string) => sessionInProgressBy(work, chargingSessions.driverId, driverId);
 
 export async function findSession(work: Work, sessionId: string): Promise<SessionRow | undefined> {
   const [row] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).limit(1);

@@ -86,12 +86,9 @@ export class Engine {
     return this.supply?.read(Date.now()).energyKwh;
   }
 
-  get queued(): number {
-    return this.publisher.pending;
-  }
-
-  get busFailing(): boolean {
-    return this.publisher.failing;
+  /** Messages waiting for the bus, in words (undefined: none). */
+  get backlog(): string | undefined {
+    return this.publisher.backlog;
   }
 
   onEvent(listener: EngineListener): void {
