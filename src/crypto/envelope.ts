@@ -89,8 +89,8 @@ export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number },
   return JSON.stringify(sealed);
 }
 
-/** A key id or a sender as a header may carry them: 1-128 characters, no control character. */
-const isHeaderText = (value: unknown): value is string => typeof value === "string" && value.length > 0 && value.length <= 128 && isCleanText(value);
+/** A sender as a header may name it (`engine:CP_001`, `central:<instance>`): 1-128 characters, no control character. */
+const isSender = (value: unknown): value is string => typeof value === "string" && value.length > 0 && value.length <= 128 && isCleanText(value);
 
 /** Reads the header without opening: enough to route and to audit. Throws `malformed`. */
 export function readHeader(wire: string | Uint8Array): SealedEnvelope {
@@ -106,8 +106,8 @@ export function readHeader(wire: string | Uint8Array): SealedEnvelope {
     typeof e === "object" &&
     e.v === 1 &&
     isId(e.cp) &&
-    isHeaderText(e.kid) &&
-    isHeaderText(e.sender) &&
+    isId(e.kid) &&
+    isSender(e.sender) &&
     Number.isSafeInteger(e.seq) &&
     (e.seq as number) > 0 &&
     Number.isSafeInteger(e.ts) &&

@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import { ACTOR_TYPES, OUTCOMES } from "../../audit/vocabulary.ts";
+import { OPERATOR_COMMANDS } from "../../bus/control-messages.ts";
 import { END_REASONS } from "../../domain/billing.ts";
 import { CP_STATES } from "../../domain/cp-state.ts";
 import { DRIVER_STATES, SESSION_STATES } from "../../domain/session-state.ts";
@@ -157,6 +158,12 @@ export const auditEventSchema = v.object({
 });
 export type AuditEventView = v.InferOutput<typeof auditEventSchema>;
 
+/** `GET /ev/central/audit-events`: one page, newest first; `next_cursor` asks for the page after it. */
+export const auditEventPageSchema = v.object({
+  audit_events: v.array(auditEventSchema),
+  paging: v.object({ ...pagingSchema.entries, next_cursor: v.nullable(v.string()) }),
+});
+
 /**
  * What the live stream pushes: the network's figures and the short lists the dashboard shows, at
  * one moment. The chargers themselves are not in it (there may be thousands): the dashboard reads
@@ -193,3 +200,18 @@ export type ChannelKeyReply = v.InferOutput<typeof channelKeySchema>;
 /** `GET /ev/central/charging-points/:cp_id/key-status`: the active key's id, never the key. */
 export const keyStatusSchema = v.object({ cp_id: v.string(), key_id: v.nullable(v.string()), issued_at: isoTimeOrNull });
 export type KeyStatus = v.InferOutput<typeof keyStatusSchema>;
+
+/** `POST /ev/central/charging-points/:cp_id/revoke-key` (operator). */
+export const keyRevocationSchema = v.object({ cp_id: v.string(), revoked_key_ids: v.array(v.string()), message: v.string() });
+
+/** `POST /ev/central/charging-points/:cp_id/stop|resume` (operator): handed to Central, which applies it. */
+export const operatorCommandAcceptedSchema = v.object({ cp_id: v.string(), command: v.picklist(OPERATOR_COMMANDS), message: v.string() });
+
+/** `GET /ev/central/health`: the API's own health and its database's (503 with the same body when the database does not answer). */
+export const apiHealthSchema = v.object({
+  status: v.picklist(["ok", "degraded"]),
+  service: v.literal("api"),
+  uptime_s: v.number(),
+  database: v.picklist(["ok", "down"]),
+  bus: v.picklist(["kafka", "memory"]),
+});

@@ -5,6 +5,7 @@
  */
 import { userInfo } from "node:os";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
+import * as v from "valibot";
 import type { Auditor } from "../../audit/audit.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { controlMessage } from "../../bus/control-messages.ts";
@@ -12,7 +13,7 @@ import type { Topics } from "../../bus/topics.ts";
 import { isCity } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import { type CpRow, chargingPoints, chargingSessions, drivers, outbox, type SessionRow } from "../../db/schema/index.ts";
-import { isId } from "../../domain/ids.ts";
+import { isId, textSchema } from "../../domain/ids.ts";
 import type { SessionState } from "../../domain/session-state.ts";
 import {
   DEFAULT_PRICE_PER_KWH,
@@ -86,12 +87,19 @@ async function targets(db: Db, target: string): Promise<string[]> {
   return [cp.cpId];
 }
 
+/** The operator's reason as Central will read it: at most 500 characters, no control character. */
+function reasonOf(reason: string | undefined, fallback: string): string {
+  const checked = v.safeParse(textSchema(500, "reason"), reason?.trim() || fallback);
+  if (!checked.success) throw new AppError("bad_request", checked.issues[0].message);
+  return checked.output;
+}
+
 /** Stops (or resumes) one CP or all of them; returns the CP ids told. */
 export async function setStopped(deps: AdminDeps, target: string, stop: boolean, reason?: string): Promise<string[]> {
+  const text = reasonOf(reason, stop ? "stopped by the operator" : "resumed by the operator");
   const ids = await targets(deps.db, target);
   const actor = operatorName();
   const at = new Date().toISOString();
-  const text = reason?.trim() || (stop ? "stopped by the operator" : "resumed by the operator");
   await deps.bus.publish(
     deps.topics.centralControl,
     ids.map((cpId) => controlMessage({ type: stop ? "operator_stop" : "operator_resume", cp_id: cpId, actor_id: actor, reason: text, at })),
@@ -100,7 +108,8 @@ export async function setStopped(deps: AdminDeps, target: string, stop: boolean,
 }
 
 export async function revoke(deps: AdminDeps, cpId: string, reason?: string): Promise<string[]> {
-  const result = await revokeCpKey(deps, { cpId, actorType: "operator", actorId: operatorName(), reason, sourceAddress: "central admin" });
+  const why = reasonOf(reason, "revoked by operator");
+  const result = await revokeCpKey(deps, { cpId, actorType: "operator", actorId: operatorName(), reason: why, sourceAddress: "central admin" });
   return result.revokedKeyIds;
 }
 

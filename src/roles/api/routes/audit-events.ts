@@ -6,7 +6,7 @@ import { searchAuditEvents } from "../../../db/repos/audit-events.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { queryText } from "../../../http/validate.ts";
 import type { ApiContext } from "../context.ts";
-import { auditEventSchema } from "../shapes.ts";
+import { auditEventPageSchema } from "../shapes.ts";
 import { toAuditEventView } from "../views/audit.ts";
 import { wholeNumber } from "./query.ts";
 
@@ -37,11 +37,6 @@ const auditQuery = v.pipe(
   v.check((q) => !(q.from && q.to) || q.from <= q.to, "from must not be after to"),
 );
 
-const pageSchema = v.object({
-  audit_events: v.array(auditEventSchema),
-  paging: v.object({ limit: v.number(), offset: v.number(), total: v.number(), next_cursor: v.nullable(v.string()) }),
-});
-
 export function auditEventRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
   app.get(
@@ -51,7 +46,7 @@ export function auditEventRoutes(ctx: ApiContext): Hono {
       summary: "Search the audit log",
       description:
         "Newest first. Filters: event_type, actor_type, actor_id, resource (e.g. cp/CP_001), outcome, from/to (ISO 8601). Page with offset, or pass the previous page's next_cursor as cursor.",
-      responses: { 200: ok("A page of audit events", pageSchema), ...errors(422) },
+      responses: { 200: ok("A page of audit events", auditEventPageSchema), ...errors(422) },
     }),
     validate("query", auditQuery),
     async (c) => {

@@ -17,12 +17,10 @@ import { cpResource } from "../../../identity/audit-resource.ts";
 import { revokeCpKey } from "../../../identity/revoke.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
-import { type KeyStatus, keyStatusSchema } from "../shapes.ts";
+import { type KeyStatus, keyRevocationSchema, keyStatusSchema } from "../shapes.ts";
 
 const cpParam = v.object({ cp_id: cpIdSchema });
 const revokeQuery = v.object({ reason: queryText("reason") });
-
-const revocationSchema = v.object({ cp_id: v.string(), revoked_key_ids: v.array(v.string()), message: v.string() });
 
 export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables }> {
   const app = new Hono<{ Variables: AuditedVariables }>();
@@ -34,7 +32,7 @@ export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables
       summary: "Revoke a charging point's channel key",
       description: 'The CP goes STOPPED ("key revoked"), its messages under the old key are refused, and its monitor authenticates again for a new key.',
       security: bearer,
-      responses: { 200: ok("The revoked key ids", revocationSchema), ...errors(401, 404, 409, 422, 503) },
+      responses: { 200: ok("The revoked key ids", keyRevocationSchema), ...errors(401, 404, 409, 422, 503) },
     }),
     requireToken([{ role: "operator", token: ctx.config.EVNET_OPERATOR_TOKEN }], ctx.auditor),
     auditFailures(ctx.auditor, {

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { controlMessage, OPERATOR_COMMANDS, type OperatorCommand } from "../../../bus/control-messages.ts";
+import { controlMessage, type OperatorCommand } from "../../../bus/control-messages.ts";
 import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
 import { printable } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
@@ -17,11 +17,11 @@ import { cpIdSchema, queryText } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
+import { operatorCommandAcceptedSchema } from "../shapes.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
 const cpParam = v.object({ cp_id: cpIdSchema });
 const reasonQuery = v.object({ reason: queryText("reason") });
-const acceptedSchema = v.object({ cp_id: v.string(), command: v.picklist(OPERATOR_COMMANDS), message: v.string() });
 
 const actions = {
   stop: { command: "operator_stop", summary: "Stop a charging point", done: "Central will stop it (a session in progress ends with a ticket)" },
@@ -40,7 +40,7 @@ export function operatorRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariab
         summary: action.summary,
         description: `Operator token. Hands Central an \`${action.command}\` control message; Central applies it within moments (watch the CP's status).`,
         security: bearer,
-        responses: { 202: ok("Handed to Central", acceptedSchema), ...errors(401, 404, 422, 503) },
+        responses: { 202: ok("Handed to Central", operatorCommandAcceptedSchema), ...errors(401, 404, 422, 503) },
       }),
       operator,
       auditFailures(ctx.auditor, {
