@@ -109,6 +109,13 @@ describe("a sealed envelope", () => {
     expect(await failure("null")).toBe("malformed");
   });
 
+  test("is refused as malformed when a header field holds what no id or sender may (a control character)", async () => {
+    const wire = sealFromCp1({ a: 1 });
+    expect(await failure(edit(wire, { cp: "CP_\u0000001" }))).toBe("malformed");
+    expect(await failure(edit(wire, { kid: `${cp1.keyId}\n` }))).toBe("malformed");
+    expect(await failure(edit(wire, { sender: "engine:CP_001\u001b[2J" }))).toBe("malformed");
+  });
+
   test("keeps what could be read of a malformed header for the audit entry", () => {
     let error: EnvelopeError | undefined;
     try {
