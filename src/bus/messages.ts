@@ -9,6 +9,7 @@
  */
 import * as v from "valibot";
 import { END_REASONS } from "../domain/billing.ts";
+import { CP_PROTOCOLS } from "../domain/cp-protocol.ts";
 import { ID_MAX, idSchema, textSchema } from "../domain/ids.ts";
 import { type Parsed, validate } from "../lib/parsed.ts";
 import { textDecoder } from "./bus.ts";
@@ -199,7 +200,7 @@ const infoText = v.nullable(textSchema(100));
  */
 export const cpInfoSchema = v.object({
   type: v.literal("cp_info"),
-  protocol: v.picklist(["evnet", "ocpp"]),
+  protocol: v.picklist(CP_PROTOCOLS),
   protocol_version: infoText,
   vendor: infoText,
   model: infoText,

@@ -1,4 +1,5 @@
 import { boolean, doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import type { CpProtocol } from "../../domain/cp-protocol.ts";
 import type { CpState } from "../../domain/cp-state.ts";
 import type { ChannelState } from "../../domain/cp-status.ts";
 
@@ -29,7 +30,7 @@ export const chargingPoints = pgTable(
     heartbeatIntervalS: doublePrecision("heartbeat_interval_s"),
     // What the CP says about itself (cp_info events): shown, and one fact Central acts on.
     /** How it talks to evnet: evnet (engine and monitor) or ocpp (through the gateway). */
-    protocol: text("protocol").notNull().default("evnet"),
+    protocol: text("protocol").$type<CpProtocol>().notNull().default("evnet"),
     protocolVersion: text("protocol_version"),
     vendor: text("vendor"),
     model: text("model"),

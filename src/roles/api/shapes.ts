@@ -9,6 +9,7 @@ import * as v from "valibot";
 import { ACTOR_TYPES, OUTCOMES } from "../../audit/vocabulary.ts";
 import { OPERATOR_COMMANDS } from "../../bus/control-messages.ts";
 import { END_REASONS } from "../../domain/billing.ts";
+import { CP_PROTOCOLS } from "../../domain/cp-protocol.ts";
 import { CP_STATES } from "../../domain/cp-state.ts";
 import { DRIVER_STATES, SESSION_STATES } from "../../domain/session-state.ts";
 import { ALERT_TRANSITIONS } from "../../domain/weather-policy.ts";
@@ -62,7 +63,7 @@ export const chargingPointSchema = v.object({
   /** The session in progress at this CP, if any. */
   session: v.nullable(sessionSchema),
   /** How it talks to evnet: evnet (its own engine and monitor) or ocpp (a charger through the gateway). */
-  protocol: v.picklist(["evnet", "ocpp"]),
+  protocol: v.picklist(CP_PROTOCOLS),
   /** For OCPP: 1.6 or 2.0.1. */
   protocol_version: v.nullable(v.string()),
   vendor: v.nullable(v.string()),

@@ -10,7 +10,7 @@ import { iso, isoOrNull } from "./time.ts";
 import { listCityWeather, weatherByCity } from "./weather.ts";
 
 function connectionState(row: CpRow, ocpp?: OcppChargerRow): ChargingPointView["connection_state"] {
-  if (ocpp) return ocpp.connection === "online" ? "online" : ocpp.connection === "offline" ? "offline" : "never";
+  if (ocpp) return ocpp.connection;
   if (row.connected) return "online";
   return row.lastConnectionTime ? "offline" : "never";
 }
@@ -36,7 +36,7 @@ export function toChargingPointView(
     temperature_c: city?.temperature_c ?? null,
     weather_alert: city?.alert ?? false,
     session: sessionsByCp.get(row.cpId) ?? null,
-    protocol: row.protocol === "ocpp" ? "ocpp" : "evnet",
+    protocol: row.protocol,
     protocol_version: row.protocolVersion,
     vendor: row.vendor,
     model: row.model,
