@@ -64,6 +64,14 @@ describe("the driver's app", () => {
       temperature_c: 12,
       weather_alert: false,
       session: null,
+      protocol: "evnet",
+      protocol_version: null,
+      vendor: null,
+      model: null,
+      serial_number: null,
+      firmware_version: null,
+      connection_state: "never",
+      ocpp: null,
     };
     replies.set("/ev/central/charging-points", { body: { charging_points: [cp] } });
     expect((await availableCps(driverConfig())).map((c) => c.cp_id)).toEqual(["CP1"]);

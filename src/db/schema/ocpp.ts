@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { doublePrecision, index, integer, pgTable, serial, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { ConnectionState } from "../../domain/cp-protocol.ts";
 import { chargingPoints } from "./charging-points.ts";
 
 /**
@@ -17,7 +18,7 @@ export const ocppChargers = pgTable("ocpp_chargers", {
   passwordHash: text("password_hash").notNull(),
   passwordSetAt: timestamp("password_set_at", { withTimezone: true }).notNull().defaultNow(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  connection: text("connection").$type<"never" | "online" | "offline">().notNull().default("never"),
+  connection: text("connection").$type<ConnectionState>().notNull().default("never"),
   /** The subprotocol it agreed: ocpp1.6 or ocpp2.0.1. */
   subprotocol: text("subprotocol"),
   /** Which gateway instance holds its socket (or last held it). */

@@ -9,7 +9,7 @@ import * as v from "valibot";
 import { ACTOR_TYPES, OUTCOMES } from "../../audit/vocabulary.ts";
 import { OPERATOR_COMMANDS } from "../../bus/control-messages.ts";
 import { END_REASONS } from "../../domain/billing.ts";
-import { CP_PROTOCOLS } from "../../domain/cp-protocol.ts";
+import { CONNECTION_STATES, CP_PROTOCOLS } from "../../domain/cp-protocol.ts";
 import { CP_STATES } from "../../domain/cp-state.ts";
 import { DRIVER_STATES, SESSION_STATES } from "../../domain/session-state.ts";
 import { ALERT_TRANSITIONS } from "../../domain/weather-policy.ts";
@@ -71,7 +71,7 @@ export const chargingPointSchema = v.object({
   serial_number: v.nullable(v.string()),
   firmware_version: v.nullable(v.string()),
   /** online: connected now (an OCPP charger's socket, an evnet CP's heartbeats); offline; never: not yet. */
-  connection_state: v.picklist(["online", "offline", "never"]),
+  connection_state: v.picklist(CONNECTION_STATES),
   /** OCPP chargers: the security profile it must connect with and where it is (or was last) connected. */
   ocpp: v.nullable(
     v.object({
