@@ -20,13 +20,16 @@ const time = (name: string) =>
     ),
   );
 
+/** "a, b or c", as the refusal names the values a filter takes. */
+const either = (values: readonly string[]) => `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`;
+
 const auditQuery = v.pipe(
   v.object({
     event_type: filter("event_type", 64),
-    actor_type: v.optional(v.picklist(ACTOR_TYPES, `actor_type must be one of ${ACTOR_TYPES.join(", ")}`)),
+    actor_type: v.optional(v.picklist(ACTOR_TYPES, `actor_type must be ${either(ACTOR_TYPES)}`)),
     actor_id: filter("actor_id"),
     resource: filter("resource"),
-    outcome: v.optional(v.picklist(OUTCOMES, `outcome must be one of ${OUTCOMES.join(", ")}`)),
+    outcome: v.optional(v.picklist(OUTCOMES, `outcome must be ${either(OUTCOMES)}`)),
     from: time("from"),
     to: time("to"),
     limit: wholeNumber("limit", 100, 1, 500),
