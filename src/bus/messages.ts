@@ -8,6 +8,7 @@
  * by driver id; CP events on `cpEvents` and commands on `cpCommands`, keyed by CP id.
  */
 import * as v from "valibot";
+import { base64url32Schema } from "../crypto/keys.ts";
 import { END_REASONS } from "../domain/billing.ts";
 import { CP_PROTOCOLS } from "../domain/cp-protocol.ts";
 import { ID_MAX, idSchema, textSchema } from "../domain/ids.ts";
@@ -24,7 +25,7 @@ const eur = v.pipe(v.number(), v.finite(), v.minValue(0));
 const seconds = v.pipe(v.number(), v.finite(), v.minValue(0));
 const endReason = v.picklist(END_REASONS);
 /** A session's stop token, or a proof made with one (src/crypto/stop-token.ts): 32 bytes, base64url. */
-const secret32 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, "expected 32 bytes in base64url"));
+const secret32 = base64url32Schema;
 
 /** A supply's totals so far, as the engine measures them and the driver sees them stream in. */
 const supplyTotals = { power_kw: kw, energy_kwh: kwh, cost_eur: eur, elapsed_s: seconds };

@@ -271,7 +271,7 @@ export async function correctTicket(work: Work, cp: CpRow, sessionId: string, fi
   if (!s || s.cpId !== cp.cpId || s.status !== "FINISHED" || !s.endedAt) return undefined;
   const energyKwh = finalEnergy(s.energyKwh, final.energyKwh);
   const endedAt = endTime(s.startedAt, final.endedAt);
-  const closedReason = (s.endReason ?? final.reason) as EndReason;
+  const closedReason = s.endReason ?? final.reason;
   const endReason = GUESSED_REASONS.includes(closedReason) ? final.reason : closedReason;
   if (energyKwh === s.energyKwh && Math.abs(endedAt.getTime() - s.endedAt.getTime()) < 1000 && endReason === closedReason) return undefined;
   const before = { energy_kwh: s.energyKwh, cost_eur: s.costEur, ended_at: s.endedAt.toISOString(), end_reason: closedReason };

@@ -6,6 +6,7 @@
  * validate what they read with these schemas.
  */
 import * as v from "valibot";
+import { base64url32Schema } from "../../crypto/keys.ts";
 import { idSchema, textSchema } from "../../domain/ids.ts";
 
 export const healthRequestSchema = v.object({ id: v.number(), op: v.literal("health") });
@@ -16,7 +17,7 @@ export const keyRequestSchema = v.object({
   cp_id: idSchema(),
   key_id: idSchema(),
   /** base64url of the 32-byte key */
-  key: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, "expected 32 bytes in base64url")),
+  key: base64url32Schema,
 });
 
 export const engineRequestSchema = v.variant("op", [healthRequestSchema, keyRequestSchema]);
