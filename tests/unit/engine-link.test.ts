@@ -29,7 +29,17 @@ beforeAll(() => {
 afterAll(() => server.stop(true));
 
 const link = () => new EngineLink("127.0.0.1", server.port, 2000);
-const healthy = (id: number) => ({ id, ok: true, cp_id: "CP_1", status: "OK", supplying: false, session_id: null, has_key: false, key_id: null });
+const healthy = (id: number) => ({
+  id,
+  ok: true,
+  cp_id: "CP_1",
+  status: "OK",
+  supplying: false,
+  session_id: null,
+  energy_kwh: null,
+  has_key: false,
+  key_id: null,
+});
 
 describe("the monitor's link to its engine", () => {
   test("reads a health answer in the declared shape", async () => {
