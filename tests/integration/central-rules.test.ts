@@ -5,7 +5,7 @@
  * messages that must change nothing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { BusMessage } from "../../src/bus/bus.ts";
 import { controlMessage } from "../../src/bus/control-messages.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
@@ -418,6 +418,61 @@ describe("a partition handed over between two Central instances", () => {
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.8);
     const refused = (await auditsOf(handle.db, "cp/CP_HANDOVER")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
     expect(refused.length).toBe(2);
+  });
+
+  test("a batch PostgreSQL undoes to break a deadlock is applied again, once, without waiting for the bus", async () => {
+    const cp = await activeCp("CP_DEADLOCK");
+    const sessionId = await authorisedSession(cp, "D_DEADLOCK");
+    const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
+    const handler = createBatchHandler(ctx);
+    // The first time the batch moves its partition's offset, PostgreSQL itself answers as it
+    // does a deadlock's victim (40P01). A sequence is not undone with the transaction, so the
+    // second attempt goes through.
+    const deadlocked = 98;
+    await handle.db.execute(sql`create sequence deadlock_once`);
+    await handle.db.execute(
+      sql.raw(`create function deadlock_once() returns trigger language plpgsql as $$
+        begin
+          if new.partition = ${deadlocked} and nextval('deadlock_once') = 1 then
+            raise exception 'deadlock detected' using errcode = '40P01';
+          end if;
+          return new;
+        end $$`),
+    );
+    await handle.db.execute(sql`create trigger deadlock_once before insert or update on bus_offsets for each row execute function deadlock_once()`);
+    try {
+      const batch = [0.1, 0.2].map((energy, i) => ({
+        ...cp.engine.seal({
+          type: "telemetry",
+          session_id: sessionId,
+          power_kw: 22,
+          energy_kwh: energy,
+          cost_eur: 0,
+          elapsed_s: i + 1,
+          at: new Date().toISOString(),
+        }),
+        topic: topics.cpEvents,
+        partition: deadlocked,
+        offset: BigInt(i),
+        timestamp: Date.now(),
+      })) as BusMessage[];
+      await handler(batch);
+      const [row] = await handle.db
+        .select()
+        .from(busOffsets)
+        .where(and(eq(busOffsets.groupId, ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, deadlocked)));
+      expect(row?.nextOffset).toBe(2n);
+      expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.2);
+      // It did fail once: the sequence was drawn by the undone attempt and by the one that held.
+      const [drawn] = (await handle.db.execute(sql`select last_value from deadlock_once`)) as unknown as { last_value: string }[];
+      expect(Number(drawn?.last_value)).toBeGreaterThanOrEqual(2);
+      const replays = (await auditsOf(handle.db, "cp/CP_DEADLOCK")).filter((a) => (a.reason ?? "").startsWith("replayed"));
+      expect(replays).toEqual([]);
+    } finally {
+      await handle.db.execute(sql`drop trigger deadlock_once on bus_offsets`);
+      await handle.db.execute(sql`drop function deadlock_once()`);
+      await handle.db.execute(sql`drop sequence deadlock_once`);
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import { textDecoder } from "../../bus/bus.ts";
 import { type ControlMessage, parseControlMessage } from "../../bus/control-messages.ts";
 import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, parseJson, type Refused, requestIdSchema } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
-import { isStoreUnavailable, untilReachable } from "../../db/unavailable.ts";
+import { isStoreUnavailable, isTransactionConflict, untilReachable } from "../../db/unavailable.ts";
 import { isId, printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { validate } from "../../lib/parsed.ts";
@@ -70,6 +70,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       // (pipelined), expecting the offset last seen. Should another instance have applied part
       // of the batch meanwhile (a handover), the row says so: all of it is undone, and what is
       // left is opened again (against the sequences that instance accepted) and applied.
+      let conflicts = 0;
       for (;;) {
         const expected = next;
         const known = offsets.sequencesAt(ref, expected);
@@ -82,11 +83,22 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
           () => undefined,
           (err: unknown) => {
             if (err instanceof OffsetMoved) return err.next;
+            // PostgreSQL undid the transaction to break a deadlock (or a serialization
+            // conflict) with another one: nothing of it stayed, so it is simply done again.
+            if (isTransactionConflict(err) && conflicts++ < MAX_CONFLICT_RETRIES) return CONFLICT;
             throw err;
           },
         );
         if (moved === undefined) return done(items.length);
         offsets.forget(ref);
+        if (moved === CONFLICT) {
+          ctx.log.debug("batch undone by a lock conflict; applying it again", { topic: ref.topic, partition: ref.partition });
+          const opened = new Set(items.map((i) => i.offset));
+          next = await offsets.peek(ctx.db, ref);
+          todo = todo.filter((m) => m.offset !== undefined && m.offset >= next && opened.has(m.offset));
+          if (todo.length === 0) return;
+          continue;
+        }
         if (moved > last) return; // all of it was applied by the other instance
         next = moved;
         // Refused envelopes were audited already, and stay refused: only the rest is opened again.
@@ -109,6 +121,10 @@ function afterOutage(ctx: CentralContext) {
     throw err;
   };
 }
+
+/** A batch PostgreSQL undid to break a deadlock is applied again, a few times at most. */
+const MAX_CONFLICT_RETRIES = 5;
+const CONFLICT = Symbol("conflict");
 
 /** The partition's applied offset was not the one expected: the transaction is undone. */
 class OffsetMoved extends Error {
