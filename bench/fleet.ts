@@ -124,20 +124,24 @@ async function insertChunk(
         cpId: c.cpId,
         location: CITIES[i % CITIES.length]!,
         pricePerKwh: c.pricePerKwh,
-        status: "SUPPLYING",
+        status: "SUPPLYING" as const,
         statusReason: `session ${c.sessionId} started for driver ${c.driverId}`,
-        channelState: "active",
+        channelState: "active" as const,
         connected: true,
         heartbeatIntervalS: heartbeatS,
         lastConnectionTime: new Date(now),
       })),
     );
     await tx.insert(cpKeys).values(chunk.map((c, i) => ({ keyId: c.keyId, cpId: c.cpId, wrappedKey: wrapped[i]!.cp })));
-    await tx
-      .insert(drivers)
-      .values(
-        chunk.map((c) => ({ driverId: c.driverId, status: "CHARGING", currentSessionId: c.sessionId, credentialHash: "bench", registeredAt: new Date(now) })),
-      );
+    await tx.insert(drivers).values(
+      chunk.map((c) => ({
+        driverId: c.driverId,
+        status: "CHARGING" as const,
+        currentSessionId: c.sessionId,
+        credentialHash: "bench",
+        registeredAt: new Date(now),
+      })),
+    );
     await tx.insert(driverKeys).values(chunk.map((c, i) => ({ keyId: c.driverKeyId, driverId: c.driverId, wrappedKey: wrapped[i]!.driver })));
     await tx.insert(chargingSessions).values(
       chunk.map((c) => {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): brings up the real PostgreSQL and Kafka the
-# integration tests talk to, type-checks, runs every bun test suite, and ends with one line
-# `tests: N passed, N failed`. Extra arguments go to `bun test` (a file or -t filter).
+# integration tests talk to, type-checks, lints, runs every bun test suite, and ends with one
+# line `tests: N passed, N failed` (the type check and the lint count as one test each).
+# Extra arguments go to `bun test` (a file or -t filter). EVNET_SKIP_TYPECHECK=1 and
+# EVNET_SKIP_LINT=1 leave those checks out of a quick run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH" # the pinned Bun, also when run outside npm
@@ -11,16 +13,25 @@ eval "$services"
 export TEST_DATABASE_URL="$DATABASE_URL" TEST_KAFKA_BROKERS="$KAFKA_BROKERS"
 unset DATABASE_URL KAFKA_BROKERS
 
+checks=0
 failed_checks=0
-if [ "${EVNET_SKIP_TYPECHECK:-}" = "1" ]; then
-  echo "== type check skipped (EVNET_SKIP_TYPECHECK=1)"
-else
-  echo "== type check (tsc --noEmit)"
-  if ! bun x tsc --noEmit -p .; then
-    echo "type check failed" >&2
-    failed_checks=1
+# check NAME SKIP_VARIABLE COMMAND...: runs a whole-tree check that counts as one test.
+check() {
+  local name=$1 skip=$2
+  shift 2
+  if [ "${!skip:-}" = "1" ]; then
+    echo "== $name skipped ($skip=1)"
+    return
   fi
-fi
+  echo "== $name ($*)"
+  checks=$((checks + 1))
+  if ! "$@"; then
+    echo "$name failed" >&2
+    failed_checks=$((failed_checks + 1))
+  fi
+}
+check "type check" EVNET_SKIP_TYPECHECK bun x tsc --noEmit -p .
+check "format and lint" EVNET_SKIP_LINT biome ci --colors=off .
 
 echo "== bun test"
 log=$(mktemp)
@@ -31,7 +42,7 @@ pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 rm -f "$log"
 if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi # the runner itself failed
-passed=$pass; [ "${EVNET_SKIP_TYPECHECK:-}" = "1" ] || passed=$((pass + 1 - failed_checks))
+passed=$((pass + checks - failed_checks))
 failed=$((fail + failed_checks))
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

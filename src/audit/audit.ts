@@ -5,24 +5,9 @@
  */
 import type { Db } from "../db/client.ts";
 import { auditEvents } from "../db/schema/index.ts";
+import { isCleanText, printable } from "../domain/ids.ts";
 import type { Logger } from "../lib/log.ts";
-
-export type AuditEventType =
-  | "registration"
-  | "deregistration"
-  | "authentication"
-  | "key"
-  | "revocation"
-  | "state_change"
-  | "session"
-  | "request"
-  | "security"
-  | "weather"
-  | "operator"
-  | "error";
-
-export type ActorType = "cp" | "driver" | "operator" | "system" | "service";
-export type Outcome = "success" | "failure" | "error";
+import type { ActorType, AuditEventType, Outcome } from "./vocabulary.ts";
 
 export interface AuditEntry {
   eventType: AuditEventType;
@@ -41,20 +26,33 @@ export interface Auditor {
   record(entry: AuditEntry): Promise<void>;
 }
 
-/** The audit_events row for an entry (absent fields stored as NULL, time defaulting to now). */
+/**
+ * The audit_events row for an entry (absent fields stored as NULL, time defaulting to now).
+ * An entry about a refusal may name what was refused: its texts are kept printable, so that a
+ * control character (a NUL, which PostgreSQL cannot store) never loses the entry.
+ */
 export function auditRow(entry: AuditEntry) {
   return {
     eventType: entry.eventType,
     actorType: entry.actorType,
-    actorId: entry.actorId ?? null,
-    resource: entry.resource ?? null,
-    action: entry.action,
+    actorId: storable(entry.actorId ?? null),
+    resource: storable(entry.resource ?? null),
+    action: storable(entry.action),
     outcome: entry.outcome,
-    reason: entry.reason ?? null,
-    sourceAddress: entry.sourceAddress ?? null,
-    details: entry.details ?? null,
+    reason: storable(entry.reason ?? null),
+    sourceAddress: storable(entry.sourceAddress ?? null),
+    details: storable(entry.details ?? null),
     ...(entry.at ? { at: entry.at } : {}),
   };
+}
+
+/** A value with every text in it printable (objects and arrays walked, dates kept). */
+function storable<T>(value: T): T {
+  if (typeof value === "string") return (isCleanText(value) ? value : printable(value, value.length)) as T;
+  if (Array.isArray(value)) return value.map(storable) as T;
+  if (value && typeof value === "object" && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T;
+  return value;
 }
 
 export function createAuditor(db: Db, log: Logger): Auditor {

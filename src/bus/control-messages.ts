@@ -7,16 +7,25 @@
  * says whether it is in frost, not its temperature: Central reads that from the database).
  *
  * Add a variant here (and to `controlMessageSchema`) when a role needs to tell Central something
- * new; Central sets aside (and audits) types it does not know.
+ * new; Central sets aside (and audits) a message it cannot read, types it does not know included.
  */
 import * as v from "valibot";
 import type { MessageSigner } from "../crypto/signed-messages.ts";
+import { CITY_MAX } from "../db/city-key.ts";
+import { idSchema, textSchema } from "../domain/ids.ts";
 import { AppError } from "../lib/errors.ts";
+import type { Parsed } from "../lib/parsed.ts";
 import type { Bus, OutgoingMessage } from "./bus.ts";
+import { parseJson } from "./messages.ts";
 import type { Topics } from "./topics.ts";
 
-const id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+const id = idSchema();
 const isoTime = v.pipe(v.string(), v.isoTimestamp());
+const reason = textSchema(500);
+const actorId = v.nullable(textSchema(128));
+
+/** What an operator can tell Central to do to a CP (besides revoking its key). */
+export const OPERATOR_COMMANDS = ["operator_stop", "operator_resume"] as const;
 
 /** The API issued a fresh channel key to an authenticated CP: Central reloads it; the CP becomes ACTIVE. */
 export const cpAuthenticatedSchema = v.object({
@@ -31,9 +40,9 @@ export const keyRevokedSchema = v.object({
   type: v.literal("key_revoked"),
   cp_id: id,
   key_ids: v.array(id),
-  reason: v.pipe(v.string(), v.maxLength(500)),
+  reason,
   actor_type: v.picklist(["operator", "system", "service"]),
-  actor_id: v.nullable(v.pipe(v.string(), v.maxLength(128))),
+  actor_id: actorId,
   at: isoTime,
 });
 
@@ -44,17 +53,17 @@ export const keyRevokedSchema = v.object({
  */
 export const cityTemperatureMessage = v.object({
   type: v.literal("city_temperature"),
-  city: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+  city: textSchema(CITY_MAX, undefined, { required: true }),
   alert: v.boolean(),
   reported_at: isoTime,
 });
 
 /** An operator stopped or resumed a CP (Central's admin menu, `evnet central stop|resume`). */
 export const operatorCommandSchema = v.object({
-  type: v.picklist(["operator_stop", "operator_resume"]),
+  type: v.picklist(OPERATOR_COMMANDS),
   cp_id: id,
-  actor_id: v.nullable(v.pipe(v.string(), v.maxLength(128))),
-  reason: v.pipe(v.string(), v.maxLength(500)),
+  actor_id: actorId,
+  reason,
   at: isoTime,
 });
 
@@ -66,16 +75,9 @@ export type CityTemperatureMessage = v.InferOutput<typeof cityTemperatureMessage
 export type OperatorCommand = v.InferOutput<typeof operatorCommandSchema>;
 export type ControlMessage = v.InferOutput<typeof controlMessageSchema>;
 
-/** Parses a verified message's body; `undefined` for anything that is not a control message. */
-export function parseControlMessage(body: string): ControlMessage | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  const result = v.safeParse(controlMessageSchema, parsed);
-  return result.success ? result.output : undefined;
+/** Parses a verified message's body; the reason names the first bad field of anything that is not a control message. */
+export function parseControlMessage(body: Uint8Array | string): Parsed<ControlMessage> {
+  return parseJson(controlMessageSchema, body);
 }
 
 /** The bus key of a control message: its CP, or its city. */

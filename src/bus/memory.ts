@@ -128,7 +128,9 @@ export class MemoryBus implements Bus {
     const batch = log.slice(from, from + member.maxBatch);
     group.busy.add(slot);
     // Once done, the partition (of every topic, when co-partitioned) may have more waiting.
-    const next = () => (member.copartitioned ? member.topics : [topic]).forEach((t) => this.pump(group, t, partition));
+    const next = () => {
+      for (const t of member.copartitioned ? member.topics : [topic]) this.pump(group, t, partition);
+    };
     queueMicrotask(async () => {
       let ok = false;
       try {

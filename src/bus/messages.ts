@@ -8,27 +8,34 @@
  * by driver id; CP events on `cpEvents` and commands on `cpCommands`, keyed by CP id.
  */
 import * as v from "valibot";
+import { base64url32Schema } from "../crypto/keys.ts";
 import { END_REASONS } from "../domain/billing.ts";
+import { CP_PROTOCOLS } from "../domain/cp-protocol.ts";
+import { ID_MAX, idSchema, textSchema } from "../domain/ids.ts";
+import { type Parsed, validate } from "../lib/parsed.ts";
 import { textDecoder } from "./bus.ts";
 
-const id = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1-64 letters, digits, '_', '.' or '-'"));
-const requestId = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
+const id = idSchema();
+/** Request and session ids: chosen by a driver's app or by Central, so only a free text's rules. */
+export const requestIdSchema = textSchema(100, undefined, { required: true });
 const isoTime = v.pipe(v.string(), v.isoTimestamp());
 const kw = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000));
 const kwh = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1_000_000));
 const eur = v.pipe(v.number(), v.finite(), v.minValue(0));
 const seconds = v.pipe(v.number(), v.finite(), v.minValue(0));
-const text = (max = 500) => v.pipe(v.string(), v.maxLength(max));
 const endReason = v.picklist(END_REASONS);
 /** A session's stop token, or a proof made with one (src/crypto/stop-token.ts): 32 bytes, base64url. */
-const secret32 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, "expected 32 bytes in base64url"));
+const secret32 = base64url32Schema;
+
+/** A supply's totals so far, as the engine measures them and the driver sees them stream in. */
+const supplyTotals = { power_kw: kw, energy_kwh: kwh, cost_eur: eur, elapsed_s: seconds };
 
 // ---- driver -> Central (topics.driverRequests, key: CP id) -------------------------------
 
 export const chargeRequestSchema = v.object({
   type: v.literal("charge_request"),
   /** Chosen by the driver's app; a repeated id gets the same answer again. */
-  request_id: requestId,
+  request_id: requestIdSchema,
   driver_id: id,
   cp_id: id,
   at: isoTime,
@@ -36,11 +43,11 @@ export const chargeRequestSchema = v.object({
 
 export const stopRequestSchema = v.object({
   type: v.literal("stop_request"),
-  request_id: requestId,
+  request_id: requestIdSchema,
   driver_id: id,
   cp_id: id,
   /** The session to stop; without it, the driver's session at the CP. */
-  session_id: v.optional(requestId),
+  session_id: v.optional(requestIdSchema),
   /**
    * Made with the session's stop token (from the authorisation): the CP's engine, which reads
    * its own CP's requests too, stops at once on it, even while Central cannot answer.
@@ -58,10 +65,10 @@ export type DriverRequest = v.InferOutput<typeof driverRequestSchema>;
 
 export const authorisedSchema = v.object({
   type: v.literal("authorised"),
-  request_id: requestId,
+  request_id: requestIdSchema,
   driver_id: id,
   cp_id: id,
-  session_id: requestId,
+  session_id: requestIdSchema,
   price_per_kwh: eur,
   /** This session's stop token, for this driver only: stop requests carry a proof made with it. */
   stop_token: v.optional(secret32),
@@ -70,20 +77,21 @@ export const authorisedSchema = v.object({
 
 export const refusedSchema = v.object({
   type: v.literal("refused"),
-  request_id: requestId,
-  driver_id: v.string(),
-  cp_id: v.string(),
-  code: v.string(),
-  reason: text(),
+  request_id: requestIdSchema,
+  driver_id: id,
+  /** The CP the request named; as sent when the request was not readable (it may not be an id). */
+  cp_id: textSchema(ID_MAX),
+  code: textSchema(64),
+  reason: textSchema(),
   at: isoTime,
 });
 
 export const stoppingSchema = v.object({
   type: v.literal("stopping"),
-  request_id: v.optional(requestId),
+  request_id: v.optional(requestIdSchema),
   driver_id: id,
   cp_id: id,
-  session_id: requestId,
+  session_id: requestIdSchema,
   reason: endReason,
   at: isoTime,
 });
@@ -92,17 +100,14 @@ export const progressSchema = v.object({
   type: v.literal("progress"),
   driver_id: id,
   cp_id: id,
-  session_id: requestId,
-  power_kw: kw,
-  energy_kwh: kwh,
-  cost_eur: eur,
-  elapsed_s: seconds,
+  session_id: requestIdSchema,
+  ...supplyTotals,
   at: isoTime,
 });
 
 export const ticketSchema = v.object({
   type: v.literal("ticket"),
-  session_id: requestId,
+  session_id: requestIdSchema,
   cp_id: id,
   driver_id: id,
   energy_kwh: kwh,
@@ -129,22 +134,19 @@ export type DriverUpdate = v.InferOutput<typeof driverUpdateSchema>;
 /** Each second of a supply: the totals so far (cumulative, so the latest one is the truth). */
 export const telemetrySchema = v.object({
   type: v.literal("telemetry"),
-  session_id: requestId,
-  power_kw: kw,
-  energy_kwh: kwh,
-  cost_eur: eur,
-  elapsed_s: seconds,
+  session_id: requestIdSchema,
+  ...supplyTotals,
   at: isoTime,
 });
 
-export const supplyStartedSchema = v.object({ type: v.literal("supply_started"), session_id: requestId, at: isoTime });
+export const supplyStartedSchema = v.object({ type: v.literal("supply_started"), session_id: requestIdSchema, at: isoTime });
 
-export const supplyRefusedSchema = v.object({ type: v.literal("supply_refused"), session_id: requestId, reason: text(), at: isoTime });
+export const supplyRefusedSchema = v.object({ type: v.literal("supply_refused"), session_id: requestIdSchema, reason: textSchema(), at: isoTime });
 
 /** The engine's final reading; Central closes the session with it. */
 export const supplyEndedSchema = v.object({
   type: v.literal("supply_ended"),
-  session_id: requestId,
+  session_id: requestIdSchema,
   reason: endReason,
   power_kw: kw,
   energy_kwh: kwh,
@@ -158,7 +160,7 @@ export type EngineHealth = (typeof ENGINE_HEALTH)[number];
 
 /** The monitor is alive; `interval_s` tells Central when to call it silent (3 intervals). */
 /** What the engine is doing as its monitor last saw it: supplying a session (with its meter), or idle (null). */
-export const engineSupplySchema = v.nullable(v.object({ session_id: requestId, energy_kwh: kwh }));
+export const engineSupplySchema = v.nullable(v.object({ session_id: requestIdSchema, energy_kwh: kwh }));
 export type EngineSupply = v.InferOutput<typeof engineSupplySchema>;
 
 export const heartbeatSchema = v.object({
@@ -174,7 +176,7 @@ export const heartbeatSchema = v.object({
 export const engineStatusSchema = v.object({
   type: v.literal("engine_status"),
   status: v.picklist(["OK", "KO"]),
-  detail: text(),
+  detail: textSchema(),
   at: isoTime,
 });
 
@@ -184,13 +186,13 @@ export const engineStatusSchema = v.object({
  */
 export const localSessionStartedSchema = v.object({
   type: v.literal("local_session_started"),
-  session_id: requestId,
+  session_id: requestIdSchema,
   driver_id: id,
   started_at: isoTime,
   at: isoTime,
 });
 
-const infoText = v.nullable(text(100));
+const infoText = v.nullable(textSchema(100));
 
 /**
  * What the CP says about itself, at start: maker, model, firmware, how it talks, and whether it
@@ -199,7 +201,7 @@ const infoText = v.nullable(text(100));
  */
 export const cpInfoSchema = v.object({
   type: v.literal("cp_info"),
-  protocol: v.picklist(["evnet", "ocpp"]),
+  protocol: v.picklist(CP_PROTOCOLS),
   protocol_version: infoText,
   vendor: infoText,
   model: infoText,
@@ -215,7 +217,7 @@ export const cpInfoSchema = v.object({
  */
 export const engineStateSchema = v.object({
   type: v.literal("engine_state"),
-  session_id: v.nullable(requestId),
+  session_id: v.nullable(requestIdSchema),
   energy_kwh: v.optional(kwh),
   cause: v.picklist(["started", "asked"]),
   at: isoTime,
@@ -245,17 +247,17 @@ export type CpEvent = v.InferOutput<typeof cpEventSchema>;
 
 export const startSupplySchema = v.object({
   type: v.literal("start_supply"),
-  session_id: requestId,
+  session_id: requestIdSchema,
   driver_id: id,
   price_per_kwh: eur,
   /** The driver's stop requests carry a proof made with it: the engine stops on them directly. */
   stop_token: v.optional(secret32),
 });
 
-export const stopSupplySchema = v.object({ type: v.literal("stop_supply"), session_id: requestId, reason: endReason });
+export const stopSupplySchema = v.object({ type: v.literal("stop_supply"), session_id: requestIdSchema, reason: endReason });
 
 /** The CP may (not) start new sessions: an operator stopped or resumed it, or frost came or went. */
-export const setAvailabilitySchema = v.object({ type: v.literal("set_availability"), available: v.boolean(), reason: text() });
+export const setAvailabilitySchema = v.object({ type: v.literal("set_availability"), available: v.boolean(), reason: textSchema() });
 
 /** Central asks the engine to say what it is supplying (an `engine_state`): its monitor's heartbeat disagreed with Central. */
 export const reportStateSchema = v.object({ type: v.literal("report_state") });
@@ -267,17 +269,6 @@ export type SetAvailability = v.InferOutput<typeof setAvailabilitySchema>;
 export type CpCommand = v.InferOutput<typeof cpCommandSchema>;
 
 // ---- parsing -----------------------------------------------------------------------------
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
-
-/** Validates an already decoded payload; the reason names the first bad field. */
-export function validate<S extends v.GenericSchema>(schema: S, input: unknown): Parsed<v.InferOutput<S>> {
-  const result = v.safeParse(schema, input);
-  if (result.success) return { ok: true, value: result.output };
-  const issue = result.issues[0];
-  const field = issue.path?.map((p) => String(p.key)).join(".") || "(message)";
-  return { ok: false, reason: `${field}: ${issue.message}` };
-}
 
 /** Parses bytes of plain JSON (driver requests and updates) against a schema. */
 export function parseJson<S extends v.GenericSchema>(schema: S, bytes: Uint8Array | string): Parsed<v.InferOutput<S>> {

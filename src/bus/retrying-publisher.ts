@@ -56,6 +56,12 @@ export class RetryingPublisher {
     return this.failingSince !== undefined;
   }
 
+  /** What waits to be sent, in words for a status panel; undefined when nothing does. */
+  get backlog(): string | undefined {
+    if (this.queue.length === 0) return undefined;
+    return `waiting to send ${this.queue.length} message(s)${this.failing ? " (bus unreachable)" : ""}`;
+  }
+
   send(topic: string, make: MessageMaker, droppable = false, tag?: string): void {
     if (this.closed) return;
     if (tag !== undefined) {

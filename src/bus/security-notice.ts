@@ -4,12 +4,13 @@
  * and authenticate again.
  */
 import * as v from "valibot";
+import { idSchema, textSchema } from "../domain/ids.ts";
 
 export const keyRevokedNoticeSchema = v.object({
   type: v.literal("key_revoked"),
-  cp_id: v.string(),
-  key_id: v.string(),
-  reason: v.string(),
+  cp_id: idSchema(),
+  key_id: idSchema(),
+  reason: textSchema(),
 });
 
 export type KeyRevokedNotice = v.InferOutput<typeof keyRevokedNoticeSchema>;

@@ -7,6 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
+import { isId } from "../domain/ids.ts";
 import { AppError, EXIT, KnownError, systemReason } from "../lib/errors.ts";
 import { ensureControlSigningKeys, ensureSigningKeys } from "./signing-keys.ts";
 import { type Authority, createAuthority, issueClientCertificate, issueServerCertificate, loadAuthority } from "./x509.ts";
@@ -126,7 +127,7 @@ export function chargerCertificateFiles(dir: string, cpId: string): { cert: stri
  * in `dir` (made by `evnet certs` before). Install it, its key and ca.pem on the charger.
  */
 export async function makeChargerCertificate(dir: string, cpId: string): Promise<WrittenFile[]> {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(cpId)) throw new AppError("bad_request", `not a charger id: ${JSON.stringify(cpId)}`);
+  if (!isId(cpId)) throw new AppError("bad_request", `not a charger id: ${JSON.stringify(cpId)}`);
   if (!existsSync(join(dir, CA_CERT_FILE)) || !existsSync(join(dir, CA_KEY_FILE)))
     throw new AppError("not_found", `${dir} has no CA yet: run 'evnet certs' first (chargers' certificates are signed by it)`);
   const ca = await loadAuthority(readFileSync(join(dir, CA_CERT_FILE), "utf8"), readFileSync(join(dir, CA_KEY_FILE), "utf8"));

@@ -7,7 +7,7 @@ import { createLogger } from "../lib/log.ts";
 export interface Running {
   stop(): Promise<void>;
   /** Resolves when the role ends by itself (a driver's auto mode finishing its file). */
-  done?: Promise<number | void>;
+  done?: Promise<number | undefined> | Promise<void>;
 }
 
 export async function runRole(name: string, start: () => Promise<Running>, forceAfterMs = 10_000): Promise<void> {

@@ -10,6 +10,7 @@
 
 import { createPrivateKey, createPublicKey, randomUUID } from "node:crypto";
 import { decodeJwt, errors, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT } from "jose";
+import { printable } from "../domain/ids.ts";
 import { KnownError } from "../lib/errors.ts";
 
 export const CREDENTIAL_ISSUER = "evnet-registry";
@@ -147,7 +148,7 @@ function toCredentialError(err: unknown): CredentialError {
 export function claimedSubject(token: string): string | undefined {
   try {
     const sub = decodeJwt(token).sub;
-    return typeof sub === "string" ? sub.slice(0, 64) : undefined;
+    return typeof sub === "string" ? printable(sub) : undefined;
   } catch {
     return undefined;
   }

@@ -5,8 +5,12 @@
  */
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import * as v from "valibot";
 import { KnownError } from "../lib/errors.ts";
 import type { Subject } from "./envelope.ts";
+
+/** 32 bytes written in base64url, as a message carries a key or a secret (a channel key, a stop token, a stop proof). */
+export const base64url32Schema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, "expected 32 bytes in base64url"));
 
 export interface ChannelKey {
   keyId: string;

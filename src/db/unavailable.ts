@@ -38,6 +38,18 @@ export function isStoreUnavailable(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether PostgreSQL undid a transaction because of another one: a deadlock victim (40P01) or
+ * a serialization failure (40001). Nothing of it stayed, and running it again is the remedy.
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "40P01" || code === "40001") return true;
+  }
+  return false;
+}
+
 const waiting = new WeakMap<object, Promise<void>>();
 /** Longest one probe of `untilReachable` is waited for. */
 const ATTEMPT_MS = 1000;

@@ -5,7 +5,7 @@
  * consumer applies such a copy once, and only while that letter awaits its replay).
  */
 import type { OutgoingMessage } from "../bus/bus.ts";
-import type { DeadLetterRow } from "../db/repos/dead-letters.ts";
+import type { DeadLetterRow } from "../db/schema/index.ts";
 
 export const DEAD_LETTER_HEADERS = {
   id: "evnet-dead-letter-id",

@@ -6,9 +6,11 @@
  * the copy would otherwise fail (its sequence was used up when it was set aside); any other
  * copy is refused.
  */
-import type { ActorType, Auditor } from "../audit/audit.ts";
+import type { Auditor } from "../audit/audit.ts";
+import type { ActorType } from "../audit/vocabulary.ts";
 import type { Db } from "../db/client.ts";
-import { type DeadLetterRow, findDeadLetter, markReplaying } from "../db/repos/dead-letters.ts";
+import { findDeadLetter, markReplaying } from "../db/repos/dead-letters.ts";
+import type { DeadLetterRow } from "../db/schema/index.ts";
 import { AppError } from "../lib/errors.ts";
 
 export interface ReplayDeps {

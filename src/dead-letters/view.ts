@@ -4,8 +4,8 @@
  * invisible reaches a terminal), else base64.
  */
 import * as v from "valibot";
-import type { DeadLetterRow } from "../db/repos/dead-letters.ts";
-import { escapeControls } from "../lib/escape.ts";
+import type { DeadLetterRow } from "../db/schema/index.ts";
+import { escapeControls } from "../domain/ids.ts";
 
 export const deadLetterSchema = v.object({
   id: v.number(),

@@ -35,10 +35,6 @@ export const END_REASONS = [
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
-export function isEndReason(s: string): s is EndReason {
-  return (END_REASONS as readonly string[]).includes(s);
-}
-
 export const END_REASON_TEXT: Record<EndReason, string> = {
   driver_stop: "stopped by the driver",
   unplugged: "the vehicle was unplugged",

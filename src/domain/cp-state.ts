@@ -5,10 +5,6 @@
 export const CP_STATES = ["ACTIVE", "SUPPLYING", "STOPPED", "OUT_OF_SERVICE", "BROKEN", "DISCONNECTED"] as const;
 export type CpState = (typeof CP_STATES)[number];
 
-export function isCpState(s: string): s is CpState {
-  return (CP_STATES as readonly string[]).includes(s);
-}
-
 /** Why a driver's request at a CP in a given state is refused (undefined: it can be served). */
 export function refusalFor(state: CpState): { code: string; reason: string } | undefined {
   switch (state) {

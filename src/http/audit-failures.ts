@@ -5,7 +5,8 @@
  * `c.set("audited", true)`; unexpected errors (5xx) are audited regardless.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { ActorType, AuditEventType, Auditor } from "../audit/audit.ts";
+import type { Auditor } from "../audit/audit.ts";
+import type { ActorType, AuditEventType } from "../audit/vocabulary.ts";
 import { clientAddress } from "./client-address.ts";
 
 export interface FailureAudit {

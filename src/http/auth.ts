@@ -9,7 +9,7 @@ import type { Auditor } from "../audit/audit.ts";
 import { constantTimeEqual } from "../crypto/keys.ts";
 import { AppError } from "../lib/errors.ts";
 import { clientAddress, isLoopback } from "./client-address.ts";
-import { errorBody } from "./errors.ts";
+import { errorBody } from "./error-body.ts";
 
 export type TokenRole = "operator" | "service" | "enrollment";
 

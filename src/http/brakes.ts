@@ -14,7 +14,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AuditEntry, Auditor } from "../audit/audit.ts";
 import type { Logger } from "../lib/log.ts";
 import { clientAddress } from "./client-address.ts";
-import { errorBody } from "./errors.ts";
+import { errorBody } from "./error-body.ts";
 
 export interface BrakeSettings {
   /** Failed authentications a source may have in a window before it is held back. */

@@ -11,6 +11,7 @@ import { sqlStateOf } from "../db/failures.ts";
 import { isStoreUnavailable } from "../db/unavailable.ts";
 import { AppError, statusOf } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { errorBody } from "./error-body.ts";
 
 /**
  * PostgreSQL's data exceptions that a value sent by a client causes: too long (22001), out of
@@ -19,14 +20,10 @@ import type { Logger } from "../lib/log.ts";
  */
 const REFUSED_VALUES = new Set(["22001", "22003", "22007", "22008", "22P02", "22021", "22P05"]);
 
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
-}
-
 /** What a 503 for an unreachable database tells clients to wait before trying again (seconds). */
 const RETRY_AFTER_S = 2;
 
-export function installErrorHandling(app: Hono<any>, log: Logger): void {
+export function installErrorHandling(app: Hono, log: Logger): void {
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c: Context) => {
     if (err instanceof AppError) return c.json(errorBody(err.code, err.message, err.details), statusOf[err.code]);

@@ -16,30 +16,23 @@ import { describeRoute, resolver, uniqueSymbol, validator } from "hono-openapi";
 import * as v from "valibot";
 import { isCleanText } from "../domain/ids.ts";
 import { AppError, type ErrorCode, statusOf } from "../lib/errors.ts";
+import { issuePath } from "../lib/parsed.ts";
+import { errorBodySchema } from "./error-body.ts";
 
 export { describeRoute, resolver };
 
 const MAX_JSON_BODY_BYTES = 64 * 1024;
 
-/** The body of every error response; one shared `Error` schema in the document. */
-export const errorBodySchema = v.pipe(
-  v.object({
-    error: v.object({
-      code: v.picklist(Object.keys(statusOf) as ErrorCode[]),
-      message: v.string(),
-      details: v.optional(v.unknown()),
-    }),
-  }),
+/** The body of every error response, with the codes this version gives; one shared `Error` schema in the document. */
+const documentedErrorBody = v.pipe(
+  v.object({ error: v.object({ ...errorBodySchema.entries.error.entries, code: v.picklist(Object.keys(statusOf) as ErrorCode[]) }) }),
   v.metadata({ ref: "Error" }),
 );
 
 type Issue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
 
 function describeIssues(issues: readonly Issue[]) {
-  return issues.map((i) => ({
-    field: i.path?.map((p) => String(typeof p === "object" ? p.key : p)).join(".") || "(value)",
-    message: i.message,
-  }));
+  return issues.map((i) => ({ field: issuePath(i) ?? "(value)", message: i.message }));
 }
 
 const targetName: Record<keyof ValidationTargets, string> = {
@@ -73,7 +66,7 @@ export function validate<S extends v.GenericSchema, T extends keyof ValidationTa
   const guarded: MiddlewareHandler = async (c, next) => {
     // Hono's json validator quietly validates `{}` when the content type is not JSON; refuse instead.
     if (target === "json") await refuseNonJson(c);
-    refuseUncleanText(target, await rawInput(c, target));
+    refuseUncleanNames(target, await rawInput(c, target));
     return inner(c, next);
   };
   return Object.assign(guarded, { [uniqueSymbol]: (inner as unknown as Record<symbol, unknown>)[uniqueSymbol] }) as unknown as typeof inner;
@@ -92,18 +85,15 @@ async function rawInput(c: Context, target: keyof ValidationTargets): Promise<un
 }
 
 /**
- * Every text of the request, names included, at every depth: a control character (a NUL,
- * which PostgreSQL cannot store, an escape that would reach a log or a terminal) or a broken
- * surrogate is refused here, whatever the route's schema says, so no such text gets further.
+ * The field names of the request, at every depth, by the rule of src/domain/ids.ts: a control
+ * character (a NUL, an escape that would reach a log or a terminal) or a broken surrogate in a
+ * name is refused. The values are the route's schema's to check (idSchema, textSchema), by the
+ * same rule; the names are not declared anywhere a schema could see them.
  */
-function refuseUncleanText(target: keyof ValidationTargets, input: unknown): void {
+function refuseUncleanNames(target: keyof ValidationTargets, input: unknown): void {
   const issues: { field: string; message: string }[] = [];
   const visit = (value: unknown, path: string[]): void => {
     if (issues.length >= 20 || path.length > 32) return;
-    if (typeof value === "string") {
-      if (!isCleanText(value)) issues.push({ field: path.join(".") || "(value)", message: "must not contain control characters" });
-      return;
-    }
     if (!value || typeof value !== "object") return;
     for (const [name, item] of Object.entries(value)) {
       if (isCleanText(name)) visit(item, [...path, name]);
@@ -139,7 +129,7 @@ type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503;
  */
 export function errors(...statuses: ErrorStatus[]) {
   const all = new Set<ErrorStatus>(statuses.includes(401) ? [...statuses, 403, 429] : statuses);
-  return Object.fromEntries([...all].sort().map((s) => [s, ok(errorDescriptions[s] ?? "Error", errorBodySchema)]));
+  return Object.fromEntries([...all].sort().map((s) => [s, ok(errorDescriptions[s] ?? "Error", documentedErrorBody)]));
 }
 
 /** For routes that need a token: `describeRoute({ ..., security: bearer })`. */

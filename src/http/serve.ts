@@ -51,7 +51,7 @@ export function readTlsFiles(files: TlsFiles, settings?: ServeSettings, hint?: s
   };
 }
 
-export function serve(app: Hono<any>, options: ServeOptions): HttpServer {
+export function serve(app: Hono, options: ServeOptions): HttpServer {
   const names = options.settings;
   const tls = options.tls && readTlsFiles(options.tls, names);
   let server: ReturnType<typeof Bun.serve>;

@@ -1,6 +1,7 @@
 /**
  * The weather endpoints' request bodies, declared once: the API validates with them and the
- * weather office builds its requests from the same types.
+ * weather office builds its requests from the same types (their replies are in
+ * src/roles/api/shapes.ts with the API's other shapes).
  *
  * - `PUT  /ev/central/city-temperature`  (service or operator token)  body: CityTemperatureReport
  * - `GET  /ev/central/city-temperature[/:city]`  (public)
@@ -8,6 +9,7 @@
  * - `POST /ev/central/weather/events`  (service token)  body: WeatherEventReport
  */
 import * as v from "valibot";
+import { textSchema } from "../domain/ids.ts";
 import { READ_FAILURE_KINDS } from "../domain/temperature-reading.ts";
 import { citySchema } from "./validate.ts";
 
@@ -36,14 +38,14 @@ export const longitude = v.pipe(
 
 export const cityTemperatureReport = v.pipe(
   v.object({
-    city: citySchema,
+    city: citySchema(),
     temperature_c: temperature("temperature_c"),
     /** The threshold the reporter uses (CRITICAL_TEMPERATURE); 0 °C when absent. */
     critical_c: v.optional(temperature("critical_c")),
     /** When the provider observed the temperature. */
     observed_at: v.optional(v.pipe(v.string("observed_at must be an ISO 8601 time"), v.isoTimestamp("observed_at must be an ISO 8601 time"))),
     /** Which provider read it (openweather, offline, manual). */
-    source: v.optional(v.pipe(v.string("source must be a string"), v.maxLength(40, "source is too long"))),
+    source: v.optional(textSchema(40, "source")),
     /** Where the city is, when the provider says (both or neither): the dashboard's map places it there. */
     latitude: v.optional(latitude),
     longitude: v.optional(longitude),
@@ -52,7 +54,7 @@ export const cityTemperatureReport = v.pipe(
 );
 export type CityTemperatureReport = v.InferInput<typeof cityTemperatureReport>;
 
-export const weatherLocationBody = v.object({ city: citySchema });
+export const weatherLocationBody = v.object({ city: citySchema() });
 
 /** The event kinds: every read failure, and `recovered` when a city (or the key) reads again. */
 export const WEATHER_EVENT_KINDS = [...READ_FAILURE_KINDS, "recovered"] as const;
@@ -61,40 +63,13 @@ export type WeatherEventKind = (typeof WEATHER_EVENT_KINDS)[number];
 export const weatherEventReport = v.object({
   kind: v.picklist(WEATHER_EVENT_KINDS, `kind must be one of ${WEATHER_EVENT_KINDS.join(", ")}`),
   /** Absent when the failure concerns every city (a bad key, the rate limit). */
-  city: v.optional(citySchema),
-  message: v.pipe(v.string("message must be a string"), v.minLength(1, "message must not be empty"), v.maxLength(500, "message is too long")),
-  provider: v.optional(v.pipe(v.string("provider must be a string"), v.maxLength(40, "provider is too long"))),
+  city: v.optional(citySchema()),
+  message: textSchema(500, "message", { required: true }),
+  provider: v.optional(textSchema(40, "provider")),
   http_status: v.optional(v.pipe(v.number("http_status must be a number"), v.integer("http_status must be a whole number"), v.minValue(100), v.maxValue(599))),
   at: v.optional(v.pipe(v.string("at must be an ISO 8601 time"), v.isoTimestamp("at must be an ISO 8601 time"))),
 });
 export type WeatherEventReport = v.InferInput<typeof weatherEventReport>;
-
-const isoTimeOut = v.pipe(v.string(), v.isoTimestamp());
-
-/** A city's last temperature and alert, as the API shows it. */
-export const cityTemperatureSchema = v.object({
-  city: v.string(),
-  temperature_c: v.number(),
-  alert: v.boolean(),
-  alert_since: v.nullable(isoTimeOut),
-  updated_at: isoTimeOut,
-});
-export type CityTemperatureView = v.InferOutput<typeof cityTemperatureSchema>;
-
-/** The answer to a PUT: the stored reading and what it did to the city's alert. */
-export const cityTemperatureStoredSchema = v.object({
-  ...cityTemperatureSchema.entries,
-  transition: v.picklist(["alert_started", "alert_cancelled", "alert_continues", "no_alert"]),
-});
-
-/** `GET /ev/central/city-temperature`: every reported city, with its registered CPs counted. */
-export const cityTemperatureListSchema = v.object({
-  cities: v.array(v.object({ ...cityTemperatureSchema.entries, cp_count: v.number() })),
-});
-
-export const weatherLocationSchema = v.object({ city: v.string(), added_by: v.string(), added_at: isoTimeOut });
-export type WeatherLocationView = v.InferOutput<typeof weatherLocationSchema>;
-export const weatherLocationListSchema = v.object({ locations: v.array(weatherLocationSchema) });
 
 /**
  * `PUT /ev/central/weather/heartbeat` (service token): the weather office has no database, so
@@ -102,9 +77,9 @@ export const weatherLocationListSchema = v.object({ locations: v.array(weatherLo
  */
 export const weatherHeartbeatBody = v.object({
   /** Which weather office (host:pid by default). */
-  instance: v.pipe(v.string("instance must be a string"), v.minLength(1, "instance must not be empty"), v.maxLength(200, "instance is too long")),
+  instance: textSchema(200, "instance", { required: true }),
   interval_ms: v.pipe(v.number("interval_ms must be a number"), v.integer("interval_ms must be a whole number"), v.minValue(100), v.maxValue(600_000)),
   /** Small, non-secret figures for the dashboard (provider, cities watched, alerts). */
-  details: v.optional(v.record(v.string(), v.union([v.string(), v.number(), v.boolean(), v.null()]))),
+  details: v.optional(v.record(textSchema(100, "details' names"), v.union([textSchema(500, "details"), v.number(), v.boolean(), v.null()]))),
 });
 export type WeatherHeartbeat = v.InferInput<typeof weatherHeartbeatBody>;

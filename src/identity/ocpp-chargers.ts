@@ -56,7 +56,14 @@ export async function registerOcppCharger(
       throw new AppError("conflict", `${r.cpId} is registered as an evnet charging point (engine and monitor); deregister it first`);
     const price = r.pricePerKwh ?? before?.pricePerKwh ?? deps.defaultPricePerKwh;
     const revived = before !== undefined && before.deregisteredAt !== null;
-    const cp = { location: r.location, pricePerKwh: price, protocol: "ocpp", keepsChargingOffline: true, deregisteredAt: null, currentCredentialId: null };
+    const cp = {
+      location: r.location,
+      pricePerKwh: price,
+      protocol: "ocpp" as const,
+      keepsChargingOffline: true,
+      deregisteredAt: null,
+      currentCredentialId: null,
+    };
     if (!before) await tx.insert(chargingPoints).values({ cpId: r.cpId, ...cp, statusReason: "registered, not yet connected" });
     else
       await tx

@@ -4,7 +4,8 @@
  * authenticated notice under the old key and stops the CP ("key revoked") until its monitor
  * authenticates again.
  */
-import type { ActorType, Auditor } from "../audit/audit.ts";
+import type { Auditor } from "../audit/audit.ts";
+import type { ActorType } from "../audit/vocabulary.ts";
 import { type ControlSender, sendControl } from "../bus/control-messages.ts";
 import type { Db } from "../db/client.ts";
 import { revokeActiveKeys } from "../db/repos/cp-keys.ts";

@@ -4,7 +4,7 @@
  * for log collectors. `evnet up` prefixes each role's lines with its name through `child`.
  */
 import { environment } from "../config/env.ts";
-import { escapeControls } from "./escape.ts";
+import { escapeControls, isCleanText } from "../domain/ids.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -47,9 +47,6 @@ export function setLogSink(next: (line: string, level: Level) => void): void {
   sink = next;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
-const NEEDS_QUOTES = /[\s\u0000-\u001f\u007f-\u009f]/;
-
 function format(fields?: Record<string, unknown>): string {
   if (!fields) return "";
   return Object.entries(fields)
@@ -57,7 +54,7 @@ function format(fields?: Record<string, unknown>): string {
     .map(([k, val]) => {
       const s = val instanceof Error ? val.message : typeof val === "string" ? val : JSON.stringify(val);
       // Quoted when it has spaces or anything invisible (a NUL from outside, say), which is escaped.
-      return ` ${k}=${NEEDS_QUOTES.test(s) ? escapeControls(JSON.stringify(s)) : s}`;
+      return ` ${k}=${/\s/.test(s) || !isCleanText(s) ? escapeControls(JSON.stringify(s)) : s}`;
     })
     .join("");
 }

@@ -54,6 +54,8 @@ const apiPort = freePort();
 function startApi(): RoleProcess {
   return start("api", ["api", "--port", String(apiPort)], {
     REGISTRY_PUBLIC_KEY: join(certs, "registry-signing-public.pem"),
+    EVNET_CONTROL_SIGNING_KEY: join(certs, "control-signing-key.pem"),
+    EVNET_ENROLLMENT_TOKEN: tokens.EVNET_ENROLLMENT_TOKEN,
     EVNET_OPERATOR_TOKEN: tokens.EVNET_OPERATOR_TOKEN,
     EVNET_SERVICE_TOKEN: tokens.EVNET_SERVICE_TOKEN,
     EVNET_MASTER_KEY: tokens.EVNET_MASTER_KEY,
@@ -116,7 +118,10 @@ beforeAll(async () => {
 
   api = startApi();
   await api.waitForLine(/listening/, 60_000);
-  const central = start("central", ["central"], { EVNET_MASTER_KEY: tokens.EVNET_MASTER_KEY });
+  const central = start("central", ["central"], {
+    EVNET_MASTER_KEY: tokens.EVNET_MASTER_KEY,
+    EVNET_CONTROL_PUBLIC_KEY: join(certs, "control-signing-public.pem"),
+  });
   await central.waitForLine(/central ready/, 60_000);
 
   writeFileSync(join(dir, "temperatures.json"), JSON.stringify({ Madrid: { temperature_c: 17.5, latitude: 40.4168, longitude: -3.7038 } }));
@@ -178,7 +183,9 @@ describe("the dashboard of a running network", () => {
 
   test("shows a driver's charge: SUPPLYING with figures rising, then ACTIVE again, without reloading", async () => {
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
-    const driver = start("driver", ["driver", "--id", DRIVER, "--cp", CP, "--charge-seconds", "8", "--json"]);
+    const driver = start("driver", ["driver", "--id", DRIVER, "--cp", CP, "--charge-seconds", "8", "--json"], {
+      EVNET_ENROLLMENT_TOKEN: tokens.EVNET_ENROLLMENT_TOKEN,
+    });
 
     await waitShowing(async () => (await stateShown()) === "SUPPLYING", `${CP} shown SUPPLYING`, 90_000);
     expect(await card().locator('[data-field="driver"]').textContent()).toBe(DRIVER);

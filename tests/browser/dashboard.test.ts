@@ -14,6 +14,7 @@ import { auditEvents } from "../../src/db/schema/index.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start } from "../../src/roles/api/index.ts";
 import { type Browser, LAPTOP, launchChromium, PHONE, screenshot } from "../support/browser.ts";
+import { controlKeyEnv } from "../support/control.ts";
 import { applyTelemetry, finishSession, seedAudit, seedChargingPoint, seedDriver, seedSession, seedWeather, setCpState } from "../support/seed.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -43,6 +44,7 @@ async function startApi() {
       EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
       EVNET_SERVICE_TOKEN: "service-token-for-browser-tests",
       EVNET_MASTER_KEY: "a-master-key-passphrase-for-browser-tests",
+      ...controlKeyEnv(),
     },
   );
   api = await start(config);

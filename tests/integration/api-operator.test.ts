@@ -83,6 +83,9 @@ describe("POST /ev/central/charging-points/:cp_id/stop and /resume", () => {
     expect(badId.body.error.details[0].field).toBe("cp_id");
     const longReason = await post(`/charging-points/CP1/stop?reason=${"x".repeat(201)}`, TEST_OPERATOR_TOKEN);
     expect(longReason.status).toBe(422);
+    const hiddenReason = await post("/charging-points/CP1/stop?reason=maint%00enance", TEST_OPERATOR_TOKEN);
+    expect(hiddenReason.status).toBe(422);
+    expect(hiddenReason.body.error.details[0]).toEqual({ field: "reason", message: "reason must not contain control characters" });
     const failures = await api.seed.db.select().from(auditEvents).where(eq(auditEvents.outcome, "failure"));
     expect(failures.filter((f) => f.action === "stop_cp" || f.action === "resume_cp").length).toBeGreaterThanOrEqual(4);
     await Bun.sleep(300);

@@ -4,7 +4,18 @@
  * never a 500; nothing secret is ever shown.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as v from "valibot";
 import { cpCredentials, cpKeys } from "../../src/db/schema/index.ts";
+import { validate } from "../../src/lib/parsed.ts";
+import {
+  chargingPointListSchema,
+  chargingPointSchema,
+  cityWeatherListSchema,
+  driverSchema,
+  sessionListSchema,
+  sessionSchema,
+  snapshotSchema,
+} from "../../src/roles/api/shapes.ts";
 import { getJson, startTestApi, type TestApi } from "../support/api-server.ts";
 import { seedAudit, seedChargingPoint, seedDriver, seedSession, seedWeather } from "../support/seed.ts";
 
@@ -110,6 +121,14 @@ describe("GET /ev/central/charging-points", () => {
     expect(status).toBe(422);
     expect(body.error.code).toBe("validation_failed");
     expect(body.error.details[0].field).toBe("status");
+  });
+
+  test("refuses a location with a control character with a 422 that names the field, not a 500", async () => {
+    for (const path of ["/ev/central/charging-points?location=Mad%00rid", "/ev/central/all-charging-points?location=Madrid%1B"]) {
+      const { status, body } = await getJson(api, path);
+      expect(status).toBe(422);
+      expect(body.error.details[0]).toEqual({ field: "location", message: "location must not contain control characters" });
+    }
   });
 
   test("never shows credentials or keys", async () => {
@@ -243,6 +262,26 @@ describe("GET /ev/central/drivers/:driver_id", () => {
     const badCount = await getJson(api, "/ev/central/drivers/D1?sessions=-1");
     expect(badCount.status).toBe(422);
     expect(badCount.body.error.details[0].field).toBe("sessions");
+  });
+});
+
+describe("the shapes the API declares", () => {
+  test("are the shapes of its answers, which its clients validate against", async () => {
+    const shapes: [string, v.GenericSchema][] = [
+      ["/ev/central/charging-points", chargingPointListSchema],
+      ["/ev/central/all-charging-points", chargingPointListSchema],
+      ["/ev/central/charging-points/CP1", v.object({ charging_point: chargingPointSchema })],
+      ["/ev/central/sessions", sessionListSchema],
+      ["/ev/central/sessions/S-now", v.object({ session: sessionSchema })],
+      ["/ev/central/drivers", v.object({ drivers: v.array(driverSchema) })],
+      ["/ev/central/city-temperature", cityWeatherListSchema],
+      ["/ev/central/snapshot", snapshotSchema],
+    ];
+    for (const [path, schema] of shapes) {
+      const { status, body } = await getJson(api, path);
+      expect(status).toBe(200);
+      expect({ path, ...validate(schema, body) }).toMatchObject({ path, ok: true });
+    }
   });
 });
 

@@ -287,6 +287,40 @@ describe("PUT /ev/central/weather/heartbeat", () => {
   });
 });
 
+describe("control characters", () => {
+  const fieldsOf = (res: { body: { error: { details: { field: string; message: string }[] } } }) => res.body.error.details.map((d) => d.field);
+
+  test("in a city, a message, a source or a heartbeat's details are a 422 naming the field, and store nothing", async () => {
+    const before = await sql`select count(*)::int as n from audit_events`;
+    const city = await report("Os\u0000lo", -3);
+    expect(city.status).toBe(422);
+    expect(city.body.error.details[0]).toEqual({ field: "city", message: "city must not contain control characters" });
+    expect(fieldsOf(await report("Oslo", -3, { source: "off\u001bline" }))).toEqual(["source"]);
+    const event = await call("POST", "/weather/events", { token: SERVICE, body: { kind: "timeout", message: "slow\u0000" } });
+    expect(fieldsOf(event)).toEqual(["message"]);
+    const beat = await call("PUT", "/weather/heartbeat", {
+      token: SERVICE,
+      body: { instance: "pc3:1", interval_ms: 2000, details: { provider: "off\u0000" } },
+    });
+    expect(fieldsOf(beat)).toEqual(["details.provider"]);
+    const location = await call("POST", "/weather/locations", { token: OPERATOR, body: { city: "Kiruna\u0007" } });
+    expect(fieldsOf(location)).toEqual(["city"]);
+    expect((await sql`select city from city_weather where city like 'Os%lo' and city <> 'Oslo'`).length).toBe(0);
+    expect((await sql`select instance from service_heartbeats where instance = 'pc3:1'`).length).toBe(0);
+    expect((await sql`select city from weather_locations where city like 'Kiruna%'`).length).toBe(0);
+    const after = await sql`select count(*)::int as n from audit_events`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+  });
+
+  test("in a city in the path are a 422, not a 500", async () => {
+    const read = await call("GET", `/city-temperature/${encodeURIComponent("Os\u0000lo")}`);
+    expect(read.status).toBe(422);
+    expect(fieldsOf(read)).toEqual(["city"]);
+    const removed = await call("DELETE", `/weather/locations/${encodeURIComponent("Os\u0000lo")}`, { token: OPERATOR });
+    expect(removed.status).toBe(422);
+  });
+});
+
 describe("when the message bus is down", () => {
   test("a report is stored but answered 503, so the weather office sends it again", async () => {
     const cut = await start(apiConfig({ KAFKA_BROKERS: "127.0.0.1:1" }));

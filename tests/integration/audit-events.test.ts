@@ -98,6 +98,9 @@ describe("searching the audit log", () => {
       ["?actor_type=alien", "actor_type"],
       ["?from=yesterday", "from"],
       ["?cursor=-1", "cursor"],
+      ["?actor_id=D%001", "actor_id"],
+      ["?resource=cp%2FCP%0A1", "resource"],
+      ["?event_type=%1B%5B31m", "event_type"],
     ] as const) {
       const { status, body } = await search(query);
       expect(status).toBe(422);

@@ -183,6 +183,16 @@ describe("opening what a CP sends", () => {
     expect((await securityAudits("CP_E11")).map((a) => a.reason.split(":")[0])).toEqual(["malformed", "malformed", "malformed"]);
   });
 
+  test("an envelope claiming a CP id with a NUL in it is refused as malformed and audited under that id made printable", async () => {
+    const key = await authenticatedCp("CP_E12");
+    const claimed = "CP_E12\u0000";
+    const forged = JSON.parse(seal({ sub: "cp:CP_E12", kid: key.keyId, sender: "engine:CP_E12", seq: 1 }, key.key, {}));
+    const result = await channelFor().openOne(onTheBus(JSON.stringify({ ...forged, sub: `cp:${claimed}` }), claimed));
+    expect(result).toMatchObject({ ok: false, code: "malformed" });
+    const [audit] = await securityAudits("CP_E12\\u0000");
+    expect(audit).toMatchObject({ outcome: "failure", actor_id: "CP_E12\\u0000" });
+  });
+
   test("a key revoked in the database without a control message stops working once re-checked", async () => {
     const key = await authenticatedCp("CP_E12");
     const central = channelFor({ keyRecheckMs: 0 });

@@ -5,7 +5,7 @@
  * messages that must change nothing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { BusMessage } from "../../src/bus/bus.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.ts";
@@ -13,7 +13,7 @@ import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
-import { auditEvents, busOffsets, chargingPoints, cityWeather } from "../../src/db/schema/index.ts";
+import { auditEvents, busOffsets, chargingPoints, cityWeather, driverRequests } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
@@ -325,6 +325,54 @@ describe("messages that change nothing", () => {
   });
 });
 
+describe("control characters on the bus", () => {
+  const refusals = async (resource: string, prefix: string) => (await auditsOf(handle.db, resource)).filter((a) => a.reason?.startsWith(prefix));
+
+  test("a driver request with a NUL in its request id is refused by its schema, audited, stored nowhere, and the next one is served", async () => {
+    await activeCp("CP_NUL_REQ");
+    const hidden = `nul\u0000-${Date.now()}`;
+    await drivers.send("D_NUL", "CP_NUL_REQ", {
+      type: "charge_request",
+      request_id: hidden,
+      driver_id: "D_NUL",
+      cp_id: "CP_NUL_REQ",
+      at: new Date().toISOString(),
+    });
+    expect((await answerTo(await ask("D_NUL", "CP_NUL_REQ"))).type).toBe("authorised");
+    const [refusal] = await refusals("cp/CP_NUL_REQ", "invalid request");
+    expect(refusal?.reason).toBe("invalid request: request_id: expected no control characters");
+    const stored = await handle.db.select().from(driverRequests).where(eq(driverRequests.driverId, "D_NUL"));
+    expect(stored.map((r) => r.requestId)).not.toContain(hidden);
+    expect(drivers.updates.some((u) => "request_id" in u && u.request_id === hidden)).toBe(false);
+  });
+
+  test("a control message with a NUL in its reason is refused, audited with the field, and stops nothing", async () => {
+    await activeCp("CP_NUL_CTL");
+    await publishControl(bus, topics, {
+      type: "operator_stop",
+      cp_id: "CP_NUL_CTL",
+      actor_id: "menu",
+      reason: "mainten\u0000ance",
+      at: new Date().toISOString(),
+    });
+    const refusalOf = async (key: string) =>
+      (await handle.db.select().from(auditEvents).where(eq(auditEvents.action, "control_message"))).find((a) => (a.details as { key?: string })?.key === key);
+    await waitFor(async () => (await refusalOf("CP_NUL_CTL")) !== undefined, "the refusal audited");
+    const refusal = await refusalOf("CP_NUL_CTL");
+    expect(refusal).toMatchObject({ outcome: "failure", reason: "an unreadable control message was set aside: reason: expected no control characters" });
+    expect(await cpStatus(handle.db, "CP_NUL_CTL")).toBe("ACTIVE");
+  });
+
+  test("a sealed CP event with a NUL in a text field is refused by its schema, audited, and changes nothing", async () => {
+    const cp = await activeCp("CP_NUL_EVT");
+    await cp.fromMonitor({ type: "engine_status", status: "KO", detail: "health check\u0000 KO" });
+    await waitFor(async () => (await refusals("cp/CP_NUL_EVT", "invalid payload")).length > 0, "the refusal audited");
+    const [refusal] = await refusals("cp/CP_NUL_EVT", "invalid payload");
+    expect(refusal).toMatchObject({ eventType: "security", outcome: "failure", reason: "invalid payload: detail: expected no control characters" });
+    expect(await cpStatus(handle.db, "CP_NUL_EVT")).toBe("ACTIVE");
+  });
+});
+
 describe("a partition handed over between two Central instances", () => {
   // Two batch handlers on one database play two instances (each remembers the offset it last
   // applied); the batches carry Kafka-like offsets on a partition of their own.
@@ -414,6 +462,61 @@ describe("a partition handed over between two Central instances", () => {
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.8);
     const refused = (await auditsOf(handle.db, "cp/CP_HANDOVER")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
     expect(refused.length).toBe(2);
+  });
+
+  test("a batch PostgreSQL undoes to break a deadlock is applied again, once, without waiting for the bus", async () => {
+    const cp = await activeCp("CP_DEADLOCK");
+    const sessionId = await authorisedSession(cp, "D_DEADLOCK");
+    const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
+    const handler = createBatchHandler(ctx);
+    // The first time the batch moves its partition's offset, PostgreSQL itself answers as it
+    // does a deadlock's victim (40P01). A sequence is not undone with the transaction, so the
+    // second attempt goes through.
+    const deadlocked = 98;
+    await handle.db.execute(sql`create sequence deadlock_once`);
+    await handle.db.execute(
+      sql.raw(`create function deadlock_once() returns trigger language plpgsql as $$
+        begin
+          if new.partition = ${deadlocked} and nextval('deadlock_once') = 1 then
+            raise exception 'deadlock detected' using errcode = '40P01';
+          end if;
+          return new;
+        end $$`),
+    );
+    await handle.db.execute(sql`create trigger deadlock_once before insert or update on bus_offsets for each row execute function deadlock_once()`);
+    try {
+      const batch = [0.1, 0.2].map((energy, i) => ({
+        ...cp.engine.seal({
+          type: "telemetry",
+          session_id: sessionId,
+          power_kw: 22,
+          energy_kwh: energy,
+          cost_eur: 0,
+          elapsed_s: i + 1,
+          at: new Date().toISOString(),
+        }),
+        topic: topics.cpEvents,
+        partition: deadlocked,
+        offset: BigInt(i),
+        timestamp: Date.now(),
+      })) as BusMessage[];
+      await handler(batch);
+      const [row] = await handle.db
+        .select()
+        .from(busOffsets)
+        .where(and(eq(busOffsets.groupId, ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, deadlocked)));
+      expect(row?.nextOffset).toBe(2n);
+      expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.2);
+      // It did fail once: the sequence was drawn by the undone attempt and by the one that held.
+      const [drawn] = (await handle.db.execute(sql`select last_value from deadlock_once`)) as unknown as { last_value: string }[];
+      expect(Number(drawn?.last_value)).toBeGreaterThanOrEqual(2);
+      const replays = (await auditsOf(handle.db, "cp/CP_DEADLOCK")).filter((a) => (a.reason ?? "").startsWith("replayed"));
+      expect(replays).toEqual([]);
+    } finally {
+      await handle.db.execute(sql`drop trigger deadlock_once on bus_offsets`);
+      await handle.db.execute(sql`drop function deadlock_once()`);
+      await handle.db.execute(sql`drop sequence deadlock_once`);
+    }
   });
 });
 

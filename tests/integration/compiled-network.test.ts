@@ -106,6 +106,9 @@ describe("the network run from the compiled binary as separate processes", () =>
       ...bus,
       API_URL: apiUrl,
       EVNET_CA_FILE: "certs/ca.pem",
+      // A driver has an account: its first run registers it with the enrollment token.
+      EVNET_ENROLLMENT_TOKEN: TOKENS.EVNET_ENROLLMENT_TOKEN,
+      EVNET_DATA_DIR: "driver-data",
     });
     expect(await driver.proc.exited).toBe(0);
     const tickets = driver.lines

@@ -96,8 +96,9 @@ describe("a NUL in a field", () => {
   });
 
   test("other control characters (an escape, a newline) are refused the same way", async () => {
+    // Inside the text: spaces and newlines around a filter are trimmed away before it is checked.
     for (const c of ["\u001b[2J", "\n", "\u0085"])
-      expect((await call(api.url, "GET", `/ev/central/charging-points?location=${encodeURIComponent(`Madrid${c}`)}`)).status).toBe(422);
+      expect((await call(api.url, "GET", `/ev/central/charging-points?location=${encodeURIComponent(`Mad${c}rid`)}`)).status).toBe(422);
   });
 
   test("reached no log line as a raw byte", () => {

@@ -237,6 +237,9 @@ describe("refusing bad credentials", () => {
     expect(wrongType.status).toBe(422);
     expect(wrongType.body.error.details[0].field).toBe("cp_credential");
     expect(await lastAuthAudit("CP_B8")).toMatchObject({ outcome: "failure" });
+    const hidden = await authenticate({ cp_id: "CP_B8", cp_credential: "eyJ\u0000.x.y" });
+    expect(hidden.status).toBe(422);
+    expect(hidden.body.error.details[0]).toMatchObject({ field: "cp_credential", message: "cp_credential must not contain control characters" });
     const [malformedAudit] = await sql`select reason from audit_events where event_type = 'authentication' and reason like '400:%' order by id desc limit 1`;
     expect(malformedAudit!.reason).toContain("JSON");
   });

@@ -12,6 +12,7 @@ import { openDatabase } from "../../src/db/client.ts";
 import { createLogger, setLogFormat, setLogSink } from "../../src/lib/log.ts";
 import { createProbes } from "../../src/observability/probes.ts";
 import { startTestApi, type TestApi } from "../support/api-server.ts";
+import { controlKeyEnv } from "../support/control.ts";
 import { freePort } from "../support/network-processes.ts";
 import { type RoleProcess, spawnRole, stopRoles } from "../support/processes.ts";
 import { type Family, parsePrometheusText } from "../support/prometheus-text.ts";
@@ -140,6 +141,7 @@ describe("Central's /metrics and probes", () => {
       EVNET_MASTER_KEY: "a-master-key-passphrase-for-metrics-tests",
       CENTRAL_METRICS_PORT: String(port),
       EVNET_LOG_FORMAT: "json",
+      ...controlKeyEnv(),
     });
     await central.waitForLine(/central ready/, 90_000);
   }, 120_000);

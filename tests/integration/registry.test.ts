@@ -201,6 +201,21 @@ describe("refusing bad requests", () => {
     expect((await sql`select 1 from charging_points where cp_id = 'CP_X5'`).length).toBe(0);
   });
 
+  test("a control character in the location or the CP id is a 422 naming the field, audited with the id made printable", async () => {
+    const location = await register({ cp_id: "CP_X7", location: "Madr\u0000id" });
+    expect(location.status).toBe(422);
+    expect(location.body.error.details).toEqual([{ field: "location", message: "location must not contain control characters" }]);
+    expect(await lastAudit()).toMatchObject({ event_type: "registration", outcome: "failure", resource: "cp/CP_X7" });
+    const id = await register({ cp_id: "CP_X\u00008", location: "Madrid" });
+    expect(id.status).toBe(422);
+    expect(id.body.error.details[0].field).toBe("cp_id");
+    expect(await lastAudit()).toMatchObject({ event_type: "registration", outcome: "failure", resource: "cp/CP_X\\u00008" });
+    const path = await call("DELETE", `/charging-points/${encodeURIComponent("CP\u0000X9")}`, { token: ENROLLMENT_TOKEN });
+    expect(path.status).toBe(422);
+    expect(await lastAudit()).toMatchObject({ event_type: "deregistration", outcome: "failure", resource: "cp/CP\\u0000X9" });
+    expect((await sql`select 1 from charging_points where cp_id like 'CP_X7%' or cp_id like 'CP_X%8'`).length).toBe(0);
+  });
+
   test("a body that is not JSON is a 400", async () => {
     const reply = await call("POST", "/charging-points", { token: ENROLLMENT_TOKEN, raw: "cp_id=CP_X6", contentType: "text/plain" });
     expect(reply.status).toBe(400);

@@ -34,7 +34,8 @@ export function operatorCommand(type: "operator_stop" | "operator_resume", cpId:
 /** What a control message on the bus says, once its signature checks out; undefined otherwise. */
 export function readControl(m: BusMessage): ControlMessage | undefined {
   try {
-    return parseControlMessage(verifier.verify(m.value, m.key).body);
+    const parsed = parseControlMessage(verifier.verify(m.value, m.key).body);
+    return parsed.ok ? parsed.value : undefined;
   } catch {
     return undefined;
   }

@@ -28,7 +28,7 @@ function fail(n: number, line: string, why: string): never {
   throw new Error(`line ${n}: ${why}: ${line}`);
 }
 
-function unescape(text: string, quotes: boolean): string {
+function unescapeText(text: string, quotes: boolean): string {
   return text.replace(/\\(.)/g, (all, c: string) => (c === "n" ? "\n" : c === "\\" ? "\\" : quotes && c === '"' ? '"' : all));
 }
 
@@ -54,7 +54,7 @@ function parseLabels(rest: string, n: number, line: string): { labels: Record<st
     while (end < s.length && s[end] !== '"') end += s[end] === "\\" ? 2 : 1;
     if (end >= s.length) fail(n, line, "unterminated label value");
     if (name in labels) fail(n, line, `label ${name} given twice`);
-    labels[name] = unescape(s.slice(0, end), true);
+    labels[name] = unescapeText(s.slice(0, end), true);
     s = s.slice(end + 1).trimStart();
     if (s.startsWith(",")) s = s.slice(1);
     else if (!s.startsWith("}")) fail(n, line, "expected , or } after a label");
@@ -85,7 +85,7 @@ export function parsePrometheusText(text: string): Map<string, Family> {
         if (!TYPES.has(rest.trim())) fail(n, line, "unknown type");
         if (sampled.has(name)) fail(n, line, "TYPE after the family's samples");
         family.type = rest.trim() as Family["type"];
-      } else family.help = unescape(rest, false);
+      } else family.help = unescapeText(rest, false);
       families.set(name, family);
       return;
     }

@@ -2,12 +2,15 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../../src/db/client.ts";
 import { auditEvents, chargingPoints, chargingSessions, cityWeather, drivers } from "../../src/db/schema/index.ts";
+import type { EndReason } from "../../src/domain/billing.ts";
+import type { CpState } from "../../src/domain/cp-state.ts";
+import type { DriverState } from "../../src/domain/session-state.ts";
 
 export async function seedChargingPoint(db: Db, cp: Partial<typeof chargingPoints.$inferInsert> & { cpId: string }) {
   await db.insert(chargingPoints).values({ location: "Madrid", pricePerKwh: 0.3, status: "ACTIVE", ...cp });
 }
 
-export async function seedDriver(db: Db, driverId: string, status = "IDLE") {
+export async function seedDriver(db: Db, driverId: string, status: DriverState = "IDLE") {
   await db.insert(drivers).values({ driverId, status });
 }
 
@@ -31,12 +34,12 @@ export async function applyTelemetry(db: Db, sessionId: string, f: { powerKw: nu
     .where(eq(chargingSessions.sessionId, sessionId));
 }
 
-export async function setCpState(db: Db, cpId: string, status: string, reason: string | null = null) {
+export async function setCpState(db: Db, cpId: string, status: CpState, reason: string | null = null) {
   const now = new Date();
   await db.update(chargingPoints).set({ status, statusReason: reason, statusChangedAt: now, updatedAt: now }).where(eq(chargingPoints.cpId, cpId));
 }
 
-export async function finishSession(db: Db, sessionId: string, endReason = "driver_stop") {
+export async function finishSession(db: Db, sessionId: string, endReason: EndReason = "driver_stop") {
   const now = new Date();
   await db.update(chargingSessions).set({ status: "FINISHED", endedAt: now, updatedAt: now, endReason }).where(eq(chargingSessions.sessionId, sessionId));
 }

@@ -89,6 +89,7 @@ describe("splitting a batch", () => {
       source: source("x"),
       key: "x",
       signed: { v: 1, kid: "0123456789abcdef", signer: "test", id: "id-of-a-test", ts: Date.now() },
+      reason: "type: invalid",
     };
     const items = [reading("A"), control, ended("B")];
     expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [], chains: [items] });

@@ -135,12 +135,13 @@ describe("a sealed envelope", () => {
   test("is refused as malformed, before any database sees it, when a field carries a NUL or a control character", async () => {
     const wire = sealFromCp1({ a: 1 });
     expect(await failure(edit(wire, { kid: "k_\u0000" }))).toBe("malformed");
+    expect(await failure(edit(wire, { kid: `${cp1.keyId}\n` }))).toBe("malformed");
     expect(await failure(edit(wire, { sender: "engine:CP_001\u0000" }))).toBe("malformed");
+    expect(await failure(edit(wire, { sender: "engine:CP_001\u001b[2J" }))).toBe("malformed");
     expect(await failure(edit(wire, { sender: "engine:CP 001" }))).toBe("malformed");
     expect(await failure(edit(wire, { sub: "cp:CP_\u0000" }))).toBe("malformed");
     expect(await failure(edit(wire, { nonce: "not base64url!!!" }))).toBe("malformed");
   });
-
   test("keeps what could be read of a malformed header for the audit entry", () => {
     let error: EnvelopeError | undefined;
     try {

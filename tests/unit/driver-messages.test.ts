@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { cpEventSchema, driverRequestSchema, parseJson, validate } from "../../src/bus/messages.ts";
+import { cpEventSchema, driverRequestSchema, parseJson } from "../../src/bus/messages.ts";
+import { validate } from "../../src/lib/parsed.ts";
 
 describe("message schemas", () => {
   test("a driver's charge request is accepted; one with a bad CP id or no request id is refused naming the field", () => {

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TicketMessage } from "../../src/bus/messages.ts";
 import { localTime } from "../../src/lib/local-time.ts";
-import { formatHistory, type PastSession } from "../../src/roles/driver/api.ts";
+import type { SessionView } from "../../src/roles/api/shapes.ts";
+import { formatHistory } from "../../src/roles/driver/api.ts";
 import { describeTicket } from "../../src/roles/driver/output.ts";
 
 const savedTz = process.env.TZ;
@@ -43,6 +44,6 @@ describe("times shown to people", () => {
 
   test("in the driver's history", () => {
     const past = { session_id: "S-1", cp_id: "CP_001", status: "FINISHED", energy_kwh: 0.5, cost_eur: 0.15, started_at: "2026-05-04T10:03:12.000Z" };
-    expect(formatHistory([past as PastSession])).toStartWith("2026-05-04 15:33:12  CP_001");
+    expect(formatHistory([past as SessionView])).toStartWith("2026-05-04 15:33:12  CP_001");
   });
 });

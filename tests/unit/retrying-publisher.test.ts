@@ -26,9 +26,11 @@ describe("a publisher that keeps messages while the bus is away", () => {
     await Bun.sleep(60);
     expect(taken).toEqual([]);
     expect(p.failing).toBe(true);
+    expect(p.backlog).toBe("waiting to send 3 message(s) (bus unreachable)");
     state.down = false;
     await waitFor(() => taken.length === 3, "the queue to drain");
     expect(taken).toEqual(["a", "b", "c"]);
+    expect(p.backlog).toBeUndefined();
     p.close();
   });
 

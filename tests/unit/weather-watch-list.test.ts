@@ -20,6 +20,13 @@ describe("the watch list", () => {
     ]);
   });
 
+  test("leaves out, and returns, names that cannot be a city: control characters or over 100 characters", () => {
+    const watch = new WatchList();
+    const refused = watch.set("file", ["Oslo", "Ber\u0000gen", "x".repeat(101), "San\tSebastián"]);
+    expect(refused).toEqual(["Ber\u0000gen", "x".repeat(101)]);
+    expect(watch.cities().map((c) => c.city)).toEqual(["Oslo", "San Sebastián"]);
+  });
+
   test("adds a city from the menu unless it is watched already", () => {
     const watch = new WatchList();
     watch.set("cp", ["Madrid"]);

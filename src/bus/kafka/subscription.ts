@@ -1,12 +1,12 @@
 /**
  * One consumer-group member of the Kafka bus. It reads what the client has fetched, cuts it into
- * batches of one partition, hands each batch to the handler in order, and commits its offset
- * only once the handler resolved (without holding up the partition's next batch). By default
- * partitions are handled one after another (per-key order is all the system needs, and it keeps
- * a member's behaviour easy to follow); a subscriber that does slow work per batch (Central: a
- * database transaction) may ask for several partitions at once (`concurrency`): each partition
- * is still handled one batch at a time, in order, and a batch holds whatever piled up for its
- * partition meanwhile (up to `maxBatch`).
+ * batches of one partition (partition-scheduler.ts decides which, and when), hands each batch to
+ * the handler in order, and commits its offset only once the handler resolved (without holding
+ * up the partition's next batch). By default partitions are handled one after another (per-key
+ * order is all the system needs, and it keeps a member's behaviour easy to follow); a subscriber
+ * that does slow work per batch (Central: a database transaction) may ask for several partitions
+ * at once (`concurrency`): each partition is still handled one batch at a time, in order, and a
+ * batch holds whatever piled up for its partition meanwhile (up to `maxBatch`).
  *
  * Failures and how they are met:
  * - the handler throws: a fresh stream on the same consumer restarts from the committed offsets
@@ -25,6 +25,7 @@ import type { BatchHandler, BusMessage, SubscribeOptions } from "../bus.ts";
 import type { KafkaSecurity } from "../kafka-security.ts";
 import { closeWithin, describeKafkaError, sleep, withDeadline } from "./calls.ts";
 import { copartitionGroupOptions } from "./copartition-assignor.ts";
+import { type Batch, PartitionScheduler } from "./partition-scheduler.ts";
 
 export interface ConsumerTuning {
   clientId: string;
@@ -58,12 +59,9 @@ export class KafkaSubscription {
   private loop: Promise<void> | undefined;
   private wakeUp = newSignal();
   private recovering: Promise<void> | undefined;
-  /** Next offset to handle per "topic:partition": refetched messages below it were handled already. */
-  private readonly handled = new Map<string, bigint>();
-  /** Fetched and not yet handled, per "topic:partition", in offset order. */
-  private readonly queues = new Map<string, KafkaMessage[]>();
-  private queued = 0;
-  /** The batch being handled, per "topic:partition" (per partition number when co-partitioned). */
+  /** Fetched and not yet handled, and which batch goes next. */
+  private readonly scheduler: PartitionScheduler<KafkaMessage>;
+  /** The batch being handled, per slot ("topic:partition", or the partition number when co-partitioned). */
   private readonly busy = new Map<string, Promise<void>>();
   /** Handled, not yet committed: the last message per "topic:partition", all in the next commit. */
   private readonly toCommit = new LatestPerKey<KafkaMessage>((lasts) => this.commit(lasts));
@@ -71,11 +69,6 @@ export class KafkaSubscription {
   private failed = false;
   private failures = 0;
   private readonly maxBatch: number;
-  private readonly concurrency: number;
-  /** When the last batch of each slot started (`batchIntervalMs`). */
-  private readonly startedAt = new Map<string, number>();
-  /** Set by startBatches: how soon the first partition it held back may start (ms). */
-  private heldBackMs = Infinity;
   /** Partition numbers this member held at its last join (co-partitioned: offered to keep at the next). */
   private ownedNumbers: number[] = [];
 
@@ -86,7 +79,12 @@ export class KafkaSubscription {
     private readonly log: Logger,
   ) {
     this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
-    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.scheduler = new PartitionScheduler({
+      maxBatch: this.maxBatch,
+      concurrency: Math.max(1, options.concurrency ?? 1),
+      copartitioned: options.copartitioned,
+      batchIntervalMs: options.batchIntervalMs,
+    });
   }
 
   /** Joins the group and starts delivering; rejects when the broker cannot be reached. */
@@ -211,7 +209,7 @@ export class KafkaSubscription {
     this.log.warn("kafka consumer lost; reconnecting", { group: this.options.groupId, reason });
     this.recovering = (async () => {
       void this.disconnect();
-      this.clearQueues(); // the new member reads again from the committed offsets
+      this.scheduler.clear(); // the new member reads again from the committed offsets
       let delay = 500;
       while (!this.closed) {
         try {
@@ -244,7 +242,7 @@ export class KafkaSubscription {
         // retried less and less often.
         await Promise.all(this.busy.values());
         await this.toCommit.idle();
-        this.clearQueues();
+        this.scheduler.clear();
         this.failed = false;
         this.failures++;
         await this.restartFromCommitted();
@@ -252,11 +250,10 @@ export class KafkaSubscription {
         continue;
       }
       this.fill();
-      this.heldBackMs = Infinity;
-      this.startBatches();
-      const heldBack = this.heldBackMs === Infinity ? [] : [sleep(this.heldBackMs)];
+      const heldBackMs = this.startBatches();
+      const heldBack = heldBackMs === Infinity ? [] : [sleep(heldBackMs)];
       if (this.busy.size > 0) await Promise.race([this.wakeUp.promise, ...this.busy.values(), ...heldBack]);
-      else if (this.queued === 0)
+      else if (this.scheduler.queued === 0)
         await Promise.race([this.wakeUp.promise, sleep(IDLE_POLL_MS)]); // a safety net: never wait on a lost wake-up
       else if (heldBack.length) await Promise.race([this.wakeUp.promise, ...heldBack]);
       else await sleep(0); // only refetched messages skipped: let I/O in before the next round
@@ -268,69 +265,23 @@ export class KafkaSubscription {
   private fill(): void {
     const stream = this.stream;
     if (!stream || this.recovering) return;
-    const bound = this.maxBatch * (this.concurrency + 1);
     let message: KafkaMessage | null;
-    while (this.queued < bound && (message = stream.read() as KafkaMessage | null) !== null) {
-      const key = `${message.topic}:${message.partition}`;
-      let queue = this.queues.get(key);
-      if (!queue) this.queues.set(key, (queue = []));
-      queue.push(message);
-      this.queued++;
-    }
+    while (this.scheduler.hasRoom && (message = stream.read() as KafkaMessage | null) !== null) this.scheduler.add(message);
   }
 
-  private clearQueues(): void {
-    this.queues.clear();
-    this.queued = 0;
-  }
-
-  private dropQueue(key: string): void {
-    this.queued -= this.queues.get(key)?.length ?? 0;
-    this.queues.delete(key);
-  }
-
-  /** Starts a batch for each partition that has messages and none in hand, up to `concurrency`. */
-  private startBatches(): void {
-    for (const [key, queue] of this.queues) {
-      if (this.busy.size >= this.concurrency) return;
-      const first = queue[0];
-      if (!first || !this.owns(first.topic, first.partition)) {
-        this.dropQueue(key); // revoked by a rebalance: its new owner reads it
-        continue;
-      }
-      const slot = this.options.copartitioned ? `#${first.partition}` : key;
-      if (this.busy.has(slot)) continue;
-      const interval = this.options.batchIntervalMs ?? 0;
-      if (interval > 0) {
-        const wait = (this.startedAt.get(slot) ?? -Infinity) + interval - performance.now();
-        if (wait > 0 && queue.length < this.maxBatch) {
-          this.heldBackMs = Math.min(this.heldBackMs, wait);
-          continue;
-        }
-        this.startedAt.set(slot, performance.now());
-      }
-      const taken = queue.splice(0, this.maxBatch);
-      this.queued -= taken.length;
-      if (queue.length === 0) this.queues.delete(key);
-      // Refetched messages (after a restart or a rebalance) were handled already: skip them,
-      // and keep offsets strictly rising within the batch.
-      let next = this.handled.get(key) ?? -1n;
-      const fresh: KafkaMessage[] = [];
-      for (const m of taken)
-        if (m.offset >= next) {
-          fresh.push(m);
-          next = m.offset + 1n;
-        }
-      if (fresh.length === 0) continue;
+  /** Starts the batches the scheduler picks; returns how soon a held-back partition may start (ms). */
+  private startBatches(): number {
+    const next = this.scheduler.next(new Set(this.busy.keys()), (topic, partition) => this.owns(topic, partition), performance.now());
+    for (const batch of next.batches)
       this.busy.set(
-        slot,
-        this.handle(key, fresh).finally(() => this.busy.delete(slot)),
+        batch.slot,
+        this.handle(batch).finally(() => this.busy.delete(batch.slot)),
       );
-    }
+    return next.heldBackMs;
   }
 
   /** Hands one partition's batch to the handler and commits it; on failure, flags a restart. */
-  private async handle(key: string, batch: KafkaMessage[]): Promise<void> {
+  private async handle({ key, messages: batch }: Batch<KafkaMessage>): Promise<void> {
     const { topic, partition } = batch[0]!;
     try {
       await this.handler(batch.map(toBusMessage));
@@ -344,12 +295,12 @@ export class KafkaSubscription {
         err: err instanceof Error ? err.message : String(err),
       });
       this.failed = true;
-      this.dropQueue(key); // what came after it waits for the redelivery, in order
+      this.scheduler.drop(key); // what came after it waits for the redelivery, in order
       return;
     }
     this.failures = 0;
     const last = batch[batch.length - 1]!;
-    this.handled.set(key, last.offset + 1n);
+    this.scheduler.markHandled(key, last.offset);
     // The partition's next batch may start while its offset travels to the broker. Commits go
     // one at a time, each with the latest offset of every partition handled since the last.
     this.toCommit.put(key, last);

@@ -1,16 +1,16 @@
 /** Reading the audit log back: filtered, newest first, paged by offset or by an id cursor. */
-import { and, count, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, lt, lte, type SQL, sql } from "drizzle-orm";
+import type { ActorType, Outcome } from "../../audit/vocabulary.ts";
 import type { Db } from "../client.ts";
-import { auditEvents } from "../schema/index.ts";
-
-export type AuditEventRow = typeof auditEvents.$inferSelect;
+import { type AuditEventRow, auditEvents } from "../schema/index.ts";
 
 export interface AuditFilter {
+  /** Any text: the API filters by event types it does not know of too (it finds nothing). */
   eventType?: string;
-  actorType?: string;
+  actorType?: ActorType;
   actorId?: string;
   resource?: string;
-  outcome?: string;
+  outcome?: Outcome;
   from?: Date;
   to?: Date;
 }
@@ -24,7 +24,7 @@ export interface AuditPage {
 
 export async function searchAuditEvents(db: Db, filter: AuditFilter, page: AuditPage): Promise<{ rows: AuditEventRow[]; total: number }> {
   const conditions: SQL[] = [];
-  if (filter.eventType) conditions.push(eq(auditEvents.eventType, filter.eventType));
+  if (filter.eventType) conditions.push(sql`${auditEvents.eventType} = ${filter.eventType}`);
   if (filter.actorType) conditions.push(eq(auditEvents.actorType, filter.actorType));
   if (filter.actorId) conditions.push(eq(auditEvents.actorId, filter.actorId));
   if (filter.resource) conditions.push(eq(auditEvents.resource, filter.resource));

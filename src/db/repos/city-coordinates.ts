@@ -1,12 +1,9 @@
 /** Where cities are, for the map: the weather provider's word unless an operator set them. */
 import { eq, sql } from "drizzle-orm";
 import type { Coordinates } from "../../domain/temperature-reading.ts";
-import { cityKey, tidyCity } from "../../domain/weather-policy.ts";
+import { cityKey, tidyCity } from "../city-key.ts";
 import type { Db } from "../client.ts";
-import { cityCoordinates } from "../schema/index.ts";
-
-export type CoordinatesSource = "weather" | "operator";
-export type CityCoordinatesRow = typeof cityCoordinates.$inferSelect;
+import { type CityCoordinatesRow, type CoordinatesSource, cityCoordinates } from "../schema/index.ts";
 
 /**
  * Stores a city's place. The provider's coordinates never replace an operator's; an operator's

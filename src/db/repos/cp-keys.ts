@@ -5,9 +5,7 @@
  */
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
-
-export type CpKeyRow = typeof cpKeys.$inferSelect;
+import { type CpKeyRow, chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
 
 export const SUPERSEDED_BY_AUTHENTICATION = "superseded by a new authentication";
 

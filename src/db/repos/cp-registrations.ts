@@ -5,10 +5,7 @@
  */
 import { and, eq, isNull, ne } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
-
-export type ChargingPointRow = typeof chargingPoints.$inferSelect;
-export type CredentialRow = typeof cpCredentials.$inferSelect;
+import { type CpRow, type CredentialRow, chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
 
 export interface Registration {
   cpId: string;
@@ -27,7 +24,7 @@ export interface RegistrationResult {
   created: boolean;
   /** The CP had been deregistered and is registered again. */
   revived: boolean;
-  cp: ChargingPointRow;
+  cp: CpRow;
   supersededCredentials: string[];
 }
 
@@ -79,12 +76,12 @@ export async function registerChargingPoint(
 }
 
 /** A registered CP (not deregistered), or undefined. */
-export async function findRegisteredChargingPoint(db: Db, cpId: string): Promise<ChargingPointRow | undefined> {
+export async function findRegisteredChargingPoint(db: Db, cpId: string): Promise<CpRow | undefined> {
   const [cp] = await db.select().from(chargingPoints).where(eq(chargingPoints.cpId, cpId));
   return cp && cp.deregisteredAt === null ? cp : undefined;
 }
 
-export async function findChargingPoint(db: Db, cpId: string): Promise<ChargingPointRow | undefined> {
+export async function findChargingPoint(db: Db, cpId: string): Promise<CpRow | undefined> {
   const [cp] = await db.select().from(chargingPoints).where(eq(chargingPoints.cpId, cpId));
   return cp;
 }
@@ -95,7 +92,7 @@ export async function findCredential(db: Db, jti: string): Promise<CredentialRow
 }
 
 export interface Deregistration {
-  cp: ChargingPointRow;
+  cp: CpRow;
   revokedCredentials: string[];
   revokedKeys: string[];
 }

@@ -4,9 +4,8 @@
  */
 import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { deadLetters } from "../schema/index.ts";
+import { type DeadLetterRow, deadLetters } from "../schema/index.ts";
 
-export type DeadLetterRow = typeof deadLetters.$inferSelect;
 export type NewDeadLetter = typeof deadLetters.$inferInsert;
 
 export const DEAD_LETTER_STATUSES = ["set_aside", "replaying", "replayed", "replay_failed"] as const;

@@ -5,10 +5,7 @@
  */
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { driverKeys, drivers } from "../schema/index.ts";
-
-export type DriverRow = typeof drivers.$inferSelect;
-export type DriverKeyRow = typeof driverKeys.$inferSelect;
+import { type DriverKeyRow, type DriverRow, driverKeys, drivers } from "../schema/index.ts";
 
 export const SUPERSEDED_BY_CREDENTIAL = "superseded by a new credential";
 export const SUPERSEDED_BY_AUTHENTICATION = "superseded by a new authentication";

@@ -3,16 +3,10 @@
  * locations operators added (`weather_locations`). Cities match case-insensitively, so a CP in
  * "madrid" and a report for "Madrid" are one city; the spelling first stored is kept.
  */
-import { asc, eq, sql } from "drizzle-orm";
-import { cityKey, tidyCity } from "../../domain/weather-policy.ts";
+import { asc, eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { cityKeySql, sameCitySql, tidyCity } from "../city-key.ts";
 import { type Db, rowsOf } from "../client.ts";
-import { chargingPoints, cityWeather, weatherLocations } from "../schema/index.ts";
-
-export type CityWeatherRow = typeof cityWeather.$inferSelect;
-export type WeatherLocationRow = typeof weatherLocations.$inferSelect;
-
-const sameCitySql = (column: typeof cityWeather.city | typeof weatherLocations.city, city: string) =>
-  sql`lower(regexp_replace(trim(${column}), '\\s+', ' ', 'g')) = ${cityKey(city)}`;
+import { type CityWeatherRow, chargingPoints, cityWeather, type WeatherLocationRow, weatherLocations } from "../schema/index.ts";
 
 export interface RecordedTemperature {
   row: CityWeatherRow;
@@ -61,7 +55,7 @@ export async function listCityWeather(db: Db): Promise<CityWeatherWithCps[]> {
       select w.city, w.temperature_c, w.alert, w.alert_since, w.updated_at,
              (select count(*) from ${chargingPoints} cp
                where cp.deregistered_at is null
-                 and lower(regexp_replace(trim(cp.location), '\\s+', ' ', 'g')) = lower(regexp_replace(trim(w.city), '\\s+', ' ', 'g'))) as cp_count
+                 and ${cityKeySql(sql`cp.location`)} = ${cityKeySql(sql`w.city`)}) as cp_count
         from ${cityWeather} w
        order by w.alert desc, w.city asc`),
   );
@@ -73,6 +67,11 @@ export async function listCityWeather(db: Db): Promise<CityWeatherWithCps[]> {
     updatedAt: new Date(r.updated_at),
     cpCount: Number(r.cp_count),
   }));
+}
+
+/** Whether the city in `column` is under a frost alert now. */
+export function inFrostSql(column: SQLWrapper): SQL {
+  return sql`exists (select 1 from ${cityWeather} w where w.alert and ${cityKeySql(sql`w.city`)} = ${cityKeySql(column)})`;
 }
 
 export async function findCityWeather(db: Db, city: string): Promise<CityWeatherRow | undefined> {

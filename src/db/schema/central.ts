@@ -36,12 +36,10 @@ export const outbox = pgTable("outbox", {
 /** Every driver request Central decided, by the driver's request id: a repeated request gets the same answer. */
 export const driverRequests = pgTable("driver_requests", {
   requestId: text("request_id").primaryKey(),
-  /** charge or stop */
-  kind: text("kind").notNull(),
+  kind: text("kind").$type<"charge" | "stop">().notNull(),
   driverId: text("driver_id").notNull(),
   cpId: text("cp_id").notNull(),
-  /** authorised, refused, stopping, ticket */
-  outcome: text("outcome").notNull(),
+  outcome: text("outcome").$type<"authorised" | "refused" | "stopping" | "ticket">().notNull(),
   code: text("code"),
   reason: text("reason"),
   sessionId: text("session_id"),
@@ -64,3 +62,8 @@ export const controlMessageIds = pgTable(
   },
   (t) => [index("control_message_ids_seen_idx").on(t.seenAt)],
 );
+
+export type BusOffsetRow = typeof busOffsets.$inferSelect;
+export type OutboxRow = typeof outbox.$inferSelect;
+export type DriverRequestRow = typeof driverRequests.$inferSelect;
+export type ControlMessageIdRow = typeof controlMessageIds.$inferSelect;

@@ -1,4 +1,7 @@
 import { boolean, doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import type { CpProtocol } from "../../domain/cp-protocol.ts";
+import type { CpState } from "../../domain/cp-state.ts";
+import type { ChannelState } from "../../domain/cp-status.ts";
 
 /** A charging point as registered by its operator, with the state Central keeps for it. */
 export const chargingPoints = pgTable(
@@ -7,8 +10,7 @@ export const chargingPoints = pgTable(
     cpId: text("cp_id").primaryKey(),
     location: text("location").notNull(),
     pricePerKwh: doublePrecision("price_per_kwh").notNull(),
-    /** One of CP_STATES (src/domain/cp-state.ts). */
-    status: text("status").notNull().default("DISCONNECTED"),
+    status: text("status").$type<CpState>().notNull().default("DISCONNECTED"),
     statusReason: text("status_reason"),
     statusChangedAt: timestamp("status_changed_at", { withTimezone: true }).notNull().defaultNow(),
     /** The id (jti) of the one credential that currently works for this CP. */
@@ -19,8 +21,7 @@ export const chargingPoints = pgTable(
     /** Set when the operator deregisters the CP; its history stays, its credential stops working. */
     deregisteredAt: timestamp("deregistered_at", { withTimezone: true }),
     // The facts Central derives `status` from (src/domain/cp-status.ts), kept by Central.
-    /** none (never authenticated), active (holds a working key) or revoked. */
-    channelState: text("channel_state").notNull().default("none"),
+    channelState: text("channel_state").$type<ChannelState>().notNull().default("none"),
     /** Its monitor's heartbeats arrive; false after 3 missed intervals. */
     connected: boolean("connected").notNull().default(false),
     operatorStopped: boolean("operator_stopped").notNull().default(false),
@@ -29,7 +30,7 @@ export const chargingPoints = pgTable(
     heartbeatIntervalS: doublePrecision("heartbeat_interval_s"),
     // What the CP says about itself (cp_info events): shown, and one fact Central acts on.
     /** How it talks to evnet: evnet (engine and monitor) or ocpp (through the gateway). */
-    protocol: text("protocol").notNull().default("evnet"),
+    protocol: text("protocol").$type<CpProtocol>().notNull().default("evnet"),
     protocolVersion: text("protocol_version"),
     vendor: text("vendor"),
     model: text("model"),
@@ -40,3 +41,5 @@ export const chargingPoints = pgTable(
   },
   (t) => [index("charging_points_location_idx").on(t.location)],
 );
+
+export type CpRow = typeof chargingPoints.$inferSelect;

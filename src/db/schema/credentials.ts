@@ -36,3 +36,6 @@ export const cpKeys = pgTable(
   },
   (t) => [index("cp_keys_cp_idx").on(t.cpId)],
 );
+
+export type CredentialRow = typeof cpCredentials.$inferSelect;
+export type CpKeyRow = typeof cpKeys.$inferSelect;

@@ -48,3 +48,5 @@ export const deadLetters = pgTable(
     index("dead_letters_replays_due_idx").on(t.id).where(sql`status = 'replaying' and replay_sent_at is null`),
   ],
 );
+
+export type DeadLetterRow = typeof deadLetters.$inferSelect;

@@ -1,4 +1,5 @@
 import { index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import type { DriverState } from "../../domain/session-state.ts";
 
 /**
  * A driver's account. Its id is also the id tag a charger's RFID reader presents (OCPP 1.6
@@ -7,8 +8,7 @@ import { index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
  */
 export const drivers = pgTable("drivers", {
   driverId: text("driver_id").primaryKey(),
-  /** IDLE, WAITING (request pending) or CHARGING. */
-  status: text("status").notNull().default("IDLE"),
+  status: text("status").$type<DriverState>().notNull().default("IDLE"),
   currentSessionId: text("current_session_id"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
@@ -34,3 +34,6 @@ export const driverKeys = pgTable(
   },
   (t) => [index("driver_keys_driver_idx").on(t.driverId)],
 );
+
+export type DriverRow = typeof drivers.$inferSelect;
+export type DriverKeyRow = typeof driverKeys.$inferSelect;

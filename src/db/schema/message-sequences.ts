@@ -14,3 +14,5 @@ export const messageSequences = pgTable(
   },
   (t) => [primaryKey({ columns: [t.keyId, t.sender] })],
 );
+
+export type MessageSequenceRow = typeof messageSequences.$inferSelect;

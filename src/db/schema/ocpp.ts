@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { doublePrecision, index, integer, pgTable, serial, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { ConnectionState } from "../../domain/cp-protocol.ts";
 import { chargingPoints } from "./charging-points.ts";
 
 /**
@@ -17,8 +18,7 @@ export const ocppChargers = pgTable("ocpp_chargers", {
   passwordHash: text("password_hash").notNull(),
   passwordSetAt: timestamp("password_set_at", { withTimezone: true }).notNull().defaultNow(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  /** never, online or offline. */
-  connection: text("connection").notNull().default("never"),
+  connection: text("connection").$type<ConnectionState>().notNull().default("never"),
   /** The subprotocol it agreed: ocpp1.6 or ocpp2.0.1. */
   subprotocol: text("subprotocol"),
   /** Which gateway instance holds its socket (or last held it). */
@@ -56,8 +56,7 @@ export const ocppTransactions = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
     stoppedAt: timestamp("stopped_at", { withTimezone: true }),
     stopReason: text("stop_reason"),
-    /** open or ended. */
-    status: text("status").notNull().default("open"),
+    status: text("status").$type<"open" | "ended">().notNull().default("open"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -67,3 +66,6 @@ export const ocppTransactions = pgTable(
     index("ocpp_transactions_session_idx").on(t.sessionId),
   ],
 );
+
+export type OcppChargerRow = typeof ocppChargers.$inferSelect;
+export type OcppTransactionRow = typeof ocppTransactions.$inferSelect;

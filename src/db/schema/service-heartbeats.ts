@@ -21,3 +21,5 @@ export const serviceHeartbeats = pgTable(
   },
   (t) => [primaryKey({ columns: [t.service, t.instance] })],
 );
+
+export type ServiceHeartbeatRow = typeof serviceHeartbeats.$inferSelect;

@@ -16,3 +16,5 @@ export const sessionSamples = pgTable(
   },
   (t) => [primaryKey({ columns: [t.sessionId, t.at] }), index("session_samples_cp_at_idx").on(t.cpId, t.at), index("session_samples_at_idx").on(t.at)],
 );
+
+export type SessionSampleRow = typeof sessionSamples.$inferSelect;

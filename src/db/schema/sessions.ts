@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, doublePrecision, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { EndReason } from "../../domain/billing.ts";
+import type { SessionState } from "../../domain/session-state.ts";
 import { chargingPoints } from "./charging-points.ts";
 import { drivers } from "./drivers.ts";
 
@@ -14,8 +16,7 @@ export const chargingSessions = pgTable(
     driverId: text("driver_id")
       .notNull()
       .references(() => drivers.driverId),
-    /** IN_PROGRESS or FINISHED. */
-    status: text("status").notNull().default("IN_PROGRESS"),
+    status: text("status").$type<SessionState>().notNull().default("IN_PROGRESS"),
     pricePerKwh: doublePrecision("price_per_kwh").notNull(),
     powerKw: doublePrecision("power_kw").notNull().default(0),
     energyKwh: doublePrecision("energy_kwh").notNull().default(0),
@@ -25,12 +26,11 @@ export const chargingSessions = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp("ended_at", { withTimezone: true }),
-    /** driver_stop, unplugged, max_duration, fault, weather, operator_stop, key_revoked, ... */
-    endReason: text("end_reason"),
+    endReason: text("end_reason").$type<EndReason>(),
     /** When the engine confirmed it started supplying. */
     supplyStartedAt: timestamp("supply_started_at", { withTimezone: true }),
     /** Set when Central asked the engine to stop: the reason the session will end with. */
-    pendingEndReason: text("pending_end_reason"),
+    pendingEndReason: text("pending_end_reason").$type<EndReason>(),
     /**
      * Central closes the session itself if the engine has not answered by then (start or final
      * report). Set when the command the engine answers was actually published, not when it was
@@ -53,3 +53,5 @@ export const chargingSessions = pgTable(
     index("charging_sessions_awaiting_idx").on(t.awaitingUntil).where(sql`status = 'IN_PROGRESS'`),
   ],
 );
+
+export type SessionRow = typeof chargingSessions.$inferSelect;

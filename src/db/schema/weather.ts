@@ -15,3 +15,6 @@ export const cityWeather = pgTable("city_weather", {
   alertSince: timestamp("alert_since", { withTimezone: true }),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+export type WeatherLocationRow = typeof weatherLocations.$inferSelect;
+export type CityWeatherRow = typeof cityWeather.$inferSelect;

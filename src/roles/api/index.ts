@@ -3,28 +3,20 @@
  * applies migrations at start.
  */
 import { createAuditor } from "../../audit/audit.ts";
-import type { Bus } from "../../bus/bus.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { loadControlSigner } from "../../certs/control-keys.ts";
-import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { createBrakes, DEFAULT_BRAKES } from "../../http/brakes.ts";
 import { readTlsFiles, type ServeSettings, serve } from "../../http/serve.ts";
-import { createLogger, type Logger } from "../../lib/log.ts";
+import { createLogger } from "../../lib/log.ts";
+import { roleDatabase, type Shared } from "../shared.ts";
 import { createApiApp } from "./app.ts";
 import type { ApiConfig } from "./config.ts";
 import type { ApiContext } from "./context.ts";
 import { loadCredentialVerifier } from "./credential-verifier.ts";
 import { stopLiveUpdates } from "./live/for-context.ts";
 import { apiProbes } from "./routes/operations.ts";
-
-/** Handles `evnet up` passes in so all roles share one database and one in-process bus. */
-export interface Shared {
-  database?: Database;
-  bus?: Bus;
-  log?: Logger;
-}
 
 const SERVE_SETTINGS: ServeSettings = { port: "API_PORT", cert: "API_TLS_CERT", key: "API_TLS_KEY" };
 
@@ -34,18 +26,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
   if (tls) readTlsFiles(tls, SERVE_SETTINGS); // before the database: a wrong path is the first thing to hear about
   const credentialVerifier = await loadCredentialVerifier(config, log);
   const controlSigner = loadControlSigner(config.EVNET_CONTROL_SIGNING_KEY, "api", log);
-  log.info("opening database");
-  const database =
-    shared.database ??
-    (await openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: config.EVNET_DATA_DIR,
-      maxConnections: config.DATABASE_POOL_SIZE,
-      applicationName: "evnet api",
-      connectNow: true,
-      waitS: config.DATABASE_START_WAIT_S,
-      onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
-    }));
+  const database = await roleDatabase(shared, config, "api", log);
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
   const bus = shared.bus ?? (await openBus(busOptionsFrom(config, "evnet-api")));

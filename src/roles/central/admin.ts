@@ -5,10 +5,14 @@
  */
 import { userInfo } from "node:os";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
+import * as v from "valibot";
 import type { Auditor } from "../../audit/audit.ts";
 import { type ControlSender, sendControl } from "../../bus/control-messages.ts";
+import { isCity } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
-import { chargingPoints, chargingSessions, drivers, outbox } from "../../db/schema/index.ts";
+import { type CpRow, chargingPoints, chargingSessions, drivers, outbox, type SessionRow } from "../../db/schema/index.ts";
+import { isId, textSchema } from "../../domain/ids.ts";
+import type { SessionState } from "../../domain/session-state.ts";
 import { DRIVER_ID_PATTERN, DRIVER_ID_RULE, type Registered, registerDriver } from "../../identity/drivers.ts";
 import {
   DEFAULT_PRICE_PER_KWH,
@@ -21,8 +25,6 @@ import { revokeCpKey } from "../../identity/revoke.ts";
 import { AppError } from "../../lib/errors.ts";
 import { localTime } from "../../lib/local-time.ts";
 
-export type CpRow = typeof chargingPoints.$inferSelect;
-export type SessionRow = typeof chargingSessions.$inferSelect;
 export type CpFilter = "all" | "available" | "active";
 
 /** The database, the bus and the control signing key (stop, resume and revocation are signed for Central). */
@@ -61,7 +63,7 @@ export async function showCp(db: Db, cpId: string): Promise<{ cp: CpRow; session
   return { cp, session: recent.find((s) => s.status === "IN_PROGRESS"), recent };
 }
 
-export async function listSessions(db: Db, limit = 20, status?: "IN_PROGRESS" | "FINISHED"): Promise<SessionRow[]> {
+export async function listSessions(db: Db, limit = 20, status?: SessionState): Promise<SessionRow[]> {
   return db
     .select()
     .from(chargingSessions)
@@ -86,12 +88,19 @@ async function targets(db: Db, target: string): Promise<string[]> {
   return [cp.cpId];
 }
 
+/** The operator's reason as Central will read it: at most 500 characters, no control character. */
+function reasonOf(reason: string | undefined, fallback: string): string {
+  const checked = v.safeParse(textSchema(500, "reason"), reason?.trim() || fallback);
+  if (!checked.success) throw new AppError("bad_request", checked.issues[0].message);
+  return checked.output;
+}
+
 /** Stops (or resumes) one CP or all of them; returns the CP ids told. */
 export async function setStopped(deps: AdminDeps, target: string, stop: boolean, reason?: string): Promise<string[]> {
+  const text = reasonOf(reason, stop ? "stopped by the operator" : "resumed by the operator");
   const ids = await targets(deps.db, target);
   const actor = operatorName();
   const at = new Date().toISOString();
-  const text = reason?.trim() || (stop ? "stopped by the operator" : "resumed by the operator");
   await sendControl(
     deps,
     ids.map((cpId) => ({ type: stop ? "operator_stop" : "operator_resume", cp_id: cpId, actor_id: actor, reason: text, at })),
@@ -106,7 +115,8 @@ export async function registerDriverAccount(deps: Pick<AdminDeps, "db" | "audito
 }
 
 export async function revoke(deps: AdminDeps, cpId: string, reason?: string): Promise<string[]> {
-  const result = await revokeCpKey(deps, { cpId, actorType: "operator", actorId: operatorName(), reason, sourceAddress: "central admin" });
+  const why = reasonOf(reason, "revoked by operator");
+  const result = await revokeCpKey(deps, { cpId, actorType: "operator", actorId: operatorName(), reason: why, sourceAddress: "central admin" });
   return result.revokedKeyIds;
 }
 
@@ -211,9 +221,9 @@ export async function registerOcpp(
 ): Promise<RegisteredOcppCharger> {
   const profile = Number(input.profile) as SecurityProfile;
   if (!SECURITY_PROFILES.includes(profile)) throw new AppError("bad_request", "the security profile is 1, 2 or 3");
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(input.cpId)) throw new AppError("bad_request", "a charger id is 1-64 letters, digits, '_', '.' or '-'");
+  if (!isId(input.cpId)) throw new AppError("bad_request", "a charger id is 1-64 letters, digits, '_', '.' or '-'");
   const location = input.location.trim();
-  if (!location || location.length > 100) throw new AppError("bad_request", "the location is 1-100 characters");
+  if (!isCity(location)) throw new AppError("bad_request", "the location is 1-100 characters, without control characters");
   const price = input.price === undefined || input.price === "" ? undefined : Number(input.price);
   if (price !== undefined && !(Number.isFinite(price) && price >= 0.01 && price <= 100)) throw new AppError("bad_request", "the price is 0.01-100 EUR per kWh");
   return registerOcppCharger(

@@ -37,6 +37,7 @@ import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import type { Db } from "../../db/client.ts";
 import { findActiveKey, findKey, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
 import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
+import { printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
 import { KnownError } from "../../lib/errors.ts";
@@ -200,13 +201,14 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
 
   async function auditRejection(message: BusMessage, err: EnvelopeError): Promise<void> {
     const claimed = err.header?.sub ? parseSubject(err.header.sub) : undefined;
-    // A driver's request concerns the CP it is keyed by; a CP's message concerns that CP.
-    const cp = message.topic === topics.driverRequests || !claimed ? message.key : claimed.id;
+    // A driver's request concerns the CP it is keyed by; a CP's message concerns that CP (made
+    // printable: a key holding a control character is still audited).
+    const cp = printable(message.topic === topics.driverRequests || !claimed ? message.key : claimed.id);
     await auditor.record({
       eventType: "security",
       actorType: claimed?.type ?? (message.topic === topics.driverRequests ? "driver" : "cp"),
-      actorId: claimed?.id ?? null,
-      resource: /^[A-Za-z0-9_.-]{1,64}$/.test(cp) ? cpResource(cp) : null,
+      actorId: claimed?.id ?? (message.topic === topics.driverRequests ? null : cp || null),
+      resource: cp ? cpResource(cp) : null,
       action: "open_message",
       outcome: "failure",
       reason: `${err.code}: ${err.message}`,

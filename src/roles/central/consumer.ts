@@ -11,7 +11,7 @@
  * Central resumes within a moment of its return.
  */
 import type { BatchHandler } from "../../bus/bus.ts";
-import { isStoreUnavailable, untilReachable } from "../../db/unavailable.ts";
+import { isStoreUnavailable, isTransactionConflict, untilReachable } from "../../db/unavailable.ts";
 import type { CentralContext } from "./context.ts";
 import { AppliedOffsets, type PartitionRef } from "./offsets.ts";
 import { applyInParts, applyRun, isTemporary, OffsetMoved, type Run, type Tracking } from "./runs.ts";
@@ -47,17 +47,30 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       // Should another instance have applied part of the batch meanwhile (a handover), the
       // partition's row says so: all of it is undone, and what is left is opened again (against
       // the sequences that instance accepted) and applied.
+      let conflicts = 0;
       for (;;) {
         const known = offsets.sequencesAt(ref, next);
         const tracking: Tracking = { offsets, ref, known };
         const run: Run = { messages: todo, from: next, to: last + 1n };
-        const moved = await applyOrSetAside(ctx, run, tracking);
+        const moved = await applyOrSetAside(ctx, run, tracking).catch((err: unknown): typeof CONFLICT => {
+          // PostgreSQL undid the transaction to break a deadlock (or a serialization
+          // conflict) with another one: nothing of it stayed, so it is simply done again.
+          if (isTransactionConflict(err) && conflicts++ < MAX_CONFLICT_RETRIES) return CONFLICT;
+          throw err;
+        });
         if (moved === undefined) return done(run);
         offsets.forget(ref);
-        if (moved > last) return; // all of it was applied by the other instance
-        next = moved;
         // Refused envelopes were audited already, and stay refused: only the rest is opened again.
         const decoded = new Set(run.items?.map((i) => i.source) ?? todo);
+        if (moved === CONFLICT) {
+          ctx.log.debug("batch undone by a lock conflict; applying it again", { topic: ref.topic, partition: ref.partition });
+          next = await offsets.peek(ctx.db, ref);
+          todo = todo.filter((m) => m.offset !== undefined && m.offset >= next && decoded.has(m));
+          if (todo.length === 0) return;
+          continue;
+        }
+        if (moved > last) return; // all of it was applied by the other instance
+        next = moved;
         todo = todo.filter((m) => m.offset !== undefined && m.offset >= moved && decoded.has(m));
       }
     } catch (err) {
@@ -68,6 +81,10 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
   };
   return (messages) => apply(messages).catch(afterOutage(ctx));
 }
+
+/** A batch PostgreSQL undid to break a deadlock is applied again, a few times at most. */
+const MAX_CONFLICT_RETRIES = 5;
+const CONFLICT = Symbol("conflict");
 
 /** Rethrows, after waiting for the database to answer again when it was what failed. */
 function afterOutage(ctx: CentralContext) {

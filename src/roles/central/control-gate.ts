@@ -20,7 +20,7 @@ const FUTURE_SKEW_MS = 60_000;
 
 export type CheckedControl =
   | { kind: "control"; message: ControlMessage; signed: SignedHeader }
-  | { kind: "not_a_control"; signed: SignedHeader }
+  | { kind: "not_a_control"; signed: SignedHeader; reason: string }
   | { kind: "refused"; code: string };
 
 export interface ControlGate {
@@ -66,7 +66,7 @@ export function createControlGate(verifier: MessageVerifier, maxAgeMs: number, a
           header,
         );
       const message = parseControlMessage(body);
-      return message ? { kind: "control", message, signed: header } : { kind: "not_a_control", signed: header };
+      return message.ok ? { kind: "control", message: message.value, signed: header } : { kind: "not_a_control", signed: header, reason: message.reason };
     },
   };
 }

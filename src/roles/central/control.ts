@@ -6,9 +6,10 @@
  */
 import { and, isNull, sql } from "drizzle-orm";
 import type { CityTemperatureMessage, ControlMessage, OperatorCommand } from "../../bus/control-messages.ts";
+import { sameCitySql } from "../../db/city-key.ts";
 import { findCityWeather } from "../../db/repos/weather.ts";
 import { chargingPoints } from "../../db/schema/index.ts";
-import { cityKey, WEATHER_ALERT_ENDED_REASON, WEATHER_ALERT_REASON } from "../../domain/weather-policy.ts";
+import { WEATHER_ALERT_ENDED_REASON, WEATHER_ALERT_REASON } from "../../domain/weather-policy.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
 import type { Work } from "./work.ts";
@@ -58,7 +59,7 @@ async function cityTemperature(work: Work, m: CityTemperatureMessage): Promise<v
     .where(
       and(
         isNull(chargingPoints.deregisteredAt),
-        sql`lower(regexp_replace(trim(${chargingPoints.location}), '\\s+', ' ', 'g')) = ${cityKey(m.city)}`,
+        sameCitySql(chargingPoints.location, m.city),
         sql`${chargingPoints.status} = ${m.alert ? "ACTIVE" : "OUT_OF_SERVICE"}`,
       ),
     )

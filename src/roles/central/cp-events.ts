@@ -7,10 +7,10 @@
 import { eq, sql } from "drizzle-orm";
 import type { CpEvent, CpInfo, EngineHealth, EngineStatus, EngineSupply, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
 import { jsonRows, rowsOf } from "../../db/client.ts";
-import { chargingPoints, chargingSessions } from "../../db/schema/index.ts";
+import { type CpRow, chargingPoints, chargingSessions } from "../../db/schema/index.ts";
 import { costOf, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
-import { type CpRow, changeCp, lockCp } from "./cp-records.ts";
+import { changeCp, lockCp } from "./cp-records.ts";
 import { askEnginesThatDisagree, engineState, stopStraySupply } from "./reconcile.ts";
 import { keepSamples } from "./samples.ts";
 import { closeSession, correctTicket, findSession, openLocalSession } from "./sessions.ts";

@@ -8,7 +8,6 @@ import type { AuditEntry } from "../../audit/audit.ts";
 import { type BusMessage, textEncoder } from "../../bus/bus.ts";
 import type { Db } from "../../db/client.ts";
 import {
-  type DeadLetterRow,
   insertDeadLetters,
   markPublished,
   markReplayFailed,
@@ -16,8 +15,9 @@ import {
   sendRequestedReplays,
   unpublishedDeadLetters,
 } from "../../db/repos/dead-letters.ts";
+import type { DeadLetterRow } from "../../db/schema/index.ts";
 import { deadLetterMessage, ownHeaders, replayMessage, replayOf } from "../../dead-letters/messages.ts";
-import { escapeControls } from "../../lib/escape.ts";
+import { escapeControls } from "../../domain/ids.ts";
 import type { CentralContext } from "./context.ts";
 
 /** Why a message was set aside: `validation`, a SQLSTATE, or `error`; and in words. */

@@ -9,7 +9,6 @@ import { ensureTopicsIfReachable, keepSubscribed } from "../../bus/keep-subscrib
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
 import { loadControlVerifier } from "../../certs/control-keys.ts";
-import { openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
 import { onceReachable } from "../../db/unavailable.ts";
@@ -17,7 +16,7 @@ import { AppError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createRegistry } from "../../observability/registry.ts";
 import { groupName } from "../group-names.ts";
-import type { Shared } from "../shared.ts";
+import { roleDatabase, type Shared } from "../shared.ts";
 import { createCentralChannel } from "./channel.ts";
 import type { CentralConfig } from "./config.ts";
 import { createBatchHandler } from "./consumer.ts";
@@ -42,18 +41,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   const instance = config.CENTRAL_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const log = shared.log ?? createLogger("central");
   const verifier = loadControlVerifier(config.EVNET_CONTROL_PUBLIC_KEY); // before anything starts: Central cannot work without it
-  log.info("opening database");
-  const database =
-    shared.database ??
-    (await openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: config.EVNET_DATA_DIR,
-      maxConnections: config.DATABASE_POOL_SIZE,
-      applicationName: "evnet central",
-      connectNow: true,
-      waitS: config.DATABASE_START_WAIT_S,
-      onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
-    }));
+  const database = await roleDatabase(shared, config, "central", log);
   let applied: string[];
   try {
     applied = await onceReachable(

@@ -7,13 +7,14 @@
 import type { BusMessage } from "../../bus/bus.ts";
 import { textDecoder } from "../../bus/bus.ts";
 import type { ControlMessage } from "../../bus/control-messages.ts";
-import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, type Refused, validate } from "../../bus/messages.ts";
+import { type CpEvent, cpEventSchema, type DriverRequest, driverRequestSchema, nowIso, type Refused, requestIdSchema } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import type { SignedHeader } from "../../crypto/signed-messages.ts";
 import { claimReplay, findDeadLetter } from "../../db/repos/dead-letters.ts";
 import { replayOf } from "../../dead-letters/messages.ts";
-import { isCleanText, isId } from "../../domain/ids.ts";
+import { isId, printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
+import { validate } from "../../lib/parsed.ts";
 import { settled } from "../../lib/settled.ts";
 import type { Inbound } from "./channel.ts";
 import type { CentralContext } from "./context.ts";
@@ -32,7 +33,7 @@ type ItemBody =
   | { kind: "driver"; request: DriverRequest; header: EnvelopeHeader }
   | { kind: "bad_driver_request"; key: string; header: EnvelopeHeader; driverId: string; reason: string; requestId?: string }
   | { kind: "control"; message: ControlMessage; signed: SignedHeader }
-  | { kind: "bad_control"; key: string; signed: SignedHeader }
+  | { kind: "bad_control"; key: string; signed: SignedHeader; reason: string }
   | { kind: "probe"; cpId: string; probe: Probe };
 
 /** A decoded message, with the message it came from; `replayOf`: the dead letter it replays. */
@@ -113,14 +114,14 @@ function itemOf(
     const request = validate(driverRequestSchema, opened.payload);
     if (request.ok) return { kind: "driver", request: request.value, header: opened.header };
     ctx.metrics?.refused("invalid_request");
-    const requestId = (opened.payload as { request_id?: unknown } | null)?.request_id;
+    const requestId = validate(requestIdSchema, (opened.payload as { request_id?: unknown } | null)?.request_id);
     return {
       kind: "bad_driver_request",
       key: m.key,
       header: opened.header,
       driverId: opened.subject.id,
       reason: request.reason,
-      requestId: typeof requestId === "string" && requestId.length <= 100 && isCleanText(requestId) ? requestId : undefined,
+      requestId: requestId.ok ? requestId.value : undefined,
     };
   }
   if (m.topic === ctx.topics.centralControl) {
@@ -128,7 +129,7 @@ function itemOf(
     if (control?.kind === "control") return { kind: "control", message: control.message, signed: control.signed };
     if (control?.kind === "not_a_control") {
       ctx.metrics?.refused("invalid_control");
-      return { kind: "bad_control", key: m.key, signed: control.signed };
+      return { kind: "bad_control", key: m.key, signed: control.signed, reason: control.reason };
     }
   }
   return undefined;
@@ -362,10 +363,10 @@ async function applyOther(work: Work, item: Exclude<Item, { kind: "cp" }>): Prom
         resource: null,
         action: "control_message",
         outcome: "failure",
-        reason: "an unreadable control message was set aside",
-        details: { key: item.key.slice(0, 100) },
+        reason: `an unreadable control message was set aside: ${item.reason}`,
+        details: { key: printable(item.key, 100) },
       });
-      work.setAside(item.source, { code: "validation", reason: "not a control message" });
+      work.setAside(item.source, { code: "validation", reason: `not a control message: ${item.reason}` });
       return;
   }
 }

@@ -4,64 +4,48 @@ import { ask, askId, type LogCapture, runMenu } from "../../cli/menu.ts";
 import { formatDeadLetter, formatDeadLetters } from "../../dead-letters/view.ts";
 import { DRIVER_ID_PATTERN, DRIVER_ID_RULE } from "../../identity/drivers.ts";
 import { describeRegistration } from "../../identity/ocpp-chargers.ts";
-import {
-  type AdminDeps,
-  formatCp,
-  formatCps,
-  formatSession,
-  formatSessions,
-  formatStats,
-  listCps,
-  listSessions,
-  registerDriverAccount,
-  registerOcpp,
-  revoke,
-  setStopped,
-  showCp,
-  showSession,
-  stats,
-} from "./admin.ts";
+import * as admin from "./admin.ts";
 import { letterId, listLetters, replayLetter, showLetter } from "./dead-letter-admin.ts";
 
-export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture, signal: AbortSignal): Promise<void> {
+export function centralMenu(deps: admin.AdminDeps, instance: string, logs: LogCapture, signal: AbortSignal): Promise<void> {
   const { db } = deps;
   const stopOrResume = (stop: boolean) => async () => {
     const target = await askId(`CP id to ${stop ? "stop" : "resume"}, or 'all'`, "CP_001");
     if (!target) return;
-    const ids = await setStopped(deps, target, stop);
+    const ids = await admin.setStopped(deps, target, stop);
     p.log.success(`${stop ? "stop" : "resume"} sent for ${ids.length} charging point(s): ${ids.join(", ")}`);
   };
   return runMenu(
     {
       title: `evnet central (${instance})`,
-      status: async () => formatStats(await stats(db)),
+      status: async () => admin.formatStats(await admin.stats(db)),
       items: () => [
-        { value: "all", label: "List all charging points", run: async () => p.note(formatCps(await listCps(db, "all")), "all charging points") },
+        { value: "all", label: "List all charging points", run: async () => p.note(admin.formatCps(await admin.listCps(db, "all")), "all charging points") },
         {
           value: "available",
           label: "List available charging points",
           hint: "ACTIVE",
-          run: async () => p.note(formatCps(await listCps(db, "available")), "available"),
+          run: async () => p.note(admin.formatCps(await admin.listCps(db, "available")), "available"),
         },
         {
           value: "active",
           label: "List active charging points",
           hint: "supplying now",
-          run: async () => p.note(formatCps(await listCps(db, "active")), "supplying now"),
+          run: async () => p.note(admin.formatCps(await admin.listCps(db, "active")), "supplying now"),
         },
         {
           value: "cp",
           label: "Show charging point status",
           run: async () => {
             const id = await askId("CP id", "CP_001");
-            if (id) p.note(formatCp(await showCp(db, id)), id);
+            if (id) p.note(admin.formatCp(await admin.showCp(db, id)), id);
           },
         },
         {
           value: "sessions",
           label: "List charging sessions",
           hint: "newest 20",
-          run: async () => p.note(formatSessions(await listSessions(db, 20)), "sessions"),
+          run: async () => p.note(admin.formatSessions(await admin.listSessions(db, 20)), "sessions"),
         },
         {
           value: "session",
@@ -71,7 +55,7 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
               example: "S-mx38wdll-71b72c59",
               validate: (id) => (id ? undefined : "a session id, as 'List charging sessions' shows them (Esc to go back)"),
             });
-            if (id) p.note(formatSession(await showSession(db, id)), id);
+            if (id) p.note(admin.formatSession(await admin.showSession(db, id)), id);
           },
         },
         { value: "stop", label: "Stop charging point (CP id or 'all')", run: stopOrResume(true) },
@@ -84,7 +68,7 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
             if (!id) return;
             const ok = await p.confirm({ message: `Revoke ${id}'s key? It stops until its monitor authenticates again.` });
             if (ok !== true) return;
-            const keys = await revoke(deps, id);
+            const keys = await admin.revoke(deps, id);
             p.log.success(`revoked ${keys.length} key(s) of ${id}`);
           },
         },
@@ -100,10 +84,10 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
               : undefined;
             if (!cpId || !location || !profile) return;
             const price = await ask("Price per kWh (empty: the default)");
-            p.note(describeRegistration(await registerOcpp(deps, { cpId, location, profile, price })), "OCPP charger");
+            p.note(describeRegistration(await admin.registerOcpp(deps, { cpId, location, profile, price })), "OCPP charger");
           },
         },
-        { value: "stats", label: "Show system statistics", run: async () => p.note(formatStats(await stats(db)), "statistics") },
+        { value: "stats", label: "Show system statistics", run: async () => p.note(admin.formatStats(await admin.stats(db)), "statistics") },
         {
           value: "register-driver",
           label: "Register a driver",
@@ -114,7 +98,7 @@ export function centralMenu(deps: AdminDeps, instance: string, logs: LogCapture,
               validate: (text) => (DRIVER_ID_PATTERN.test(text) ? undefined : `${DRIVER_ID_RULE} (Esc to go back)`),
             });
             if (!id) return;
-            const done = await registerDriverAccount(deps, id);
+            const done = await admin.registerDriverAccount(deps, id);
             p.note(
               `${done.credential}\n\nGive it to the driver (DRIVER_CREDENTIAL); it is not shown again.`,
               `driver ${id} ${done.created ? "registered" : "has a new credential"}`,

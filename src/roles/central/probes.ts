@@ -102,13 +102,13 @@ async function applySilenceProbe(work: Work, cpId: string, seenUs: string): Prom
 async function applyDeadlineProbe(work: Work, cpId: string, sessionId: string): Promise<void> {
   const cp = await lockCp(work, cpId);
   if (!cp) return;
-  const [row] = rowsOf<{ pending_end_reason: string | null; supply_started: boolean }>(
+  const [row] = rowsOf<{ pending_end_reason: EndReason | null; supply_started: boolean }>(
     await work.tx.execute(sql`
       select pending_end_reason, supply_started_at is not null as supply_started from charging_sessions
        where session_id = ${sessionId} and cp_id = ${cpId} and status = 'IN_PROGRESS' and awaiting_until < now()`),
   );
   if (!row) return; // answered meanwhile, closed already, or not overdue (a forged probe)
-  const reason = (row.pending_end_reason ?? "engine_no_response") as EndReason;
+  const reason = row.pending_end_reason ?? "engine_no_response";
   work.ctx.log.warn(
     row.pending_end_reason
       ? "no final reading in time; closing the session with the last reading"

@@ -7,9 +7,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { EngineState, EngineSupply } from "../../bus/messages.ts";
-import { chargingSessions } from "../../db/schema/index.ts";
-import type { EndReason } from "../../domain/billing.ts";
-import type { CpRow } from "./cp-records.ts";
+import { type CpRow, chargingSessions } from "../../db/schema/index.ts";
 import { closeSession, findSession, sessionInProgressAt } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
@@ -35,7 +33,7 @@ export async function stopStraySupply(work: Work, cpId: string, sessionId: strin
     const command = await work.ctx.channel.sealForCp(cpId, {
       type: "stop_supply",
       session_id: sessionId,
-      reason: (known ? (session.endReason ?? "operator_stop") : "unknown_session") as EndReason,
+      reason: known ? (session.endReason ?? "operator_stop") : "unknown_session",
     });
     work.send(work.ctx.topics.cpCommands, command);
   } catch (err) {

@@ -8,19 +8,24 @@
 import { eq, sql } from "drizzle-orm";
 import type { ChargeRequest, DriverUpdate, Refused, Stopping, StopRequest, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
-import { driverRequests, drivers } from "../../db/schema/index.ts";
-import { type EndReason, ticketFor } from "../../domain/billing.ts";
+import { type DriverRequestRow, driverRequests, drivers, type SessionRow } from "../../db/schema/index.ts";
+import { ticketFor } from "../../domain/billing.ts";
 import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requests.ts";
-import type { CpState } from "../../domain/cp-state.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { lockCp } from "./cp-records.ts";
 import { tellDriver } from "./driver-updates.ts";
-import { findSession, openSession, requestSessionEnd, type SessionRow, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
+import { findSession, openSession, requestSessionEnd, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 type Request = ChargeRequest | StopRequest;
 
-async function remember(work: Work, r: Request, outcome: string, value: string, extra: { code?: string; reason?: string; sessionId?: string } = {}) {
+async function remember(
+  work: Work,
+  r: Request,
+  outcome: DriverRequestRow["outcome"],
+  value: string,
+  extra: { code?: string; reason?: string; sessionId?: string } = {},
+) {
   await work.tx
     .insert(driverRequests)
     .values({
@@ -102,7 +107,7 @@ export async function handleChargeRequest(work: Work, r: ChargeRequest, keyId: s
   const busy = await sessionInProgressOf(work, r.driver_id);
   const refusal = decideCharge({
     cpId: r.cp_id,
-    cp: cp ? { status: cp.status as CpState } : undefined,
+    cp: cp ? { status: cp.status } : undefined,
     driverSession: busy ? { sessionId: busy.sessionId, cpId: busy.cpId } : undefined,
   });
   if (refusal || !cp) return refuse(work, r, refusal ?? { code: "unknown_cp", reason: `there is no charging point ${r.cp_id}` }, keyId);
@@ -122,7 +127,7 @@ function ticketOf(s: SessionRow): TicketMessage {
       pricePerKwh: s.pricePerKwh,
       startedAt: s.startedAt,
       endedAt: s.endedAt ?? new Date(),
-      endReason: (s.endReason ?? "driver_stop") as EndReason,
+      endReason: s.endReason ?? "driver_stop",
     }),
     ...(s.correctedAt ? { corrected: true } : {}),
   };
@@ -172,7 +177,7 @@ export async function handleStopRequest(work: Work, r: StopRequest, keyId: strin
       driver_id: r.driver_id,
       cp_id: cpId,
       session_id: session.sessionId,
-      reason: session.pendingEndReason as EndReason,
+      reason: session.pendingEndReason,
       at: nowIso(),
     };
     await remember(work, r, "stopping", await tellDriver(work, stopping, keyId), { sessionId: session.sessionId });

@@ -3,41 +3,39 @@
  * stop (and waiting a grace period, from when the stop was published, for its final reading),
  * closed with a ticket. The ticket is the engine's meter: its final reading, or else the last
  * reading Central applied, and a final reading that arrives after the session was closed
- * corrects the ticket. A session is always handled with its CP's row locked (see cp-records.ts).
+ * corrects the ticket. A session is always handled with its CP's row locked (see cp-records.ts),
+ * and its start and end save the CP's state again (SUPPLYING, then whatever its facts say).
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Authorised, LocalSessionStarted, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { newStopToken } from "../../crypto/stop-token.ts";
-import { chargingSessions, drivers } from "../../db/schema/index.ts";
+import { type CpRow, chargingSessions, drivers, type SessionRow } from "../../db/schema/index.ts";
 import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { NoActiveKeyError } from "./channel.ts";
-import { type CpRow, refreshCp } from "./cp-records.ts";
+import { type Cause, type Changed, type FactChange, saveCpState } from "./cp-state.ts";
 import { tellDriver } from "./driver-updates.ts";
 import type { Work } from "./work.ts";
 
-export type SessionRow = typeof chargingSessions.$inferSelect;
-
 export const sessionResource = (sessionId: string) => `session/${sessionId}`;
 
-export async function sessionInProgressAt(work: Work, cpId: string): Promise<SessionRow | undefined> {
+/** The session in progress where `column` is `value` (a CP and a driver have one at most each). */
+async function sessionInProgressBy(
+  work: Work,
+  column: typeof chargingSessions.cpId | typeof chargingSessions.driverId,
+  value: string,
+): Promise<SessionRow | undefined> {
   const [row] = await work.tx
     .select()
     .from(chargingSessions)
-    .where(and(eq(chargingSessions.cpId, cpId), eq(chargingSessions.status, "IN_PROGRESS")))
+    .where(and(eq(column, value), eq(chargingSessions.status, "IN_PROGRESS")))
     .limit(1);
   return row;
 }
 
-export async function sessionInProgressOf(work: Work, driverId: string): Promise<SessionRow | undefined> {
-  const [row] = await work.tx
-    .select()
-    .from(chargingSessions)
-    .where(and(eq(chargingSessions.driverId, driverId), eq(chargingSessions.status, "IN_PROGRESS")))
-    .limit(1);
-  return row;
-}
+export const sessionInProgressAt = (work: Work, cpId: string) => sessionInProgressBy(work, chargingSessions.cpId, cpId);
+export const sessionInProgressOf = (work: Work, driverId: string) => sessionInProgressBy(work, chargingSessions.driverId, driverId);
 
 export async function findSession(work: Work, sessionId: string): Promise<SessionRow | undefined> {
   const [row] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).limit(1);
@@ -73,7 +71,7 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
   // The start timeout runs from when the command is published (work.ts, startWaits).
   const [row] = await work.tx.insert(chargingSessions).values({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: cp.pricePerKwh }).returning();
   await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, driverId));
-  await refreshCp(work, cp, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId });
+  await settleCp(work, cp, {}, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId }, row);
   work.send(ctx.topics.cpCommands, command, { sessionId, awaits: "start" });
   const answer: Authorised = {
     type: "authorised",
@@ -135,12 +133,23 @@ export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionSta
     .values({ sessionId: e.session_id, cpId: cp.cpId, driverId: e.driver_id, pricePerKwh: cp.pricePerKwh, startedAt, supplyStartedAt: startedAt })
     .returning();
   await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: e.session_id, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, e.driver_id));
-  await refreshCp(work, cp, { reason: `session ${e.session_id} started at the charger for driver ${e.driver_id}`, actorType: "cp", actorId: cp.cpId });
+  const cause = { reason: `session ${e.session_id} started at the charger for driver ${e.driver_id}`, actorType: "cp", actorId: cp.cpId } as const;
+  await settleCp(work, cp, {}, cause, row);
   work.audit({ ...audit, outcome: "success", details: { session_id: e.session_id, driver_id: e.driver_id, local: true, price_per_kwh: cp.pricePerKwh } });
   const s = row!;
   work.afterCommit(() =>
     ctx.sessions.remember({ sessionId: s.sessionId, cpId: cp.cpId, driverId: s.driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt }),
   );
+}
+
+/**
+ * Saves a locked CP's state with `session` in progress there (or none), and ends that session
+ * when the new facts forbid supplying (fault, stop, revocation, lost connection).
+ */
+export async function settleCp(work: Work, cp: CpRow, change: FactChange, cause: Cause, session: SessionRow | undefined): Promise<Changed> {
+  const changed = await saveCpState(work, cp, change, cause, session);
+  if (session && changed.sessionMustEnd && !session.pendingEndReason) await requestSessionEnd(work, cp, session, changed.sessionMustEnd);
+  return changed;
 }
 
 /**
@@ -211,7 +220,7 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
   const { ctx } = work;
   const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
   if (s?.status !== "IN_PROGRESS") return undefined;
-  const endReason = (s.pendingEndReason as EndReason | null) ?? final.reason;
+  const endReason = s.pendingEndReason ?? final.reason;
   const endedAt = endTime(s.startedAt, final.endedAt ?? s.lastReadingAt);
   const ticket = ticketOfRow(s, { energyKwh: finalEnergy(s.energyKwh, final.energyKwh), endedAt, endReason });
   await work.tx
@@ -245,7 +254,8 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
     details: { ...ticket },
   });
   work.afterCommit(() => ctx.sessions.forget(sessionId));
-  await refreshCp(work, cp, { reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`, actorType: "system", actorId: ctx.settings.instance });
+  const cause = { reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`, actorType: "system", actorId: ctx.settings.instance } as const;
+  await settleCp(work, cp, {}, cause, undefined); // the CP's one session in progress was this one
   return ticket;
 }
 
@@ -263,7 +273,7 @@ export async function correctTicket(work: Work, cp: CpRow, sessionId: string, fi
   if (!s || s.cpId !== cp.cpId || s.status !== "FINISHED" || !s.endedAt) return undefined;
   const energyKwh = finalEnergy(s.energyKwh, final.energyKwh);
   const endedAt = endTime(s.startedAt, final.endedAt);
-  const closedReason = (s.endReason ?? final.reason) as EndReason;
+  const closedReason = s.endReason ?? final.reason;
   const endReason = GUESSED_REASONS.includes(closedReason) ? final.reason : closedReason;
   if (energyKwh === s.energyKwh && Math.abs(endedAt.getTime() - s.endedAt.getTime()) < 1000 && endReason === closedReason) return undefined;
   const before = { energy_kwh: s.energyKwh, cost_eur: s.costEur, ended_at: s.endedAt.toISOString(), end_reason: closedReason };

@@ -14,6 +14,7 @@
  * database clock.
  */
 import { sql } from "drizzle-orm";
+import { cityKeySql } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import type { CentralContext } from "./context.ts";
 import { forgetOldControlIds } from "./control-gate.ts";
@@ -207,7 +208,7 @@ async function reconcileWeather(ctx: CentralContext): Promise<void> {
     await ctx.db.execute(sql`
       select cp.cp_id from charging_points cp
         left join city_weather w
-          on lower(regexp_replace(trim(w.city), '\\s+', ' ', 'g')) = lower(regexp_replace(trim(cp.location), '\\s+', ' ', 'g'))
+          on ${cityKeySql(sql`w.city`)} = ${cityKeySql(sql`cp.location`)}
        where cp.deregistered_at is null
          and ((cp.status = 'ACTIVE' and coalesce(w.alert, false)) or (cp.status = 'OUT_OF_SERVICE' and not coalesce(w.alert, false)))
        order by cp.cp_id`),

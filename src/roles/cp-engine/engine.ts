@@ -12,7 +12,7 @@
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import { eachMessage } from "../../bus/each-message.ts";
 import { keepSubscribed } from "../../bus/keep-subscribed.ts";
-import { type CpCommand, type CpEvent, cpCommandSchema, nowIso, validate } from "../../bus/messages.ts";
+import { type CpCommand, type CpEvent, cpCommandSchema, nowIso } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { Topics } from "../../bus/topics.ts";
@@ -22,6 +22,7 @@ import type { ChannelKey } from "../../crypto/keys.ts";
 import { isStopProof, stopClaimOf } from "../../crypto/stop-token.ts";
 import type { EndReason } from "../../domain/billing.ts";
 import type { Logger } from "../../lib/log.ts";
+import { validate } from "../../lib/parsed.ts";
 import { groupName } from "../group-names.ts";
 import { type FinishedSupply, type Reading, Supply } from "./supply.ts";
 
@@ -91,12 +92,9 @@ export class Engine {
     return this.supply?.read(Date.now()).energyKwh;
   }
 
-  get queued(): number {
-    return this.publisher.pending;
-  }
-
-  get busFailing(): boolean {
-    return this.publisher.failing;
+  /** Messages waiting for the bus, in words (undefined: none). */
+  get backlog(): string | undefined {
+    return this.publisher.backlog;
   }
 
   onEvent(listener: EngineListener): void {
@@ -244,12 +242,12 @@ export class Engine {
     }
     if (c.type === "start_supply") {
       if (this.supply?.sessionId === c.session_id || this.ended.includes(c.session_id)) return; // delivered again
-      if (this.faulted) return this.refuse(c.session_id, "the engine is in fault");
-      if (this.supply) return this.refuse(c.session_id, `already supplying session ${this.supply.sessionId}`);
+      if (this.faulted) this.refuse(c.session_id, "the engine is in fault");
+      else if (this.supply) this.refuse(c.session_id, `already supplying session ${this.supply.sessionId}`);
       // Meant for the engine that ran before this one (read again after a restart): that one
       // may have supplied it already, and this meter would start it again from zero.
-      if (header.ts < this.bootedAt) return this.refuse(c.session_id, "the charging point restarted after this session was authorised; ask again");
-      this.start(c.session_id, c.driver_id, c.price_per_kwh, c.stop_token);
+      else if (header.ts < this.bootedAt) this.refuse(c.session_id, "the charging point restarted after this session was authorised; ask again");
+      else this.start(c.session_id, c.driver_id, c.price_per_kwh, c.stop_token);
       return;
     }
     // Central itself refuses drivers at an unavailable CP: the engine has nothing to change.

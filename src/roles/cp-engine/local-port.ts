@@ -2,8 +2,8 @@
  * The engine's side of its local port (protocol.ts): answers health checks and takes the key.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { validate } from "../../bus/messages.ts";
 import type { Logger } from "../../lib/log.ts";
+import { validate } from "../../lib/parsed.ts";
 import type { Engine } from "./engine.ts";
 import { type EngineAnswer, engineRequestSchema } from "./protocol.ts";
 

@@ -3,18 +3,19 @@
  * opened on demand and again after it breaks; each request waits for the answer with its id,
  * up to a timeout. A refused connection, a closed one or a timeout are all "no answer".
  */
-
 import type { Socket } from "bun";
+import type * as v from "valibot";
 import type { ChannelKey } from "../../crypto/keys.ts";
 import { KnownError } from "../../lib/errors.ts";
-import type { EngineAnswer, HealthAnswer } from "../cp-engine/protocol.ts";
+import { validate } from "../../lib/parsed.ts";
+import { errorAnswerSchema, type HealthAnswer, healthAnswerSchema, keyAnswerSchema } from "../cp-engine/protocol.ts";
 
 export class NoAnswer extends KnownError {
   override name = "NoAnswer";
 }
 
 interface Waiting {
-  resolve(answer: EngineAnswer): void;
+  resolve(answer: unknown): void;
   reject(err: Error): void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -39,15 +40,22 @@ export class EngineLink {
     return new EngineLink(address.slice(0, i), Number(address.slice(i + 1)), timeoutMs);
   }
 
-  async health(): Promise<HealthAnswer> {
-    const answer = await this.request({ op: "health" });
-    if (!answer.ok) throw new NoAnswer(`the engine refused the health check: ${answer.error}`);
-    return answer as HealthAnswer;
+  health(): Promise<HealthAnswer> {
+    return this.ask("the health check", { op: "health" }, healthAnswerSchema);
   }
 
   async handKey(cpId: string, key: ChannelKey): Promise<void> {
-    const answer = await this.request({ op: "key", cp_id: cpId, key_id: key.keyId, key: Buffer.from(key.key).toString("base64url") });
-    if (!answer.ok) throw new NoAnswer(`the engine refused the key: ${answer.error}`);
+    await this.ask("the key", { op: "key", cp_id: cpId, key_id: key.keyId, key: Buffer.from(key.key).toString("base64url") }, keyAnswerSchema);
+  }
+
+  /** Sends a request and reads its answer as `shape` declares it; a refusal or another shape is no answer. */
+  private async ask<S extends v.GenericSchema>(what: string, body: Record<string, unknown>, shape: S): Promise<v.InferOutput<S>> {
+    const answer = await this.request(body);
+    const refused = validate(errorAnswerSchema, answer);
+    if (refused.ok) throw new NoAnswer(`the engine refused ${what}: ${refused.value.error}`);
+    const read = validate(shape, answer);
+    if (!read.ok) throw new NoAnswer(`the engine answered ${what} in an unexpected shape (${read.reason})`);
+    return read.value;
   }
 
   close(): void {
@@ -55,10 +63,10 @@ export class EngineLink {
     this.dropConnection(new NoAnswer("closed"));
   }
 
-  private async request(body: Record<string, unknown>): Promise<EngineAnswer> {
+  private async request(body: Record<string, unknown>): Promise<unknown> {
     const socket = await this.connect();
     const id = this.nextId++;
-    return new Promise<EngineAnswer>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
         reject(new NoAnswer(`no answer within ${this.timeoutMs} ms`));
@@ -103,17 +111,17 @@ export class EngineLink {
     while ((nl = this.buffer.indexOf("\n")) >= 0) {
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
-      let answer: EngineAnswer;
+      let answer: unknown;
       try {
-        answer = JSON.parse(line) as EngineAnswer;
+        answer = JSON.parse(line);
       } catch {
         continue;
       }
-      if (answer.id === null) continue;
-      const w = this.waiting.get(answer.id);
-      if (!w) continue;
+      const id = (answer as { id?: unknown } | null)?.id;
+      const w = typeof id === "number" ? this.waiting.get(id) : undefined;
+      if (!w || typeof id !== "number") continue;
       clearTimeout(w.timer);
-      this.waiting.delete(answer.id);
+      this.waiting.delete(id);
       w.resolve(answer);
     }
   }

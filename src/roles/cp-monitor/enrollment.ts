@@ -1,13 +1,16 @@
 /**
  * A monitor's identity actions, over HTTPS trusting the local CA: register the CP with the
  * Registry (credential), deregister it, authenticate with the API (channel key), change its
- * location (register again). The credential and the key are kept in the CP's state file.
+ * location (register again). The credential and the key are kept in the CP's state file. Every
+ * reply is checked against the shape its service declares before anything is stored.
  */
-
+import type * as v from "valibot";
 import type { ChannelKey } from "../../crypto/keys.ts";
-import { callService, ServiceRefused, type ServiceReply, ServiceUnreachable } from "../../http/service-call.ts";
-import { type Fetch, tlsFetch } from "../../http/tls-client.ts";
+import { callJson, type JsonReply, NoReply, readReply, refusalText } from "../../http/json-client.ts";
+import { tlsFetch } from "../../http/tls-client.ts";
 import type { Logger } from "../../lib/log.ts";
+import { channelKeySchema, keyStatusSchema } from "../api/shapes.ts";
+import { deregistrationSchema, type RegisteredCp, registrationRecordSchema, registrationSchema } from "../registry/shapes.ts";
 import { caFileOf, type IdentityConfig } from "./identity-config.ts";
 import { channelKeyOf, forgetIdentity, IdentityError, loadIdentity, type StoredIdentity, saveIdentity } from "./identity-store.ts";
 
@@ -40,22 +43,39 @@ export function isTransient(err: unknown): boolean {
   return err instanceof UnreachableError || (err instanceof RefusedError && [502, 503, 504].includes(err.status));
 }
 
-function fetchFor(config: IdentityConfig): Fetch {
-  return tlsFetch(caFileOf(config), "EVNET_CA_FILE");
+interface Call<S extends v.GenericSchema> {
+  service: "Registry" | "API";
+  method: string;
+  url: string;
+  /** The shape the service declares for its answer. */
+  reply: S;
+  body?: unknown;
+  token?: string;
 }
 
-async function call(config: IdentityConfig, service: "Registry" | "API", method: string, url: string, body?: unknown, token?: string): Promise<ServiceReply> {
+async function call<S extends v.GenericSchema>(config: IdentityConfig, c: Call<S>): Promise<v.InferOutput<S>> {
+  let reply: JsonReply;
   try {
-    return await callService(fetchFor(config), service, method, url, { body, token });
+    reply = await callJson(tlsFetch(caFileOf(config), "EVNET_CA_FILE"), c.url, { method: c.method, body: c.body, token: c.token, timeoutMs: 10_000 });
   } catch (err) {
-    if (err instanceof ServiceRefused) throw new RefusedError(err.status, err.code, err.reason, err.message);
-    if (!(err instanceof ServiceUnreachable)) throw err;
+    if (!(err instanceof NoReply)) throw err;
     // A certificate that is not trusted will not become trusted by waiting; anything else may pass.
-    const certificate = /certificate|self.signed|issuer|verify|altname/i.test(`${err.message} ${err.hint ?? ""}`);
-    throw certificate
-      ? new IdentityError(err.message, { hint: err.hint, cause: err.cause })
-      : new UnreachableError(err.message, { hint: err.hint, cause: err.cause });
+    const certificate = /certificate|self.signed|issuer|verify|altname/i.test(`${err.why} ${err.hint ?? ""}`);
+    const message = `cannot reach the ${c.service} at ${new URL(c.url).origin}: ${err.why}`;
+    const options = { hint: err.hint, cause: err.cause };
+    throw certificate ? new IdentityError(message, options) : new UnreachableError(message, options);
   }
+  if (!reply.ok) {
+    const details = reply.error?.details as { reason?: unknown } | undefined;
+    const reason = typeof details?.reason === "string" ? details.reason : undefined;
+    throw new RefusedError(reply.status, reply.error?.code, reason, `the ${c.service} refused (${reply.status}): ${refusalText(reply)}`);
+  }
+  const body = readReply(c.reply, reply);
+  if (!body.ok)
+    throw new IdentityError(
+      `the ${c.service} answered ${c.method} ${new URL(c.url).pathname} in an unexpected shape (${body.reason}); is it another version of evnet?`,
+    );
+  return body.value;
 }
 
 function enrollmentToken(config: IdentityConfig): string {
@@ -73,22 +93,22 @@ export interface RegistrationRequest {
 
 /** Registers the CP (or updates its registration) and stores the new credential. */
 export async function register(config: IdentityConfig, request: RegistrationRequest): Promise<StoredIdentity> {
-  const reply = await call(
-    config,
-    "Registry",
-    "POST",
-    `${config.REGISTRY_URL}/ev/registry/charging-points`,
-    { cp_id: request.cpId, location: request.location, ...(request.pricePerKwh !== undefined ? { price_per_kwh: request.pricePerKwh } : {}) },
-    enrollmentToken(config),
-  );
+  const reply = await call(config, {
+    service: "Registry",
+    method: "POST",
+    url: `${config.REGISTRY_URL}/ev/registry/charging-points`,
+    reply: registrationSchema,
+    body: { cp_id: request.cpId, location: request.location, ...(request.pricePerKwh !== undefined ? { price_per_kwh: request.pricePerKwh } : {}) },
+    token: enrollmentToken(config),
+  });
   const before = loadIdentity(config.EVNET_DATA_DIR, request.cpId);
   const identity: StoredIdentity = {
     ...before,
     cp_id: request.cpId,
-    location: reply.body.location,
-    price_per_kwh: reply.body.price_per_kwh,
-    credential: reply.body.cp_credential,
-    credential_expires_at: reply.body.credential_expires_at,
+    location: reply.location,
+    price_per_kwh: reply.price_per_kwh,
+    credential: reply.cp_credential,
+    credential_expires_at: reply.credential_expires_at,
   };
   saveIdentity(config.EVNET_DATA_DIR, identity);
   return identity;
@@ -96,22 +116,34 @@ export async function register(config: IdentityConfig, request: RegistrationRequ
 
 /** Deregisters the CP and forgets its credential and key: they no longer work anyway. */
 export async function deregister(config: IdentityConfig, cpId: string): Promise<string> {
-  const reply = await call(config, "Registry", "DELETE", cpPath(config, cpId), undefined, enrollmentToken(config));
+  const reply = await call(config, {
+    service: "Registry",
+    method: "DELETE",
+    url: cpPath(config, cpId),
+    reply: deregistrationSchema,
+    token: enrollmentToken(config),
+  });
   forgetIdentity(config.EVNET_DATA_DIR, cpId);
-  return reply.body?.message ?? `${cpId} deregistered`;
+  return reply.message;
 }
 
 /** What the Registry says about the CP (never its credential). */
-export async function showRegistration(config: IdentityConfig, cpId: string): Promise<Record<string, unknown>> {
-  return (await call(config, "Registry", "GET", cpPath(config, cpId))).body.charging_point;
+export async function showRegistration(config: IdentityConfig, cpId: string): Promise<RegisteredCp> {
+  return (await call(config, { service: "Registry", method: "GET", url: cpPath(config, cpId), reply: registrationRecordSchema })).charging_point;
 }
 
 /** Trades the stored credential for a fresh channel key, and stores the key. */
 export async function authenticate(config: IdentityConfig, cpId: string): Promise<ChannelKey> {
   const stored = loadIdentity(config.EVNET_DATA_DIR, cpId);
   if (!stored?.credential) throw new IdentityError(`${cpId} has no credential yet: register it first`);
-  const reply = await call(config, "API", "POST", `${config.API_URL}/ev/central/auth`, { cp_id: cpId, cp_credential: stored.credential });
-  const identity: StoredIdentity = { ...stored, key_id: reply.body.key_id, key: reply.body.key, key_issued_at: reply.body.issued_at };
+  const reply = await call(config, {
+    service: "API",
+    method: "POST",
+    url: `${config.API_URL}/ev/central/auth`,
+    reply: channelKeySchema,
+    body: { cp_id: cpId, cp_credential: stored.credential },
+  });
+  const identity: StoredIdentity = { ...stored, key_id: reply.key_id, key: reply.key, key_issued_at: reply.issued_at };
   saveIdentity(config.EVNET_DATA_DIR, identity);
   return channelKeyOf(identity)!;
 }
@@ -124,8 +156,8 @@ export async function changeLocation(config: IdentityConfig, cpId: string, locat
 
 /** The API's view of which key is the CP's active one (null: none). */
 export async function activeKeyId(config: IdentityConfig, cpId: string): Promise<string | null> {
-  const reply = await call(config, "API", "GET", `${config.API_URL}/ev/central/charging-points/${encodeURIComponent(cpId)}/key-status`);
-  return reply.body.key_id ?? null;
+  const url = `${config.API_URL}/ev/central/charging-points/${encodeURIComponent(cpId)}/key-status`;
+  return (await call(config, { service: "API", method: "GET", url, reply: keyStatusSchema })).key_id;
 }
 
 export interface EnsureOptions {

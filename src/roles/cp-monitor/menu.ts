@@ -1,6 +1,7 @@
 /** The monitor's interactive menu: supervision status, the identity actions, a live view of the engine. */
-import { type LogCapture, runMenu, watch } from "../../cli/menu.ts";
+import type { LogCapture } from "../../cli/menu.ts";
 import type { Logger } from "../../lib/log.ts";
+import { runCpMenu } from "../cp-menu.ts";
 import type { MonitorConfig } from "./config.ts";
 import { type IdentityAction, identityMenuOptions, runIdentityAction } from "./identity-menu.ts";
 import type { RunningMonitor } from "./index.ts";
@@ -18,7 +19,7 @@ function status(running: RunningMonitor, config: MonitorConfig): string {
     `engine          ${config.ENGINE_ADDRESS}: ${v.health} since ${ago(v.since)} (${v.detail})`,
     `supplying       ${v.supplying ? `yes, session ${v.sessionId}` : "no"}`,
     `heartbeat       every ${config.MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL} s, last ${ago(m.lastHeartbeatAt)}`,
-    ...(m.queued > 0 ? [`waiting to send ${m.queued} message(s)${m.busFailing ? " (bus unreachable)" : ""}`] : []),
+    ...(m.backlog ? [m.backlog] : []),
   ].join("\n");
 }
 
@@ -31,18 +32,16 @@ export function monitorMenu(running: RunningMonitor, config: MonitorConfig, log:
     onNewKey: running.useKey,
     extraDetails: () => ({ Engine: `${config.ENGINE_ADDRESS} (${m.verdict.health})`, "Last heartbeat": ago(m.lastHeartbeatAt) }),
   };
-  return runMenu(
+  return runCpMenu(
     {
-      title: `evnet cp-monitor ${config.CP_ID}`,
+      role: "cp-monitor",
+      cpId: config.CP_ID,
       status: () => status(running, config),
+      live: {
+        label: "Watch the engine's health live",
+        line: () => `${m.verdict.health.padEnd(7)} ${m.verdict.supplying ? `supplying ${m.verdict.sessionId}` : "idle"}  (${m.verdict.detail})`,
+      },
       items: () => [
-        {
-          value: "watch",
-          label: "Watch the engine's health live",
-          run: async () => {
-            await watch(() => `${m.verdict.health.padEnd(7)} ${m.verdict.supplying ? `supplying ${m.verdict.sessionId}` : "idle"}  (${m.verdict.detail})`);
-          },
-        },
         ...identityMenuOptions.map((o) => ({ value: o.value, label: o.label, run: () => runIdentityAction(o.value as IdentityAction, identityCtx, signal) })),
       ],
     },

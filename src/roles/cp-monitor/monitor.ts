@@ -66,12 +66,9 @@ export class Monitor {
     return this.key?.keyId;
   }
 
-  get queued(): number {
-    return this.publisher.pending;
-  }
-
-  get busFailing(): boolean {
-    return this.publisher.failing;
+  /** Messages waiting for the bus, in words (undefined: none). */
+  get backlog(): string | undefined {
+    return this.publisher.backlog;
   }
 
   /** The CP's current key: at start and after each (re-)authentication. */

@@ -1,71 +1,54 @@
 /**
  * What the driver's app reads from Central's REST API (public reads): the CPs free to charge
- * at, and the driver's past sessions. Charging itself goes over the bus and needs no API.
+ * at, and the driver's past sessions, validated against the shapes the API declares. Charging
+ * itself goes over the bus and needs no API.
  */
+import type * as v from "valibot";
 import { caFileOf } from "../../config/common.ts";
 import { settingLabel } from "../../config/env.ts";
-import { explainFetchFailure, tlsFetch } from "../../http/tls-client.ts";
+import { callJson, type JsonReply, NoReply, readReply, refusalText } from "../../http/json-client.ts";
+import { tlsFetch } from "../../http/tls-client.ts";
 import { AppError } from "../../lib/errors.ts";
 import { localTime } from "../../lib/local-time.ts";
+import { type ChargingPointView, chargingPointListSchema, type SessionView, sessionListSchema } from "../api/shapes.ts";
 import type { DriverConfig } from "./config.ts";
 import { endReasonText } from "./output.ts";
 
-export interface CpListing {
-  cp_id: string;
-  location: string;
-  status: string;
-  price_per_kwh: number;
-  temperature_c?: number | null;
-}
-
-export interface PastSession {
-  session_id: string;
-  cp_id: string;
-  status: string;
-  energy_kwh: number;
-  cost_eur: number;
-  started_at: string;
-  ended_at: string | null;
-  end_reason: string | null;
-  duration_s: number;
-}
-
-/** Central's API cannot be reached or refused: reported plainly by the CLI. */
+/** Central's API cannot be reached, refused, or answered in a shape this app does not know: reported plainly by the CLI. */
 export class ApiUnavailable extends AppError {
   constructor(message: string, hint?: string) {
     super("unavailable", message, undefined, { hint });
   }
 }
 
-async function getJson(config: DriverConfig, path: string): Promise<any> {
-  const url = `${config.API_URL}${path}`;
-  let res: Response;
+async function getJson<S extends v.GenericSchema>(config: DriverConfig, path: string, schema: S): Promise<v.InferOutput<S>> {
+  let reply: JsonReply;
   try {
-    res = await tlsFetch(caFileOf(config), "EVNET_CA_FILE")(url, { signal: AbortSignal.timeout(5000) });
+    reply = await callJson(tlsFetch(caFileOf(config), "EVNET_CA_FILE"), `${config.API_URL}${path}`, { timeoutMs: 5000 });
   } catch (err) {
-    const { why, hint } = explainFetchFailure(err, url);
-    throw new ApiUnavailable(`cannot reach Central's API at ${config.API_URL}: ${why}`, hint ?? `is it running? Check ${settingLabel("API_URL")}`);
+    if (!(err instanceof NoReply)) throw err;
+    throw new ApiUnavailable(`cannot reach Central's API at ${config.API_URL}: ${err.why}`, err.hint ?? `is it running? Check ${settingLabel("API_URL")}`);
   }
-  if (!res.ok) throw new ApiUnavailable(`Central's API answered ${res.status} for ${path}`);
-  return res.json();
+  if (!reply.ok) throw new ApiUnavailable(`Central's API answered ${reply.status} for ${path}: ${refusalText(reply)}`);
+  const body = readReply(schema, reply);
+  if (!body.ok) throw new ApiUnavailable(`Central's API answered ${path} in an unexpected shape (${body.reason}); is it another version of evnet?`);
+  return body.value;
 }
 
-export async function availableCps(config: DriverConfig): Promise<CpListing[]> {
-  const body = await getJson(config, "/ev/central/charging-points?status=ACTIVE");
-  return (body.charging_points ?? []) as CpListing[];
+export async function availableCps(config: DriverConfig): Promise<ChargingPointView[]> {
+  return (await getJson(config, "/ev/central/charging-points?status=ACTIVE", chargingPointListSchema)).charging_points;
 }
 
-export async function history(config: DriverConfig, driverId: string, limit = 20): Promise<PastSession[]> {
-  const body = await getJson(config, `/ev/central/sessions?driver_id=${encodeURIComponent(driverId)}&limit=${limit}`);
-  return (body.sessions ?? []) as PastSession[];
+export async function history(config: DriverConfig, driverId: string, limit = 20): Promise<SessionView[]> {
+  return (await getJson(config, `/ev/central/sessions?driver_id=${encodeURIComponent(driverId)}&limit=${limit}`, sessionListSchema)).sessions;
 }
 
-export function formatCps(cps: CpListing[]): string {
+export function formatCps(cps: ChargingPointView[]): string {
   if (cps.length === 0) return "no charging point is available right now";
   return cps.map((c) => `${c.cp_id.padEnd(12)} ${c.location.padEnd(14)} ${c.price_per_kwh.toFixed(2)} €/kWh`).join("\n");
 }
 
-export function formatHistory(sessions: PastSession[]): string {
+export function formatHistory(sessions: SessionView[]): string {
   if (sessions.length === 0) return "no sessions yet";
   return sessions
     .map(

@@ -4,8 +4,9 @@
  * with a pause between them.
  */
 import { readFileSync } from "node:fs";
-import type { Refused, TicketMessage } from "../../bus/messages.ts";
+import type { Authorised, Refused, TicketMessage } from "../../bus/messages.ts";
 import { ConfigError } from "../../config/env.ts";
+import { isId } from "../../domain/ids.ts";
 import { type DriverClient, NoAnswerError } from "./client.ts";
 import type { Reporter } from "./output.ts";
 
@@ -29,7 +30,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export async function chargeOnce(client: DriverClient, cpId: string, s: ChargeSettings, out: Reporter, signal?: AbortSignal): Promise<Outcome> {
-  let answer;
+  let answer: Authorised | Refused;
   const notice = (text: string) => out.info(`${cpId}: ${text}`);
   try {
     answer = await client.requestCharge(cpId, s.requestTimeoutMs, notice);
@@ -92,7 +93,7 @@ export function readCpFile(path: string): string[] {
     .map((l) => l.replace(/#.*$/, ""))
     .flatMap((l) => l.split(/[\s,;]+/))
     .filter(Boolean);
-  const bad = ids.find((id) => !/^[A-Za-z0-9_.-]{1,64}$/.test(id));
+  const bad = ids.find((id) => !isId(id));
   if (bad) throw new ConfigError(`--file: ${path} has an invalid charging point id ${JSON.stringify(bad)}`);
   if (ids.length === 0) throw new ConfigError(`--file: ${path} lists no charging point`);
   return ids;

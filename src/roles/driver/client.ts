@@ -24,13 +24,13 @@ import {
   type Refused,
   type Stopping,
   type TicketMessage,
-  validate,
 } from "../../bus/messages.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import type { Topics } from "../../bus/topics.ts";
 import { stopHeaders, stopProof } from "../../crypto/stop-token.ts";
 import { KnownError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
+import { validate } from "../../lib/parsed.ts";
 import { groupName } from "../group-names.ts";
 import type { DriverChannel } from "./channel.ts";
 

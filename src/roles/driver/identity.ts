@@ -9,11 +9,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import type { ChannelKey } from "../../crypto/keys.ts";
-import { callService, ServiceRefused, ServiceUnreachable } from "../../http/service-call.ts";
+import { callJson, NoReply, readReply, refusalText } from "../../http/json-client.ts";
 import { tlsFetch } from "../../http/tls-client.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { saveOwnerOnly } from "../../lib/private-file.ts";
+import { driverKeySchema, registeredDriverSchema } from "../api/shapes.ts";
 import type { DriverConfig } from "./config.ts";
 
 const storedSchema = v.object({
@@ -48,10 +49,27 @@ function keyOf(stored: Stored | undefined): ChannelKey | undefined {
   return key.length === 32 ? { keyId: stored.key_id, key } : undefined;
 }
 
-function api(config: DriverConfig) {
+/** The API refused (its status, and what it said). */
+class Refused extends Error {
+  override name = "Refused";
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Calls the API and reads its answer by the shape the API declares (src/roles/api/shapes.ts). */
+async function callApi<S extends v.GenericSchema>(config: DriverConfig, method: string, path: string, reply: S, options: { body?: unknown; token?: string }) {
   const fetchFn = tlsFetch(config.EVNET_CA_FILE, "EVNET_CA_FILE");
-  return (method: string, path: string, options: { body?: unknown; token?: string }) =>
-    callService(fetchFn, "API", method, `${config.API_URL}${path}`, options);
+  const url = `${config.API_URL}${path}`;
+  const answer = await callJson(fetchFn, url, { method, ...options, timeoutMs: 10_000 });
+  if (!answer.ok) throw new Refused(answer.status, `the API refused (${answer.status}): ${refusalText(answer)}`);
+  const body = readReply(reply, answer);
+  if (!body.ok)
+    throw new AppError("unavailable", `the API answered ${method} ${path} in an unexpected shape (${body.reason}); is it another version of evnet?`);
+  return body.value as v.InferOutput<S>;
 }
 
 /** Registers the driver with the enrollment token; undefined when it has an account already. */
@@ -62,17 +80,23 @@ async function register(config: DriverConfig): Promise<string | undefined> {
       `driver ${config.DRIVER_ID} has no account here: set EVNET_ENROLLMENT_TOKEN to register it, or DRIVER_CREDENTIAL to the credential an operator gave you`,
     );
   try {
-    const reply = await api(config)("POST", "/ev/central/drivers", { body: { driver_id: config.DRIVER_ID }, token: config.EVNET_ENROLLMENT_TOKEN });
-    return reply.body.driver_credential as string;
+    const reply = await callApi(config, "POST", "/ev/central/drivers", registeredDriverSchema, {
+      body: { driver_id: config.DRIVER_ID },
+      token: config.EVNET_ENROLLMENT_TOKEN,
+    });
+    return reply.driver_credential;
   } catch (err) {
-    if (err instanceof ServiceRefused && err.status === 409) return undefined;
+    if (err instanceof Refused && err.status === 409) return undefined;
     throw err;
   }
 }
 
 async function authenticate(config: DriverConfig, credential: string): Promise<ChannelKey & { issuedAt: string }> {
-  const reply = await api(config)("POST", `/ev/central/drivers/${encodeURIComponent(config.DRIVER_ID)}/auth`, { body: { driver_credential: credential } });
-  return { keyId: reply.body.key_id, key: new Uint8Array(Buffer.from(reply.body.key, "base64")), issuedAt: reply.body.issued_at };
+  const path = `/ev/central/drivers/${encodeURIComponent(config.DRIVER_ID)}/auth`;
+  const reply = await callApi(config, "POST", path, driverKeySchema, { body: { driver_credential: credential } });
+  const key = new Uint8Array(Buffer.from(reply.key, "base64"));
+  if (key.length !== 32) throw new AppError("unavailable", `the API answered POST ${path} with a key of ${key.length} bytes, not 32`);
+  return { keyId: reply.key_id, key, issuedAt: reply.issued_at };
 }
 
 function save(config: DriverConfig, credential: string, key?: ChannelKey & { issuedAt?: string }): void {
@@ -104,17 +128,18 @@ export async function ensureDriverKey(config: DriverConfig, log: Logger): Promis
     return key;
   } catch (err) {
     const kept = keyOf(stored);
-    if (err instanceof ServiceUnreachable && kept && stored?.credential === credential) {
+    if (err instanceof NoReply && kept && stored?.credential === credential) {
       log.warn("the API cannot be reached; using the key kept from the last run", { driver_id: config.DRIVER_ID, key_id: kept.keyId, err });
       return kept;
     }
-    if (err instanceof ServiceRefused && err.status === 401)
+    if (err instanceof Refused && err.status === 401)
       throw new AppError(
         "unauthorized",
         `driver ${config.DRIVER_ID}'s credential does not work (${err.message}); ask an operator for a new one (DRIVER_CREDENTIAL)`,
       );
-    if (err instanceof ServiceUnreachable) throw new AppError("unavailable", err.message, undefined, { hint: err.hint, cause: err.cause });
-    if (err instanceof ServiceRefused) throw new AppError("unavailable", err.message);
+    if (err instanceof NoReply)
+      throw new AppError("unavailable", `cannot reach the API at ${new URL(err.url).origin}: ${err.why}`, undefined, { hint: err.hint, cause: err.cause });
+    if (err instanceof Refused) throw new AppError("unavailable", err.message);
     throw err;
   }
 }

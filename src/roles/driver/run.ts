@@ -40,12 +40,13 @@ export async function runDriver(config: DriverConfig, flags: DriverRunFlags): Pr
   await runRole("driver", async () => {
     const running = await start(config);
     const abort = new AbortController();
-    let done: Promise<number | void> | undefined;
+    /** The exit code when the role ends by itself (undefined: a plain exit). */
+    let done: Promise<number | undefined> | undefined;
     if (cps) done = runAuto(running.client, cps, chargeSettings(config), out, abort.signal).then(() => 0);
     else if (flags.cp) done = chargeOnce(running.client, flags.cp, chargeSettings(config), out, abort.signal).then((o) => (o.kind === "ticket" ? 0 : 1));
     else {
       const { driverMenu } = await import("./menu.ts");
-      done = driverMenu(running.client, config, logs!, abort.signal);
+      done = driverMenu(running.client, config, logs!, abort.signal).then(() => undefined);
     }
     return {
       done,

@@ -20,6 +20,16 @@ interface Transaction {
   seq: number;
 }
 
+/**
+ * The fields the charger reads of its central system's answers (ocpp-rpc's strict mode has checked
+ * them against the version's schemas; each answer has the few of them its call defines).
+ */
+interface Answer {
+  transactionId?: number;
+  idTagInfo?: { status?: string };
+  idTokenInfo?: { status?: string };
+}
+
 export type ChargerState = "Available" | "Preparing" | "Charging" | "Finishing" | "Faulted" | "Unavailable";
 
 export class SimulatedCharger {
@@ -31,7 +41,7 @@ export class SimulatedCharger {
   available = true;
   connected = false;
   tx?: Transaction;
-  private outbox: { method: string; params: () => Record<string, unknown>; then?: (answer: Record<string, any>) => void }[] = [];
+  private outbox: { method: string; params: () => Record<string, unknown>; then?: (answer: Answer) => void }[] = [];
   private pumping = false;
   private meterTimer?: ReturnType<typeof setInterval>;
   /** When the meter last counted the power delivered. */
@@ -102,8 +112,8 @@ export class SimulatedCharger {
 
   /** Answers the central system's calls. */
   private handleCalls(): void {
-    const on = (method: string, fn: (p: Record<string, any>) => Record<string, unknown>) =>
-      this.client.handle(method, async ({ params }) => fn(params ?? {}) as Record<string, any>);
+    // ocpp-rpc's strict mode has checked each call's params against the version's schema.
+    const on = <P>(method: string, fn: (p: P) => Record<string, unknown>) => this.client.handle(method, async ({ params }) => fn((params ?? {}) as P));
     const startRemote = (idTag: string): boolean => {
       if (this.faulted || !this.available || this.tx) return false;
       this.plugged = true;
@@ -121,13 +131,13 @@ export class SimulatedCharger {
       return this.tx && !available ? "Scheduled" : "Accepted";
     };
     if (this.v16) {
-      on("RemoteStartTransaction", (p) => ({ status: startRemote(p.idTag) ? "Accepted" : "Rejected" }));
-      on("RemoteStopTransaction", (p) => ({ status: stopRemote(String(p.transactionId)) ? "Accepted" : "Rejected" }));
-      on("ChangeAvailability", (p) => ({ status: availability(p.type === "Operative") }));
+      on<{ idTag: string }>("RemoteStartTransaction", (p) => ({ status: startRemote(p.idTag) ? "Accepted" : "Rejected" }));
+      on<{ transactionId: number }>("RemoteStopTransaction", (p) => ({ status: stopRemote(String(p.transactionId)) ? "Accepted" : "Rejected" }));
+      on<{ type: string }>("ChangeAvailability", (p) => ({ status: availability(p.type === "Operative") }));
     } else {
-      on("RequestStartTransaction", (p) => ({ status: startRemote(p.idToken.idToken) ? "Accepted" : "Rejected" }));
-      on("RequestStopTransaction", (p) => ({ status: stopRemote(p.transactionId) ? "Accepted" : "Rejected" }));
-      on("ChangeAvailability", (p) => ({ status: availability(p.operationalStatus === "Operative") }));
+      on<{ idToken: { idToken: string } }>("RequestStartTransaction", (p) => ({ status: startRemote(p.idToken.idToken) ? "Accepted" : "Rejected" }));
+      on<{ transactionId: string }>("RequestStopTransaction", (p) => ({ status: stopRemote(p.transactionId) ? "Accepted" : "Rejected" }));
+      on<{ operationalStatus: string }>("ChangeAvailability", (p) => ({ status: availability(p.operationalStatus === "Operative") }));
     }
   }
 
@@ -146,7 +156,7 @@ export class SimulatedCharger {
   }
 
   /** Queues a transaction message: sent in order, again after a failure, as real chargers do. */
-  private queue(method: string, params: () => Record<string, unknown>, then?: (answer: Record<string, any>) => void): void {
+  private queue(method: string, params: () => Record<string, unknown>, then?: (answer: Answer) => void): void {
     this.outbox.push({ method, params, then });
     void this.pump();
   }
@@ -158,7 +168,7 @@ export class SimulatedCharger {
       while (this.outbox.length && this.connected) {
         const head = this.outbox[0]!;
         try {
-          const answer = (await this.client.call(head.method, head.params())) as Record<string, any>;
+          const answer = (await this.client.call(head.method, head.params())) as Answer;
           this.outbox.shift();
           head.then?.(answer);
         } catch (err) {
@@ -281,7 +291,7 @@ export class SimulatedCharger {
       return "charge stopped";
     }
     if (this.tx) return "busy: another card's charge is in progress";
-    const answer = (await this.client.call("Authorize", this.v16 ? { idTag } : { idToken: { idToken: idTag, type: "ISO14443" } })) as Record<string, any>;
+    const answer = (await this.client.call("Authorize", this.v16 ? { idTag } : { idToken: { idToken: idTag, type: "ISO14443" } })) as Answer;
     const status = this.v16 ? answer.idTagInfo?.status : answer.idTokenInfo?.status;
     if (status !== "Accepted") return `card refused (${status})`;
     if (!this.available) return "the charger is unavailable";

@@ -10,13 +10,13 @@
  * start reading the stop carries, or audited as unbillable.
  */
 import { and, eq, isNull } from "drizzle-orm";
-import { chargingSessions } from "../../db/schema/index.ts";
+import { chargingSessions, type OcppTransactionRow } from "../../db/schema/index.ts";
 import { costOf, type EndReason, meterKwh } from "../../domain/billing.ts";
 import { isId } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import type { ChargerLink } from "./link.ts";
 import { type MeterReading, sessionKwh } from "./meter.ts";
-import { endTransaction, noteMeter, recordTransaction, type TxRow } from "./transactions.ts";
+import { endTransaction, noteMeter, recordTransaction } from "./transactions.ts";
 
 export interface TransactionStart {
   /** 2.0.1: the charger's transaction id; 1.6: none (the gateway assigns one). */
@@ -54,7 +54,7 @@ async function awaitedSession(link: ChargerLink, driverId: string): Promise<stri
  * transaction. A start whose token was not accepted is recorded (its stop must be known) but
  * is no session: `announce` false.
  */
-export async function startTransaction(link: ChargerLink, s: TransactionStart, announce = true): Promise<TxRow> {
+export async function startTransaction(link: ChargerLink, s: TransactionStart, announce = true): Promise<OcppTransactionRow> {
   const driverId = s.idToken && isId(s.idToken) ? s.idToken : undefined;
   const awaited = driverId ? await awaitedSession(link, driverId) : undefined;
   const { row, created } = await recordTransaction(link.ctx.db, {
@@ -73,7 +73,7 @@ export async function startTransaction(link: ChargerLink, s: TransactionStart, a
 }
 
 /** Tells Central a transaction started (again after a retry: Central counts it once). */
-export function announceStart(link: ChargerLink, row: TxRow, remote: boolean): void {
+export function announceStart(link: ChargerLink, row: OcppTransactionRow, remote: boolean): void {
   const at = new Date().toISOString();
   if (remote) link.publish({ type: "supply_started", session_id: row.sessionId, at });
   else if (row.idTag && isId(row.idTag))
@@ -92,7 +92,7 @@ export function announceStart(link: ChargerLink, row: TxRow, remote: boolean): v
 }
 
 /** Live readings of an open transaction, as telemetry. */
-export async function meterValues(link: ChargerLink, row: TxRow, readings: MeterReading[]): Promise<void> {
+export async function meterValues(link: ChargerLink, row: OcppTransactionRow, readings: MeterReading[]): Promise<void> {
   let start = row.meterStartWh;
   for (const r of readings) {
     if (r.energyWh === undefined) continue;
@@ -124,7 +124,7 @@ export interface TransactionStop {
 }
 
 /** Ends a transaction with the charger's final reading and closes its session; a repeated stop does nothing. */
-export async function stopTransaction(link: ChargerLink, row: TxRow, stop: TransactionStop): Promise<void> {
+export async function stopTransaction(link: ChargerLink, row: OcppTransactionRow, stop: TransactionStop): Promise<void> {
   const meterStopWh = stop.meterStopWh ?? row.lastMeterWh;
   const ended = await endTransaction(link.ctx.db, row.id, { meterStopWh, stoppedAt: stop.stoppedAt, reason: stop.chargerReason });
   if (!ended) {
@@ -155,7 +155,7 @@ export async function stopTransaction(link: ChargerLink, row: TxRow, stop: Trans
 export async function unknownTransaction(
   link: ChargerLink,
   t: { ocppTxId: string; idToken: string | null; connectorId: number; begin?: MeterReading; firstSeen: MeterReading | undefined; at: Date },
-): Promise<TxRow | undefined> {
+): Promise<OcppTransactionRow | undefined> {
   const begin = t.begin ?? t.firstSeen;
   if (!t.idToken || !isId(t.idToken) || begin?.energyWh === undefined) {
     await link.ctx.auditor.record({

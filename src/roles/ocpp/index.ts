@@ -11,10 +11,9 @@ import { ensureTopicsIfReachable } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { RetryingPublisher } from "../../bus/retrying-publisher.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
-import { openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { createLogger } from "../../lib/log.ts";
-import type { Shared } from "../shared.ts";
+import { roleDatabase, type Shared } from "../shared.ts";
 import { followCommands, watchKeys } from "./commands.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { GatewayContext } from "./context.ts";
@@ -34,15 +33,7 @@ const KEY_CHECK_EVERY_MS = 5_000;
 export async function start(config: GatewayConfig, shared: Shared = {}): Promise<RunningGateway> {
   const instance = config.OCPP_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const log = shared.log ?? createLogger("ocpp");
-  log.info("opening database");
-  const database =
-    shared.database ??
-    (await openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: config.EVNET_DATA_DIR,
-      maxConnections: config.DATABASE_POOL_SIZE,
-      applicationName: "evnet ocpp",
-    }));
+  const database = await roleDatabase(shared, config, "ocpp", log);
   await migrate(database.db);
   const bus = shared.bus ?? (await openBus(busOptionsFrom(config, `evnet-ocpp-${instance}`)));
   const topics = topicsFor(config.EVNET_TOPIC_PREFIX);

@@ -6,10 +6,11 @@
  * to it go one at a time too (ocpp-rpc's call concurrency 1).
  */
 import type RPCServerClient from "ocpp-rpc/lib/server-client";
-import { type CpCommand, type CpEvent, cpCommandSchema, nowIso, validate } from "../../bus/messages.ts";
+import { type CpCommand, type CpEvent, cpCommandSchema, nowIso } from "../../bus/messages.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import { type CpChannel, createCpChannel } from "../../cp/channel.ts";
 import type { ChannelKey } from "../../crypto/keys.ts";
+import { validate } from "../../lib/parsed.ts";
 import type { Subprotocol } from "./admission.ts";
 import type { GatewayContext } from "./context.ts";
 

@@ -13,6 +13,7 @@ import { createServer as createTlsServer, type TLSSocket, type Server as TlsServ
 import { RPCServer } from "ocpp-rpc";
 import type RPCServerClient from "ocpp-rpc/lib/server-client";
 import type { ChannelKey } from "../../crypto/keys.ts";
+import { printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { type Admission, admit, type HandshakeFacts, SUBPROTOCOLS } from "./admission.ts";
 import { forgetConnectionsOf, markOffline, markOnline } from "./connections.ts";
@@ -62,12 +63,13 @@ export async function listen(ctx: GatewayContext): Promise<Listening> {
       certificate: tls ? certificateOf(socket) : undefined,
     };
     const refuse = async (status: number, reason: string) => {
-      log.warn("refused a charger's connection", { cp_id: hs.identity.slice(0, 64), status, reason, from: hs.remoteAddress });
+      const claimed = printable(hs.identity);
+      log.warn("refused a charger's connection", { cp_id: claimed, status, reason, from: hs.remoteAddress });
       await ctx.auditor.record({
         eventType: "authentication",
         actorType: "cp",
-        actorId: hs.identity.slice(0, 64),
-        resource: cpResource(hs.identity.slice(0, 64)),
+        actorId: claimed,
+        resource: cpResource(claimed),
         action: "ocpp_connect",
         outcome: "failure",
         reason,
@@ -83,7 +85,7 @@ export async function listen(ctx: GatewayContext): Promise<Listening> {
       const key = await ctx.keys.keyFor(hs.identity, admission.proof, hs.remoteAddress);
       accept({ admission, key } satisfies Admitted, admission.subprotocol);
     } catch (err) {
-      log.error("could not admit a charger", { cp_id: hs.identity.slice(0, 64), err });
+      log.error("could not admit a charger", { cp_id: printable(hs.identity), err });
       reject(503, "the central system cannot admit chargers right now; try again");
     }
   });

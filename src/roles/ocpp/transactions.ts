@@ -5,9 +5,7 @@
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { type Db, rowsOf } from "../../db/client.ts";
-import { ocppTransactions } from "../../db/schema/index.ts";
-
-export type TxRow = typeof ocppTransactions.$inferSelect;
+import { type OcppTransactionRow, ocppTransactions } from "../../db/schema/index.ts";
 
 export interface NewTransaction {
   cpId: string;
@@ -23,7 +21,7 @@ export interface NewTransaction {
 }
 
 /** Records a transaction, or finds the one already recorded (same 1.6 start or same 2.0.1 id): `created` says which. */
-export async function recordTransaction(db: Db, t: NewTransaction): Promise<{ row: TxRow; created: boolean }> {
+export async function recordTransaction(db: Db, t: NewTransaction): Promise<{ row: OcppTransactionRow; created: boolean }> {
   return db.transaction(async (tx) => {
     let values = { ...t, ocppTxId: t.ocppTxId ?? "" };
     let id: number | undefined;
@@ -46,7 +44,7 @@ export async function recordTransaction(db: Db, t: NewTransaction): Promise<{ ro
   });
 }
 
-export async function findTransaction(db: Db, cpId: string, ocppTxId: string): Promise<TxRow | undefined> {
+export async function findTransaction(db: Db, cpId: string, ocppTxId: string): Promise<OcppTransactionRow | undefined> {
   const [row] = await db
     .select()
     .from(ocppTransactions)
@@ -54,7 +52,7 @@ export async function findTransaction(db: Db, cpId: string, ocppTxId: string): P
   return row;
 }
 
-export async function findBySession(db: Db, cpId: string, sessionId: string): Promise<TxRow | undefined> {
+export async function findBySession(db: Db, cpId: string, sessionId: string): Promise<OcppTransactionRow | undefined> {
   const [row] = await db
     .select()
     .from(ocppTransactions)
@@ -75,7 +73,7 @@ export async function endTransaction(
   db: Db,
   id: number,
   end: { meterStopWh: number | null; stoppedAt: Date; reason: string; meterStartWh?: number },
-): Promise<TxRow | undefined> {
+): Promise<OcppTransactionRow | undefined> {
   const [row] = await db
     .update(ocppTransactions)
     .set({
@@ -91,7 +89,7 @@ export async function endTransaction(
 }
 
 /** A transaction that began without a driver's token (plugged in first) learns it later. */
-export async function attachToken(db: Db, id: number, idTag: string): Promise<TxRow | undefined> {
+export async function attachToken(db: Db, id: number, idTag: string): Promise<OcppTransactionRow | undefined> {
   const [row] = await db
     .update(ocppTransactions)
     .set({ idTag })

@@ -7,19 +7,14 @@ import { createAuditor } from "../../audit/audit.ts";
 import { ConfigError, settingLabel } from "../../config/env.ts";
 import { readSettingFile } from "../../config/files.ts";
 import { type CredentialSigner, createCredentialSigner, SigningKeyError } from "../../crypto/credentials.ts";
-import { type Database, openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
 import { createBrakes, DEFAULT_BRAKES } from "../../http/brakes.ts";
 import { isLoopbackHost } from "../../http/client-address.ts";
 import { readTlsFiles, type ServeSettings, serve, type TlsFiles } from "../../http/serve.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
+import { roleDatabase, type Shared } from "../shared.ts";
 import { createRegistryApp } from "./app.ts";
 import type { RegistryConfig } from "./config.ts";
-
-export interface Shared {
-  database?: Database;
-  log?: Logger;
-}
 
 const SERVE_SETTINGS: ServeSettings = { port: "REGISTRY_PORT", cert: "REGISTRY_TLS_CERT", key: "REGISTRY_TLS_KEY" };
 
@@ -55,18 +50,7 @@ export async function start(config: RegistryConfig, shared: Shared = {}) {
   const log = shared.log ?? createLogger("registry");
   const tls = transport(config, log);
   const signer = await loadSigner(config.REGISTRY_SIGNING_KEY);
-  log.info("opening database");
-  const database =
-    shared.database ??
-    (await openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: config.EVNET_DATA_DIR,
-      maxConnections: config.DATABASE_POOL_SIZE,
-      applicationName: "evnet registry",
-      connectNow: true,
-      waitS: config.DATABASE_START_WAIT_S,
-      onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
-    }));
+  const database = await roleDatabase(shared, config, "registry", log);
   try {
     await migrate(database.db);
   } catch (err) {

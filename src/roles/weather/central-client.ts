@@ -6,14 +6,15 @@
  *
  * Failures come in two kinds the office treats differently: CentralUnreachable (no connection,
  * a timeout, a 5xx such as 503 "bus or database down": try again later, nothing is lost) and
- * CentralRejected (a 4xx: the request itself is wrong, e.g. a bad service token; sending it
- * again would not help).
+ * CentralRejected (a 4xx: the request itself is wrong, e.g. a bad service token; or an answer
+ * that is not in the shape src/roles/api/shapes.ts declares: sending it again would not help).
  */
-
 import * as v from "valibot";
+import { callJson, type JsonReply, NoReply, readReply } from "../../http/json-client.ts";
 import { type Fetch, tlsFetch } from "../../http/tls-client.ts";
 import type { CityTemperatureReport, WeatherEventReport, WeatherHeartbeat } from "../../http/weather-api.ts";
 import { KnownError } from "../../lib/errors.ts";
+import { type CityWeatherStored, chargingPointListSchema, cityWeatherStoredSchema, weatherLocationListSchema } from "../api/shapes.ts";
 
 export class CentralUnreachable extends KnownError {
   override name = "CentralUnreachable";
@@ -38,12 +39,6 @@ export interface CentralClientOptions {
   timeoutMs?: number;
 }
 
-const chargingPointsAnswer = v.union([v.object({ charging_points: v.array(v.object({ location: v.string() })) }), v.array(v.object({ location: v.string() }))]);
-const locationsAnswer = v.object({ locations: v.array(v.object({ city: v.string() })) });
-const reportAnswer = v.object({ city: v.string(), alert: v.boolean(), transition: v.string() });
-
-const errorMessage = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
-
 export class CentralClient {
   private readonly fetch: Fetch;
   private readonly timeoutMs: number;
@@ -59,66 +54,44 @@ export class CentralClient {
 
   /** Distinct locations of the registered CPs. */
   async chargingPointLocations(): Promise<string[]> {
-    const answer = v.safeParse(chargingPointsAnswer, await this.request("GET", "/ev/central/charging-points"));
-    if (!answer.success) throw new CentralRejected(200, "GET /ev/central/charging-points answered in an unexpected shape");
-    const list = Array.isArray(answer.output) ? answer.output : answer.output.charging_points;
-    return list.map((cp) => cp.location);
+    const answer = await this.request("GET", "/ev/central/charging-points", chargingPointListSchema);
+    return answer.charging_points.map((cp) => cp.location);
   }
 
   /** Locations operators added through the API. */
   async operatorLocations(): Promise<string[]> {
-    const answer = v.safeParse(locationsAnswer, await this.request("GET", "/ev/central/weather/locations"));
-    if (!answer.success) throw new CentralRejected(200, "GET /ev/central/weather/locations answered in an unexpected shape");
-    return answer.output.locations.map((l) => l.city);
+    const answer = await this.request("GET", "/ev/central/weather/locations", weatherLocationListSchema);
+    return answer.locations.map((l) => l.city);
   }
 
-  async reportTemperature(report: CityTemperatureReport): Promise<{ alert: boolean; transition: string }> {
-    const answer = v.safeParse(reportAnswer, await this.request("PUT", "/ev/central/city-temperature", report));
-    if (!answer.success) throw new CentralRejected(200, "PUT /ev/central/city-temperature answered in an unexpected shape");
-    return answer.output;
+  reportTemperature(report: CityTemperatureReport): Promise<CityWeatherStored> {
+    return this.request("PUT", "/ev/central/city-temperature", cityWeatherStoredSchema, report);
   }
 
   async reportEvent(event: WeatherEventReport): Promise<void> {
-    await this.request("POST", "/ev/central/weather/events", event);
+    await this.request("POST", "/ev/central/weather/events", v.unknown(), event);
   }
 
   async heartbeat(beat: WeatherHeartbeat): Promise<void> {
-    await this.request("PUT", "/ev/central/weather/heartbeat", beat);
+    await this.request("PUT", "/ev/central/weather/heartbeat", v.unknown(), beat);
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
+  private async request<S extends v.GenericSchema>(method: string, path: string, shape: S, body?: unknown): Promise<v.InferOutput<S>> {
     const url = new URL(path, this.options.baseUrl).toString();
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (method !== "GET") headers.authorization = `Bearer ${this.options.serviceToken}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    let res: Response;
-    let text: string;
+    let reply: JsonReply;
     try {
-      res = await this.fetch(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await res.text();
+      reply = await callJson(this.fetch, url, { method, body, token: method === "GET" ? undefined : this.options.serviceToken, timeoutMs: this.timeoutMs });
     } catch (err) {
-      const why =
-        err instanceof Error && err.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
-      throw new CentralUnreachable(`${method} ${path}: cannot reach Central's API at ${this.options.baseUrl}: ${why}`);
+      if (!(err instanceof NoReply)) throw err;
+      throw new CentralUnreachable(`${method} ${path}: cannot reach Central's API at ${this.options.baseUrl}: ${err.why}`);
     }
-    const parsed = parseJson(text);
-    if (res.ok) return parsed;
-    const said = v.safeParse(errorMessage, parsed);
-    const message = `${method} ${path} answered ${res.status}${said.success ? ` ${said.output.error.code}: ${said.output.error.message}` : ""}`;
-    if (res.status >= 500) throw new CentralUnreachable(message);
-    throw new CentralRejected(res.status, message);
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
+    if (!reply.ok) {
+      const message = `${method} ${path} answered ${reply.status}${reply.error ? ` ${reply.error.code}: ${reply.error.message}` : ""}`;
+      if (reply.status >= 500) throw new CentralUnreachable(message);
+      throw new CentralRejected(reply.status, message);
+    }
+    const answer = readReply(shape, reply);
+    if (!answer.ok) throw new CentralRejected(reply.status, `${method} ${path} answered in an unexpected shape (${answer.reason})`);
+    return answer.value;
   }
 }

@@ -5,6 +5,7 @@
  * memory (shown on request) so they do not tear the prompts apart.
  */
 import * as p from "@clack/prompts";
+import { isCity } from "../../db/city-key.ts";
 import { sink as currentSink, type Level, setLogSink } from "../../lib/log.ts";
 import type { WeatherOffice } from "./office.ts";
 import { OfflineProvider, readOfflineFile, setOfflineTemperature } from "./providers/offline.ts";
@@ -147,7 +148,7 @@ const actions: Record<"list" | "add" | "remove" | "offline" | "status", (o: Menu
 };
 
 async function askCity(message: string, signal: AbortSignal): Promise<string | undefined> {
-  const city = await p.text({ message, signal, validate: (s) => (s?.trim() && s.trim().length <= 100 ? undefined : "1 to 100 characters") });
+  const city = await p.text({ message, signal, validate: (s) => (isCity(s ?? "") ? undefined : "1 to 100 characters, no control characters") });
   return p.isCancel(city) ? undefined : city.trim();
 }
 

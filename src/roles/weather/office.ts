@@ -6,9 +6,12 @@
  * A bad key or the rate limit concern the whole account, so the round stops there; a 429 also
  * pauses every call (see pacing.ts).
  */
+
+import { CITY_MAX, cityKey } from "../../db/city-key.ts";
+import { printable } from "../../domain/ids.ts";
 import type { ReadFailureKind, TemperatureReading } from "../../domain/temperature-reading.ts";
 import { failsForEveryCity } from "../../domain/temperature-reading.ts";
-import { cityKey, isFrostAlert } from "../../domain/weather-policy.ts";
+import { isFrostAlert } from "../../domain/weather-policy.ts";
 import type { Logger } from "../../lib/log.ts";
 import { Backoff, type Clock, effectiveIntervalMs, Pacer, realClock } from "./pacing.ts";
 import { ReadFailure, type TemperatureProvider } from "./providers/provider.ts";
@@ -55,6 +58,8 @@ export class WeatherOffice {
   private readonly clock: Clock;
   private rounds = 0;
   private locationsWarned = "";
+  /** The file's refused names last warned about, so a file is not warned about every round. */
+  private fileWarned = "";
 
   constructor(private readonly options: OfficeOptions) {
     this.clock = options.clock ?? realClock;
@@ -97,7 +102,13 @@ export class WeatherOffice {
       if (why !== this.locationsWarned) log.warn("cannot refresh locations from Central's API: keeping the last known ones", { why });
       this.locationsWarned = why;
     }
-    if (locationsFile) this.watch.set("file", readLocationsFile(locationsFile));
+    const refused = locationsFile ? this.watch.set("file", readLocationsFile(locationsFile)) : [];
+    if (refused.length && refused.join("\n") !== this.fileWarned)
+      log.warn("the locations file names cities that cannot be watched (over 100 characters, or control characters)", {
+        file: locationsFile,
+        names: refused.map((c) => printable(c, CITY_MAX)),
+      });
+    this.fileWarned = refused.join("\n");
     this.forgetUnwatched();
   }
 

@@ -5,10 +5,12 @@
  * state of every city is sent again, so Central ends up with the last state even if it missed
  * some of it.
  */
+
+import { cityKey } from "../../db/city-key.ts";
 import type { TemperatureReading } from "../../domain/temperature-reading.ts";
-import { cityKey } from "../../domain/weather-policy.ts";
 import type { CityTemperatureReport, WeatherEventReport, WeatherHeartbeat } from "../../http/weather-api.ts";
 import type { Logger } from "../../lib/log.ts";
+import type { CityWeatherStored } from "../api/shapes.ts";
 import { CentralRejected, CentralUnreachable } from "./central-client.ts";
 
 /** What the office needs from Central's API (CentralClient implements it). */
@@ -16,7 +18,7 @@ export interface CentralPort {
   readonly baseUrl: string;
   chargingPointLocations(): Promise<string[]>;
   operatorLocations(): Promise<string[]>;
-  reportTemperature(report: CityTemperatureReport): Promise<{ alert: boolean; transition: string }>;
+  reportTemperature(report: CityTemperatureReport): Promise<Pick<CityWeatherStored, "alert" | "transition">>;
   reportEvent(event: WeatherEventReport): Promise<void>;
   heartbeat(beat: WeatherHeartbeat): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * menu. One entry per city, whatever the case or spacing each source writes it in.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cityKey, tidyCity } from "../../domain/weather-policy.ts";
+import { cityKey, isCity, tidyCity } from "../../db/city-key.ts";
 
 export type LocationSource = "cp" | "operator" | "file" | "menu";
 
@@ -18,9 +18,14 @@ const ORDER: LocationSource[] = ["cp", "operator", "file", "menu"];
 export class WatchList {
   private readonly bySource = new Map<LocationSource, string[]>(ORDER.map((s) => [s, []]));
 
-  /** Replaces one source's cities (blank names are ignored). */
-  set(source: LocationSource, cities: string[]): void {
-    this.bySource.set(source, cities.map(tidyCity).filter(Boolean));
+  /**
+   * Replaces one source's cities (blank names are ignored). Returns the names that cannot be a
+   * city (too long, or with a control character), which are left out.
+   */
+  set(source: LocationSource, cities: string[]): string[] {
+    const named = cities.map(tidyCity).filter(Boolean);
+    this.bySource.set(source, named.filter(isCity));
+    return named.filter((c) => !isCity(c));
   }
 
   get(source: LocationSource): string[] {

@@ -33,7 +33,7 @@ function health(name: string, status: ServiceHealth["status"], detail: string, e
 }
 
 /** Runs `check` and times it; up when it resolves, down with its error otherwise. */
-async function timed(name: string, what: string, check: () => Promise<string | void>): Promise<ServiceHealth> {
+async function timed(name: string, what: string, check: () => Promise<string | undefined>): Promise<ServiceHealth> {
   const started = performance.now();
   try {
     const detail = await withTimeout(check(), PROBE_TIMEOUT_MS, what);

@@ -1,15 +1,16 @@
 /** `GET /ev/central/audit-events`: the audit log, filtered and paged, newest first. */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { ACTOR_TYPES, OUTCOMES } from "../../../audit/vocabulary.ts";
 import { searchAuditEvents } from "../../../db/repos/audit-events.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
+import { queryText } from "../../../http/validate.ts";
 import type { ApiContext } from "../context.ts";
-import { auditEventSchema } from "../shapes.ts";
+import { auditEventPageSchema } from "../shapes.ts";
 import { toAuditEventView } from "../views/audit.ts";
 import { wholeNumber } from "./query.ts";
 
-const text = (name: string, max = 200) =>
-  v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, `${name} must not be empty`), v.maxLength(max, `${name} is too long`)));
+const filter = (name: string, max = 200) => queryText(name, max, { required: true });
 const time = (name: string) =>
   v.optional(
     v.pipe(
@@ -19,13 +20,16 @@ const time = (name: string) =>
     ),
   );
 
+/** "a, b or c", as the refusal names the values a filter takes. */
+const either = (values: readonly string[]) => `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`;
+
 const auditQuery = v.pipe(
   v.object({
-    event_type: text("event_type", 64),
-    actor_type: v.optional(v.picklist(["cp", "driver", "operator", "system", "service"], "actor_type must be cp, driver, operator, system or service")),
-    actor_id: text("actor_id"),
-    resource: text("resource"),
-    outcome: v.optional(v.picklist(["success", "failure", "error"], "outcome must be success, failure or error")),
+    event_type: filter("event_type", 64),
+    actor_type: v.optional(v.picklist(ACTOR_TYPES, `actor_type must be ${either(ACTOR_TYPES)}`)),
+    actor_id: filter("actor_id"),
+    resource: filter("resource"),
+    outcome: v.optional(v.picklist(OUTCOMES, `outcome must be ${either(OUTCOMES)}`)),
     from: time("from"),
     to: time("to"),
     limit: wholeNumber("limit", 100, 1, 500),
@@ -36,11 +40,6 @@ const auditQuery = v.pipe(
   v.check((q) => !(q.from && q.to) || q.from <= q.to, "from must not be after to"),
 );
 
-const pageSchema = v.object({
-  audit_events: v.array(auditEventSchema),
-  paging: v.object({ limit: v.number(), offset: v.number(), total: v.number(), next_cursor: v.nullable(v.string()) }),
-});
-
 export function auditEventRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
   app.get(
@@ -50,7 +49,7 @@ export function auditEventRoutes(ctx: ApiContext): Hono {
       summary: "Search the audit log",
       description:
         "Newest first. Filters: event_type, actor_type, actor_id, resource (e.g. cp/CP_001), outcome, from/to (ISO 8601). Page with offset, or pass the previous page's next_cursor as cursor.",
-      responses: { 200: ok("A page of audit events", pageSchema), ...errors(422) },
+      responses: { 200: ok("A page of audit events", auditEventPageSchema), ...errors(422) },
     }),
     validate("query", auditQuery),
     async (c) => {

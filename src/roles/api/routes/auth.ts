@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { printable, textSchema } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { clientAddress, isLoopback } from "../../../http/client-address.ts";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
@@ -13,24 +14,11 @@ import { cpResource } from "../../../identity/audit-resource.ts";
 import { authenticateCp } from "../../../identity/authenticate.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
+import { type ChannelKeyReply, channelKeySchema } from "../shapes.ts";
 
 const authRequestSchema = v.object({
   cp_id: v.optional(cpIdSchema),
-  cp_credential: v.pipe(
-    v.string("cp_credential must be a string"),
-    v.minLength(1, "cp_credential is required"),
-    v.maxLength(4096, "cp_credential is too long"),
-  ),
-});
-
-const authResponseSchema = v.object({
-  cp_id: v.string(),
-  key_id: v.string(),
-  /** base64 of the 32-byte AES-256-GCM channel key: returned once, keep it secret. */
-  key: v.string(),
-  algorithm: v.literal("AES-256-GCM"),
-  issued_at: v.string(),
-  message: v.string(),
+  cp_credential: textSchema(4096, "cp_credential", { required: true }),
 });
 
 /** Whether this API hands keys out over its transport to this client. */
@@ -49,7 +37,7 @@ export function authRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables 
       summary: "Authenticate a charging point",
       description:
         "Trades a CP's current Registry credential for a fresh 256-bit channel key (returned once). The CP becomes ACTIVE. Refused with 401 and a reason for an invalid, expired, forged, superseded or deregistered credential.",
-      responses: { 200: ok("The channel key", authResponseSchema), ...errors(400, 401, 403, 422, 503) },
+      responses: { 200: ok("The channel key", channelKeySchema), ...errors(400, 401, 403, 422, 503) },
     }),
     auditFailures(ctx.auditor, {
       eventType: "authentication",
@@ -57,7 +45,7 @@ export function authRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables 
       actorType: "cp",
       resource: async (c) => {
         const body = (await c.req.json().catch(() => undefined)) as { cp_id?: unknown } | undefined;
-        return typeof body?.cp_id === "string" ? cpResource(body.cp_id.slice(0, 64)) : undefined;
+        return typeof body?.cp_id === "string" ? cpResource(printable(body.cp_id)) : undefined;
       },
     }),
     async (c, next) => {
@@ -79,10 +67,10 @@ export function authRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables 
         cp_id: issued.cpId,
         key_id: issued.keyId,
         key: Buffer.from(issued.key).toString("base64"),
-        algorithm: "AES-256-GCM" as const,
+        algorithm: "AES-256-GCM",
         issued_at: issued.issuedAt.toISOString(),
         message: `Charging point ${issued.cpId} authenticated; keep this key secret, it is not shown again`,
-      });
+      } satisfies ChannelKeyReply);
     },
   );
 

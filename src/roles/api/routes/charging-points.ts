@@ -6,15 +6,14 @@ import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { citySchema, cpIdSchema } from "../../../http/validate.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
-import { chargingPointSchema } from "../shapes.ts";
+import { chargingPointListSchema, chargingPointSchema } from "../shapes.ts";
 import { findChargingPoint, listChargingPoints } from "../views/charging-points.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
 const listQuery = v.object({
   status: v.optional(v.picklist(CP_STATES, `status must be one of ${CP_STATES.join(", ")}`)),
-  location: v.optional(citySchema),
+  location: v.optional(citySchema("location")),
 });
-const listResponse = v.object({ charging_points: v.array(chargingPointSchema) });
 
 export function chargingPointRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
@@ -25,7 +24,7 @@ export function chargingPointRoutes(ctx: ApiContext): Hono {
       tags: ["charging-points"],
       summary: "List charging points",
       description: "Registered charging points with their state, location temperature and session in progress. Deregistered ones are left out.",
-      responses: { 200: ok("The charging points, by id", listResponse), ...errors(422) },
+      responses: { 200: ok("The charging points, by id", chargingPointListSchema), ...errors(422) },
     }),
     validate("query", listQuery),
     async (c) => {
@@ -40,7 +39,7 @@ export function chargingPointRoutes(ctx: ApiContext): Hono {
     describeRoute({
       tags: ["charging-points"],
       summary: "List every charging point, deregistered ones too",
-      responses: { 200: ok("Every charging point ever registered, by id", listResponse), ...errors(422) },
+      responses: { 200: ok("Every charging point ever registered, by id", chargingPointListSchema), ...errors(422) },
     }),
     validate("query", listQuery),
     async (c) => {

@@ -11,21 +11,17 @@ import * as v from "valibot";
 import { BusError } from "../../../bus/bus.ts";
 import { type CityTemperatureMessage, sendControl } from "../../../bus/control-messages.ts";
 import { setCityCoordinates } from "../../../db/repos/city-coordinates.ts";
-import { type CityWeatherRow, findCityWeather, listCityWeather, recordCityTemperature } from "../../../db/repos/weather.ts";
+import { findCityWeather, listCityWeather, recordCityTemperature } from "../../../db/repos/weather.ts";
 import { alertTransition, DEFAULT_CRITICAL_TEMPERATURE_C, isFrostAlert } from "../../../domain/weather-policy.ts";
 import { requireToken, type TokenRole } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { citySchema } from "../../../http/validate.ts";
-import {
-  type CityTemperatureView,
-  cityTemperatureListSchema,
-  cityTemperatureReport,
-  cityTemperatureSchema,
-  cityTemperatureStoredSchema,
-} from "../../../http/weather-api.ts";
+import { cityTemperatureReport } from "../../../http/weather-api.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
+import { cityWeatherListSchema, cityWeatherSchema, cityWeatherStoredSchema } from "../shapes.ts";
+import { toCityWeatherView } from "../views/weather.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
 export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { tokenRole: TokenRole } }> {
@@ -46,7 +42,7 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
       description:
         "Stores the city's temperature; below `critical_c` (default 0 °C) the city is in frost alert and Central takes its idle CPs out of service at once and its supplying CPs after their session; at or above it, Central brings them back. Service or operator token.",
       security: bearer,
-      responses: { 200: ok("The stored reading and what it did to the city's alert", cityTemperatureStoredSchema), ...errors(400, 401, 422, 503) },
+      responses: { 200: ok("The stored reading and what it did to the city's alert", cityWeatherStoredSchema), ...errors(400, 401, 422, 503) },
     }),
     writers,
     validate("json", cityTemperatureReport),
@@ -80,7 +76,7 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
         });
       }
       await tellCentral(ctx, { type: "city_temperature", city: row.city, alert, reported_at: row.updatedAt.toISOString() });
-      return c.json({ ...viewOf(row), transition });
+      return c.json({ ...toCityWeatherView(row), transition });
     },
   );
 
@@ -90,11 +86,11 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
       tags: ["weather"],
       summary: "Temperature and frost alert per city",
       description: "Every city the weather office has reported, cities in alert first.",
-      responses: { 200: ok("Every reported city", cityTemperatureListSchema), ...errors(503) },
+      responses: { 200: ok("Every reported city", cityWeatherListSchema), ...errors(503) },
     }),
     async (c) => {
       const rows = await whileStoreIsUp(ctx, "read temperatures", () => listCityWeather(ctx.db));
-      return c.json({ cities: rows.map((r) => ({ ...viewOf(r), cp_count: r.cpCount })) });
+      return c.json({ cities: rows.map((r) => ({ ...toCityWeatherView(r), cp_count: r.cpCount })) });
     },
   );
 
@@ -103,28 +99,18 @@ export function cityTemperatureRoutes(ctx: ApiContext): Hono<{ Variables: { toke
     describeRoute({
       tags: ["weather"],
       summary: "One city's temperature and frost alert",
-      responses: { 200: ok("The city's last reading", cityTemperatureSchema), ...errors(404, 422, 503) },
+      responses: { 200: ok("The city's last reading", cityWeatherSchema), ...errors(404, 422, 503) },
     }),
-    validate("param", v.object({ city: citySchema })),
+    validate("param", v.object({ city: citySchema() })),
     async (c) => {
       const { city } = c.req.valid("param");
       const row = await whileStoreIsUp(ctx, "read the temperature", () => findCityWeather(ctx.db, city));
       if (!row) throw new AppError("not_found", `no temperature has been reported for ${city}`);
-      return c.json(viewOf(row));
+      return c.json(toCityWeatherView(row));
     },
   );
 
   return app;
-}
-
-function viewOf(row: CityWeatherRow): CityTemperatureView {
-  return {
-    city: row.city,
-    temperature_c: row.temperatureC,
-    alert: row.alert,
-    alert_since: row.alertSince?.toISOString() ?? null,
-    updated_at: row.updatedAt.toISOString(),
-  };
 }
 
 /**

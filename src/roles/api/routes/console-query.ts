@@ -5,7 +5,8 @@
  */
 import * as v from "valibot";
 import { END_REASONS } from "../../../domain/billing.ts";
-import { idSchema, textSchema } from "../../../domain/ids.ts";
+import { textSchema } from "../../../domain/ids.ts";
+import { idField } from "../../../http/validate.ts";
 
 /** A free text filter; an empty one (`q=`) counts as no filter. */
 export const textFilter = (name: string, max = 100) =>
@@ -18,7 +19,7 @@ export const textFilter = (name: string, max = 100) =>
   );
 
 /** An id filter (a charger, a driver). */
-export const idFilter = (name: string) => v.optional(v.pipe(v.string(), v.trim(), idSchema(name)));
+export const idFilter = (name: string) => v.optional(idField(name));
 
 /** An ISO 8601 time, as a Date. */
 export const timeFilter = (name: string) =>

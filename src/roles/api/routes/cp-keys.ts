@@ -7,21 +7,20 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { findActiveKey } from "../../../db/repos/cp-keys.ts";
 import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
+import { printable } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
-import { cpIdSchema } from "../../../http/validate.ts";
+import { cpIdSchema, queryText } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { revokeCpKey } from "../../../identity/revoke.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
+import { type KeyStatus, keyRevocationSchema, keyStatusSchema } from "../shapes.ts";
 
 const cpParam = v.object({ cp_id: cpIdSchema });
-const revokeQuery = v.object({ reason: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, "reason is at most 200 characters"))) });
-
-const revocationSchema = v.object({ cp_id: v.string(), revoked_key_ids: v.array(v.string()), message: v.string() });
-const keyStatusSchema = v.object({ cp_id: v.string(), key_id: v.nullable(v.string()), issued_at: v.nullable(v.string()) });
+const revokeQuery = v.object({ reason: queryText("reason") });
 
 export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables }> {
   const app = new Hono<{ Variables: AuditedVariables }>();
@@ -33,14 +32,14 @@ export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables
       summary: "Revoke a charging point's channel key",
       description: 'The CP goes STOPPED ("key revoked"), its messages under the old key are refused, and its monitor authenticates again for a new key.',
       security: bearer,
-      responses: { 200: ok("The revoked key ids", revocationSchema), ...errors(401, 404, 409, 422, 503) },
+      responses: { 200: ok("The revoked key ids", keyRevocationSchema), ...errors(401, 404, 409, 422, 503) },
     }),
     requireToken([{ role: "operator", token: ctx.config.EVNET_OPERATOR_TOKEN }], ctx.auditor),
     auditFailures(ctx.auditor, {
       eventType: "revocation",
       action: "revoke_key",
       actorType: "operator",
-      resource: (c) => cpResource(c.req.param("cp_id")?.slice(0, 64) ?? "?"),
+      resource: (c) => cpResource(printable(c.req.param("cp_id") ?? "?")),
     }),
     validate("param", cpParam),
     validate("query", revokeQuery),
@@ -66,7 +65,7 @@ export function cpKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables
       const { cp_id } = c.req.valid("param");
       if (!(await findRegisteredChargingPoint(ctx.db, cp_id))) throw new AppError("not_found", `charging point ${cp_id} is not registered`);
       const key = await findActiveKey(ctx.db, cp_id);
-      return c.json({ cp_id, key_id: key?.keyId ?? null, issued_at: key?.createdAt.toISOString() ?? null });
+      return c.json({ cp_id, key_id: key?.keyId ?? null, issued_at: key?.createdAt.toISOString() ?? null } satisfies KeyStatus);
     },
   );
 

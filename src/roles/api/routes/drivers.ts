@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
+import { textSchema } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken, type TokenRole } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
@@ -15,7 +16,7 @@ import { driverIdSchema } from "../../../http/validate.ts";
 import { authenticateDriver, DRIVER_ID_PATTERN, DRIVER_ID_RULE, driverResource, registerDriver } from "../../../identity/drivers.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
-import { driverSchema, sessionSchema } from "../shapes.ts";
+import { driverKeySchema, driverSchema, registeredDriverSchema, sessionSchema } from "../shapes.ts";
 import { findDriver, listDrivers } from "../views/drivers.ts";
 import { listSessions } from "../views/sessions.ts";
 import { keysMayTravel } from "./auth.ts";
@@ -24,21 +25,8 @@ import { whileStoreIsUp } from "./store-errors.ts";
 
 const newDriverIdSchema = v.pipe(v.string("driver_id must be a string"), v.regex(DRIVER_ID_PATTERN, `driver_id must be ${DRIVER_ID_RULE}`));
 const registrationSchema = v.object({ driver_id: newDriverIdSchema });
-const registeredSchema = v.object({ driver_id: v.string(), driver_credential: v.string(), message: v.string() });
 const driverAuthSchema = v.object({
-  driver_credential: v.pipe(
-    v.string("driver_credential must be a string"),
-    v.minLength(1, "driver_credential is required"),
-    v.maxLength(200, "driver_credential is too long"),
-  ),
-});
-const driverKeySchema = v.object({
-  driver_id: v.string(),
-  key_id: v.string(),
-  /** base64 of the 32-byte AES-256-GCM channel key: returned once, keep it secret. */
-  key: v.string(),
-  algorithm: v.literal("AES-256-GCM"),
-  issued_at: v.string(),
+  driver_credential: textSchema(200, "driver_credential", { required: true }),
 });
 
 export function driverRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables & { tokenRole: TokenRole } }> {
@@ -96,8 +84,8 @@ export function driverRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariable
         "Enrollment token (a driver registering itself: a new id only) or operator token (also gives an existing driver a new credential; the old one and its keys stop working). Returns the driver's credential, once. The driver id is also its RFID id tag: 1-20 characters.",
       security: bearer,
       responses: {
-        201: ok("Registered", registeredSchema),
-        200: ok("A new credential for an existing driver", registeredSchema),
+        201: ok("Registered", registeredDriverSchema),
+        200: ok("A new credential for an existing driver", registeredDriverSchema),
         ...errors(401, 409, 422, 503),
       },
     }),

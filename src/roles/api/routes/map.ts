@@ -17,7 +17,7 @@ import type { ApiContext } from "../context.ts";
 import { chargersByCity } from "../views/map.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
-const coordinatesBody = v.object({ city: citySchema, latitude, longitude });
+const coordinatesBody = v.object({ city: citySchema(), latitude, longitude });
 
 export function mapRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariables }> {
   const app = new Hono<{ Variables: AuditedVariables }>();

@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
 import { ocppChargers } from "../../../db/schema/index.ts";
+import { printable, textSchema } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
@@ -25,9 +26,9 @@ const keyRequestSchema = v.object({
   /** How the gateway authenticated the charger. */
   proof: v.picklist(["password", "client_certificate"], "proof must be password or client_certificate"),
   /** The gateway instance asking, for the audit log. */
-  gateway: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  gateway: textSchema(128, "gateway", { required: true }),
   /** Where the charger connected from, for the audit log. */
-  charger_address: v.optional(v.pipe(v.string(), v.maxLength(128))),
+  charger_address: v.optional(textSchema(128, "charger_address")),
 });
 
 const keyResponseSchema = v.object({ cp_id: v.string(), key_id: v.string(), key: v.string(), algorithm: v.literal("AES-256-GCM"), issued_at: v.string() });
@@ -53,7 +54,7 @@ export function ocppKeyRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariabl
       eventType: "authentication",
       action: "authenticate",
       actorType: "cp",
-      resource: (c) => cpResource(c.req.param("cp_id")?.slice(0, 64) ?? "?"),
+      resource: (c) => cpResource(printable(c.req.param("cp_id") ?? "?")),
     }),
     async (c, next) => {
       if (!keysMayTravel(servesTls, clientAddress(c)))

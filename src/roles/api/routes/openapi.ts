@@ -20,7 +20,7 @@ const tags = [
 ];
 
 /** Registers the document route on the top-level app, so it describes every route mounted there. */
-export function mountOpenApi(app: Hono<any>): void {
+export function mountOpenApi(app: Hono): void {
   app.get(
     "/openapi.json",
     describeRoute({

@@ -9,19 +9,20 @@ import * as v from "valibot";
 import { BusError } from "../../../bus/bus.ts";
 import { type OperatorCommand, sendControl } from "../../../bus/control-messages.ts";
 import { findRegisteredChargingPoint } from "../../../db/repos/cp-registrations.ts";
+import { printable } from "../../../domain/ids.ts";
 import { type AuditedVariables, auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
-import { cpIdSchema } from "../../../http/validate.ts";
+import { cpIdSchema, queryText } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
+import { operatorCommandAcceptedSchema } from "../shapes.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
 const cpParam = v.object({ cp_id: cpIdSchema });
-const reasonQuery = v.object({ reason: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, "reason is at most 200 characters"))) });
-const acceptedSchema = v.object({ cp_id: v.string(), command: v.picklist(["operator_stop", "operator_resume"]), message: v.string() });
+const reasonQuery = v.object({ reason: queryText("reason") });
 
 const actions = {
   stop: { command: "operator_stop", summary: "Stop a charging point", done: "Central will stop it (a session in progress ends with a ticket)" },
@@ -40,14 +41,14 @@ export function operatorRoutes(ctx: ApiContext): Hono<{ Variables: AuditedVariab
         summary: action.summary,
         description: `Operator token. Hands Central an \`${action.command}\` control message; Central applies it within moments (watch the CP's status).`,
         security: bearer,
-        responses: { 202: ok("Handed to Central", acceptedSchema), ...errors(401, 404, 422, 503) },
+        responses: { 202: ok("Handed to Central", operatorCommandAcceptedSchema), ...errors(401, 404, 422, 503) },
       }),
       operator,
       auditFailures(ctx.auditor, {
         eventType: "operator",
         action: `${verb}_cp`,
         actorType: "operator",
-        resource: (c) => cpResource(c.req.param("cp_id")?.slice(0, 64) ?? "?"),
+        resource: (c) => cpResource(printable(c.req.param("cp_id") ?? "?")),
       }),
       validate("param", cpParam),
       validate("query", reasonQuery),

@@ -1,10 +1,11 @@
 /** The filters of the session history, shared by `GET /sessions` and `GET /sessions.csv`. */
 import * as v from "valibot";
+import { SESSION_STATES } from "../../../domain/session-state.ts";
 import type { SessionFilter } from "../views/sessions.ts";
 import { endReasonFilter, idFilter, textFilter, timeFilter } from "./console-query.ts";
 
 export const sessionFilterQuery = {
-  status: v.optional(v.picklist(["IN_PROGRESS", "FINISHED"], "status must be IN_PROGRESS or FINISHED")),
+  status: v.optional(v.picklist(SESSION_STATES, `status must be ${SESSION_STATES.join(" or ")}`)),
   cp_id: idFilter("cp_id"),
   driver_id: idFilter("driver_id"),
   city: textFilter("city"),
@@ -18,5 +19,3 @@ type SessionFilterInput = v.InferOutput<v.ObjectSchema<typeof sessionFilterQuery
 export function sessionFilterOf(q: SessionFilterInput): Omit<SessionFilter, "limit" | "offset"> {
   return { status: q.status, cpId: q.cp_id, driverId: q.driver_id, city: q.city, from: q.from, to: q.to, endReason: q.end_reason };
 }
-
-export const sessionTotalsSchema = v.object({ sessions: v.number(), energy_kwh: v.number(), cost_eur: v.number(), duration_s: v.number() });

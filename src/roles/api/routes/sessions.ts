@@ -4,11 +4,11 @@ import * as v from "valibot";
 import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
-import { pagingSchema, sessionSchema } from "../shapes.ts";
+import { sessionListSchema, sessionSchema } from "../shapes.ts";
 import { findSession, listSessions, sessionTotals } from "../views/sessions.ts";
 import { timeRangeInOrder } from "./console-query.ts";
 import { pagingQuery, sessionIdSchema } from "./query.ts";
-import { sessionFilterOf, sessionFilterQuery, sessionTotalsSchema } from "./session-filters.ts";
+import { sessionFilterOf, sessionFilterQuery } from "./session-filters.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
 const listQuery = v.pipe(v.object({ ...sessionFilterQuery, ...pagingQuery }), timeRangeInOrder());
@@ -24,10 +24,7 @@ export function sessionRoutes(ctx: ApiContext): Hono {
       description:
         "Newest first. Filter by status (IN_PROGRESS for sessions in progress, FINISHED for history), CP, driver, city, start time (from/to, ISO 8601) or end_reason; page with limit and offset. `totals` adds up every session that matches. GET /ev/central/sessions.csv gives them all as CSV.",
       responses: {
-        200: ok(
-          "One page of sessions, the total that match and what they add up to",
-          v.object({ sessions: v.array(sessionSchema), paging: pagingSchema, totals: sessionTotalsSchema }),
-        ),
+        200: ok("One page of sessions, the total that match and what they add up to", sessionListSchema),
         ...errors(422),
       },
     }),

@@ -5,14 +5,16 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { addWeatherLocation, listWeatherLocations, removeWeatherLocation, type WeatherLocationRow } from "../../../db/repos/weather.ts";
+import { addWeatherLocation, listWeatherLocations, removeWeatherLocation } from "../../../db/repos/weather.ts";
 import { requireToken, type TokenRole } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
 import { bearer, describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { citySchema } from "../../../http/validate.ts";
-import { type WeatherLocationView, weatherLocationBody, weatherLocationListSchema, weatherLocationSchema } from "../../../http/weather-api.ts";
+import { weatherLocationBody } from "../../../http/weather-api.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { ApiContext } from "../context.ts";
+import { weatherLocationListSchema, weatherLocationSchema } from "../shapes.ts";
+import { toWeatherLocationView } from "../views/weather.ts";
 import { whileStoreIsUp } from "./store-errors.ts";
 
 export function weatherLocationRoutes(ctx: ApiContext): Hono<{ Variables: { tokenRole: TokenRole } }> {
@@ -29,7 +31,7 @@ export function weatherLocationRoutes(ctx: ApiContext): Hono<{ Variables: { toke
     }),
     async (c) => {
       const rows = await whileStoreIsUp(ctx, "read the weather locations", () => listWeatherLocations(ctx.db));
-      return c.json({ locations: rows.map(viewOf) });
+      return c.json({ locations: rows.map(toWeatherLocationView) });
     },
   );
 
@@ -51,7 +53,7 @@ export function weatherLocationRoutes(ctx: ApiContext): Hono<{ Variables: { toke
         ctx.log.info("weather location added", { city: row.city });
         await audit(ctx, "location_added", row.city, clientAddress(c));
       }
-      return c.json(viewOf(row), created ? 201 : 200);
+      return c.json(toWeatherLocationView(row), created ? 201 : 200);
     },
   );
 
@@ -65,7 +67,7 @@ export function weatherLocationRoutes(ctx: ApiContext): Hono<{ Variables: { toke
       responses: { 204: { description: "Removed" }, ...errors(401, 404, 422, 503) },
     }),
     operator,
-    validate("param", v.object({ city: citySchema })),
+    validate("param", v.object({ city: citySchema() })),
     async (c) => {
       const { city } = c.req.valid("param");
       const removed = await whileStoreIsUp(ctx, "remove the weather location", () => removeWeatherLocation(ctx.db, city));
@@ -77,10 +79,6 @@ export function weatherLocationRoutes(ctx: ApiContext): Hono<{ Variables: { toke
   );
 
   return app;
-}
-
-function viewOf(row: WeatherLocationRow): WeatherLocationView {
-  return { city: row.city, added_by: row.addedBy, added_at: row.addedAt.toISOString() };
 }
 
 function audit(ctx: ApiContext, action: "location_added" | "location_removed", city: string, sourceAddress: string | undefined) {

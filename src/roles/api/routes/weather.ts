@@ -6,8 +6,8 @@ import { weatherEventRoutes } from "./weather-events.ts";
 import { weatherHeartbeatRoutes } from "./weather-heartbeat.ts";
 import { weatherLocationRoutes } from "./weather-locations.ts";
 
-export function weatherRoutes(ctx: ApiContext): Hono<any> {
-  const app = new Hono<any>();
+export function weatherRoutes(ctx: ApiContext): Hono {
+  const app = new Hono();
   app.route("/", cityTemperatureRoutes(ctx));
   app.route("/", weatherLocationRoutes(ctx));
   app.route("/", weatherEventRoutes(ctx));

@@ -1,13 +1,11 @@
 /** Recent audit events for the dashboard: the newest, and the newest failures and errors. */
 import { desc, inArray } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
-import { auditEvents } from "../../../db/schema/index.ts";
+import { type AuditEventRow, auditEvents } from "../../../db/schema/index.ts";
 import type { AuditEventView } from "../shapes.ts";
 import { iso } from "./time.ts";
 
-type AuditRow = typeof auditEvents.$inferSelect;
-
-export function toAuditEventView(r: AuditRow): AuditEventView {
+export function toAuditEventView(r: AuditEventRow): AuditEventView {
   return {
     id: r.id,
     at: iso(r.at),

@@ -2,7 +2,16 @@
 import { and, asc, desc, eq, gte, isNull, or, sql } from "drizzle-orm";
 import { type Db, rowsOf } from "../../../db/client.ts";
 import { findCityCoordinates } from "../../../db/repos/city-coordinates.ts";
-import { auditEvents, chargingPoints, chargingSessions, cpCredentials, cpKeys, sessionSamples } from "../../../db/schema/index.ts";
+import {
+  auditEvents,
+  type CredentialRow,
+  chargingPoints,
+  chargingSessions,
+  cpCredentials,
+  cpKeys,
+  type SessionRow,
+  sessionSamples,
+} from "../../../db/schema/index.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import type { ChargerDetails, ChargerReadings, ReadingPoint, StateChangeView } from "../console-shapes.ts";
 import { findChargingPoint } from "./charging-points.ts";
@@ -26,7 +35,7 @@ export async function chargerDetails(db: Db, cpId: string): Promise<ChargerDetai
       .limit(1),
     row.currentCredentialId
       ? db.select().from(cpCredentials).where(eq(cpCredentials.jti, row.currentCredentialId)).limit(1)
-      : Promise.resolve([] as (typeof cpCredentials.$inferSelect)[]),
+      : Promise.resolve([] as CredentialRow[]),
     findCityCoordinates(db, row.location),
     db
       .select()
@@ -57,7 +66,6 @@ export async function chargerDetails(db: Db, cpId: string): Promise<ChargerDetai
   };
 }
 
-type SessionRow = typeof chargingSessions.$inferSelect;
 interface Sample {
   sessionId: string;
   at: Date;

@@ -1,19 +1,16 @@
 /** Charging points as the API shows them: state, location and its temperature, session in progress. */
-import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, type SQL } from "drizzle-orm";
+import { cityKey, sameCitySql } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
-import { chargingPoints, ocppChargers } from "../../../db/schema/index.ts";
+import { type CpRow, chargingPoints, type OcppChargerRow, ocppChargers } from "../../../db/schema/index.ts";
 import type { CpState } from "../../../domain/cp-state.ts";
-import { cityKey } from "../../../domain/weather-policy.ts";
 import type { ChargingPointView, CityWeatherView, SessionView } from "../shapes.ts";
 import { sessionsInProgress } from "./sessions.ts";
 import { iso, isoOrNull } from "./time.ts";
 import { listCityWeather, weatherByCity } from "./weather.ts";
 
-type CpRow = typeof chargingPoints.$inferSelect;
-type OcppRow = typeof ocppChargers.$inferSelect;
-
-function connectionState(row: CpRow, ocpp?: OcppRow): ChargingPointView["connection_state"] {
-  if (ocpp) return ocpp.connection === "online" ? "online" : ocpp.connection === "offline" ? "offline" : "never";
+function connectionState(row: CpRow, ocpp?: OcppChargerRow): ChargingPointView["connection_state"] {
+  if (ocpp) return ocpp.connection;
   if (row.connected) return "online";
   return row.lastConnectionTime ? "offline" : "never";
 }
@@ -22,13 +19,13 @@ export function toChargingPointView(
   row: CpRow,
   weather: Map<string, CityWeatherView>,
   sessionsByCp: Map<string, SessionView>,
-  ocpp?: OcppRow,
+  ocpp?: OcppChargerRow,
 ): ChargingPointView {
   const city = weather.get(cityKey(row.location));
   return {
     cp_id: row.cpId,
     location: row.location,
-    status: row.status as CpState,
+    status: row.status,
     status_reason: row.statusReason,
     status_changed_at: iso(row.statusChangedAt),
     price_per_kwh: row.pricePerKwh,
@@ -39,7 +36,7 @@ export function toChargingPointView(
     temperature_c: city?.temperature_c ?? null,
     weather_alert: city?.alert ?? false,
     session: sessionsByCp.get(row.cpId) ?? null,
-    protocol: row.protocol === "ocpp" ? "ocpp" : "evnet",
+    protocol: row.protocol,
     protocol_version: row.protocolVersion,
     vendor: row.vendor,
     model: row.model,
@@ -68,7 +65,7 @@ function whereOf(f: CpFilter): SQL | undefined {
   const conditions: SQL[] = [];
   if (!f.includeDeregistered) conditions.push(isNull(chargingPoints.deregisteredAt));
   if (f.status) conditions.push(eq(chargingPoints.status, f.status));
-  if (f.location) conditions.push(sql`lower(regexp_replace(trim(${chargingPoints.location}), '\\s+', ' ', 'g')) = ${cityKey(f.location)}`);
+  if (f.location) conditions.push(sameCitySql(chargingPoints.location, f.location));
   return conditions.length ? and(...conditions) : undefined;
 }
 

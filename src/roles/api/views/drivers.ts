@@ -1,12 +1,11 @@
 /** Drivers as the API shows them: their state, their session in progress and their totals. */
 import { asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
-import { chargingSessions, drivers } from "../../../db/schema/index.ts";
+import { chargingSessions, type DriverRow, drivers } from "../../../db/schema/index.ts";
 import type { DriverView, SessionView } from "../shapes.ts";
 import { sessionsInProgress } from "./sessions.ts";
 import { iso } from "./time.ts";
 
-type DriverRow = typeof drivers.$inferSelect;
 interface Totals {
   sessions: number;
   energy: number;

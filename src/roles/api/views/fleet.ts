@@ -3,14 +3,14 @@
  * stays fast however many chargers the network has: only the page travels and is drawn.
  */
 import { and, count, eq, ilike, isNull, or, type SQL, sql } from "drizzle-orm";
+import { cityKeySql, sameCitySql } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
+import { inFrostSql } from "../../../db/repos/weather.ts";
 import { chargingPoints } from "../../../db/schema/index.ts";
 import type { CpState } from "../../../domain/cp-state.ts";
-import { cityKey } from "../../../domain/weather-policy.ts";
 import type { CountsByState, FleetSort } from "../console-shapes.ts";
 import type { ChargingPointView } from "../shapes.ts";
 import { toChargingPointView } from "./charging-points.ts";
-import { cityKeySql, inFrostSql } from "./city-sql.ts";
 import { sessionsInProgress } from "./sessions.ts";
 import { countsByState } from "./summary.ts";
 import { listCityWeather, weatherByCity } from "./weather.ts";
@@ -53,7 +53,7 @@ function orderOf(sort: FleetSort, order: "asc" | "desc"): SQL[] {
 function conditionsOf(q: FleetQuery, withStatus: boolean): SQL | undefined {
   const conditions: (SQL | undefined)[] = [isNull(chargingPoints.deregisteredAt)];
   if (q.q) conditions.push(or(ilike(chargingPoints.cpId, containing(q.q)), ilike(chargingPoints.location, containing(q.q))));
-  if (q.city) conditions.push(sql`${cityKeySql(chargingPoints.location)} = ${cityKey(q.city)}`);
+  if (q.city) conditions.push(sameCitySql(chargingPoints.location, q.city));
   if (q.frost !== undefined) conditions.push(q.frost ? inFrostSql(chargingPoints.location) : sql`not ${inFrostSql(chargingPoints.location)}`);
   if (withStatus && q.status) conditions.push(eq(chargingPoints.status, q.status));
   return and(...conditions);

@@ -1,9 +1,9 @@
 /** Chargers by city for the map: counts per state, where each city is, its temperature and frost. */
 import { count, isNull, min, sql } from "drizzle-orm";
+import { cityKeySql } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
 import { chargingPoints, cityCoordinates } from "../../../db/schema/index.ts";
 import type { MapView } from "../console-shapes.ts";
-import { cityKeySql } from "./city-sql.ts";
 import { countsByState } from "./summary.ts";
 import { listCityWeather, weatherByCity } from "./weather.ts";
 

@@ -1,13 +1,12 @@
 /** Charging sessions as the API shows them: in progress and history, with filters and paging. */
 import { and, count, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { sameCitySql } from "../../../db/city-key.ts";
 import type { Db } from "../../../db/client.ts";
-import { chargingPoints, chargingSessions } from "../../../db/schema/index.ts";
-import { cityKey } from "../../../domain/weather-policy.ts";
+import { chargingPoints, chargingSessions, type SessionRow } from "../../../db/schema/index.ts";
+import type { EndReason } from "../../../domain/billing.ts";
+import type { SessionState } from "../../../domain/session-state.ts";
 import type { SessionView } from "../shapes.ts";
-import { cityKeySql } from "./city-sql.ts";
 import { iso, isoOrNull } from "./time.ts";
-
-type SessionRow = typeof chargingSessions.$inferSelect;
 
 export function toSessionView(row: SessionRow, now: Date = new Date()): SessionView {
   const end = row.endedAt ?? now;
@@ -29,7 +28,7 @@ export function toSessionView(row: SessionRow, now: Date = new Date()): SessionV
 }
 
 export interface SessionFilter {
-  status?: "IN_PROGRESS" | "FINISHED";
+  status?: SessionState;
   cpId?: string;
   driverId?: string;
   /** Sessions at the chargers of this city (matched like the weather office matches cities). */
@@ -37,7 +36,7 @@ export interface SessionFilter {
   /** Sessions that started at or after `from` and at or before `to`. */
   from?: Date;
   to?: Date;
-  endReason?: string;
+  endReason?: EndReason;
   limit: number;
   offset: number;
 }
@@ -49,10 +48,7 @@ export function whereOf(f: Omit<SessionFilter, "limit" | "offset">): SQL | undef
   if (f.driverId) conditions.push(eq(chargingSessions.driverId, f.driverId));
   if (f.city)
     conditions.push(
-      inArray(
-        chargingSessions.cpId,
-        sql`(select ${chargingPoints.cpId} from ${chargingPoints} where ${cityKeySql(chargingPoints.location)} = ${cityKey(f.city)})`,
-      ),
+      inArray(chargingSessions.cpId, sql`(select ${chargingPoints.cpId} from ${chargingPoints} where ${sameCitySql(chargingPoints.location, f.city)})`),
     );
   if (f.from) conditions.push(gte(chargingSessions.startedAt, f.from));
   if (f.to) conditions.push(lte(chargingSessions.startedAt, f.to));

@@ -1,9 +1,9 @@
 /** The network's figures for the summary tiles, counted by the database in one statement. */
 import { sql } from "drizzle-orm";
 import { type Db, rowsOf } from "../../../db/client.ts";
+import { inFrostSql } from "../../../db/repos/weather.ts";
 import { CP_STATES } from "../../../domain/cp-state.ts";
 import type { CountsByState, NetworkSummary } from "../console-shapes.ts";
-import { inFrostSql } from "./city-sql.ts";
 
 /** Every state present, 0 where the database counted none. */
 export function countsByState(counted: Record<string, number | string> | null | undefined): CountsByState {

@@ -6,13 +6,9 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
-import {
-  type ChargingPointRow,
-  deregisterChargingPoint,
-  findChargingPoint,
-  findCredential,
-  registerChargingPoint,
-} from "../../../db/repos/cp-registrations.ts";
+import { deregisterChargingPoint, findChargingPoint, findCredential, registerChargingPoint } from "../../../db/repos/cp-registrations.ts";
+import type { CpRow } from "../../../db/schema/index.ts";
+import { printable } from "../../../domain/ids.ts";
 import { auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
@@ -21,10 +17,11 @@ import { citySchema, cpIdSchema } from "../../../http/validate.ts";
 import { cpResource } from "../../../identity/audit-resource.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { RegistryContext } from "../context.ts";
+import type { Deregistration, RegisteredCp, Registration, RegistrationRecord } from "../shapes.ts";
 
-const registrationSchema = v.object({
+const registrationBody = v.object({
   cp_id: cpIdSchema,
-  location: citySchema,
+  location: citySchema("location"),
   price_per_kwh: v.optional(
     v.pipe(
       v.number("price_per_kwh must be a number"),
@@ -37,7 +34,7 @@ const registrationSchema = v.object({
 
 const cpParam = v.object({ cp_id: cpIdSchema });
 
-function publicView(cp: ChargingPointRow) {
+function publicView(cp: CpRow): RegisteredCp {
   return {
     cp_id: cp.cpId,
     location: cp.location,
@@ -51,10 +48,10 @@ function publicView(cp: ChargingPointRow) {
 /** The CP id a refused request named, for its audit entry (the path, else the body if it parsed). */
 async function namedCp(c: Context): Promise<string | undefined> {
   const fromPath = c.req.param("cp_id");
-  if (fromPath) return fromPath.slice(0, 64);
+  if (fromPath) return printable(fromPath);
   try {
     const body = (await c.req.json()) as { cp_id?: unknown };
-    return typeof body?.cp_id === "string" ? body.cp_id.slice(0, 64) : undefined;
+    return typeof body?.cp_id === "string" ? printable(body.cp_id) : undefined;
   } catch {
     return undefined;
   }
@@ -74,7 +71,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
       },
     });
 
-  app.post("/charging-points", enrollment, failureAudit("registration", "register"), validate("json", registrationSchema), async (c) => {
+  app.post("/charging-points", enrollment, failureAudit("registration", "register"), validate("json", registrationBody), async (c) => {
     const body = c.req.valid("json");
     const credential = await ctx.signer.issue(body.cp_id, ctx.config.CREDENTIAL_TTL);
     const result = await registerChargingPoint(
@@ -104,7 +101,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
         cp_credential: credential.token,
         credential_expires_at: credential.expiresAt.toISOString(),
         message: `Charging point ${body.cp_id} ${verb} at location ${body.location}`,
-      },
+      } satisfies Registration,
       result.created ? 201 : 200,
     );
   });
@@ -120,7 +117,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
         ...publicView(cp),
         credential: credential ? { issued_at: credential.issuedAt.toISOString(), expires_at: credential.expiresAt.toISOString() } : null,
       },
-    });
+    } satisfies RegistrationRecord);
   });
 
   app.delete("/charging-points/:cp_id", enrollment, failureAudit("deregistration", "deregister"), validate("param", cpParam), async (c) => {
@@ -139,7 +136,7 @@ export function chargingPointRoutes(ctx: RegistryContext): Hono {
       cp_id,
       deregistered_at: done.cp.deregisteredAt!.toISOString(),
       message: `Charging point ${cp_id} deregistered; its credential and key no longer work`,
-    });
+    } satisfies Deregistration);
   });
 
   return app;

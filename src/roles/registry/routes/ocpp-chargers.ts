@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { printable } from "../../../domain/ids.ts";
 import { auditFailures } from "../../../http/audit-failures.ts";
 import { requireToken } from "../../../http/auth.ts";
 import { clientAddress } from "../../../http/client-address.ts";
@@ -16,7 +17,7 @@ import type { RegistryContext } from "../context.ts";
 
 export const ocppRegistrationSchema = v.object({
   cp_id: cpIdSchema,
-  location: citySchema,
+  location: citySchema("location"),
   price_per_kwh: v.optional(
     v.pipe(v.number("price_per_kwh must be a number"), v.finite(), v.minValue(0.01, "price_per_kwh must be at least 0.01"), v.maxValue(100)),
   ),
@@ -34,7 +35,7 @@ export function ocppChargerRoutes(ctx: RegistryContext): Hono {
       actorType: "operator",
       resource: async (c) => {
         const body = (await c.req.json().catch(() => undefined)) as { cp_id?: unknown } | undefined;
-        return typeof body?.cp_id === "string" ? cpResource(body.cp_id.slice(0, 64)) : undefined;
+        return typeof body?.cp_id === "string" ? cpResource(printable(body.cp_id)) : undefined;
       },
     }),
     validate("json", ocppRegistrationSchema),

@@ -8,8 +8,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { cityKey, tidyCity } from "../../../db/city-key.ts";
 import type { Coordinates, TemperatureReading } from "../../../domain/temperature-reading.ts";
-import { cityKey, tidyCity } from "../../../domain/weather-policy.ts";
 import { ReadFailure, type TemperatureProvider } from "./provider.ts";
 
 export type OfflineTemperatures = Record<string, number>;
