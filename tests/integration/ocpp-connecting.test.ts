@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { costOf } from "../../src/domain/billing.ts";
 import { callJson, OPERATOR_TOKEN } from "../support/identity.ts";
+import { jsonLines } from "../support/network-processes.ts";
 import { GATEWAY_TOKEN, OcppNetwork } from "../support/ocpp-network.ts";
 import { handshakeStatus, RawCharger } from "../support/ocpp-raw.ts";
 import { waitFor } from "../support/wait.ts";
@@ -21,9 +22,10 @@ const STORM = Array.from({ length: 24 }, (_, i) => `STORM${String(i).padStart(2,
 
 beforeAll(async () => {
   await net.startAll();
-  for (const id of ["KEEP", "MOVER"]) pw[id] = await net.registerCharger(id);
+  for (const id of ["KEEP", "MOVER", "ROAMER"]) pw[id] = await net.registerCharger(id);
   for (const id of STORM) pw[id] = await net.registerCharger(id);
   await net.addDriver("DMOVE");
+  await net.addDriver("DROAM");
 }, 240_000);
 
 afterAll(async () => {
@@ -55,8 +57,10 @@ describe("connecting again", () => {
     await net.gateway.waitForLine(/charger connected cp_id=KEEP .*password=remembered .*key=kept/);
     expect(await activeKey("KEEP")).toBe(key);
     expect(await keysIssued("KEEP")).toBe(1);
-    const audits = await net.sql`select details from audit_events where action = 'authenticate' and resource = 'cp/KEEP' and outcome = 'success' order by id`;
-    expect(audits.length).toBe(2);
+    const authentications = () =>
+      net.sql`select details from audit_events where action = 'authenticate' and resource = 'cp/KEEP' and outcome = 'success' order by id`;
+    await waitFor(async () => (await authentications()).length === 2, "the gateway to audit the second authentication");
+    const audits = await authentications();
     expect(audits[1]!.details).toMatchObject({ via: "ocpp gateway", gateway: "gateway-1", password: "remembered", key: "kept", key_id: key });
     // Its messages under the kept key are accepted: the CP stays ACTIVE and answers.
     await net.waitForStatus("KEEP", "ACTIVE");
@@ -99,8 +103,11 @@ describe("a charger moving to another gateway", () => {
     const moved = await booted(second.url, "MOVER");
     await waitFor(() => old.closedWith !== undefined, "the first gateway to close the superseded socket", { timeoutMs: 15_000 });
     expect(old.closedWith?.reason).toContain("connected elsewhere");
-    const row = (await net.sql`select gateway, connection from ocpp_chargers where cp_id = 'MOVER'`)[0]!;
-    expect([row.gateway, row.connection]).toEqual(["gateway-2", "online"]);
+    // The new gateway records the connection as it admits it; the old one's close does not undo that.
+    const where = async () => (await net.sql`select gateway, connection from ocpp_chargers where cp_id = 'MOVER'`)[0]!;
+    await waitFor(async () => (await where()).gateway === "gateway-2", "gateway-2 to record the connection");
+    await Bun.sleep(500);
+    expect(await where()).toEqual({ gateway: "gateway-2", connection: "online" });
     expect(await activeKey("MOVER")).not.toBe(oldKey);
     await net.waitForStatus("MOVER", "ACTIVE");
 
@@ -135,6 +142,80 @@ describe("a charger moving to another gateway", () => {
     expect((await callJson(net.certs.fetch, "POST", `${net.apiUrl}/ev/central/charging-points/MOVER/stop`, { token: OPERATOR_TOKEN })).status).toBe(202);
     expect(await moved.waitForCall("ChangeAvailability", mark, (p) => p.type === "Inoperative")).toEqual({ connectorId: 0, type: "Inoperative" });
     moved.close();
+    await second.role.stop();
+  });
+});
+
+describe("a charger that moves between gateways in the middle of a charge", () => {
+  test("dropped from one gateway and back on another, then on the first again while still on the second: the session goes on, the stop reaches it where it is, billed once", async () => {
+    const second = await net.startGateway("gateway-3");
+    // Where each command of the charge arrived: which of the charger's sockets the gateway used.
+    const arrived: { action: string; socket: string }[] = [];
+    let meter = 2_000_000;
+    let txId = 0;
+    const sendMeter = (c: RawCharger) =>
+      c.call("MeterValues", { connectorId: 1, transactionId: txId, meterValue: [{ timestamp: iso(), sampledValue: [{ value: String(meter) }] }] });
+    // A real charger that loses its link reconnects without rebooting: no BootNotification on the new sockets.
+    const socket = async (url: string, name: string): Promise<RawCharger> => {
+      const c = await RawCharger.connect(url, "ROAMER", { protocols: ["ocpp1.6"], password: pw.ROAMER });
+      c.answers.set("ChangeAvailability", () => ({ status: "Accepted" }));
+      c.answers.set("RemoteStartTransaction", (p) => {
+        arrived.push({ action: "RemoteStartTransaction", socket: name });
+        setTimeout(async () => {
+          txId = (await c.call("StartTransaction", { connectorId: 1, idTag: p.idTag, meterStart: meter, timestamp: iso() })).transactionId;
+          meter += 1_000;
+          await sendMeter(c);
+        }, 50);
+        return { status: "Accepted" };
+      });
+      c.answers.set("RemoteStopTransaction", (p) => {
+        arrived.push({ action: "RemoteStopTransaction", socket: name });
+        setTimeout(() => void c.call("StopTransaction", { transactionId: p.transactionId, meterStop: meter + 250, timestamp: iso(), reason: "Remote" }), 50);
+        return { status: "Accepted" };
+      });
+      return c;
+    };
+    const where = async () => (await net.sql`select gateway, connection from ocpp_chargers where cp_id = 'ROAMER'`)[0]!;
+    const energyNow = async () => (await net.openSessionAt("ROAMER"))?.energy_kwh;
+
+    const onFirst = await socket(net.gatewayUrl, "first on gateway-1");
+    await onFirst.call("BootNotification", { chargePointVendor: "Conn", chargePointModel: "T" });
+    await net.waitForStatus("ROAMER", "ACTIVE");
+    const driver = net.driver("DROAM", ["--cp", "ROAMER", "--charge-seconds", "40"]);
+    await waitFor(async () => (await energyNow()) === 1, "the charge to start on gateway-1 with 1 kWh");
+    const session = (await net.openSessionAt("ROAMER"))!;
+
+    // Its link to gateway-1 drops; the load balancer sends it to gateway-3, where it sends what it measured.
+    onFirst.close();
+    await waitFor(async () => (await where()).connection === "offline", "gateway-1 to see the charger gone");
+    const onSecond = await socket(second.url, "on gateway-3");
+    await waitFor(async () => JSON.stringify(await where()) === JSON.stringify({ gateway: "gateway-3", connection: "online" }), "gateway-3 to hold it");
+    meter += 2_000;
+    await sendMeter(onSecond);
+    await waitFor(async () => (await energyNow()) === 3, "the reading sent through gateway-3 to count in the same session");
+
+    // Its link flaps back to gateway-1 while gateway-3 still holds the socket open.
+    const back = await socket(net.gatewayUrl, "back on gateway-1");
+    await waitFor(() => onSecond.closedWith !== undefined, "gateway-3 to close the superseded socket", { timeoutMs: 15_000 });
+    expect(onSecond.closedWith?.reason).toContain("connected elsewhere");
+    await waitFor(async () => JSON.stringify(await where()) === JSON.stringify({ gateway: "gateway-1", connection: "online" }), "gateway-1 to hold it again");
+    meter += 500;
+    await sendMeter(back);
+    await waitFor(async () => (await energyNow()) === 3.5, "the reading sent back through gateway-1");
+
+    // The driver's stop reaches the charger on the socket it holds now, and the ticket is the meter's.
+    const ticket = JSON.parse(await driver.waitForLine(/"type":"ticket"/, 90_000));
+    expect(arrived).toEqual([
+      { action: "RemoteStartTransaction", socket: "first on gateway-1" },
+      { action: "RemoteStopTransaction", socket: "back on gateway-1" },
+    ]);
+    expect([ticket.session_id, ticket.energy_kwh, ticket.cost_eur, ticket.end_reason]).toEqual([session.session_id, 3.75, costOf(3.75, 0.3), "driver_stop"]);
+    const sessions = await net.sessionsAt("ROAMER");
+    expect(sessions.map((s) => [s.session_id, s.status, s.energy_kwh])).toEqual([[session.session_id, "FINISHED", 3.75]]);
+    const ended = await net.sql`select 1 from audit_events where action = 'end_session' and details->>'session_id' = ${session.session_id}`;
+    expect(ended.length).toBe(1);
+    expect(jsonLines(driver).filter((l) => l.type === "ticket").length).toBe(1);
+    back.close();
     await second.role.stop();
   });
 });
