@@ -82,6 +82,11 @@ describe("OCPP chargers in the console", () => {
     expect(await field(AWAY_201, "protocol")).toBe("OCPP 2.0.1");
     expect(await card(AWAY_201).locator('[data-field="ocpp"]').textContent()).toContain("Volt DC-50");
     expect(await field(AWAY_201, "connection_state")).toBe("not connected");
+    // Central's reason names the gateway, not a monitor (an OCPP charger has none).
+    await waitFor(
+      async () => ((await card(AWAY_201).locator(".cp-reason").textContent()) ?? "").includes("no word from it through a gateway"),
+      "the away charger's reason",
+    );
     expect(await field(NEVER, "protocol")).toBe("OCPP");
     expect(await field(NEVER, "connection_state")).toBe("never connected");
     await screenshot(page, "ocpp-fleet");
