@@ -40,10 +40,12 @@ describe("evnet ocpp-charger over TLS", () => {
     const sim = charger("SIM2", ["--url", tlsUrl, "--ocpp", "1.6", "--password", pw.SIM2!, "--ca-file", net.certs.caFile]);
     await sim.waitForLine(/booted .*status=Accepted/, 30_000);
     await net.waitForStatus("SIM2", "ACTIVE");
-    const row = (
-      await net.sql`select c.protocol_version, c.vendor, o.subprotocol from charging_points c join ocpp_chargers o using (cp_id) where cp_id = 'SIM2'`
-    )[0]!;
-    expect([row.protocol_version, row.vendor, row.subprotocol]).toEqual(["1.6", "evnet", "ocpp1.6"]);
+    const row = async () =>
+      (await net.sql`select c.protocol_version, c.vendor, o.subprotocol from charging_points c join ocpp_chargers o using (cp_id) where cp_id = 'SIM2'`)[0]!;
+    // What it said at boot reaches Central as its own event, which may come after the state change.
+    await waitFor(async () => (await row()).vendor !== null, "the boot info to reach Central");
+    const booted = await row();
+    expect([booted.protocol_version, booted.vendor, booted.subprotocol]).toEqual(["1.6", "evnet", "ocpp1.6"]);
     await sim.stop();
   });
 
