@@ -1,23 +1,27 @@
 /**
  * OCPP chargers through one gateway: N WebSocket clients (OCPP 1.6J frames written by hand,
- * from this process) connect to `evnet ocpp` (its own OS process, with Central and the API as
- * processes too), boot, start a transaction, then send MeterValues every 10 s and a Heartbeat
- * every 60 s, spread evenly. Figures: how long all N took to connect (password check, key
- * issue, boot), the p99 from a MeterValues sent to its energy visible in the API, and the
- * gateway's CPU and memory per connection over the measured window.
+ * bench/ocpp-fleet.ts) connect to `evnet ocpp` (its own OS process, with Central and the API as
+ * processes too) as chargers do after their central system restarted: first attempts spread
+ * over a few seconds, refusals retried with back-off. Then each boots, starts a transaction and
+ * sends MeterValues every 10 s and a Heartbeat every 60 s, spread evenly. Figures: how long all
+ * N took to connect from a cold gateway (every password checked with the slow hash, every key
+ * issued by the API), the p99 from a MeterValues sent to its energy visible in the API, the
+ * gateway's CPU and memory per connection over the measured window, and how long all N take to
+ * connect again after they all dropped at once (passwords and keys this gateway knows).
  *
  * The chargers are registered straight in the database with one shared password hash (each
- * connection still pays the full scrypt check; only the registrations' hashing is saved).
+ * first connection still pays the full scrypt check; only the registrations' hashing is saved).
  */
+import { loadavg } from "node:os";
 import postgres from "postgres";
 import { hashPassword } from "../src/crypto/passwords.ts";
 import { meterKwh } from "../src/domain/billing.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { createBenchDatabase } from "./fleet.ts";
 import { LatencySampler } from "./latency.ts";
+import { BENCH_PASSWORD, BenchCharger, type ConnectOutcome, type ConnectPlan, connectFleet } from "./ocpp-fleet.ts";
 import { CpuMeter, memoryMiB, pidsNamed } from "./proc.ts";
 import type { Summary } from "./stats.ts";
-import { summarise } from "./stats.ts";
 
 export interface OcppSettings {
   databaseUrl: string;
@@ -30,16 +34,23 @@ export interface OcppSettings {
   pollMinMs: number;
   meterEveryS: number;
   heartbeatEveryS: number;
-  /** Connections opened at once while connecting the fleet. */
-  connectConcurrency: number;
+  connect: ConnectPlan;
+}
+
+export interface ConnectFigures {
+  connected: number;
+  seconds: number;
+  perChargerMs?: Summary;
+  attempts: number;
+  refused: number;
 }
 
 export interface OcppResult {
   kind: "ocpp";
   chargers: number;
-  connected: number;
-  connectSeconds: number;
-  connectMs?: Summary;
+  connect: ConnectFigures;
+  reconnect?: ConnectFigures;
+  plan: ConnectPlan;
   meterValuesPerS: number;
   latencyMs?: ReturnType<LatencySampler["summary"]>;
   gatewayCpu: number;
@@ -49,55 +60,26 @@ export interface OcppResult {
   gatewayRssMiB: number;
   gatewayBaselineRssMiB: number;
   gatewayKiBPerConnection: number;
+  /** The machine's load average (1, 5, 15 min) when the step began and when its window ended. */
+  loadAtStart: number[];
+  loadAtEnd: number[];
   errors: string[];
 }
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
-const PASSWORD = "bench-charger-password-0123456789";
 const GATEWAY_TOKEN = "bench-gateway-token-0123456789";
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** One charger as the load generator plays it. */
-class Client {
-  ws?: WebSocket;
-  private waiting = new Map<string, (payload: any) => void>();
-  private n = 0;
-  register = 0;
-  transactionId?: number;
-
-  constructor(readonly id: string) {}
-
-  connect(url: string): Promise<void> {
-    const ws = new WebSocket(`${url}/${this.id}`, {
-      protocols: ["ocpp1.6"],
-      headers: { authorization: `Basic ${Buffer.from(`${this.id}:${PASSWORD}`).toString("base64")}` },
-    } as unknown as string[]);
-    this.ws = ws;
-    ws.onmessage = (m) => {
-      const frame = JSON.parse(String(m.data)) as unknown[];
-      if (frame[0] === 2)
-        ws.send(JSON.stringify([3, frame[1], { status: "Accepted" }])); // ChangeAvailability and the like
-      else this.waiting.get(String(frame[1]))?.(frame[0] === 3 ? frame[2] : undefined);
-    };
-    return new Promise((resolve, reject) => {
-      ws.onopen = () => resolve();
-      ws.onerror = () => reject(new Error(`${this.id}: handshake failed`));
-    });
-  }
-
-  call(action: string, payload: unknown): Promise<any> {
-    const id = `${++this.n}`;
-    return new Promise((resolve) => {
-      this.waiting.set(id, (p) => {
-        this.waiting.delete(id);
-        resolve(p);
-      });
-      this.ws?.send(JSON.stringify([2, id, action, payload]));
-    });
-  }
-}
+const figures = (o: ConnectOutcome): ConnectFigures => ({
+  connected: o.connected.length,
+  seconds: round2(o.seconds),
+  perChargerMs: o.perCharger,
+  attempts: o.attempts,
+  refused: o.refused,
+});
 
 async function seed(sql: postgres.Sql, n: number): Promise<string[]> {
-  const hash = await hashPassword(PASSWORD);
+  const hash = await hashPassword(BENCH_PASSWORD);
   const ids = Array.from({ length: n }, (_, i) => `OB${String(i + 1).padStart(6, "0")}`);
   for (let i = 0; i < n; i += 2000) {
     const chunk = ids.slice(i, i + 2000);
@@ -109,15 +91,13 @@ async function seed(sql: postgres.Sql, n: number): Promise<string[]> {
   return ids;
 }
 
-const round2 = (x: number) => Math.round(x * 100) / 100;
-
 export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => void): Promise<OcppResult> {
   const prefix = `bench-${s.runId}-ocpp-${n}`;
   const database = await createBenchDatabase(s.databaseUrl);
   const sql = postgres(database.url, { max: 2, onnotice: () => {} });
   const roles: RoleProcess[] = [];
-  const clients: Client[] = [];
-  const timers: ReturnType<typeof setInterval>[] = [];
+  let clients: BenchCharger[] = [];
+  const timers: (ReturnType<typeof setInterval> | ReturnType<typeof setTimeout>)[] = [];
   const masterKey = "ab".repeat(32);
   const bus = { KAFKA_BROKERS: s.brokers.join(","), EVNET_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: String(s.partitions) };
   const start = (name: string, args: string[], env: Record<string, string>, ready: RegExp) => {
@@ -150,29 +130,18 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
     const gatewayPid = gateway.role.proc.pid;
     const baseline = memoryMiB(gatewayPid)?.rss ?? 0;
 
-    // Connect the fleet, a few at a time: handshake (password, key) and boot.
-    log(`ocpp: connecting ${n} chargers`);
-    const connectMs: number[] = [];
-    const errors: string[] = [];
-    const t0 = performance.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < ids.length) {
-        const c = new Client(ids[next++]!);
-        const began = performance.now();
-        try {
-          await c.connect(url);
-          await c.call("BootNotification", { chargePointVendor: "bench", chargePointModel: "raw-1.6" });
-          connectMs.push(performance.now() - began);
-          clients.push(c);
-        } catch (err) {
-          if (errors.length < 5) errors.push(String(err));
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: s.connectConcurrency }, worker));
-    const connectSeconds = (performance.now() - t0) / 1000;
-    log(`ocpp: ${clients.length} connected in ${connectSeconds.toFixed(1)} s`);
+    // Connect the fleet from a cold gateway: every password checked, every key issued.
+    log(`ocpp: connecting ${n} chargers (first attempts over ${s.connect.spreadS} s, at most ${s.connect.concurrency} handshakes at once)`);
+    const loadAtStart = loadavg().map(round2);
+    const cold = await connectFleet(
+      ids.map((id) => new BenchCharger(id)),
+      url,
+      s.connect,
+      (c) => c.call("BootNotification", { chargePointVendor: "bench", chargePointModel: "raw-1.6" }),
+    );
+    clients = cold.connected;
+    const errors = [...cold.errors];
+    log(`ocpp: ${clients.length} connected in ${cold.seconds.toFixed(1)} s (${cold.attempts} attempts, ${cold.refused} refused or timed out)`);
 
     // Every charger starts a transaction (an RFID start), so its meter values are telemetry.
     let started = 0;
@@ -189,7 +158,7 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
 
     // The latency sample: a few chargers' sessions, as the API names them.
     const sampler = new LatencySampler(apiUrl, s.pollMinMs);
-    const sampled = new Map<Client, string>();
+    const sampled = new Map<BenchCharger, string>();
     for (const c of clients.slice(0, s.latencySample)) {
       for (let tries = 0; tries < 200 && !sampled.has(c); tries++) {
         const body = (await (await fetch(`${apiUrl}/ev/central/charging-points/${c.id}`)).json()) as { charging_point?: { session?: { session_id: string } } };
@@ -206,7 +175,7 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
     clients.forEach((c, i) => {
       const meterPhase = (i / clients.length) * s.meterEveryS * 1000;
       const heartbeatPhase = (i / clients.length) * s.heartbeatEveryS * 1000;
-      setTimeout(() => {
+      const meterStart = setTimeout(() => {
         timers.push(
           setInterval(() => {
             c.register += whPerTick;
@@ -230,7 +199,11 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
           }, s.meterEveryS * 1000),
         );
       }, meterPhase);
-      setTimeout(() => timers.push(setInterval(() => void c.call("Heartbeat", {}), s.heartbeatEveryS * 1000)), heartbeatPhase);
+      const heartbeatStart = setTimeout(
+        () => timers.push(setInterval(() => void c.call("Heartbeat", {}).catch(() => undefined), s.heartbeatEveryS * 1000)),
+        heartbeatPhase,
+      );
+      timers.push(meterStart, heartbeatStart);
     });
     await Bun.sleep(s.warmupS * 1000);
     const meters = {
@@ -249,15 +222,27 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
     const windowS = (performance.now() - w0) / 1000;
     const cpu = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, round2(m.end())])) as Record<keyof typeof meters, number>;
     const memory = memoryMiB(gatewayPid) ?? { rss: 0, peak: 0 };
+    const loadAtEnd = loadavg().map(round2);
     await sampler.settle(30_000);
     sampler.close();
     const latency = sampler.summary();
+
+    // Every charger drops at once (a network cut, a load balancer restarting) and comes back:
+    // passwords and keys this gateway knows.
+    for (const t of timers) clearInterval(t);
+    timers.length = 0;
+    for (const c of clients) c.close();
+    await Bun.sleep(3_000);
+    log(`ocpp: reconnecting ${clients.length} chargers`);
+    const warm = await connectFleet(clients, url, s.connect, (c) => c.call("Heartbeat", {}));
+    errors.push(...warm.errors);
+    log(`ocpp: ${warm.connected.length} connected again in ${warm.seconds.toFixed(1)} s (${warm.attempts} attempts, ${warm.refused} refused or timed out)`);
     return {
       kind: "ocpp",
       chargers: n,
-      connected: clients.length,
-      connectSeconds: round2(connectSeconds),
-      connectMs: summarise(connectMs),
+      connect: figures(cold),
+      reconnect: figures(warm),
+      plan: s.connect,
       meterValuesPerS: Math.round(meterValues / windowS),
       latencyMs: latency.count ? latency : undefined,
       gatewayCpu: cpu.gateway,
@@ -267,11 +252,13 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
       gatewayRssMiB: Math.round(memory.rss),
       gatewayBaselineRssMiB: Math.round(baseline),
       gatewayKiBPerConnection: round2(((memory.rss - baseline) * 1024) / Math.max(1, clients.length)),
+      loadAtStart,
+      loadAtEnd,
       errors,
     };
   } finally {
     for (const t of timers) clearInterval(t);
-    for (const c of clients) c.ws?.close();
+    for (const c of clients) c.close();
     for (const r of [...roles].reverse()) await r.stop();
     await sql.end();
     await database.drop();

@@ -71,19 +71,23 @@ export function renderResults(run: BenchRun): string {
       );
   }
   if (run.ocpp.length) {
+    const plan = run.ocpp[0]!.plan;
     lines.push("");
     lines.push(
-      "**OCPP gateway** (N OCPP 1.6J chargers as WebSocket clients of one `evnet ocpp`, each charging: MeterValues every 10 s, Heartbeat every 60 s; connect = handshake with the scrypt password check and the key from the API, then BootNotification):",
+      `**OCPP gateway** (N OCPP 1.6J chargers as WebSocket clients of one \`evnet ocpp\`, each charging: MeterValues every 10 s, Heartbeat every 60 s. _Connect_: from a cold gateway, first attempts spread over ${plan.spreadS} s, at most ${plan.concurrency} handshakes in flight, a refusal retried after ${plan.backoffS} s doubling to ${plan.maxBackoffS} s (±50%), each handshake with its password check and a key from the API, then BootNotification; time per charger from its first attempt. _Again_: all dropped at once and reconnected):`,
     );
     lines.push("");
     lines.push(
-      "| OCPP chargers | connected | connect all (s) | connect p50 / p99 ms | MeterValues/s | MeterValues → API p50 / p99 ms | gateway CPU (cores) | gateway RSS MiB | KiB / connection | CPU: Central / API / PG |",
+      "| OCPP chargers | connected | connect all (s) | per charger p50 / p99 ms | attempts | again: all (s) | again p50 / p99 ms | MeterValues/s | MeterValues → API p50 / p99 ms | gateway CPU (cores) | gateway RSS MiB | KiB / connection | CPU: Central / API / PG | load average start → end |",
     );
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-    for (const o of run.ocpp)
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    for (const o of run.ocpp) {
+      const c = o.connect;
+      const r = o.reconnect;
       lines.push(
-        `| ${int(o.chargers)} | ${int(o.connected)} | ${o.connectSeconds} | ${int(o.connectMs?.p50)} / ${int(o.connectMs?.p99)} | ${int(o.meterValuesPerS)} | ${int(o.latencyMs?.p50)} / ${int(o.latencyMs?.p99)} | ${o.gatewayCpu} | ${o.gatewayRssMiB} | ${o.gatewayKiBPerConnection} | ${o.centralCpu} / ${o.apiCpu} / ${o.postgresCpu} |`,
+        `| ${int(o.chargers)} | ${int(c.connected)} | ${c.seconds} | ${int(c.perChargerMs?.p50)} / ${int(c.perChargerMs?.p99)} | ${int(c.attempts)} | ${r?.seconds ?? "–"} | ${int(r?.perChargerMs?.p50)} / ${int(r?.perChargerMs?.p99)} | ${int(o.meterValuesPerS)} | ${int(o.latencyMs?.p50)} / ${int(o.latencyMs?.p99)} | ${o.gatewayCpu} | ${o.gatewayRssMiB} | ${o.gatewayKiBPerConnection} | ${o.centralCpu} / ${o.apiCpu} / ${o.postgresCpu} | ${o.loadAtStart[0]} → ${o.loadAtEnd[0]} |`,
       );
+    }
   }
   return lines.join("\n");
 }

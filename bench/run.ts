@@ -13,7 +13,8 @@
  *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=10
  *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=30
  *   BENCH_OCPP_SIZES=1000,10000 (OCPP chargers through one gateway, bench/ocpp.ts; empty: none)
- *   BENCH_OCPP_SECONDS=60  BENCH_OCPP_CONNECT_CONCURRENCY=50
+ *   BENCH_OCPP_SECONDS=60  BENCH_OCPP_CONNECT_SPREAD=30 (s over which chargers make their first attempt)
+ *   BENCH_OCPP_CONNECT_CONCURRENCY=1000 (the load generator's handshakes in flight)
  *   BENCH_PARTITIONS=12  BENCH_SESSION_MINUTES=10  BENCH_IDLE_SECONDS=5  BENCH_LATENCY_SAMPLE=20
  *   BENCH_POLL_MS=20  BENCH_CEILING_MESSAGES=1000000
  *   BENCH_OUT=docs/benchmarks.md  BENCH_JSON=docs/benchmarks.json
@@ -101,7 +102,15 @@ async function main(): Promise<void> {
   const drainSizes = wholeNumbers("BENCH_DRAIN", "10000");
   const ocppSizes = wholeNumbers("BENCH_OCPP_SIZES", "1000,10000");
   const ocppSeconds = positive("BENCH_OCPP_SECONDS", "60");
-  const ocppConcurrency = positive("BENCH_OCPP_CONNECT_CONCURRENCY", "50", true);
+  const ocppConnect = {
+    spreadS: Number(setting("BENCH_OCPP_CONNECT_SPREAD", "30")),
+    concurrency: positive("BENCH_OCPP_CONNECT_CONCURRENCY", "1000", true),
+    handshakeTimeoutMs: 30_000,
+    backoffS: 2,
+    maxBackoffS: 32,
+    giveUpS: 1800,
+  };
+  if (!(ocppConnect.spreadS >= 0)) throw new Error("BENCH_OCPP_CONNECT_SPREAD must be a number of seconds, 0 or more");
   const services = servicesUp();
   const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
   const runId = Date.now().toString(36);
@@ -201,14 +210,14 @@ async function main(): Promise<void> {
           pollMinMs: env.pollMinMs,
           meterEveryS: 10,
           heartbeatEveryS: 60,
-          connectConcurrency: ocppConcurrency,
+          connect: ocppConnect,
         },
         n,
         log,
       );
       run.ocpp.push(result);
       log(
-        `  connected ${result.connected} in ${result.connectSeconds} s, p99 ${result.latencyMs?.p99 ?? "?"} ms, gateway CPU ${result.gatewayCpu}, ${result.gatewayKiBPerConnection} KiB/connection`,
+        `  connected ${result.connect.connected} in ${result.connect.seconds} s (again: ${result.reconnect?.seconds ?? "?"} s), p99 ${result.latencyMs?.p99 ?? "?"} ms, gateway CPU ${result.gatewayCpu}, ${result.gatewayKiBPerConnection} KiB/connection`,
       );
     }
   } finally {

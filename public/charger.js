@@ -15,6 +15,7 @@ import {
   link,
   loadScript,
   loadStyle,
+  makerOf,
   operatorPost,
   operatorToken,
   stateBadge,
@@ -73,6 +74,26 @@ function fact(label, value, field) {
   return h("div", { class: "fact" }, h("dt", {}, label), h("dd", field ? { "data-field": field } : {}, value));
 }
 
+/** What an OCPP charger said at boot, and its socket: where, since when, under which profile. */
+function ocppFacts(cp) {
+  const o = cp.ocpp;
+  const connection =
+    cp.connection_state === "online"
+      ? `connected since ${formatTime(o?.connected_at)}${o?.gateway ? ` to gateway ${o.gateway}` : ""}`
+      : cp.connection_state === "offline"
+        ? `not connected since ${formatTime(o?.disconnected_at)}${o?.gateway ? ` (last on gateway ${o.gateway})` : ""}`
+        : "never connected";
+  return [
+    fact("Connection", h("span", { class: `link-state link-${cp.connection_state}` }, connection), "connection_state"),
+    fact("Security profile", o ? `${o.security_profile} (${SECURITY_PROFILES[o.security_profile] ?? "unknown"})` : "—", "security_profile"),
+    fact("Made by", makerOf(cp) ?? "not booted yet", "maker"),
+    fact("Serial number", cp.serial_number ?? "not given", "serial_number"),
+    fact("Firmware", cp.firmware_version ?? "not given", "firmware_version"),
+  ];
+}
+
+const SECURITY_PROFILES = { 1: "password, plain WebSocket", 2: "password over TLS", 3: "client certificate over TLS" };
+
 function render(d, readings, sessions, audit) {
   const cp = d.charging_point;
   const place = d.coordinates
@@ -101,6 +122,7 @@ function render(d, readings, sessions, audit) {
           h("span", { title: d.protocol.description }, d.protocol.name, h("small", { class: "muted" }, ` — ${d.protocol.description}`)),
           "protocol",
         ),
+        cp.protocol === "ocpp" ? ocppFacts(cp) : null,
         fact("Key", d.key ? `issued ${formatAge(d.key.age_s)} ago (${formatTime(d.key.issued_at)})` : "none: not authenticated, or revoked", "key_age"),
         fact("Credential", d.credential ? `expires ${formatTime(d.credential.expires_at)}` : "none"),
         fact("Last heard", formatTime(cp.last_connection_time)),

@@ -1,13 +1,13 @@
 // The chargers of the Network view: searched, filtered, sorted and paged by the API
 // (GET /ev/central/fleet), so only one page is ever fetched and drawn, however big the network.
 
-import { $, ApiError, chargerHash, elapsed, fill, fmt, getJson, h, params, STATES, stateBadge } from "./ui.js";
+import { $, ApiError, chargerHash, elapsed, fill, fmt, getJson, h, makerOf, params, protocolLabel, STATES, stateBadge } from "./ui.js";
 
 const PAGE = 48;
 const SEARCH_DELAY_MS = 250;
 
 /** What the list shows; kept in the URL (#/?q=...&status=...) so a view can be shared or reloaded. */
-const query = { q: "", status: "", city: "", sort: "cp_id", order: "asc", offset: 0 };
+const query = { q: "", status: "", city: "", protocol: "", sort: "cp_id", order: "asc", offset: 0 };
 let reading = 0;
 let lastPage = null;
 let searchTimer = null;
@@ -16,11 +16,13 @@ export function fleetQueryFrom(search) {
   query.q = search.get("q") || "";
   query.status = search.get("status") || "";
   query.city = search.get("city") || "";
+  query.protocol = search.get("protocol") || "";
   query.sort = search.get("sort") || "cp_id";
   query.order = search.get("order") === "desc" ? "desc" : "asc";
   query.offset = Math.max(0, Number(search.get("offset")) || 0);
   $("fleet-q").value = query.q;
   $("fleet-city").value = query.city;
+  $("fleet-protocol").value = query.protocol;
   $("fleet-sort").value = `${query.sort}:${query.order}`;
 }
 
@@ -30,6 +32,7 @@ function keepInUrl() {
       q: query.q,
       status: query.status,
       city: query.city,
+      protocol: query.protocol,
       sort: query.sort === "cp_id" ? "" : query.sort,
       order: query.order === "asc" ? "" : query.order,
       offset: query.offset || "",
@@ -45,7 +48,16 @@ export async function refreshFleet() {
   try {
     const page = await getJson(
       "/ev/central/fleet",
-      params({ q: query.q, status: query.status, city: query.city, sort: query.sort, order: query.order, limit: PAGE, offset: query.offset }),
+      params({
+        q: query.q,
+        status: query.status,
+        city: query.city,
+        protocol: query.protocol,
+        sort: query.sort,
+        order: query.order,
+        limit: PAGE,
+        offset: query.offset,
+      }),
     );
     if (mine !== reading) return;
     lastPage = page;
@@ -68,7 +80,7 @@ function render(page) {
   $("fleet-prev").disabled = offset === 0;
   $("fleet-next").disabled = offset + cps.length >= total;
   if (cps.length === 0) {
-    const searching = query.q || query.status || query.city;
+    const searching = query.q || query.status || query.city || query.protocol;
     return fill(
       $("cps"),
       h("p", { class: "empty" }, searching ? "No charger matches this search. Clear the filters to see them all." : "No charging point is registered yet."),
@@ -114,6 +126,7 @@ function cpCard(cp) {
       ),
       h("span", { class: "num" }, fmt.price(cp.price_per_kwh)),
     ),
+    cp.protocol === "ocpp" ? ocppLine(cp) : null,
     session
       ? [
           h(
@@ -128,6 +141,17 @@ function cpCard(cp) {
       : cp.status_reason
         ? h("div", { class: "cp-reason" }, cp.status_reason)
         : null,
+  );
+}
+
+/** An OCPP charger's version, maker and whether its socket is open now. */
+function ocppLine(cp) {
+  const connection = { online: "connected", offline: "not connected", never: "never connected" }[cp.connection_state];
+  return h(
+    "div",
+    { class: "cp-ocpp", "data-field": "ocpp" },
+    h("span", {}, h("strong", { "data-field": "protocol" }, protocolLabel(cp)), makerOf(cp) ? ` · ${makerOf(cp)}` : ""),
+    h("span", { class: `link-state link-${cp.connection_state}`, "data-field": "connection_state" }, connection),
   );
 }
 
@@ -147,6 +171,7 @@ export function setUpFleet() {
     searchTimer = setTimeout(() => changed({ q: $("fleet-q").value.trim(), offset: 0 }), SEARCH_DELAY_MS);
   });
   $("fleet-city").addEventListener("change", () => changed({ city: $("fleet-city").value.trim(), offset: 0 }));
+  $("fleet-protocol").addEventListener("change", () => changed({ protocol: $("fleet-protocol").value, offset: 0 }));
   $("fleet-sort").addEventListener("change", () => {
     const [sort, order] = $("fleet-sort").value.split(":");
     changed({ sort, order, offset: 0 });
@@ -162,7 +187,8 @@ export function setUpFleet() {
   $("fleet-clear").addEventListener("click", () => {
     $("fleet-q").value = "";
     $("fleet-city").value = "";
-    changed({ q: "", status: "", city: "", offset: 0 });
+    $("fleet-protocol").value = "";
+    changed({ q: "", status: "", city: "", protocol: "", offset: 0 });
   });
 }
 

@@ -117,6 +117,12 @@ export function link(hash, ...children) {
   return h("a", { href: hash }, ...children);
 }
 
+/** "OCPP 1.6", "OCPP 2.0.1", "OCPP" (not booted yet) or "evnet": how a charger talks to the network. */
+export const protocolLabel = (cp) => (cp.protocol === "ocpp" ? `OCPP ${cp.protocol_version ?? ""}`.trim() : "evnet");
+
+/** Who made it, as the charger said at boot: "ABB Terra AC", or null before its first boot. */
+export const makerOf = (cp) => [cp.vendor, cp.model].filter(Boolean).join(" ") || null;
+
 export const chargerHash = (cpId) => `#/cp/${encodeURIComponent(cpId)}`;
 
 // ---------- reading the API ----------

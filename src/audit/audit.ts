@@ -24,6 +24,8 @@ export interface AuditEntry {
 
 export interface Auditor {
   record(entry: AuditEntry): Promise<void>;
+  /** Several entries in one insert (a batch of key issues). */
+  recordMany(entries: AuditEntry[]): Promise<void>;
 }
 
 /**
@@ -62,6 +64,14 @@ export function createAuditor(db: Db, log: Logger): Auditor {
         await db.insert(auditEvents).values(auditRow(entry));
       } catch (err) {
         log.error("could not write audit entry", { err, action: entry.action, resource: entry.resource ?? undefined });
+      }
+    },
+    async recordMany(entries) {
+      if (entries.length === 0) return;
+      try {
+        await db.insert(auditEvents).values(entries.map(auditRow));
+      } catch (err) {
+        log.error("could not write audit entries", { err, count: entries.length, action: entries[0]?.action });
       }
     },
   };

@@ -96,15 +96,19 @@ export interface AskOptions {
 
 /** Asks for a line of text; undefined when cancelled (Esc) or left empty. */
 export async function ask(message: string, options: AskOptions = {}): Promise<string | undefined> {
+  const answer = await askOptional(message, options);
+  return answer === "" ? undefined : answer;
+}
+
+/** Asks for a line of text that may be left empty (""); undefined only when cancelled (Esc). */
+export async function askOptional(message: string, options: AskOptions = {}): Promise<string | undefined> {
   const answer = await p.text({
     message,
     placeholder: options.example && `e.g. ${options.example}`,
     initialValue: options.initialValue,
     validate: options.validate && ((text) => options.validate!((text ?? "").trim())),
   });
-  if (p.isCancel(answer)) return undefined;
-  const trimmed = answer.trim();
-  return trimmed === "" ? undefined : trimmed;
+  return p.isCancel(answer) ? undefined : answer.trim();
 }
 
 /** Asks for a charging point's (or a session's) id: typed, never assumed; Esc goes back. */

@@ -35,10 +35,13 @@ export interface DerivedStatus {
   reason: string;
 }
 
+/** An OCPP charger has no monitor: its gateway speaks for it while its socket is open. */
+const OFFLINE_OCPP_REASON = "not connected: no word from it through a gateway for 3 intervals (it may go on charging)";
+
 export function deriveStatus(c: CpConditions): DerivedStatus {
   if (c.channel === "revoked") return { status: "STOPPED", reason: "key revoked: waiting for the monitor to authenticate again" };
   if (c.channel === "none") return { status: "DISCONNECTED", reason: "not authenticated yet" };
-  if (!c.connected) return { status: "DISCONNECTED", reason: "no heartbeat from its monitor for 3 intervals" };
+  if (!c.connected) return { status: "DISCONNECTED", reason: c.keepsChargingOffline ? OFFLINE_OCPP_REASON : "no heartbeat from its monitor for 3 intervals" };
   if (c.operatorStopped) return { status: "STOPPED", reason: "stopped by the operator" };
   if (c.engineFault) return { status: "BROKEN", reason: "its monitor reports an engine fault" };
   if (c.supplying) return { status: "SUPPLYING", reason: "a charging session is in progress" };

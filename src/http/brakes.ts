@@ -76,6 +76,18 @@ export function createBrakes(auditor: Auditor, log: Logger, settings: BrakeSetti
     return w;
   }
 
+  /** Whether an audit entry is written one by one, or only counted (a source flooding failures). */
+  function kept(entry: AuditEntry): boolean {
+    if (entry.outcome === "success" || !entry.sourceAddress || !FLOODABLE.has(entry.eventType)) return true;
+    const w = windowOf(entry.sourceAddress, Date.now());
+    if (w.audited < settings.auditedPerWindow) {
+      w.audited++;
+      return true;
+    }
+    w.counted.set(entry.action, (w.counted.get(entry.action) ?? 0) + 1);
+    return false;
+  }
+
   async function report(source: string, w: SourceWindow): Promise<void> {
     windows.delete(source);
     const counted = [...w.counted.values()].reduce((a, b) => a + b, 0);
@@ -119,13 +131,11 @@ export function createBrakes(auditor: Auditor, log: Logger, settings: BrakeSetti
 
     auditor: {
       async record(entry: AuditEntry) {
-        if (entry.outcome === "success" || !entry.sourceAddress || !FLOODABLE.has(entry.eventType)) return auditor.record(entry);
-        const w = windowOf(entry.sourceAddress, Date.now());
-        if (w.audited < settings.auditedPerWindow) {
-          w.audited++;
-          return auditor.record(entry);
-        }
-        w.counted.set(entry.action, (w.counted.get(entry.action) ?? 0) + 1);
+        if (kept(entry)) return auditor.record(entry);
+      },
+      async recordMany(entries: AuditEntry[]) {
+        const keep = entries.filter(kept);
+        if (keep.length) return auditor.recordMany(keep);
       },
     },
 

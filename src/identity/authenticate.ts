@@ -9,7 +9,7 @@ import { type ControlSender, sendControl } from "../bus/control-messages.ts";
 import { CredentialError, type CredentialVerifier, claimedSubject, type VerifiedCredential } from "../crypto/credentials.ts";
 import { newChannelKey, wrapKey } from "../crypto/keys.ts";
 import type { Db } from "../db/client.ts";
-import { storeNewKey } from "../db/repos/cp-keys.ts";
+import { storeNewKeys } from "../db/repos/cp-keys.ts";
 import { findChargingPoint, findCredential, SUPERSEDED_BY_REGISTRATION } from "../db/repos/cp-registrations.ts";
 import { AppError, KnownError } from "../lib/errors.ts";
 import { cpResource } from "./audit-resource.ts";
@@ -85,19 +85,41 @@ export interface KeyIssue {
  * audited, and announced to Central, which makes the CP ACTIVE.
  */
 export async function issueChannelKey(deps: Omit<AuthenticationDeps, "verifier">, issue: KeyIssue): Promise<IssuedKey> {
-  const { cpId } = issue;
-  const fresh = newChannelKey();
-  const stored = await storeNewKey(deps.db, {
-    keyId: fresh.keyId,
-    cpId,
-    wrappedKey: wrapKey(deps.masterKey, { type: "cp", id: cpId }, fresh.keyId, fresh.key),
-    credentialJti: issue.credentialJti,
-  });
-  const audit = { actorType: "cp" as const, actorId: cpId, resource: cpResource(cpId), outcome: "success" as const, sourceAddress: issue.sourceAddress };
-  await deps.auditor.record({ ...audit, eventType: "authentication", action: "authenticate", details: issue.details });
-  await deps.auditor.record({ ...audit, eventType: "key", action: "issue_key", details: { key_id: fresh.keyId, superseded_key_ids: stored.revokedKeyIds } });
-  await tellCentral(deps, cpId, fresh.keyId, stored.createdAt, issue.sourceAddress);
-  return { cpId, keyId: fresh.keyId, key: fresh.key, issuedAt: stored.createdAt };
+  return (await issueChannelKeys(deps, [issue]))[0]!;
+}
+
+/**
+ * Fresh channel keys for several authenticated CPs at once (one each): one transaction, one
+ * audit insert and one message to Central for all of them; the keys in the issues' order.
+ */
+export async function issueChannelKeys(deps: Omit<AuthenticationDeps, "verifier">, issues: KeyIssue[]): Promise<IssuedKey[]> {
+  if (issues.length === 0) return [];
+  const fresh = issues.map((issue) => ({ issue, ...newChannelKey() }));
+  const stored = await storeNewKeys(
+    deps.db,
+    fresh.map((f) => ({
+      keyId: f.keyId,
+      cpId: f.issue.cpId,
+      wrappedKey: wrapKey(deps.masterKey, { type: "cp", id: f.issue.cpId }, f.keyId, f.key),
+      credentialJti: f.issue.credentialJti,
+    })),
+  );
+  await deps.auditor.recordMany(
+    fresh.flatMap((f, i) => {
+      const { cpId, sourceAddress, details } = f.issue;
+      const audit = { actorType: "cp" as const, actorId: cpId, resource: cpResource(cpId), outcome: "success" as const, sourceAddress };
+      return [
+        { ...audit, eventType: "authentication" as const, action: "authenticate", details },
+        { ...audit, eventType: "key" as const, action: "issue_key", details: { key_id: f.keyId, superseded_key_ids: stored[i]!.revokedKeyIds } },
+      ];
+    }),
+  );
+  const issued = fresh.map((f, i) => ({ cpId: f.issue.cpId, keyId: f.keyId, key: f.key, issuedAt: stored[i]!.createdAt }));
+  await tellCentral(
+    deps,
+    issued.map((k, i) => ({ ...k, sourceAddress: issues[i]!.sourceAddress })),
+  );
+  return issued;
 }
 
 async function checkCredential(deps: AuthenticationDeps, request: AuthenticationRequest): Promise<{ cpId: string; jti: string }> {
@@ -121,19 +143,24 @@ async function checkCredential(deps: AuthenticationDeps, request: Authentication
   return { cpId, jti };
 }
 
-async function tellCentral(deps: Omit<AuthenticationDeps, "verifier">, cpId: string, keyId: string, at: Date, sourceAddress?: string): Promise<void> {
+async function tellCentral(deps: Omit<AuthenticationDeps, "verifier">, keys: (IssuedKey & { sourceAddress?: string })[]): Promise<void> {
   try {
-    await sendControl(deps, [{ type: "cp_authenticated", cp_id: cpId, key_id: keyId, at: at.toISOString() }]);
+    await sendControl(
+      deps,
+      keys.map((k) => ({ type: "cp_authenticated", cp_id: k.cpId, key_id: k.keyId, at: k.issuedAt.toISOString() })),
+    );
   } catch (err) {
-    await deps.auditor.record({
-      eventType: "error",
-      actorType: "system",
-      resource: cpResource(cpId),
-      action: "notify_central",
-      outcome: "error",
-      reason: `could not publish cp_authenticated: ${err instanceof Error ? err.message : String(err)}`,
-      sourceAddress,
-    });
+    await deps.auditor.recordMany(
+      keys.map((k) => ({
+        eventType: "error",
+        actorType: "system",
+        resource: cpResource(k.cpId),
+        action: "notify_central",
+        outcome: "error",
+        reason: `could not publish cp_authenticated: ${err instanceof Error ? err.message : String(err)}`,
+        sourceAddress: k.sourceAddress,
+      })),
+    );
     throw new AppError("unavailable", "the key was issued but Central could not be told; authenticate again");
   }
 }

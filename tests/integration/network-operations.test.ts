@@ -120,4 +120,33 @@ describe("an operator, headless", () => {
     expect(unknownCp.code).toBe(1);
     expect(unknownCp.out).toContain("no charging point CP_NOWHERE");
   }, 60_000);
+
+  test("registers an OCPP charger, again with a new password and its price kept, and refuses bad answers and an evnet CP's id plainly", async () => {
+    const first = await operate("register-ocpp", "OCPP_OP_1", "Toledo", "2", "0.45", "--json");
+    expect(first.code).toBe(0);
+    const registered = JSON.parse(first.out);
+    expect([registered.cp_id, registered.price_per_kwh, registered.security_profile, registered.message]).toEqual([
+      "OCPP_OP_1",
+      0.45,
+      2,
+      expect.stringContaining("OCPP_OP_1 registered"),
+    ]);
+    const again = JSON.parse((await operate("register-ocpp", "OCPP_OP_1", "Toledo", "1", "--json")).out);
+    expect([again.price_per_kwh, again.security_profile, again.message]).toEqual([0.45, 1, expect.stringContaining("registered again with a new password")]);
+    expect(again.ocpp_password).toBeString();
+    expect(again.ocpp_password).not.toBe(registered.ocpp_password);
+    const refusals = await Promise.all([
+      operate("register-ocpp", "OCPP_OP_2", "Toledo", "7"),
+      operate("register-ocpp", "OCPP_OP_2", "Toledo", "2", "abc"),
+      operate("register-ocpp", "OCPP_OP_2", " ", "2"),
+      operate("register-ocpp", "CP_O3", "Toledo", "2"),
+    ]);
+    expect(refusals.map((r) => r.code)).toEqual([2, 2, 2, 1]); // bad answers are a mistyped command line; the id taken is a refusal
+    expect(refusals[0]!.out).toContain("the security profile is 1, 2 or 3");
+    expect(refusals[1]!.out).toContain("the price is 0.01-100 EUR per kWh");
+    expect(refusals[2]!.out).toContain("the location is 1-100 characters");
+    expect(refusals[3]!.out).toContain("CP_O3 is registered as an evnet charging point");
+    expect((await net.sql`select count(*)::int as n from ocpp_chargers where cp_id = 'OCPP_OP_2'`)[0]!.n).toBe(0);
+    expect((await net.sql`select protocol from charging_points where cp_id = 'CP_O3'`)[0]!.protocol).toBe("evnet");
+  }, 60_000);
 });

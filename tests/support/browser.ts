@@ -27,12 +27,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `trustTestCertificates`: accept the test CA's server certificates (a network started with TLS). */
+export async function launchChromium(o: { trustTestCertificates?: boolean } = {}): Promise<Browser> {
   ensureChromium();
   const profile = mkdtempSync(join(tmpdir(), "evnet-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    ignoreHTTPSErrors: o.trustTestCertificates ?? false,
     args: [
       "--headless",
       "--no-sandbox",

@@ -9,7 +9,7 @@ import { type AdminDeps, revoke, setStopped } from "../../src/roles/central/admi
 /** The operator's levers before they reach the database or the bus (neither is touched here). */
 function deps(): AdminDeps & { bus: MemoryBus } {
   const untouched = new Proxy({}, { get: () => expect.unreachable("the database was used") }) as Db;
-  return { db: untouched, bus: new MemoryBus(), topics: topicsFor("evnet"), auditor: { record: async () => {} } satisfies Auditor };
+  return { db: untouched, bus: new MemoryBus(), topics: topicsFor("evnet"), auditor: { record: async () => {}, recordMany: async () => {} } satisfies Auditor };
 }
 
 describe("an operator's reason at Central's admin edge", () => {

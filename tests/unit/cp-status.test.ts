@@ -13,6 +13,9 @@ describe("a charging point's state, derived from what Central knows", () => {
   test("a CP never authenticated, or whose monitor went silent, is DISCONNECTED", () => {
     expect(statusOf({ channel: "none" })).toBe("DISCONNECTED");
     expect(statusOf({ connected: false, supplying: true })).toBe("DISCONNECTED");
+    expect(deriveStatus({ ...healthy, connected: false }).reason).toContain("its monitor");
+    // An OCPP charger has no monitor: the reason names its gateway.
+    expect(deriveStatus({ ...healthy, connected: false, keepsChargingOffline: true }).reason).toContain("through a gateway");
   });
 
   test("a revoked key or an operator stop make it STOPPED, whatever else holds", () => {

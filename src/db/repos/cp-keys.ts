@@ -19,19 +19,35 @@ export interface StoredKey {
 
 /** Stores a new active key for a CP and revokes its earlier ones; returns the revoked key ids. */
 export async function storeNewKey(db: Db, key: StoredKey): Promise<{ createdAt: Date; revokedKeyIds: string[] }> {
+  return (await storeNewKeys(db, [key]))[0]!;
+}
+
+/**
+ * Stores a new active key for each of several CPs (one key per CP) in one transaction, revoking
+ * their earlier ones; the answers in the keys' order.
+ */
+export async function storeNewKeys(db: Db, keys: StoredKey[]): Promise<{ createdAt: Date; revokedKeyIds: string[] }[]> {
+  if (keys.length === 0) return [];
+  const cpIds = keys.map((k) => k.cpId);
+  if (new Set(cpIds).size !== cpIds.length) throw new Error("storeNewKeys: one key per CP");
+  const anyOf = (column: typeof cpKeys.cpId | typeof chargingPoints.cpId | typeof cpCredentials.jti, ids: string[]) =>
+    sql`${column} = any(${sql.param(ids)}::text[])`;
   return db.transaction(async (tx) => {
-    // Lock the CP so two authentications at once cannot both leave an active key.
-    await tx.select({ cpId: chargingPoints.cpId }).from(chargingPoints).where(eq(chargingPoints.cpId, key.cpId)).for("update");
+    // Lock the CPs (in one order, so two batches cannot deadlock) so that two authentications
+    // of one CP at once cannot both leave an active key.
+    await tx.select({ cpId: chargingPoints.cpId }).from(chargingPoints).where(anyOf(chargingPoints.cpId, cpIds)).orderBy(chargingPoints.cpId).for("update");
     const now = new Date();
     const revoked = await tx
       .update(cpKeys)
       .set({ revokedAt: now, revokedReason: SUPERSEDED_BY_AUTHENTICATION })
-      .where(and(eq(cpKeys.cpId, key.cpId), isNull(cpKeys.revokedAt)))
-      .returning({ keyId: cpKeys.keyId });
-    const [row] = await tx.insert(cpKeys).values({ keyId: key.keyId, cpId: key.cpId, wrappedKey: key.wrappedKey, createdAt: now }).returning();
-    if (key.credentialJti) await tx.update(cpCredentials).set({ lastUsedAt: now }).where(eq(cpCredentials.jti, key.credentialJti));
-    await tx.update(chargingPoints).set({ lastConnectionTime: now }).where(eq(chargingPoints.cpId, key.cpId));
-    return { createdAt: row!.createdAt, revokedKeyIds: revoked.map((r) => r.keyId) };
+      .where(and(anyOf(cpKeys.cpId, cpIds), isNull(cpKeys.revokedAt)))
+      .returning({ keyId: cpKeys.keyId, cpId: cpKeys.cpId });
+    const revokedOf = Map.groupBy(revoked, (r) => r.cpId);
+    await tx.insert(cpKeys).values(keys.map((k) => ({ keyId: k.keyId, cpId: k.cpId, wrappedKey: k.wrappedKey, createdAt: now })));
+    const used = keys.flatMap((k) => (k.credentialJti ? [k.credentialJti] : []));
+    if (used.length) await tx.update(cpCredentials).set({ lastUsedAt: now }).where(anyOf(cpCredentials.jti, used));
+    await tx.update(chargingPoints).set({ lastConnectionTime: now }).where(anyOf(chargingPoints.cpId, cpIds));
+    return keys.map((k) => ({ createdAt: now, revokedKeyIds: (revokedOf.get(k.cpId) ?? []).map((r) => r.keyId) }));
   });
 }
 

@@ -10,7 +10,7 @@ import type { Auditor } from "../../audit/audit.ts";
 import { type ControlSender, sendControl } from "../../bus/control-messages.ts";
 import { isCity } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
-import { type CpRow, chargingPoints, chargingSessions, drivers, outbox, type SessionRow } from "../../db/schema/index.ts";
+import { type CpRow, chargingPoints, chargingSessions, drivers, ocppChargers, outbox, type SessionRow } from "../../db/schema/index.ts";
 import { isId, textSchema } from "../../domain/ids.ts";
 import type { SessionState } from "../../domain/session-state.ts";
 import { DRIVER_ID_PATTERN, DRIVER_ID_RULE, type Registered, registerDriver } from "../../identity/drivers.ts";
@@ -214,21 +214,48 @@ export function formatStats(s: Stats): string {
   ].join("\n");
 }
 
+/** What is wrong with each answer of an OCPP registration, as typed (undefined: nothing). */
+export const ocppAnswerProblem = {
+  profile: (text: string) => (SECURITY_PROFILES.includes(Number(text) as SecurityProfile) ? undefined : "the security profile is 1, 2 or 3"),
+  location: (text: string) => (isCity(text.trim()) ? undefined : "the location is 1-100 characters, without control characters"),
+  /** Empty: the charger keeps its price, or gets the default. */
+  price: (text: string) => {
+    const price = Number(text);
+    return text === "" || (Number.isFinite(price) && price >= 0.01 && price <= 100) ? undefined : "the price is 0.01-100 EUR per kWh";
+  },
+};
+
 /** Registers an OCPP charger as the operator at this terminal (from text, as typed in the menu or on the command line). */
 export async function registerOcpp(
   deps: AdminDeps,
   input: { cpId: string; location: string; profile: string; price?: string },
 ): Promise<RegisteredOcppCharger> {
-  const profile = Number(input.profile) as SecurityProfile;
-  if (!SECURITY_PROFILES.includes(profile)) throw new AppError("bad_request", "the security profile is 1, 2 or 3");
   if (!isId(input.cpId)) throw new AppError("bad_request", "a charger id is 1-64 letters, digits, '_', '.' or '-'");
-  const location = input.location.trim();
-  if (!isCity(location)) throw new AppError("bad_request", "the location is 1-100 characters, without control characters");
-  const price = input.price === undefined || input.price === "" ? undefined : Number(input.price);
-  if (price !== undefined && !(Number.isFinite(price) && price >= 0.01 && price <= 100)) throw new AppError("bad_request", "the price is 0.01-100 EUR per kWh");
+  const problem = ocppAnswerProblem.profile(input.profile) ?? ocppAnswerProblem.location(input.location) ?? ocppAnswerProblem.price(input.price ?? "");
+  if (problem) throw new AppError("bad_request", problem);
   return registerOcppCharger(
     { db: deps.db, auditor: deps.auditor, defaultPricePerKwh: DEFAULT_PRICE_PER_KWH },
-    { cpId: input.cpId, location, pricePerKwh: price, securityProfile: profile },
+    {
+      cpId: input.cpId,
+      location: input.location.trim(),
+      pricePerKwh: input.price ? Number(input.price) : undefined,
+      securityProfile: Number(input.profile) as SecurityProfile,
+    },
     { actorId: operatorName() },
   );
+}
+
+/** What registering `cpId` as an OCPP charger would replace: nothing, an OCPP charger's registration, or an evnet CP. */
+export async function registrationOf(
+  db: Db,
+  cpId: string,
+): Promise<{ kind: "none" } | { kind: "evnet" } | { kind: "ocpp"; location: string; securityProfile: number; pricePerKwh: number }> {
+  const [row] = await db
+    .select({ location: chargingPoints.location, pricePerKwh: chargingPoints.pricePerKwh, securityProfile: ocppChargers.securityProfile })
+    .from(chargingPoints)
+    .leftJoin(ocppChargers, eq(ocppChargers.cpId, chargingPoints.cpId))
+    .where(and(eq(chargingPoints.cpId, cpId), isNull(chargingPoints.deregisteredAt)));
+  if (!row) return { kind: "none" };
+  if (row.securityProfile === null) return { kind: "evnet" };
+  return { kind: "ocpp", location: row.location, securityProfile: row.securityProfile, pricePerKwh: row.pricePerKwh };
 }

@@ -1,6 +1,6 @@
 /** Central's admin menu (SYSTEM.md): CPs, sessions, stop/resume, revocation, statistics, dead letters. */
 import * as p from "@clack/prompts";
-import { ask, askId, type LogCapture, runMenu } from "../../cli/menu.ts";
+import { ask, askId, askOptional, type LogCapture, runMenu } from "../../cli/menu.ts";
 import { formatDeadLetter, formatDeadLetters } from "../../dead-letters/view.ts";
 import { DRIVER_ID_PATTERN, DRIVER_ID_RULE } from "../../identity/drivers.ts";
 import { describeRegistration } from "../../identity/ocpp-chargers.ts";
@@ -78,12 +78,35 @@ export function centralMenu(deps: admin.AdminDeps, instance: string, logs: LogCa
           hint: "its password is shown once",
           run: async () => {
             const cpId = await askId("Charger id (its OCPP identity)", "CP_OCPP_01");
-            const location = cpId ? await ask("Location (city)", { example: "Madrid" }) : undefined;
-            const profile = location
-              ? await ask("Security profile: 1 ws + password (loopback), 2 wss + password, 3 wss + client certificate", { initialValue: "2" })
-              : undefined;
-            if (!cpId || !location || !profile) return;
-            const price = await ask("Price per kWh (empty: the default)");
+            if (!cpId) return;
+            const before = await admin.registrationOf(db, cpId);
+            if (before.kind === "evnet") {
+              p.log.error(`${cpId} is registered as an evnet charging point (engine and monitor); deregister it first, or choose another id`);
+              return;
+            }
+            if (before.kind === "ocpp") {
+              const again = await p.confirm({
+                message: `${cpId} is already an OCPP charger (${before.location}, profile ${before.securityProfile}). Register it again? It gets a new password; the one it has stops working when it next connects.`,
+                initialValue: false,
+              });
+              if (again !== true) return;
+            }
+            const location = await ask("Location (city)", {
+              example: "Madrid",
+              initialValue: before.kind === "ocpp" ? before.location : undefined,
+              validate: admin.ocppAnswerProblem.location,
+            });
+            if (!location) return;
+            const profile = await ask("Security profile: 1 ws + password (loopback), 2 wss + password, 3 wss + client certificate", {
+              initialValue: String(before.kind === "ocpp" ? before.securityProfile : 2),
+              validate: admin.ocppAnswerProblem.profile,
+            });
+            if (!profile) return;
+            const price = await askOptional(
+              before.kind === "ocpp" ? `Price per kWh (empty: keep ${before.pricePerKwh})` : "Price per kWh (empty: the default)",
+              { validate: admin.ocppAnswerProblem.price },
+            );
+            if (price === undefined) return;
             p.note(describeRegistration(await admin.registerOcpp(deps, { cpId, location, profile, price })), "OCPP charger");
           },
         },

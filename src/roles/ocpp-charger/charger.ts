@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { RPCClient } from "ocpp-rpc";
+import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ChargerConfig } from "./config.ts";
 
@@ -30,6 +31,14 @@ interface Answer {
   idTokenInfo?: { status?: string };
 }
 
+/** Handshake refusals that trying again will not fix. */
+const FINAL_REFUSALS: Record<number, string> = {
+  400: "no OCPP version in common, or a malformed id",
+  401: "wrong password or client certificate",
+  403: "this charger must connect over wss:// (its security profile)",
+  404: "no such charger is registered",
+};
+
 export type ChargerState = "Available" | "Preparing" | "Charging" | "Finishing" | "Faulted" | "Unavailable";
 
 export class SimulatedCharger {
@@ -47,6 +56,7 @@ export class SimulatedCharger {
   /** When the meter last counted the power delivered. */
   private meteredAt = 0;
   private heartbeatTimer?: ReturnType<typeof setInterval>;
+  private stopping = false;
 
   constructor(
     readonly config: ChargerConfig,
@@ -88,8 +98,29 @@ export class SimulatedCharger {
     return this.plugged ? "Preparing" : "Available";
   }
 
+  /**
+   * Connects, and like a real charger keeps trying while its central system is away or busy
+   * (a refused connection, 503 during a reconnection storm): waits 1 s, then twice as long each
+   * time up to a minute, give or take a quarter. A refusal that waiting cannot fix (an unknown
+   * id, a wrong password or certificate, no common OCPP version) ends it with the reason.
+   */
   async start(): Promise<void> {
-    await this.client.connect();
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        await this.client.connect();
+        return;
+      } catch (err) {
+        const status = (err as { code?: unknown }).code;
+        if (typeof status === "number" && FINAL_REFUSALS[status])
+          throw new AppError("unauthorized", `the central system refused ${this.config.OCPP_CHARGER_ID} (${status}): ${FINAL_REFUSALS[status]}`);
+        const waitS = Math.min(60, 2 ** attempt) * (0.75 + Math.random() / 2);
+        this.log.warn("could not connect to the central system; trying again", {
+          in_s: waitS.toFixed(1),
+          err: err instanceof Error ? err.message : String(err),
+        });
+        await Bun.sleep(waitS * 1000);
+      }
+    }
   }
 
   private async onOpen(): Promise<void> {
@@ -322,6 +353,7 @@ export class SimulatedCharger {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.meterTimer);
     clearInterval(this.heartbeatTimer);
     await this.client.close({ code: 1000, reason: "charger stopping", force: true }).catch(() => undefined);

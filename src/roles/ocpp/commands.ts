@@ -59,6 +59,7 @@ export function watchKeys(ctx: GatewayContext, everyMs: number): { stop(): void 
           active: active.get(id) ?? null,
         });
         ctx.links.delete(id);
+        ctx.keys.forget(id, link.keyId);
         link.close(1008, active.has(id) ? "connected elsewhere" : "key revoked: connect again");
       }
     } catch (err) {

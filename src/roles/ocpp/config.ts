@@ -1,7 +1,7 @@
 /** `evnet ocpp` settings: where chargers connect, how they must prove who they are, and the rest of evnet. */
 import * as v from "valibot";
 import { apiUrlSetting, busSettings, caFileSetting, checkTlsPair, databaseSettings, logSettings } from "../../config/common.ts";
-import { bool, ConfigError, optionalString, port, positiveNumber, settingLabel, url } from "../../config/env.ts";
+import { bool, ConfigError, integer, optionalString, port, positiveNumber, settingLabel, url } from "../../config/env.ts";
 import { gatewayTokenSetting } from "../../config/identity.ts";
 import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 import { isLoopback } from "../../http/client-address.ts";
@@ -53,6 +53,14 @@ export const gatewaySettings = defineSettings({
   OCPP_PING_INTERVAL: { help: "seconds between WebSocket pings; a charger that does not answer is dropped within two of them", schema: seconds(20) },
   OCPP_CENTRAL_HEARTBEAT_INTERVAL: { help: "seconds between the heartbeats the gateway sends Central for each connected charger", schema: seconds(15) },
   OCPP_CALL_TIMEOUT: { help: "seconds the gateway waits for a charger's answer to a call", schema: seconds(30) },
+  OCPP_PASSWORD_CHECKS: {
+    help: "password checks (the slow scrypt hash) run at once; 0: one per core. A charger whose password this gateway verified before is recognised without it when it connects again",
+    schema: integer(0),
+  },
+  OCPP_HANDSHAKE_WAIT: {
+    help: "seconds a handshake may wait for its password check (a reconnection storm); past that it is answered 503 at once and the charger tries again later",
+    schema: seconds(10),
+  },
   ...databaseSettings,
   ...busSettings,
   EVNET_GATEWAY_TOKEN: { ...gatewayTokenSetting, help: "proves to the API that this is an OCPP gateway (the API's EVNET_GATEWAY_TOKEN)" },

@@ -6,8 +6,9 @@ import type { Topics } from "../../bus/topics.ts";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { GatewayConfig } from "./config.ts";
-import type { KeyClient } from "./key-client.ts";
+import type { HeldKeys } from "./held-keys.ts";
 import type { ChargerLink } from "./link.ts";
+import type { PasswordChecks } from "./password-checks.ts";
 
 export interface GatewayContext {
   db: Db;
@@ -20,7 +21,9 @@ export interface GatewayContext {
   instance: string;
   /** Every event for Central leaves through it, in order. */
   publisher: RetryingPublisher;
-  keys: KeyClient;
+  /** Chargers' channel keys: kept across reconnections here, fetched from the API in batches otherwise. */
+  keys: HeldKeys;
+  passwords: PasswordChecks;
   /** The chargers whose sockets this gateway holds, by id. */
   links: Map<string, ChargerLink>;
 }

@@ -5,7 +5,7 @@
  * commands into OCPP calls. Central needs no OCPP knowledge. Several gateways may run side by
  * side (behind a load balancer): each serves the chargers connected to it.
  */
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { createAuditor } from "../../audit/audit.ts";
 import { ensureTopicsIfReachable } from "../../bus/keep-subscribed.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
@@ -17,9 +17,11 @@ import { roleDatabase, type Shared } from "../shared.ts";
 import { followCommands, watchKeys } from "./commands.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { GatewayContext } from "./context.ts";
+import { HeldKeys } from "./held-keys.ts";
 import { createKeyClient } from "./key-client.ts";
 import type { ChargerLink } from "./link.ts";
 import { listen } from "./listener.ts";
+import { PasswordChecks } from "./password-checks.ts";
 
 export interface RunningGateway {
   url: string;
@@ -47,7 +49,11 @@ export async function start(config: GatewayConfig, shared: Shared = {}): Promise
     config,
     instance,
     publisher: new RetryingPublisher(bus, log),
-    keys: createKeyClient({ apiUrl: config.API_URL, caFile: config.EVNET_CA_FILE, token: config.EVNET_GATEWAY_TOKEN, gateway: instance }),
+    keys: new HeldKeys(createKeyClient({ apiUrl: config.API_URL, caFile: config.EVNET_CA_FILE, token: config.EVNET_GATEWAY_TOKEN, gateway: instance })),
+    passwords: new PasswordChecks({
+      concurrency: config.OCPP_PASSWORD_CHECKS || availableParallelism(),
+      maxWaitMs: config.OCPP_HANDSHAKE_WAIT * 1000,
+    }),
     links: new Map<string, ChargerLink>(),
   };
   const commands = followCommands(ctx);

@@ -1,6 +1,6 @@
 /**
  * One charger's connection, as the gateway holds it: it plays the charger's engine and monitor
- * on the bus. Its events are sealed with the charger's channel key (obtained when it connected)
+ * on the bus. Its events are sealed with the charger's channel key (held when it connected)
  * and leave in order; Central's commands for it arrive here opened. Calls from the charger are
  * handled one at a time, in the order they came (ocpp-rpc would run them side by side); calls
  * to it go one at a time too (ocpp-rpc's call concurrency 1).
@@ -8,8 +8,8 @@
 import type RPCServerClient from "ocpp-rpc/lib/server-client";
 import { type CpCommand, type CpEvent, cpCommandSchema, nowIso } from "../../bus/messages.ts";
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
-import { type CpChannel, createCpChannel } from "../../cp/channel.ts";
-import type { ChannelKey } from "../../crypto/keys.ts";
+import type { CpChannel } from "../../cp/channel.ts";
+import { SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
 import { validate } from "../../lib/parsed.ts";
 import type { Subprotocol } from "./admission.ts";
 import type { GatewayContext } from "./context.ts";
@@ -31,7 +31,8 @@ export interface LinkOptions {
   client: RPCServerClient;
   cpId: string;
   subprotocol: Subprotocol;
-  key: ChannelKey;
+  /** The charger's channel: its key and this gateway's sequence under it (kept across its connections here). */
+  channel: CpChannel;
   pricePerKwh: number;
 }
 
@@ -59,7 +60,7 @@ export class ChargerLink {
     this.client = o.client;
     this.subprotocol = o.subprotocol;
     this.pricePerKwh = o.pricePerKwh;
-    this.channel = createCpChannel({ cpId: o.cpId, role: "engine", key: o.key });
+    this.channel = o.channel;
   }
 
   get ctx(): GatewayContext {
@@ -141,6 +142,15 @@ export class ChargerLink {
     this.publish({ type: "engine_status", status: health, detail: detail.slice(0, 500), at: nowIso() });
   }
 
+  /**
+   * A newer connection of this charger took over here. It shares this one's key, so what this
+   * one would say for itself now (a start its dead socket could not take) must not reach Central.
+   */
+  get replaced(): boolean {
+    const current = this.ctx.links.get(this.cpId);
+    return current !== undefined && current !== this;
+  }
+
   get isFaulted(): boolean {
     return this.faulted.size > 0;
   }
@@ -152,8 +162,14 @@ export class ChargerLink {
 
   private async onCommand(payload: unknown): Promise<void> {
     if (isKeyRevokedNotice(payload)) {
-      this.ctx.log.warn("Central revoked the charger's key: closing its connection", { cp_id: this.cpId, reason: payload.reason });
-      this.close(1008, "key revoked: connect again");
+      // Superseded: the charger authenticated again since, at another gateway (the newer socket lives there).
+      const elsewhere = payload.reason === SUPERSEDED_BY_AUTHENTICATION;
+      this.ctx.log.warn(elsewhere ? "the charger connected elsewhere: closing this connection" : "Central revoked the charger's key: closing its connection", {
+        cp_id: this.cpId,
+        reason: payload.reason,
+      });
+      this.ctx.keys.forget(this.cpId, this.keyId);
+      this.close(1008, elsewhere ? "connected elsewhere" : "key revoked: connect again");
       return;
     }
     const command = validate(cpCommandSchema, payload);
@@ -188,11 +204,16 @@ export class ChargerLink {
     }
   }
 
+  /**
+   * Closes the socket with a close frame that says why (the charger's log shows it); calls still
+   * waiting for the charger's answer fail now. A peer that never answers the close frame is cut
+   * off by the WebSocket's own close timeout.
+   */
   close(code = 1000, reason = ""): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    void this.client.close({ code, reason, force: true }).catch(() => undefined);
+    void this.client.close({ code, reason, awaitPending: false }).catch(() => undefined);
   }
 
   /** The socket closed (either side): stop speaking for the charger. */

@@ -3,8 +3,10 @@
  * through a `node:tls` server that hands each socket to a plain `node:http` server: under Bun
  * only that way does the handshake see the charger's client certificate (profile 3). Every
  * handshake is decided by `admit`; a refused one gets its HTTP status and is audited. An
- * accepted charger's channel key is fetched before the upgrade completes, so a charger that is
- * connected can always be spoken for.
+ * accepted charger's channel key is in hand before the upgrade completes (the one it held here
+ * before, or a fresh one from the API), so a charger that is connected can always be spoken for.
+ * When password checks are backed up (a reconnection storm), a handshake that would wait too
+ * long is answered 503 at once: the charger comes back later, as chargers do.
  */
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
@@ -12,10 +14,11 @@ import type { AddressInfo } from "node:net";
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from "node:tls";
 import { RPCServer } from "ocpp-rpc";
 import type RPCServerClient from "ocpp-rpc/lib/server-client";
-import type { ChannelKey } from "../../crypto/keys.ts";
+import type { CpChannel } from "../../cp/channel.ts";
 import { printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
-import { type Admission, admit, type HandshakeFacts, SUBPROTOCOLS } from "./admission.ts";
+import { Busy } from "../../lib/bounded-queue.ts";
+import { type Admitted, admit, type HandshakeFacts, SUBPROTOCOLS } from "./admission.ts";
 import { forgetConnectionsOf, markOffline, markOnline } from "./connections.ts";
 import type { GatewayContext } from "./context.ts";
 import { spellErrorCodesFor } from "./error-codes.ts";
@@ -29,9 +32,11 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-interface Admitted {
-  admission: Extract<Admission, { ok: true }>;
-  key: ChannelKey;
+interface Accepted {
+  admission: Admitted;
+  channel: CpChannel;
+  /** The charger's key was still the one this gateway held: no new key was issued. */
+  reused: boolean;
 }
 
 function certificateOf(socket: TLSSocket): HandshakeFacts["certificate"] {
@@ -80,11 +85,19 @@ export async function listen(ctx: GatewayContext): Promise<Listening> {
     };
     try {
       if (hs.endpoint !== "/ocpp") return await refuse(404, `connect to /ocpp/<charger id>, not ${hs.endpoint.slice(0, 100)}/<id>`);
-      const admission = await admit(ctx.db, facts);
+      const admission = await admit(ctx.db, ctx.passwords, facts);
       if (!admission.ok) return await refuse(admission.status, admission.reason);
-      const key = await ctx.keys.keyFor(hs.identity, admission.proof, hs.remoteAddress);
-      accept({ admission, key } satisfies Admitted, admission.subprotocol);
+      const { channel, reused } = await ctx.keys.channelFor(hs.identity, admission.activeKeyId, admission.proof, hs.remoteAddress);
+      if (reused) void auditReuse(ctx, hs.identity, admission, channel.keyId, hs.remoteAddress);
+      accept({ admission, channel, reused } satisfies Accepted, admission.subprotocol);
     } catch (err) {
+      if (err instanceof Busy) {
+        log.warn("too many chargers connecting at once: asked one to come back later", {
+          cp_id: printable(hs.identity),
+          wait_ms: Math.round(err.expectedWaitMs),
+        });
+        return reject(503, "too many chargers are connecting at once; try again in a little while");
+      }
       log.error("could not admit a charger", { cp_id: printable(hs.identity), err });
       reject(503, "the central system cannot admit chargers right now; try again");
     }
@@ -132,9 +145,26 @@ export async function listen(ctx: GatewayContext): Promise<Listening> {
   };
 }
 
+/**
+ * A charger connected again under the key this gateway held for it: the API issued nothing, so
+ * the gateway audits the authentication itself.
+ */
+function auditReuse(ctx: GatewayContext, cpId: string, admission: Admitted, keyId: string, from?: string): Promise<void> {
+  return ctx.auditor.record({
+    eventType: "authentication",
+    actorType: "cp",
+    actorId: cpId,
+    resource: cpResource(cpId),
+    action: "authenticate",
+    outcome: "success",
+    sourceAddress: from,
+    details: { via: "ocpp gateway", gateway: ctx.instance, proof: admission.proof, password: admission.passwordCheck ?? null, key_id: keyId, key: "kept" },
+  });
+}
+
 /** An admitted charger's socket: it replaces any older one of the same charger here, and speaks its version. */
 function adopt(ctx: GatewayContext, client: RPCServerClient): void {
-  const { admission, key } = client.session as Admitted;
+  const { admission, channel, reused } = client.session as Accepted;
   const cpId = client.handshake.identity;
   const previous = ctx.links.get(cpId);
   if (previous) {
@@ -143,7 +173,7 @@ function adopt(ctx: GatewayContext, client: RPCServerClient): void {
   }
   // Handlers first, in this turn: the charger's BootNotification may already be on its way.
   spellErrorCodesFor(client, admission.subprotocol);
-  const link = new ChargerLink({ ctx, client, cpId, subprotocol: admission.subprotocol, key, pricePerKwh: admission.price });
+  const link = new ChargerLink({ ctx, client, cpId, subprotocol: admission.subprotocol, channel, pricePerKwh: admission.price });
   if (admission.subprotocol === "ocpp1.6") speak16(link);
   else speak201(link);
   ctx.links.set(cpId, link);
@@ -162,5 +192,12 @@ function adopt(ctx: GatewayContext, client: RPCServerClient): void {
     ctx.log.warn("a message failed the OCPP schema", { cp_id: cpId, method, outbound, error: error.message }),
   );
   link.start();
-  ctx.log.info("charger connected", { cp_id: cpId, subprotocol: admission.subprotocol, proof: admission.proof, key_id: key.keyId });
+  ctx.log.info("charger connected", {
+    cp_id: cpId,
+    subprotocol: admission.subprotocol,
+    proof: admission.proof,
+    password: admission.passwordCheck,
+    key_id: channel.keyId,
+    key: reused ? "kept" : "new",
+  });
 }

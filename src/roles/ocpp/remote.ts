@@ -12,7 +12,8 @@ let remoteStartIds = Math.floor(Math.random() * 1_000_000);
 
 export async function remoteStart(link: ChargerLink, c: StartSupply): Promise<void> {
   const refuse = (reason: string) => {
-    link.ctx.log.warn("remote start refused", { cp_id: link.cpId, session_id: c.session_id, reason });
+    link.ctx.log.warn("remote start refused", { cp_id: link.cpId, session_id: c.session_id, reason, replaced: link.replaced });
+    if (link.replaced) return; // the charger's newer connection answers for it now
     link.publish({ type: "supply_refused", session_id: c.session_id, reason, at: nowIso() });
   };
   if (await findBySession(link.ctx.db, link.cpId, c.session_id)) return; // delivered again: it started already

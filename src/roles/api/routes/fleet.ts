@@ -1,7 +1,7 @@
 /**
  * The console's view of the whole network: `GET /ev/central/summary` (the figures of the
  * summary tiles, counted by the database) and `GET /ev/central/fleet` (one page of chargers,
- * searched by id or city, filtered by state, city or frost, sorted, with the count per state).
+ * searched by id or city, filtered by state, city, frost or protocol, sorted, with the count per state).
  */
 import { Hono } from "hono";
 import * as v from "valibot";
@@ -10,6 +10,7 @@ import { describeRoute, errors, ok, validate } from "../../../http/openapi.ts";
 import { FLEET_SORTS, fleetPageSchema, networkSummarySchema } from "../console-shapes.ts";
 import type { ApiContext } from "../context.ts";
 import { fleetPage } from "../views/fleet.ts";
+import { PROTOCOL_NAMES } from "../views/protocol.ts";
 import { networkSummary } from "../views/summary.ts";
 import { textFilter } from "./console-query.ts";
 import { wholeNumber } from "./query.ts";
@@ -25,6 +26,7 @@ const fleetQuery = v.object({
       v.transform((s) => s === "true"),
     ),
   ),
+  protocol: v.optional(v.picklist(PROTOCOL_NAMES, `protocol must be one of ${PROTOCOL_NAMES.join(", ")}`)),
   sort: v.optional(v.picklist(FLEET_SORTS, `sort must be one of ${FLEET_SORTS.join(", ")}`), "cp_id"),
   order: v.optional(v.picklist(["asc", "desc"], "order must be asc or desc"), "asc"),
   limit: wholeNumber("limit", 50, 1, 200),
@@ -51,7 +53,7 @@ export function fleetRoutes(ctx: ApiContext): Hono {
       tags: ["console"],
       summary: "Search the chargers, one page at a time",
       description:
-        "q: part of an id or a city (case ignored); status; city (exact, case and spaces ignored); frost=true|false; sort: cp_id, city, status, price, changed (state change time) or power (now); order asc|desc; limit (1-200) and offset. Deregistered chargers are left out.",
+        "q: part of an id or a city (case ignored); status; city (exact, case and spaces ignored); frost=true|false; protocol: evnet, ocpp (any version), ocpp1.6 or ocpp2.0.1; sort: cp_id, city, status, price, changed (state change time) or power (now); order asc|desc; limit (1-200) and offset. Deregistered chargers are left out.",
       responses: { 200: ok("A page of chargers, the total that match, and how many match per state", fleetPageSchema), ...errors(422, 503) },
     }),
     validate("query", fleetQuery),

@@ -69,17 +69,18 @@ function whereOf(f: CpFilter): SQL | undefined {
   return conditions.length ? and(...conditions) : undefined;
 }
 
+/** The gateway's rows (connection, profile, gateway) of the OCPP chargers among `rows`, by id. */
+export async function ocppRowsOf(db: Db, rows: CpRow[]): Promise<Map<string, OcppChargerRow>> {
+  const ids = rows.filter((r) => r.protocol === "ocpp").map((r) => r.cpId);
+  const chargers = ids.length ? await db.select().from(ocppChargers).where(inArray(ocppChargers.cpId, ids)) : [];
+  return new Map(chargers.map((c) => [c.cpId, c]));
+}
+
 async function views(db: Db, rows: CpRow[], weather?: CityWeatherView[]): Promise<ChargingPointView[]> {
   if (rows.length === 0) return [];
-  const ocppIds = rows.filter((r) => r.protocol === "ocpp").map((r) => r.cpId);
-  const [cities, sessions, chargers] = await Promise.all([
-    weather ?? listCityWeather(db),
-    sessionsInProgress(db),
-    ocppIds.length ? db.select().from(ocppChargers).where(inArray(ocppChargers.cpId, ocppIds)) : Promise.resolve([]),
-  ]);
+  const [cities, sessions, ocppOf] = await Promise.all([weather ?? listCityWeather(db), sessionsInProgress(db), ocppRowsOf(db, rows)]);
   const byCp = new Map(sessions.map((s) => [s.cp_id, s]));
   const byCity = weatherByCity(cities);
-  const ocppOf = new Map(chargers.map((c) => [c.cpId, c]));
   return rows.map((r) => toChargingPointView(r, byCity, byCp, ocppOf.get(r.cpId)));
 }
 

@@ -10,7 +10,8 @@ import { chargingPoints } from "../../../db/schema/index.ts";
 import type { CpState } from "../../../domain/cp-state.ts";
 import type { CountsByState, FleetSort } from "../console-shapes.ts";
 import type { ChargingPointView } from "../shapes.ts";
-import { toChargingPointView } from "./charging-points.ts";
+import { ocppRowsOf, toChargingPointView } from "./charging-points.ts";
+import type { ProtocolName } from "./protocol.ts";
 import { sessionsInProgress } from "./sessions.ts";
 import { countsByState } from "./summary.ts";
 import { listCityWeather, weatherByCity } from "./weather.ts";
@@ -23,6 +24,8 @@ export interface FleetQuery {
   city?: string;
   /** Only chargers in a city under a frost alert. */
   frost?: boolean;
+  /** evnet, ocpp (any version) or one OCPP version. */
+  protocol?: ProtocolName;
   sort: FleetSort;
   order: "asc" | "desc";
   limit: number;
@@ -55,8 +58,14 @@ function conditionsOf(q: FleetQuery, withStatus: boolean): SQL | undefined {
   if (q.q) conditions.push(or(ilike(chargingPoints.cpId, containing(q.q)), ilike(chargingPoints.location, containing(q.q))));
   if (q.city) conditions.push(sameCitySql(chargingPoints.location, q.city));
   if (q.frost !== undefined) conditions.push(q.frost ? inFrostSql(chargingPoints.location) : sql`not ${inFrostSql(chargingPoints.location)}`);
+  if (q.protocol) conditions.push(protocolIs(q.protocol));
   if (withStatus && q.status) conditions.push(eq(chargingPoints.status, q.status));
   return and(...conditions);
+}
+
+function protocolIs(name: ProtocolName): SQL | undefined {
+  if (name === "evnet" || name === "ocpp") return eq(chargingPoints.protocol, name);
+  return and(eq(chargingPoints.protocol, "ocpp"), eq(chargingPoints.protocolVersion, name.slice("ocpp".length)));
 }
 
 export async function fleetPage(db: Db, q: FleetQuery): Promise<{ chargingPoints: ChargingPointView[]; total: number; countsByState: CountsByState }> {
@@ -73,16 +82,19 @@ export async function fleetPage(db: Db, q: FleetQuery): Promise<{ chargingPoints
     db.select({ status: chargingPoints.status, n: count() }).from(chargingPoints).where(conditionsOf(q, false)).groupBy(chargingPoints.status),
     listCityWeather(db),
   ]);
-  const sessions = rows.length
-    ? await sessionsInProgress(
-        db,
-        rows.map((r) => r.cpId),
-      )
-    : [];
+  const [sessions, ocppOf] = await Promise.all([
+    rows.length
+      ? sessionsInProgress(
+          db,
+          rows.map((r) => r.cpId),
+        )
+      : [],
+    ocppRowsOf(db, rows),
+  ]);
   const byCp = new Map(sessions.map((s) => [s.cp_id, s]));
   const byCity = weatherByCity(weather);
   return {
-    chargingPoints: rows.map((r) => toChargingPointView(r, byCity, byCp)),
+    chargingPoints: rows.map((r) => toChargingPointView(r, byCity, byCp, ocppOf.get(r.cpId))),
     total: Number(totals?.n ?? 0),
     countsByState: countsByState(Object.fromEntries(states.map((s) => [s.status, s.n]))),
   };
