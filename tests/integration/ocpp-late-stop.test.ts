@@ -55,15 +55,10 @@ async function expectCorrected(sessionId: string, kwh: number, stoppedAt: string
   const corrections = await net.sql`select outcome from audit_events where action = 'correct_ticket' and details->>'session_id' = ${sessionId}`;
   expect(corrections.map((c) => c.outcome)).toEqual(["success"]);
   // The driver gets the ticket again, marked corrected; the API shows the corrected figures.
-  await waitFor(() => ticketsOf(sessionId).length === 2, "the corrected ticket on its way to the driver");
-  expect(ticketsOf(sessionId)[1]).toMatchObject({ energy_kwh: kwh, cost_eur: costOf(kwh, PRICE), corrected: true });
+  await waitFor(async () => (await net.ticketsSent(sessionId)).length === 2, "the corrected ticket on its way to the driver");
+  expect((await net.ticketsSent(sessionId))[1]).toMatchObject({ energy_kwh: kwh, cost_eur: costOf(kwh, PRICE), corrected: true });
   const api = await callJson(net.certs.fetch, "GET", `${net.apiUrl}/ev/central/sessions/${sessionId}`, { token: OPERATOR_TOKEN });
   expect([api.body.session.energy_kwh, api.body.session.cost_eur]).toEqual([kwh, costOf(kwh, PRICE)]);
-}
-
-/** The tickets Central sent drivers for a session, as they went over the bus. */
-function ticketsOf(sessionId: string): { energy_kwh: number; cost_eur: number; corrected?: boolean }[] {
-  return net.updates.map((m) => JSON.parse(new TextDecoder().decode(m.value))).filter((u) => u.type === "ticket" && u.session_id === sessionId);
 }
 
 describe("a driver's stop while the OCPP charger is offline", () => {

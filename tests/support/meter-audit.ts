@@ -100,7 +100,8 @@ async function engineEvents(wire: BusMessage[], keys: KeyRing): Promise<Map<stri
   return bySession;
 }
 
-async function ticketsOnTheWire(updates: BusMessage[], keys: KeyRing): Promise<Map<string, TicketMessage[]>> {
+/** The tickets Central sent drivers, by session, opened with the drivers' keys. */
+export async function ticketsOnTheWire(updates: BusMessage[], keys: KeyRing): Promise<Map<string, TicketMessage[]>> {
   const out = new Map<string, TicketMessage[]>();
   for (const m of updates) {
     try {

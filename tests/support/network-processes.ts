@@ -5,6 +5,7 @@
  * reader of the CP topics lets tests decrypt what the engines really sent (with each CP's key
  * from its monitor's state file) and compare it with the tickets.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import type { BusMessage, Subscription } from "../../src/bus/bus.ts";
 import { type GroupDescription, KafkaBus } from "../../src/bus/kafka.ts";
-import type { CpEvent } from "../../src/bus/messages.ts";
+import type { CpEvent, TicketMessage } from "../../src/bus/messages.ts";
 import { busOptionsFrom } from "../../src/bus/open.ts";
 import { allTopics, type Topics, topicsFor } from "../../src/bus/topics.ts";
 import { busSettings } from "../../src/config/common.ts";
@@ -24,7 +25,7 @@ import { isProbe } from "../../src/roles/central/probes.ts";
 import { channelKeyOf, loadIdentity } from "../../src/roles/cp-monitor/enrollment.ts";
 import { groupName } from "../../src/roles/group-names.ts";
 import { callJson, ENROLLMENT_TOKEN, makeTestCerts, newMasterKeyHex, OPERATOR_TOKEN, SERVICE_TOKEN, type TestCerts } from "./identity.ts";
-import { auditMeters, keyRing, type MeterAudit } from "./meter-audit.ts";
+import { auditMeters, keyRing, type MeterAudit, ticketsOnTheWire } from "./meter-audit.ts";
 import { type RoleProcess, spawnRole, stopRoles } from "./processes.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "./services.ts";
 import { waitFor } from "./wait.ts";
@@ -315,6 +316,11 @@ export class TestNetwork {
   }
 
   /** Every session's tickets compared with what its engine metered (meter-audit.ts). */
+  /** The tickets Central sent drivers for a session, as they went over the bus (opened with the drivers' keys). */
+  async ticketsSent(sessionId: string): Promise<TicketMessage[]> {
+    return (await ticketsOnTheWire(this.updates, await keyRing(this.sql, parseMasterKey(this.masterKey)))).get(sessionId) ?? [];
+  }
+
   async auditMeters(): Promise<MeterAudit> {
     return auditMeters(this.sql, this.wire, this.updates, await keyRing(this.sql, parseMasterKey(this.masterKey)));
   }
