@@ -378,33 +378,40 @@ describe("a partition handed over between two Central instances", () => {
   // applied); the batches carry Kafka-like offsets on a partition of their own.
   const partition = 99;
 
-  test("a batch partly applied by the other instance is applied once, from where that one stopped", async () => {
-    const cp = await activeCp("CP_HANDOVER");
-    const sessionId = await authorisedSession(cp, "D_HANDOVER");
-    const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
-    const [first, second] = [createBatchHandler(ctx), createBatchHandler(ctx)];
-    const batch = [0.1, 0.2, 0.3, 0.4].map((energy, i) => ({
+  /** A reading the CP sealed, as the bus hands it over at `offset` of partition `at`. */
+  const readingAt = (cp: StandInCp, sessionId: string, energy: number, offset: number, elapsed: number, at = partition) =>
+    ({
       ...cp.engine.seal({
         type: "telemetry",
         session_id: sessionId,
         power_kw: 22,
         energy_kwh: energy,
         cost_eur: 0,
-        elapsed_s: i + 1,
+        elapsed_s: elapsed,
         at: new Date().toISOString(),
       }),
       topic: topics.cpEvents,
-      partition,
-      offset: BigInt(i),
+      partition: at,
+      offset: BigInt(offset),
       timestamp: Date.now(),
-    })) as BusMessage[];
-    const applied = async () => {
-      const [row] = await handle.db
-        .select()
-        .from(busOffsets)
-        .where(and(eq(busOffsets.groupId, ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, partition)));
-      return row?.nextOffset;
-    };
+    }) as BusMessage;
+
+  /** The next offset Central's applied-offset table holds for partition `at` of the CP events. */
+  const appliedAt = async (at = partition) => {
+    const [row] = await handle.db
+      .select()
+      .from(busOffsets)
+      .where(and(eq(busOffsets.groupId, central.ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, at)));
+    return row?.nextOffset;
+  };
+
+  test("a batch partly applied by the other instance is applied once, from where that one stopped", async () => {
+    const cp = await activeCp("CP_HANDOVER");
+    const sessionId = await authorisedSession(cp, "D_HANDOVER");
+    const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
+    const [first, second] = [createBatchHandler(ctx), createBatchHandler(ctx)];
+    const batch = [0.1, 0.2, 0.3, 0.4].map((energy, i) => readingAt(cp, sessionId, energy, i, i + 1));
+    const applied = () => appliedAt();
 
     await second(batch.slice(0, 2));
     expect(await applied()).toBe(2n);
@@ -421,16 +428,7 @@ describe("a partition handed over between two Central instances", () => {
     expect((await sessionRow(handle.db, sessionId))?.lastTelemetrySeq).toBe(JSON.parse(String(batch[3]!.value)).seq);
     // The holder opens its next batch with the sequences it keeps for the partition: a copy of
     // an applied reading is still refused as a replay, and the new reading applied.
-    const next = {
-      ...cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 0.5, cost_eur: 0, elapsed_s: 5, at: new Date().toISOString() }),
-      topic: topics.cpEvents,
-      partition,
-      timestamp: Date.now(),
-    };
-    await second([
-      { ...batch[2]!, offset: 4n },
-      { ...next, offset: 5n },
-    ] as BusMessage[]);
+    await second([{ ...batch[2]!, offset: 4n }, readingAt(cp, sessionId, 0.5, 5, 5)]);
     expect(await applied()).toBe(6n);
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.5);
     const replays = (await auditsOf(handle.db, "cp/CP_HANDOVER")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
@@ -438,26 +436,12 @@ describe("a partition handed over between two Central instances", () => {
     // The partition goes back and forth: each instance finds the offset moved and applies what
     // is left; the one that kept sequences from before opens its batch again against the
     // sequences accepted since, so a copy of what the other applied is refused there too.
-    const reading = (energy: number, offset: number) => ({
-      ...cp.engine.seal({
-        type: "telemetry",
-        session_id: sessionId,
-        power_kw: 22,
-        energy_kwh: energy,
-        cost_eur: 0,
-        elapsed_s: energy * 10,
-        at: new Date().toISOString(),
-      }),
-      topic: topics.cpEvents,
-      partition,
-      offset: BigInt(offset),
-      timestamp: Date.now(),
-    });
-    await first([reading(0.6, 6)] as BusMessage[]);
+    const reading = (energy: number, offset: number) => readingAt(cp, sessionId, energy, offset, energy * 10);
+    await first([reading(0.6, 6)]);
     const seven = reading(0.7, 7);
-    await second([seven] as BusMessage[]);
+    await second([seven]);
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.7);
-    await first([{ ...seven, offset: 8n }, reading(0.8, 9)] as BusMessage[]);
+    await first([{ ...seven, offset: 8n }, reading(0.8, 9)]);
     expect(await applied()).toBe(10n);
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.8);
     const refused = (await auditsOf(handle.db, "cp/CP_HANDOVER")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
@@ -485,27 +469,8 @@ describe("a partition handed over between two Central instances", () => {
     );
     await handle.db.execute(sql`create trigger deadlock_once before insert or update on bus_offsets for each row execute function deadlock_once()`);
     try {
-      const batch = [0.1, 0.2].map((energy, i) => ({
-        ...cp.engine.seal({
-          type: "telemetry",
-          session_id: sessionId,
-          power_kw: 22,
-          energy_kwh: energy,
-          cost_eur: 0,
-          elapsed_s: i + 1,
-          at: new Date().toISOString(),
-        }),
-        topic: topics.cpEvents,
-        partition: deadlocked,
-        offset: BigInt(i),
-        timestamp: Date.now(),
-      })) as BusMessage[];
-      await handler(batch);
-      const [row] = await handle.db
-        .select()
-        .from(busOffsets)
-        .where(and(eq(busOffsets.groupId, ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, deadlocked)));
-      expect(row?.nextOffset).toBe(2n);
+      await handler([0.1, 0.2].map((energy, i) => readingAt(cp, sessionId, energy, i, i + 1, deadlocked)));
+      expect(await appliedAt(deadlocked)).toBe(2n);
       expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.2);
       // It did fail once: the sequence was drawn by the undone attempt and by the one that held.
       const [drawn] = (await handle.db.execute(sql`select last_value from deadlock_once`)) as unknown as { last_value: string }[];
