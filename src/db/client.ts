@@ -10,7 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { EXIT, KnownError } from "../lib/errors.ts";
 import { hasEmbeddedDatabase, lockDataFolder, PGDATA } from "./data-folder.ts";
 import * as schema from "./schema/index.ts";
-import { isStoreUnavailable } from "./unavailable.ts";
+import { onceReachable } from "./unavailable.ts";
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -125,23 +125,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       backoff: reconnectDelayS,
     });
     const location = redactUrl(options.url);
-    if (options.connectNow) {
-      const giveUpAt = Date.now() + (options.waitS ?? 0) * 1000;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await client`select 1`;
-          break;
-        } catch (err) {
-          const problem = new DatabaseUnavailable(location, err);
-          if (!isStoreUnavailable(err) || Date.now() + 1000 > giveUpAt) {
-            await client.end({ timeout: 1 }).catch(() => {});
-            throw problem;
-          }
-          if (attempt % 30 === 0) options.onWait?.(problem);
-          await Bun.sleep(1000);
-        }
-      }
-    }
+    if (options.connectNow)
+      await onceReachable(
+        () => client`select 1`,
+        (err) => options.onWait?.(new DatabaseUnavailable(location, err)),
+        (options.waitS ?? 0) * 1000,
+      ).catch(async (err: unknown) => {
+        await client.end({ timeout: 1 }).catch(() => {});
+        throw new DatabaseUnavailable(location, err);
+      });
     const db = drizzle(client, { schema }) as unknown as Db;
     return {
       db,

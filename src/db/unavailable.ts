@@ -86,14 +86,16 @@ export function untilReachable(db: { execute(query: SQL): Promise<unknown> }, ma
 /**
  * Runs `operation` (a role's first use of the database at start), and while the database cannot
  * be reached tries again every second, saying so, instead of exiting: a role started while
- * PostgreSQL restarts comes up within a moment of its return. Anything else is thrown at once.
+ * PostgreSQL restarts comes up within a moment of its return. Anything else is thrown at once,
+ * and so is the last failure once `maxMs` has passed.
  */
-export async function onceReachable<T>(operation: () => Promise<T>, onWait: (err: unknown) => void): Promise<T> {
+export async function onceReachable<T>(operation: () => Promise<T>, onWait: (err: unknown) => void, maxMs = Number.POSITIVE_INFINITY): Promise<T> {
+  const giveUpAt = Date.now() + maxMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await operation();
     } catch (err) {
-      if (!isStoreUnavailable(err)) throw err;
+      if (!isStoreUnavailable(err) || Date.now() + 1000 > giveUpAt) throw err;
       if (attempt % 30 === 0) onWait(err);
       await Bun.sleep(1000);
     }
