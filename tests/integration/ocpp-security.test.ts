@@ -99,13 +99,25 @@ describe("connections", () => {
   });
 
   test("a connection that stops answering pings is dropped within two ping intervals and shown offline", async () => {
+    const row = async () =>
+      (await net.sql`select connection, connection_seq, connected_at, disconnected_at from ocpp_chargers where cp_id = 'P1'`)[0] as {
+        connection: string;
+        connection_seq: number;
+        connected_at: Date;
+        disconnected_at: Date | null;
+      };
+    const before = (await row()).connection_seq;
     const silent = await handshakeStatus(net.gatewayUrl, "P1", { protocols: ["ocpp1.6"], password: pw.P1, keepOpen: true });
     expect(silent.status).toBe(101);
-    await waitFor(async () => (await net.sql`select connection from ocpp_chargers where cp_id = 'P1'`)[0]?.connection === "online", "online");
-    // OCPP_PING_INTERVAL is 2 s in these tests.
-    await waitFor(async () => (await net.sql`select connection from ocpp_chargers where cp_id = 'P1'`)[0]?.connection === "offline", "offline", {
-      timeoutMs: 10_000,
-    });
+    // The connection is recorded (its own number), then, unanswered pings later, closed: read from
+    // the row's times rather than by catching the moment it is online.
+    await waitFor(async () => (await row()).connection_seq > before, "the connection to be recorded");
+    await waitFor(async () => (await row()).connection === "offline", "offline", { timeoutMs: 15_000 });
+    const closed = await row();
+    // OCPP_PING_INTERVAL is 2 s in these tests: dropped at the second unanswered ping.
+    const heldMs = closed.disconnected_at!.getTime() - closed.connected_at.getTime();
+    expect(heldMs).toBeGreaterThan(1_500);
+    expect(heldMs).toBeLessThan(2 * 2_000 + 3_000);
     silent.socket?.destroy();
   });
 

@@ -6,6 +6,7 @@ import type { Topics } from "../../bus/topics.ts";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { GatewayConfig } from "./config.ts";
+import type { ConnectionRecords } from "./connections.ts";
 import type { HeldKeys } from "./held-keys.ts";
 import type { ChargerLink } from "./link.ts";
 import type { PasswordChecks } from "./password-checks.ts";
@@ -24,6 +25,8 @@ export interface GatewayContext {
   /** Chargers' channel keys: kept across reconnections here, fetched from the API in batches otherwise. */
   keys: HeldKeys;
   passwords: PasswordChecks;
+  /** Where its chargers are connected, written in the order their sockets open and close. */
+  connections: ConnectionRecords;
   /** The chargers whose sockets this gateway holds, by id. */
   links: Map<string, ChargerLink>;
 }

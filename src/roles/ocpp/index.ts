@@ -16,6 +16,7 @@ import { createLogger } from "../../lib/log.ts";
 import { roleDatabase, type Shared } from "../shared.ts";
 import { followCommands, watchKeys } from "./commands.ts";
 import type { GatewayConfig } from "./config.ts";
+import { ConnectionRecords } from "./connections.ts";
 import type { GatewayContext } from "./context.ts";
 import { HeldKeys } from "./held-keys.ts";
 import { createKeyClient } from "./key-client.ts";
@@ -54,6 +55,7 @@ export async function start(config: GatewayConfig, shared: Shared = {}): Promise
       concurrency: config.OCPP_PASSWORD_CHECKS || availableParallelism(),
       maxWaitMs: config.OCPP_HANDSHAKE_WAIT * 1000,
     }),
+    connections: new ConnectionRecords(database.db, instance),
     links: new Map<string, ChargerLink>(),
   };
   const commands = followCommands(ctx);

@@ -19,7 +19,7 @@ import { printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { Busy } from "../../lib/bounded-queue.ts";
 import { type Admitted, admit, type HandshakeFacts, SUBPROTOCOLS } from "./admission.ts";
-import { forgetConnectionsOf, markOffline, markOnline } from "./connections.ts";
+import { forgetConnectionsOf } from "./connections.ts";
 import type { GatewayContext } from "./context.ts";
 import { spellErrorCodesFor } from "./error-codes.ts";
 import { ChargerLink } from "./link.ts";
@@ -139,7 +139,7 @@ export async function listen(ctx: GatewayContext): Promise<Listening> {
     async close() {
       await rpc.close({ code: 1001, reason: "gateway stopping", force: true }).catch(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const link of ctx.links.values()) await markOffline(ctx.db, link.cpId, link.connection).catch(() => undefined);
+      for (const link of ctx.links.values()) await ctx.connections.closed(link.cpId, link.connection).catch(() => undefined);
       ctx.links.clear();
     },
   };
@@ -177,14 +177,17 @@ function adopt(ctx: GatewayContext, client: RPCServerClient): void {
   if (admission.subprotocol === "ocpp1.6") speak16(link);
   else speak201(link);
   ctx.links.set(cpId, link);
-  const recorded = markOnline(ctx.db, cpId, ctx.instance, admission.subprotocol, client.handshake.remoteAddress).then(
+  const recorded = ctx.connections.opened(cpId, admission.subprotocol, client.handshake.remoteAddress).then(
     (seq) => (link.connection = seq),
-    (err) => ctx.log.warn("could not record a charger's connection", { cp_id: cpId, err }),
+    (err) => {
+      ctx.log.warn("could not record a charger's connection", { cp_id: cpId, err });
+      return link.connection;
+    },
   );
   client.on("close", ({ code, reason }: { code: number; reason: string | Buffer }) => {
     link.closedByPeer();
     if (ctx.links.get(cpId) === link) ctx.links.delete(cpId);
-    void recorded.then(() => markOffline(ctx.db, cpId, link.connection)).catch(() => undefined);
+    void ctx.connections.closed(cpId, recorded).catch(() => undefined);
     ctx.log.info("charger disconnected", { cp_id: cpId, code, reason: String(reason).slice(0, 100) });
   });
   client.on("badMessage", ({ error }: { error: Error }) => ctx.log.warn("a malformed message from a charger", { cp_id: cpId, error: error.message }));
