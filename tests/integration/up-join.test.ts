@@ -127,12 +127,16 @@ describe("evnet up on Kafka, with certificates", () => {
     const joined = { EVNET_ENV_FILE: joinFile };
     const [, engineArgs, monitorArgs] = printedCommands(up);
     const enginePort = String(await freePort());
-    start("joined engine", [...engineArgs!, "--port", enginePort], joined, elsewhere);
-    start("joined monitor", [...monitorArgs!, "--engine", `127.0.0.1:${enginePort}`], joined, elsewhere);
+    // In the order printed: the engine, once it listens, then its monitor. Authenticated, the CP
+    // is ACTIVE before the monitor's first health check; ready to charge once that check is OK.
+    const engine = start("joined engine", [...engineArgs!, "--port", enginePort], joined, elsewhere);
+    await engine.waitForLine(/engine listening/, 60_000);
+    const monitor = start("joined monitor", [...monitorArgs!, "--engine", `127.0.0.1:${enginePort}`], joined, elsewhere);
+    await monitor.waitForLine(/engine OK/, 90_000);
     await waitFor(async () => (await cpStatus(api, "CP_002", certs.fetch)) === "ACTIVE", "the joined CP to be ACTIVE", { timeoutMs: 90_000 });
 
     const driver = await runEvnet(["driver", "--id", "D1", "--cp", "CP_002", "--charge-seconds", "2", "--json"], joined, { cwd: elsewhere });
-    expect(driver.code).toBe(0);
+    expect({ code: driver.code, stdout: driver.stdout, stderr: driver.stderr }).toMatchObject({ code: 0 }); // shows what it said otherwise
     const ticket = JSON.parse(driver.stdout.trim().split("\n").at(-1)!);
     expect(ticket).toMatchObject({ type: "ticket", cp_id: "CP_002", driver_id: "D1" });
 
