@@ -167,6 +167,7 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
         else await Bun.sleep(100);
       }
     }
+    log(`ocpp: following ${sampled.size} of ${s.latencySample} sampled sessions for the MeterValues → API latency`);
 
     // Steady load: each charger on its own phase of the 10 s meter and 60 s heartbeat cycles.
     let meterValues = 0;
@@ -244,7 +245,7 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
       reconnect: figures(warm),
       plan: s.connect,
       meterValuesPerS: Math.round(meterValues / windowS),
-      latencyMs: latency.count ? latency : undefined,
+      latencyMs: latency,
       gatewayCpu: cpu.gateway,
       centralCpu: cpu.central,
       apiCpu: cpu.api,

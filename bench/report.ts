@@ -29,6 +29,14 @@ const END = "<!-- bench:results:end -->";
 const int = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
+/** The MeterValues → API figures, saying how many readings the API never showed in time. */
+function ocppLatency(l: OcppResult["latencyMs"]): string {
+  if (!l) return "–";
+  const seen = l.count ?? 0;
+  const figures = seen ? `${int(l.p50)} / ${int(l.p99)}` : "none shown";
+  return l.unseen ? `${figures} (${int(l.unseen)} of ${int(seen + l.unseen)} not shown within 30 s)` : figures;
+}
+
 export function renderResults(run: BenchRun): string {
   const m = run.machine;
   const c = run.ceiling;
@@ -85,7 +93,7 @@ export function renderResults(run: BenchRun): string {
       const c = o.connect;
       const r = o.reconnect;
       lines.push(
-        `| ${int(o.chargers)} | ${int(c.connected)} | ${c.seconds} | ${int(c.perChargerMs?.p50)} / ${int(c.perChargerMs?.p99)} | ${int(c.attempts)} | ${r?.seconds ?? "–"} | ${int(r?.perChargerMs?.p50)} / ${int(r?.perChargerMs?.p99)} | ${int(o.meterValuesPerS)} | ${int(o.latencyMs?.p50)} / ${int(o.latencyMs?.p99)} | ${o.gatewayCpu} | ${o.gatewayRssMiB} | ${o.gatewayKiBPerConnection} | ${o.centralCpu} / ${o.apiCpu} / ${o.postgresCpu} | ${o.loadAtStart[0]} → ${o.loadAtEnd[0]} |`,
+        `| ${int(o.chargers)} | ${int(c.connected)} | ${c.seconds} | ${int(c.perChargerMs?.p50)} / ${int(c.perChargerMs?.p99)} | ${int(c.attempts)} | ${r?.seconds ?? "–"} | ${int(r?.perChargerMs?.p50)} / ${int(r?.perChargerMs?.p99)} | ${int(o.meterValuesPerS)} | ${ocppLatency(o.latencyMs)} | ${o.gatewayCpu} | ${o.gatewayRssMiB} | ${o.gatewayKiBPerConnection} | ${o.centralCpu} / ${o.apiCpu} / ${o.postgresCpu} | ${o.loadAtStart[0]} → ${o.loadAtEnd[0]} |`,
       );
     }
   }
