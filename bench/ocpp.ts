@@ -16,6 +16,7 @@ import { loadavg } from "node:os";
 import postgres from "postgres";
 import { hashPassword } from "../src/crypto/passwords.ts";
 import { meterKwh } from "../src/domain/billing.ts";
+import { controlKeyEnv } from "../tests/support/control.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { createBenchDatabase } from "./fleet.ts";
 import { LatencySampler } from "./latency.ts";
@@ -101,7 +102,12 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
   const masterKey = "ab".repeat(32);
   const bus = { KAFKA_BROKERS: s.brokers.join(","), EVNET_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: String(s.partitions) };
   const start = (name: string, args: string[], env: Record<string, string>, ready: RegExp) => {
-    const role = spawnRole(name, args, { ...bus, DATABASE_URL: database.url, EVNET_MASTER_KEY: masterKey, ...env }, { command: [process.execPath, MAIN] });
+    const role = spawnRole(
+      name,
+      args,
+      { ...bus, DATABASE_URL: database.url, EVNET_MASTER_KEY: masterKey, ...controlKeyEnv(), ...env },
+      { command: [process.execPath, MAIN] },
+    );
     roles.push(role);
     return role.waitForLine(ready, 120_000).then((line) => ({ role, line }));
   };

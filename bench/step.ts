@@ -16,6 +16,7 @@ import { KafkaBus } from "../src/bus/kafka.ts";
 import { allTopics, type Topics, topicsFor } from "../src/bus/topics.ts";
 import { parseMasterKey, randomHex } from "../src/crypto/keys.ts";
 import { groupName } from "../src/roles/group-names.ts";
+import { controlKeyEnv } from "../tests/support/control.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
@@ -147,6 +148,7 @@ class Stage {
       EVNET_MASTER_KEY: this.masterKeyHex,
       EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
       EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
+      ...controlKeyEnv(),
     });
     this.roles.push(api);
     const line = await api.waitForLine(/listening/, 60_000);
@@ -165,6 +167,7 @@ class Stage {
           EVNET_MASTER_KEY: this.masterKeyHex,
           CENTRAL_INSTANCE_ID: `central-${k + 1}`,
           MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.env.heartbeatS),
+          ...controlKeyEnv(),
         },
         { command: [process.execPath, ...this.profileFlags(k + 1), this.env.centralMain ?? MAIN] },
       ),
