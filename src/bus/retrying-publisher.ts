@@ -29,6 +29,10 @@ export interface RetryingPublisherOptions {
 
 export class RetryingPublisher {
   private queue: Queued[] = [];
+  /** The queued message of each tag, to replace it without searching the queue. */
+  private tagged = new Map<string, Queued>();
+  /** The messages of the batch being published (already built: not to be replaced). */
+  private sending = new Set<Queued>();
   private running = false;
   private closed = false;
   private failingSince?: number;
@@ -65,18 +69,21 @@ export class RetryingPublisher {
   send(topic: string, make: MessageMaker, droppable = false, tag?: string): void {
     if (this.closed) return;
     if (tag !== undefined) {
-      const queued = this.queue.find((q, i) => i > 0 && q.tag === tag);
-      if (queued) {
+      const queued = this.tagged.get(tag);
+      if (queued && !this.sending.has(queued)) {
         queued.make = make;
         return;
       }
     }
     if (this.queue.length >= this.maxQueued) {
-      const victim = this.queue.findIndex((q) => q.droppable);
-      this.queue.splice(Math.max(victim, 0), 1);
+      const victim = this.queue.findIndex((q, i) => i >= this.sending.size && q.droppable);
+      const [dropped] = this.queue.splice(victim >= 0 ? victim : this.sending.size, 1);
+      if (dropped?.tag !== undefined && this.tagged.get(dropped.tag) === dropped) this.tagged.delete(dropped.tag);
       this.log.warn("publish queue full: dropped the oldest message", { max: this.maxQueued });
     }
-    this.queue.push({ topic, make, droppable, tag });
+    const queued: Queued = { topic, make, droppable, tag };
+    this.queue.push(queued);
+    if (tag !== undefined) this.tagged.set(tag, queued);
     this.kick();
   }
 
@@ -120,12 +127,16 @@ export class RetryingPublisher {
         await this.pause(); // the head cannot be built yet (no key): wait for a change
         continue;
       }
+      for (const q of batch) this.sending.add(q);
       try {
         await this.bus.publish(head.topic, messages);
         this.queue.splice(0, batch.length);
+        for (const q of batch) if (q.tag !== undefined && this.tagged.get(q.tag) === q) this.tagged.delete(q.tag);
         if (this.failingSince !== undefined) this.log.info("bus reachable again: queued messages sent", { down_for_ms: Date.now() - this.failingSince });
         this.failingSince = undefined;
+        this.sending.clear();
       } catch (err) {
+        this.sending.clear(); // rebuilt when tried again: a newer heartbeat may replace its older one meanwhile
         if (this.failingSince === undefined) {
           this.failingSince = Date.now();
           this.log.warn("cannot publish; keeping messages until the bus is back", { err, queued: this.queue.length });

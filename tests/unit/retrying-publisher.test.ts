@@ -59,4 +59,59 @@ describe("a publisher that keeps messages while the bus is away", () => {
     expect(taken).toEqual(["first", "hb3"]);
     p.close();
   });
+
+  test("a newer heartbeat sent while the older one is on its way to the broker is sent too, not lost", async () => {
+    const taken: string[] = [];
+    let release: () => void = () => {};
+    const bus = {
+      kind: "memory",
+      async publish(_topic: string, messages: OutgoingMessage[]) {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        taken.push(...messages.map((m) => String(m.value)));
+      },
+    } as unknown as Bus;
+    const p = new RetryingPublisher(bus, createLogger("test"), { retryMs: 20 });
+    p.send("t", () => ({ key: "k", value: "first" }));
+    p.send("t", () => ({ key: "k", value: "reading" }), true);
+    p.send("t", () => ({ key: "k", value: "hb1" }), true, "heartbeat");
+    await Bun.sleep(5);
+    release(); // "first" is taken; the reading and hb1 go out together
+    await waitFor(() => taken.length === 1, "the first batch");
+    await Bun.sleep(5);
+    p.send("t", () => ({ key: "k", value: "hb2" }), true, "heartbeat");
+    p.send("t", () => ({ key: "k", value: "hb3" }), true, "heartbeat");
+    release();
+    await waitFor(() => taken.length === 3, "the second batch");
+    await Bun.sleep(5);
+    release();
+    await waitFor(() => taken.length === 4, "the third batch");
+    expect(taken).toEqual(["first", "reading", "hb1", "hb3"]);
+    p.close();
+  });
+
+  test("in a long queue each tag keeps one message, in the place of its first, and batches go up to maxBatch", async () => {
+    const { bus, taken, state } = flakyBus();
+    const batches: number[] = [];
+    const counting = {
+      kind: "memory",
+      async publish(topic: string, messages: OutgoingMessage[]) {
+        await bus.publish(topic, messages);
+        batches.push(messages.length);
+      },
+    } as unknown as Bus;
+    const p = new RetryingPublisher(counting, createLogger("test"), { retryMs: 20, maxBatch: 1000 });
+    for (let i = 0; i < 2000; i++) {
+      p.send("t", () => ({ key: "k", value: `reading ${i}` }), true);
+      p.send("t", () => ({ key: "k", value: `heartbeat ${i % 10} #${i}` }), true, `hb:${i % 10}`);
+    }
+    expect(p.pending).toBe(2010);
+    state.down = false;
+    await waitFor(() => taken.length === 2010, "the queue to drain");
+    expect(batches).toEqual([1000, 1000, 10]);
+    expect(taken.filter((v) => v.startsWith("heartbeat"))).toEqual(Array.from({ length: 10 }, (_, k) => `heartbeat ${k} #${1990 + k}`));
+    expect(taken.indexOf("heartbeat 0 #1990")).toBe(1); // where heartbeat 0 was first queued
+    p.close();
+  });
 });
