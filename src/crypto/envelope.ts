@@ -122,7 +122,7 @@ export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number },
 export function readHeader(wire: string | Uint8Array): SealedEnvelope {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof wire === "string" ? wire : Buffer.from(wire).toString("utf8"));
+    parsed = JSON.parse(typeof wire === "string" ? wire : Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength).toString("utf8"));
   } catch {
     throw new EnvelopeError("malformed", "not an envelope (invalid JSON)");
   }
@@ -176,11 +176,20 @@ export async function open<T = unknown>(wire: string | Uint8Array, keys: KeyLook
 
 /** `open` for an envelope already read with `readHeader` (a batch reads each header once). */
 export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLookup, sequences: SequenceStore, expectedSubject?: string): Promise<Opened<T>> {
+  if (expectedSubject !== undefined && expectedSubject !== e.sub) return openEnvelopeWith<T>(e, undefined, undefined, expectedSubject);
+  const info = await keys(e.kid, parseSubject(e.sub)!);
+  return openEnvelopeWith<T>(e, info, info ? await sequences.last(e.kid, e.sender) : undefined, expectedSubject);
+}
+
+/**
+ * `openEnvelope` with its key and the sender's last accepted sequence already at hand (looked
+ * up for a whole batch): the same checks in the same order, without waiting on anything.
+ */
+export function openEnvelopeWith<T = unknown>(e: SealedEnvelope, info: KeyInfo | undefined, last: number | undefined, expectedSubject?: string): Opened<T> {
   const header: EnvelopeHeader = { v: 2, sub: e.sub, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
   const subject = parseSubject(e.sub)!;
   if (expectedSubject !== undefined && expectedSubject !== e.sub)
     throw new EnvelopeError("subject_mismatch", `message for ${expectedSubject} claims to be ${e.sub}'s`, header);
-  const info = await keys(e.kid, subject);
   if (!info) throw new EnvelopeError("unknown_key", `unknown key id ${e.kid}`, header);
   if (info.subject !== e.sub) throw new EnvelopeError("subject_mismatch", `key ${e.kid} is ${info.subject}'s, not ${e.sub}'s`, header);
   if (info.revoked && !(info.sealedUntil !== undefined && e.ts <= info.sealedUntil))
@@ -196,7 +205,6 @@ export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLook
   } catch {
     throw new EnvelopeError("tampered", "authentication failed: the message was altered or sealed with another key", header);
   }
-  const last = await sequences.last(e.kid, e.sender);
   if (last !== undefined && e.seq <= last) throw new EnvelopeError("replayed", `sequence ${e.seq} from ${e.sender} is not after ${last}`, header);
   let payload: T;
   try {

@@ -17,9 +17,11 @@ import { type ChannelKey, newChannelKey, parseMasterKey, wrapKey } from "../../s
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { revokeActiveKeys, storeNewKey } from "../../src/db/repos/cp-keys.ts";
-import { chargingPoints, cpCredentials } from "../../src/db/schema/index.ts";
+import { storeDriverKey } from "../../src/db/repos/driver-accounts.ts";
+import { chargingPoints, cpCredentials, drivers } from "../../src/db/schema/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { type CentralChannel, createCentralChannel, NoActiveKeyError } from "../../src/roles/central/channel.ts";
+import { createDriverChannel } from "../../src/roles/driver/channel.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -315,6 +317,40 @@ describe("sealing for a CP", () => {
     await authenticatedCp("CP_H2");
     await revokeActiveKeys(handle.db, "CP_H2", "revoked by operator");
     await expect(channelFor().sealForCp("CP_H2", {})).rejects.toBeInstanceOf(NoActiveKeyError);
+  });
+});
+
+/** A driver account with an active channel key, as the API leaves it. */
+async function authenticatedDriver(driverId: string): Promise<ChannelKey> {
+  await handle.db.insert(drivers).values({ driverId }).onConflictDoNothing();
+  const key = newChannelKey("driver");
+  await storeDriverKey(handle.db, { keyId: key.keyId, driverId, wrappedKey: wrapKey(masterKey, { type: "driver", id: driverId }, key.keyId, key.key) });
+  return key;
+}
+
+describe("sealing drivers' progress", () => {
+  test("each update opens with its own driver's active key; a driver without one gets nothing; a newer key is used once re-checked", async () => {
+    const k1 = await authenticatedDriver("D_P1");
+    const k2 = await authenticatedDriver("D_P2");
+    await handle.db.insert(drivers).values({ driverId: "D_P3" }).onConflictDoNothing(); // registered, never authenticated
+    const central = channelFor({ keyRecheckMs: 200 });
+    const updates = ["D_P1", "D_P2", "D_P3", "D_P1"].map((driverId, n) => ({ driverId, payload: { type: "progress", n } }));
+    const sealed = await central.sealForDrivers(updates);
+    expect(sealed.map((m) => m?.key)).toEqual(["D_P1", "D_P2", undefined, "D_P1"]);
+    const opened = async (key: ChannelKey, driverId: string, m: (typeof sealed)[number]) =>
+      createDriverChannel(driverId, key).open({ topic: topics.driverUpdates, key: m!.key, value: textEncoder.encode(String(m!.value)) });
+    expect(await opened(k1, "D_P1", sealed[0])).toMatchObject({ ok: true, payload: { n: 0 } });
+    expect(await opened(k2, "D_P2", sealed[1])).toMatchObject({ ok: true, payload: { n: 1 } });
+    expect(await opened(k1, "D_P1", sealed[3])).toMatchObject({ ok: true, payload: { n: 3 } });
+    // Sealed for D_P1, D_P2's key does not open it.
+    expect(await opened(k2, "D_P2", sealed[0])).toMatchObject({ ok: false });
+
+    // D_P1 authenticates again: its old key is superseded, and the next updates use the new one.
+    const newer = await authenticatedDriver("D_P1");
+    await Bun.sleep(250);
+    const [again] = await central.sealForDrivers([{ driverId: "D_P1", payload: { n: 4 } }]);
+    expect(await opened(newer, "D_P1", again)).toMatchObject({ ok: true, payload: { n: 4 } });
+    expect(await opened(k1, "D_P1", again)).toMatchObject({ ok: false });
   });
 });
 

@@ -76,6 +76,16 @@ export async function findActiveKey(db: Db, cpId: string): Promise<CpKeyRow | un
   return row;
 }
 
+/** The active (unrevoked) key of each of these CPs that has one: the newest, in one query. */
+export async function findActiveKeys(db: Db, cpIds: string[]): Promise<CpKeyRow[]> {
+  if (cpIds.length === 0) return [];
+  return db
+    .selectDistinctOn([cpKeys.cpId])
+    .from(cpKeys)
+    .where(and(sql`${cpKeys.cpId} = any(${sql.param(cpIds)}::text[])`, isNull(cpKeys.revokedAt)))
+    .orderBy(cpKeys.cpId, desc(cpKeys.createdAt));
+}
+
 /** Revokes the CP's active keys; returns the ids it revoked (empty when there were none). */
 export async function revokeActiveKeys(db: Db, cpId: string, reason: string): Promise<string[]> {
   const rows = await db

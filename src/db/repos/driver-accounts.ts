@@ -72,13 +72,12 @@ export async function findDriverKeys(db: Db, keyIds: string[]): Promise<DriverKe
     .where(sql`${driverKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
 }
 
-/** The driver's active (unrevoked) key, or undefined. */
-export async function findActiveDriverKey(db: Db, driverId: string): Promise<DriverKeyRow | undefined> {
-  const [row] = await db
-    .select()
+/** The active (unrevoked) key of each of these drivers that has one: the newest, in one query. */
+export async function findActiveDriverKeys(db: Db, driverIds: string[]): Promise<DriverKeyRow[]> {
+  if (driverIds.length === 0) return [];
+  return db
+    .selectDistinctOn([driverKeys.driverId])
     .from(driverKeys)
-    .where(and(eq(driverKeys.driverId, driverId), isNull(driverKeys.revokedAt)))
-    .orderBy(desc(driverKeys.createdAt))
-    .limit(1);
-  return row;
+    .where(and(sql`${driverKeys.driverId} = any(${sql.param(driverIds)}::text[])`, isNull(driverKeys.revokedAt)))
+    .orderBy(driverKeys.driverId, desc(driverKeys.createdAt));
 }

@@ -20,9 +20,7 @@ import {
   type EnvelopeFailure,
   type EnvelopeHeader,
   type KeyInfo,
-  type KeyLookup,
-  open,
-  openEnvelope,
+  openEnvelopeWith,
   parseSubject,
   readHeader,
   type SealedEnvelope,
@@ -105,6 +103,8 @@ export interface CentralChannel {
    * when given (the key its request came under), else under the driver's active key.
    */
   sealForDriver(driverId: string, payload: unknown, keyId?: string): Promise<OutgoingMessage>;
+  /** Seals each under its driver's active key (one lookup for all); undefined for a driver without one. */
+  sealForDrivers(updates: { driverId: string; payload: unknown }[]): Promise<(OutgoingMessage | undefined)[]>;
   /** Applies a control message to the key cache and says how the CP's state should change. */
   onControl(message: ControlMessage): Promise<ControlEffect>;
   /** Forgets what is cached about a key holder's keys. */
@@ -224,18 +224,37 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   }
 
   async function sealForActive(subject: Subject, payload: unknown): Promise<OutgoingMessage> {
-    const name = subjectName(subject);
-    let active = activeKeyOf.get(name);
-    if (!active || Date.now() - active.checkedAt >= recheckMs) {
-      const row = await KEY_STORES[subject.type].active(db, subject.id);
-      if (!row) {
-        activeKeyOf.delete(name);
-        throw new NoActiveKeyError(subject);
+    const [sealed] = await sealForActives(subject.type, [{ id: subject.id, payload }]);
+    if (!sealed) throw new NoActiveKeyError(subject);
+    return sealed;
+  }
+
+  /**
+   * Seals each payload under its holder's active key; undefined for a holder without one. The
+   * active keys due a re-check are read in one query for all of them (with the keys themselves).
+   */
+  async function sealForActives(type: SubjectType, items: { id: string; payload: unknown }[]): Promise<(OutgoingMessage | undefined)[]> {
+    const now = Date.now();
+    const due = [...new Set(items.map((i) => i.id))].filter((id) => {
+      const active = activeKeyOf.get(subjectName({ type, id }));
+      return !active || now - active.checkedAt >= recheckMs || !fresh(keys.get(active.keyId));
+    });
+    if (due.length) {
+      const found = new Set<string>();
+      for (const row of await KEY_STORES[type].active(db, due)) {
+        if (!remember(row)) continue;
+        activeKeyOf.set(subjectName(row.subject), { keyId: row.keyId, checkedAt: Date.now() });
+        found.add(row.subject.id);
       }
-      active = { keyId: row.keyId, checkedAt: Date.now() };
-      activeKeyOf.set(name, active);
+      for (const id of due) if (!found.has(id)) activeKeyOf.delete(subjectName({ type, id }));
     }
-    return sealWith(subject, active.keyId, payload);
+    return items.map(({ id, payload }) => {
+      const name = subjectName({ type, id });
+      const active = activeKeyOf.get(name);
+      const info = active && keys.get(active.keyId);
+      if (!active || !info || info.subject !== name || info.revoked) return undefined;
+      return { key: id, value: seal({ sub: name, kid: active.keyId, sender, seq: counter.next() }, info.key, payload) };
+    });
   }
 
   /** Whether a notice about this key may go now (one per key per interval), and if so, books it. */
@@ -259,26 +278,38 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     return message.topic === topics.cpEvents ? subjectName({ type: "cp", id: message.key }) : undefined;
   }
 
-  async function openMessage<T>(message: BusMessage, sequences: SequenceStore, envelope?: SealedEnvelope, keyOf: KeyLookup = lookup): Promise<Inbound<T>> {
+  /** The checks of an envelope whose key and sender's last sequence are at hand. Throws EnvelopeError. */
+  function openWith<T>(message: BusMessage, e: SealedEnvelope, info: KeyInfo | undefined, last: number | undefined): Inbound<T> {
+    const opened = openEnvelopeWith<T>(e, info, last, expectedSubject(message));
+    const wantType: SubjectType = message.topic === topics.driverRequests ? "driver" : "cp";
+    if (opened.subject.type !== wantType)
+      throw new EnvelopeError("subject_mismatch", `a ${opened.subject.type}'s key cannot carry this topic's messages`, opened.header);
+    if (!sentByHolder(opened.header, opened.subject, message.key))
+      throw new EnvelopeError("malformed", `sender ${opened.header.sender} may not send under ${opened.header.sub}'s key on ${message.key}`, opened.header);
+    return { ok: true, subject: opened.subject, header: opened.header, payload: opened.payload };
+  }
+
+  async function openMessage<T>(message: BusMessage, sequences: SequenceStore): Promise<Inbound<T>> {
     try {
+      const e = readHeader(message.value);
       const expected = expectedSubject(message);
-      const opened = envelope ? await openEnvelope<T>(envelope, keyOf, sequences, expected) : await open<T>(message.value, keyOf, sequences, expected);
-      const wantType: SubjectType = message.topic === topics.driverRequests ? "driver" : "cp";
-      if (opened.subject.type !== wantType)
-        throw new EnvelopeError("subject_mismatch", `a ${opened.subject.type}'s key cannot carry this topic's messages`, opened.header);
-      if (!sentByHolder(opened.header, opened.subject, message.key))
-        throw new EnvelopeError("malformed", `sender ${opened.header.sender} may not send under ${opened.header.sub}'s key on ${message.key}`, opened.header);
-      return { ok: true, subject: opened.subject, header: opened.header, payload: opened.payload };
+      const info = expected === undefined || expected === e.sub ? await lookup(e.kid, parseSubject(e.sub)!) : undefined;
+      return openWith<T>(message, e, info, info ? await sequences.last(e.kid, e.sender) : undefined);
     } catch (err) {
-      if (!(err instanceof EnvelopeError)) throw err;
-      await auditRejection(message, err);
-      const claimed = err.header?.sub ? parseSubject(err.header.sub) : undefined;
-      if (err.code === "revoked_key" && claimed?.type === "cp" && err.header?.kid && noticeDue(err.header.kid)) {
-        const revoked = await findKey(db, err.header.kid);
-        await sendRevocationNotice(claimed.id, err.header.kid, revoked?.revokedReason ?? KEY_REVOKED_REASON);
-      }
-      return { ok: false, code: err.code, reason: err.message };
+      return refused(message, err);
     }
+  }
+
+  /** A message that did not open: audited (and its CP told when its key is revoked). */
+  async function refused(message: BusMessage, err: unknown): Promise<Inbound<never>> {
+    if (!(err instanceof EnvelopeError)) throw err;
+    await auditRejection(message, err);
+    const claimed = err.header?.sub ? parseSubject(err.header.sub) : undefined;
+    if (err.code === "revoked_key" && claimed?.type === "cp" && err.header?.kid && noticeDue(err.header.kid)) {
+      const revoked = await findKey(db, err.header.kid);
+      await sendRevocationNotice(claimed.id, err.header.kid, revoked?.revokedReason ?? KEY_REVOKED_REASON);
+    }
+    return { ok: false, code: err.code, reason: err.message };
   }
 
   const channel: CentralChannel = {
@@ -304,17 +335,22 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const unknown = [...pairs].filter(([k]) => !known.has(k)).map(([, p]) => p);
       const [read] = await Promise.all([unknown.length ? lastAcceptedSequences(db, unknown) : undefined, prefetch(keyTypes)]);
       for (const [k, seq] of read ?? []) known.set(k, seq);
-      const batch: SequenceStore = { last: (kid, from) => known.get(sequencePairKey(kid, from)) };
-      const unchecked: SequenceStore = { last: () => undefined };
-      // The keys as read for this batch: a long batch does not go back to the database for
-      // keys that turn due for a re-check while it is being opened.
+      // The keys as read for this batch (those not found are unknown): a long batch does not go
+      // back to the database for keys that turn due for a re-check while it is being opened.
       const batchKeys = new Map([...keyTypes.keys()].map((id) => [id, keys.get(id)]));
-      const keyOf: KeyLookup = (kid, subject) => batchKeys.get(kid) ?? lookup(kid, subject);
       const results: Inbound<T>[] = [];
       for (const [i, m] of messages.entries()) {
         // Opening is CPU work: now and then let in the answers other batches are waiting for.
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        const result = await openMessage<T>(m, replays.has(m) ? unchecked : batch, envelopes[i], keyOf);
+        const e = envelopes[i];
+        let result: Inbound<T>;
+        try {
+          if (!e) readHeader(m.value); // throws why it is not an envelope
+          const last = replays.has(m) ? undefined : known.get(sequencePairKey(e!.kid, e!.sender));
+          result = openWith<T>(m, e!, batchKeys.get(e!.kid), last);
+        } catch (err) {
+          result = await refused(m, err);
+        }
         if (result.ok) {
           const pair = sequencePairKey(result.header.kid, result.header.sender);
           known.set(pair, Math.max(known.get(pair) ?? 0, result.header.seq));
@@ -337,6 +373,13 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
 
     sealForCp(cpId, payload) {
       return sealForActive({ type: "cp", id: cpId }, payload);
+    },
+
+    sealForDrivers(updates) {
+      return sealForActives(
+        "driver",
+        updates.map((u) => ({ id: u.driverId, payload: u.payload })),
+      );
     },
 
     sealForDriver(driverId, payload, keyId) {

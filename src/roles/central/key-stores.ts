@@ -1,11 +1,11 @@
 /**
  * Where Central finds the channel keys of each kind of key holder: CPs' in `cp_keys`, drivers'
- * in `driver_keys`, read the same way (several by id in one query, or a holder's active one).
+ * in `driver_keys`, read the same way (several by id, or several holders' active ones, in one query).
  */
 import type { Subject, SubjectType } from "../../crypto/envelope.ts";
 import type { Db } from "../../db/client.ts";
-import { findActiveKey, findKeys } from "../../db/repos/cp-keys.ts";
-import { findActiveDriverKey, findDriverKeys } from "../../db/repos/driver-accounts.ts";
+import { findActiveKeys, findKeys } from "../../db/repos/cp-keys.ts";
+import { findActiveDriverKeys, findDriverKeys } from "../../db/repos/driver-accounts.ts";
 
 export interface StoredKey {
   keyId: string;
@@ -17,7 +17,8 @@ export interface StoredKey {
 
 export interface KeyStore {
   find(db: Db, keyIds: string[]): Promise<StoredKey[]>;
-  active(db: Db, id: string): Promise<StoredKey | undefined>;
+  /** The active key of each holder named that has one. */
+  active(db: Db, ids: string[]): Promise<StoredKey[]>;
 }
 
 type KeyRow = { keyId: string; wrappedKey: string; revokedAt: Date | null; revokedReason: string | null };
@@ -41,16 +42,10 @@ const driverKey = (r: KeyRow & { driverId: string }): StoredKey => ({
 export const KEY_STORES: Record<SubjectType, KeyStore> = {
   cp: {
     find: async (db, keyIds) => (await findKeys(db, keyIds)).map(cpKey),
-    active: async (db, id) => {
-      const row = await findActiveKey(db, id);
-      return row && cpKey(row);
-    },
+    active: async (db, ids) => (await findActiveKeys(db, ids)).map(cpKey),
   },
   driver: {
     find: async (db, keyIds) => (await findDriverKeys(db, keyIds)).map(driverKey),
-    active: async (db, id) => {
-      const row = await findActiveDriverKey(db, id);
-      return row && driverKey(row);
-    },
+    active: async (db, ids) => (await findActiveDriverKeys(db, ids)).map(driverKey),
   },
 };

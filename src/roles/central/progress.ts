@@ -5,11 +5,11 @@
  * the ticket is what counts), so a reading replaced before it left is not a loss. Each reading
  * travels sealed for its driver.
  */
-import type { Bus, OutgoingMessage } from "../../bus/bus.ts";
+import type { Bus } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
-import { type CentralChannel, NoActiveKeyError } from "./channel.ts";
+import type { CentralChannel } from "./channel.ts";
 
 export class ProgressSender {
   private latest = new LatestPerKey<Progress>((batch) => this.publish(batch));
@@ -34,15 +34,12 @@ export class ProgressSender {
 
   private async publish(batch: Progress[]): Promise<void> {
     try {
-      const sealed: OutgoingMessage[] = [];
-      for (const p of batch) {
-        try {
-          sealed.push(await this.channel.sealForDriver(p.driver_id, p));
-        } catch (err) {
-          if (!(err instanceof NoActiveKeyError)) throw err; // a driver without a working key hears nothing
-        }
-      }
-      await this.bus.publish(this.topic, sealed);
+      // A driver without a working key hears nothing.
+      const sealed = await this.channel.sealForDrivers(batch.map((p) => ({ driverId: p.driver_id, payload: p })));
+      await this.bus.publish(
+        this.topic,
+        sealed.filter((m) => m !== undefined),
+      );
     } catch (err) {
       this.onFailure();
       this.log.debug("live progress not sent", { err });
