@@ -15,6 +15,8 @@ export interface BenchRun {
   settings: Record<string, unknown>;
   ceiling: Ceiling;
   steady: SteadyResult[];
+  /** Long steady runs at one size, one Central: Central's memory over time. */
+  soak: SteadyResult[];
   drain: DrainResult[];
   /** OCPP chargers through one gateway. */
   ocpp: OcppResult[];
@@ -77,6 +79,24 @@ export function renderResults(run: BenchRun): string {
       lines.push(
         `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} |`,
       );
+  }
+  if (run.soak?.length) {
+    lines.push("");
+    lines.push(
+      "**Soak** (one Central, N chargers at 1 Hz for the whole window; Central's resident memory sampled every 5 s; KiB / charger: growth from just after Central started to the end, divided by N):",
+    );
+    lines.push("");
+    lines.push(
+      "| chargers | minutes | RSS at start MiB | RSS at end MiB | lowest – highest MiB | KiB / charger | p50 / p99 ms | lag start → end | keeps up | Central CPU |",
+    );
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
+    for (const s of run.soak) {
+      const rss = s.rssSeries.map(([, mib]) => mib[0]!);
+      const [start, end] = [rss[0]!, rss.at(-1)!];
+      lines.push(
+        `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...rss))} – ${int(Math.max(...rss))} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
+      );
+    }
   }
   if (run.ocpp.length) {
     const plan = run.ocpp[0]!.plan;

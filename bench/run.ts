@@ -12,6 +12,7 @@
  * Settings (environment; the defaults are the full run, well under 30 minutes):
  *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=10
  *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=30
+ *   BENCH_SOAK=10000 (chargers of the memory soak, one Central; empty: none)  BENCH_SOAK_MINUTES=10
  *   BENCH_OCPP_SIZES=1000,10000 (OCPP chargers through one gateway, bench/ocpp.ts; empty: none)
  *   BENCH_OCPP_SECONDS=60  BENCH_OCPP_CONNECT_SPREAD=30 (s over which chargers make their first attempt)
  *   BENCH_OCPP_CONNECT_CONCURRENCY=1000 (the load generator's handshakes in flight)
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
   const centralCounts = wholeNumbers("BENCH_CENTRALS", "1,2");
   const drainSizes = wholeNumbers("BENCH_DRAIN", "10000");
   const ocppSizes = wholeNumbers("BENCH_OCPP_SIZES", "1000,10000");
+  const soakSizes = wholeNumbers("BENCH_SOAK", "10000");
+  const soakMinutes = positive("BENCH_SOAK_MINUTES", "10");
   const ocppSeconds = positive("BENCH_OCPP_SECONDS", "60");
   const ocppConnect = {
     spreadS: Number(setting("BENCH_OCPP_CONNECT_SPREAD", "30")),
@@ -166,6 +169,7 @@ async function main(): Promise<void> {
       prefix: `bench-${runId}`,
     }),
     steady: [],
+    soak: [],
     drain: [],
     ocpp: [],
     skipped: [],
@@ -196,6 +200,13 @@ async function main(): Promise<void> {
         run.drain.push(result);
         log(`  ${result.perSecond} msg/s, Central CPU ${result.cpu.central}`);
       }
+    for (const n of soakSizes) {
+      log(`soak: ${n} chargers, 1 Central, ${soakMinutes} min`);
+      const result = await runSteady({ ...env, seconds: soakMinutes * 60 }, n, 1);
+      run.soak.push(result);
+      const [start, end] = [result.rssSeries[0]?.[1][0], result.rssSeries.at(-1)?.[1][0]];
+      log(`  RSS ${start} → ${end} MiB, p99 ${result.latencyMs?.p99 ?? "?"} ms, lag ${result.lagStart} → ${result.lagEnd}`);
+    }
     for (const n of ocppSizes) {
       log(`ocpp: ${n} OCPP chargers through one gateway, ${ocppSeconds} s`);
       const result = await runOcpp(

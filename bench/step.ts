@@ -69,6 +69,8 @@ export interface SteadyResult {
   centralPeakRssMiB: number[];
   centralRssMiB: number[];
   centralBaselineRssMiB: number[];
+  /** Central's RSS (MiB, per instance) every 5 s of the window, from its start: [seconds, MiB[]]. */
+  rssSeries: [number, number[]][];
   memoryPerChargerKiB: number;
   counts: Record<string, unknown>;
   publishDelayMs?: Summary;
@@ -296,8 +298,11 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const applied0 = await stage.applied();
     const lagStart = await stage.lag();
     const lagSeries: [number, number][] = [[0, lagStart]];
+    const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
+    const rssSeries: [number, number[]][] = [[0, rssNow()]];
     const sampling = setInterval(() => {
       const at = Math.round((performance.now() - t0) / 1000);
+      rssSeries.push([at, rssNow()]);
       stage.lag().then(
         (l) => lagSeries.push([at, l]),
         () => {},
@@ -310,6 +315,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const t1 = performance.now();
     const lagEnd = await stage.lag();
     lagSeries.push([Math.round((t1 - t0) / 1000), lagEnd]);
+    rssSeries.push([Math.round((t1 - t0) / 1000), rssNow()]);
     const memory = cs.map((c) => memoryMiB(c.proc.pid) ?? { rss: 0, peak: 0 });
     const tables = await stage.tableStats();
     const report = await waitJson(load, "report", 60_000);
@@ -338,6 +344,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       centralPeakRssMiB: memory.map((m) => Math.round(m.peak)),
       centralRssMiB: memory.map((m) => Math.round(m.rss)),
       centralBaselineRssMiB: baseline.map(Math.round),
+      rssSeries,
       memoryPerChargerKiB: round2((rssGrowth * 1024) / chargers),
       counts: report.counts,
       publishDelayMs: report.publishDelayMs,
