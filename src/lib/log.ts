@@ -47,21 +47,36 @@ export function setLogSink(next: (line: string, level: Level) => void): void {
   sink = next;
 }
 
+/**
+ * An error in words: its message, and the causes it wraps (a database client's "Failed query:
+ * …" says which statement; its cause says why PostgreSQL refused it).
+ */
+export function errorText(err: Error): string {
+  let text = err.message;
+  let cause = err.cause;
+  for (let depth = 0; depth < 3 && cause !== undefined && cause !== null; depth++) {
+    const why = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : undefined;
+    if (why && !text.includes(why)) text += `; cause: ${why}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return text;
+}
+
 function format(fields?: Record<string, unknown>): string {
   if (!fields) return "";
   return Object.entries(fields)
     .filter(([, val]) => val !== undefined)
     .map(([k, val]) => {
-      const s = val instanceof Error ? val.message : typeof val === "string" ? val : JSON.stringify(val);
+      const s = val instanceof Error ? errorText(val) : typeof val === "string" ? val : JSON.stringify(val);
       // Quoted when it has spaces or anything invisible (a NUL from outside, say), which is escaped.
       return ` ${k}=${/\s/.test(s) || !isCleanText(s) ? escapeControls(JSON.stringify(s)) : s}`;
     })
     .join("");
 }
 
-/** A field's value as JSON can carry it: errors by their message, bigints as text. */
+/** A field's value as JSON can carry it: errors in words (`errorText`), bigints as text. */
 function jsonValue(value: unknown): unknown {
-  if (value instanceof Error) return value.message;
+  if (value instanceof Error) return errorText(value);
   if (typeof value === "bigint") return value.toString();
   return value;
 }
