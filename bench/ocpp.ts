@@ -87,7 +87,9 @@ async function seed(sql: postgres.Sql, n: number): Promise<string[]> {
     await sql`insert into charging_points (cp_id, location, price_per_kwh, protocol, keeps_charging_offline)
               select id, 'Madrid', 0.3, 'ocpp', true from unnest(${chunk}::text[]) as id`;
     await sql`insert into ocpp_chargers (cp_id, security_profile, password_hash) select id, 1, ${hash} from unnest(${chunk}::text[]) as id`;
-    await sql`insert into drivers (driver_id) select 'D' || id from unnest(${chunk}::text[]) as id`;
+    // Driver accounts (a credential is what makes one): only their id tags are accepted.
+    await sql`insert into drivers (driver_id, credential_hash, registered_at)
+              select 'D' || id, encode(sha256(convert_to('bench credential ' || id, 'UTF8')), 'hex'), now() from unnest(${chunk}::text[]) as id`;
   }
   return ids;
 }
@@ -151,16 +153,21 @@ export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => vo
 
     // Every charger starts a transaction (an RFID start), so its meter values are telemetry.
     let started = 0;
+    const refused = new Map<string, number>();
     for (let i = 0; i < clients.length; i += 200)
       await Promise.all(
         clients.slice(i, i + 200).map(async (c) => {
           await c.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Charging" });
           const answer = await c.call("StartTransaction", { connectorId: 1, idTag: `D${c.id}`, meterStart: 0, timestamp: new Date().toISOString() });
-          c.transactionId = answer?.transactionId;
-          if (c.transactionId !== undefined) started++;
+          // Only an accepted id tag opens a session; a charger told otherwise is not charging.
+          if (answer?.idTagInfo?.status === "Accepted") {
+            c.transactionId = answer.transactionId;
+            started++;
+          } else refused.set(answer?.idTagInfo?.status ?? "no answer", (refused.get(answer?.idTagInfo?.status ?? "no answer") ?? 0) + 1);
         }),
       );
-    log(`ocpp: ${started} transactions started`);
+    log(`ocpp: ${started} transactions started${refused.size ? `, refused: ${[...refused].map(([k, v]) => `${v} ${k}`).join(", ")}` : ""}`);
+    if (refused.size) errors.push(`StartTransaction not accepted: ${[...refused].map(([k, v]) => `${v} ${k}`).join(", ")}`);
 
     // The latency sample: a few chargers' sessions, as the API names them.
     const sampler = new LatencySampler(apiUrl, s.pollMinMs);
