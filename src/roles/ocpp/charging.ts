@@ -16,7 +16,7 @@ import { isId } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import type { ChargerLink } from "./link.ts";
 import { type MeterReading, sessionKwh } from "./meter.ts";
-import { endTransaction, noteMeter, recordTransaction } from "./transactions.ts";
+import { endTransaction, recordTransaction } from "./transactions.ts";
 
 export interface TransactionStart {
   /** 2.0.1: the charger's transaction id; 1.6: none (the gateway assigns one). */
@@ -68,6 +68,7 @@ export async function startTransaction(link: ChargerLink, s: TransactionStart, a
     startedAt: s.startedAt,
   });
   if (!created) link.ctx.log.info("a transaction start came again: same transaction", { cp_id: link.cpId, ocpp_tx_id: row.ocppTxId });
+  link.keepTransaction(row);
   if (announce) announceStart(link, row, awaited !== undefined);
   return row;
 }
@@ -98,7 +99,7 @@ export async function meterValues(link: ChargerLink, row: OcppTransactionRow, re
     if (r.energyWh === undefined) continue;
     const beginsHere = start === null;
     if (beginsHere) start = r.energyWh;
-    await noteMeter(link.ctx.db, row.id, r.energyWh, beginsHere ? r.energyWh : undefined);
+    link.ctx.meterNotes.note(row.id, r.energyWh, beginsHere ? r.energyWh : undefined);
     row.meterStartWh = start;
     row.lastMeterWh = r.energyWh;
     if (row.status !== "open") continue;
@@ -126,7 +127,14 @@ export interface TransactionStop {
 /** Ends a transaction with the charger's final reading and closes its session; a repeated stop does nothing. */
 export async function stopTransaction(link: ChargerLink, row: OcppTransactionRow, stop: TransactionStop): Promise<void> {
   const meterStopWh = stop.meterStopWh ?? row.lastMeterWh;
-  const ended = await endTransaction(link.ctx.db, row.id, { meterStopWh, stoppedAt: stop.stoppedAt, reason: stop.chargerReason });
+  await link.ctx.meterNotes.written(); // the readings before the stop are stored first (its start reading among them)
+  const ended = await endTransaction(link.ctx.db, row.id, {
+    meterStopWh,
+    stoppedAt: stop.stoppedAt,
+    reason: stop.chargerReason,
+    meterStartWh: row.meterStartWh ?? undefined,
+  });
+  link.keepTransaction({ ...row, status: "ended" });
   if (!ended) {
     link.ctx.log.info("a transaction stop came again: already ended", { cp_id: link.cpId, ocpp_tx_id: row.ocppTxId });
     return;

@@ -10,6 +10,7 @@ import type { ConnectionRecords } from "./connections.ts";
 import type { HeldKeys } from "./held-keys.ts";
 import type { ChargerLink } from "./link.ts";
 import type { PasswordChecks } from "./password-checks.ts";
+import type { MeterNotes } from "./transactions.ts";
 
 export interface GatewayContext {
   db: Db;
@@ -27,6 +28,8 @@ export interface GatewayContext {
   passwords: PasswordChecks;
   /** Where its chargers are connected, written in the order their sockets open and close. */
   connections: ConnectionRecords;
+  /** Open transactions' newest register readings, written together. */
+  meterNotes: MeterNotes;
   /** The chargers whose sockets this gateway holds, by id. */
   links: Map<string, ChargerLink>;
 }

@@ -23,6 +23,7 @@ import { createKeyClient } from "./key-client.ts";
 import type { ChargerLink } from "./link.ts";
 import { listen } from "./listener.ts";
 import { PasswordChecks } from "./password-checks.ts";
+import { MeterNotes } from "./transactions.ts";
 
 export interface RunningGateway {
   url: string;
@@ -58,6 +59,7 @@ export async function start(config: GatewayConfig, shared: Shared = {}): Promise
       maxWaitMs: config.OCPP_HANDSHAKE_WAIT * 1000,
     }),
     connections: new ConnectionRecords(database.db, instance),
+    meterNotes: new MeterNotes(database.db, (err, count) => log.warn("could not store chargers' newest meter readings now", { count, err })),
     links: new Map<string, ChargerLink>(),
   };
   const commands = followCommands(ctx);
@@ -75,6 +77,7 @@ export async function start(config: GatewayConfig, shared: Shared = {}): Promise
       await commands.close();
       await ctx.publisher.drain(2000);
       ctx.publisher.close();
+      await ctx.meterNotes.written();
       if (!shared.bus) await bus.close();
       if (!shared.database) await database.close();
     },

@@ -10,9 +10,11 @@ import { type CpCommand, type CpEvent, cpCommandSchema, nowIso } from "../../bus
 import { isKeyRevokedNotice } from "../../bus/security-notice.ts";
 import type { CpChannel } from "../../cp/channel.ts";
 import { SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
+import type { OcppTransactionRow } from "../../db/schema/index.ts";
 import { validate } from "../../lib/parsed.ts";
 import type { Subprotocol } from "./admission.ts";
 import type { GatewayContext } from "./context.ts";
+import { findTransaction } from "./transactions.ts";
 
 /** What the gateway asks of a charger, in the charger's own version of OCPP. */
 export interface Dialect {
@@ -54,6 +56,8 @@ export class ChargerLink {
   private toldAvailable?: boolean;
   private closed = false;
   readonly connectedAt = new Date();
+  /** Open transactions of this connection as read or changed here, by the charger's id for them. */
+  private transactions = new Map<string, OcppTransactionRow>();
 
   constructor(private o: LinkOptions) {
     this.cpId = o.cpId;
@@ -102,6 +106,24 @@ export class ChargerLink {
         this.ctx.log.info("charger notification", { cp_id: this.cpId, method, params: JSON.stringify(params).slice(0, 300) });
         return {};
       });
+  }
+
+  /**
+   * The charger's transaction by its id for it: an open one is kept for this connection (its
+   * MeterValues need not read it again each time), anything else is read from the database.
+   */
+  async transaction(ocppTxId: string): Promise<OcppTransactionRow | undefined> {
+    const kept = this.transactions.get(ocppTxId);
+    if (kept) return kept;
+    const row = await findTransaction(this.ctx.db, this.cpId, ocppTxId);
+    if (row) this.keepTransaction(row);
+    return row;
+  }
+
+  /** Keeps a transaction's row while it is open (and forgets it once it is not). */
+  keepTransaction(row: OcppTransactionRow): void {
+    if (row.status === "open") this.transactions.set(row.ocppTxId, row);
+    else this.transactions.delete(row.ocppTxId);
   }
 
   /** Runs a call from the charger after the ones before it have been answered. */

@@ -4,7 +4,7 @@
  * hours later too. Every write is idempotent (a charger retries, replays after an outage).
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { type Db, rowsOf } from "../../db/client.ts";
+import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
 import { type OcppTransactionRow, ocppTransactions } from "../../db/schema/index.ts";
 
 export interface NewTransaction {
@@ -60,12 +60,57 @@ export async function findBySession(db: Db, cpId: string, sessionId: string): Pr
   return row;
 }
 
-/** Keeps the newest register reading of an open transaction (for a Stop that brings none, and for the record). */
-export async function noteMeter(db: Db, id: number, registerWh: number, startWh?: number): Promise<void> {
-  await db
-    .update(ocppTransactions)
-    .set({ lastMeterWh: registerWh, ...(startWh !== undefined ? { meterStartWh: sql`coalesce(${ocppTransactions.meterStartWh}, ${startWh})` } : {}) })
-    .where(and(eq(ocppTransactions.id, id), eq(ocppTransactions.status, "open")));
+interface MeterNote {
+  registerWh: number;
+  /** The register at the transaction's start, when this reading began it. */
+  startWh?: number;
+}
+
+/**
+ * Keeps the newest register reading of each open transaction (for a Stop that brings none, and
+ * for the record): noted as MeterValues arrive, written together, one statement for every
+ * transaction noted since the last write (one row write per MeterValues was most of what
+ * thousands of chargers cost the database). `written()` waits until what was noted is stored.
+ */
+export class MeterNotes {
+  private pending = new Map<number, MeterNote>();
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    private db: Db,
+    private onFailure: (err: unknown, count: number) => void,
+  ) {}
+
+  note(transactionId: number, registerWh: number, startWh?: number): void {
+    const before = this.pending.get(transactionId);
+    this.pending.set(transactionId, { registerWh, startWh: startWh ?? before?.startWh });
+    this.writing ??= this.writeAll();
+  }
+
+  /** Resolves once every reading noted so far is written (or its write failed). */
+  async written(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async writeAll(): Promise<void> {
+    try {
+      while (this.pending.size > 0) {
+        const notes = [...this.pending].map(([id, n]) => ({ id, w: n.registerWh, s: n.startWh ?? null }));
+        this.pending.clear();
+        try {
+          await this.db.execute(sql`
+            update ${ocppTransactions} as t
+               set last_meter_wh = v.w, meter_start_wh = coalesce(t.meter_start_wh, v.s)
+              from json_to_recordset(${jsonRows(notes)}::json) as v(id int, w float8, s float8)
+             where t.id = v.id and t.status = 'open'`);
+        } catch (err) {
+          this.onFailure(err, notes.length);
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
 }
 
 /** Ends an open transaction; undefined when it had ended already (a repeated Stop). */

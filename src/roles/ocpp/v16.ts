@@ -11,7 +11,6 @@ import { booted, syncAvailability } from "./boot.ts";
 import { meterValues, startTransaction, stopTransaction, unknownTransaction } from "./charging.ts";
 import type { ChargerLink } from "./link.ts";
 import { type MeterValue, readMeterValues } from "./meter.ts";
-import { findTransaction } from "./transactions.ts";
 
 type IdTagStatus = "Accepted" | "Blocked" | "Expired" | "Invalid" | "ConcurrentTx";
 
@@ -83,7 +82,7 @@ export function speak16(link: ChargerLink): void {
   });
 
   on("MeterValues", async (p: { connectorId: number; transactionId?: number; meterValue: MeterValue[] }) => {
-    const row = p.transactionId === undefined ? undefined : await findTransaction(link.ctx.db, link.cpId, String(p.transactionId));
+    const row = p.transactionId === undefined ? undefined : await link.transaction(String(p.transactionId));
     if (row) await meterValues(link, row, readMeterValues(p.meterValue));
     return {};
   });
@@ -92,7 +91,7 @@ export function speak16(link: ChargerLink): void {
     "StopTransaction",
     async (p: { meterStop: number; timestamp: string; transactionId: number; reason?: string; idTag?: string; transactionData?: MeterValue[] }) => {
       const stoppedAt = new Date(p.timestamp);
-      let row = await findTransaction(link.ctx.db, link.cpId, String(p.transactionId));
+      let row = await link.transaction(String(p.transactionId));
       if (!row) {
         const readings = readMeterValues(p.transactionData);
         row = await unknownTransaction(link, {

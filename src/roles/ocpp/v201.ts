@@ -12,7 +12,7 @@ import { booted, syncAvailability } from "./boot.ts";
 import { announceStart, meterValues, startTransaction, stopTransaction, unknownTransaction } from "./charging.ts";
 import type { ChargerLink } from "./link.ts";
 import { type MeterValue, readMeterValues } from "./meter.ts";
-import { attachToken, findTransaction } from "./transactions.ts";
+import { attachToken } from "./transactions.ts";
 
 interface IdToken {
   idToken: string;
@@ -108,7 +108,7 @@ async function transactionEvent(link: ChargerLink, e: TransactionEvent, status: 
   const begin = readings.find((r) => r.context === "Transaction.Begin");
   const token = e.idToken?.idToken ?? null;
   const accepted = status === undefined || status === "Accepted";
-  let row = await findTransaction(link.ctx.db, link.cpId, txId);
+  let row = await link.transaction(txId);
   if (!row && e.eventType === "Started")
     row = await startTransaction(
       link,
@@ -119,7 +119,10 @@ async function transactionEvent(link: ChargerLink, e: TransactionEvent, status: 
   else if (row.idTag === null && token && accepted && isId(token)) {
     // Plugged in first, authorised later: the session starts to count for its driver now.
     const named = await attachToken(link.ctx.db, row.id, token);
-    if (named) announceStart(link, (row = named), false);
+    if (named) {
+      link.keepTransaction(named);
+      announceStart(link, (row = named), false);
+    }
   }
   if (!row) return;
   const end = readings.findLast((r) => r.context === "Transaction.End") ?? readings.at(-1);
