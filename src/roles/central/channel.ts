@@ -20,6 +20,8 @@ import {
   type EnvelopeFailure,
   type EnvelopeHeader,
   type KeyInfo,
+  type Opened,
+  open,
   openEnvelopeWith,
   parseSubject,
   readHeader,
@@ -278,9 +280,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     return message.topic === topics.cpEvents ? subjectName({ type: "cp", id: message.key }) : undefined;
   }
 
-  /** The checks of an envelope whose key and sender's last sequence are at hand. Throws EnvelopeError. */
-  function openWith<T>(message: BusMessage, e: SealedEnvelope, info: KeyInfo | undefined, last: number | undefined): Inbound<T> {
-    const opened = openEnvelopeWith<T>(e, info, last, expectedSubject(message));
+  /** What only Central checks of an opened envelope: the topic's kind of key holder and the sender. Throws EnvelopeError. */
+  function fromHolder<T>(message: BusMessage, opened: Opened<T>): Inbound<T> {
     const wantType: SubjectType = message.topic === topics.driverRequests ? "driver" : "cp";
     if (opened.subject.type !== wantType)
       throw new EnvelopeError("subject_mismatch", `a ${opened.subject.type}'s key cannot carry this topic's messages`, opened.header);
@@ -291,10 +292,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
 
   async function openMessage<T>(message: BusMessage, sequences: SequenceStore): Promise<Inbound<T>> {
     try {
-      const e = readHeader(message.value);
-      const expected = expectedSubject(message);
-      const info = expected === undefined || expected === e.sub ? await lookup(e.kid, parseSubject(e.sub)!) : undefined;
-      return openWith<T>(message, e, info, info ? await sequences.last(e.kid, e.sender) : undefined);
+      return fromHolder(message, await open<T>(message.value, lookup, sequences, expectedSubject(message)));
     } catch (err) {
       return refused(message, err);
     }
@@ -320,14 +318,14 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     async openBatch<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>()): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
       const keyTypes = new Map<string, SubjectType>();
-      const envelopes = messages.map((m) => {
+      const envelopes = messages.map((m): SealedEnvelope | EnvelopeError => {
         try {
           const e = readHeader(m.value);
           pairs.set(sequencePairKey(e.kid, e.sender), { keyId: e.kid, sender: e.sender });
           keyTypes.set(e.kid, parseSubject(e.sub)!.type);
           return e;
-        } catch {
-          return undefined; // opened (and refused, and audited) below like any other
+        } catch (err) {
+          return err as EnvelopeError; // readHeader's only failure: refused (and audited) below like any other
         }
       });
       // One read of the replay table (for the pairs not known) and one of the keys due a
@@ -342,12 +340,12 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       for (const [i, m] of messages.entries()) {
         // Opening is CPU work: now and then let in the answers other batches are waiting for.
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        const e = envelopes[i];
+        const e = envelopes[i]!;
         let result: Inbound<T>;
         try {
-          if (!e) readHeader(m.value); // throws why it is not an envelope
-          const last = replays.has(m) ? undefined : known.get(sequencePairKey(e!.kid, e!.sender));
-          result = openWith<T>(m, e!, batchKeys.get(e!.kid), last);
+          if (e instanceof EnvelopeError) throw e;
+          const last = replays.has(m) ? undefined : known.get(sequencePairKey(e.kid, e.sender));
+          result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), last, expectedSubject(m)));
         } catch (err) {
           result = await refused(m, err);
         }
