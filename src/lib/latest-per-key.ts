@@ -10,8 +10,10 @@ export class LatestPerKey<V> {
 
   constructor(private readonly deliver: (values: V[]) => Promise<void>) {}
 
-  put(key: string, value: V): void {
-    this.pending.set(key, value);
+  /** `combine` makes the value from one still waiting for the same key (default: the new one replaces it). */
+  put(key: string, value: V, combine?: (waiting: V, next: V) => V): void {
+    const waiting = combine && this.pending.get(key);
+    this.pending.set(key, waiting === undefined ? value : combine!(waiting, value));
     this.running ??= this.run();
   }
 

@@ -6,6 +6,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
 import { type OcppTransactionRow, ocppTransactions } from "../../db/schema/index.ts";
+import { LatestPerKey } from "../../lib/latest-per-key.ts";
 
 export interface NewTransaction {
   cpId: string;
@@ -61,6 +62,8 @@ export async function findBySession(db: Db, cpId: string, sessionId: string): Pr
 }
 
 interface MeterNote {
+  /** The transaction's row id. */
+  id: number;
   registerWh: number;
   /** The register at the transaction's start, when this reading began it. */
   startWh?: number;
@@ -73,8 +76,7 @@ interface MeterNote {
  * thousands of chargers cost the database). `written()` waits until what was noted is stored.
  */
 export class MeterNotes {
-  private pending = new Map<number, MeterNote>();
-  private writing: Promise<void> | undefined;
+  private latest = new LatestPerKey<MeterNote>((notes) => this.write(notes));
 
   constructor(
     private db: Db,
@@ -82,33 +84,28 @@ export class MeterNotes {
   ) {}
 
   note(transactionId: number, registerWh: number, startWh?: number): void {
-    const before = this.pending.get(transactionId);
-    this.pending.set(transactionId, { registerWh, startWh: startWh ?? before?.startWh });
-    this.writing ??= this.writeAll();
+    // A start noted and not yet written stays the start.
+    this.latest.put(String(transactionId), { id: transactionId, registerWh, startWh }, (waiting, next) => ({
+      ...next,
+      startWh: next.startWh ?? waiting.startWh,
+    }));
   }
 
   /** Resolves once every reading noted so far is written (or its write failed). */
-  async written(): Promise<void> {
-    while (this.writing) await this.writing;
+  written(): Promise<void> {
+    return this.latest.idle();
   }
 
-  private async writeAll(): Promise<void> {
+  private async write(notes: MeterNote[]): Promise<void> {
+    const rows = notes.map((n) => ({ id: n.id, w: n.registerWh, s: n.startWh ?? null }));
     try {
-      while (this.pending.size > 0) {
-        const notes = [...this.pending].map(([id, n]) => ({ id, w: n.registerWh, s: n.startWh ?? null }));
-        this.pending.clear();
-        try {
-          await this.db.execute(sql`
-            update ${ocppTransactions} as t
-               set last_meter_wh = v.w, meter_start_wh = coalesce(t.meter_start_wh, v.s)
-              from json_to_recordset(${jsonRows(notes)}::json) as v(id int, w float8, s float8)
-             where t.id = v.id and t.status = 'open'`);
-        } catch (err) {
-          this.onFailure(err, notes.length);
-        }
-      }
-    } finally {
-      this.writing = undefined;
+      await this.db.execute(sql`
+        update ${ocppTransactions} as t
+           set last_meter_wh = v.w, meter_start_wh = coalesce(t.meter_start_wh, v.s)
+          from json_to_recordset(${jsonRows(rows)}::json) as v(id int, w float8, s float8)
+         where t.id = v.id and t.status = 'open'`);
+    } catch (err) {
+      this.onFailure(err, notes.length);
     }
   }
 }
