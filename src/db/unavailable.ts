@@ -50,6 +50,20 @@ export function isTransactionConflict(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Runs a transaction again when PostgreSQL undid it because of another one (isTransactionConflict),
+ * a few times at most: nothing of the undone attempt stayed, so running it again is the remedy.
+ */
+export async function againOnConflict<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= attempts || !isTransactionConflict(err)) throw err;
+    }
+  }
+}
+
 const waiting = new WeakMap<object, Promise<void>>();
 /** Longest one probe of `untilReachable` is waited for. */
 const ATTEMPT_MS = 1000;

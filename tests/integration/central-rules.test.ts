@@ -17,6 +17,7 @@ import { auditEvents, busOffsets, chargingPoints, cityWeather, driverRequests } 
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
+import { deliveriesDone, inWork } from "../../src/roles/central/work.ts";
 import { controlKeyEnv, publishControl } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, cpStatus, registerAndKey, StandInCp, StandInDrivers, sessionRow, sessionsAt } from "../support/network.ts";
@@ -481,6 +482,45 @@ describe("a partition handed over between two Central instances", () => {
       await handle.db.execute(sql`drop trigger deadlock_once on bus_offsets`);
       await handle.db.execute(sql`drop function deadlock_once()`);
       await handle.db.execute(sql`drop sequence deadlock_once`);
+    }
+  });
+  test("delivering committed messages that PostgreSQL undoes to break a deadlock is done again at once, not left to the sweeper", async () => {
+    const cp = await activeCp("CP_DELIVER_DEADLOCK");
+    const sessionId = await authorisedSession(cp, "D_DELIVER_DEADLOCK");
+    const warnings: string[] = [];
+    const log = { ...central.ctx.log, warn: (msg: string) => warnings.push(msg) };
+    const ctx = { ...central.ctx, log };
+    // The first delete of a delivered message fails as a deadlock's victim (40P01) does.
+    await handle.db.execute(sql`create sequence deliver_deadlock_once`);
+    await handle.db.execute(
+      sql.raw(`create function deliver_deadlock_once() returns trigger language plpgsql as $$
+        begin
+          if nextval('deliver_deadlock_once') = 1 then
+            raise exception 'deadlock detected' using errcode = '40P01';
+          end if;
+          return old;
+        end $$`),
+    );
+    await handle.db.execute(sql`create trigger deliver_deadlock_once before delete on outbox for each row execute function deliver_deadlock_once()`);
+    try {
+      await handle.db.execute(sql`update charging_sessions set pending_end_reason = 'driver_stop', awaiting_until = null where session_id = ${sessionId}`);
+      await inWork(ctx, async (work) => {
+        work.send(topics.cpCommands, { key: cp.cpId, value: "stop" }, { sessionId, awaits: "end" });
+      });
+      await deliveriesDone(ctx);
+      const [drawn] = (await handle.db.execute(sql`select last_value from deliver_deadlock_once`)) as unknown as { last_value: string }[];
+      expect(Number(drawn?.last_value)).toBeGreaterThanOrEqual(2);
+      expect(warnings).toEqual([]);
+      const [row] = (await handle.db.execute(
+        sql`select awaiting_until is not null as waiting from charging_sessions where session_id = ${sessionId}`,
+      )) as unknown as {
+        waiting: boolean;
+      }[];
+      expect(row?.waiting).toBe(true);
+    } finally {
+      await handle.db.execute(sql`drop trigger deliver_deadlock_once on outbox`);
+      await handle.db.execute(sql`drop function deliver_deadlock_once()`);
+      await handle.db.execute(sql`drop sequence deliver_deadlock_once`);
     }
   });
 });

@@ -16,6 +16,7 @@ import type { BusMessage, OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import { type Db, jsonRows } from "../../db/client.ts";
 import { auditEvents, chargingSessions, outbox } from "../../db/schema/index.ts";
+import { againOnConflict } from "../../db/unavailable.ts";
 import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
 import { publishDeadLetters, type SetAsideFailure, storeDeadLetters } from "./dead-letters.ts";
@@ -136,10 +137,14 @@ export async function deliveriesDone(ctx: CentralContext): Promise<void> {
 async function deliverOutbox(ctx: CentralContext, messages: Collected["messages"], ids: number[]): Promise<void> {
   try {
     await publishInOrder(ctx, messages);
-    await ctx.db.transaction(async (tx) => {
-      await tx.delete(outbox).where(inArray(outbox.id, ids));
-      await startWaits(tx as unknown as Db, ctx, messages);
-    });
+    // Its update of the sessions' waits can deadlock with a batch updating the same sessions:
+    // PostgreSQL undoes one of the two, and this one is simply done again.
+    await againOnConflict(() =>
+      ctx.db.transaction(async (tx) => {
+        await tx.delete(outbox).where(inArray(outbox.id, ids));
+        await startWaits(tx as unknown as Db, ctx, messages);
+      }),
+    );
   } catch (err) {
     ctx.busHealth.failedAt = Date.now();
     ctx.log.warn("could not deliver messages now; they stay in the outbox and are retried", { count: messages.length, err });
