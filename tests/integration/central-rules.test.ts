@@ -449,6 +449,34 @@ describe("a partition handed over between two Central instances", () => {
     expect(refused.length).toBe(2);
   });
 
+  test("after a restart a replayed reading is refused by its session's row: audited, and nothing changes; readings store no sequence row", async () => {
+    const cp = await activeCp("CP_RESTART_REPLAY");
+    const sessionId = await authorisedSession(cp, "D_RESTART_REPLAY");
+    const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
+    const at = 97;
+    const readings = [0.1, 0.2, 0.3].map((energy, i) => readingAt(cp, sessionId, energy, i, i + 1, at));
+    await createBatchHandler(ctx)(readings);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.3);
+    const sender = `engine:${cp.cpId}`;
+    const stored = (await handle.db.execute(sql`select last_seq from message_sequences where sender = ${sender}`)) as unknown as { last_seq: string }[];
+    const lastSeq = JSON.parse(String(readings[2]!.value)).seq as number;
+    expect(stored.every((r) => Number(r.last_seq) < lastSeq)).toBe(true);
+    // A new instance (nothing in memory) is handed copies of the second reading, alone and then
+    // with a reading that is new: the copies are refused and audited, the new reading applied.
+    const restarted = createBatchHandler(ctx);
+    await restarted([{ ...readings[1]!, offset: 3n }]);
+    expect(await appliedAt(at)).toBe(4n);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.3);
+    await restarted([{ ...readings[1]!, offset: 4n }, readingAt(cp, sessionId, 0.4, 5, 4, at)]);
+    expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.4);
+    const replays = (await auditsOf(handle.db, "cp/CP_RESTART_REPLAY")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
+    expect(replays.map((a) => a.details)).toEqual([
+      expect.objectContaining({ code: "replayed", sender, seq: JSON.parse(String(readings[1]!.value)).seq }),
+      expect.objectContaining({ code: "replayed", sender, seq: JSON.parse(String(readings[1]!.value)).seq }),
+    ]);
+    expect(replays.map((a) => a.sourceAddress).sort()).toEqual([`kafka:${topics.cpEvents}/${at}@3`, `kafka:${topics.cpEvents}/${at}@4`]);
+  });
+
   test("a batch PostgreSQL undoes to break a deadlock is applied again, once, without waiting for the bus", async () => {
     const cp = await activeCp("CP_DEADLOCK");
     const sessionId = await authorisedSession(cp, "D_DEADLOCK");

@@ -5,7 +5,9 @@
  * session's state and is applied in order, after the collected readings that came before it.
  */
 import { eq, sql } from "drizzle-orm";
+import type { BusMessage } from "../../bus/bus.ts";
 import type { CpEvent, CpInfo, EngineHealth, EngineStatus, EngineSupply, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
+import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import { jsonRows, rowsOf } from "../../db/client.ts";
 import { type CpRow, chargingPoints, chargingSessions } from "../../db/schema/index.ts";
 import { costOf, meterKwh } from "../../domain/billing.ts";
@@ -16,10 +18,21 @@ import { keepSamples } from "./samples.ts";
 import { closeSession, correctTicket, findSession, openLocalSession } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
+/** One reading as it came: its sequence, its envelope and where it was read (for an audit entry). */
+interface ReadingSeen {
+  seq: number;
+  header: EnvelopeHeader;
+  source: BusMessage;
+}
+
+/** A session's readings in a batch: the newest is written; every one must be after the session's last. */
 interface PendingTelemetry {
   cpId: string;
+  /** the newest reading's sequence */
   seq: number;
   t: Telemetry;
+  /** every reading of the session in the batch, in arrival order */
+  seen: ReadingSeen[];
 }
 
 interface PendingHeartbeat {
@@ -34,10 +47,15 @@ export class CpEventBatch {
 
   constructor(private work: Work) {}
 
-  async add(cpId: string, seq: number, event: CpEvent): Promise<void> {
+  async add(cpId: string, header: EnvelopeHeader, event: CpEvent, source: BusMessage): Promise<void> {
     if (event.type === "telemetry") {
+      const seen = { seq: header.seq, header, source };
       const prev = this.telemetry.get(event.session_id);
-      if (!prev || prev.seq < seq) this.telemetry.set(event.session_id, { cpId, seq, t: event });
+      if (!prev) this.telemetry.set(event.session_id, { cpId, seq: header.seq, t: event, seen: [seen] });
+      else {
+        prev.seen.push(seen);
+        if (prev.seq < header.seq) Object.assign(prev, { cpId, seq: header.seq, t: event });
+      }
       return;
     }
     if (event.type === "heartbeat") {
@@ -63,13 +81,15 @@ export class CpEventBatch {
   }
 }
 
+type SessionReadings = { p: PendingTelemetry; energy: number; cost: number; driverId: string; startedAt: Date };
+
 async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<void> {
   const { ctx, tx } = work;
   await ctx.sessions.load(
     tx,
     pending.map((p) => p.t.session_id),
   );
-  const rows: { p: PendingTelemetry; energy: number; cost: number; driverId: string; startedAt: Date }[] = [];
+  const rows: SessionReadings[] = [];
   const strays: PendingTelemetry[] = [];
   for (const p of pending) {
     const s = ctx.sessions.get(p.t.session_id);
@@ -80,42 +100,94 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
     const energy = meterKwh(p.t.energy_kwh);
     rows.push({ p, energy, cost: costOf(energy, s.pricePerKwh), driverId: s.driverId, startedAt: s.startedAt });
   }
-  if (rows.length) {
-    // One statement text whatever the batch size (the readings as one JSON parameter): prepared once.
-    const readings = rows.map((r) => ({ id: r.p.t.session_id, cp: r.p.cpId, p: r.p.t.power_kw, e: r.energy, c: r.cost, q: r.p.seq, t: r.p.t.at }));
-    const result = await tx.execute(sql`
-      update ${chargingSessions} as s
-         set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
-        from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, t timestamptz)
-       where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.q
-      returning s.session_id`);
-    const applied = new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
-    await keepSamples(
-      work,
-      rows
-        .filter((r) => applied.has(r.p.t.session_id))
-        .map((r) => ({ sessionId: r.p.t.session_id, cpId: r.p.cpId, powerKw: r.p.t.power_kw, energyKwh: r.energy })),
-    );
-    for (const r of rows) {
-      if (!applied.has(r.p.t.session_id)) continue;
-      const progress: Progress = {
-        type: "progress",
-        driver_id: r.driverId,
-        cp_id: r.p.cpId,
-        session_id: r.p.t.session_id,
-        power_kw: r.p.t.power_kw,
-        energy_kwh: r.energy,
-        cost_eur: r.cost,
-        elapsed_s: r.p.t.elapsed_s,
-        at: r.p.t.at,
-      };
-      work.progress(progress);
+  // A session takes its newest reading only if every reading of the batch is after its last one.
+  const taken = await writeReadings(work, rows, (p) => p.seen.reduce((min, r) => Math.min(min, r.seq), p.seq));
+  const notTaken = rows.filter((r) => !taken.has(r.p.t.session_id));
+  if (strays.length || notTaken.length) {
+    // The session's row is the replay guard of its readings (sequences.ts): a reading not after
+    // the last one it took is refused and audited like a replayed envelope, and changes nothing.
+    const unwritten = [...strays, ...notTaken.map((r) => r.p)];
+    const last = await lastReadings(work, unwritten);
+    const lastOf = (p: PendingTelemetry) => {
+      const row = last.get(p.t.session_id);
+      return row && row.cpId === p.cpId ? row : undefined;
+    };
+    for (const p of unwritten) {
+      const row = lastOf(p);
+      if (row) for (const r of p.seen) if (r.seq <= row.last) auditReplayedReading(work, p, r, row.last);
     }
-    // A reading the database did not take is older than one applied, or its session closed
-    // meanwhile (perhaps by another Central): forget the cached session, it is reloaded if open.
-    for (const r of rows) if (!applied.has(r.p.t.session_id)) work.afterCommit(() => ctx.sessions.forget(r.p.t.session_id));
+    // Those whose newest reading is new still take it (a replayed copy travelled with it).
+    const again = notTaken.filter((r) => {
+      const row = lastOf(r.p);
+      return row?.open && r.p.seq > row.last;
+    });
+    for (const id of await writeReadings(work, again, (p) => p.seq)) taken.add(id);
+    for (const p of strays) if (!(p.seq <= (lastOf(p)?.last ?? -1))) await stopStraySupply(work, p.cpId, p.t.session_id);
   }
-  for (const p of strays) await stopStraySupply(work, p.cpId, p.t.session_id);
+  const applied = rows.filter((r) => taken.has(r.p.t.session_id));
+  await keepSamples(
+    work,
+    applied.map((r) => ({ sessionId: r.p.t.session_id, cpId: r.p.cpId, powerKw: r.p.t.power_kw, energyKwh: r.energy })),
+  );
+  for (const r of applied) {
+    const progress: Progress = {
+      type: "progress",
+      driver_id: r.driverId,
+      cp_id: r.p.cpId,
+      session_id: r.p.t.session_id,
+      power_kw: r.p.t.power_kw,
+      energy_kwh: r.energy,
+      cost_eur: r.cost,
+      elapsed_s: r.p.t.elapsed_s,
+      at: r.p.t.at,
+    };
+    work.progress(progress);
+  }
+  // A reading the database did not take is older than one applied, or its session closed
+  // meanwhile (perhaps by another Central): forget the cached session, it is reloaded if open.
+  for (const r of rows) if (!taken.has(r.p.t.session_id)) work.afterCommit(() => ctx.sessions.forget(r.p.t.session_id));
+}
+
+/**
+ * Writes each session's newest reading where the session is in progress at that CP and its
+ * last reading is before `after(p)`; returns the sessions written.
+ */
+async function writeReadings(work: Work, rows: SessionReadings[], after: (p: PendingTelemetry) => number): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  // One statement text whatever the batch size (the readings as one JSON parameter): prepared once.
+  const readings = rows.map((r) => ({ id: r.p.t.session_id, cp: r.p.cpId, p: r.p.t.power_kw, e: r.energy, c: r.cost, q: r.p.seq, m: after(r.p), t: r.p.t.at }));
+  const result = await work.tx.execute(sql`
+    update ${chargingSessions} as s
+       set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
+      from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, m bigint, t timestamptz)
+     where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.m
+    returning s.session_id`);
+  return new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
+}
+
+/** The sessions' CP, last reading's sequence and whether they are in progress, as their rows say now. */
+async function lastReadings(work: Work, pending: PendingTelemetry[]): Promise<Map<string, { cpId: string; last: number; open: boolean }>> {
+  const found = rowsOf<{ session_id: string; cp_id: string; last_telemetry_seq: string | number; status: string }>(
+    await work.tx.execute(sql`
+      select session_id, cp_id, last_telemetry_seq, status from ${chargingSessions}
+       where session_id in (select value from json_array_elements_text(${JSON.stringify(pending.map((p) => p.t.session_id))}::json))`),
+  );
+  return new Map(found.map((r) => [r.session_id, { cpId: r.cp_id, last: Number(r.last_telemetry_seq), open: r.status === "IN_PROGRESS" }]));
+}
+
+function auditReplayedReading(work: Work, p: PendingTelemetry, r: ReadingSeen, last: number): void {
+  work.ctx.metrics?.refused("replayed");
+  work.audit({
+    eventType: "security",
+    actorType: "cp",
+    actorId: p.cpId,
+    resource: cpResource(p.cpId),
+    action: "open_message",
+    outcome: "failure",
+    reason: `replayed: reading ${r.seq} from ${r.header.sender} for session ${p.t.session_id} is not after its last reading ${last}`,
+    sourceAddress: `kafka:${r.source.topic}/${r.source.partition ?? "?"}@${r.source.offset ?? "?"}`,
+    details: { code: "replayed", key_id: r.header.kid, sender: r.header.sender, seq: r.seq },
+  });
 }
 
 async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]): Promise<void> {

@@ -184,11 +184,11 @@ export async function applyItems(work: Work, items: Item[]): Promise<void> {
   const kept = claimed.filter((i) => {
     if (i.replayOf !== undefined) return true;
     if (i.kind === "bad_cp_payload" || i.kind === "bad_driver_request") sequences.take(i.header); // its sequence is used up; it is audited below
-    return (i.kind !== "cp" && i.kind !== "driver") || sequences.take(i.header);
+    return (i.kind !== "cp" && i.kind !== "driver") || sequences.take(i.header, i.kind === "cp" && i.event.type === "telemetry");
   });
   const { readings, chains } = splitByCp(kept);
   const events = new CpEventBatch(work);
-  for (const r of readings) await events.add(r.cpId, r.header.seq, r.event);
+  for (const r of readings) await events.add(r.cpId, r.header, r.event, r.source);
   await settled([sequences.persist(work.tx), events.flush(), ...inParallel(chains, CHAINS_AT_ONCE, (chain) => applyInOrder(work, chain))]);
 }
 
@@ -286,7 +286,7 @@ async function applyInOrder(work: Work, items: Item[]): Promise<void> {
   const events = new CpEventBatch(work);
   for (const item of items) {
     if (item.kind === "cp") {
-      await events.add(item.cpId, item.header.seq, item.event);
+      await events.add(item.cpId, item.header, item.event, item.source);
       continue;
     }
     await events.flush(); // keep the order of readings relative to everything else

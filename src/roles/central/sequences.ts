@@ -3,6 +3,15 @@
  * must rise (two copies of one message in one batch apply once), and the highest accepted
  * sequence per (key, sender) is stored with one upsert in the batch's transaction
  * (message_sequences, which the channel reads when it opens the next ones).
+ *
+ * A sender whose messages in the batch are all telemetry readings is not stored: its session's
+ * row already is, with the reading's sequence (last_telemetry_seq), and takes no reading that is
+ * not after it (cp-events.ts refuses and audits such a reading as replayed). That saves a row
+ * version per reading. While Central runs, the sequences it accepted are also kept in memory
+ * (AppliedOffsets), so a replay is refused when its envelope is opened; after a restart or a
+ * handover, a replayed reading is refused by its session's row, and any other replayed
+ * message by this table (a sender's other messages are stored, and a reading's sequence comes
+ * after them).
  */
 import { sql } from "drizzle-orm";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
@@ -11,22 +20,28 @@ import { sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { messageSequences } from "../../db/schema/index.ts";
 
 export class BatchSequences {
-  private highest = new Map<string, { kid: string; sender: string; seq: number }>();
+  private highest = new Map<string, { kid: string; sender: string; seq: number; readingsOnly: boolean }>();
 
-  /** False for a sequence not above one already taken in this batch. */
-  take(h: EnvelopeHeader): boolean {
+  /**
+   * False for a sequence not above one already taken in this batch. `reading`: a telemetry
+   * reading, which its session's row guards (see above).
+   */
+  take(h: EnvelopeHeader, reading = false): boolean {
     const k = sequencePairKey(h.kid, h.sender);
     const prev = this.highest.get(k);
     if (prev && prev.seq >= h.seq) return false;
-    this.highest.set(k, { kid: h.kid, sender: h.sender, seq: h.seq });
+    this.highest.set(k, { kid: h.kid, sender: h.sender, seq: h.seq, readingsOnly: reading && (prev?.readingsOnly ?? true) });
     return true;
   }
 
   async persist(tx: Db): Promise<void> {
-    if (this.highest.size === 0) return;
     // Sorted, so that two transactions touching the same rows (a partition handed over
     // mid-batch) lock them in the same order.
-    const rows = [...this.highest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => ({ k: r.kid, s: r.sender, q: r.seq }));
+    const rows = [...this.highest.entries()]
+      .filter(([, r]) => !r.readingsOnly)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, r]) => ({ k: r.kid, s: r.sender, q: r.seq }));
+    if (rows.length === 0) return;
     // Nearly always every pair has its row already: a plain update costs PostgreSQL less than
     // half of an upsert. Pairs it did not move (new, or already further on) get the upsert.
     const moved = rowsOf<{ k: string; s: string }>(
