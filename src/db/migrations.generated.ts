@@ -11,6 +11,7 @@ import m7 from "../../migrations/0007_reflective_roland_deschain.sql" with { typ
 import m8 from "../../migrations/0008_aberrant_silver_surfer.sql" with { type: "text" };
 import m9 from "../../migrations/0009_needy_owl.sql" with { type: "text" };
 import m10 from "../../migrations/0010_tough_mastermind.sql" with { type: "text" };
+import m11 from "../../migrations/0011_hot_updates.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -25,4 +26,5 @@ export const migrationSql: Record<string, string> = {
   "0008_aberrant_silver_surfer": m8,
   "0009_needy_owl": m9,
   "0010_tough_mastermind": m10,
+  "0011_hot_updates": m11,
 };
