@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { busSettings, databaseSettings, heartbeatIntervalSetting, logSettings } from "../../config/common.ts";
-import { integer, optionalString, positiveNumber } from "../../config/env.ts";
+import { integer, number, optionalString, positiveNumber } from "../../config/env.ts";
 import { controlPublicKeySetting, controlSigningKeySetting, masterKeySetting } from "../../config/identity.ts";
 import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
@@ -49,6 +49,10 @@ export const centralSettings = defineSettings({
   CENTRAL_BATCH_INTERVAL: {
     help: "milliseconds between the starts of two batches of one partition (unless a full batch waits): fewer, fuller transactions under light load; 0: none",
     schema: integer(50, 0),
+  },
+  CENTRAL_PROGRESS_INTERVAL: {
+    help: "seconds between two live progress updates of one session to its driver (the newest reading then); 0: every reading",
+    schema: v.pipe(number(2, "a number of seconds, 0 or more"), v.minValue(0, "expected a number of seconds, 0 or more")),
   },
   CENTRAL_SWEEP_INTERVAL: {
     help: "seconds between Central's sweeps (silent CPs, overdue sessions, unsent messages)",

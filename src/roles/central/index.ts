@@ -70,7 +70,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     auditor,
     log,
     sessions: new OpenSessions(),
-    progress: new ProgressSender(bus, topics.driverUpdates, channel, log, () => (busHealth.failedAt = Date.now())),
+    progress: new ProgressSender(bus, topics.driverUpdates, channel, log, () => (busHealth.failedAt = Date.now()), config.CENTRAL_PROGRESS_INTERVAL * 1000),
     busHealth,
     settings: {
       group,

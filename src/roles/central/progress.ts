@@ -1,9 +1,15 @@
 /**
  * Live progress for drivers, sent off the hot path: a committed batch hands over its readings
  * and goes on; one publish at a time carries the latest reading of every session that changed
- * since the previous one. Best effort by design (the next second brings a newer reading, and
- * the ticket is what counts), so a reading replaced before it left is not a loss. Each reading
- * travels sealed for its driver.
+ * since the previous one. Best effort by design (a newer reading follows, and the ticket is what
+ * counts), so a reading replaced before it left is not a loss. Each reading travels sealed for
+ * its driver.
+ *
+ * A session's progress leaves at most once per `everyMs` (CENTRAL_PROGRESS_INTERVAL): a reading
+ * that comes sooner is held, replaced by newer ones, and sent when its time comes. Sealing and
+ * publishing an update per reading was a large share of Central's work per reading (and of the
+ * driver's app), for a figure a driver glances at. Sessions start at different moments, so their
+ * updates stay spread over time.
  */
 import type { Bus } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
@@ -11,8 +17,19 @@ import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CentralChannel } from "./channel.ts";
 
+/** How often held readings are looked at, as a share of the interval. */
+const CHECKS_PER_INTERVAL = 8;
+/** Sessions not heard of for this many intervals are forgotten (once there are many). */
+const FORGET_AFTER_INTERVALS = 10;
+const FORGET_ABOVE = 20_000;
+
 export class ProgressSender {
   private latest = new LatestPerKey<Progress>((batch) => this.publish(batch));
+  /** When each session's progress last left. */
+  private sentAt = new Map<string, number>();
+  /** The newest reading of each session that came before its time. */
+  private held = new Map<string, Progress>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private bus: Bus,
@@ -21,15 +38,41 @@ export class ProgressSender {
     private log: Logger,
     /** Called when a publish fails (Central's bus health). */
     private onFailure: () => void,
+    /** Least time between two updates of one session, in ms (0: every reading). */
+    private everyMs = 0,
   ) {}
 
   send(progress: Iterable<Progress>): void {
-    for (const p of progress) this.latest.put(p.session_id, p);
+    const now = Date.now();
+    for (const p of progress) {
+      if (now - (this.sentAt.get(p.session_id) ?? Number.NEGATIVE_INFINITY) >= this.everyMs) this.release(p, now);
+      else this.held.set(p.session_id, p);
+    }
+    if (this.held.size > 0) this.timer ??= setTimeout(() => this.releaseDue(), Math.max(10, this.everyMs / CHECKS_PER_INTERVAL));
   }
 
-  /** Waits for what is pending to leave (Central is stopping). */
-  flush(): Promise<void> {
-    return this.latest.idle();
+  /** Sends what is held at once and waits for what is pending to leave (Central is stopping). */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const now = Date.now();
+    for (const p of this.held.values()) this.release(p, now);
+    await this.latest.idle();
+  }
+
+  private release(p: Progress, now: number): void {
+    this.held.delete(p.session_id);
+    this.sentAt.set(p.session_id, now);
+    this.latest.put(p.session_id, p);
+  }
+
+  private releaseDue(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    for (const p of this.held.values()) if (now - (this.sentAt.get(p.session_id) ?? 0) >= this.everyMs) this.release(p, now);
+    if (this.sentAt.size > FORGET_ABOVE)
+      for (const [id, at] of this.sentAt) if (now - at > this.everyMs * FORGET_AFTER_INTERVALS && !this.held.has(id)) this.sentAt.delete(id);
+    if (this.held.size > 0) this.timer = setTimeout(() => this.releaseDue(), Math.max(10, this.everyMs / CHECKS_PER_INTERVAL));
   }
 
   private async publish(batch: Progress[]): Promise<void> {
