@@ -21,7 +21,7 @@
  *   BENCH_OUT=docs/benchmarks.md  BENCH_JSON=docs/benchmarks.json
  *   BENCH_CENTRAL_<NAME>=value passes <NAME>=value to the Central processes (A/B comparisons);
  *   BENCH_MAIN=/path/to/src/main.ts runs Central from another copy of evnet;
- *   BENCH_PROFILE=<dir> makes Central write a CPU profile there when it stops (Bun --cpu-prof, .md too).
+ *   BENCH_PROFILE=<dir> makes Central and the load generator write CPU profiles there when they stop (Bun --cpu-prof, .md too).
  * A quick run: BENCH_SIZES=1000 BENCH_CENTRALS=1 BENCH_SECONDS=20 BENCH_DRAIN= npm run bench
  */
 import { mkdirSync, writeFileSync } from "node:fs";

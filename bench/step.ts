@@ -179,15 +179,21 @@ class Stage {
     return started;
   }
 
-  private profileFlags(instance: number): string[] {
+  private profileFlags(instance: number | string): string[] {
     const dir = this.env.profileDir;
-    return dir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${this.prefix}-central-${instance}.cpuprofile`] : [];
+    const name = typeof instance === "number" ? `central-${instance}` : instance;
+    return dir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${this.prefix}-${name}.cpuprofile`] : [];
   }
 
   startLoad(config: LoadConfig): RoleProcess {
     const file = join(this.env.workDir, `${this.prefix}-load-${config.mode}.json`);
     writeFileSync(file, JSON.stringify(config));
-    const load = spawnRole("load", [], { EVNET_LOG_LEVEL: "warn" }, { command: [process.execPath, LOAD_SCRIPT, file] });
+    const load = spawnRole(
+      "load",
+      [],
+      { EVNET_LOG_LEVEL: "warn" },
+      { command: [process.execPath, ...this.profileFlags(`load-${config.mode}`), LOAD_SCRIPT, file] },
+    );
     this.roles.push(load);
     return load;
   }
