@@ -108,14 +108,29 @@ export class SequenceCounter {
   }
 }
 
+/** Random nonces drawn in bulk (one call to the system's generator per NONCES_AT_ONCE messages), each used once. */
+const NONCES_AT_ONCE = 1024;
+let nonces = Buffer.alloc(0);
+let noncesUsed = 0;
+function freshNonce(): Buffer {
+  if (noncesUsed + 12 > nonces.length) {
+    nonces = randomBytes(12 * NONCES_AT_ONCE);
+    noncesUsed = 0;
+  }
+  noncesUsed += 12;
+  return nonces.subarray(noncesUsed - 12, noncesUsed);
+}
+
 export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number }, key: Uint8Array, payload: unknown): string {
   const h: EnvelopeHeader = { v: 2, sub: header.sub, kid: header.kid, sender: header.sender, seq: header.seq, ts: header.ts ?? Date.now() };
-  const nonce = randomBytes(12);
+  const nonce = freshNonce();
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
   cipher.setAAD(associatedData(h));
-  const ct = Buffer.concat([cipher.update(JSON.stringify(payload), "utf8"), cipher.final(), cipher.getAuthTag()]);
-  const sealed: SealedEnvelope = { ...h, nonce: nonce.toString("base64url"), ct: ct.toString("base64url") };
-  return JSON.stringify(sealed);
+  const body = cipher.update(JSON.stringify(payload), "utf8");
+  cipher.final(); // GCM: nothing more to output
+  const ct = Buffer.concat([body, cipher.getAuthTag()]).toString("base64url");
+  // The fields of a SealedEnvelope in their order, written out (as JSON.stringify would).
+  return `{"v":2,"sub":${JSON.stringify(h.sub)},"kid":${JSON.stringify(h.kid)},"sender":${JSON.stringify(h.sender)},"seq":${h.seq},"ts":${h.ts},"nonce":"${nonce.toString("base64url")}","ct":"${ct}"}`;
 }
 
 /** Reads the header without opening: enough to route and to audit. Throws `malformed`. */
@@ -201,7 +216,9 @@ export function openEnvelopeWith<T = unknown>(e: SealedEnvelope, info: KeyInfo |
     const decipher = createDecipheriv("aes-256-gcm", info.key, Buffer.from(e.nonce, "base64url"));
     decipher.setAAD(associatedData(header));
     decipher.setAuthTag(raw.subarray(raw.length - 16));
-    plaintext = Buffer.concat([decipher.update(raw.subarray(0, raw.length - 16)), decipher.final()]).toString("utf8");
+    const body = decipher.update(raw.subarray(0, raw.length - 16));
+    decipher.final(); // checks the tag; GCM has nothing more to output
+    plaintext = body.toString("utf8");
   } catch {
     throw new EnvelopeError("tampered", "authentication failed: the message was altered or sealed with another key", header);
   }

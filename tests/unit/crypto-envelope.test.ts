@@ -51,6 +51,18 @@ describe("a sealed envelope", () => {
     expect(opened.subject).toEqual({ type: "cp", id: "CP_001" });
   });
 
+  test("is the JSON of its fields in their order, with a nonce of its own for every message", async () => {
+    const sender = 'engine:"quoted"\\CP'; // a sender may hold any printable character
+    const wires = Array.from({ length: 3000 }, (_, i) => seal({ sub: "cp:CP_001", kid: cp1.keyId, sender, seq: i + 1 }, cp1.key, { n: i }));
+    const first = JSON.parse(wires[0]!);
+    expect(Object.keys(first)).toEqual(["v", "sub", "kid", "sender", "seq", "ts", "nonce", "ct"]);
+    expect(wires[0]).toBe(JSON.stringify(first));
+    expect(first.sender).toBe(sender);
+    expect(new Set(wires.map((w) => JSON.parse(w).nonce)).size).toBe(wires.length);
+    const sequences = new Sequences();
+    for (const [i, w] of wires.entries()) if (i % 500 === 0 || i === wires.length - 1) expect((await open(w, lookup, sequences)).payload).toEqual({ n: i });
+  });
+
   test("opens under a driver's key for the driver, and not for a CP of the same name", async () => {
     const wire = seal({ sub: "driver:D1", kid: driver.keyId, sender: "driver:D1>CP_001", seq: 1 }, driver.key, { type: "charge_request" });
     expect((await open(wire, lookup, new Sequences())).subject).toEqual({ type: "driver", id: "D1" });
