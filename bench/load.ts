@@ -11,7 +11,8 @@
  *    the API until the session shows that energy, and records how long that took.
  *
  * Run by bench/run.ts: `bun bench/load.ts <config.json>`. It prints JSON lines on stdout:
- * `{"event":"started"}`, `{"event":"window_start"}`, `{"event":"window_end"}` and then
+ * `{"event":"started"}`, `{"event":"window_start"}` (once it gets SIGUSR1: the benchmark sends it
+ * when Central caught up after the warm-up), `{"event":"window_end"}` and then
  * `{"event":"report",...}`; it keeps the load on until SIGTERM. In prefill mode it seals a
  * backlog of telemetry as fast as it can and prints `{"event":"prefilled","count":n}`.
  */
@@ -207,7 +208,9 @@ class LoadGenerator {
     this.lastTick = Math.floor(Date.now() / TICK_MS);
     this.timer = setInterval(() => this.tick(), TICK_MS);
     emit({ event: "started", chargers: this.chargers.length });
-    await Bun.sleep(this.config.warmupS * 1000);
+    // The window opens when the benchmark says Central caught up with the start (SIGUSR1, sent
+    // after the warm-up), so that it measures the steady state and not a cold start's backlog.
+    await windowOpened;
     this.counts = newCounts();
     this.inWindow = true;
     this.events.recordDelays = true;
@@ -427,6 +430,13 @@ class LoadGenerator {
     await this.bus.close();
   }
 }
+
+/** Resolved by SIGUSR1: the measured window may open. */
+let openWindow: () => void = () => {};
+const windowOpened = new Promise<void>((resolve) => {
+  openWindow = resolve;
+});
+process.on("SIGUSR1", () => openWindow());
 
 if (import.meta.main) {
   const config = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as LoadConfig;

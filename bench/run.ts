@@ -11,6 +11,8 @@
  *
  * Settings (environment; the defaults are the full run, well under 30 minutes):
  *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=10
+ *   BENCH_WARMUP_MAX=120 (after the warm-up the window opens once Central caught up with the start:
+ *   its lag under half a second of readings; at the latest this many seconds after the load began)
  *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=30
  *   BENCH_SOAK=10000 (chargers of the memory soak, one Central; empty: none)  BENCH_SOAK_MINUTES=10
  *   BENCH_OCPP_SIZES=1000,10000 (OCPP chargers through one gateway, bench/ocpp.ts; empty: none)
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
   const settings = {
     partitions: positive("BENCH_PARTITIONS", "12", true),
     warmupS: positive("BENCH_WARMUP", "10"),
+    warmupMaxS: positive("BENCH_WARMUP_MAX", "120"),
     seconds: positive("BENCH_SECONDS", "60"),
     meanSessionS: positive("BENCH_SESSION_MINUTES", "10") * 60,
     idleS: positive("BENCH_IDLE_SECONDS", "5"),
@@ -138,6 +141,7 @@ async function main(): Promise<void> {
     latencySample: settings.latencySample,
     pollMinMs: settings.pollMinMs,
     drainSeconds: settings.drainSeconds,
+    warmupMaxS: settings.warmupMaxS,
     centralEnv,
     centralMain: process.env.BENCH_MAIN || undefined,
     profileDir: process.env.BENCH_PROFILE || undefined,
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
         const result = await runSteady(env, n, centrals);
         run.steady.push(result);
         log(
-          `  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}`,
+          `  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}`,
         );
         if (!result.keepsUp) behind = n;
       }
@@ -205,7 +209,9 @@ async function main(): Promise<void> {
       const result = await runSteady({ ...env, seconds: soakMinutes * 60 }, n, 1);
       run.soak.push(result);
       const [start, end] = [result.rssSeries[0]?.[1][0], result.rssSeries.at(-1)?.[1][0]];
-      log(`  RSS ${start} → ${end} MiB, p99 ${result.latencyMs?.p99 ?? "?"} ms, lag ${result.lagStart} → ${result.lagEnd}`);
+      log(
+        `  RSS ${start} → ${end} MiB, p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}`,
+      );
     }
     for (const n of ocppSizes) {
       log(`ocpp: ${n} OCPP chargers through one gateway, ${ocppSeconds} s`);

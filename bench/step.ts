@@ -32,6 +32,8 @@ export interface BenchEnv extends SimulationSettings {
   runId: string;
   partitions: number;
   drainSeconds: number;
+  /** Longest warm-up, waiting for Central to catch up with the start before the window opens (s). */
+  warmupMaxS: number;
   /** Extra environment for the Central processes (A/B switches while optimising). */
   centralEnv: Record<string, string>;
   /** Another evnet entry point to run Central from (a copy being optimised), instead of src/main.ts. */
@@ -61,6 +63,10 @@ export interface SteadyResult {
   appliedPerS: number;
   appliedTelemetryPerS: number;
   latencyMs?: Summary & { unseen: number; sessions: number };
+  /** Seconds from the load's start to the window's: the warm-up, and as long as Central took to catch up after it. */
+  warmupS: number;
+  /** Whether Central caught up before the window opened (else BENCH_WARMUP_MAX ended the warm-up). */
+  caughtUpBeforeWindow: boolean;
   lagStart: number;
   lagEnd: number;
   lagSeries: [number, number][];
@@ -234,6 +240,25 @@ class Stage {
     ];
   }
 
+  /**
+   * Waits the warm-up, then until Central caught up with the start (the lag of the CP events and
+   * the drivers' requests under half a second of readings) or BENCH_WARMUP_MAX passed, and opens
+   * the load generator's window. Returns how long it took and whether Central caught up.
+   */
+  async warmUp(load: RoleProcess, chargers: number): Promise<{ seconds: number; caughtUp: boolean }> {
+    const t0 = performance.now();
+    const elapsed = () => (performance.now() - t0) / 1000;
+    await Bun.sleep(this.env.warmupS * 1000);
+    let caughtUp = false;
+    while (!caughtUp && elapsed() < this.env.warmupMaxS) {
+      const lag = (await this.admin.lag(this.group, [this.topics.cpEvents, this.topics.driverRequests])).total;
+      caughtUp = lag <= Math.max(1000, chargers / 2);
+      if (!caughtUp) await Bun.sleep(1000);
+    }
+    load.proc.kill("SIGUSR1");
+    return { seconds: Math.round(elapsed()), caughtUp };
+  }
+
   async lag(): Promise<number> {
     return (await this.admin.lag(this.group, [this.topics.cpEvents])).total;
   }
@@ -298,7 +323,8 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const baseline = cs.map((c) => memoryMiB(c.proc.pid)?.rss ?? 0);
     const load = stage.startLoad(stage.loadConfig(file, api, "steady"));
     await waitJson(load, "started", 120_000);
-    await waitJson(load, "window_start", (env.warmupS + 60) * 1000);
+    const warmup = await stage.warmUp(load, chargers);
+    await waitJson(load, "window_start", 60_000);
     const endCpu = beginAll(stage.cpuMeters(cs, { api: apiRole, load }));
     const t0 = performance.now();
     const applied0 = await stage.applied();
@@ -342,6 +368,8 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       appliedPerS: Math.round(appliedPerS),
       appliedTelemetryPerS: Math.round(appliedPerS * telemetryShare),
       latencyMs: report.latencyMs,
+      warmupS: warmup.seconds,
+      caughtUpBeforeWindow: warmup.caughtUp,
       lagStart,
       lagEnd,
       lagSeries,
