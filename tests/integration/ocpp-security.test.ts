@@ -106,14 +106,21 @@ describe("connections", () => {
         connected_at: Date;
         disconnected_at: Date | null;
       };
+    // The previous test's last connection may still be on its way into the row (recorded, then
+    // closed, a few ms apart): the gateway writes a charger's connections in order, so once the
+    // row says offline they are all written, and the next number is this test's connection.
+    await waitFor(async () => (await row()).connection === "offline", "the previous connections to be closed");
     const before = (await row()).connection_seq;
     const silent = await handshakeStatus(net.gatewayUrl, "P1", { protocols: ["ocpp1.6"], password: pw.P1, keepOpen: true });
     expect(silent.status).toBe(101);
     // The connection is recorded (its own number), then, unanswered pings later, closed: read from
     // the row's times rather than by catching the moment it is online.
     await waitFor(async () => (await row()).connection_seq > before, "the connection to be recorded");
+    const seq = (await row()).connection_seq;
+    expect(seq).toBe(before + 1);
     await waitFor(async () => (await row()).connection === "offline", "offline", { timeoutMs: 15_000 });
     const closed = await row();
+    expect(closed.connection_seq).toBe(seq);
     // OCPP_PING_INTERVAL is 2 s in these tests: dropped at the second unanswered ping.
     const heldMs = closed.disconnected_at!.getTime() - closed.connected_at.getTime();
     expect(heldMs).toBeGreaterThan(1_500);
