@@ -17,7 +17,7 @@ import { auditEvents, busOffsets, chargingPoints, cityWeather, driverRequests } 
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
-import { deliveriesDone, inWork } from "../../src/roles/central/work.ts";
+import { deliveriesDone, inWork, startWaits } from "../../src/roles/central/work.ts";
 import { controlKeyEnv, publishControl } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, cpStatus, registerAndKey, StandInCp, StandInDrivers, sessionRow, sessionsAt } from "../support/network.ts";
@@ -512,6 +512,44 @@ describe("a partition handed over between two Central instances", () => {
       await handle.db.execute(sql`drop sequence deadlock_once`);
     }
   });
+  test("starting a wait that PostgreSQL undoes to break a deadlock is done again within its transaction (delivery and sweeper alike)", async () => {
+    const cp = await activeCp("CP_WAIT_DEADLOCK");
+    const sessionId = await authorisedSession(cp, "D_WAIT_DEADLOCK");
+    await handle.db.execute(sql`update charging_sessions set pending_end_reason = 'driver_stop', awaiting_until = null where session_id = ${sessionId}`);
+    await handle.db.execute(sql`create sequence wait_deadlock_once`);
+    await handle.db.execute(
+      sql.raw(`create function wait_deadlock_once() returns trigger language plpgsql as $$
+        begin
+          if old.awaiting_until is null and new.awaiting_until is not null and nextval('wait_deadlock_once') = 1 then
+            raise exception 'deadlock detected' using errcode = '40P01';
+          end if;
+          return new;
+        end $$`),
+    );
+    await handle.db.execute(sql`create trigger wait_deadlock_once before update on charging_sessions for each row execute function wait_deadlock_once()`);
+    try {
+      // What else the transaction did stays: only the wait's update is done again.
+      await handle.db.transaction(async (tx) => {
+        await tx.execute(sql`insert into outbox (topic, key, value) values ('kept', 'k', 'v')`);
+        await startWaits(tx as unknown as typeof handle.db, central.ctx, [{ topic: topics.cpCommands, key: cp.cpId, value: "stop", sessionId, awaits: "end" }]);
+      });
+      const [drawn] = (await handle.db.execute(sql`select last_value from wait_deadlock_once`)) as unknown as { last_value: string }[];
+      expect(Number(drawn?.last_value)).toBeGreaterThanOrEqual(2);
+      const [row] = (await handle.db.execute(
+        sql`select awaiting_until is not null as waiting from charging_sessions where session_id = ${sessionId}`,
+      )) as unknown as {
+        waiting: boolean;
+      }[];
+      expect(row?.waiting).toBe(true);
+      expect(((await handle.db.execute(sql`select 1 from outbox where topic = 'kept'`)) as unknown[]).length).toBe(1);
+    } finally {
+      await handle.db.execute(sql`drop trigger wait_deadlock_once on charging_sessions`);
+      await handle.db.execute(sql`drop function wait_deadlock_once()`);
+      await handle.db.execute(sql`drop sequence wait_deadlock_once`);
+      await handle.db.execute(sql`delete from outbox where topic = 'kept'`);
+    }
+  });
+
   test("delivering committed messages that PostgreSQL undoes to break a deadlock is done again at once, not left to the sweeper", async () => {
     const cp = await activeCp("CP_DELIVER_DEADLOCK");
     const sessionId = await authorisedSession(cp, "D_DELIVER_DEADLOCK");

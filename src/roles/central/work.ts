@@ -107,27 +107,42 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
   return result;
 }
 
-/** Each Central's committed outbox messages, in commit order: one delivery at a time. */
-const deliveries = new WeakMap<CentralContext, Promise<void>>();
+/**
+ * Each Central's committed outbox messages waiting for delivery, in commit order, and the
+ * delivery under way. One delivery at a time; it takes everything committed meanwhile, so that
+ * under load the messages of many transactions leave in one publish and one delete instead of
+ * queueing one delivery (a publish and a transaction) per transaction behind the others.
+ */
+const deliveries = new WeakMap<CentralContext, { waiting: { messages: OutboxMessage[]; ids: number[] }[]; running?: Promise<void> }>();
 
 /**
  * Queues committed messages for delivery and returns: the next batch need not wait for the
  * broker. They are in the outbox already, so a crash loses none (the sweeper sends them).
  */
 function deliverLater(ctx: CentralContext, messages: Collected["messages"], ids: number[]): void {
-  const previous = deliveries.get(ctx) ?? Promise.resolve();
-  deliveries.set(
-    ctx,
-    previous.then(() => deliverOutbox(ctx, messages, ids)),
-  );
+  let queue = deliveries.get(ctx);
+  if (!queue) deliveries.set(ctx, (queue = { waiting: [] }));
+  queue.waiting.push({ messages, ids });
+  const q = queue;
+  q.running ??= (async () => {
+    try {
+      while (q.waiting.length > 0) {
+        const taken = q.waiting.splice(0);
+        await deliverOutbox(
+          ctx,
+          taken.flatMap((t) => t.messages),
+          taken.flatMap((t) => t.ids),
+        );
+      }
+    } finally {
+      q.running = undefined;
+    }
+  })();
 }
 
 /** Waits until every committed message queued so far was delivered (or left to the sweeper). */
 export async function deliveriesDone(ctx: CentralContext): Promise<void> {
-  for (let last: Promise<void> | undefined; last !== deliveries.get(ctx); ) {
-    last = deliveries.get(ctx);
-    await last;
-  }
+  for (let queue = deliveries.get(ctx); queue?.running; ) await queue.running;
 }
 
 /**
@@ -162,13 +177,20 @@ export async function startWaits(tx: Db, ctx: CentralContext, messages: OutboxMe
   if (waits.length === 0) return;
   waits.sort((x, y) => (x.id! < y.id! ? -1 : x.id! > y.id! ? 1 : 0)); // one lock order for the rows
   const { startTimeoutS, endGraceS } = ctx.settings;
-  await tx.execute(sql`
+  // The batches update the same sessions' rows (their readings), locking them in their own order:
+  // should PostgreSQL pick this update to break a deadlock, only it is undone (a savepoint) and
+  // done again, and the messages' delivery goes on.
+  await againOnConflict(() =>
+    tx.transaction((sp) =>
+      sp.execute(sql`
     update ${chargingSessions} as s
        set awaiting_until = now() + make_interval(secs => case v.a when 'start' then ${startTimeoutS}::float8 else ${endGraceS}::float8 end)
       from json_to_recordset(${jsonRows(waits)}::json) as v(id text, a text)
      where s.session_id = v.id and s.status = 'IN_PROGRESS' and s.awaiting_until is null
        and ((v.a = 'start' and s.supply_started_at is null and s.pending_end_reason is null)
-         or (v.a = 'end' and s.pending_end_reason is not null))`);
+         or (v.a = 'end' and s.pending_end_reason is not null))`),
+    ),
+  );
 }
 
 /** Consecutive messages for one topic go in one publish call; order is kept. */
