@@ -206,7 +206,7 @@ async function main(): Promise<void> {
       }
     for (const n of soakSizes) {
       log(`soak: ${n} chargers, 1 Central, ${soakMinutes} min`);
-      const result = await runSteady({ ...env, seconds: soakMinutes * 60 }, n, 1);
+      const result = await runSteady({ ...env, seconds: soakMinutes * 60 }, n, 1, "soak");
       run.soak.push(result);
       const [start, end] = [result.rssSeries[0]?.[1][0], result.rssSeries.at(-1)?.[1][0]];
       log(

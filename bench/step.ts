@@ -313,8 +313,9 @@ function waitJson(role: RoleProcess, event: string, timeoutMs: number): Promise<
   return role.waitForLine(new RegExp(`^\\{"event":"${event}"`), timeoutMs).then((line) => JSON.parse(line));
 }
 
-export async function runSteady(env: BenchEnv, chargers: number, centrals: number): Promise<SteadyResult> {
-  const stage = new Stage(env, chargers, centrals, "steady");
+/** `kind` names the step's topics, group and logs: a soak must not inherit a steady step's backlog. */
+export async function runSteady(env: BenchEnv, chargers: number, centrals: number, kind: "steady" | "soak" = "steady"): Promise<SteadyResult> {
+  const stage = new Stage(env, chargers, centrals, kind);
   try {
     const file = await stage.prepare(env.heartbeatS);
     const api = await stage.startApi();
