@@ -477,6 +477,35 @@ describe("a partition handed over between two Central instances", () => {
     expect(replays.map((a) => a.sourceAddress).sort()).toEqual([`kafka:${topics.cpEvents}/${at}@3`, `kafka:${topics.cpEvents}/${at}@4`]);
   });
 
+  /**
+   * Makes PostgreSQL itself answer as a deadlock's victim does (40P01), once: the first time a row
+   * of `table` meets `when` (a trigger `event`, e.g. "before update") and `condition`. A sequence
+   * is not undone with the transaction, so the next attempt goes through, and `attempts()` says
+   * how many times the statement ran. `drop()` removes it all.
+   */
+  async function deadlockOnce(name: string, event: string, table: string, condition = "true", returns = "new") {
+    await handle.db.execute(sql.raw(`create sequence ${name}`));
+    await handle.db.execute(
+      sql.raw(`create function ${name}() returns trigger language plpgsql as $$
+        begin
+          if ${condition} and nextval('${name}') = 1 then
+            raise exception 'deadlock detected' using errcode = '40P01';
+          end if;
+          return ${returns};
+        end $$`),
+    );
+    await handle.db.execute(sql.raw(`create trigger ${name} ${event} on ${table} for each row execute function ${name}()`));
+    return {
+      attempts: async () =>
+        Number(((await handle.db.execute(sql.raw(`select last_value from ${name}`))) as unknown as { last_value: string }[])[0]?.last_value),
+      drop: async () => {
+        await handle.db.execute(sql.raw(`drop trigger ${name} on ${table}`));
+        await handle.db.execute(sql.raw(`drop function ${name}()`));
+        await handle.db.execute(sql.raw(`drop sequence ${name}`));
+      },
+    };
+  }
+
   test("a batch PostgreSQL undoes to break a deadlock is applied again, once, without waiting for the bus", async () => {
     const cp = await activeCp("CP_DEADLOCK");
     const sessionId = await authorisedSession(cp, "D_DEADLOCK");
@@ -486,55 +515,36 @@ describe("a partition handed over between two Central instances", () => {
     // does a deadlock's victim (40P01). A sequence is not undone with the transaction, so the
     // second attempt goes through.
     const deadlocked = 98;
-    await handle.db.execute(sql`create sequence deadlock_once`);
-    await handle.db.execute(
-      sql.raw(`create function deadlock_once() returns trigger language plpgsql as $$
-        begin
-          if new.partition = ${deadlocked} and nextval('deadlock_once') = 1 then
-            raise exception 'deadlock detected' using errcode = '40P01';
-          end if;
-          return new;
-        end $$`),
-    );
-    await handle.db.execute(sql`create trigger deadlock_once before insert or update on bus_offsets for each row execute function deadlock_once()`);
+    const deadlock = await deadlockOnce("deadlock_once", "before insert or update", "bus_offsets", `new.partition = ${deadlocked}`);
     try {
       await handler([0.1, 0.2].map((energy, i) => readingAt(cp, sessionId, energy, i, i + 1, deadlocked)));
       expect(await appliedAt(deadlocked)).toBe(2n);
       expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.2);
       // It did fail once: the sequence was drawn by the undone attempt and by the one that held.
-      const [drawn] = (await handle.db.execute(sql`select last_value from deadlock_once`)) as unknown as { last_value: string }[];
-      expect(Number(drawn?.last_value)).toBeGreaterThanOrEqual(2);
+      expect(await deadlock.attempts()).toBeGreaterThanOrEqual(2);
       const replays = (await auditsOf(handle.db, "cp/CP_DEADLOCK")).filter((a) => (a.reason ?? "").startsWith("replayed"));
       expect(replays).toEqual([]);
     } finally {
-      await handle.db.execute(sql`drop trigger deadlock_once on bus_offsets`);
-      await handle.db.execute(sql`drop function deadlock_once()`);
-      await handle.db.execute(sql`drop sequence deadlock_once`);
+      await deadlock.drop();
     }
   });
   test("starting a wait that PostgreSQL undoes to break a deadlock is done again within its transaction (delivery and sweeper alike)", async () => {
     const cp = await activeCp("CP_WAIT_DEADLOCK");
     const sessionId = await authorisedSession(cp, "D_WAIT_DEADLOCK");
     await handle.db.execute(sql`update charging_sessions set pending_end_reason = 'driver_stop', awaiting_until = null where session_id = ${sessionId}`);
-    await handle.db.execute(sql`create sequence wait_deadlock_once`);
-    await handle.db.execute(
-      sql.raw(`create function wait_deadlock_once() returns trigger language plpgsql as $$
-        begin
-          if old.awaiting_until is null and new.awaiting_until is not null and nextval('wait_deadlock_once') = 1 then
-            raise exception 'deadlock detected' using errcode = '40P01';
-          end if;
-          return new;
-        end $$`),
+    const deadlock = await deadlockOnce(
+      "wait_deadlock_once",
+      "before update",
+      "charging_sessions",
+      "old.awaiting_until is null and new.awaiting_until is not null",
     );
-    await handle.db.execute(sql`create trigger wait_deadlock_once before update on charging_sessions for each row execute function wait_deadlock_once()`);
     try {
       // What else the transaction did stays: only the wait's update is done again.
       await handle.db.transaction(async (tx) => {
         await tx.execute(sql`insert into outbox (topic, key, value) values ('kept', 'k', 'v')`);
         await startWaits(tx as unknown as typeof handle.db, central.ctx, [{ topic: topics.cpCommands, key: cp.cpId, value: "stop", sessionId, awaits: "end" }]);
       });
-      const [drawn] = (await handle.db.execute(sql`select last_value from wait_deadlock_once`)) as unknown as { last_value: string }[];
-      expect(Number(drawn?.last_value)).toBeGreaterThanOrEqual(2);
+      expect(await deadlock.attempts()).toBeGreaterThanOrEqual(2);
       const [row] = (await handle.db.execute(
         sql`select awaiting_until is not null as waiting from charging_sessions where session_id = ${sessionId}`,
       )) as unknown as {
@@ -543,9 +553,7 @@ describe("a partition handed over between two Central instances", () => {
       expect(row?.waiting).toBe(true);
       expect(((await handle.db.execute(sql`select 1 from outbox where topic = 'kept'`)) as unknown[]).length).toBe(1);
     } finally {
-      await handle.db.execute(sql`drop trigger wait_deadlock_once on charging_sessions`);
-      await handle.db.execute(sql`drop function wait_deadlock_once()`);
-      await handle.db.execute(sql`drop sequence wait_deadlock_once`);
+      await deadlock.drop();
       await handle.db.execute(sql`delete from outbox where topic = 'kept'`);
     }
   });
@@ -557,25 +565,14 @@ describe("a partition handed over between two Central instances", () => {
     const log = { ...central.ctx.log, warn: (msg: string) => warnings.push(msg) };
     const ctx = { ...central.ctx, log };
     // The first delete of a delivered message fails as a deadlock's victim (40P01) does.
-    await handle.db.execute(sql`create sequence deliver_deadlock_once`);
-    await handle.db.execute(
-      sql.raw(`create function deliver_deadlock_once() returns trigger language plpgsql as $$
-        begin
-          if nextval('deliver_deadlock_once') = 1 then
-            raise exception 'deadlock detected' using errcode = '40P01';
-          end if;
-          return old;
-        end $$`),
-    );
-    await handle.db.execute(sql`create trigger deliver_deadlock_once before delete on outbox for each row execute function deliver_deadlock_once()`);
+    const deadlock = await deadlockOnce("deliver_deadlock_once", "before delete", "outbox", "true", "old");
     try {
       await handle.db.execute(sql`update charging_sessions set pending_end_reason = 'driver_stop', awaiting_until = null where session_id = ${sessionId}`);
       await inWork(ctx, async (work) => {
         work.send(topics.cpCommands, { key: cp.cpId, value: "stop" }, { sessionId, awaits: "end" });
       });
       await deliveriesDone(ctx);
-      const [drawn] = (await handle.db.execute(sql`select last_value from deliver_deadlock_once`)) as unknown as { last_value: string }[];
-      expect(Number(drawn?.last_value)).toBeGreaterThanOrEqual(2);
+      expect(await deadlock.attempts()).toBeGreaterThanOrEqual(2);
       expect(warnings).toEqual([]);
       const [row] = (await handle.db.execute(
         sql`select awaiting_until is not null as waiting from charging_sessions where session_id = ${sessionId}`,
@@ -584,9 +581,7 @@ describe("a partition handed over between two Central instances", () => {
       }[];
       expect(row?.waiting).toBe(true);
     } finally {
-      await handle.db.execute(sql`drop trigger deliver_deadlock_once on outbox`);
-      await handle.db.execute(sql`drop function deliver_deadlock_once()`);
-      await handle.db.execute(sql`drop sequence deliver_deadlock_once`);
+      await deadlock.drop();
     }
   });
 });
