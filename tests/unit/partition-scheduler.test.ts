@@ -84,4 +84,22 @@ describe("the partition scheduler", () => {
     expect(s.queued).toBe(0);
     expect(s.next(none, owned, 0).batches).toEqual([]);
   });
+
+  test("reads past its bound while one partition's run fills it, so the other partitions' messages reach their slots", () => {
+    // A fetch under a backlog brings each partition's messages in one run: the first partition's
+    // fill the bound (2 × (3 + 1)) alone, and only one slot of three could work.
+    const s = scheduler({ maxBatch: 2, concurrency: 3 });
+    for (let o = 0; o < 8; o++) s.add(message("t", 0, o));
+    expect(s.hasRoom).toBe(true);
+    for (let o = 0; o < 8; o++) s.add(message("t", 1, o));
+    for (let o = 0; o < 8; o++) s.add(message("t", 2, o));
+    expect(s.hasRoom).toBe(true); // three partitions waiting for three slots: one more may come
+    s.add(message("t", 3, 0));
+    expect(s.hasRoom).toBe(false);
+    expect(s.next(none, owned, 0).batches.map((b) => b.key)).toEqual(["t:0", "t:1", "t:2"]);
+    // Never more than four times the bound, however few partitions wait.
+    const one = scheduler({ maxBatch: 2, concurrency: 3 });
+    for (let o = 0; o < 100; o++) if (one.hasRoom) one.add(message("t", 0, o));
+    expect(one.queued).toBe(32);
+  });
 });

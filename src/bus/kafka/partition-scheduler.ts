@@ -41,6 +41,9 @@ export interface NextBatches<M> {
   heldBackMs: number;
 }
 
+/** How far past its bound the queue reads to find the messages of partitions not waiting yet. */
+const BEYOND_BOUND_FOR_OTHER_PARTITIONS = 4;
+
 export class PartitionScheduler<M extends Positioned> {
   private readonly queues = new Map<string, M[]>();
   /** Next offset to handle per partition: messages fetched again below it were handled already. */
@@ -56,9 +59,17 @@ export class PartitionScheduler<M extends Positioned> {
     return this.count;
   }
 
-  /** Whether to read more from the client: enough waits for every slot in hand and the next. */
+  /**
+   * Whether to read more from the client: until enough waits for every slot in hand and the
+   * next, and beyond that (up to a few times as much) while fewer partitions than slots have
+   * messages waiting. A fetch brings each partition's messages in one run: under a backlog the
+   * first partition's could otherwise fill the bound alone and leave every other partition (and
+   * every other slot) waiting behind it, one batch at a time.
+   */
   get hasRoom(): boolean {
-    return this.count < this.options.maxBatch * (this.options.concurrency + 1);
+    const bound = this.options.maxBatch * (this.options.concurrency + 1);
+    if (this.count < bound) return true;
+    return this.queues.size <= this.options.concurrency && this.count < bound * BEYOND_BOUND_FOR_OTHER_PARTITIONS;
   }
 
   add(message: M): void {

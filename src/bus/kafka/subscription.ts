@@ -49,6 +49,8 @@ type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 
 const DEFAULT_MAX_BATCH = 500;
 const IDLE_POLL_MS = 1_000;
+/** Most bytes of one partition in one fetch (about 2,500 sealed readings). */
+const PARTITION_FETCH_BYTES = 1_048_576;
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const MAX_REDELIVERY_DELAY_MS = 5_000;
 
@@ -120,6 +122,9 @@ export class KafkaSubscription {
       heartbeatStallTimeout: t.sessionTimeoutMs,
       autocommit: false,
       maxWaitTime: IDLE_POLL_MS,
+      // The client's default lets one fetch bring 50 MB of a single partition: under a backlog
+      // that partition's run would come before any other's. Kafka's own default is 1 MiB.
+      maxBytesPerPartition: PARTITION_FETCH_BYTES,
       highWaterMark: Math.max(DEFAULT_MAX_BATCH, this.maxBatch),
       ...(this.options.copartitioned ? copartitionGroupOptions(() => this.ownedNumbers) : {}),
     });
