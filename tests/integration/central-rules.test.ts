@@ -17,7 +17,7 @@ import { auditEvents, busOffsets, chargingPoints, cityWeather, driverRequests } 
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
-import { deliveriesDone, inWork, startWaits } from "../../src/roles/central/work.ts";
+import { deliveriesDone, inWork } from "../../src/roles/central/work.ts";
 import { controlKeyEnv, publishControl } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, cpStatus, registerAndKey, StandInCp, StandInDrivers, sessionRow, sessionsAt } from "../support/network.ts";
@@ -528,34 +528,42 @@ describe("a partition handed over between two Central instances", () => {
       await deadlock.drop();
     }
   });
-  test("starting a wait that PostgreSQL undoes to break a deadlock is done again within its transaction (delivery and sweeper alike)", async () => {
-    const cp = await activeCp("CP_WAIT_DEADLOCK");
-    const sessionId = await authorisedSession(cp, "D_WAIT_DEADLOCK");
+  test("a command's wait never waits for a batch holding its session's row: it starts once the row is free, and the message leaves the outbox then", async () => {
+    const cp = await activeCp("CP_WAIT_HELD");
+    const sessionId = await authorisedSession(cp, "D_WAIT_HELD");
     await handle.db.execute(sql`update charging_sessions set pending_end_reason = 'driver_stop', awaiting_until = null where session_id = ${sessionId}`);
-    const deadlock = await deadlockOnce(
-      "wait_deadlock_once",
-      "before update",
-      "charging_sessions",
-      "old.awaiting_until is null and new.awaiting_until is not null",
-    );
+    const waiting = async () =>
+      (
+        (await handle.db.execute(sql`select awaiting_until is not null as waiting from charging_sessions where session_id = ${sessionId}`)) as unknown as {
+          waiting: boolean;
+        }[]
+      )[0]?.waiting;
+    const inOutbox = async () => ((await handle.db.execute(sql`select 1 from outbox where session_id = ${sessionId}`)) as unknown[]).length;
+    // Another transaction holds the session's row, as a batch applying its readings does until it commits.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = () => {};
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    const holder = handle.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from charging_sessions where session_id = ${sessionId} for update`);
+      held();
+      await released;
+    });
+    await holding;
     try {
-      // What else the transaction did stays: only the wait's update is done again.
-      await handle.db.transaction(async (tx) => {
-        await tx.execute(sql`insert into outbox (topic, key, value) values ('kept', 'k', 'v')`);
-        await startWaits(tx as unknown as typeof handle.db, central.ctx, [{ topic: topics.cpCommands, key: cp.cpId, value: "stop", sessionId, awaits: "end" }]);
+      await inWork(central.ctx, async (work) => {
+        work.send(topics.cpCommands, { key: cp.cpId, value: "stop" }, { sessionId, awaits: "end" });
       });
-      expect(await deadlock.attempts()).toBeGreaterThanOrEqual(2);
-      const [row] = (await handle.db.execute(
-        sql`select awaiting_until is not null as waiting from charging_sessions where session_id = ${sessionId}`,
-      )) as unknown as {
-        waiting: boolean;
-      }[];
-      expect(row?.waiting).toBe(true);
-      expect(((await handle.db.execute(sql`select 1 from outbox where topic = 'kept'`)) as unknown[]).length).toBe(1);
+      // The delivery finishes while the row is held (it never waits for it): the wait is not
+      // started yet, and the message stays in the outbox until it is.
+      await deliveriesDone(central.ctx);
+      expect(await waiting()).toBe(false);
+      expect(await inOutbox()).toBe(1);
     } finally {
-      await deadlock.drop();
-      await handle.db.execute(sql`delete from outbox where topic = 'kept'`);
+      release();
+      await holder;
     }
+    await waitFor(async () => (await waiting()) === true && (await inOutbox()) === 0, "the wait started and the message out of the outbox");
   });
 
   test("delivering committed messages that PostgreSQL undoes to break a deadlock is done again at once, not left to the sweeper", async () => {

@@ -13,15 +13,16 @@
  * in order with the CP's messages, under its row lock (probes.ts). All time comparisons use the
  * database clock.
  */
-import { sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { cityKeySql } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
+import { outbox } from "../../db/schema/index.ts";
 import type { CentralContext } from "./context.ts";
 import { forgetOldControlIds } from "./control-gate.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
 import { resendDeadLetters, sendReplays } from "./dead-letters.ts";
 import { lastHeartbeatUs, type Probe, probeMessage, silenceCondition } from "./probes.ts";
-import { inWork, type OutboxMessage, publishInOrder, startWaits } from "./work.ts";
+import { inWork, keepStarting, type OutboxMessage, publishInOrder, startWaits } from "./work.ts";
 
 const OUTBOX_RETRY_AFTER_S = 5;
 const OUTBOX_BATCH = 500;
@@ -181,15 +182,14 @@ async function probeOverdueSessions(ctx: CentralContext, state: SweepState): Pro
 }
 
 async function resendOutbox(ctx: CentralContext): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  const unstarted = await ctx.db.transaction(async (tx) => {
     const rows = rowsOf<{ id: number } & OutboxMessage>(
       await tx.execute(sql`
-        delete from outbox where id in (
-          select id from outbox where created_at < now() - make_interval(secs => ${OUTBOX_RETRY_AFTER_S}::float8)
-           order by id limit ${OUTBOX_BATCH} for update skip locked)
-        returning id, topic, key, value, session_id as "sessionId", awaits`),
+        select id, topic, key, value, session_id as "sessionId", awaits from outbox
+         where created_at < now() - make_interval(secs => ${OUTBOX_RETRY_AFTER_S}::float8)
+         order by id limit ${OUTBOX_BATCH} for update skip locked`),
     );
-    if (rows.length === 0) return;
+    if (rows.length === 0) return [];
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     try {
       await publishInOrder(ctx, rows); // throws (and the rows stay) if the bus is still down
@@ -197,9 +197,25 @@ async function resendOutbox(ctx: CentralContext): Promise<void> {
       ctx.busHealth.failedAt = Date.now();
       throw err;
     }
-    await startWaits(tx as unknown as Db, ctx, rows);
+    // A command whose wait cannot start now (a batch holds its session's row) stays in the
+    // outbox until it does (keepStarting).
+    const left = new Set(await startWaits(tx as unknown as Db, ctx, rows));
+    const sent = rows.filter((r) => !left.has(r));
+    if (sent.length)
+      await tx.delete(outbox).where(
+        inArray(
+          outbox.id,
+          sent.map((r) => r.id),
+        ),
+      );
     ctx.log.info("sent messages left in the outbox", { count: rows.length });
+    return rows.filter((r) => left.has(r));
   });
+  if (unstarted.length)
+    keepStarting(
+      ctx,
+      unstarted.map((r) => ({ message: r, id: r.id })),
+    );
 }
 
 /** Once per start: CPs whose state disagrees with their city's current alert are re-derived. */

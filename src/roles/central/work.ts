@@ -14,7 +14,7 @@ import { inArray, sql } from "drizzle-orm";
 import { type AuditEntry, auditRow } from "../../audit/audit.ts";
 import type { BusMessage, OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
-import { type Db, jsonRows } from "../../db/client.ts";
+import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
 import { auditEvents, chargingSessions, outbox } from "../../db/schema/index.ts";
 import { againOnConflict } from "../../db/unavailable.ts";
 import { settled } from "../../lib/settled.ts";
@@ -112,18 +112,31 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
  * delivery under way. One delivery at a time; it takes everything committed meanwhile, so that
  * under load the messages of many transactions leave in one publish and one delete instead of
  * queueing one delivery (a publish and a transaction) per transaction behind the others.
+ * `unstarted`: delivered commands whose wait could not start yet (a batch held its session's
+ * row), retried shortly; their outbox rows stay until it starts.
  */
-const deliveries = new WeakMap<CentralContext, { waiting: { messages: OutboxMessage[]; ids: number[] }[]; running?: Promise<void> }>();
+interface Deliveries {
+  waiting: { messages: OutboxMessage[]; ids: number[] }[];
+  running?: Promise<void>;
+  unstarted: { message: OutboxMessage; id: number }[];
+  retry?: ReturnType<typeof setTimeout>;
+  retrying?: Promise<void>;
+}
+const deliveries = new WeakMap<CentralContext, Deliveries>();
+
+function deliveriesOf(ctx: CentralContext): Deliveries {
+  let queue = deliveries.get(ctx);
+  if (!queue) deliveries.set(ctx, (queue = { waiting: [], unstarted: [] }));
+  return queue;
+}
 
 /**
  * Queues committed messages for delivery and returns: the next batch need not wait for the
  * broker. They are in the outbox already, so a crash loses none (the sweeper sends them).
  */
 function deliverLater(ctx: CentralContext, messages: Collected["messages"], ids: number[]): void {
-  let queue = deliveries.get(ctx);
-  if (!queue) deliveries.set(ctx, (queue = { waiting: [] }));
-  queue.waiting.push({ messages, ids });
-  const q = queue;
+  const q = deliveriesOf(ctx);
+  q.waiting.push({ messages, ids });
   q.running ??= (async () => {
     try {
       while (q.waiting.length > 0) {
@@ -140,29 +153,74 @@ function deliverLater(ctx: CentralContext, messages: Collected["messages"], ids:
   })();
 }
 
-/** Waits until every committed message queued so far was delivered (or left to the sweeper). */
+/**
+ * Waits until every committed message queued so far was delivered (or left to the sweeper), and
+ * tries once more to start the waits that could not start yet (those left stay in the outbox).
+ */
 export async function deliveriesDone(ctx: CentralContext): Promise<void> {
-  for (let queue = deliveries.get(ctx); queue?.running; ) await queue.running;
+  const q = deliveries.get(ctx);
+  if (!q) return;
+  while (q.running) await q.running;
+  clearTimeout(q.retry);
+  q.retry = undefined;
+  while (q.retrying) await q.retrying;
+  if (q.unstarted.length) await startWaitsLeft(ctx, q);
 }
 
 /**
- * Publishes committed outbox messages in order, then deletes them and starts the waits their
- * commands begin; left in place (the sweeper retries) if the bus fails.
+ * Publishes committed outbox messages in order, then starts the waits their commands begin and
+ * deletes them; left in place (the sweeper retries) if the bus fails.
  */
 async function deliverOutbox(ctx: CentralContext, messages: Collected["messages"], ids: number[]): Promise<void> {
   try {
     await publishInOrder(ctx, messages);
-    // Its update of the sessions' waits can deadlock with a batch updating the same sessions:
-    // PostgreSQL undoes one of the two, and this one is simply done again.
-    await againOnConflict(() =>
-      ctx.db.transaction(async (tx) => {
-        await tx.delete(outbox).where(inArray(outbox.id, ids));
-        await startWaits(tx as unknown as Db, ctx, messages);
-      }),
-    );
+    const left = new Set(await startWaits(ctx.db, ctx, messages));
+    const delivered = ids.filter((_, i) => !left.has(messages[i]!));
+    // A delete PostgreSQL undid to break a deadlock (40P01) is simply done again.
+    if (delivered.length) await againOnConflict(() => ctx.db.delete(outbox).where(inArray(outbox.id, delivered)));
+    if (left.size)
+      keepStarting(
+        ctx,
+        messages.flatMap((message, i) => (left.has(message) ? [{ message, id: ids[i]! }] : [])),
+      );
   } catch (err) {
     ctx.busHealth.failedAt = Date.now();
     ctx.log.warn("could not deliver messages now; they stay in the outbox and are retried", { count: messages.length, err });
+  }
+}
+
+/** How soon a wait that could not start is tried again. */
+const WAIT_RETRY_MS = 100;
+
+/** Delivered commands whose wait could not start yet: tried again shortly (their outbox rows stay meanwhile). */
+export function keepStarting(ctx: CentralContext, left: { message: OutboxMessage; id: number }[]): void {
+  const q = deliveriesOf(ctx);
+  q.unstarted.push(...left);
+  q.retry ??= setTimeout(() => {
+    q.retry = undefined;
+    q.retrying = startWaitsLeft(ctx, q).finally(() => {
+      q.retrying = undefined;
+    });
+  }, WAIT_RETRY_MS);
+}
+
+async function startWaitsLeft(ctx: CentralContext, q: Deliveries): Promise<void> {
+  const taken = q.unstarted.splice(0);
+  try {
+    const left = new Set(
+      await startWaits(
+        ctx.db,
+        ctx,
+        taken.map((t) => t.message),
+      ),
+    );
+    const started = taken.filter((t) => !left.has(t.message)).map((t) => t.id);
+    if (started.length) await againOnConflict(() => ctx.db.delete(outbox).where(inArray(outbox.id, started)));
+    const still = taken.filter((t) => left.has(t.message));
+    if (still.length) keepStarting(ctx, still);
+  } catch (err) {
+    // They are in the outbox: the sweeper sends them again and starts their waits.
+    ctx.log.warn("could not start the waits of delivered commands now; the sweeper will", { count: taken.length, err });
   }
 }
 
@@ -171,26 +229,37 @@ async function deliverOutbox(ctx: CentralContext, messages: Collected["messages"
  * final reading) from this moment, not from when it decided. Only a wait not started yet is
  * started, and only while it still makes sense (a session that started supplying awaits no
  * start; a command sent again does not restart the wait).
+ *
+ * It never waits for a lock: the batches update the same sessions' rows with every reading and
+ * hold them until they commit, and a multi-row update waiting for one of them while holding the
+ * others made every other batch wait behind it (under load, one batch at a time). A session
+ * whose row is locked now is skipped; returns the messages whose wait is still to start (the
+ * caller keeps them in the outbox and tries again).
  */
-export async function startWaits(tx: Db, ctx: CentralContext, messages: OutboxMessage[]): Promise<void> {
-  const waits = messages.filter((m) => m.sessionId && (m.awaits === "start" || m.awaits === "end")).map((m) => ({ id: m.sessionId, a: m.awaits }));
-  if (waits.length === 0) return;
-  waits.sort((x, y) => (x.id! < y.id! ? -1 : x.id! > y.id! ? 1 : 0)); // one lock order for the rows
+export async function startWaits(db: Db, ctx: CentralContext, messages: OutboxMessage[]): Promise<OutboxMessage[]> {
+  const waiting = messages.filter((m) => m.sessionId && (m.awaits === "start" || m.awaits === "end"));
+  if (waiting.length === 0) return [];
+  const waits = waiting.map((m) => ({ id: m.sessionId, a: m.awaits }));
   const { startTimeoutS, endGraceS } = ctx.settings;
-  // The batches update the same sessions' rows (their readings), locking them in their own order:
-  // should PostgreSQL pick this update to break a deadlock, only it is undone (a savepoint) and
-  // done again, and the messages' delivery goes on.
-  await againOnConflict(() =>
-    tx.transaction((sp) =>
-      sp.execute(sql`
-    update ${chargingSessions} as s
-       set awaiting_until = now() + make_interval(secs => case v.a when 'start' then ${startTimeoutS}::float8 else ${endGraceS}::float8 end)
-      from json_to_recordset(${jsonRows(waits)}::json) as v(id text, a text)
-     where s.session_id = v.id and s.status = 'IN_PROGRESS' and s.awaiting_until is null
-       and ((v.a = 'start' and s.supply_started_at is null and s.pending_end_reason is null)
-         or (v.a = 'end' and s.pending_end_reason is not null))`),
-    ),
-  );
+  // `due`: sessions that await this answer and have no wait yet, as committed before this
+  // statement; `started`: those of them whose row could be locked now.
+  const result = await db.execute(sql`
+    with v as (select distinct id, a from json_to_recordset(${jsonRows(waits)}::json) as v(id text, a text)),
+    due as (
+      select s.session_id, v.a from ${chargingSessions} as s join v on s.session_id = v.id
+       where s.status = 'IN_PROGRESS' and s.awaiting_until is null
+         and ((v.a = 'start' and s.supply_started_at is null and s.pending_end_reason is null)
+           or (v.a = 'end' and s.pending_end_reason is not null))),
+    locked as (select s.session_id, due.a from ${chargingSessions} as s join due using (session_id) order by s.session_id for update of s skip locked),
+    started as (
+      update ${chargingSessions} as s
+         set awaiting_until = now() + make_interval(secs => case l.a when 'start' then ${startTimeoutS}::float8 else ${endGraceS}::float8 end)
+        from locked as l
+       where s.session_id = l.session_id and s.status = 'IN_PROGRESS' and s.awaiting_until is null
+      returning s.session_id)
+    select due.session_id, due.a from due where due.session_id not in (select session_id from started)`);
+  const left = new Set(rowsOf<{ session_id: string; a: string }>(result).map((r) => `${r.session_id}/${r.a}`));
+  return waiting.filter((m) => left.has(`${m.sessionId}/${m.awaits}`));
 }
 
 /** Consecutive messages for one topic go in one publish call; order is kept. */
