@@ -109,11 +109,30 @@ async function checkBus(ctx: CentralContext): Promise<void> {
   }
 }
 
+/** When a CP or a session was last probed, and for what (its last heartbeat, its deadline). */
+export interface Probed {
+  at: number;
+  what: string;
+}
+
 interface SweepState {
-  /** When each CP was last probed for silence. */
-  probedAt: Map<string, number>;
-  /** When each overdue session was last probed. */
-  deadlineProbedAt: Map<string, number>;
+  probedAt: Map<string, Probed>;
+  deadlineProbedAt: Map<string, Probed>;
+}
+
+/**
+ * A probe is durable: it waits in Kafka until the owner of its partition applies it. Under a
+ * backlog every CP and every awaited session looks overdue by the database, and probing each
+ * again every interval flooded the partitions with probes that only said what the first one
+ * would. A CP or session is probed again only for a newer heartbeat or deadline, or after this
+ * long (should its owner have failed to apply the probe).
+ */
+export const PROBE_AGAIN_MS = 30_000;
+
+/** Whether to probe now for `what`: never probed, probed for something else at least `soonestMs` ago, or long ago. */
+export function probeDue(last: Probed | undefined, what: string, now: number, soonestMs: number): boolean {
+  if (last === undefined) return true;
+  return now - last.at >= (last.what === what ? PROBE_AGAIN_MS : soonestMs);
 }
 
 /** Publishes probes on the CP events topic (a failure marks the bus as failing). */
@@ -143,19 +162,16 @@ async function probeSilentCps(ctx: CentralContext, state: SweepState): Promise<v
   // time a client needs to reconnect: while the broker was away no heartbeat could arrive, and
   // that says nothing about the CP.
   const due = silent.filter(
-    (s) => now - (probedAt.get(s.cp_id) ?? 0) >= intervalMs(s) && now - ctx.busHealth.failedAt >= 3 * intervalMs(s) + RECONNECT_ALLOWANCE_MS,
+    (s) => probeDue(probedAt.get(s.cp_id), s.seen_us, now, intervalMs(s)) && now - ctx.busHealth.failedAt >= 3 * intervalMs(s) + RECONNECT_ALLOWANCE_MS,
   );
   if (due.length === 0) return;
   await publishProbes(
     ctx,
     due.map((s) => ({ kind: "silence", cpId: s.cp_id, seenUs: s.seen_us })),
   );
-  for (const s of due) probedAt.set(s.cp_id, now);
+  for (const s of due) probedAt.set(s.cp_id, { at: now, what: s.seen_us });
   if (probedAt.size > 50_000) probedAt.clear();
 }
-
-/** A probed session still overdue is probed again after this long (its owner may have failed to apply it). */
-const DEADLINE_PROBE_AGAIN_MS = 3_000;
 
 /**
  * Sessions whose engine did not answer in time are probed; the owner of the CP's partition
@@ -165,19 +181,19 @@ async function probeOverdueSessions(ctx: CentralContext, state: SweepState): Pro
   // While the bus was away the engine could neither get Central's stop nor send its final
   // reading: give it the grace period again once the bus works.
   if (Date.now() - ctx.busHealth.failedAt < ctx.settings.endGraceS * 1000 + RECONNECT_ALLOWANCE_MS) return;
-  const overdue = rowsOf<{ session_id: string; cp_id: string }>(
+  const overdue = rowsOf<{ session_id: string; cp_id: string; until: string }>(
     await ctx.db.execute(
-      sql`select session_id, cp_id from charging_sessions where status = 'IN_PROGRESS' and awaiting_until < now() order by awaiting_until limit 1000`,
+      sql`select session_id, cp_id, awaiting_until::text as until from charging_sessions where status = 'IN_PROGRESS' and awaiting_until < now() order by awaiting_until limit 1000`,
     ),
   );
   const now = Date.now();
-  const due = overdue.filter((s) => now - (state.deadlineProbedAt.get(s.session_id) ?? 0) >= DEADLINE_PROBE_AGAIN_MS);
+  const due = overdue.filter((s) => probeDue(state.deadlineProbedAt.get(s.session_id), s.until, now, 0));
   if (due.length === 0) return;
   await publishProbes(
     ctx,
     due.map((s) => ({ kind: "deadline", cpId: s.cp_id, sessionId: s.session_id })),
   );
-  for (const s of due) state.deadlineProbedAt.set(s.session_id, now);
+  for (const s of due) state.deadlineProbedAt.set(s.session_id, { at: now, what: s.until });
   if (state.deadlineProbedAt.size > 50_000) state.deadlineProbedAt.clear();
 }
 
