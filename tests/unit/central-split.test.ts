@@ -92,12 +92,26 @@ describe("splitting a batch", () => {
       reason: "type: invalid",
     };
     const items = [reading("A"), control, ended("B")];
-    expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [], chains: [items] });
+    expect(splitByCp(items) as { readings: Item[]; silence: Item[]; chains: Item[][] }).toEqual({ readings: [], silence: [], chains: [items] });
+  });
+
+  test("a silence probe keeps its CP's readings with the others, unless the CP sent something else", () => {
+    const probe = (cp: string): Item => ({ kind: "probe", source: source(cp), cpId: cp, probe: { kind: "silence", cpId: cp, seenUs: "1000" } });
+    const deadline: Item = { kind: "probe", source: source("C"), cpId: "C", probe: { kind: "deadline", cpId: "C", sessionId: "S-C" } };
+    const items = [reading("A"), probe("A"), heartbeat("A"), reading("B"), probe("B"), ended("B"), reading("C"), deadline];
+    const { readings, silence, chains } = splitByCp(items);
+    expect(readings as Item[]).toEqual([items[0]!, items[2]!]);
+    expect(silence as Item[]).toEqual([items[1]!]);
+    // B's probe stays in order with B's supply end; a deadline probe always keeps its CP in order.
+    expect(chains).toEqual([
+      [items[3]!, items[4]!, items[5]!],
+      [items[6]!, items[7]!],
+    ]);
   });
 
   test("an unreadable driver request touches nothing and is a chain of its own", () => {
     const bad: Item = { kind: "bad_driver_request", source: source("A"), key: "A", header: driverHeader("D9", "A"), driverId: "D9", reason: "not JSON" };
     const items = [reading("A"), bad];
-    expect(splitByCp(items) as { readings: Item[]; chains: Item[][] }).toEqual({ readings: [items[0]!], chains: [[bad]] });
+    expect(splitByCp(items) as { readings: Item[]; silence: Item[]; chains: Item[][] }).toEqual({ readings: [items[0]!], silence: [], chains: [[bad]] });
   });
 });

@@ -22,7 +22,7 @@ import { applyControl } from "./control.ts";
 import { type CheckedControl, firstSighting } from "./control-gate.ts";
 import { CpEventBatch } from "./cp-events.ts";
 import { tellDriver } from "./driver-updates.ts";
-import { applyProbe, isProbe, type Probe, readProbe } from "./probes.ts";
+import { applyProbe, applySilenceProbes, isProbe, type Probe, readProbe } from "./probes.ts";
 import { handleChargeRequest, handleStopRequest } from "./requests.ts";
 import { BatchSequences } from "./sequences.ts";
 import type { Work } from "./work.ts";
@@ -186,10 +186,19 @@ export async function applyItems(work: Work, items: Item[]): Promise<void> {
     if (i.kind === "bad_cp_payload" || i.kind === "bad_driver_request") sequences.take(i.header); // its sequence is used up; it is audited below
     return (i.kind !== "cp" && i.kind !== "driver") || sequences.take(i.header, i.kind === "cp" && i.event.type === "telemetry");
   });
-  const { readings, chains } = splitByCp(kept);
+  const { readings, silence, chains } = splitByCp(kept);
   const events = new CpEventBatch(work);
   for (const r of readings) await events.add(r.cpId, r.header, r.event, r.source);
-  await settled([sequences.persist(work.tx), events.flush(), ...inParallel(chains, CHAINS_AT_ONCE, (chain) => applyInOrder(work, chain))]);
+  await settled([
+    sequences.persist(work.tx),
+    events.flush().then(() =>
+      applySilenceProbes(
+        work,
+        silence.map((i) => i.probe),
+      ),
+    ),
+    ...inParallel(chains, CHAINS_AT_ONCE, (chain) => applyInOrder(work, chain)),
+  ]);
 }
 
 /** Replayed letters are applied once: the transaction claims each (another delivery finds it claimed). */
@@ -217,8 +226,10 @@ export async function useUp(work: Work, items: Item[]): Promise<void> {
 const CHAINS_AT_ONCE = 16;
 
 type CpItem = Extract<Item, { kind: "cp" }>;
+type SilenceProbeItem = Extract<Item, { kind: "probe" }> & { probe: { kind: "silence" } };
 
 const isReading = (i: Item): i is CpItem => i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat");
+const isSilenceProbe = (i: Item): i is SilenceProbeItem => i.kind === "probe" && i.probe.kind === "silence";
 
 /** What an item touches, for keeping the order of items that share a CP or a driver; undefined: it may touch anything. */
 function touches(i: Item): string[] | undefined {
@@ -238,18 +249,22 @@ function touches(i: Item): string[] | undefined {
 }
 
 /**
- * Splits a batch into the readings of CPs that sent only readings (written together) and
- * chains of items that must stay in order among themselves (items sharing a CP or a driver).
+ * Splits a batch into the readings of CPs that sent only readings (written together), the
+ * silence probes of those CPs (checked together once their readings are written) and chains of
+ * items that must stay in order among themselves (items sharing a CP or a driver).
  */
-export function splitByCp(items: Item[]): { readings: CpItem[]; chains: Item[][] } {
+export function splitByCp(items: Item[]): { readings: CpItem[]; silence: SilenceProbeItem[]; chains: Item[][] } {
   const all = items.map(touches);
-  if (all.some((t) => t === undefined)) return { readings: [], chains: items.length ? [items] : [] };
+  if (all.some((t) => t === undefined)) return { readings: [], silence: [], chains: items.length ? [items] : [] };
   // CPs with something other than readings are applied in order; their readings go with them.
+  // A silence probe does not need that: it asks whether a heartbeat was applied since, and a
+  // heartbeat that came after it in the batch says the CP is heard from all the same.
   const ordered = new Set<string>();
   items.forEach((i, n) => {
-    if (!isReading(i)) for (const t of all[n]!) ordered.add(t);
+    if (!isReading(i) && !isSilenceProbe(i)) for (const t of all[n]!) ordered.add(t);
   });
   const readings: CpItem[] = [];
+  const silence: SilenceProbeItem[] = [];
   const parent = new Map<string, string>();
   const root = (k: string): string => {
     let r = k;
@@ -263,6 +278,7 @@ export function splitByCp(items: Item[]): { readings: CpItem[]; chains: Item[][]
   items.forEach((i, n) => {
     const t = all[n]!;
     if (isReading(i) && !ordered.has(t[0]!)) readings.push(i);
+    else if (isSilenceProbe(i) && !ordered.has(t[0]!)) silence.push(i);
     else rest.push([i, t]);
   });
   for (const [, t] of rest) for (const k of t.slice(1)) parent.set(root(k), root(t[0]!));
@@ -279,7 +295,7 @@ export function splitByCp(items: Item[]): { readings: CpItem[]; chains: Item[][]
     }
     chain.push(i);
   }
-  return { readings, chains: order };
+  return { readings, silence, chains: order };
 }
 
 async function applyInOrder(work: Work, items: Item[]): Promise<void> {

@@ -79,6 +79,24 @@ export function applyProbe(work: Work, probe: Probe): Promise<void> {
   return probe.kind === "silence" ? applySilenceProbe(work, probe.cpId, probe.seenUs) : applyDeadlineProbe(work, probe.cpId, probe.sessionId);
 }
 
+/**
+ * The silence probes of CPs that sent only readings in a batch, once those are written. Under a
+ * backlog nearly all find a heartbeat applied since (it was waiting in Kafka): one statement
+ * looks at them all, and only a CP still silent is locked and checked again.
+ */
+export async function applySilenceProbes(work: Work, probes: Extract<Probe, { kind: "silence" }>[]): Promise<void> {
+  if (probes.length === 0) return;
+  const ids = [...new Set(probes.map((p) => p.cpId))];
+  const rows = rowsOf<{ cp_id: string; seen_us: string }>(
+    await work.tx.execute(
+      sql`select cp_id, ${lastHeartbeatUs} as seen_us from charging_points
+           where cp_id in (select value from json_array_elements_text(${JSON.stringify(ids)}::json)) and connected and deregistered_at is null`,
+    ),
+  );
+  const seen = new Map(rows.map((r) => [r.cp_id, r.seen_us]));
+  for (const p of probes) if (seen.get(p.cpId) === p.seenUs) await applySilenceProbe(work, p.cpId, p.seenUs);
+}
+
 /** If no heartbeat was applied since the sweeper saw the CP silent, it is DISCONNECTED. */
 async function applySilenceProbe(work: Work, cpId: string, seenUs: string): Promise<void> {
   const { ctx } = work;
