@@ -174,15 +174,10 @@ export async function deliveriesDone(ctx: CentralContext): Promise<void> {
 async function deliverOutbox(ctx: CentralContext, messages: Collected["messages"], ids: number[]): Promise<void> {
   try {
     await publishInOrder(ctx, messages);
-    const left = new Set(await startWaits(ctx.db, ctx, messages));
-    const delivered = ids.filter((_, i) => !left.has(messages[i]!));
-    // A delete PostgreSQL undid to break a deadlock (40P01) is simply done again.
-    if (delivered.length) await againOnConflict(() => ctx.db.delete(outbox).where(inArray(outbox.id, delivered)));
-    if (left.size)
-      keepStarting(
-        ctx,
-        messages.flatMap((message, i) => (left.has(message) ? [{ message, id: ids[i]! }] : [])),
-      );
+    await startWaitsAndForget(
+      ctx,
+      messages.map((message, i) => ({ message, id: ids[i]! })),
+    );
   } catch (err) {
     ctx.busHealth.failedAt = Date.now();
     ctx.log.warn("could not deliver messages now; they stay in the outbox and are retried", { count: messages.length, err });
@@ -207,21 +202,30 @@ export function keepStarting(ctx: CentralContext, left: { message: OutboxMessage
 async function startWaitsLeft(ctx: CentralContext, q: Deliveries): Promise<void> {
   const taken = q.unstarted.splice(0);
   try {
-    const left = new Set(
-      await startWaits(
-        ctx.db,
-        ctx,
-        taken.map((t) => t.message),
-      ),
-    );
-    const started = taken.filter((t) => !left.has(t.message)).map((t) => t.id);
-    if (started.length) await againOnConflict(() => ctx.db.delete(outbox).where(inArray(outbox.id, started)));
-    const still = taken.filter((t) => left.has(t.message));
-    if (still.length) keepStarting(ctx, still);
+    await startWaitsAndForget(ctx, taken);
   } catch (err) {
     // They are in the outbox: the sweeper sends them again and starts their waits.
     ctx.log.warn("could not start the waits of delivered commands now; the sweeper will", { count: taken.length, err });
   }
+}
+
+/**
+ * Starts the waits of published commands, deletes from the outbox every message whose wait
+ * started (or that awaits nothing), and keeps trying the others (keepStarting).
+ */
+async function startWaitsAndForget(ctx: CentralContext, published: { message: OutboxMessage; id: number }[]): Promise<void> {
+  const left = new Set(
+    await startWaits(
+      ctx.db,
+      ctx,
+      published.map((p) => p.message),
+    ),
+  );
+  const done = published.filter((p) => !left.has(p.message)).map((p) => p.id);
+  // A delete PostgreSQL undid to break a deadlock (40P01) is simply done again.
+  if (done.length) await againOnConflict(() => ctx.db.delete(outbox).where(inArray(outbox.id, done)));
+  const still = published.filter((p) => left.has(p.message));
+  if (still.length) keepStarting(ctx, still);
 }
 
 /**
