@@ -211,3 +211,14 @@ export function rowsOf<T>(result: unknown): T[] {
 export function jsonRows(rows: object[]): SQL {
   return sql`${sql.param(JSON.stringify(rows))}::text`;
 }
+
+/**
+ * Keys as ONE array parameter: `where t.id = any(${keyList(ids)})`. A statement that joins a
+ * table to `jsonRows` names the rows' keys this way too. PostgreSQL cannot tell how many rows a
+ * JSON parameter holds (it assumes a hundred), so on a table of up to a few thousand rows it
+ * joined them by reading the whole table, on every statement; given the keys, it looks them up
+ * in the table's index, whatever its size.
+ */
+export function keyList(keys: readonly (string | number)[], type: "text" | "int" = "text"): SQL {
+  return type === "int" ? sql`${sql.param(keys)}::int[]` : sql`${sql.param(keys)}::text[]`;
+}

@@ -2,8 +2,8 @@
  * Replay protection that survives restarts: the highest sequence number accepted from each
  * sender under each key (`message_sequences`).
  */
-import { and, eq, sql } from "drizzle-orm";
-import { type Db, jsonRows, rowsOf } from "../client.ts";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import { type Db, jsonRows, keyList, rowsOf } from "../client.ts";
 import { messageSequences } from "../schema/index.ts";
 
 export async function lastAcceptedSequence(db: Db, keyId: string, sender: string): Promise<number | undefined> {
@@ -47,14 +47,18 @@ export async function lastAcceptedSequences(db: Db, pairs: SequenceKey[]): Promi
   if (pairs.length === 0) return found;
   // The pairs as one JSON parameter rather than a list of tuples: one statement text (prepared
   // once) whatever the number of pairs.
-  const rows = rowsOf<{ key_id: string; sender: string; last_seq: string | number }>(
-    await db.execute(sql`
-      select m.key_id, m.sender, m.last_seq from ${messageSequences} m
-        join json_to_recordset(${jsonRows(pairs.map((p) => ({ k: p.keyId, s: p.sender })))}::json) as v(k text, s text)
-          on m.key_id = v.k and m.sender = v.s`),
-  );
+  const rows = rowsOf<{ key_id: string; sender: string; last_seq: string | number }>(await db.execute(lastAcceptedQuery(pairs)));
   for (const r of rows) found.set(sequencePairKey(r.key_id, r.sender), Number(r.last_seq));
   return found;
+}
+
+/** The query of lastAcceptedSequences: the pairs as one JSON parameter, the rows looked up by their keys' ids (keyList). */
+export function lastAcceptedQuery(pairs: SequenceKey[]): SQL {
+  return sql`
+    select m.key_id, m.sender, m.last_seq from ${messageSequences} m
+      join json_to_recordset(${jsonRows(pairs.map((p) => ({ k: p.keyId, s: p.sender })))}::json) as v(k text, s text)
+        on m.key_id = v.k and m.sender = v.s
+     where m.key_id = any(${keyList([...new Set(pairs.map((p) => p.keyId))])})`;
 }
 
 /**

@@ -4,11 +4,11 @@
  * reading per session, the latest heartbeat per CP). Everything else changes a CP's or a
  * session's state and is applied in order, after the collected readings that came before it.
  */
-import { eq, sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import type { BusMessage } from "../../bus/bus.ts";
 import type { CpEvent, CpInfo, EngineHealth, EngineStatus, EngineSupply, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
-import { jsonRows, rowsOf } from "../../db/client.ts";
+import { jsonRows, keyList, rowsOf } from "../../db/client.ts";
 import { type CpRow, chargingPoints, chargingSessions } from "../../db/schema/index.ts";
 import { costOf, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
@@ -154,15 +154,35 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
  */
 async function writeReadings(work: Work, rows: SessionReadings[], after: (p: PendingTelemetry) => number): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
-  // One statement text whatever the batch size (the readings as one JSON parameter): prepared once.
   const readings = rows.map((r) => ({ id: r.p.t.session_id, cp: r.p.cpId, p: r.p.t.power_kw, e: r.energy, c: r.cost, q: r.p.seq, m: after(r.p), t: r.p.t.at }));
-  const result = await work.tx.execute(sql`
+  const result = await work.tx.execute(readingsUpdate(readings));
+  return new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
+}
+
+/** A session's newest reading as writeReadings passes it: `m`, the sequence its last reading must be before. */
+export interface ReadingRow {
+  id: string;
+  cp: string;
+  p: number;
+  e: number;
+  c: number;
+  q: number;
+  m: number;
+  t: string;
+}
+
+/**
+ * The readings' statement: one text whatever the batch size (the readings as one JSON
+ * parameter, prepared once), the sessions looked up by their ids (keyList).
+ */
+export function readingsUpdate(readings: ReadingRow[]): SQL {
+  return sql`
     update ${chargingSessions} as s
        set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
       from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, m bigint, t timestamptz)
-     where s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.m
-    returning s.session_id`);
-  return new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
+     where s.session_id = any(${keyList(readings.map((r) => r.id))})
+       and s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.m
+    returning s.session_id`;
 }
 
 /** The sessions' CP, last reading's sequence and whether they are in progress, as their rows say now. */
@@ -170,7 +190,7 @@ async function lastReadings(work: Work, pending: PendingTelemetry[]): Promise<Ma
   const found = rowsOf<{ session_id: string; cp_id: string; last_telemetry_seq: string | number; status: string }>(
     await work.tx.execute(sql`
       select session_id, cp_id, last_telemetry_seq, status from ${chargingSessions}
-       where session_id in (select value from json_array_elements_text(${JSON.stringify(pending.map((p) => p.t.session_id))}::json))`),
+       where session_id = any(${keyList(pending.map((p) => p.t.session_id))})`),
   );
   return new Map(found.map((r) => [r.session_id, { cpId: r.cp_id, last: Number(r.last_telemetry_seq), open: r.status === "IN_PROGRESS" }]));
 }
@@ -192,12 +212,7 @@ function auditReplayedReading(work: Work, p: PendingTelemetry, r: ReadingSeen, l
 
 async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]): Promise<void> {
   pending.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const result = await work.tx.execute(sql`
-    update charging_points as c
-       set last_connection_time = now(), heartbeat_interval_s = v.i
-      from json_to_recordset(${jsonRows(pending.map(([id, h]) => ({ id, i: h.intervalS })))}::json) as v(id text, i float8)
-     where c.cp_id = v.id
-    returning c.cp_id, c.connected, c.engine_fault, c.channel_state, c.status`);
+  const result = await work.tx.execute(heartbeatsUpdate(pending.map(([id, h]) => ({ id, i: h.intervalS }))));
   const engineOf = new Map(pending.map(([cpId, h]) => [cpId, h.engine]));
   const updated = rowsOf<{ cp_id: string; connected: boolean; engine_fault: boolean; channel_state: string; status: string }>(result);
   const supplyOf = new Map(pending.map(([cpId, h]) => [cpId, h.supply]));
@@ -223,6 +238,16 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
       },
     );
   }
+}
+
+/** The heartbeats' statement: each CP's last connection and interval, the CPs looked up by their ids. */
+export function heartbeatsUpdate(rows: { id: string; i: number }[]): SQL {
+  return sql`
+    update charging_points as c
+       set last_connection_time = now(), heartbeat_interval_s = v.i
+      from json_to_recordset(${jsonRows(rows)}::json) as v(id text, i float8)
+     where c.cp_id = any(${keyList(rows.map((r) => r.id))}) and c.cp_id = v.id
+    returning c.cp_id, c.connected, c.engine_fault, c.channel_state, c.status`;
 }
 
 async function applyStateEvent(work: Work, cpId: string, event: Exclude<CpEvent, Telemetry | { type: "heartbeat" }>): Promise<void> {

@@ -20,9 +20,9 @@
  * A probe is a plain message marked by a header. Anyone who can write to the topic can send one;
  * it only makes the owner check conditions it keeps itself, so a forged probe changes nothing.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { BusMessage, OutgoingMessage } from "../../bus/bus.ts";
-import { rowsOf } from "../../db/client.ts";
+import { keyList, rowsOf } from "../../db/client.ts";
 import type { EndReason } from "../../domain/billing.ts";
 import { isId } from "../../domain/ids.ts";
 import type { CentralContext } from "./context.ts";
@@ -87,14 +87,15 @@ export function applyProbe(work: Work, probe: Probe): Promise<void> {
 export async function applySilenceProbes(work: Work, probes: Extract<Probe, { kind: "silence" }>[]): Promise<void> {
   if (probes.length === 0) return;
   const ids = [...new Set(probes.map((p) => p.cpId))];
-  const rows = rowsOf<{ cp_id: string; seen_us: string }>(
-    await work.tx.execute(
-      sql`select cp_id, ${lastHeartbeatUs} as seen_us from charging_points
-           where cp_id in (select value from json_array_elements_text(${JSON.stringify(ids)}::json)) and connected and deregistered_at is null`,
-    ),
-  );
+  const rows = rowsOf<{ cp_id: string; seen_us: string }>(await work.tx.execute(silentCpsQuery(ids)));
   const seen = new Map(rows.map((r) => [r.cp_id, r.seen_us]));
   for (const p of probes) if (seen.get(p.cpId) === p.seenUs) await applySilenceProbe(work, p.cpId, p.seenUs);
+}
+
+/** Each of these CPs, connected and registered, with when its last heartbeat was applied (looked up by their ids). */
+export function silentCpsQuery(ids: string[]): SQL {
+  return sql`select cp_id, ${lastHeartbeatUs} as seen_us from charging_points
+              where cp_id = any(${keyList(ids)}) and connected and deregistered_at is null`;
 }
 
 /** If no heartbeat was applied since the sweeper saw the CP silent, it is DISCONNECTED. */

@@ -13,9 +13,9 @@
  * message by this table (a sender's other messages are stored, and a reading's sequence comes
  * after them).
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
-import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
+import { type Db, jsonRows, keyList, rowsOf } from "../../db/client.ts";
 import { sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { messageSequences } from "../../db/schema/index.ts";
 
@@ -44,13 +44,7 @@ export class BatchSequences {
     if (rows.length === 0) return;
     // Nearly always every pair has its row already: a plain update costs PostgreSQL less than
     // half of an upsert. Pairs it did not move (new, or already further on) get the upsert.
-    const moved = rowsOf<{ k: string; s: string }>(
-      await tx.execute(sql`
-        update ${messageSequences} as m set last_seq = v.q, updated_at = now()
-          from json_to_recordset(${jsonRows(rows)}::json) as v(k text, s text, q bigint)
-         where m.key_id = v.k and m.sender = v.s and m.last_seq < v.q
-        returning m.key_id as k, m.sender as s`),
-    );
+    const moved = rowsOf<{ k: string; s: string }>(await tx.execute(sequencesUpdate(rows)));
     if (moved.length === rows.length) return;
     const done = new Set(moved.map((r) => sequencePairKey(r.k, r.s)));
     const rest = rows.filter((r) => !done.has(sequencePairKey(r.k, r.s)));
@@ -59,4 +53,13 @@ export class BatchSequences {
       select k, s, q, now() from json_to_recordset(${jsonRows(rest)}::json) as v(k text, s text, q bigint)
       on conflict (key_id, sender) do update set last_seq = greatest(${messageSequences.lastSeq}, excluded.last_seq), updated_at = now()`);
   }
+}
+
+/** The sequences' update: the highest of each (key, sender) pair that moved on, the rows looked up by their keys' ids. */
+export function sequencesUpdate(rows: { k: string; s: string; q: number }[]): SQL {
+  return sql`
+    update ${messageSequences} as m set last_seq = v.q, updated_at = now()
+      from json_to_recordset(${jsonRows(rows)}::json) as v(k text, s text, q bigint)
+     where m.key_id = any(${keyList([...new Set(rows.map((r) => r.k))])}) and m.key_id = v.k and m.sender = v.s and m.last_seq < v.q
+    returning m.key_id as k, m.sender as s`;
 }

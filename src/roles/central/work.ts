@@ -10,11 +10,11 @@
  *  - messages set aside (dead letters), stored in the same transaction and copied to the
  *    dead-letter topic after the commit.
  */
-import { inArray, sql } from "drizzle-orm";
+import { inArray, type SQL, sql } from "drizzle-orm";
 import { type AuditEntry, auditRow } from "../../audit/audit.ts";
 import type { BusMessage, OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
-import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
+import { type Db, jsonRows, keyList, rowsOf } from "../../db/client.ts";
 import { auditEvents, chargingSessions, outbox } from "../../db/schema/index.ts";
 import { againOnConflict } from "../../db/unavailable.ts";
 import { settled } from "../../lib/settled.ts";
@@ -243,27 +243,36 @@ async function startWaitsAndForget(ctx: CentralContext, published: { message: Ou
 export async function startWaits(db: Db, ctx: CentralContext, messages: OutboxMessage[]): Promise<OutboxMessage[]> {
   const waiting = messages.filter((m) => m.sessionId && (m.awaits === "start" || m.awaits === "end"));
   if (waiting.length === 0) return [];
-  const waits = waiting.map((m) => ({ id: m.sessionId, a: m.awaits }));
-  const { startTimeoutS, endGraceS } = ctx.settings;
-  // `due`: sessions that await this answer and have no wait yet, as committed before this
-  // statement; `started`: those of them whose row could be locked now.
-  const result = await db.execute(sql`
+  const waits = waiting.map((m) => ({ id: m.sessionId!, a: m.awaits! }));
+  const result = await db.execute(startWaitsStatement(waits, ctx.settings));
+  const left = new Set(rowsOf<{ session_id: string; a: string }>(result).map((r) => `${r.session_id}/${r.a}`));
+  return waiting.filter((m) => left.has(`${m.sessionId}/${m.awaits}`));
+}
+
+/**
+ * The statement of startWaits. `due`: sessions that await this answer and have no wait yet, as
+ * committed before this statement; `started`: those of them whose row could be locked now. Each
+ * step looks the sessions up by their ids (keyList).
+ */
+export function startWaitsStatement(waits: { id: string; a: string }[], settings: { startTimeoutS: number; endGraceS: number }): SQL {
+  const ids = () => keyList([...new Set(waits.map((w) => w.id))]);
+  return sql`
     with v as (select distinct id, a from json_to_recordset(${jsonRows(waits)}::json) as v(id text, a text)),
     due as (
       select s.session_id, v.a from ${chargingSessions} as s join v on s.session_id = v.id
-       where s.status = 'IN_PROGRESS' and s.awaiting_until is null
+       where s.session_id = any(${ids()}) and s.status = 'IN_PROGRESS' and s.awaiting_until is null
          and ((v.a = 'start' and s.supply_started_at is null and s.pending_end_reason is null)
            or (v.a = 'end' and s.pending_end_reason is not null))),
-    locked as (select s.session_id, due.a from ${chargingSessions} as s join due using (session_id) order by s.session_id for update of s skip locked),
+    locked as (
+      select s.session_id, due.a from ${chargingSessions} as s join due using (session_id)
+       where s.session_id = any(${ids()}) order by s.session_id for update of s skip locked),
     started as (
       update ${chargingSessions} as s
-         set awaiting_until = now() + make_interval(secs => case l.a when 'start' then ${startTimeoutS}::float8 else ${endGraceS}::float8 end)
+         set awaiting_until = now() + make_interval(secs => case l.a when 'start' then ${settings.startTimeoutS}::float8 else ${settings.endGraceS}::float8 end)
         from locked as l
-       where s.session_id = l.session_id and s.status = 'IN_PROGRESS' and s.awaiting_until is null
+       where s.session_id = any(${ids()}) and s.session_id = l.session_id and s.status = 'IN_PROGRESS' and s.awaiting_until is null
       returning s.session_id)
-    select due.session_id, due.a from due where due.session_id not in (select session_id from started)`);
-  const left = new Set(rowsOf<{ session_id: string; a: string }>(result).map((r) => `${r.session_id}/${r.a}`));
-  return waiting.filter((m) => left.has(`${m.sessionId}/${m.awaits}`));
+    select due.session_id, due.a from due where due.session_id not in (select session_id from started)`;
 }
 
 /** Consecutive messages for one topic go in one publish call; order is kept. */

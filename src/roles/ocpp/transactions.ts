@@ -3,8 +3,8 @@
  * is: shared by every gateway, so a charger's Stop finds its Start whichever gateway took it,
  * hours later too. Every write is idempotent (a charger retries, replays after an outage).
  */
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { type Db, jsonRows, keyList, rowsOf } from "../../db/client.ts";
 import { type OcppTransactionRow, ocppTransactions } from "../../db/schema/index.ts";
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
 
@@ -99,15 +99,23 @@ export class MeterNotes {
   private async write(notes: MeterNote[]): Promise<void> {
     const rows = notes.map((n) => ({ id: n.id, w: n.registerWh, s: n.startWh ?? null }));
     try {
-      await this.db.execute(sql`
-        update ${ocppTransactions} as t
-           set last_meter_wh = v.w, meter_start_wh = coalesce(t.meter_start_wh, v.s)
-          from json_to_recordset(${jsonRows(rows)}::json) as v(id int, w float8, s float8)
-         where t.id = v.id and t.status = 'open'`);
+      await this.db.execute(meterNotesUpdate(rows));
     } catch (err) {
       this.onFailure(err, notes.length);
     }
   }
+}
+
+/** The meter notes' statement: each open transaction's register (and its start, once), looked up by their ids. */
+export function meterNotesUpdate(rows: { id: number; w: number; s: number | null }[]): SQL {
+  return sql`
+    update ${ocppTransactions} as t
+       set last_meter_wh = v.w, meter_start_wh = coalesce(t.meter_start_wh, v.s)
+      from json_to_recordset(${jsonRows(rows)}::json) as v(id int, w float8, s float8)
+     where t.id = any(${keyList(
+       rows.map((r) => r.id),
+       "int",
+     )}) and t.id = v.id and t.status = 'open'`;
 }
 
 /** Ends an open transaction; undefined when it had ended already (a repeated Stop). */
