@@ -11,7 +11,7 @@
  * catches a partition applied elsewhere meanwhile, and then they are read afresh.
  */
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "../../db/client.ts";
+import { type Db, rowsOf } from "../../db/client.ts";
 import { busOffsets } from "../../db/schema/index.ts";
 
 export interface PartitionRef {
@@ -40,21 +40,26 @@ export class AppliedOffsets {
     return row?.next ?? 0n;
   }
 
-  /** Locks the partition's row for this transaction and returns its next unapplied offset. */
-  async lock(tx: Db, p: PartitionRef): Promise<bigint> {
-    const [row] = await tx
-      .insert(busOffsets)
-      .values({ groupId: p.group, topic: p.topic, partition: p.partition, nextOffset: 0n })
-      .onConflictDoUpdate({ target: [busOffsets.groupId, busOffsets.topic, busOffsets.partition], set: { updatedAt: sql`now()` } })
-      .returning({ next: busOffsets.nextOffset });
-    return row!.next;
-  }
-
-  async advance(tx: Db, p: PartitionRef, next: bigint): Promise<void> {
-    await tx
-      .update(busOffsets)
-      .set({ nextOffset: next, updatedAt: sql`now()` })
+  /**
+   * Locks the partition's row for this transaction and advances it from `from` to `to`, in one
+   * statement. Returns the partition's next unapplied offset when it was not `from` (another
+   * instance applied it meanwhile): nothing was changed, and the caller undoes the transaction.
+   */
+  async claim(tx: Db, p: PartitionRef, from: bigint, to: bigint): Promise<bigint | undefined> {
+    // The row is locked whether or not the update's condition holds; (xmax = 0): it was inserted.
+    const [row] = rowsOf<{ inserted: boolean }>(
+      await tx.execute(sql`
+        insert into ${busOffsets} as b (group_id, topic, partition, next_offset) values (${p.group}, ${p.topic}, ${p.partition}, ${to.toString()}::bigint)
+        on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()
+         where b.next_offset = ${from.toString()}::bigint
+        returning (b.xmax = 0) as inserted`),
+    );
+    if (row) return row.inserted && from !== 0n ? 0n : undefined;
+    const [current] = await tx
+      .select({ next: busOffsets.nextOffset })
+      .from(busOffsets)
       .where(and(eq(busOffsets.groupId, p.group), eq(busOffsets.topic, p.topic), eq(busOffsets.partition, p.partition)));
+    return current?.next ?? 0n;
   }
 
   /**

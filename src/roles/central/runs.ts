@@ -51,9 +51,9 @@ export async function applyRun(ctx: CentralContext, run: Run, tracking?: Trackin
   const { offsets, ref, known } = tracking;
   const [from, to] = [run.from, run.to];
   await inWork(ctx, async (work) => {
-    // Locked, applied and advanced in one go (pipelined), expecting the offset last seen.
-    const [locked] = await settled([offsets.lock(work.tx, ref), apply(work), offsets.advance(work.tx, ref, to)]);
-    if (locked !== from) throw new OffsetMoved(locked);
+    // Locked and advanced (expecting the offset last seen), and applied, in one go (pipelined).
+    const [moved] = await settled([offsets.claim(work.tx, ref, from, to), apply(work)]);
+    if (moved !== undefined) throw new OffsetMoved(moved);
     work.afterCommit(() => offsets.remember(ref, to, known));
   });
 }
