@@ -12,6 +12,7 @@ import m8 from "../../migrations/0008_aberrant_silver_surfer.sql" with { type: "
 import m9 from "../../migrations/0009_needy_owl.sql" with { type: "text" };
 import m10 from "../../migrations/0010_tough_mastermind.sql" with { type: "text" };
 import m11 from "../../migrations/0011_hot_updates.sql" with { type: "text" };
+import m12 from "../../migrations/0012_heartbeat_sequence.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -27,4 +28,5 @@ export const migrationSql: Record<string, string> = {
   "0009_needy_owl": m9,
   "0010_tough_mastermind": m10,
   "0011_hot_updates": m11,
+  "0012_heartbeat_sequence": m12,
 };

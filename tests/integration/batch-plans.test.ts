@@ -104,7 +104,7 @@ describe("a batch's statements on a network of 1,000 CPs, each charging", () => 
     const at = new Date().toISOString();
     const readings = few.map((g) => ({ id: `S-${g}-open`, cp: `CP_${g}`, p: 7, e: 1, c: 0.3, q: 5, m: 5, t: at }));
     expect(await tablesReadWhole(readingsUpdate(readings))).toEqual([]);
-    expect(await tablesReadWhole(heartbeatsUpdate(few.map((g) => ({ id: `CP_${g}`, i: 5 }))))).toEqual([]);
+    expect(await tablesReadWhole(heartbeatsUpdate(few.map((g) => ({ id: `CP_${g}`, i: 5, q: 9, m: 9 }))))).toEqual([]);
     expect(await tablesReadWhole(sequencesUpdate(few.map((g) => ({ k: `k-${g}`, s: `monitor:CP_${g}`, q: 9 }))))).toEqual([]);
     expect(await tablesReadWhole(lastAcceptedQuery(few.map((g) => ({ keyId: `k-${g}`, sender: `engine:CP_${g}` }))))).toEqual([]);
   });
@@ -135,8 +135,9 @@ describe("a batch's statements on a network of 1,000 CPs, each charging", () => 
         const beats = rowsOf<{ cp_id: string }>(
           await tx.execute(
             heartbeatsUpdate([
-              { id: "CP_7", i: 5 },
-              { id: "CP_NONE", i: 5 },
+              { id: "CP_7", i: 5, q: 9, m: 9 },
+              { id: "CP_8", i: 5, q: 9, m: 0 },
+              { id: "CP_NONE", i: 5, q: 9, m: 9 },
             ]),
           ),
         );

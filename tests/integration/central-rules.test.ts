@@ -477,6 +477,46 @@ describe("a partition handed over between two Central instances", () => {
     expect(replays.map((a) => a.sourceAddress).sort()).toEqual([`kafka:${topics.cpEvents}/${at}@3`, `kafka:${topics.cpEvents}/${at}@4`]);
   });
 
+  const heartbeatAt = (cp: StandInCp, offset: number, at: number) =>
+    ({
+      ...cp.monitor.seal({ type: "heartbeat", interval_s: 30, engine: "OK", at: new Date().toISOString() }),
+      topic: topics.cpEvents,
+      partition: at,
+      offset: BigInt(offset),
+      timestamp: Date.now(),
+    }) as BusMessage;
+
+  test("after a restart a replayed heartbeat is refused by its CP's row: audited, and nothing changes; heartbeats store no sequence row", async () => {
+    const cp = await activeCp("CP_HB_REPLAY");
+    const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
+    const at = 96;
+    const beats = [0, 1, 2].map((i) => heartbeatAt(cp, i, at));
+    const seqOf = (m: BusMessage) => JSON.parse(String(m.value)).seq as number;
+    const lastHeartbeatSeq = async () =>
+      Number((await handle.db.select({ seq: chargingPoints.lastHeartbeatSeq }).from(chargingPoints).where(eq(chargingPoints.cpId, cp.cpId)))[0]?.seq);
+    await createBatchHandler(ctx)(beats);
+    expect(await lastHeartbeatSeq()).toBe(seqOf(beats[2]!));
+    const sender = `monitor:${cp.cpId}`;
+    const stored = (await handle.db.execute(sql`select last_seq from message_sequences where sender = ${sender}`)) as unknown as { last_seq: string }[];
+    expect(stored.every((r) => Number(r.last_seq) < seqOf(beats[0]!))).toBe(true);
+    // A new instance (nothing in memory) is handed a copy of the second heartbeat, alone and then
+    // with a heartbeat that is new: the copies are refused and audited, the new heartbeat applied.
+    const restarted = createBatchHandler(ctx);
+    await restarted([{ ...beats[1]!, offset: 3n }]);
+    expect(await appliedAt(at)).toBe(4n);
+    expect(await lastHeartbeatSeq()).toBe(seqOf(beats[2]!));
+    const fresh = heartbeatAt(cp, 5, at);
+    await restarted([{ ...beats[1]!, offset: 4n }, fresh]);
+    expect(await lastHeartbeatSeq()).toBe(seqOf(fresh));
+    const replays = (await auditsOf(handle.db, "cp/CP_HB_REPLAY")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
+    expect(replays.map((a) => a.details)).toEqual([
+      expect.objectContaining({ code: "replayed", sender, seq: seqOf(beats[1]!) }),
+      expect.objectContaining({ code: "replayed", sender, seq: seqOf(beats[1]!) }),
+    ]);
+    expect(replays.map((a) => a.sourceAddress).sort()).toEqual([`kafka:${topics.cpEvents}/${at}@3`, `kafka:${topics.cpEvents}/${at}@4`]);
+    expect(await cpStatus(handle.db, cp.cpId)).toBe("ACTIVE");
+  });
+
   /**
    * Makes PostgreSQL itself answer as a deadlock's victim does (40P01), once: the first time a row
    * of `table` meets `when` (a trigger `event`, e.g. "before update") and `condition`. A sequence

@@ -1,4 +1,4 @@
-import { boolean, doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, boolean, doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import type { CpProtocol } from "../../domain/cp-protocol.ts";
 import type { CpState } from "../../domain/cp-state.ts";
 import type { ChannelState } from "../../domain/cp-status.ts";
@@ -28,6 +28,8 @@ export const chargingPoints = pgTable(
     engineFault: boolean("engine_fault").notNull().default(false),
     /** The heartbeat interval its monitor announced, in seconds. */
     heartbeatIntervalS: doublePrecision("heartbeat_interval_s"),
+    /** The sequence of the last heartbeat applied: a heartbeat not after it is a replay (src/roles/central/sequences.ts). */
+    lastHeartbeatSeq: bigint("last_heartbeat_seq", { mode: "number" }).notNull().default(0),
     // What the CP says about itself (cp_info events): shown, and one fact Central acts on.
     /** How it talks to evnet: evnet (engine and monitor) or ocpp (through the gateway). */
     protocol: text("protocol").$type<CpProtocol>().notNull().default("evnet"),

@@ -35,10 +35,15 @@ interface PendingTelemetry {
   seen: ReadingSeen[];
 }
 
+/** A CP's heartbeats in a batch: the newest is written; every one must be after the CP's last. */
 interface PendingHeartbeat {
   intervalS: number;
   engine: EngineHealth;
   supply?: EngineSupply;
+  /** the newest heartbeat's sequence */
+  seq: number;
+  /** every heartbeat of the CP in the batch, in arrival order */
+  seen: ReadingSeen[];
 }
 
 export class CpEventBatch {
@@ -59,7 +64,14 @@ export class CpEventBatch {
       return;
     }
     if (event.type === "heartbeat") {
-      this.heartbeats.set(cpId, { intervalS: event.interval_s, engine: event.engine, supply: event.supply });
+      const seen = { seq: header.seq, header, source };
+      const newest = { intervalS: event.interval_s, engine: event.engine, supply: event.supply, seq: header.seq };
+      const prev = this.heartbeats.get(cpId);
+      if (!prev) this.heartbeats.set(cpId, { ...newest, seen: [seen] });
+      else {
+        prev.seen.push(seen);
+        if (prev.seq < header.seq) Object.assign(prev, newest);
+      }
       return;
     }
     await this.flush();
@@ -212,9 +224,32 @@ function auditReplayedReading(work: Work, p: PendingTelemetry, r: ReadingSeen, l
 
 async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]): Promise<void> {
   pending.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const result = await work.tx.execute(heartbeatsUpdate(pending.map(([id, h]) => ({ id, i: h.intervalS }))));
+  const earliest = (h: PendingHeartbeat) => h.seen.reduce((min, r) => Math.min(min, r.seq), h.seq);
+  // A CP takes its newest heartbeat only if every heartbeat of the batch is after its last one.
+  const updated = rowsOf<HeartbeatUpdated>(
+    await work.tx.execute(heartbeatsUpdate(pending.map(([id, h]) => ({ id, i: h.intervalS, q: h.seq, m: earliest(h) })))),
+  );
+  if (updated.length < pending.length) {
+    // The CP's row is the replay guard of its heartbeats (sequences.ts): one not after the last
+    // it took is refused and audited like a replayed envelope; a new one that travelled with it is still taken.
+    const taken = new Set(updated.map((r) => r.cp_id));
+    const unwritten = pending.filter(([id]) => !taken.has(id));
+    const last = new Map(
+      rowsOf<{ cp_id: string; last: string | number }>(
+        await work.tx.execute(sql`select cp_id, last_heartbeat_seq as last from charging_points where cp_id = any(${keyList(unwritten.map(([id]) => id))})`),
+      ).map((r) => [r.cp_id, Number(r.last)]),
+    );
+    const again: [string, PendingHeartbeat][] = [];
+    for (const [cpId, h] of unwritten) {
+      const lastSeq = last.get(cpId);
+      if (lastSeq === undefined) continue; // not a registered CP: nothing to update, as ever
+      for (const r of h.seen) if (r.seq <= lastSeq) auditReplayedHeartbeat(work, cpId, r, lastSeq);
+      if (h.seq > lastSeq) again.push([cpId, h]);
+    }
+    if (again.length)
+      updated.push(...rowsOf<HeartbeatUpdated>(await work.tx.execute(heartbeatsUpdate(again.map(([id, h]) => ({ id, i: h.intervalS, q: h.seq, m: h.seq }))))));
+  }
   const engineOf = new Map(pending.map(([cpId, h]) => [cpId, h.engine]));
-  const updated = rowsOf<{ cp_id: string; connected: boolean; engine_fault: boolean; channel_state: string; status: string }>(result);
   const supplyOf = new Map(pending.map(([cpId, h]) => [cpId, h.supply]));
   await askEnginesThatDisagree(
     work,
@@ -240,13 +275,33 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
   }
 }
 
-/** The heartbeats' statement: each CP's last connection and interval, the CPs looked up by their ids. */
-export function heartbeatsUpdate(rows: { id: string; i: number }[]): SQL {
+type HeartbeatUpdated = { cp_id: string; connected: boolean; engine_fault: boolean; channel_state: string; status: string };
+
+function auditReplayedHeartbeat(work: Work, cpId: string, r: ReadingSeen, last: number): void {
+  work.ctx.metrics?.refused("replayed");
+  work.audit({
+    eventType: "security",
+    actorType: "cp",
+    actorId: cpId,
+    resource: cpResource(cpId),
+    action: "open_message",
+    outcome: "failure",
+    reason: `replayed: heartbeat ${r.seq} from ${r.header.sender} is not after its last heartbeat ${last}`,
+    sourceAddress: `kafka:${r.source.topic}/${r.source.partition ?? "?"}@${r.source.offset ?? "?"}`,
+    details: { code: "replayed", key_id: r.header.kid, sender: r.header.sender, seq: r.seq },
+  });
+}
+
+/**
+ * The heartbeats' statement: each CP's last connection, interval and heartbeat sequence (`q`),
+ * where its last heartbeat is before `m`; the CPs looked up by their ids.
+ */
+export function heartbeatsUpdate(rows: { id: string; i: number; q: number; m: number }[]): SQL {
   return sql`
     update charging_points as c
-       set last_connection_time = now(), heartbeat_interval_s = v.i
-      from json_to_recordset(${jsonRows(rows)}::json) as v(id text, i float8)
-     where c.cp_id = any(${keyList(rows.map((r) => r.id))}) and c.cp_id = v.id
+       set last_connection_time = now(), heartbeat_interval_s = v.i, last_heartbeat_seq = v.q
+      from json_to_recordset(${jsonRows(rows)}::json) as v(id text, i float8, q bigint, m bigint)
+     where c.cp_id = any(${keyList(rows.map((r) => r.id))}) and c.cp_id = v.id and c.last_heartbeat_seq < v.m
     returning c.cp_id, c.connected, c.engine_fault, c.channel_state, c.status`;
 }
 

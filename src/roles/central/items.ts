@@ -184,7 +184,9 @@ export async function applyItems(work: Work, items: Item[]): Promise<void> {
   const kept = claimed.filter((i) => {
     if (i.replayOf !== undefined) return true;
     if (i.kind === "bad_cp_payload" || i.kind === "bad_driver_request") sequences.take(i.header); // its sequence is used up; it is audited below
-    return (i.kind !== "cp" && i.kind !== "driver") || sequences.take(i.header, i.kind === "cp" && i.event.type === "telemetry");
+    return (
+      (i.kind !== "cp" && i.kind !== "driver") || sequences.take(i.header, i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat"))
+    );
   });
   const { readings, silence, chains } = splitByCp(kept);
   const events = new CpEventBatch(work);

@@ -4,14 +4,15 @@
  * sequence per (key, sender) is stored with one upsert in the batch's transaction
  * (message_sequences, which the channel reads when it opens the next ones).
  *
- * A sender whose messages in the batch are all telemetry readings is not stored: its session's
- * row already is, with the reading's sequence (last_telemetry_seq), and takes no reading that is
- * not after it (cp-events.ts refuses and audits such a reading as replayed). That saves a row
- * version per reading. While Central runs, the sequences it accepted are also kept in memory
+ * A sender whose messages in the batch are all telemetry readings or heartbeats is not stored:
+ * the row each of them updates anyway keeps its sequence (a session's last_telemetry_seq, a
+ * CP's last_heartbeat_seq) and takes no reading or heartbeat that is not after it (cp-events.ts
+ * refuses and audits such a message as replayed). That saves a row version per reading and per
+ * heartbeat. While Central runs, the sequences it accepted are also kept in memory
  * (AppliedOffsets), so a replay is refused when its envelope is opened; after a restart or a
- * handover, a replayed reading is refused by its session's row, and any other replayed
- * message by this table (a sender's other messages are stored, and a reading's sequence comes
- * after them).
+ * handover, a replayed reading or heartbeat is refused by its row, and any other replayed
+ * message by this table (a sender's other messages are stored, and the sequences of its later
+ * readings and heartbeats come after them).
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
@@ -20,17 +21,17 @@ import { sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { messageSequences } from "../../db/schema/index.ts";
 
 export class BatchSequences {
-  private highest = new Map<string, { kid: string; sender: string; seq: number; readingsOnly: boolean }>();
+  private highest = new Map<string, { kid: string; sender: string; seq: number; rowGuarded: boolean }>();
 
   /**
-   * False for a sequence not above one already taken in this batch. `reading`: a telemetry
-   * reading, which its session's row guards (see above).
+   * False for a sequence not above one already taken in this batch. `rowGuarded`: a telemetry
+   * reading or a heartbeat, which the row it updates guards (see above).
    */
-  take(h: EnvelopeHeader, reading = false): boolean {
+  take(h: EnvelopeHeader, rowGuarded = false): boolean {
     const k = sequencePairKey(h.kid, h.sender);
     const prev = this.highest.get(k);
     if (prev && prev.seq >= h.seq) return false;
-    this.highest.set(k, { kid: h.kid, sender: h.sender, seq: h.seq, readingsOnly: reading && (prev?.readingsOnly ?? true) });
+    this.highest.set(k, { kid: h.kid, sender: h.sender, seq: h.seq, rowGuarded: rowGuarded && (prev?.rowGuarded ?? true) });
     return true;
   }
 
@@ -38,7 +39,7 @@ export class BatchSequences {
     // Sorted, so that two transactions touching the same rows (a partition handed over
     // mid-batch) lock them in the same order.
     const rows = [...this.highest.entries()]
-      .filter(([, r]) => !r.readingsOnly)
+      .filter(([, r]) => !r.rowGuarded)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, r]) => ({ k: r.kid, s: r.sender, q: r.seq }));
     if (rows.length === 0) return;
