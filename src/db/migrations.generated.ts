@@ -13,6 +13,7 @@ import m9 from "../../migrations/0009_needy_owl.sql" with { type: "text" };
 import m10 from "../../migrations/0010_tough_mastermind.sql" with { type: "text" };
 import m11 from "../../migrations/0011_hot_updates.sql" with { type: "text" };
 import m12 from "../../migrations/0012_heartbeat_sequence.sql" with { type: "text" };
+import m13 from "../../migrations/0013_samples_brin.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -29,4 +30,5 @@ export const migrationSql: Record<string, string> = {
   "0010_tough_mastermind": m10,
   "0011_hot_updates": m11,
   "0012_heartbeat_sequence": m12,
+  "0013_samples_brin": m13,
 };
