@@ -14,6 +14,7 @@ import m10 from "../../migrations/0010_tough_mastermind.sql" with { type: "text"
 import m11 from "../../migrations/0011_hot_updates.sql" with { type: "text" };
 import m12 from "../../migrations/0012_heartbeat_sequence.sql" with { type: "text" };
 import m13 from "../../migrations/0013_samples_brin.sql" with { type: "text" };
+import m14 from "../../migrations/0014_revoked_keys.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -31,4 +32,5 @@ export const migrationSql: Record<string, string> = {
   "0011_hot_updates": m11,
   "0012_heartbeat_sequence": m12,
   "0013_samples_brin": m13,
+  "0014_revoked_keys": m14,
 };

@@ -5,6 +5,7 @@
  * a revoked key brings the CP an authenticated notice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import postgres from "postgres";
 import { createAuditor } from "../../src/audit/audit.ts";
 import { type BusMessage, type Subscription, textEncoder } from "../../src/bus/bus.ts";
@@ -18,7 +19,7 @@ import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { revokeActiveKeys, storeNewKey } from "../../src/db/repos/cp-keys.ts";
 import { storeDriverKey } from "../../src/db/repos/driver-accounts.ts";
-import { chargingPoints, cpCredentials, drivers } from "../../src/db/schema/index.ts";
+import { chargingPoints, cpCredentials, cpKeys, drivers } from "../../src/db/schema/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { type CentralChannel, createCentralChannel, NoActiveKeyError } from "../../src/roles/central/channel.ts";
 import { createDriverChannel } from "../../src/roles/driver/channel.ts";
@@ -202,6 +203,27 @@ describe("opening what a CP sends", () => {
     expect((await central.openOne(fromCp(engine, {}))).ok).toBe(true);
     await revokeActiveKeys(handle.db, "CP_E12", "deregistered");
     expect(await central.openOne(fromCp(engine, {}))).toMatchObject({ ok: false, code: "revoked_key" });
+  });
+});
+
+describe("revocations followed", () => {
+  test("a key revoked without a control message, by a writer whose clock is behind, stops working within the re-check interval", async () => {
+    const key = await authenticatedCp("CP_E13");
+    const other = await authenticatedCp("CP_E14");
+    const central = channelFor({ keyRecheckMs: 200 });
+    const engine = createCpChannel({ cpId: "CP_E13", role: "engine", key });
+    const otherEngine = createCpChannel({ cpId: "CP_E14", role: "engine", key: other });
+    expect((await central.openOne(fromCp(engine, {}))).ok).toBe(true);
+    expect((await central.openOne(fromCp(otherEngine, {}))).ok).toBe(true);
+    // Written 30 s "ago" by the writer's clock: still among the keys revoked since Central last looked.
+    await handle.db
+      .update(cpKeys)
+      .set({ revokedAt: new Date(Date.now() - 30_000), revokedReason: "revoked by operator" })
+      .where(eq(cpKeys.keyId, key.keyId));
+    await waitFor(async () => !(await central.openOne(fromCp(engine, {}))).ok, "the revocation followed", { timeoutMs: 2000 });
+    expect(await central.openOne(fromCp(engine, {}))).toMatchObject({ ok: false, code: "revoked_key" });
+    // The other CP's key, not revoked, still opens.
+    expect((await central.openOne(fromCp(otherEngine, {}))).ok).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@
  * master key. A CP has at most one active key: issuing a new one revokes the others in the same
  * transaction.
  */
-import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { type CpKeyRow, chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
 
@@ -63,6 +63,11 @@ export async function findKeys(db: Db, keyIds: string[]): Promise<CpKeyRow[]> {
     .select()
     .from(cpKeys)
     .where(sql`${cpKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
+}
+
+/** The keys revoked at or after `since` (one short query however many keys there are). */
+export async function findKeysRevokedSince(db: Db, since: Date): Promise<CpKeyRow[]> {
+  return db.select().from(cpKeys).where(gte(cpKeys.revokedAt, since));
 }
 
 /** The CP's active (unrevoked) key, or undefined. */

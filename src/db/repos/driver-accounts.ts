@@ -3,7 +3,7 @@
  * channel keys it buys. A driver has at most one active key: issuing a new one revokes the
  * others in the same transaction, and so does a new credential.
  */
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gte, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { type DriverKeyRow, type DriverRow, driverKeys, drivers } from "../schema/index.ts";
 
@@ -70,6 +70,11 @@ export async function findDriverKeys(db: Db, keyIds: string[]): Promise<DriverKe
     .select()
     .from(driverKeys)
     .where(sql`${driverKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
+}
+
+/** The drivers' keys revoked at or after `since`. */
+export async function findDriverKeysRevokedSince(db: Db, since: Date): Promise<DriverKeyRow[]> {
+  return db.select().from(driverKeys).where(gte(driverKeys.revokedAt, since));
 }
 
 /** The active (unrevoked) key of each of these drivers that has one: the newest, in one query. */

@@ -34,7 +34,8 @@ export const cpKeys = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     revokedReason: text("revoked_reason"),
   },
-  (t) => [index("cp_keys_cp_idx").on(t.cpId)],
+  // revoked_at: Central follows the keys revoked since it last looked (src/roles/central/channel.ts).
+  (t) => [index("cp_keys_cp_idx").on(t.cpId), index("cp_keys_revoked_idx").on(t.revokedAt)],
 );
 
 export type CredentialRow = typeof cpCredentials.$inferSelect;

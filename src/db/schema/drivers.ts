@@ -32,7 +32,8 @@ export const driverKeys = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     revokedReason: text("revoked_reason"),
   },
-  (t) => [index("driver_keys_driver_idx").on(t.driverId)],
+  // revoked_at: Central follows the keys revoked since it last looked (src/roles/central/channel.ts).
+  (t) => [index("driver_keys_driver_idx").on(t.driverId), index("driver_keys_revoked_idx").on(t.revokedAt)],
 );
 
 export type DriverRow = typeof drivers.$inferSelect;

@@ -28,6 +28,7 @@ import {
   type SealedEnvelope,
   SequenceCounter,
   type SequenceStore,
+  SUBJECT_TYPES,
   type Subject,
   type SubjectType,
   seal,
@@ -55,9 +56,9 @@ export interface CentralChannelOptions {
   /** Names this Central instance as a sender: `central:<instance>`. */
   instance: string;
   /**
-   * How long a key's "not revoked" is trusted before it is read again. Control messages
-   * invalidate at once; this bounds how long a key revoked without one (the Registry's DELETE)
-   * keeps working.
+   * How long a key revoked without a control message (the Registry's DELETE) may keep working:
+   * the keys revoked since are read this often (one short query per kind of holder), and
+   * control messages invalidate at once.
    */
   keyRecheckMs?: number;
   /** At most one revocation notice per key in this window, however many refused messages arrive. */
@@ -128,6 +129,15 @@ interface CachedKey extends KeyInfo {
 const SUPERSEDED_SEALED_WITHIN_MS = 60_000;
 const SUPERSEDED_OPENS_FOR_MS = 15 * 60_000;
 
+/**
+ * Revocations are followed, not polled key by key: every `keyRecheckMs` Central reads the keys
+ * revoked since it last looked (less this margin: a revoking transaction that committed late,
+ * or a writer's clock a little behind Central's). A cached key is also read again after
+ * KEY_READ_AGAIN_MS, should a revocation escape both (a clock far behind).
+ */
+const REVOKED_SINCE_MARGIN_MS = 60_000;
+const KEY_READ_AGAIN_MS = 60_000;
+
 /** Who may send Central a message under a holder's key: a CP's engine or monitor; a driver's app, to the CP it names. */
 function sentByHolder(header: EnvelopeHeader, subject: Subject, busKey: string): boolean {
   if (subject.type === "cp") return header.sender === `engine:${subject.id}` || header.sender === `monitor:${subject.id}`;
@@ -140,6 +150,8 @@ const YIELD_EVERY = 128;
 export function createCentralChannel(options: CentralChannelOptions): CentralChannel {
   const { db, auditor, log, bus, topics, masterKey } = options;
   const recheckMs = options.keyRecheckMs ?? 3000;
+  // 0 (tests): every use reads the key again.
+  const readAgainMs = recheckMs === 0 ? 0 : Math.max(recheckMs, KEY_READ_AGAIN_MS);
   const noticeIntervalMs = options.noticeIntervalMs ?? 10_000;
   const sender = `central:${options.instance}`;
   const counter = new SequenceCounter();
@@ -148,14 +160,43 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   const activeKeyOf = new Map<string, { keyId: string; checkedAt: number }>();
   const lastNoticeAt = new Map<string, number>();
 
-  /** Whether a cached key can be used without reading the keys again (a revoked key stays revoked). */
+  /** Whether a cached key can be used without reading it again (a revoked key stays revoked). */
   function fresh(cached: CachedKey | undefined): cached is CachedKey {
     if (cached?.supersededAt !== undefined && Date.now() - cached.supersededAt > SUPERSEDED_OPENS_FOR_MS) cached.sealedUntil = undefined;
-    return cached !== undefined && (cached.revoked || Date.now() - cached.checkedAt < recheckMs);
+    return cached !== undefined && (cached.revoked || Date.now() - cached.checkedAt < readAgainMs);
+  }
+
+  /** When the keys revoked were last read (Central's clock, when that read began). */
+  let revocationsReadAt = Date.now();
+  let readingRevocations: Promise<void> | undefined;
+
+  /**
+   * Every `recheckMs`, reads the keys revoked since the last time (one query per kind of
+   * holder): a cached key among them is marked revoked, and a holder whose active key it was
+   * has its active key read again when next sealed for.
+   */
+  function followRevocations(): Promise<void> | undefined {
+    if (readingRevocations) return readingRevocations;
+    if (Date.now() - revocationsReadAt < recheckMs) return undefined;
+    const startedAt = Date.now();
+    const since = new Date(revocationsReadAt - REVOKED_SINCE_MARGIN_MS);
+    readingRevocations = (async () => {
+      for (const type of SUBJECT_TYPES)
+        for (const row of await KEY_STORES[type].revokedSince(db, since)) {
+          const active = activeKeyOf.get(subjectName(row.subject));
+          if (active?.keyId === row.keyId) activeKeyOf.delete(subjectName(row.subject));
+          if (keys.has(row.keyId) && !keys.get(row.keyId)!.revoked) remember(row);
+        }
+      revocationsReadAt = startedAt;
+    })().finally(() => {
+      readingRevocations = undefined;
+    });
+    return readingRevocations;
   }
 
   /** A key by id, of the kind of holder the message claims; a revoked key stays revoked, so only unrevoked ones are read again. */
   async function lookup(keyId: string, subject: Subject): Promise<KeyInfo | undefined> {
+    await followRevocations();
     const cached = keys.get(keyId);
     if (fresh(cached)) return cached;
     const [row] = await KEY_STORES[subject.type].find(db, [keyId]);
@@ -168,6 +209,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
 
   /** Reads, one query per kind of holder, the keys of a batch that are not cached or are due a re-check. */
   async function prefetch(wanted: Map<string, SubjectType>): Promise<void> {
+    await followRevocations();
     const due = [...wanted].filter(([id]) => !fresh(keys.get(id)));
     if (due.length === 0) return;
     for (const type of new Set(due.map(([, t]) => t))) {
@@ -236,10 +278,11 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
    * active keys due a re-check are read in one query for all of them (with the keys themselves).
    */
   async function sealForActives(type: SubjectType, items: { id: string; payload: unknown }[]): Promise<(OutgoingMessage | undefined)[]> {
+    await followRevocations();
     const now = Date.now();
     const due = [...new Set(items.map((i) => i.id))].filter((id) => {
       const active = activeKeyOf.get(subjectName({ type, id }));
-      return !active || now - active.checkedAt >= recheckMs || !fresh(keys.get(active.keyId));
+      return !active || now - active.checkedAt >= readAgainMs || !fresh(keys.get(active.keyId));
     });
     if (due.length) {
       const found = new Set<string>();
