@@ -6,26 +6,12 @@
  * stays locked until then, so two deliveries of one batch are applied one after the other.
  * On PostgreSQL and on the embedded PGlite.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Database, openDatabase } from "../../src/db/client.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { describe, expect, test } from "bun:test";
+import type { Database } from "../../src/db/client.ts";
 import { AppliedOffsets, type PartitionRef } from "../../src/roles/central/offsets.ts";
-import { createTestDatabase, type TestDatabase } from "../support/services.ts";
+import { bothDatabases } from "../support/services.ts";
 
-let testDb: TestDatabase;
-const databases: Record<string, Database> = {};
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  databases.postgres = await openDatabase({ url: testDb.url, maxConnections: 2 });
-  databases.pglite = await openDatabase({ inMemory: true });
-  for (const d of Object.values(databases)) await migrate(d.db);
-}, 60_000);
-
-afterAll(async () => {
-  for (const d of Object.values(databases)) await d.close();
-  await testDb?.drop();
-});
+const databases = bothDatabases();
 
 const ROLLED_BACK = new Error("rolled back");
 

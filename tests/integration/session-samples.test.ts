@@ -3,29 +3,15 @@
  * every hour deletes the older ones and keeps the rest, found through the time index (a BRIN
  * index since rows come in time order). On PostgreSQL and on the embedded PGlite.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import { type Database, openDatabase, rowsOf } from "../../src/db/client.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { rowsOf } from "../../src/db/client.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { KEEP_DAYS, startSamplePruning } from "../../src/roles/central/samples.ts";
-import { createTestDatabase, type TestDatabase } from "../support/services.ts";
+import { bothDatabases } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
-let testDb: TestDatabase;
-const databases: Record<string, Database> = {};
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  databases.postgres = await openDatabase({ url: testDb.url, maxConnections: 2 });
-  databases.pglite = await openDatabase({ inMemory: true });
-  for (const d of Object.values(databases)) await migrate(d.db);
-}, 60_000);
-
-afterAll(async () => {
-  for (const d of Object.values(databases)) await d.close();
-  await testDb?.drop();
-});
+const databases = bothDatabases();
 
 for (const kind of ["postgres", "pglite"] as const) {
   describe(`session samples (${kind})`, () => {

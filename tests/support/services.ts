@@ -3,8 +3,12 @@
  * Each test file gets its own database and its own topic prefix, so files can run in any
  * order and leave nothing behind that another file sees.
  */
+
+import { afterAll, beforeAll } from "bun:test";
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
+import { type Database, openDatabase } from "../../src/db/client.ts";
+import { migrate } from "../../src/db/migrate.ts";
 
 export function requireEnv(name: "TEST_DATABASE_URL" | "TEST_KAFKA_BROKERS"): string {
   const value = process.env[name];
@@ -65,4 +69,24 @@ export function kafkaBrokers(): string[] {
 /** A topic prefix no other test uses. */
 export function testTopicPrefix(): string {
   return uniqueName("t").replace(/_/g, "-");
+}
+
+/**
+ * A migrated PostgreSQL test database and a migrated in-memory PGlite one, opened before the
+ * file's tests and closed (and dropped) after them: for a test that must hold on both.
+ */
+export function bothDatabases(): Record<"postgres" | "pglite", Database> {
+  let testDb: TestDatabase | undefined;
+  const databases = {} as Record<"postgres" | "pglite", Database>;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    databases.postgres = await openDatabase({ url: testDb.url, maxConnections: 2 });
+    databases.pglite = await openDatabase({ inMemory: true });
+    for (const d of Object.values(databases)) await migrate(d.db);
+  }, 60_000);
+  afterAll(async () => {
+    for (const d of Object.values(databases)) await d?.close();
+    await testDb?.drop();
+  });
+  return databases;
 }
