@@ -126,7 +126,10 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
     };
     for (const p of unwritten) {
       const row = lastOf(p);
-      if (row) for (const r of p.seen) if (r.seq <= row.last) auditReplayedReading(work, p, r, row.last);
+      if (row)
+        for (const r of p.seen)
+          if (r.seq <= row.last)
+            auditReplayed(work, p.cpId, r, `reading ${r.seq} from ${r.header.sender} for session ${p.t.session_id} is not after its last reading ${row.last}`);
     }
     // Those whose newest reading is new still take it (a replayed copy travelled with it).
     const again = notTaken.filter((r) => {
@@ -207,16 +210,17 @@ async function lastReadings(work: Work, pending: PendingTelemetry[]): Promise<Ma
   return new Map(found.map((r) => [r.session_id, { cpId: r.cp_id, last: Number(r.last_telemetry_seq), open: r.status === "IN_PROGRESS" }]));
 }
 
-function auditReplayedReading(work: Work, p: PendingTelemetry, r: ReadingSeen, last: number): void {
+/** A reading or heartbeat its row refused (not after the last it took): audited like a replayed envelope. */
+function auditReplayed(work: Work, cpId: string, r: ReadingSeen, reason: string): void {
   work.ctx.metrics?.refused("replayed");
   work.audit({
     eventType: "security",
     actorType: "cp",
-    actorId: p.cpId,
-    resource: cpResource(p.cpId),
+    actorId: cpId,
+    resource: cpResource(cpId),
     action: "open_message",
     outcome: "failure",
-    reason: `replayed: reading ${r.seq} from ${r.header.sender} for session ${p.t.session_id} is not after its last reading ${last}`,
+    reason: `replayed: ${reason}`,
     sourceAddress: `kafka:${r.source.topic}/${r.source.partition ?? "?"}@${r.source.offset ?? "?"}`,
     details: { code: "replayed", key_id: r.header.kid, sender: r.header.sender, seq: r.seq },
   });
@@ -243,7 +247,8 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
     for (const [cpId, h] of unwritten) {
       const lastSeq = last.get(cpId);
       if (lastSeq === undefined) continue; // not a registered CP: nothing to update, as ever
-      for (const r of h.seen) if (r.seq <= lastSeq) auditReplayedHeartbeat(work, cpId, r, lastSeq);
+      for (const r of h.seen)
+        if (r.seq <= lastSeq) auditReplayed(work, cpId, r, `heartbeat ${r.seq} from ${r.header.sender} is not after its last heartbeat ${lastSeq}`);
       if (h.seq > lastSeq) again.push([cpId, h]);
     }
     if (again.length)
@@ -276,21 +281,6 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
 }
 
 type HeartbeatUpdated = { cp_id: string; connected: boolean; engine_fault: boolean; channel_state: string; status: string };
-
-function auditReplayedHeartbeat(work: Work, cpId: string, r: ReadingSeen, last: number): void {
-  work.ctx.metrics?.refused("replayed");
-  work.audit({
-    eventType: "security",
-    actorType: "cp",
-    actorId: cpId,
-    resource: cpResource(cpId),
-    action: "open_message",
-    outcome: "failure",
-    reason: `replayed: heartbeat ${r.seq} from ${r.header.sender} is not after its last heartbeat ${last}`,
-    sourceAddress: `kafka:${r.source.topic}/${r.source.partition ?? "?"}@${r.source.offset ?? "?"}`,
-    details: { code: "replayed", key_id: r.header.kid, sender: r.header.sender, seq: r.seq },
-  });
-}
 
 /**
  * The heartbeats' statement: each CP's last connection, interval and heartbeat sequence (`q`),

@@ -25,19 +25,22 @@ const key = (p: PartitionRef) => `${p.topic}/${p.partition}`;
 /** Keys replaced over the months leave their senders behind: a partition's are dropped past this. */
 const MAX_SENDERS_PER_PARTITION = 100_000;
 
+/** The partition's next unapplied offset as its row says (0 without one). */
+async function stored(db: Db, p: PartitionRef): Promise<bigint> {
+  const [row] = await db
+    .select({ next: busOffsets.nextOffset })
+    .from(busOffsets)
+    .where(and(eq(busOffsets.groupId, p.group), eq(busOffsets.topic, p.topic), eq(busOffsets.partition, p.partition)));
+  return row?.next ?? 0n;
+}
+
 export class AppliedOffsets {
   /** What this instance last committed, to skip known redeliveries before decrypting them. */
   private known = new Map<string, { next: bigint; sequences: Map<string, number> }>();
 
   /** The next unapplied offset as last seen (no lock): a cheap first filter. */
   async peek(db: Db, p: PartitionRef): Promise<bigint> {
-    const cached = this.known.get(key(p))?.next;
-    if (cached !== undefined) return cached;
-    const [row] = await db
-      .select({ next: busOffsets.nextOffset })
-      .from(busOffsets)
-      .where(and(eq(busOffsets.groupId, p.group), eq(busOffsets.topic, p.topic), eq(busOffsets.partition, p.partition)));
-    return row?.next ?? 0n;
+    return this.known.get(key(p))?.next ?? stored(db, p);
   }
 
   /**
@@ -55,11 +58,7 @@ export class AppliedOffsets {
         returning (b.xmax = 0) as inserted`),
     );
     if (row) return row.inserted && from !== 0n ? 0n : undefined;
-    const [current] = await tx
-      .select({ next: busOffsets.nextOffset })
-      .from(busOffsets)
-      .where(and(eq(busOffsets.groupId, p.group), eq(busOffsets.topic, p.topic), eq(busOffsets.partition, p.partition)));
-    return current?.next ?? 0n;
+    return stored(tx, p);
   }
 
   /**
