@@ -92,8 +92,21 @@ export interface SequenceStore {
   last(keyId: string, sender: string): number | undefined | Promise<number | undefined>;
 }
 
+/**
+ * Scratch space for what a seal or an open needs only until it returns (sealing and opening are
+ * synchronous): the associated data and the decoded ciphertext are written there rather than into
+ * a new buffer per message. The cipher copies what it keeps.
+ */
+const scratchAad = Buffer.allocUnsafe(1024);
+const scratchCt = Buffer.allocUnsafe(Math.ceil((MAX_CIPHERTEXT * 3) / 4) + 4);
+const scratchNonce = Buffer.allocUnsafe(16);
+
+/** The associated data of a header, in `scratchAad` (or a buffer of its own when longer). */
 function associatedData(h: EnvelopeHeader): Buffer {
-  return Buffer.from(`evnet/envelope/v${h.v}|${h.sub}|${h.kid}|${h.sender}|${h.seq}|${h.ts}`);
+  const text = `evnet/envelope/v${h.v}|${h.sub}|${h.kid}|${h.sender}|${h.seq}|${h.ts}`;
+  // utf8 is at most 3 bytes a character: what may not fit is written into a buffer of its own
+  if (text.length * 3 > scratchAad.length) return Buffer.from(text);
+  return scratchAad.subarray(0, scratchAad.write(text, 0, "utf8"));
 }
 
 /**
@@ -128,7 +141,12 @@ export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number },
   cipher.setAAD(associatedData(h));
   const body = cipher.update(JSON.stringify(payload), "utf8");
   cipher.final(); // GCM: nothing more to output
-  const ct = Buffer.concat([body, cipher.getAuthTag()]).toString("base64url");
+  const tag = cipher.getAuthTag();
+  // body and tag side by side in scratch space (a payload is far smaller), then as base64url
+  const ct =
+    body.length + 16 <= scratchCt.length
+      ? scratchCt.toString("base64url", 0, body.copy(scratchCt, 0) + tag.copy(scratchCt, body.length))
+      : Buffer.concat([body, tag]).toString("base64url");
   // The fields of a SealedEnvelope in their order, written out (as JSON.stringify would).
   return `{"v":2,"sub":${JSON.stringify(h.sub)},"kid":${JSON.stringify(h.kid)},"sender":${JSON.stringify(h.sender)},"seq":${h.seq},"ts":${h.ts},"nonce":"${nonce.toString("base64url")}","ct":"${ct}"}`;
 }
@@ -211,9 +229,10 @@ export function openEnvelopeWith<T = unknown>(e: SealedEnvelope, info: KeyInfo |
     throw new EnvelopeError("revoked_key", `key ${e.kid} has been revoked`, header);
   let plaintext: string;
   try {
-    const raw = Buffer.from(e.ct, "base64url");
+    // readHeader checked both are base64url (and the ciphertext's length): decoded into scratch space
+    const raw = scratchCt.subarray(0, scratchCt.write(e.ct, 0, "base64url"));
     if (raw.length < 16) throw new Error("short");
-    const decipher = createDecipheriv("aes-256-gcm", info.key, Buffer.from(e.nonce, "base64url"));
+    const decipher = createDecipheriv("aes-256-gcm", info.key, scratchNonce.subarray(0, scratchNonce.write(e.nonce, 0, "base64url")));
     decipher.setAAD(associatedData(header));
     decipher.setAuthTag(raw.subarray(raw.length - 16));
     const body = decipher.update(raw.subarray(0, raw.length - 16));

@@ -76,6 +76,19 @@ describe("a sealed envelope", () => {
     expect(Object.keys(JSON.parse(wire)).sort()).toEqual(["ct", "kid", "nonce", "sender", "seq", "sub", "ts", "v"]);
   });
 
+  test("messages of every size, sealed and opened in any order, each open to their own payload (nothing of one stays for the next)", async () => {
+    const sizes = [0, 1, 2, 3, 15, 16, 17, 100, 1000, 10_000, 40_000, 5, 40_000, 0];
+    const sealed = sizes.map((n, i) => ({ payload: { i, text: "é".repeat(n / 2) + "x".repeat(n % 2) }, wire: "" }));
+    for (const [i, m] of sealed.entries()) m.wire = sealFromCp1(m.payload, i + 1);
+    for (const m of [...sealed].reverse()) expect((await open(m.wire, lookup, new Sequences())).payload).toEqual(m.payload);
+    // a long message, then a short one altered in its tag: refused, whatever the longer one left behind
+    const long = sealed[10]!.wire;
+    const short = JSON.parse(sealed[1]!.wire);
+    short.ct = short.ct.slice(0, -2) + (short.ct.endsWith("AA") ? "BA" : "AA");
+    expect((await open(long, lookup, new Sequences())).payload).toEqual(sealed[10]!.payload);
+    expect(await failure(JSON.stringify(short))).toBe("tampered");
+  });
+
   test("is refused as tampered when a byte of the ciphertext changes", async () => {
     const wire = JSON.parse(sealFromCp1({ a: 1 }));
     const ct = Buffer.from(wire.ct, "base64url");
