@@ -159,6 +159,29 @@ describe("a full session", () => {
 });
 
 describe("refusals", () => {
+  test("a request too old is refused as expired and locks or opens nothing; a decided one that comes again too late hears its answer again", async () => {
+    const cp = await activeCp("CP_LATE");
+    const anHourAgo = new Date(Date.now() - 3600_000).toISOString();
+    const stale = await ask("D_LATE", "CP_LATE", "charge_request", { at: anHourAgo });
+    expect(await answerTo(stale)).toMatchObject({ type: "refused", code: "expired" });
+    expect(await sessionsAt(handle.db, "CP_LATE")).toHaveLength(0);
+    const refused = await auditsOf(handle.db, "cp/CP_LATE");
+    expect(refused.some((a) => a.action === "request_charge" && a.outcome === "failure" && a.reason?.startsWith("expired"))).toBe(true);
+    // Decided in time; the same request (its id) read again past the age limit hears the same answer, and opens nothing more.
+    const requestId = await ask("D_LATE", "CP_LATE");
+    const first = (await answerTo(requestId)) as Authorised;
+    expect(first.type).toBe("authorised");
+    await drivers.send("D_LATE", "CP_LATE", { type: "charge_request", request_id: requestId, driver_id: "D_LATE", cp_id: "CP_LATE", at: anHourAgo });
+    await waitFor(() => drivers.updates.filter((u) => u.type === "authorised" && u.request_id === requestId).length === 2, "the answer again");
+    const answers = drivers.updates.filter((u) => u.type === "authorised" && u.request_id === requestId) as Authorised[];
+    expect(answers[1]!.session_id).toBe(first.session_id);
+    expect(await sessionsAt(handle.db, "CP_LATE")).toHaveLength(1);
+    await waitFor(() => cp.commands.some((c) => c.type === "start_supply" && c.session_id === first.session_id), "start_supply at the engine");
+    await cp.fromEngine({ type: "supply_started", session_id: first.session_id });
+    await ask("D_LATE", "CP_LATE", "stop_request");
+    await ticketOf(first.session_id);
+  });
+
   test("an unknown CP is refused with its reason and audited", async () => {
     const answer = await answerTo(await ask("D_NOBODY", "CP_NOWHERE"));
     expect(answer).toMatchObject({ type: "refused", code: "unknown_cp" });

@@ -9,13 +9,14 @@ import type { BusMessage } from "../../bus/bus.ts";
 import type { CpEvent, CpInfo, EngineHealth, EngineStatus, EngineSupply, Progress, SupplyEnded, Telemetry } from "../../bus/messages.ts";
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import { jsonRows, keyList, rowsOf } from "../../db/client.ts";
-import { type CpRow, chargingPoints, chargingSessions } from "../../db/schema/index.ts";
+import { type CpRow, chargingPoints, chargingSessions, type SessionRow } from "../../db/schema/index.ts";
 import { costOf, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
+import { settled } from "../../lib/settled.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
 import { askEnginesThatDisagree, engineState, stopStraySupply } from "./reconcile.ts";
 import { keepSamples } from "./samples.ts";
-import { closeSession, correctTicket, findSession, openLocalSession } from "./sessions.ts";
+import { closeSession, correctTicket, findSession, lockSession, openLocalSession } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 /** One reading as it came: its sequence, its envelope and where it was read (for an audit entry). */
@@ -296,7 +297,10 @@ export function heartbeatsUpdate(rows: { id: string; i: number; q: number; m: nu
 }
 
 async function applyStateEvent(work: Work, cpId: string, event: Exclude<CpEvent, Telemetry | { type: "heartbeat" }>): Promise<void> {
-  const cp = await lockCp(work, cpId);
+  // A final reading's session is locked with its CP: both statements sent together (pipelined,
+  // run in this order: the CP's lock is taken first, as everywhere).
+  const [cp, session] =
+    event.type === "supply_ended" ? await settled([lockCp(work, cpId), lockSession(work, event.session_id)]) : [await lockCp(work, cpId), undefined];
   if (!cp) {
     work.ctx.log.warn("event from an unregistered charging point dropped", { cp_id: cpId, type: event.type });
     return;
@@ -308,7 +312,7 @@ async function applyStateEvent(work: Work, cpId: string, event: Exclude<CpEvent,
       await closeSession(work, cp, event.session_id, { reason: "engine_refused" });
       return;
     case "supply_ended":
-      return supplyEnded(work, cp, event);
+      return supplyEnded(work, cp, event, { row: session });
     case "engine_status":
       return engineStatus(work, cp, event);
     case "local_session_started":
@@ -358,10 +362,10 @@ async function supplyStarted(work: Work, cpId: string, sessionId: string): Promi
     .where(eq(chargingSessions.sessionId, sessionId));
 }
 
-async function supplyEnded(work: Work, cp: CpRow, e: SupplyEnded): Promise<void> {
+async function supplyEnded(work: Work, cp: CpRow, e: SupplyEnded, locked: { row: SessionRow | undefined }): Promise<void> {
   const final = { reason: e.reason, energyKwh: e.energy_kwh, endedAt: new Date(e.ended_at) };
   // Closed already (its deadline passed, or the CP was found without it): the meter corrects the ticket.
-  if (!(await closeSession(work, cp, e.session_id, final))) await correctTicket(work, cp, e.session_id, final);
+  if (!(await closeSession(work, cp, e.session_id, final, locked))) await correctTicket(work, cp, e.session_id, final, locked);
   // An engine that stops because of a fault says so itself: the CP is broken until its monitor sees it recover.
   if (e.reason === "fault" && !cp.engineFault)
     await changeCp(work, cp, { engineFault: true }, { reason: "the engine stopped supplying because of a fault", actorType: "cp", actorId: cp.cpId });

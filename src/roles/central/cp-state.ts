@@ -23,7 +23,7 @@ export interface Cause {
   reason: string;
   actorType: ActorType;
   actorId?: string | null;
-  /** Use this instead of reading city_weather (the control message carrying the alert is fresher). */
+  /** Use this instead of reading city_weather: read already in the transaction, or fresher (the control message carrying an alert). */
   weatherAlert?: boolean;
 }
 

@@ -12,6 +12,7 @@ import { type DriverRequestRow, driverRequests, drivers, type SessionRow } from 
 import { ticketFor } from "../../domain/billing.ts";
 import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requests.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
+import { settled } from "../../lib/settled.ts";
 import { lockCp } from "./cp-records.ts";
 import { tellDriver } from "./driver-updates.ts";
 import { findSession, openSession, requestSessionEnd, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
@@ -85,26 +86,36 @@ function expired(work: Work, r: Request): boolean {
   return age > work.ctx.settings.requestMaxAgeS;
 }
 
-/** Sends a charge request's remembered answer again; false when it was never decided. */
-async function answerAgain(work: Work, r: ChargeRequest, keyId: string): Promise<boolean> {
-  const again = await previousAnswer(work, r.request_id);
-  if (again === undefined) return false;
+/** Sends a charge request's remembered answer again. */
+async function answerAgain(work: Work, r: ChargeRequest, again: string, keyId: string): Promise<void> {
   const update = JSON.parse(again) as DriverUpdate;
   // Only the driver who asked hears it again (request ids are the driver's own).
   if (update.driver_id === r.driver_id) await tellDriver(work, update, keyId);
-  return true;
 }
 
 export async function handleChargeRequest(work: Work, r: ChargeRequest, keyId: string): Promise<void> {
-  if (await answerAgain(work, r, keyId)) return;
-  if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" }, keyId);
-  const cp = await lockCp(work, r.cp_id);
-  // Upserting the driver locks its row: two requests of one driver at two CPs are decided one after the other.
-  await work.tx
-    .insert(drivers)
-    .values({ driverId: r.driver_id })
-    .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } });
-  const busy = await sessionInProgressOf(work, r.driver_id);
+  if (expired(work, r)) {
+    // Too old to decide now: answered again if it was decided before, else refused; nothing is locked for it.
+    const again = await previousAnswer(work, r.request_id);
+    if (again !== undefined) return answerAgain(work, r, again, keyId);
+    return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" }, keyId);
+  }
+  // Sent together (pipelined on the transaction's connection, run in this order, so locks are
+  // taken CP first, then driver): the answer given before, if any; the CP's row lock; the
+  // driver's row, upserted, which locks it (two requests of one driver at two CPs are decided one
+  // after the other); the driver's session in progress. A request decided before only hears its
+  // answer again.
+  const [again, cp, , busy] = await settled([
+    previousAnswer(work, r.request_id),
+    lockCp(work, r.cp_id),
+    work.tx
+      .insert(drivers)
+      .values({ driverId: r.driver_id })
+      .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } })
+      .then(() => {}),
+    sessionInProgressOf(work, r.driver_id),
+  ]);
+  if (again !== undefined) return answerAgain(work, r, again, keyId);
   const refusal = decideCharge({
     cpId: r.cp_id,
     cp: cp ? { status: cp.status } : undefined,
@@ -140,7 +151,8 @@ function ticketOf(s: SessionRow): TicketMessage {
  * it gets the answer given before, or the ticket if the session has closed since.
  */
 export async function handleStopRequest(work: Work, r: StopRequest, keyId: string): Promise<void> {
-  const before = await previousDecision(work, r.request_id);
+  // Read together (pipelined): the decision taken before, if any, and the session the request names.
+  const [before, named] = await settled([previousDecision(work, r.request_id), r.session_id ? findSession(work, r.session_id) : Promise.resolve(undefined)]);
   if (before) {
     const closed = before.outcome !== "refused" && before.sessionId ? await findSession(work, before.sessionId) : undefined;
     const update = closed && closed.status !== "IN_PROGRESS" ? ticketOf(closed) : (JSON.parse(before.answer) as DriverUpdate);
@@ -149,10 +161,10 @@ export async function handleStopRequest(work: Work, r: StopRequest, keyId: strin
     return;
   }
   if (expired(work, r)) return refuse(work, r, { code: "expired", reason: "the request is too old; ask again" }, keyId);
-  const named = r.session_id ? await findSession(work, r.session_id) : undefined;
   const cpId = named?.cpId ?? r.cp_id;
-  const cp = await lockCp(work, cpId);
-  const session = r.session_id ? await findSession(work, r.session_id) : cp ? await sessionInProgressAt(work, cpId) : undefined;
+  // The CP's row lock, then the session as it is under that lock (pipelined: run in this order).
+  const [cp, found] = await settled([lockCp(work, cpId), r.session_id ? findSession(work, r.session_id) : sessionInProgressAt(work, cpId)]);
+  const session = r.session_id || cp ? found : undefined;
   const refusal = decideStop({ driverId: r.driver_id, cpId, session });
   if (refusal || !session) return refuse(work, r, refusal ?? { code: "no_session", reason: `you have no charging session at ${cpId}` }, keyId);
   if (session.status !== "IN_PROGRESS") {

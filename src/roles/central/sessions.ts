@@ -10,9 +10,11 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Authorised, LocalSessionStarted, StartSupply, Stopping, StopSupply, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { newStopToken } from "../../crypto/stop-token.ts";
+import { isCityInAlert } from "../../db/repos/weather.ts";
 import { type CpRow, chargingSessions, drivers, type SessionRow } from "../../db/schema/index.ts";
 import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
+import { settled } from "../../lib/settled.ts";
 import { NoActiveKeyError } from "./channel.ts";
 import { type Cause, type Changed, type FactChange, saveCpState } from "./cp-state.ts";
 import { tellDriver } from "./driver-updates.ts";
@@ -69,9 +71,17 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
   const command = await sealCommand(work, cp.cpId, start);
   if (!command) return undefined;
   // The start timeout runs from when the command is published (work.ts, startWaits).
-  const [row] = await work.tx.insert(chargingSessions).values({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: cp.pricePerKwh }).returning();
-  await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, driverId));
-  await settleCp(work, cp, {}, { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId }, row);
+  const [[row], , weatherAlert] = await settled([
+    work.tx.insert(chargingSessions).values({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: cp.pricePerKwh }).returning(),
+    work.tx
+      .update(drivers)
+      .set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` })
+      .where(eq(drivers.driverId, driverId))
+      .then(() => {}),
+    isCityInAlert(work.tx, cp.location),
+  ]);
+  const cause = { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId, weatherAlert } as const;
+  await settleCp(work, cp, {}, cause, row);
   work.send(ctx.topics.cpCommands, command, { sessionId, awaits: "start" });
   const answer: Authorised = {
     type: "authorised",
@@ -216,31 +226,44 @@ function endTime(startedAt: Date, reported?: Date | null): Date {
  * and frees the CP. Without a final reading, the session ends with the last reading applied, at
  * the time the engine took it. Undefined when the session is not in progress (closed already).
  */
-export async function closeSession(work: Work, cp: CpRow, sessionId: string, final: FinalReading): Promise<Ticket | undefined> {
+export async function closeSession(
+  work: Work,
+  cp: CpRow,
+  sessionId: string,
+  final: FinalReading,
+  /** The session's row, locked already in this transaction (lockSession); else it is locked here. */
+  locked?: { row: SessionRow | undefined },
+): Promise<Ticket | undefined> {
   const { ctx } = work;
-  const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
+  const s = locked ? locked.row : await lockSession(work, sessionId);
   if (s?.status !== "IN_PROGRESS") return undefined;
   const endReason = s.pendingEndReason ?? final.reason;
   const endedAt = endTime(s.startedAt, final.endedAt ?? s.lastReadingAt);
   const ticket = ticketOfRow(s, { energyKwh: finalEnergy(s.energyKwh, final.energyKwh), endedAt, endReason });
-  await work.tx
-    .update(chargingSessions)
-    .set({
-      status: "FINISHED",
-      energyKwh: ticket.energy_kwh,
-      costEur: ticket.cost_eur,
-      powerKw: 0,
-      endedAt,
-      endReason,
-      pendingEndReason: null,
-      awaitingUntil: null,
-      updatedAt: sql`now()`,
-    })
-    .where(eq(chargingSessions.sessionId, sessionId));
-  await work.tx
-    .update(drivers)
-    .set({ status: "IDLE", currentSessionId: null, lastSeenAt: sql`now()` })
-    .where(and(eq(drivers.driverId, s.driverId), eq(drivers.currentSessionId, sessionId)));
+  // Independent statements, sent together (pipelined on the transaction's connection).
+  const [, , weatherAlert] = await settled([
+    work.tx
+      .update(chargingSessions)
+      .set({
+        status: "FINISHED",
+        energyKwh: ticket.energy_kwh,
+        costEur: ticket.cost_eur,
+        powerKw: 0,
+        endedAt,
+        endReason,
+        pendingEndReason: null,
+        awaitingUntil: null,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(chargingSessions.sessionId, sessionId))
+      .then(() => {}),
+    work.tx
+      .update(drivers)
+      .set({ status: "IDLE", currentSessionId: null, lastSeenAt: sql`now()` })
+      .where(and(eq(drivers.driverId, s.driverId), eq(drivers.currentSessionId, sessionId)))
+      .then(() => {}),
+    isCityInAlert(work.tx, cp.location),
+  ]);
   const message: TicketMessage = { type: "ticket", ...ticket };
   await tellDriver(work, message);
   work.audit({
@@ -254,9 +277,20 @@ export async function closeSession(work: Work, cp: CpRow, sessionId: string, fin
     details: { ...ticket },
   });
   work.afterCommit(() => ctx.sessions.forget(sessionId));
-  const cause = { reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`, actorType: "system", actorId: ctx.settings.instance } as const;
+  const cause = {
+    reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`,
+    actorType: "system",
+    actorId: ctx.settings.instance,
+    weatherAlert,
+  } as const;
   await settleCp(work, cp, {}, cause, undefined); // the CP's one session in progress was this one
   return ticket;
+}
+
+/** Locks and reads a session's row. */
+export async function lockSession(work: Work, sessionId: string): Promise<SessionRow | undefined> {
+  const [row] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
+  return row;
 }
 
 /** Reasons Central gives a session it closes without the engine's word: the engine's own reason replaces them. */
@@ -268,8 +302,15 @@ const GUESSED_REASONS: readonly EndReason[] = ["engine_no_response", "supply_los
  * end time, the driver gets it again marked as a correction, and the change is audited. Once: a
  * ticket corrected already stays as it is. Undefined when there is nothing to correct.
  */
-export async function correctTicket(work: Work, cp: CpRow, sessionId: string, final: Required<FinalReading>): Promise<Ticket | undefined> {
-  const [s] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
+export async function correctTicket(
+  work: Work,
+  cp: CpRow,
+  sessionId: string,
+  final: Required<FinalReading>,
+  /** The session's row, locked already in this transaction (lockSession); else it is locked here. */
+  locked?: { row: SessionRow | undefined },
+): Promise<Ticket | undefined> {
+  const s = locked ? locked.row : await lockSession(work, sessionId);
   if (!s || s.cpId !== cp.cpId || s.status !== "FINISHED" || !s.endedAt) return undefined;
   const energyKwh = finalEnergy(s.energyKwh, final.energyKwh);
   const endedAt = endTime(s.startedAt, final.endedAt);
