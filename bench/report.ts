@@ -59,13 +59,13 @@ export function renderResults(run: BenchRun): string {
   );
   lines.push("");
   lines.push(
-    "| chargers | Centrals | offered ev/s | applied ev/s | applied telemetry/s | p50 ms | p95 ms | p99 ms | warm-up s | lag start → end | keeps up | Central CPU (cores) | peak RSS MiB | KiB / charger | Central / ceiling | CPU: Kafka / PG / API / load / machine |",
+    "| chargers | Centrals | offered ev/s | applied ev/s | applied telemetry/s | p50 ms | p95 ms | p99 ms | in Central p50 / p99 ms | warm-up s | lag start → end | keeps up | Central CPU (cores) | peak RSS MiB | KiB / charger | Central / ceiling | CPU: Kafka / PG / API / load / machine |",
   );
-  lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | --- |");
+  lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | --- |");
   for (const s of run.steady) {
     const l = s.latencyMs;
     lines.push(
-      `| ${int(s.chargers)} | ${s.centrals} | ${int(s.offeredPerS)} | ${int(s.appliedPerS)} | ${int(s.appliedTelemetryPerS)} | ${int(l?.p50)} | ${int(l?.p95)} | ${int(l?.p99)} | ${s.warmupS === undefined ? "" : `${s.warmupS}${s.caughtUpBeforeWindow ? "" : " (not caught up)"}`} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} | ${s.centralPeakRssMiB.join(" + ")} | ${s.memoryPerChargerKiB} | ${pct(s.appliedPerS / c.pipelinePerS)} | ${s.cpu.kafka} / ${s.cpu.postgres} / ${s.cpu.api} / ${s.cpu.load} / ${pct(s.cpu.machineBusy)} |`,
+      `| ${int(s.chargers)} | ${s.centrals} | ${int(s.offeredPerS)} | ${int(s.appliedPerS)} | ${int(s.appliedTelemetryPerS)} | ${int(l?.p50)} | ${int(l?.p95)} | ${int(l?.p99)} | ${s.centralDelayMs ? `${int(s.centralDelayMs.p50)} / ${int(s.centralDelayMs.p99)}` : "–"} | ${s.warmupS === undefined ? "" : `${s.warmupS}${s.caughtUpBeforeWindow ? "" : " (not caught up)"}`} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} | ${s.centralPeakRssMiB.join(" + ")} | ${s.memoryPerChargerKiB} | ${pct(s.appliedPerS / c.pipelinePerS)} | ${s.cpu.kafka} / ${s.cpu.postgres} / ${s.cpu.api} / ${s.cpu.load} / ${pct(s.cpu.machineBusy)} |`,
     );
   }
   for (const s of run.skipped) lines.push(`| ${int(s.chargers)} | ${s.centrals} | not run: ${s.reason} ||||||||||||||`);

@@ -18,6 +18,7 @@ import { parseMasterKey, randomHex } from "../src/crypto/keys.ts";
 import { groupName } from "../src/roles/group-names.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
+import { type DelaySummary, delayBetween, freePort, scrapeDelay } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, pidsNamed } from "./proc.ts";
@@ -63,6 +64,8 @@ export interface SteadyResult {
   appliedPerS: number;
   appliedTelemetryPerS: number;
   latencyMs?: Summary & { unseen: number; sessions: number };
+  /** Central's own share: CP events from the broker to their batch's commit (its histogram; see central-delay.ts). */
+  centralDelayMs?: DelaySummary;
   /** Seconds from the load's start to the window's: the warm-up, and as long as Central took to catch up after it. */
   warmupS: number;
   /** Whether Central caught up before the window opened (else BENCH_WARMUP_MAX ended the warm-up). */
@@ -163,7 +166,12 @@ class Stage {
     return /url=(\S+)/.exec(line)![1]!.replace(/\/$/, "");
   }
 
+  /** Where each Central's /metrics answers. */
+  readonly metricsUrls: string[] = [];
+
   async startCentrals(): Promise<RoleProcess[]> {
+    const ports = await Promise.all(Array.from({ length: this.centrals }, () => freePort()));
+    this.metricsUrls.push(...ports.map((p) => `http://127.0.0.1:${p}`));
     const started = Array.from({ length: this.centrals }, (_, k) =>
       spawnRole(
         `central-${k + 1}`,
@@ -174,6 +182,7 @@ class Stage {
           DATABASE_URL: this.database!.url,
           EVNET_MASTER_KEY: this.masterKeyHex,
           CENTRAL_INSTANCE_ID: `central-${k + 1}`,
+          CENTRAL_METRICS_PORT: String(ports[k]),
           MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.env.heartbeatS),
           ...controlKeyEnv(),
         },
@@ -329,6 +338,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const endCpu = beginAll(stage.cpuMeters(cs, { api: apiRole, load }));
     const t0 = performance.now();
     const applied0 = await stage.applied();
+    const delay0 = await scrapeDelay(stage.metricsUrls, stage.topics.cpEvents);
     const lagStart = await stage.lag();
     const lagSeries: [number, number][] = [[0, lagStart]];
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
@@ -345,6 +355,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     clearInterval(sampling);
     const cpu = endCpu();
     const applied1 = await stage.applied();
+    const delay1 = await scrapeDelay(stage.metricsUrls, stage.topics.cpEvents);
     const t1 = performance.now();
     const lagEnd = await stage.lag();
     lagSeries.push([Math.round((t1 - t0) / 1000), lagEnd]);
@@ -369,6 +380,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       appliedPerS: Math.round(appliedPerS),
       appliedTelemetryPerS: Math.round(appliedPerS * telemetryShare),
       latencyMs: report.latencyMs,
+      centralDelayMs: delayBetween(delay0, delay1),
       warmupS: warmup.seconds,
       caughtUpBeforeWindow: warmup.caughtUp,
       lagStart,

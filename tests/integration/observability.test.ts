@@ -176,6 +176,22 @@ describe("Central's /metrics and probes", () => {
     expect(lag.samples.map((m) => m.labels.topic)).toContain(topics.cpEvents);
     expect(value(families.get("evnet_central_outbox_messages"))).toBe(0);
     expect(families.get("evnet_central_batch_seconds")!.type).toBe("histogram");
+    // The refused message was applied all the same (its batch committed): its delay since the broker took it is counted.
+    const delay = "evnet_central_message_delay_seconds";
+    const onCpEvents = { topic: topics.cpEvents };
+    await waitFor(
+      async () => {
+        families = (await scrape(url)).families;
+        return value(families.get(delay), onCpEvents, `${delay}_count`) === 1;
+      },
+      "the message's delay counted",
+      { timeoutMs: 30_000, everyMs: 500 },
+    );
+    expect(families.get(delay)!.type).toBe("histogram");
+    const seconds = value(families.get(delay), onCpEvents, `${delay}_sum`)!;
+    expect(seconds).toBeGreaterThanOrEqual(0);
+    expect(seconds).toBeLessThan(60); // published after Central was ready, refused within the minute above
+    expect(value(families.get(delay), { ...onCpEvents, le: "60" }, `${delay}_bucket`)).toBe(1);
     expect((await fetch(`${url}/livez`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
   }, 90_000);

@@ -32,6 +32,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
     const done = (run: Run) => {
       ctx.metrics?.applied(ref.topic, run.items?.length ?? 0);
       ctx.metrics?.batchSeconds((performance.now() - started) / 1000);
+      ctx.metrics?.committed(ref.topic, run.messages, Date.now());
     };
     if (!ctx.settings.trackOffsets || first.offset === undefined || last === undefined) {
       const run: Run = { messages };

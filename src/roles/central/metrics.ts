@@ -1,7 +1,8 @@
 /**
  * Central's own figures for Prometheus: messages applied per topic, messages refused by reason,
- * how long batches take, its consumer group's lag (Kafka) and the messages waiting in its outbox.
- * The consumer reports into it through three calls; everything else is read when scraped.
+ * how long batches take, how long messages took from the broker to their commit, its consumer
+ * group's lag (Kafka) and the messages waiting in its outbox. The consumer reports into it
+ * through four calls; everything else is read when scraped.
  */
 import { count } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -18,7 +19,12 @@ export interface CentralMetrics {
   refused(reason: string): void;
   /** A batch's transaction took this long. */
   batchSeconds(seconds: number): void;
+  /** A batch of `topic` was committed at `now` (ms since the epoch): each message's delay since its broker timestamp. */
+  committed(topic: string, messages: readonly { timestamp?: number }[], now: number): void;
 }
+
+/** Buckets of the delay (seconds): fine where a healthy network is (under a second), coarse beyond. */
+const DELAY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300];
 
 const SCRAPE_READ_MS = 2000;
 
@@ -42,6 +48,13 @@ export function createCentralMetrics(
     name: "evnet_central_batch_seconds",
     help: "Time to decode and apply one batch of messages (one database transaction).",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const delays = new Histogram({
+    name: "evnet_central_message_delay_seconds",
+    help: "From a message's timestamp at the broker (set by its producer, on the sender's clock) to the commit of the batch that applied it, by topic: how far behind the chargers and drivers Central's state is.",
+    labelNames: ["topic"],
+    buckets: DELAY_BUCKETS,
     registers: [registry],
   });
   new Gauge({
@@ -83,5 +96,10 @@ export function createCentralMetrics(
     applied: (topic, n) => applied.inc({ topic }, n),
     refused: (reason) => refused.inc({ reason }),
     batchSeconds: (s) => batches.observe(s),
+    committed(topic, messages, now) {
+      const ofTopic = delays.labels({ topic });
+      // A sender's clock ahead of Central's would make a delay negative: counted as none.
+      for (const m of messages) if (m.timestamp !== undefined) ofTopic.observe(Math.max(0, now - m.timestamp) / 1000);
+    },
   };
 }

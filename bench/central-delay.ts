@@ -1,0 +1,69 @@
+/**
+ * Central's share of the latency, from its own histogram: `evnet_central_message_delay_seconds`
+ * (from a message's broker timestamp to the commit of the batch that applied it). The bench
+ * reads each Central's /metrics when the window opens and when it closes; the difference is the
+ * window's messages, and its quantiles are read the way Prometheus' histogram_quantile reads
+ * them (linearly within the bucket they fall in), so they are as fine as the buckets.
+ */
+import { createServer } from "node:net";
+import { parsePrometheusText } from "../tests/support/prometheus-text.ts";
+
+const FAMILY = "evnet_central_message_delay_seconds";
+
+/** Cumulative counts by upper bound (seconds; Infinity last), for one topic, summed over the Centrals. */
+export type Buckets = Map<number, number>;
+
+export async function scrapeDelay(urls: string[], topic: string): Promise<Buckets | undefined> {
+  const total: Buckets = new Map();
+  for (const url of urls) {
+    const res = await fetch(`${url}/metrics`).catch(() => undefined);
+    if (!res?.ok) return undefined;
+    const family = parsePrometheusText(await res.text()).get(FAMILY);
+    if (!family) return undefined; // a Central of a tree without the figure (BENCH_MAIN)
+    for (const s of family.samples) {
+      if (s.name !== `${FAMILY}_bucket` || s.labels.topic !== topic) continue;
+      const le = s.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(s.labels.le);
+      total.set(le, (total.get(le) ?? 0) + s.value);
+    }
+  }
+  return total;
+}
+
+export interface DelaySummary {
+  count: number;
+  p50: number;
+  p99: number;
+}
+
+/** The window's delays (milliseconds): `after` less `before`. */
+export function delayBetween(before: Buckets | undefined, after: Buckets | undefined): DelaySummary | undefined {
+  if (!before || !after) return undefined;
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const count = counts[counts.length - 1] ?? 0;
+  if (count <= 0) return undefined;
+  const quantile = (q: number) => {
+    const rank = q * count;
+    let lower = 0;
+    let below = 0;
+    for (const [i, le] of bounds.entries()) {
+      const upTo = counts[i]!;
+      if (upTo >= rank) {
+        if (le === Number.POSITIVE_INFINITY) return lower * 1000; // beyond the last bound: as Prometheus, its bound
+        return (lower + ((le - lower) * (rank - below)) / Math.max(1, upTo - below)) * 1000;
+      }
+      lower = le;
+      below = upTo;
+    }
+    return lower * 1000;
+  };
+  return { count, p50: Math.round(quantile(0.5)), p99: Math.round(quantile(0.99)) };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
