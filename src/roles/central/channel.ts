@@ -99,17 +99,21 @@ export interface CentralChannel {
   accept(header: EnvelopeHeader, db?: Db): Promise<boolean>;
   /** `accept` for a batch (two statements); one verdict per header, in order. */
   acceptAll(headers: EnvelopeHeader[], db?: Db): Promise<boolean[]>;
-  /** Seals a Central -> CP message under the CP's active key, keyed by the CP (topics.cpCommands). */
-  sealForCp(cpId: string, payload: unknown): Promise<OutgoingMessage>;
+  /**
+   * Seals a Central -> CP message under the CP's active key, keyed by the CP (topics.cpCommands).
+   * `handle`: the transaction of the unit of work sealing it, which then reads what it must (see
+   * `inTransaction` below).
+   */
+  sealForCp(cpId: string, payload: unknown, handle?: Db): Promise<OutgoingMessage>;
   /**
    * Seals a Central -> driver message, keyed by the driver (topics.driverUpdates): under `keyId`
    * when given (the key its request came under), else under the driver's active key.
    */
-  sealForDriver(driverId: string, payload: unknown, keyId?: string): Promise<OutgoingMessage>;
+  sealForDriver(driverId: string, payload: unknown, keyId?: string, handle?: Db): Promise<OutgoingMessage>;
   /** Seals each under its driver's active key (one lookup for all); undefined for a driver without one. */
   sealForDrivers(updates: { driverId: string; payload: unknown }[]): Promise<(OutgoingMessage | undefined)[]>;
-  /** Applies a control message to the key cache and says how the CP's state should change. */
-  onControl(message: ControlMessage): Promise<ControlEffect>;
+  /** Applies a control message to the key cache and says how the CP's state should change (`handle`: as for sealForCp). */
+  onControl(message: ControlMessage, handle?: Db): Promise<ControlEffect>;
   /** Forgets what is cached about a key holder's keys. */
   invalidate(subject: Subject): void;
 }
@@ -194,12 +198,26 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     return readingRevocations;
   }
 
+  /**
+   * Before using what is cached: the revocations read when they are due. A unit of work (`handle`
+   * is its transaction) does not wait for that read, which takes a connection of the pool: a
+   * transaction waiting for a second connection could wait for ever once every connection is held
+   * by transactions doing the same (more partitions applied at once than connections). It goes on
+   * with what is cached, as it would have a moment before; what opens a message always waits.
+   */
+  function revocationsFollowed(handle: Db): Promise<void> | undefined {
+    const reading = followRevocations();
+    if (!reading || handle === db) return reading;
+    reading.catch(() => {}); // whoever waits for it hears of a failure; this one does not wait
+    return undefined;
+  }
+
   /** A key by id, of the kind of holder the message claims; a revoked key stays revoked, so only unrevoked ones are read again. */
-  async function lookup(keyId: string, subject: Subject): Promise<KeyInfo | undefined> {
-    await followRevocations();
+  async function lookup(keyId: string, subject: Subject, handle: Db = db): Promise<KeyInfo | undefined> {
+    await revocationsFollowed(handle);
     const cached = keys.get(keyId);
     if (fresh(cached)) return cached;
-    const [row] = await KEY_STORES[subject.type].find(db, [keyId]);
+    const [row] = await KEY_STORES[subject.type].find(handle, [keyId]);
     if (!row) {
       keys.delete(keyId);
       return undefined;
@@ -261,14 +279,14 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     });
   }
 
-  async function sealWith(subject: Subject, keyId: string, payload: unknown): Promise<OutgoingMessage> {
-    const info = await lookup(keyId, subject);
+  async function sealWith(subject: Subject, keyId: string, payload: unknown, handle: Db = db): Promise<OutgoingMessage> {
+    const info = await lookup(keyId, subject, handle);
     if (!info || info.subject !== subjectName(subject)) throw new NoActiveKeyError(subject);
     return { key: subject.id, value: seal({ sub: info.subject, kid: keyId, sender, seq: counter.next() }, info.key, payload) };
   }
 
-  async function sealForActive(subject: Subject, payload: unknown): Promise<OutgoingMessage> {
-    const [sealed] = await sealForActives(subject.type, [{ id: subject.id, payload }]);
+  async function sealForActive(subject: Subject, payload: unknown, handle: Db = db): Promise<OutgoingMessage> {
+    const [sealed] = await sealForActives(subject.type, [{ id: subject.id, payload }], handle);
     if (!sealed) throw new NoActiveKeyError(subject);
     return sealed;
   }
@@ -277,8 +295,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
    * Seals each payload under its holder's active key; undefined for a holder without one. The
    * active keys due a re-check are read in one query for all of them (with the keys themselves).
    */
-  async function sealForActives(type: SubjectType, items: { id: string; payload: unknown }[]): Promise<(OutgoingMessage | undefined)[]> {
-    await followRevocations();
+  async function sealForActives(type: SubjectType, items: { id: string; payload: unknown }[], handle: Db = db): Promise<(OutgoingMessage | undefined)[]> {
+    await revocationsFollowed(handle);
     const now = Date.now();
     const due = [...new Set(items.map((i) => i.id))].filter((id) => {
       const active = activeKeyOf.get(subjectName({ type, id }));
@@ -286,7 +304,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     });
     if (due.length) {
       const found = new Set<string>();
-      for (const row of await KEY_STORES[type].active(db, due)) {
+      for (const row of await KEY_STORES[type].active(handle, due)) {
         if (!remember(row)) continue;
         activeKeyOf.set(subjectName(row.subject), { keyId: row.keyId, checkedAt: Date.now() });
         found.add(row.subject.id);
@@ -310,9 +328,9 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   }
 
   /** Tells a CP its key is revoked, under that key; never throws (the monitor also polls). */
-  async function sendRevocationNotice(cpId: string, keyId: string, reason: string): Promise<void> {
+  async function sendRevocationNotice(cpId: string, keyId: string, reason: string, handle: Db = db): Promise<void> {
     try {
-      await bus.publish(topics.cpCommands, [await sealWith({ type: "cp", id: cpId }, keyId, keyRevokedNotice(cpId, keyId, reason))]);
+      await bus.publish(topics.cpCommands, [await sealWith({ type: "cp", id: cpId }, keyId, keyRevokedNotice(cpId, keyId, reason), handle)]);
     } catch (err) {
       log.warn("could not send a revocation notice", { cp_id: cpId, key_id: keyId, err });
     }
@@ -412,8 +430,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       );
     },
 
-    sealForCp(cpId, payload) {
-      return sealForActive({ type: "cp", id: cpId }, payload);
+    sealForCp(cpId, payload, handle) {
+      return sealForActive({ type: "cp", id: cpId }, payload, handle);
     },
 
     sealForDrivers(updates) {
@@ -423,24 +441,24 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       );
     },
 
-    sealForDriver(driverId, payload, keyId) {
+    sealForDriver(driverId, payload, keyId, handle) {
       const subject: Subject = { type: "driver", id: driverId };
-      return keyId ? sealWith(subject, keyId, payload) : sealForActive(subject, payload);
+      return keyId ? sealWith(subject, keyId, payload, handle) : sealForActive(subject, payload, handle);
     },
 
-    async onControl(message) {
+    async onControl(message, handle = db) {
       if (message.type === "cp_authenticated") {
         channel.invalidate({ type: "cp", id: message.cp_id });
-        const key = await findKey(db, message.key_id);
+        const key = await findKey(handle, message.key_id);
         const stillActive = key !== undefined && key.cpId === message.cp_id && key.revokedAt === null;
         return stillActive ? { transition: { to: "ACTIVE", reason: "authenticated" } } : {};
       }
       if (message.type === "key_revoked") {
         channel.invalidate({ type: "cp", id: message.cp_id });
         // Re-authenticated already (the control messages raced): the new key stands.
-        if (await findActiveKey(db, message.cp_id)) return {};
-        const held = await newestOf(db, message.key_ids);
-        if (held && held.cpId === message.cp_id && noticeDue(held.keyId)) await sendRevocationNotice(message.cp_id, held.keyId, message.reason);
+        if (await findActiveKey(handle, message.cp_id)) return {};
+        const held = await newestOf(handle, message.key_ids);
+        if (held && held.cpId === message.cp_id && noticeDue(held.keyId)) await sendRevocationNotice(message.cp_id, held.keyId, message.reason, handle);
         return { transition: { to: "STOPPED", reason: KEY_REVOKED_REASON } };
       }
       return {};

@@ -28,7 +28,7 @@ export async function applyControl(work: Work, message: ControlMessage): Promise
 }
 
 async function channelChange(work: Work, message: Extract<ControlMessage, { type: "cp_authenticated" | "key_revoked" }>): Promise<void> {
-  const effect = await work.ctx.channel.onControl(message);
+  const effect = await work.ctx.channel.onControl(message, work.tx);
   if (!effect.transition) return;
   const cp = await lockCp(work, message.cp_id);
   if (!cp) return;

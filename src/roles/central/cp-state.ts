@@ -97,7 +97,7 @@ export async function saveCpState(work: Work, cp: CpRow, change: FactChange, cau
  */
 async function tellAvailability(work: Work, cpId: string, available: boolean, reason: string): Promise<void> {
   try {
-    work.send(work.ctx.topics.cpCommands, await work.ctx.channel.sealForCp(cpId, { type: "set_availability", available, reason }));
+    work.send(work.ctx.topics.cpCommands, await work.ctx.channel.sealForCp(cpId, { type: "set_availability", available, reason }, work.tx));
   } catch (err) {
     if (!(err instanceof NoActiveKeyError)) throw err;
   }

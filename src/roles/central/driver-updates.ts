@@ -14,7 +14,7 @@ import type { Work } from "./work.ts";
 export async function tellDriver(work: Work, update: DriverUpdate, keyId?: string): Promise<string> {
   const value = JSON.stringify(update);
   try {
-    work.send(work.ctx.topics.driverUpdates, await work.ctx.channel.sealForDriver(update.driver_id, update, keyId));
+    work.send(work.ctx.topics.driverUpdates, await work.ctx.channel.sealForDriver(update.driver_id, update, keyId, work.tx));
   } catch (err) {
     if (!(err instanceof NoActiveKeyError)) throw err;
     work.ctx.log.warn("cannot tell a driver anything: it has no working key", { driver_id: update.driver_id, type: update.type });

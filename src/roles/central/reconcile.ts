@@ -30,11 +30,11 @@ export async function stopStraySupply(work: Work, cpId: string, sessionId: strin
   if (strayStopsSent.size > 10_000) strayStopsSent.clear();
   try {
     const known = session && session.cpId === cpId;
-    const command = await work.ctx.channel.sealForCp(cpId, {
-      type: "stop_supply",
-      session_id: sessionId,
-      reason: known ? (session.endReason ?? "operator_stop") : "unknown_session",
-    });
+    const command = await work.ctx.channel.sealForCp(
+      cpId,
+      { type: "stop_supply", session_id: sessionId, reason: known ? (session.endReason ?? "operator_stop") : "unknown_session" },
+      work.tx,
+    );
     work.send(work.ctx.topics.cpCommands, command);
   } catch (err) {
     work.ctx.log.warn("could not tell an engine to stop a closed session", { cp_id: cpId, session_id: sessionId, err });
@@ -103,7 +103,7 @@ export async function askEnginesThatDisagree(work: Work, reports: [string, Engin
       monitor_says: supply?.session_id ?? "idle",
     });
     try {
-      work.send(work.ctx.topics.cpCommands, await work.ctx.channel.sealForCp(cpId, { type: "report_state" }));
+      work.send(work.ctx.topics.cpCommands, await work.ctx.channel.sealForCp(cpId, { type: "report_state" }, work.tx));
     } catch (err) {
       work.ctx.log.warn("could not ask an engine what it supplies", { cp_id: cpId, err });
     }

@@ -51,7 +51,7 @@ function newSessionId(): string {
 /** Seals a command for the CP's engine; undefined when the CP has no working key. */
 async function sealCommand(work: Work, cpId: string, command: StartSupply | StopSupply) {
   try {
-    return await work.ctx.channel.sealForCp(cpId, command);
+    return await work.ctx.channel.sealForCp(cpId, command, work.tx);
   } catch (err) {
     if (err instanceof NoActiveKeyError) return undefined;
     throw err;
