@@ -16,7 +16,7 @@ import { settled } from "../../lib/settled.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
 import { askEnginesThatDisagree, engineState, stopStraySupply } from "./reconcile.ts";
 import { keepSamples } from "./samples.ts";
-import { closeSession, correctTicket, findSession, lockSession, openLocalSession } from "./sessions.ts";
+import { closeSession, correctTicket, lockSession, openLocalSession } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 /** One reading as it came: its sequence, its envelope and where it was read (for an audit entry). */
@@ -297,22 +297,23 @@ export function heartbeatsUpdate(rows: { id: string; i: number; q: number; m: nu
 }
 
 async function applyStateEvent(work: Work, cpId: string, event: Exclude<CpEvent, Telemetry | { type: "heartbeat" }>): Promise<void> {
-  // A final reading's session is locked with its CP: both statements sent together (pipelined,
-  // run in this order: the CP's lock is taken first, as everywhere).
-  const [cp, session] =
-    event.type === "supply_ended" ? await settled([lockCp(work, cpId), lockSession(work, event.session_id)]) : [await lockCp(work, cpId), undefined];
+  // The session an engine's supply event names is locked with its CP: both statements sent
+  // together (pipelined, run in this order: the CP's lock is taken first, as everywhere).
+  const named = event.type === "supply_started" || event.type === "supply_refused" || event.type === "supply_ended" ? event.session_id : undefined;
+  const [cp, session] = named ? await settled([lockCp(work, cpId), lockSession(work, named)]) : [await lockCp(work, cpId), undefined];
   if (!cp) {
     work.ctx.log.warn("event from an unregistered charging point dropped", { cp_id: cpId, type: event.type });
     return;
   }
+  const locked = { row: session };
   switch (event.type) {
     case "supply_started":
-      return supplyStarted(work, cpId, event.session_id);
+      return supplyStarted(work, cpId, event.session_id, session);
     case "supply_refused":
-      await closeSession(work, cp, event.session_id, { reason: "engine_refused" });
+      await closeSession(work, cp, event.session_id, { reason: "engine_refused" }, locked);
       return;
     case "supply_ended":
-      return supplyEnded(work, cp, event, { row: session });
+      return supplyEnded(work, cp, event, locked);
     case "engine_status":
       return engineStatus(work, cp, event);
     case "local_session_started":
@@ -353,8 +354,8 @@ async function cpInfo(work: Work, cp: CpRow, e: CpInfo): Promise<void> {
   });
 }
 
-async function supplyStarted(work: Work, cpId: string, sessionId: string): Promise<void> {
-  const session = await findSession(work, sessionId);
+/** `session`: the row of the session it names, locked with the CP. */
+async function supplyStarted(work: Work, cpId: string, sessionId: string, session: SessionRow | undefined): Promise<void> {
   if (!session || session.cpId !== cpId || session.status !== "IN_PROGRESS") return stopStraySupply(work, cpId, sessionId);
   await work.tx
     .update(chargingSessions)
