@@ -5,7 +5,6 @@
  * window's messages, and its quantiles are read the way Prometheus' histogram_quantile reads
  * them (linearly within the bucket they fall in), so they are as fine as the buckets.
  */
-import { createServer } from "node:net";
 import { parsePrometheusText } from "../tests/support/prometheus-text.ts";
 
 const FAMILY = "evnet_central_message_delay_seconds";
@@ -58,12 +57,4 @@ export function delayBetween(before: Buckets | undefined, after: Buckets | undef
     return lower * 1000;
   };
   return { count, p50: Math.round(quantile(0.5)), p99: Math.round(quantile(0.99)) };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
