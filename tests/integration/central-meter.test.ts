@@ -184,9 +184,14 @@ describe("a session the engine does not close itself", () => {
     } finally {
       bus.refused.delete(topics.cpCommands);
     }
-    // Sent from the outbox now: the engine gets the stop and answers within the grace.
+    const released = Date.now();
+    // Sent from the outbox now: the engine gets the stop and answers within the grace. The wait
+    // starts once the stop is published (it commits a moment after the engine may have it), and
+    // runs from then, not from when the stop was decided (GRACE_S + 3 s earlier).
     await waitFor(() => cp.commands.some((c) => c.type === "stop_supply" && c.session_id === sessionId), "the stop at the engine", { timeoutMs: 20_000 });
-    expect((await sessionRow(handle.db, sessionId))?.awaitingUntil).not.toBeNull();
+    let until: Date | null | undefined;
+    await waitFor(async () => (until = (await sessionRow(handle.db, sessionId))?.awaitingUntil) != null, "the wait started");
+    expect(until!.getTime()).toBeGreaterThanOrEqual(released + GRACE_S * 1000 - 1000); // PostgreSQL's clock against the test's: a second of slack
     await cp.fromEngine(finalReading(sessionId, 0.03, new Date()));
     expect(await ticketOf(sessionId)).toMatchObject({ energy_kwh: 0.03, end_reason: "driver_stop" });
     expect(ticketsOf(sessionId)).toHaveLength(1);
