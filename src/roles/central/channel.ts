@@ -101,13 +101,14 @@ export interface CentralChannel {
   acceptAll(headers: EnvelopeHeader[], db?: Db): Promise<boolean[]>;
   /**
    * Seals a Central -> CP message under the CP's active key, keyed by the CP (topics.cpCommands).
-   * `handle`: the transaction of the unit of work sealing it, which then reads what it must (see
-   * `inTransaction` below).
+   * `handle`: the transaction of the unit of work sealing it, through which the keys are then read
+   * (see `revocationsFollowed` below: a unit of work never waits for the pool).
    */
   sealForCp(cpId: string, payload: unknown, handle?: Db): Promise<OutgoingMessage>;
   /**
    * Seals a Central -> driver message, keyed by the driver (topics.driverUpdates): under `keyId`
-   * when given (the key its request came under), else under the driver's active key.
+   * when given (the key its request came under), else under the driver's active key (`handle`:
+   * as for sealForCp).
    */
   sealForDriver(driverId: string, payload: unknown, keyId?: string, handle?: Db): Promise<OutgoingMessage>;
   /** Seals each under its driver's active key (one lookup for all); undefined for a driver without one. */
