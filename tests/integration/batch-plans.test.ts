@@ -102,7 +102,7 @@ describe("a batch's statements on a network of 1,000 CPs, each charging", () => 
 
   test("readings, heartbeats and sequences are written through the indexes", async () => {
     const at = new Date().toISOString();
-    const readings = few.map((g) => ({ id: `S-${g}-open`, cp: `CP_${g}`, p: 7, e: 1, c: 0.3, q: 5, m: 5, t: at }));
+    const readings = few.map((g) => ({ id: `S-${g}-open`, cp: `CP_${g}`, p: 7, e: 1, c: 0.3, q: 5, m: 5, t: at, k: g % 2 === 0 }));
     expect(await tablesReadWhole(readingsUpdate(readings))).toEqual([]);
     expect(await tablesReadWhole(heartbeatsUpdate(few.map((g) => ({ id: `CP_${g}`, i: 5, q: 9, m: 9 }))))).toEqual([]);
     expect(await tablesReadWhole(sequencesUpdate(few.map((g) => ({ k: `k-${g}`, s: `monitor:CP_${g}`, q: 9 }))))).toEqual([]);
@@ -123,15 +123,23 @@ describe("a batch's statements on a network of 1,000 CPs, each charging", () => 
     const { db } = database;
     await db
       .transaction(async (tx) => {
-        // Two sessions in progress take their readings; a closed one and one whose last reading is newer do not.
+        // Two sessions in progress take their readings; a closed one and one whose last reading is
+        // newer do not. Of the readings due as samples (k), only those a session took are kept.
         const readings = [
-          { id: "S-1-open", cp: "CP_1", p: 7, e: 1.5, c: 0.45, q: 10, m: 10, t: at },
-          { id: "S-2-open", cp: "CP_2", p: 7, e: 2, c: 0.6, q: 10, m: 10, t: at },
-          { id: "S-3-1", cp: "CP_3", p: 7, e: 2, c: 0.6, q: 10, m: 10, t: at },
-          { id: "S-4-open", cp: "CP_4", p: 7, e: 2, c: 0.6, q: 10, m: 0, t: at },
+          { id: "S-1-open", cp: "CP_1", p: 7, e: 1.5, c: 0.45, q: 10, m: 10, t: at, k: true },
+          { id: "S-2-open", cp: "CP_2", p: 7, e: 2, c: 0.6, q: 10, m: 10, t: at, k: false },
+          { id: "S-3-1", cp: "CP_3", p: 7, e: 2, c: 0.6, q: 10, m: 10, t: at, k: true },
+          { id: "S-4-open", cp: "CP_4", p: 7, e: 2, c: 0.6, q: 10, m: 0, t: at, k: true },
         ];
-        const written = rowsOf<{ session_id: string }>(await tx.execute(readingsUpdate(readings))).map((r) => r.session_id);
-        expect(written.sort()).toEqual(["S-1-open", "S-2-open"]);
+        const written = rowsOf<{ session_id: string; k: boolean }>(await tx.execute(readingsUpdate(readings)));
+        expect(written.map((r) => [r.session_id, r.k]).sort()).toEqual([
+          ["S-1-open", true],
+          ["S-2-open", false],
+        ]);
+        const samples = rowsOf<{ session_id: string; cp_id: string; power_kw: number; energy_kwh: number }>(
+          await tx.execute(sql`select session_id, cp_id, power_kw, energy_kwh from session_samples`),
+        );
+        expect(samples).toEqual([{ session_id: "S-1-open", cp_id: "CP_1", power_kw: 7, energy_kwh: 1.5 }]);
         const beats = rowsOf<{ cp_id: string }>(
           await tx.execute(
             heartbeatsUpdate([

@@ -12,7 +12,7 @@ import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.
 import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
-import { type Database, openDatabase } from "../../src/db/client.ts";
+import { type Database, openDatabase, rowsOf } from "../../src/db/client.ts";
 import { auditEvents, busOffsets, chargingPoints, cityWeather, driverRequests } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
@@ -97,6 +97,12 @@ async function ticketOf(sessionId: string): Promise<TicketMessage> {
     return found !== undefined;
   }, `the ticket of ${sessionId}`);
   return found!;
+}
+
+/** The energy of each reading kept for a session's chart, oldest first. */
+async function samplesOf(sessionId: string): Promise<number[]> {
+  const rows = await handle.db.execute(sql`select energy_kwh from session_samples where session_id = ${sessionId} order by at`);
+  return rowsOf<{ energy_kwh: number }>(rows).map((r) => r.energy_kwh);
 }
 
 async function authorisedSession(cp: StandInCp, driverId: string): Promise<string> {
@@ -334,6 +340,9 @@ describe("messages that change nothing", () => {
     expect(reasons.some((r) => r.startsWith("tampered"))).toBe(true);
     expect(reasons.some((r) => r.startsWith("replayed"))).toBe(true);
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.01);
+    // The genuine reading, the session's first, was kept for its chart; neither the forged one
+    // nor the replayed copy was.
+    expect(await samplesOf(sessionId)).toEqual([0.01]);
     await ask("D_TAMPER", cp.cpId, "stop_request");
     await cp.fromEngine({
       type: "supply_ended",

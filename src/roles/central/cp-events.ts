@@ -15,7 +15,7 @@ import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
 import { askEnginesThatDisagree, engineState, stopStraySupply } from "./reconcile.ts";
-import { keepSamples } from "./samples.ts";
+import { sampleDue, samplesKept } from "./samples.ts";
 import { closeSession, correctTicket, lockSession, openLocalSession } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
@@ -79,18 +79,23 @@ export class CpEventBatch {
     await applyStateEvent(this.work, cpId, event);
   }
 
-  /** Writes the collected readings and heartbeats. */
+  /**
+   * Writes the collected readings and heartbeats. Their statements touch different rows (the
+   * sessions', the CPs') and go out together, pipelined on the transaction's connection, the
+   * CPs' first (the order every transaction locks in: CP, then session). What a heartbeat then
+   * changes in its CP's state (a fault, a reconnection) comes once the readings are written, as
+   * before: a session a fault closes is billed for the batch's reading.
+   */
   async flush(): Promise<void> {
-    if (this.telemetry.size) {
-      const pending = [...this.telemetry.values()];
-      this.telemetry.clear();
-      await applyTelemetry(this.work, pending);
-    }
-    if (this.heartbeats.size) {
-      const pending = [...this.heartbeats.entries()];
-      this.heartbeats.clear();
-      await applyHeartbeats(this.work, pending);
-    }
+    const telemetry = [...this.telemetry.values()];
+    const heartbeats = [...this.heartbeats.entries()];
+    this.telemetry.clear();
+    this.heartbeats.clear();
+    const [beats] = await settled([
+      heartbeats.length ? writeHeartbeats(this.work, heartbeats) : Promise.resolve([]),
+      telemetry.length ? applyTelemetry(this.work, telemetry) : Promise.resolve(),
+    ]);
+    if (beats.length) await heartbeatEffects(this.work, heartbeats, beats);
   }
 }
 
@@ -114,7 +119,8 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
     rows.push({ p, energy, cost: costOf(energy, s.pricePerKwh), driverId: s.driverId, startedAt: s.startedAt });
   }
   // A session takes its newest reading only if every reading of the batch is after its last one.
-  const taken = await writeReadings(work, rows, (p) => p.seen.reduce((min, r) => Math.min(min, r.seq), p.seq));
+  const now = Date.now();
+  const taken = await writeReadings(work, rows, (p) => p.seen.reduce((min, r) => Math.min(min, r.seq), p.seq), now);
   const notTaken = rows.filter((r) => !taken.has(r.p.t.session_id));
   if (strays.length || notTaken.length) {
     // The session's row is the replay guard of its readings (sequences.ts): a reading not after
@@ -137,14 +143,10 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
       const row = lastOf(r.p);
       return row?.open && r.p.seq > row.last;
     });
-    for (const id of await writeReadings(work, again, (p) => p.seq)) taken.add(id);
+    for (const id of await writeReadings(work, again, (p) => p.seq, now)) taken.add(id);
     for (const p of strays) if (!(p.seq <= (lastOf(p)?.last ?? -1))) await stopStraySupply(work, p.cpId, p.t.session_id);
   }
   const applied = rows.filter((r) => taken.has(r.p.t.session_id));
-  await keepSamples(
-    work,
-    applied.map((r) => ({ sessionId: r.p.t.session_id, cpId: r.p.cpId, powerKw: r.p.t.power_kw, energyKwh: r.energy })),
-  );
   for (const r of applied) {
     const progress: Progress = {
       type: "progress",
@@ -166,16 +168,32 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
 
 /**
  * Writes each session's newest reading where the session is in progress at that CP and its
- * last reading is before `after(p)`; returns the sessions written.
+ * last reading is before `after(p)`, keeping those due as samples for the charts (samples.ts)
+ * in the same statement; returns the sessions written.
  */
-async function writeReadings(work: Work, rows: SessionReadings[], after: (p: PendingTelemetry) => number): Promise<Set<string>> {
+async function writeReadings(work: Work, rows: SessionReadings[], after: (p: PendingTelemetry) => number, now: number): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
-  const readings = rows.map((r) => ({ id: r.p.t.session_id, cp: r.p.cpId, p: r.p.t.power_kw, e: r.energy, c: r.cost, q: r.p.seq, m: after(r.p), t: r.p.t.at }));
-  const result = await work.tx.execute(readingsUpdate(readings));
-  return new Set(rowsOf<{ session_id: string }>(result).map((r) => r.session_id));
+  const readings = rows.map((r) => ({
+    id: r.p.t.session_id,
+    cp: r.p.cpId,
+    p: r.p.t.power_kw,
+    e: r.energy,
+    c: r.cost,
+    q: r.p.seq,
+    m: after(r.p),
+    t: r.p.t.at,
+    k: sampleDue(r.p.t.session_id, now),
+  }));
+  const written = rowsOf<{ session_id: string; k: boolean }>(await work.tx.execute(readingsUpdate(readings)));
+  const kept = written.filter((r) => r.k).map((r) => r.session_id);
+  if (kept.length) work.afterCommit(() => samplesKept(kept, now));
+  return new Set(written.map((r) => r.session_id));
 }
 
-/** A session's newest reading as writeReadings passes it: `m`, the sequence its last reading must be before. */
+/**
+ * A session's newest reading as writeReadings passes it: `m`, the sequence its last reading must
+ * be before; `k`, whether it is kept as a sample if the session takes it.
+ */
 export interface ReadingRow {
   id: string;
   cp: string;
@@ -185,20 +203,29 @@ export interface ReadingRow {
   q: number;
   m: number;
   t: string;
+  k: boolean;
 }
 
 /**
  * The readings' statement: one text whatever the batch size (the readings as one JSON
- * parameter, prepared once), the sessions looked up by their ids (keyList).
+ * parameter, prepared once), the sessions looked up by their ids (keyList). The readings a
+ * session took and that are due (`k`) are inserted into session_samples by the same statement:
+ * no round trip of their own, and never a sample of a reading the session refused.
  */
 export function readingsUpdate(readings: ReadingRow[]): SQL {
   return sql`
-    update ${chargingSessions} as s
-       set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
-      from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, m bigint, t timestamptz)
-     where s.session_id = any(${keyList(readings.map((r) => r.id))})
-       and s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.m
-    returning s.session_id`;
+    with taken as (
+      update ${chargingSessions} as s
+         set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
+        from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, m bigint, t timestamptz, k boolean)
+       where s.session_id = any(${keyList(readings.map((r) => r.id))})
+         and s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.m
+      returning s.session_id, s.cp_id, v.p, v.e, v.k),
+    kept as (
+      insert into session_samples (session_id, cp_id, at, power_kw, energy_kwh)
+      select session_id, cp_id, now(), p, e from taken where k
+      on conflict do nothing)
+    select session_id, coalesce(k, false) as k from taken`;
 }
 
 /** The sessions' CP, last reading's sequence and whether they are in progress, as their rows say now. */
@@ -227,7 +254,8 @@ function auditReplayed(work: Work, cpId: string, r: ReadingSeen, reason: string)
   });
 }
 
-async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]): Promise<void> {
+/** Writes each CP's newest heartbeat its row takes (refusing and auditing a replayed one); returns the rows written. */
+async function writeHeartbeats(work: Work, pending: [string, PendingHeartbeat][]): Promise<HeartbeatUpdated[]> {
   pending.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const earliest = (h: PendingHeartbeat) => h.seen.reduce((min, r) => Math.min(min, r.seq), h.seq);
   // A CP takes its newest heartbeat only if every heartbeat of the batch is after its last one.
@@ -255,6 +283,11 @@ async function applyHeartbeats(work: Work, pending: [string, PendingHeartbeat][]
     if (again.length)
       updated.push(...rowsOf<HeartbeatUpdated>(await work.tx.execute(heartbeatsUpdate(again.map(([id, h]) => ({ id, i: h.intervalS, q: h.seq, m: h.seq }))))));
   }
+  return updated;
+}
+
+/** What the heartbeats written say of their CPs: an engine to ask what it supplies, a fault seen or gone, a CP heard again. */
+async function heartbeatEffects(work: Work, pending: [string, PendingHeartbeat][], updated: HeartbeatUpdated[]): Promise<void> {
   const engineOf = new Map(pending.map(([cpId, h]) => [cpId, h.engine]));
   const supplyOf = new Map(pending.map(([cpId, h]) => [cpId, h.supply]));
   await askEnginesThatDisagree(

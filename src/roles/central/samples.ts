@@ -1,25 +1,18 @@
 /**
  * Readings kept for the charts of a charger's page. Every telemetry reading updates its
- * session's row (the latest figures); besides, in the same transaction, Central keeps one
- * reading per session every SAMPLE_EVERY_MS in session_samples — enough to draw a session and a
- * day, at a fifth of a row per supplying charger per second. They are deleted after KEEP_DAYS.
+ * session's row (the latest figures); besides, the same statement keeps one reading per session
+ * every SAMPLE_EVERY_MS in session_samples (cp-events.ts, readingsUpdate) — enough to draw a
+ * session and a day, at a fifth of a row per supplying charger per second. This module decides
+ * which readings are due; they are deleted after KEEP_DAYS.
  */
 import { sql } from "drizzle-orm";
-import { type Db, jsonRows } from "../../db/client.ts";
+import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
-import type { Work } from "./work.ts";
 
 export const SAMPLE_EVERY_MS = 5000;
 export const KEEP_DAYS = 8;
 const PRUNE_EVERY_MS = 3600_000;
 const PRUNE_CHUNK = 10_000;
-
-export interface Reading {
-  sessionId: string;
-  cpId: string;
-  powerKw: number;
-  energyKwh: number;
-}
 
 /** When each session's last kept reading was taken, in this process (its CPs' partitions are its own). */
 const lastKept = new Map<string, number>();
@@ -29,20 +22,15 @@ function forgetStale(now: number): void {
   for (const [id, at] of lastKept) if (now - at > SAMPLE_EVERY_MS * 4) lastKept.delete(id);
 }
 
-/** Keeps the readings that are due (none kept for their session for SAMPLE_EVERY_MS), once the transaction commits. */
-export async function keepSamples(work: Work, readings: Reading[]): Promise<void> {
-  const now = Date.now();
-  const due = readings.filter((r) => now - (lastKept.get(r.sessionId) ?? 0) >= SAMPLE_EVERY_MS);
-  if (due.length === 0) return;
-  const rows = due.map((r) => ({ id: r.sessionId, cp: r.cpId, p: r.powerKw, e: r.energyKwh }));
-  await work.tx.execute(sql`
-    insert into session_samples (session_id, cp_id, at, power_kw, energy_kwh)
-    select v.id, v.cp, now(), v.p, v.e from json_to_recordset(${jsonRows(rows)}::json) as v(id text, cp text, p float8, e float8)
-    on conflict do nothing`);
-  work.afterCommit(() => {
-    forgetStale(now);
-    for (const r of due) lastKept.set(r.sessionId, now);
-  });
+/** Whether a session's reading is due to be kept: none was kept for it for SAMPLE_EVERY_MS. */
+export function sampleDue(sessionId: string, now: number): boolean {
+  return now - (lastKept.get(sessionId) ?? 0) >= SAMPLE_EVERY_MS;
+}
+
+/** The sessions whose reading was kept at `now`, once the transaction that kept it committed. */
+export function samplesKept(sessionIds: string[], now: number): void {
+  forgetStale(now);
+  for (const id of sessionIds) lastKept.set(id, now);
 }
 
 /** Deletes readings older than KEEP_DAYS, now and every hour, a chunk at a time. */
