@@ -14,6 +14,7 @@ import { migrate } from "../src/db/migrate.ts";
 import { chargingPoints, chargingSessions, cpKeys, driverKeys, drivers } from "../src/db/schema/index.ts";
 import { costOf, energyOver, meterKwh } from "../src/domain/billing.ts";
 import { cpId } from "./ceiling.ts";
+import { dropDatabase } from "./drop-database.ts";
 
 /** What the load generator needs to play one charger and its driver. */
 export interface Charger {
@@ -52,10 +53,12 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
   return {
     url: url.toString(),
     name,
-    async drop() {
-      const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${name} with (force)`).finally(() => a.end());
-    },
+    // A step's figures are taken before its database is dropped: one that cannot be dropped
+    // is left, and said so, rather than failing the run and losing them.
+    drop: () =>
+      dropDatabase(serverUrl, name).catch((err: unknown) =>
+        console.error(`bench: could not drop database ${name} (${(err as Error).message}); it is left for you to drop`),
+      ),
   };
 }
 

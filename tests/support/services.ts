@@ -7,6 +7,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
+import { dropDatabase } from "../../bench/drop-database.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 
@@ -41,24 +42,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     name,
-    async drop() {
-      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      try {
-        // An autovacuum worker (a superuser backend) may be visiting the database: WITH (FORCE)
-        // may not end it (42501), so wait for it to finish and try again.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await a.unsafe(`drop database if exists ${name} with (force)`);
-            break;
-          } catch (err) {
-            if ((err as { code?: string }).code !== "42501" || attempt >= 20) throw err;
-            await Bun.sleep(250);
-          }
-        }
-      } finally {
-        await a.end();
-      }
-    },
+    drop: () => dropDatabase(adminUrl, name, { tries: 20, pauseMs: 250 }),
   };
 }
 
