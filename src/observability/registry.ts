@@ -9,7 +9,7 @@ export type { Registry } from "prom-client";
 
 /**
  * prom-client's figures per heap space (`nodejs_heap_space_size_*`): under Bun,
- * v8.getHeapSpaceStatistics walks every object of the heap on the event loop, about 350 ms for a
+ * v8.getHeapSpaceStatistics walks every object of the heap on the event loop, 433–462 ms for a
  * 600 MB heap (Central's at 10,000 chargers), so every scrape held up everything the role was
  * doing. They are left out; the heap's total and used size (`nodejs_heap_size_*`, from
  * process.memoryUsage, a few microseconds) stay.
