@@ -14,17 +14,20 @@
  *   disturbed (the new stream is opened before the old one is closed, so no rebalance);
  * - a rebalance: the client refetches from committed offsets; what this member already handled
  *   is skipped by offset, and messages of a partition it no longer owns are left to the new owner;
+ *   an offset commit the rebalance turns away is sent again after it, for the partitions kept
+ *   (and it never makes the member join again by itself: group-consumer.ts);
  * - the broker goes away (the stream dies, heartbeats stall): the consumer is replaced by a new
  *   one, retried with backoff until the broker answers again. Nothing uncommitted is lost: the
  *   new member starts from the committed offsets.
  */
-import { Consumer, type GroupAssignment, type Message, type MessagesStream } from "@platformatic/kafka";
+import type { Consumer, GroupAssignment, Message, MessagesStream } from "@platformatic/kafka";
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { BatchHandler, BusMessage, SubscribeOptions } from "../bus.ts";
 import type { KafkaSecurity } from "../kafka-security.ts";
 import { closeWithin, describeKafkaError, sleep, withDeadline } from "./calls.ts";
 import { copartitionGroupOptions } from "./copartition-assignor.ts";
+import { GroupConsumer, StaleCommitError } from "./group-consumer.ts";
 import { type Batch, PartitionScheduler } from "./partition-scheduler.ts";
 
 export interface ConsumerTuning {
@@ -53,6 +56,8 @@ const IDLE_POLL_MS = 1_000;
 const PARTITION_FETCH_BYTES = 1_048_576;
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const MAX_REDELIVERY_DELAY_MS = 5_000;
+/** Longest pause before an offset commit a rebalance turned away is sent again. */
+const MAX_COMMIT_PAUSE_MS = 500;
 
 export class KafkaSubscription {
   private consumer: Consumer | undefined;
@@ -106,7 +111,7 @@ export class KafkaSubscription {
 
   private async connect(): Promise<void> {
     const t = this.tuning;
-    const consumer = new Consumer({
+    const consumer = new GroupConsumer({
       clientId: t.clientId,
       bootstrapBrokers: t.bootstrapBrokers,
       connectTimeout: t.connectTimeout,
@@ -308,7 +313,7 @@ export class KafkaSubscription {
     this.scheduler.markHandled(key, last.offset);
     // The partition's next batch may start while its offset travels to the broker. Commits go
     // one at a time, each with the latest offset of every partition handled since the last.
-    this.toCommit.put(key, last);
+    this.toCommit.put(key, last, later);
   }
 
   private owns(topic: string, partition: number): boolean {
@@ -328,6 +333,14 @@ export class KafkaSubscription {
         () => new Error("offset commit timed out"),
       );
     } catch (err) {
+      if (err instanceof StaleCommitError && !this.closed && this.consumer === consumer) {
+        // A rebalance is under way: the heartbeat rejoins, and these offsets go with the next
+        // commit after it (those of partitions this member no longer owns are left out then).
+        this.log.debug("offset commit met a rebalance; sending it again after it", { group: this.options.groupId, reason: err.message });
+        await sleep(Math.min(this.tuning.heartbeatIntervalMs, MAX_COMMIT_PAUSE_MS));
+        for (const m of owned) this.toCommit.put(`${m.topic}:${m.partition}`, m, later);
+        return;
+      }
       // Not fatal: the messages were handled; whoever reads the partitions next sees them again.
       this.log.warn("offset commit failed; these messages may be delivered again", {
         group: this.options.groupId,
@@ -361,6 +374,11 @@ export class KafkaSubscription {
     }
     this.attach(fresh);
   }
+}
+
+/** Of two messages of one partition waiting to be committed, the one further on. */
+function later(waiting: KafkaMessage, next: KafkaMessage): KafkaMessage {
+  return next.offset >= waiting.offset ? next : waiting;
 }
 
 function newSignal(): { promise: Promise<void>; resolve: () => void } {
