@@ -5,7 +5,7 @@
  * draining a backlog) then keeps its group rebalancing (src/bus/kafka/group-consumer.ts).
  *
  * The stale answer is made to happen, not hoped for: member A leads a group whose other member C
- * notices a rebalance only at its next heartbeat, three seconds apart; when B joins, A joins at
+ * notices a rebalance only at its next heartbeat, five seconds apart; when B joins, A joins at
  * once and waits for C, and a commit A sends meanwhile is queued behind its JoinGroup on the
  * coordinator's connection (the broker answers a connection's requests in order), so it is
  * answered under the generation A has just left.
@@ -54,8 +54,8 @@ async function staleCommit(Member: MemberClass, name: string): Promise<Outcome> 
       clientId,
       bootstrapBrokers: kafkaBrokers(),
       groupId,
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 15_000,
+      sessionTimeout: 20_000,
+      rebalanceTimeout: 25_000,
       heartbeatInterval,
       autocommit: false,
       retries: 2,
@@ -65,7 +65,7 @@ async function staleCommit(Member: MemberClass, name: string): Promise<Outcome> 
     return m;
   };
   const a = member(`${name}-a`, 200);
-  const c = member(`${name}-c`, 3_000);
+  const c = member(`${name}-c`, 5_000);
   const b = member(`${name}-b`, 200);
   const streams: { close(): Promise<void> }[] = [];
   const consume = async (m: Member) => streams.push(await m.consume({ topics: [topic], mode: "earliest", autocommit: false }));
@@ -73,15 +73,18 @@ async function staleCommit(Member: MemberClass, name: string): Promise<Outcome> 
   a.on("consumer:group:join", () => joinsOfA++);
 
   let committing: Promise<"committed" | Error> | undefined;
+  let cWasBehind = false;
   const onStart = (context: GroupOperation) => {
     if (committing || context.client !== a || context.operation !== "joinGroup") return;
     // A is joining and waits for C: a commit now is answered after the join, under the old generation.
-    committing = Bun.sleep(300).then(() =>
-      a.commit({ offsets: [{ topic, partition: 0, offset: 1n, leaderEpoch: 0 }] }).then(
+    const cBefore = c.generationId;
+    committing = Bun.sleep(300).then(() => {
+      cWasBehind = c.generationId === cBefore; // C has not joined yet: A's JoinGroup is still waiting
+      return a.commit({ offsets: [{ topic, partition: 0, offset: 1n, leaderEpoch: 0 }] }).then(
         () => "committed" as const,
         (err: Error) => err,
-      ),
-    );
+      );
+    });
   };
   try {
     await consume(a);
@@ -94,8 +97,9 @@ async function staleCommit(Member: MemberClass, name: string): Promise<Outcome> 
     await consume(b);
     await waitFor(() => committing !== undefined, "A to start joining");
     const commit = await committing!;
-    // Long enough for C's heartbeat (every 3 s) to notice one more rebalance, twice over.
-    await Bun.sleep(7_000);
+    expect(cWasBehind).toBe(true);
+    // Long enough for C's heartbeat (every 5 s) to notice one more rebalance, twice over.
+    await Bun.sleep(10_000);
     console.log(
       `${name}: A joined ${joinsOfA} times, generation ${before} → ${a.generationId}; the commit: ${commit instanceof Error ? commit.message : commit}`,
     );
