@@ -47,6 +47,11 @@ export interface SubscribeOptions {
    * bus does not use it.
    */
   batchIntervalMs?: number;
+  /**
+   * Called each time this member has joined its consumer group: once when it starts, then once
+   * per rebalance (Kafka; the in-process bus has no group and never calls it).
+   */
+  onGroupJoin?: () => void;
 }
 
 /** Called with the messages of one partition batch, in order; resolve to commit them. */

@@ -151,11 +151,12 @@ describe("a subscription whose offset commit a rebalance turned away", () => {
       if (context.operation === "joinGroup" && context.client?.clientId?.startsWith(`${prefix}-requeue-a-`)) void Bun.sleep(300).then(releaseHold);
     };
     const seenByA: string[] = [];
+    let joinsOfA = 0;
     const offsetsSeenByA: string[] = [];
     const options = { topics: [topic], groupId, from: "earliest" as const, copartitioned: true };
     try {
       await a.ensureTopics([topic]);
-      await a.subscribe(options, async (batch: BusMessage[]) => {
+      await a.subscribe({ ...options, onGroupJoin: () => joinsOfA++ }, async (batch: BusMessage[]) => {
         for (const m of batch) {
           const value = textDecoder.decode(m.value);
           seenByA.push(value);
@@ -178,6 +179,9 @@ describe("a subscription whose offset commit a rebalance turned away", () => {
       });
       await waitFor(async () => (await a.lag(groupId, [topic])).total === 0, "the group's lag down to 0 after the rebalance", { timeoutMs: 20_000 });
       expect(logged).not.toContain("offset commit failed; these messages may be delivered again");
+      // A joined three times, as the group changed: alone, with C, with B; the turned-away commit added none.
+      await Bun.sleep(3_000);
+      expect(joinsOfA).toBe(3);
       // A kept its partition (the co-partitioned assignment keeps what a member held) and read nothing twice.
       expect(offsetsSeenByA.length).toBeGreaterThan(0);
       expect(new Set(offsetsSeenByA).size).toBe(offsetsSeenByA.length);

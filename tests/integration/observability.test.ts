@@ -175,6 +175,9 @@ describe("Central's /metrics and probes", () => {
     const lag = families.get("evnet_central_consumer_lag_messages")!;
     expect(lag.samples.map((m) => m.labels.topic)).toContain(topics.cpEvents);
     expect(value(families.get("evnet_central_outbox_messages"))).toBe(0);
+    // Alone in its group since it started: joined once, no rebalance since.
+    expect(families.get("evnet_central_group_joins_total")!.type).toBe("counter");
+    expect(value(families.get("evnet_central_group_joins_total"))).toBe(1);
     expect(families.get("evnet_central_batch_seconds")!.type).toBe("histogram");
     // The refused message was applied all the same (its batch committed): its delay since the broker took it is counted.
     const delay = "evnet_central_message_delay_seconds";

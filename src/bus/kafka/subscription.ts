@@ -136,6 +136,7 @@ export class KafkaSubscription {
     consumer.on("consumer:group:join", (joined: { assignments?: GroupAssignment[] }) => {
       const assigned = joined.assignments ?? [];
       this.ownedNumbers = [...new Set(assigned.flatMap((a) => a.partitions))];
+      this.options.onGroupJoin?.();
       (this.options.copartitioned ? this.log.info : this.log.debug).call(this.log, "kafka group joined", {
         group: this.options.groupId,
         partitions: assigned.map((a) => `${a.topic}:${a.partitions.join("+")}`).join(" "),

@@ -103,6 +103,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       maxBatch: config.CENTRAL_MAX_BATCH,
       batchIntervalMs: config.CENTRAL_BATCH_INTERVAL,
       copartitioned: true,
+      onGroupJoin: () => ctx.metrics?.groupJoined(),
     },
     createBatchHandler(ctx),
     log,

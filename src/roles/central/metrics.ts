@@ -1,8 +1,8 @@
 /**
  * Central's own figures for Prometheus: messages applied per topic, messages refused by reason,
  * how long batches take, how long messages took from the broker to their commit, its consumer
- * group's lag (Kafka) and the messages waiting in its outbox. The consumer reports into it
- * through four calls; everything else is read when scraped.
+ * group's lag (Kafka) and how often it joined that group, and the messages waiting in its outbox.
+ * The consumer reports into it through five calls; everything else is read when scraped.
  */
 import { count } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -21,6 +21,8 @@ export interface CentralMetrics {
   batchSeconds(seconds: number): void;
   /** A batch of `topic` was committed at `now` (ms since the epoch): each message's delay since its broker timestamp. */
   committed(topic: string, messages: readonly { timestamp?: number }[], now: number): void;
+  /** This Central joined its consumer group (at start, then at each rebalance). */
+  groupJoined(): void;
 }
 
 /** Buckets of the delay (seconds): fine where a healthy network is (under a second), coarse beyond. */
@@ -55,6 +57,11 @@ export function createCentralMetrics(
     help: "From a message's timestamp at the broker (set by its producer, on the sender's clock) to the commit of the batch that applied it, by topic: how far behind the chargers and drivers Central's state is.",
     labelNames: ["topic"],
     buckets: DELAY_BUCKETS,
+    registers: [registry],
+  });
+  const joins = new Counter({
+    name: "evnet_central_group_joins_total",
+    help: "Times this Central joined its consumer group (Kafka): once at start, then once per rebalance. Rising while no Central starts or stops: the group keeps rebalancing.",
     registers: [registry],
   });
   new Gauge({
@@ -96,6 +103,7 @@ export function createCentralMetrics(
     applied: (topic, n) => applied.inc({ topic }, n),
     refused: (reason) => refused.inc({ reason }),
     batchSeconds: (s) => batches.observe(s),
+    groupJoined: () => joins.inc(),
     committed(topic, messages, now) {
       const ofTopic = delays.labels({ topic });
       // A sender's clock ahead of Central's would make a delay negative: counted as none.
