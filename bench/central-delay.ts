@@ -28,6 +28,20 @@ export async function scrapeDelay(urls: string[], topic: string): Promise<Bucket
   return total;
 }
 
+/**
+ * Each Central's group joins so far (`evnet_central_group_joins_total`): 1 for a Central that
+ * joined once; undefined for one that did not answer or has no such figure (BENCH_MAIN).
+ */
+export async function scrapeGroupJoins(urls: string[]): Promise<(number | undefined)[]> {
+  return Promise.all(
+    urls.map(async (url) => {
+      const res = await fetch(`${url}/metrics`).catch(() => undefined);
+      if (!res?.ok) return undefined;
+      return parsePrometheusText(await res.text()).get("evnet_central_group_joins_total")?.samples[0]?.value;
+    }),
+  );
+}
+
 export interface DelaySummary {
   count: number;
   p50: number;

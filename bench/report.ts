@@ -71,13 +71,17 @@ export function renderResults(run: BenchRun): string {
   for (const s of run.skipped) lines.push(`| ${int(s.chargers)} | ${s.centrals} | not run: ${s.reason} ||||||||||||||`);
   if (run.drain.length) {
     lines.push("");
-    lines.push("**Capacity** (a backlog of telemetry on the topic, then Central started; rate between 10% and 90% of the backlog):");
+    lines.push(
+      "**Capacity** (a backlog of telemetry on the topic, then Central started; rate between 10% and 90% of the backlog; group joins: each Central's, from its start to the drain's end, one more for each rebalance after the group formed):",
+    );
     lines.push("");
-    lines.push("| chargers | Centrals | backlog | applied msg/s | vs pipe ceiling | vs drain ceiling | Central CPU (cores) | PG CPU | peak RSS MiB |");
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    lines.push(
+      "| chargers | Centrals | backlog | applied msg/s | vs pipe ceiling | vs drain ceiling | Central CPU (cores) | PG CPU | peak RSS MiB | group joins |",
+    );
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const d of run.drain)
       lines.push(
-        `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} |`,
+        `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} | ${(d.centralGroupJoins ?? []).map((j) => j ?? "–").join(" + ")} |`,
       );
   }
   if (run.soak?.length) {

@@ -19,7 +19,7 @@ import { groupName } from "../src/roles/group-names.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
 import { freePort } from "../tests/support/network-processes.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
-import { type DelaySummary, delayBetween, scrapeDelay } from "./central-delay.ts";
+import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, pidsNamed } from "./proc.ts";
@@ -97,6 +97,8 @@ export interface DrainResult {
   seconds: number;
   cpu: CpuShare;
   centralPeakRssMiB: number[];
+  /** Each Central's consumer group joins during the drain (a rebalance storm shows here); null where not read. */
+  centralGroupJoins?: (number | null)[];
   centralWarnings: string[];
 }
 
@@ -429,6 +431,7 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
       await Bun.sleep(200);
     }
     const cpu = endCpu();
+    const joins = await scrapeGroupJoins(stage.metricsUrls);
     const seconds = at10 && at90 ? (at90[0] - at10[0]) / 1000 : NaN;
     return {
       kind: "drain",
@@ -439,6 +442,7 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
       seconds: round2(seconds),
       cpu,
       centralPeakRssMiB: cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.peak ?? 0)),
+      centralGroupJoins: joins.map((j) => j ?? null),
       centralWarnings: warningsOf(cs),
     };
   } finally {
