@@ -12,13 +12,18 @@ const FAMILY = "evnet_central_message_delay_seconds";
 /** Cumulative counts by upper bound (seconds; Infinity last), for one topic, summed over the Centrals. */
 export type Buckets = Map<number, number>;
 
+/** One metric family of a Central's /metrics; undefined when it did not answer or has no such figure. */
+async function scrapeFamily(url: string, name: string) {
+  const res = await fetch(`${url}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  return parsePrometheusText(await res.text()).get(name);
+}
+
 export async function scrapeDelay(urls: string[], topic: string): Promise<Buckets | undefined> {
   const total: Buckets = new Map();
   for (const url of urls) {
-    const res = await fetch(`${url}/metrics`).catch(() => undefined);
-    if (!res?.ok) return undefined;
-    const family = parsePrometheusText(await res.text()).get(FAMILY);
-    if (!family) return undefined; // a Central of a tree without the figure (BENCH_MAIN)
+    const family = await scrapeFamily(url, FAMILY);
+    if (!family) return undefined; // did not answer, or a Central of a tree without the figure (BENCH_MAIN)
     for (const s of family.samples) {
       if (s.name !== `${FAMILY}_bucket` || s.labels.topic !== topic) continue;
       const le = s.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(s.labels.le);
@@ -33,13 +38,7 @@ export async function scrapeDelay(urls: string[], topic: string): Promise<Bucket
  * joined once; undefined for one that did not answer or has no such figure (BENCH_MAIN).
  */
 export async function scrapeGroupJoins(urls: string[]): Promise<(number | undefined)[]> {
-  return Promise.all(
-    urls.map(async (url) => {
-      const res = await fetch(`${url}/metrics`).catch(() => undefined);
-      if (!res?.ok) return undefined;
-      return parsePrometheusText(await res.text()).get("evnet_central_group_joins_total")?.samples[0]?.value;
-    }),
-  );
+  return Promise.all(urls.map(async (url) => (await scrapeFamily(url, "evnet_central_group_joins_total"))?.samples[0]?.value));
 }
 
 export interface DelaySummary {

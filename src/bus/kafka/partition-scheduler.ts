@@ -44,6 +44,11 @@ export interface NextBatches<M> {
 /** How far past its bound the queue reads to find the messages of partitions not waiting yet. */
 const BEYOND_BOUND_FOR_OTHER_PARTITIONS = 4;
 
+/** A partition's queue key, "topic:partition": batches and commits are kept by it. */
+export function partitionKey(m: Pick<Positioned, "topic" | "partition">): string {
+  return `${m.topic}:${m.partition}`;
+}
+
 export class PartitionScheduler<M extends Positioned> {
   private readonly queues = new Map<string, M[]>();
   /** Next offset to handle per partition: messages fetched again below it were handled already. */
@@ -73,7 +78,7 @@ export class PartitionScheduler<M extends Positioned> {
   }
 
   add(message: M): void {
-    const key = `${message.topic}:${message.partition}`;
+    const key = partitionKey(message);
     let queue = this.queues.get(key);
     if (!queue) this.queues.set(key, (queue = []));
     queue.push(message);

@@ -28,7 +28,7 @@ import type { KafkaSecurity } from "../kafka-security.ts";
 import { closeWithin, describeKafkaError, sleep, withDeadline } from "./calls.ts";
 import { copartitionGroupOptions } from "./copartition-assignor.ts";
 import { GroupConsumer, StaleCommitError } from "./group-consumer.ts";
-import { type Batch, PartitionScheduler } from "./partition-scheduler.ts";
+import { type Batch, PartitionScheduler, partitionKey } from "./partition-scheduler.ts";
 
 export interface ConsumerTuning {
   clientId: string;
@@ -339,13 +339,13 @@ export class KafkaSubscription {
         // commit after it (those of partitions this member no longer owns are left out then).
         this.log.debug("offset commit met a rebalance; sending it again after it", { group: this.options.groupId, reason: err.message });
         await sleep(Math.min(this.tuning.heartbeatIntervalMs, MAX_COMMIT_PAUSE_MS));
-        for (const m of owned) this.toCommit.put(`${m.topic}:${m.partition}`, m, later);
+        for (const m of owned) this.toCommit.put(partitionKey(m), m, later);
         return;
       }
       // Not fatal: the messages were handled; whoever reads the partitions next sees them again.
       this.log.warn("offset commit failed; these messages may be delivered again", {
         group: this.options.groupId,
-        partitions: owned.map((m) => `${m.topic}:${m.partition}`).join(","),
+        partitions: owned.map(partitionKey).join(","),
         err: describeKafkaError(err),
       });
     }
