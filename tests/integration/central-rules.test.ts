@@ -6,17 +6,22 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, sql } from "drizzle-orm";
-import type { BusMessage } from "../../src/bus/bus.ts";
+import type { BusMessage, OutgoingMessage } from "../../src/bus/bus.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import type { Authorised, Refused, TicketMessage } from "../../src/bus/messages.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { type Database, openDatabase, rowsOf } from "../../src/db/client.ts";
+import { sqlStateOf } from "../../src/db/failures.ts";
 import { auditEvents, busOffsets, chargingPoints, cityWeather, driverRequests } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { createBatchHandler } from "../../src/roles/central/consumer.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
+import { decode } from "../../src/roles/central/items.ts";
+import { AppliedOffsets } from "../../src/roles/central/offsets.ts";
+import { RunGroups } from "../../src/roles/central/run-groups.ts";
+import { OffsetMoved, type Run, type Tracking } from "../../src/roles/central/runs.ts";
 import { deliveriesDone, inWork } from "../../src/roles/central/work.ts";
 import { controlKeyEnv, publishControl } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
@@ -662,6 +667,149 @@ describe("a partition handed over between two Central instances", () => {
       expect(row?.waiting).toBe(true);
     } finally {
       await deadlock.drop();
+    }
+  });
+});
+
+describe("batches of several partitions in one transaction", () => {
+  // Partitions of their own; offsets as Kafka would hand them over.
+  const sealedAt = (sealed: OutgoingMessage, partition: number, offset: number) =>
+    ({ ...sealed, topic: topics.cpEvents, partition, offset: BigInt(offset), timestamp: Date.now() }) as BusMessage;
+  const reading = (cp: StandInCp, sessionId: string, energy: number) =>
+    cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: energy, cost_eur: 0, elapsed_s: 1, at: new Date().toISOString() });
+  const appliedAt = async (partition: number) => {
+    const [row] = await handle.db
+      .select()
+      .from(busOffsets)
+      .where(and(eq(busOffsets.groupId, central.ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, partition)));
+    return row?.nextOffset;
+  };
+  /** Central's context with offsets tracked, batches grouped, and each transaction's number of batches recorded. */
+  const grouped = () => {
+    const transactions: number[] = [];
+    const ctx = {
+      ...central.ctx,
+      settings: { ...central.ctx.settings, trackOffsets: true, partitionsPerTransaction: 6, maxBatch: 2000 },
+      metrics: { ...central.ctx.metrics!, transaction: (n: number) => transactions.push(n) },
+    };
+    return { ctx, transactions };
+  };
+  /** A run of `messages` from offset 0 of `partition`, decoded as the handler decodes it. */
+  const runOf = async (ctx: typeof central.ctx, offsets: AppliedOffsets, partition: number, messages: BusMessage[]) => {
+    const run: Run = { messages, items: await decode(ctx, messages), from: 0n, to: BigInt(messages.length) };
+    const tracking: Tracking = { offsets, ref: { group: ctx.settings.group, topic: topics.cpEvents, partition }, known: new Map() };
+    return { run, tracking };
+  };
+
+  test("the batches of three partitions ready at once go in one transaction: every reading applied, each partition's offset advanced", async () => {
+    const { ctx, transactions } = grouped();
+    const cpList = await Promise.all([0, 1, 2].map((i) => activeCp(`CP_GROUP_${i}`)));
+    const sessions = await Promise.all(cpList.map((cp, i) => authorisedSession(cp, `D_GROUP_${i}`)));
+    const offsets = new AppliedOffsets();
+    const runs = await Promise.all(
+      cpList.map((cp, i) =>
+        runOf(
+          ctx,
+          offsets,
+          80 + i,
+          [0.1, 0.2].map((energy, offset) => sealedAt(reading(cp, sessions[i]!, energy + i), 80 + i, offset)),
+        ),
+      ),
+    );
+    const groups = new RunGroups(ctx, 6, 2000);
+    await Promise.all(runs.map((r) => groups.apply(r.run, r.tracking)));
+    expect(transactions).toEqual([3]);
+    for (const [i, sessionId] of sessions.entries()) {
+      expect(await appliedAt(80 + i)).toBe(2n);
+      expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBeCloseTo(0.2 + i, 6);
+    }
+    // A bound on the messages of one transaction splits the next group (each run has 2).
+    const bounded = new RunGroups(ctx, 6, 3);
+    const more = await Promise.all(
+      cpList.map(async (cp, i) => {
+        const r = await runOf(ctx, offsets, 80 + i, [
+          sealedAt(reading(cp, sessions[i]!, 0.3 + i), 80 + i, 2),
+          sealedAt(reading(cp, sessions[i]!, 0.4 + i), 80 + i, 3),
+        ]);
+        return { ...r, run: { ...r.run, from: 2n, to: 4n } };
+      }),
+    );
+    await Promise.all(more.map((r) => bounded.apply(r.run, r.tracking)));
+    expect(transactions).toEqual([3, 1, 1, 1]);
+    for (const [i, sessionId] of sessions.entries()) {
+      expect(await appliedAt(80 + i)).toBe(4n);
+      expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBeCloseTo(0.4 + i, 6);
+    }
+  });
+
+  test("a partition another instance moved on undoes the group: the others are applied alone, and that one is told where its offset is", async () => {
+    const { ctx, transactions } = grouped();
+    const [moved, kept] = await Promise.all([activeCp("CP_GROUP_MOVED"), activeCp("CP_GROUP_KEPT")]);
+    const [movedSession, keptSession] = await Promise.all([authorisedSession(moved!, "D_GROUP_MOVED"), authorisedSession(kept!, "D_GROUP_KEPT")]);
+    // Another instance applied offset 0 of partition 83 already.
+    await handle.db.insert(busOffsets).values({ groupId: ctx.settings.group, topic: topics.cpEvents, partition: 83, nextOffset: 1n });
+    const offsets = new AppliedOffsets();
+    const [a, b] = await Promise.all([
+      runOf(ctx, offsets, 83, [sealedAt(reading(moved!, movedSession, 0.5), 83, 0), sealedAt(reading(moved!, movedSession, 0.6), 83, 1)]),
+      runOf(ctx, offsets, 84, [sealedAt(reading(kept!, keptSession, 0.7), 84, 0)]),
+    ]);
+    const groups = new RunGroups(ctx, 6, 2000);
+    const outcomes = await Promise.allSettled([groups.apply(a!.run, a!.tracking), groups.apply(b!.run, b!.tracking)]);
+    expect(outcomes[0]!.status).toBe("rejected");
+    const reason = (outcomes[0] as PromiseRejectedResult).reason;
+    expect(reason).toBeInstanceOf(OffsetMoved);
+    expect((reason as OffsetMoved).next).toBe(1n);
+    expect(outcomes[1]!.status).toBe("fulfilled");
+    expect(transactions).toEqual([1]);
+    expect(await appliedAt(83)).toBe(1n);
+    expect(await appliedAt(84)).toBe(1n);
+    expect((await sessionRow(handle.db, movedSession))?.energyKwh).toBe(0);
+    expect((await sessionRow(handle.db, keptSession))?.energyKwh).toBe(0.7);
+  });
+
+  test("a message the database refuses undoes the group: the other partitions are applied, and only that message is set aside", async () => {
+    const { ctx, transactions } = grouped();
+    const [bad, good] = await Promise.all([activeCp("CP_GROUP_BAD"), activeCp("CP_GROUP_GOOD")]);
+    const goodSession = await authorisedSession(good!, "D_GROUP_GOOD");
+    await handle.db.execute(sql`alter table audit_events add constraint group_test_check check (reason is null or reason not like '%refused by test%')`);
+    try {
+      const offsets = new AppliedOffsets();
+      const lastHeartbeatSeq = async () =>
+        Number((await handle.db.select({ seq: chargingPoints.lastHeartbeatSeq }).from(chargingPoints).where(eq(chargingPoints.cpId, bad!.cpId)))[0]?.seq);
+      const beat = () => bad!.monitor.seal({ type: "heartbeat", interval_s: 30, engine: "OK", at: new Date().toISOString() });
+      const badBatch = [
+        sealedAt(bad!.monitor.seal({ type: "engine_status", status: "KO", detail: "refused by test", at: new Date().toISOString() }), 85, 0),
+        sealedAt(beat(), 85, 1),
+      ];
+      const goodBatch = [sealedAt(reading(good!, goodSession, 0.9), 86, 0)];
+      // Alone, the bad partition's run fails on its data; the good one's goes through.
+      const [a, b] = await Promise.all([runOf(ctx, offsets, 85, badBatch), runOf(ctx, offsets, 86, goodBatch)]);
+      const groups = new RunGroups(ctx, 6, 2000);
+      const outcomes = await Promise.allSettled([groups.apply(a!.run, a!.tracking), groups.apply(b!.run, b!.tracking)]);
+      expect(outcomes[0]!.status).toBe("rejected");
+      expect(sqlStateOf((outcomes[0] as PromiseRejectedResult).reason)).toBe("23514");
+      expect(outcomes[1]!.status).toBe("fulfilled");
+      expect(transactions).toEqual([1]);
+      expect(await appliedAt(85)).toBeUndefined();
+      expect(await appliedAt(86)).toBe(1n);
+      expect((await sessionRow(handle.db, goodSession))?.energyKwh).toBe(0.9);
+      // The batch handler, grouping as Central does: the message is set aside, the rest applied.
+      const handler = createBatchHandler(ctx);
+      const nextBeat = sealedAt(beat(), 85, 2);
+      await Promise.all([handler([...badBatch, nextBeat]), handler([sealedAt(reading(good!, goodSession, 1.0), 86, 1)])]);
+      expect(await appliedAt(85)).toBe(3n);
+      expect(await appliedAt(86)).toBe(2n);
+      expect(await lastHeartbeatSeq()).toBe(JSON.parse(String(nextBeat.value)).seq);
+      expect(await cpStatus(handle.db, bad!.cpId)).toBe("ACTIVE");
+      expect((await sessionRow(handle.db, goodSession))?.energyKwh).toBe(1.0);
+      const letters = rowsOf<{ partition: number; offset: string; code: string }>(
+        await handle.db.execute(
+          sql`select partition, "offset"::text as "offset", code from dead_letters where topic = ${topics.cpEvents} and partition in (85, 86)`,
+        ),
+      );
+      expect(letters).toEqual([{ partition: 85, offset: "0", code: "23514" }]);
+    } finally {
+      await handle.db.execute(sql`alter table audit_events drop constraint if exists group_test_check`);
     }
   });
 });

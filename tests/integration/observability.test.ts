@@ -195,6 +195,11 @@ describe("Central's /metrics and probes", () => {
     expect(seconds).toBeGreaterThanOrEqual(0);
     expect(seconds).toBeLessThan(60); // published after Central was ready, refused within the minute above
     expect(value(families.get(delay), { ...onCpEvents, le: "60" }, `${delay}_bucket`)).toBe(1);
+    // Its batch's transaction is counted, with the number of partitions' batches it applied.
+    const grouped = "evnet_central_batches_per_transaction";
+    expect(families.get(grouped)!.type).toBe("histogram");
+    expect(value(families.get(grouped), {}, `${grouped}_count`)).toBeGreaterThanOrEqual(1);
+    expect(value(families.get(grouped), {}, `${grouped}_sum`)).toBeGreaterThanOrEqual(1);
     expect((await fetch(`${url}/livez`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
   }, 90_000);

@@ -45,7 +45,11 @@ export const centralSettings = defineSettings({
     help: "partitions whose batches one Central applies at once (each still in order); overlaps database round trips",
     schema: integer(6, 1),
   },
-  CENTRAL_MAX_BATCH: { help: "most messages of one partition that Central applies in one transaction", schema: integer(2000, 1) },
+  CENTRAL_MAX_BATCH: { help: "most messages Central applies in one transaction (of one partition, or of several together)", schema: integer(2000, 1) },
+  CENTRAL_PARTITIONS_PER_TRANSACTION: {
+    help: "most partitions whose batches, ready at the same moment, Central applies in one transaction (Kafka); 1: each partition's alone",
+    schema: integer(6, 1),
+  },
   CENTRAL_BATCH_INTERVAL: {
     help: "milliseconds between the starts of two batches of one partition (unless a full batch waits): fewer, fuller transactions under light load; 0: none",
     schema: integer(50, 0),

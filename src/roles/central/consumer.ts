@@ -14,11 +14,16 @@ import type { BatchHandler } from "../../bus/bus.ts";
 import { isStoreUnavailable, isTransactionConflict, untilReachable } from "../../db/unavailable.ts";
 import type { CentralContext } from "./context.ts";
 import { AppliedOffsets, type PartitionRef } from "./offsets.ts";
+import { RunGroups } from "./run-groups.ts";
 import { applyInParts, applyRun, isTemporary, OffsetMoved, type Run, type Tracking } from "./runs.ts";
 
 export function createBatchHandler(ctx: CentralContext): BatchHandler {
   const offsets = new AppliedOffsets();
   const seen = new Set<string>();
+  // Batches of several partitions ready at once share a transaction (run-groups.ts).
+  const { partitionsPerTransaction = 1, maxBatch = 2000 } = ctx.settings;
+  const groups = partitionsPerTransaction > 1 ? new RunGroups(ctx, partitionsPerTransaction, maxBatch) : undefined;
+  const firstTry: FirstTry | undefined = groups && ((run, tracking) => groups.apply(run, tracking));
   const apply: BatchHandler = async (messages) => {
     const first = messages[0];
     if (!first) return;
@@ -53,7 +58,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
         const known = offsets.sequencesAt(ref, next);
         const tracking: Tracking = { offsets, ref, known };
         const run: Run = { messages: todo, from: next, to: last + 1n };
-        const moved = await applyOrSetAside(ctx, run, tracking).catch((err: unknown): typeof CONFLICT => {
+        const moved = await applyOrSetAside(ctx, run, tracking, firstTry).catch((err: unknown): typeof CONFLICT => {
           // PostgreSQL undid the transaction to break a deadlock (or a serialization
           // conflict) with another one: nothing of it stayed, so it is simply done again.
           if (isTransactionConflict(err) && conflicts++ < MAX_CONFLICT_RETRIES) return CONFLICT;
@@ -95,13 +100,17 @@ function afterOutage(ctx: CentralContext) {
   };
 }
 
+/** How a tracked run is applied first: alone (applyRun), or with other partitions' (RunGroups). */
+type FirstTry = (run: Run, tracking: Tracking) => Promise<void>;
+
 /**
- * Applies a run; when its data fails it, applies it in parts and sets aside what fails alone.
- * Returns the partition's applied offset when another instance moved it first (nothing applied).
+ * Applies a run (`first`: how, when it is tracked); when its data fails it, applies it in parts
+ * and sets aside what fails alone. Returns the partition's applied offset when another instance
+ * moved it first (nothing applied).
  */
-async function applyOrSetAside(ctx: CentralContext, run: Run, tracking?: Tracking): Promise<bigint | undefined> {
+async function applyOrSetAside(ctx: CentralContext, run: Run, tracking?: Tracking, first?: FirstTry): Promise<bigint | undefined> {
   try {
-    await applyRun(ctx, run, tracking);
+    await (first && tracking ? first(run, tracking) : applyRun(ctx, run, tracking));
     return undefined;
   } catch (err) {
     if (err instanceof OffsetMoved) return err.next;

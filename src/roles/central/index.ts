@@ -81,6 +81,8 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       requestMaxAgeS: config.CENTRAL_REQUEST_MAX_AGE,
       controlMaxAgeMs,
       trackOffsets: bus.kind === "kafka",
+      partitionsPerTransaction: config.CENTRAL_PARTITIONS_PER_TRANSACTION,
+      maxBatch: config.CENTRAL_MAX_BATCH,
     },
   };
   const registry = createRegistry("central");

@@ -2,7 +2,7 @@
  * Central's own figures for Prometheus: messages applied per topic, messages refused by reason,
  * how long batches take, how long messages took from the broker to their commit, its consumer
  * group's lag (Kafka) and how often it joined that group, and the messages waiting in its outbox.
- * The consumer reports into it through five calls; everything else is read when scraped.
+ * The consumer reports into it through six calls; everything else is read when scraped.
  */
 import { count } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -23,6 +23,8 @@ export interface CentralMetrics {
   committed(topic: string, messages: readonly { timestamp?: number }[], now: number): void;
   /** This Central joined its consumer group (at start, then at each rebalance). */
   groupJoined(): void;
+  /** A transaction applied the batches of this many partitions (Kafka). */
+  transaction(batches: number): void;
 }
 
 /** Buckets of the delay (seconds): fine where a healthy network is (under a second), coarse beyond. */
@@ -57,6 +59,12 @@ export function createCentralMetrics(
     help: "From a message's timestamp at the broker (set by its producer, on the sender's clock) to the commit of the batch that applied it, by topic: how far behind the chargers and drivers Central's state is.",
     labelNames: ["topic"],
     buckets: DELAY_BUCKETS,
+    registers: [registry],
+  });
+  const perTransaction = new Histogram({
+    name: "evnet_central_batches_per_transaction",
+    help: "Partitions' batches applied by one database transaction (Kafka): batches ready at the same moment go together. Its _count is the transactions, its _sum the batches.",
+    buckets: [1, 2, 3, 4, 6, 8, 12],
     registers: [registry],
   });
   const joins = new Counter({
@@ -104,6 +112,7 @@ export function createCentralMetrics(
     refused: (reason) => refused.inc({ reason }),
     batchSeconds: (s) => batches.observe(s),
     groupJoined: () => joins.inc(),
+    transaction: (n) => perTransaction.observe(n),
     committed(topic, messages, now) {
       const ofTopic = delays.labels({ topic });
       // A sender's clock ahead of Central's would make a delay negative: counted as none.

@@ -1,0 +1,151 @@
+/**
+ * Batches of several partitions that are ready at the same moment, applied in one transaction.
+ *
+ * A transaction costs Central and PostgreSQL about the same whatever it holds (its begin and
+ * commit, each statement's round trip, a wake-up of the backend), and under load the batches of
+ * the partitions Central applies at once come in together: one transaction for all of them
+ * writes their readings and heartbeats with one statement each instead of one per partition.
+ *
+ * At most two such transactions are under way (GROUPS_AT_ONCE); the batches that arrive while
+ * both are wait for one of them and go together in the next (group commit). Each partition keeps what it had alone: its applied
+ * offset is claimed and advanced in the same transaction (its row locked, in partition order),
+ * its messages are applied in their order, and no two batches of one partition (nor of one CP,
+ * whose requests and events share a partition number) are ever in a group together, since a
+ * partition hands over its next batch only when this one is done. Should the transaction fail
+ * for any reason (an offset moved by another instance, a message the database refuses, a
+ * deadlock, the database away), nothing of it stays and each batch is applied again alone,
+ * where the reason is handled for that batch only, as it always was.
+ */
+import { settled } from "../../lib/settled.ts";
+import type { CentralContext } from "./context.ts";
+import { applyItems, decode } from "./items.ts";
+import { applyRun, type Run, type Tracking } from "./runs.ts";
+import { inWork } from "./work.ts";
+
+interface Waiting {
+  run: Run;
+  tracking: Tracking;
+  done: () => void;
+  failed: (err: unknown) => void;
+}
+
+/**
+ * Groups under way at once. With one, a batch that came just after a group started waited for
+ * all of it, a session's start or end in another partition included (p99 456–512 ms at 10,000
+ * chargers against 316–332 for each partition alone); with two the next group starts at once
+ * and the batches that come while both are under way still go together (docs/benchmarks.md,
+ * tenth round).
+ */
+const GROUPS_AT_ONCE = 2;
+
+/** A partition's offset had moved: the group is undone and each batch applied alone. */
+class GroupUndone extends Error {}
+
+export class RunGroups {
+  private waiting: Waiting[] = [];
+  private running = 0;
+  private scheduled = false;
+
+  constructor(
+    private ctx: CentralContext,
+    /** Most batches (partitions) in one transaction. */
+    private maxRuns: number,
+    /** Most messages in one transaction: a batch alone may hold this many. */
+    private maxMessages: number,
+    /** Groups under way at once. */
+    private maxRunning = GROUPS_AT_ONCE,
+  ) {}
+
+  /** Applies a run (decoding it first, outside the transaction), with others waiting at the same moment. */
+  async apply(run: Run, tracking: Tracking): Promise<void> {
+    run.items ??= await decode(this.ctx, run.messages, tracking.known);
+    await new Promise<void>((done, failed) => {
+      this.waiting.push({ run, tracking, done, failed });
+      this.schedule();
+    });
+  }
+
+  /** The next group starts once the current one is done, after the batches ready in this turn of the event loop joined. */
+  private schedule(): void {
+    if (this.running >= this.maxRunning || this.scheduled || this.waiting.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.next();
+    });
+  }
+
+  private async next(): Promise<void> {
+    if (this.running >= this.maxRunning || this.waiting.length === 0) return;
+    this.running++;
+    const group = this.take();
+    try {
+      if (group.length === 1) {
+        const [one] = group as [Waiting];
+        await applyRun(this.ctx, one.run, one.tracking).then(one.done, one.failed);
+        this.ctx.metrics?.transaction(1);
+        return;
+      }
+      try {
+        await applyTogether(this.ctx, group);
+        this.ctx.metrics?.transaction(group.length);
+        for (const w of group) w.done();
+      } catch (err) {
+        this.ctx.log.debug("batches of several partitions undone together; applying each alone", {
+          partitions: group.map((w) => w.tracking.ref.partition),
+          reason: err instanceof Error ? err.message : String(err),
+        });
+        // Each alone, as they came: its own failure takes its own course (runs.ts, consumer.ts).
+        await Promise.all(
+          group.map((w) =>
+            applyRun(this.ctx, w.run, w.tracking).then(() => {
+              this.ctx.metrics?.transaction(1);
+              w.done();
+            }, w.failed),
+          ),
+        );
+      }
+    } finally {
+      this.running--;
+      this.schedule();
+    }
+  }
+
+  /** The batches waiting, oldest first, up to the bounds (always at least one). */
+  private take(): Waiting[] {
+    let messages = 0;
+    let n = 0;
+    while (n < this.waiting.length && n < this.maxRuns) {
+      const size = this.waiting[n]!.run.messages.length;
+      if (n > 0 && messages + size > this.maxMessages) break;
+      messages += size;
+      n++;
+    }
+    return this.waiting.splice(0, n);
+  }
+}
+
+/**
+ * Applies several partitions' runs in one unit of work: each partition's offset claimed and
+ * advanced (in partition order, so that two transactions meet their rows in the same order),
+ * and all their items applied as one batch (a CP's items stay in order: they are all in its
+ * partition's run). Throws GroupUndone when a partition's offset had moved.
+ */
+async function applyTogether(ctx: CentralContext, group: Waiting[]): Promise<void> {
+  const ordered = [...group].sort((a, b) => {
+    const [x, y] = [a.tracking.ref, b.tracking.ref];
+    return x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition;
+  });
+  await inWork(ctx, async (work) => {
+    const claims = settled(ordered.map((w) => w.tracking.offsets.claim(work.tx, w.tracking.ref, w.run.from!, w.run.to!)));
+    const [moved] = await settled([
+      claims,
+      applyItems(
+        work,
+        ordered.flatMap((w) => w.run.items!),
+      ),
+    ]);
+    if (moved.some((m) => m !== undefined)) throw new GroupUndone("a partition's applied offset moved");
+    for (const w of ordered) work.afterCommit(() => w.tracking.offsets.remember(w.tracking.ref, w.run.to!, w.tracking.known));
+  });
+}
