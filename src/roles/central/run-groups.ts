@@ -65,7 +65,10 @@ export class RunGroups {
     });
   }
 
-  /** The next group starts once the current one is done, after the batches ready in this turn of the event loop joined. */
+  /**
+   * The next group starts while fewer than `maxRunning` are under way, once the batches ready in
+   * this turn of the event loop have joined it.
+   */
   private schedule(): void {
     if (this.running >= this.maxRunning || this.scheduled || this.waiting.length === 0) return;
     this.scheduled = true;
@@ -82,8 +85,10 @@ export class RunGroups {
     try {
       if (group.length === 1) {
         const [one] = group as [Waiting];
-        await applyRun(this.ctx, one.run, one.tracking).then(one.done, one.failed);
-        this.ctx.metrics?.transaction(1);
+        await applyRun(this.ctx, one.run, one.tracking).then(() => {
+          this.ctx.metrics?.transaction(1);
+          one.done();
+        }, one.failed);
         return;
       }
       try {
