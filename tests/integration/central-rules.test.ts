@@ -411,37 +411,45 @@ describe("control characters on the bus", () => {
   });
 });
 
+/** The partition the handover tests play on (a partition of their own). */
+const HANDED_OVER = 99;
+
+/** A sealed message as the bus hands it over at `offset` of partition `at` of the CP events. */
+const onPartition = (sealed: OutgoingMessage, offset: number, at: number) =>
+  ({ ...sealed, topic: topics.cpEvents, partition: at, offset: BigInt(offset), timestamp: Date.now() }) as BusMessage;
+
+/** A reading the CP sealed, as the bus hands it over at `offset` of partition `at`. */
+const readingAt = (cp: StandInCp, sessionId: string, energy: number, offset: number, elapsed: number, at = HANDED_OVER) =>
+  onPartition(
+    cp.engine.seal({
+      type: "telemetry",
+      session_id: sessionId,
+      power_kw: 22,
+      energy_kwh: energy,
+      cost_eur: 0,
+      elapsed_s: elapsed,
+      at: new Date().toISOString(),
+    }),
+    offset,
+    at,
+  );
+
+/** A heartbeat of the CP's monitor, as the bus hands it over at `offset` of partition `at`. */
+const heartbeatAt = (cp: StandInCp, offset: number, at: number) =>
+  onPartition(cp.monitor.seal({ type: "heartbeat", interval_s: 30, engine: "OK", at: new Date().toISOString() }), offset, at);
+
+/** The next offset Central's applied-offset table holds for partition `at` of the CP events. */
+const appliedAt = async (at = HANDED_OVER) => {
+  const [row] = await handle.db
+    .select()
+    .from(busOffsets)
+    .where(and(eq(busOffsets.groupId, central.ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, at)));
+  return row?.nextOffset;
+};
+
 describe("a partition handed over between two Central instances", () => {
   // Two batch handlers on one database play two instances (each remembers the offset it last
   // applied); the batches carry Kafka-like offsets on a partition of their own.
-  const partition = 99;
-
-  /** A reading the CP sealed, as the bus hands it over at `offset` of partition `at`. */
-  const readingAt = (cp: StandInCp, sessionId: string, energy: number, offset: number, elapsed: number, at = partition) =>
-    ({
-      ...cp.engine.seal({
-        type: "telemetry",
-        session_id: sessionId,
-        power_kw: 22,
-        energy_kwh: energy,
-        cost_eur: 0,
-        elapsed_s: elapsed,
-        at: new Date().toISOString(),
-      }),
-      topic: topics.cpEvents,
-      partition: at,
-      offset: BigInt(offset),
-      timestamp: Date.now(),
-    }) as BusMessage;
-
-  /** The next offset Central's applied-offset table holds for partition `at` of the CP events. */
-  const appliedAt = async (at = partition) => {
-    const [row] = await handle.db
-      .select()
-      .from(busOffsets)
-      .where(and(eq(busOffsets.groupId, central.ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, at)));
-    return row?.nextOffset;
-  };
 
   test("a batch partly applied by the other instance is applied once, from where that one stopped", async () => {
     const cp = await activeCp("CP_HANDOVER");
@@ -513,15 +521,6 @@ describe("a partition handed over between two Central instances", () => {
     ]);
     expect(replays.map((a) => a.sourceAddress).sort()).toEqual([`kafka:${topics.cpEvents}/${at}@3`, `kafka:${topics.cpEvents}/${at}@4`]);
   });
-
-  const heartbeatAt = (cp: StandInCp, offset: number, at: number) =>
-    ({
-      ...cp.monitor.seal({ type: "heartbeat", interval_s: 30, engine: "OK", at: new Date().toISOString() }),
-      topic: topics.cpEvents,
-      partition: at,
-      offset: BigInt(offset),
-      timestamp: Date.now(),
-    }) as BusMessage;
 
   test("after a restart a replayed heartbeat is refused by its CP's row: audited, and nothing changes; heartbeats store no sequence row", async () => {
     const cp = await activeCp("CP_HB_REPLAY");
@@ -672,18 +671,7 @@ describe("a partition handed over between two Central instances", () => {
 });
 
 describe("batches of several partitions in one transaction", () => {
-  // Partitions of their own; offsets as Kafka would hand them over.
-  const sealedAt = (sealed: OutgoingMessage, partition: number, offset: number) =>
-    ({ ...sealed, topic: topics.cpEvents, partition, offset: BigInt(offset), timestamp: Date.now() }) as BusMessage;
-  const reading = (cp: StandInCp, sessionId: string, energy: number) =>
-    cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: energy, cost_eur: 0, elapsed_s: 1, at: new Date().toISOString() });
-  const appliedAt = async (partition: number) => {
-    const [row] = await handle.db
-      .select()
-      .from(busOffsets)
-      .where(and(eq(busOffsets.groupId, central.ctx.settings.group), eq(busOffsets.topic, topics.cpEvents), eq(busOffsets.partition, partition)));
-    return row?.nextOffset;
-  };
+  // Partitions of their own (80-86); offsets as Kafka would hand them over.
   /** Central's context with offsets tracked, batches grouped, and each transaction's number of batches recorded. */
   const grouped = () => {
     const transactions: number[] = [];
@@ -712,7 +700,7 @@ describe("batches of several partitions in one transaction", () => {
           ctx,
           offsets,
           80 + i,
-          [0.1, 0.2].map((energy, offset) => sealedAt(reading(cp, sessions[i]!, energy + i), 80 + i, offset)),
+          [0.1, 0.2].map((energy, offset) => readingAt(cp, sessions[i]!, energy + i, offset, 1, 80 + i)),
         ),
       ),
     );
@@ -727,10 +715,7 @@ describe("batches of several partitions in one transaction", () => {
     const bounded = new RunGroups(ctx, 6, 3);
     const more = await Promise.all(
       cpList.map(async (cp, i) => {
-        const r = await runOf(ctx, offsets, 80 + i, [
-          sealedAt(reading(cp, sessions[i]!, 0.3 + i), 80 + i, 2),
-          sealedAt(reading(cp, sessions[i]!, 0.4 + i), 80 + i, 3),
-        ]);
+        const r = await runOf(ctx, offsets, 80 + i, [readingAt(cp, sessions[i]!, 0.3 + i, 2, 1, 80 + i), readingAt(cp, sessions[i]!, 0.4 + i, 3, 1, 80 + i)]);
         return { ...r, run: { ...r.run, from: 2n, to: 4n } };
       }),
     );
@@ -750,8 +735,8 @@ describe("batches of several partitions in one transaction", () => {
     await handle.db.insert(busOffsets).values({ groupId: ctx.settings.group, topic: topics.cpEvents, partition: 83, nextOffset: 1n });
     const offsets = new AppliedOffsets();
     const [a, b] = await Promise.all([
-      runOf(ctx, offsets, 83, [sealedAt(reading(moved!, movedSession, 0.5), 83, 0), sealedAt(reading(moved!, movedSession, 0.6), 83, 1)]),
-      runOf(ctx, offsets, 84, [sealedAt(reading(kept!, keptSession, 0.7), 84, 0)]),
+      runOf(ctx, offsets, 83, [readingAt(moved!, movedSession, 0.5, 0, 1, 83), readingAt(moved!, movedSession, 0.6, 1, 1, 83)]),
+      runOf(ctx, offsets, 84, [readingAt(kept!, keptSession, 0.7, 0, 1, 84)]),
     ]);
     const groups = new RunGroups(ctx, 6, 2000);
     const outcomes = await Promise.allSettled([groups.apply(a!.run, a!.tracking), groups.apply(b!.run, b!.tracking)]);
@@ -776,12 +761,11 @@ describe("batches of several partitions in one transaction", () => {
       const offsets = new AppliedOffsets();
       const lastHeartbeatSeq = async () =>
         Number((await handle.db.select({ seq: chargingPoints.lastHeartbeatSeq }).from(chargingPoints).where(eq(chargingPoints.cpId, bad!.cpId)))[0]?.seq);
-      const beat = () => bad!.monitor.seal({ type: "heartbeat", interval_s: 30, engine: "OK", at: new Date().toISOString() });
       const badBatch = [
-        sealedAt(bad!.monitor.seal({ type: "engine_status", status: "KO", detail: "refused by test", at: new Date().toISOString() }), 85, 0),
-        sealedAt(beat(), 85, 1),
+        onPartition(bad!.monitor.seal({ type: "engine_status", status: "KO", detail: "refused by test", at: new Date().toISOString() }), 0, 85),
+        heartbeatAt(bad!, 1, 85),
       ];
-      const goodBatch = [sealedAt(reading(good!, goodSession, 0.9), 86, 0)];
+      const goodBatch = [readingAt(good!, goodSession, 0.9, 0, 1, 86)];
       // Alone, the bad partition's run fails on its data; the good one's goes through.
       const [a, b] = await Promise.all([runOf(ctx, offsets, 85, badBatch), runOf(ctx, offsets, 86, goodBatch)]);
       const groups = new RunGroups(ctx, 6, 2000);
@@ -795,8 +779,8 @@ describe("batches of several partitions in one transaction", () => {
       expect((await sessionRow(handle.db, goodSession))?.energyKwh).toBe(0.9);
       // The batch handler, grouping as Central does: the message is set aside, the rest applied.
       const handler = createBatchHandler(ctx);
-      const nextBeat = sealedAt(beat(), 85, 2);
-      await Promise.all([handler([...badBatch, nextBeat]), handler([sealedAt(reading(good!, goodSession, 1.0), 86, 1)])]);
+      const nextBeat = heartbeatAt(bad!, 2, 85);
+      await Promise.all([handler([...badBatch, nextBeat]), handler([readingAt(good!, goodSession, 1.0, 1, 1, 86)])]);
       expect(await appliedAt(85)).toBe(3n);
       expect(await appliedAt(86)).toBe(2n);
       expect(await lastHeartbeatSeq()).toBe(JSON.parse(String(nextBeat.value)).seq);

@@ -21,7 +21,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
   const offsets = new AppliedOffsets();
   const seen = new Set<string>();
   // Batches of several partitions ready at once share a transaction (run-groups.ts).
-  const { partitionsPerTransaction = 1, maxBatch = 2000 } = ctx.settings;
+  const { partitionsPerTransaction, maxBatch } = ctx.settings;
   const groups = partitionsPerTransaction > 1 ? new RunGroups(ctx, partitionsPerTransaction, maxBatch) : undefined;
   const firstTry: FirstTry | undefined = groups && ((run, tracking) => groups.apply(run, tracking));
   const apply: BatchHandler = async (messages) => {

@@ -22,10 +22,10 @@ export interface CentralSettings {
   controlMaxAgeMs: number;
   /** Applied-offset bookkeeping in the database (off on the in-process bus, whose offsets restart at 0). */
   trackOffsets: boolean;
-  /** Most partitions whose ready batches one transaction applies together (1, or absent: each alone). */
-  partitionsPerTransaction?: number;
+  /** Most partitions whose ready batches one transaction applies together (1: each alone). */
+  partitionsPerTransaction: number;
   /** Most messages one transaction applies (a partition's batch alone may hold this many). */
-  maxBatch?: number;
+  maxBatch: number;
 }
 
 /** When Central last failed to publish: decisions that assume the bus works wait a while after. */

@@ -7,14 +7,14 @@
  * writes their readings and heartbeats with one statement each instead of one per partition.
  *
  * At most two such transactions are under way (GROUPS_AT_ONCE); the batches that arrive while
- * both are wait for one of them and go together in the next (group commit). Each partition keeps what it had alone: its applied
- * offset is claimed and advanced in the same transaction (its row locked, in partition order),
- * its messages are applied in their order, and no two batches of one partition (nor of one CP,
- * whose requests and events share a partition number) are ever in a group together, since a
- * partition hands over its next batch only when this one is done. Should the transaction fail
- * for any reason (an offset moved by another instance, a message the database refuses, a
- * deadlock, the database away), nothing of it stays and each batch is applied again alone,
- * where the reason is handled for that batch only, as it always was.
+ * both are wait for one of them and go together in the next (group commit). Each partition keeps
+ * what it had alone: its applied offset is claimed and advanced in the same transaction (its row
+ * locked, in partition order), its messages are applied in their order, and no two batches of
+ * one partition (nor of one CP, whose requests and events share a partition number) are ever in
+ * a group together, since a partition hands over its next batch only when this one is done.
+ * Should the transaction fail for any reason (an offset moved by another instance, a message the
+ * database refuses, a deadlock, the database away), nothing of it stays and each batch is
+ * applied again alone, where the reason is handled for that batch only, as it always was.
  */
 import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
@@ -83,14 +83,7 @@ export class RunGroups {
     this.running++;
     const group = this.take();
     try {
-      if (group.length === 1) {
-        const [one] = group as [Waiting];
-        await applyRun(this.ctx, one.run, one.tracking).then(() => {
-          this.ctx.metrics?.transaction(1);
-          one.done();
-        }, one.failed);
-        return;
-      }
+      if (group.length === 1) return await this.alone(group[0]!);
       try {
         await applyTogether(this.ctx, group);
         this.ctx.metrics?.transaction(group.length);
@@ -101,19 +94,20 @@ export class RunGroups {
           reason: err instanceof Error ? err.message : String(err),
         });
         // Each alone, as they came: its own failure takes its own course (runs.ts, consumer.ts).
-        await Promise.all(
-          group.map((w) =>
-            applyRun(this.ctx, w.run, w.tracking).then(() => {
-              this.ctx.metrics?.transaction(1);
-              w.done();
-            }, w.failed),
-          ),
-        );
+        await Promise.all(group.map((w) => this.alone(w)));
       }
     } finally {
       this.running--;
       this.schedule();
     }
+  }
+
+  /** Applies one batch in a transaction of its own; its failure goes to its caller. */
+  private alone(w: Waiting): Promise<void> {
+    return applyRun(this.ctx, w.run, w.tracking).then(() => {
+      this.ctx.metrics?.transaction(1);
+      w.done();
+    }, w.failed);
   }
 
   /** The batches waiting, oldest first, up to the bounds (always at least one). */
