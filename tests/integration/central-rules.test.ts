@@ -725,6 +725,19 @@ describe("batches of several partitions in one transaction", () => {
       expect(await appliedAt(80 + i)).toBe(4n);
       expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBeCloseTo(0.4 + i, 6);
     }
+    // The partitions have their rows now: the next group advances all three with one claim.
+    const last = await Promise.all(
+      cpList.map(async (cp, i) => {
+        const r = await runOf(ctx, offsets, 80 + i, [readingAt(cp, sessions[i]!, 0.5 + i, 4, 1, 80 + i), readingAt(cp, sessions[i]!, 0.6 + i, 5, 1, 80 + i)]);
+        return { ...r, run: { ...r.run, from: 4n, to: 6n } };
+      }),
+    );
+    await Promise.all(last.map((r) => groups.apply(r.run, r.tracking)));
+    expect(transactions).toEqual([3, 1, 1, 1, 3]);
+    for (const [i, sessionId] of sessions.entries()) {
+      expect(await appliedAt(80 + i)).toBe(6n);
+      expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBeCloseTo(0.6 + i, 6);
+    }
   });
 
   test("a partition another instance moved on undoes the group: the others are applied alone, and that one is told where its offset is", async () => {

@@ -11,7 +11,7 @@
  * catches a partition applied elsewhere meanwhile, and then they are read afresh.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { type Db, rowsOf } from "../../db/client.ts";
+import { type Db, jsonRows, rowsOf } from "../../db/client.ts";
 import { busOffsets } from "../../db/schema/index.ts";
 
 export interface PartitionRef {
@@ -32,6 +32,35 @@ async function stored(db: Db, p: PartitionRef): Promise<bigint> {
     .from(busOffsets)
     .where(and(eq(busOffsets.groupId, p.group), eq(busOffsets.topic, p.topic), eq(busOffsets.partition, p.partition)));
   return row?.next ?? 0n;
+}
+
+/**
+ * Claims several partitions' offsets in one statement (a group of batches applied together): each
+ * row advanced from its `from` to its `to` when it is still at `from`, or made at `to` when there
+ * is none and `from` is 0. False when any was not (another instance moved it on meanwhile): the
+ * caller undoes the transaction and applies each batch alone, where `AppliedOffsets.claim` tells
+ * which. The rows are locked in the order the plan meets them (the claims' order, for a handful
+ * of rows looked up by key); should two instances grouping the same partitions during a handover
+ * deadlock, PostgreSQL breaks it and the batches are applied alone.
+ */
+export async function claimOffsets(tx: Db, claims: { p: PartitionRef; from: bigint; to: bigint }[]): Promise<boolean> {
+  const rows = claims.map((c) => ({ g: c.p.group, t: c.p.topic, p: c.p.partition, f: c.from.toString(), n: c.to.toString() }));
+  const [row] = rowsOf<{ n: string | number }>(
+    await tx.execute(sql`
+      with v as (select * from json_to_recordset(${jsonRows(rows)}::json) as v(g text, t text, p int, f bigint, n bigint)),
+      advanced as (
+        update ${busOffsets} as b set next_offset = v.n, updated_at = now() from v
+         where b.group_id = v.g and b.topic = v.t and b.partition = v.p and b.next_offset = v.f
+        returning 1),
+      made as (
+        insert into ${busOffsets} (group_id, topic, partition, next_offset)
+        select v.g, v.t, v.p, v.n from v
+         where v.f = 0 and not exists (select 1 from ${busOffsets} as b where b.group_id = v.g and b.topic = v.t and b.partition = v.p)
+        on conflict do nothing
+        returning 1)
+      select (select count(*) from advanced) + (select count(*) from made) as n`),
+  );
+  return Number(row?.n ?? 0) === claims.length;
 }
 
 export class AppliedOffsets {

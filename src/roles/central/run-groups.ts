@@ -19,6 +19,7 @@
 import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
 import { applyItems, decode } from "./items.ts";
+import { claimOffsets } from "./offsets.ts";
 import { applyRun, type Run, type Tracking } from "./runs.ts";
 import { inWork } from "./work.ts";
 
@@ -125,9 +126,8 @@ export class RunGroups {
 }
 
 /**
- * Applies several partitions' runs in one unit of work: each partition's offset claimed and
- * advanced (in partition order, so that two transactions meet their rows in the same order),
- * and all their items applied as one batch (a CP's items stay in order: they are all in its
+ * Applies several partitions' runs in one unit of work: the partitions' offsets claimed and
+ * advanced by one statement (given in partition order), and all their items applied as one batch (a CP's items stay in order: they are all in its
  * partition's run). Throws GroupUndone when a partition's offset had moved.
  */
 async function applyTogether(ctx: CentralContext, group: Waiting[]): Promise<void> {
@@ -136,15 +136,17 @@ async function applyTogether(ctx: CentralContext, group: Waiting[]): Promise<voi
     return x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition;
   });
   await inWork(ctx, async (work) => {
-    const claims = settled(ordered.map((w) => w.tracking.offsets.claim(work.tx, w.tracking.ref, w.run.from!, w.run.to!)));
-    const [moved] = await settled([
-      claims,
+    const [claimed] = await settled([
+      claimOffsets(
+        work.tx,
+        ordered.map((w) => ({ p: w.tracking.ref, from: w.run.from!, to: w.run.to! })),
+      ),
       applyItems(
         work,
         ordered.flatMap((w) => w.run.items!),
       ),
     ]);
-    if (moved.some((m) => m !== undefined)) throw new GroupUndone("a partition's applied offset moved");
+    if (!claimed) throw new GroupUndone("a partition's applied offset moved (or has no row yet)");
     for (const w of ordered) work.afterCommit(() => w.tracking.offsets.remember(w.tracking.ref, w.run.to!, w.tracking.known));
   });
 }
