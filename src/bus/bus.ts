@@ -48,6 +48,14 @@ export interface SubscribeOptions {
    */
   batchIntervalMs?: number;
   /**
+   * Handled offsets go to the broker at most once per this many ms (default 0: one commit at a
+   * time, each as soon as the one before it is answered), all partitions' latest in one. For a
+   * subscriber that keeps its own record of what it applied (Central's offsets in its database):
+   * far fewer commits, for at most this much more to read again (and skip) after a restart or a
+   * rebalance, and a group lag that shows up to this much more. The in-process bus does not use it.
+   */
+  commitIntervalMs?: number;
+  /**
    * Called each time this member has joined its consumer group: once when it starts, then once
    * per rebalance (Kafka; the in-process bus has no group and never calls it).
    */

@@ -3,6 +3,7 @@
  * without saying goodbye, and a broker that restarts under a running subscription.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { tracingChannel } from "node:diagnostics_channel";
 import { BusError, type BusMessage, textDecoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { createLogger } from "../../src/lib/log.ts";
@@ -110,6 +111,50 @@ describe("a Kafka subscription's offset commits", () => {
       expect(lag.partitions.every((p) => p.committed === p.end)).toBe(true);
       await subscription.close();
     } finally {
+      await bus.close();
+    }
+  });
+});
+
+describe("a Kafka subscription with a commit interval", () => {
+  test("sends the offsets of many batches in few commits, the last within the interval, and at once when it closes", async () => {
+    const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "evnet-test-commit-interval", partitions: 3 });
+    const topic = `${prefix}.commit-interval`;
+    const group = `${prefix}-commit-interval`;
+    // Every OffsetCommit request this process sends (API key 8) while the test runs.
+    let commits = 0;
+    const api = tracingChannel("plt:kafka:connections:api");
+    const counting = { start: (ctx: unknown) => void ((ctx as { apiKey?: number }).apiKey === 8 && commits++) };
+    let handled = 0;
+    let batches = 0;
+    try {
+      await bus.ensureTopics([topic]);
+      const subscription = await bus.subscribe({ topics: [topic], groupId: group, from: "latest", concurrency: 3, commitIntervalMs: 1_000 }, async (batch) => {
+        handled += batch.length;
+        batches++;
+      });
+      api.subscribe(counting);
+      const began = performance.now();
+      for (let i = 0; i < 60; i++)
+        await bus.publish(topic, [
+          { key: `CP_${i % 7}`, value: String(i) },
+          { key: `CP_${(i + 3) % 7}`, value: `${i}b` },
+        ]);
+      await waitFor(() => handled === 120, "all 120 messages handled");
+      await waitFor(async () => (await bus.lag(group, [topic])).total === 0, "the group's lag down to 0 with the subscription still open");
+      const seconds = (performance.now() - began) / 1000;
+      // One commit per second at most (and one at once at the start), however many batches.
+      expect(batches).toBeGreaterThan(20);
+      expect(commits).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+      // A message handled just before closing: its offset goes at once, not after the interval.
+      await bus.publish(topic, [{ key: "CP_1", value: "last" }]);
+      await waitFor(() => handled === 121, "the last message handled");
+      const closing = performance.now();
+      await subscription.close();
+      expect(performance.now() - closing).toBeLessThan(900);
+      expect((await bus.lag(group, [topic])).total).toBe(0);
+    } finally {
+      api.unsubscribe(counting);
       await bus.close();
     }
   });

@@ -44,4 +44,34 @@ describe("the latest value per key", () => {
     await latest.idle();
     expect(delivered).toEqual([[{ v: 0 }], [{ v: 2, first: 1 }, { v: 6 }]]);
   });
+
+  test("with a gap, a delivery starts no sooner than the gap after the one before; what came meanwhile leaves together", async () => {
+    const starts: { at: number; values: number[] }[] = [];
+    const latest = new LatestPerKey<number>(async (values) => {
+      starts.push({ at: performance.now(), values });
+    }, 80);
+    latest.put("a", 1);
+    await Bun.sleep(5);
+    latest.put("a", 2);
+    latest.put("b", 3);
+    await Bun.sleep(30);
+    latest.put("a", 4);
+    while (starts.length < 2) await Bun.sleep(5);
+    expect(starts.map((s) => s.values)).toEqual([[1], [4, 3]]);
+    expect(starts[1]!.at - starts[0]!.at).toBeGreaterThanOrEqual(79);
+  });
+
+  test("idle() delivers what waits at once instead of waiting out the gap", async () => {
+    const starts: { at: number; values: number[] }[] = [];
+    const latest = new LatestPerKey<number>(async (values) => {
+      starts.push({ at: performance.now(), values });
+    }, 60_000);
+    latest.put("a", 1);
+    await Bun.sleep(5);
+    latest.put("a", 2);
+    const asked = performance.now();
+    await latest.idle();
+    expect(starts.map((s) => s.values)).toEqual([[1], [2]]);
+    expect(starts[1]!.at - asked).toBeLessThan(1_000);
+  });
 });

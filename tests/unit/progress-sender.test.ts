@@ -10,10 +10,12 @@ import { createLogger } from "../../src/lib/log.ts";
 import type { CentralChannel } from "../../src/roles/central/channel.ts";
 import { ProgressSender } from "../../src/roles/central/progress.ts";
 
-function sender(everyMs: number) {
+function sender(everyMs: number, publishGapMs = 0) {
   const sent: { at: number; p: Progress }[] = [];
+  const publishes: number[] = [];
   const bus = {
     publish: async (_topic: string, messages: OutgoingMessage[]) => {
+      publishes.push(messages.length);
       for (const m of messages) sent.push({ at: Date.now(), p: JSON.parse(String(m.value)) });
     },
   } as unknown as Bus;
@@ -21,7 +23,7 @@ function sender(everyMs: number) {
     sealForDrivers: async (updates: { driverId: string; payload: unknown }[]) =>
       updates.map((u) => (u.driverId === "NO_KEY" ? undefined : { key: u.driverId, value: JSON.stringify(u.payload) })),
   } as unknown as CentralChannel;
-  return { sent, progress: new ProgressSender(bus, "driver.updates", channel, createLogger("test"), () => {}, everyMs) };
+  return { sent, publishes, progress: new ProgressSender(bus, "driver.updates", channel, createLogger("test"), () => {}, everyMs, publishGapMs) };
 }
 
 const reading = (sessionId: string, energy: number, driverId = `D_${sessionId}`): Progress => ({
@@ -79,5 +81,21 @@ describe("live progress to drivers", () => {
       ["S1", 0.1],
       ["S1", 0.4],
     ]);
+  });
+
+  test("with a publish gap, the updates of many batches leave in one publish, each session's newest", async () => {
+    const { sent, publishes, progress } = sender(0, 100);
+    progress.send([reading("S1", 0.1)]); // leaves at once
+    for (let i = 1; i <= 5; i++) {
+      await sleep(5);
+      progress.send([reading("S1", 0.1 + i / 10), reading(`S${i + 1}`, 0.5)]);
+    }
+    await sleep(150);
+    expect(publishes).toEqual([1, 6]);
+    expect(sent.filter((s) => s.p.session_id === "S1").map((s) => s.p.energy_kwh)).toEqual([0.1, 0.6]);
+    expect(sent[1]!.at - sent[0]!.at).toBeGreaterThanOrEqual(95);
+    progress.send([reading("S1", 0.7)]);
+    await progress.flush(); // stopping: what waits for the gap leaves at once
+    expect(publishes).toEqual([1, 6, 1]);
   });
 });

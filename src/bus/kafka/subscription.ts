@@ -71,7 +71,7 @@ export class KafkaSubscription {
   /** The batch being handled, per slot ("topic:partition", or the partition number when co-partitioned). */
   private readonly busy = new Map<string, Promise<void>>();
   /** Handled, not yet committed: the last message per "topic:partition", all in the next commit. */
-  private readonly toCommit = new LatestPerKey<KafkaMessage>((lasts) => this.commit(lasts));
+  private readonly toCommit: LatestPerKey<KafkaMessage>;
   /** A handler threw: stop starting batches, then read again from the committed offsets. */
   private failed = false;
   private failures = 0;
@@ -92,6 +92,7 @@ export class KafkaSubscription {
       copartitioned: options.copartitioned,
       batchIntervalMs: options.batchIntervalMs,
     });
+    this.toCommit = new LatestPerKey((lasts) => this.commit(lasts), options.commitIntervalMs ?? 0);
   }
 
   /** Joins the group and starts delivering; rejects when the broker cannot be reached. */

@@ -54,6 +54,10 @@ export const centralSettings = defineSettings({
     help: "milliseconds between the starts of two batches of one partition (unless a full batch waits): fewer, fuller transactions under light load; 0: none",
     schema: integer(50, 0),
   },
+  CENTRAL_COMMIT_INTERVAL: {
+    help: "milliseconds between two offset commits to Kafka (what Central applied is in its database; the commit only says where to read from after a restart or a rebalance); 0: each as soon as it can",
+    schema: integer(250, 0),
+  },
   CENTRAL_PROGRESS_INTERVAL: {
     help: "seconds between two live progress updates of one session to its driver (the newest reading then); 0: every reading",
     schema: v.pipe(number(2, "a number of seconds, 0 or more"), v.minValue(0, "expected a number of seconds, 0 or more")),

@@ -25,7 +25,7 @@ import { createControlGate } from "./control-gate.ts";
 import { startCentralHttp } from "./http.ts";
 import { createCentralMetrics } from "./metrics.ts";
 import { OpenSessions } from "./open-sessions.ts";
-import { ProgressSender } from "./progress.ts";
+import { ProgressSender, PUBLISH_GAP_MS } from "./progress.ts";
 import { startSamplePruning } from "./samples.ts";
 import { startSweeper } from "./sweeper.ts";
 import { deliveriesDone } from "./work.ts";
@@ -70,7 +70,15 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     auditor,
     log,
     sessions: new OpenSessions(),
-    progress: new ProgressSender(bus, topics.driverUpdates, channel, log, () => (busHealth.failedAt = Date.now()), config.CENTRAL_PROGRESS_INTERVAL * 1000),
+    progress: new ProgressSender(
+      bus,
+      topics.driverUpdates,
+      channel,
+      log,
+      () => (busHealth.failedAt = Date.now()),
+      config.CENTRAL_PROGRESS_INTERVAL * 1000,
+      PUBLISH_GAP_MS,
+    ),
     busHealth,
     settings: {
       group,
@@ -104,6 +112,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       concurrency: config.CENTRAL_PARALLEL_PARTITIONS,
       maxBatch: config.CENTRAL_MAX_BATCH,
       batchIntervalMs: config.CENTRAL_BATCH_INTERVAL,
+      commitIntervalMs: config.CENTRAL_COMMIT_INTERVAL,
       copartitioned: true,
       onGroupJoin: () => ctx.metrics?.groupJoined(),
     },

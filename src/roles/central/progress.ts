@@ -17,6 +17,14 @@ import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CentralChannel } from "./channel.ts";
 
+/**
+ * Least time between two publishes of progress (Central's default): the updates released
+ * meanwhile leave in one. Without it, each batch's commit sent its own handful of updates, and
+ * these small publishes were most of Central's produce requests to the broker (and of the
+ * fetches of the drivers' apps); a tenth of a second is nothing next to the interval.
+ */
+export const PUBLISH_GAP_MS = 100;
+
 /** How often held readings are looked at, as a share of the interval. */
 const CHECKS_PER_INTERVAL = 8;
 /** Sessions not heard of for this many intervals are forgotten (once there are many). */
@@ -24,7 +32,7 @@ const FORGET_AFTER_INTERVALS = 10;
 const FORGET_ABOVE = 20_000;
 
 export class ProgressSender {
-  private latest = new LatestPerKey<Progress>((batch) => this.publish(batch));
+  private latest: LatestPerKey<Progress>;
   /** When each session's progress last left. */
   private sentAt = new Map<string, number>();
   /** The newest reading of each session that came before its time. */
@@ -40,7 +48,11 @@ export class ProgressSender {
     private onFailure: () => void,
     /** Least time between two updates of one session, in ms (0: every reading). */
     private everyMs = 0,
-  ) {}
+    /** Least time between two publishes, in ms: what is released meanwhile leaves together (PUBLISH_GAP_MS). */
+    publishGapMs = 0,
+  ) {
+    this.latest = new LatestPerKey((batch) => this.publish(batch), publishGapMs);
+  }
 
   send(progress: Iterable<Progress>): void {
     const now = Date.now();
