@@ -19,9 +19,9 @@ import type { CentralChannel } from "./channel.ts";
 
 /**
  * Least time between two publishes of progress (Central's default): the updates released
- * meanwhile leave in one. Without it, each batch's commit sent its own handful of updates, and
- * these small publishes were most of Central's produce requests to the broker (and of the
- * fetches of the drivers' apps); a tenth of a second is nothing next to the interval.
+ * meanwhile leave in one. Without it nearly every committed batch published its own handful of
+ * updates, a produce request each (and fetches for the drivers' apps); a tenth of a second is
+ * nothing next to the interval.
  */
 export const PUBLISH_GAP_MS = 100;
 
