@@ -87,6 +87,15 @@ describe("a Kafka subscription with a batch interval", () => {
   });
 });
 
+/** 120 messages in 60 small publishes over 7 keys: many small batches on every partition. */
+async function publishSmallBatches(bus: KafkaBus, topic: string): Promise<void> {
+  for (let i = 0; i < 60; i++)
+    await bus.publish(topic, [
+      { key: `CP_${i % 7}`, value: String(i) },
+      { key: `CP_${(i + 3) % 7}`, value: `${i}b` },
+    ]);
+}
+
 describe("a Kafka subscription's offset commits", () => {
   test("reach the broker for every partition it handled while it keeps running, however small its batches", async () => {
     const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "evnet-test-commits", partitions: 3 });
@@ -98,12 +107,7 @@ describe("a Kafka subscription's offset commits", () => {
       const subscription = await bus.subscribe({ topics: [topic], groupId: group, from: "latest", concurrency: 3 }, async (batch) => {
         handled += batch.length;
       });
-      // Many small publishes, so many small batches on every partition.
-      for (let i = 0; i < 60; i++)
-        await bus.publish(topic, [
-          { key: `CP_${i % 7}`, value: String(i) },
-          { key: `CP_${(i + 3) % 7}`, value: `${i}b` },
-        ]);
+      await publishSmallBatches(bus, topic);
       await waitFor(() => handled === 120, "all 120 messages handled");
       await waitFor(async () => (await bus.lag(group, [topic])).total === 0, "the group's lag down to 0 with the subscription still open");
       const lag = await bus.lag(group, [topic]);
@@ -135,11 +139,7 @@ describe("a Kafka subscription with a commit interval", () => {
       });
       api.subscribe(counting);
       const began = performance.now();
-      for (let i = 0; i < 60; i++)
-        await bus.publish(topic, [
-          { key: `CP_${i % 7}`, value: String(i) },
-          { key: `CP_${(i + 3) % 7}`, value: `${i}b` },
-        ]);
+      await publishSmallBatches(bus, topic);
       await waitFor(() => handled === 120, "all 120 messages handled");
       await waitFor(async () => (await bus.lag(group, [topic])).total === 0, "the group's lag down to 0 with the subscription still open");
       const seconds = (performance.now() - began) / 1000;

@@ -2,6 +2,15 @@
 import { describe, expect, test } from "bun:test";
 import { LatestPerKey } from "../../src/lib/latest-per-key.ts";
 
+/** A LatestPerKey with a gap whose deliveries are recorded with the time each started. */
+function recorded(gapMs: number) {
+  const starts: { at: number; values: number[] }[] = [];
+  const latest = new LatestPerKey<number>(async (values) => {
+    starts.push({ at: performance.now(), values });
+  }, gapMs);
+  return { starts, latest };
+}
+
 describe("the latest value per key", () => {
   test("while a delivery is on its way, newer values replace the waiting ones and leave together", async () => {
     const delivered: number[][] = [];
@@ -46,10 +55,7 @@ describe("the latest value per key", () => {
   });
 
   test("with a gap, a delivery starts no sooner than the gap after the one before; what came meanwhile leaves together", async () => {
-    const starts: { at: number; values: number[] }[] = [];
-    const latest = new LatestPerKey<number>(async (values) => {
-      starts.push({ at: performance.now(), values });
-    }, 80);
+    const { starts, latest } = recorded(80);
     latest.put("a", 1);
     await Bun.sleep(5);
     latest.put("a", 2);
@@ -62,10 +68,7 @@ describe("the latest value per key", () => {
   });
 
   test("idle() delivers what waits at once instead of waiting out the gap", async () => {
-    const starts: { at: number; values: number[] }[] = [];
-    const latest = new LatestPerKey<number>(async (values) => {
-      starts.push({ at: performance.now(), values });
-    }, 60_000);
+    const { starts, latest } = recorded(60_000);
     latest.put("a", 1);
     await Bun.sleep(5);
     latest.put("a", 2);
