@@ -8,8 +8,8 @@
  *
  * At most two such transactions are under way (GROUPS_AT_ONCE); the batches that arrive while
  * both are wait for one of them and go together in the next (group commit). Each partition keeps
- * what it had alone: its applied offset is claimed and advanced in the same transaction (its row
- * locked, in partition order), its messages are applied in their order, and no two batches of
+ * what it had alone: its applied offset is claimed and advanced in the same transaction (one
+ * statement claims the whole group's, offsets.ts), its messages are applied in their order, and no two batches of
  * one partition (nor of one CP, whose requests and events share a partition number) are ever in
  * a group together, since a partition hands over its next batch only when this one is done.
  * Should the transaction fail for any reason (an offset moved by another instance, a message the
@@ -53,8 +53,6 @@ export class RunGroups {
     private maxRuns: number,
     /** Most messages in one transaction: a batch alone may hold this many. */
     private maxMessages: number,
-    /** Groups under way at once. */
-    private maxRunning = GROUPS_AT_ONCE,
   ) {}
 
   /** Applies a run (decoding it first, outside the transaction), with others waiting at the same moment. */
@@ -67,11 +65,11 @@ export class RunGroups {
   }
 
   /**
-   * The next group starts while fewer than `maxRunning` are under way, once the batches ready in
+   * The next group starts while fewer than GROUPS_AT_ONCE are under way, once the batches ready in
    * this turn of the event loop have joined it.
    */
   private schedule(): void {
-    if (this.running >= this.maxRunning || this.scheduled || this.waiting.length === 0) return;
+    if (this.running >= GROUPS_AT_ONCE || this.scheduled || this.waiting.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -80,7 +78,7 @@ export class RunGroups {
   }
 
   private async next(): Promise<void> {
-    if (this.running >= this.maxRunning || this.waiting.length === 0) return;
+    if (this.running >= GROUPS_AT_ONCE || this.waiting.length === 0) return;
     this.running++;
     const group = this.take();
     try {
@@ -127,8 +125,9 @@ export class RunGroups {
 
 /**
  * Applies several partitions' runs in one unit of work: the partitions' offsets claimed and
- * advanced by one statement (given in partition order), and all their items applied as one batch (a CP's items stay in order: they are all in its
- * partition's run). Throws GroupUndone when a partition's offset had moved.
+ * advanced by one statement (given in partition order), and all their items applied as one
+ * batch (a CP's items stay in order: they are all in its partition's run). Throws GroupUndone
+ * when a partition's offset had moved (or it had no row yet).
  */
 async function applyTogether(ctx: CentralContext, group: Waiting[]): Promise<void> {
   const ordered = [...group].sort((a, b) => {
