@@ -53,8 +53,13 @@ class Prober {
     await this.bus.subscribe({ topics: [this.net.topics.driverUpdates], groupId: `${this.net.prefix}-prober`, from: "latest" }, async (batch: BusMessage[]) => {
       const now = Date.now();
       for (const m of batch) {
-        const u = JSON.parse(textDecoder.decode(m.value)) as { cp_id?: string };
-        for (const [p, key] of this.keys) if (u.cp_id === key) this.answered.get(p)!.push(now);
+        let u: { cp_id?: string };
+        try {
+          u = JSON.parse(textDecoder.decode(m.value)) as { cp_id?: string };
+        } catch {
+          continue; // a sealed (binary) update for a driver: not an answer to the prober
+        }
+        for (const [p, key] of this.keys) if (u?.cp_id === key) this.answered.get(p)!.push(now);
       }
     });
     for (const p of this.keys.keys()) this.answered.set(p, []);

@@ -15,6 +15,7 @@ import m11 from "../../migrations/0011_hot_updates.sql" with { type: "text" };
 import m12 from "../../migrations/0012_heartbeat_sequence.sql" with { type: "text" };
 import m13 from "../../migrations/0013_samples_brin.sql" with { type: "text" };
 import m14 from "../../migrations/0014_revoked_keys.sql" with { type: "text" };
+import m15 from "../../migrations/0015_outbox_bytes.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationSql: Record<string, string> = {
@@ -33,4 +34,5 @@ export const migrationSql: Record<string, string> = {
   "0012_heartbeat_sequence": m12,
   "0013_samples_brin": m13,
   "0014_revoked_keys": m14,
+  "0015_outbox_bytes": m15,
 };

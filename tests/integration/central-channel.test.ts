@@ -23,6 +23,7 @@ import { chargingPoints, cpCredentials, cpKeys, drivers } from "../../src/db/sch
 import { createLogger } from "../../src/lib/log.ts";
 import { type CentralChannel, createCentralChannel, NoActiveKeyError } from "../../src/roles/central/channel.ts";
 import { createDriverChannel } from "../../src/roles/driver/channel.ts";
+import { fieldsOf, withFields, withFlippedBit } from "../support/envelopes.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -138,10 +139,7 @@ describe("opening what a CP sends", () => {
   test("a tampered message is refused as tampered, audited, and records no sequence", async () => {
     const key = await authenticatedCp("CP_E4");
     const message = fromCp(createCpChannel({ cpId: "CP_E4", role: "engine", key }), { type: "telemetry", energy_kwh: 1 });
-    const envelope = JSON.parse(new TextDecoder().decode(message.value));
-    const ct = Buffer.from(envelope.ct, "base64url");
-    ct[3] = ct[3]! ^ 0x01;
-    const tampered = onTheBus(JSON.stringify({ ...envelope, ct: ct.toString("base64url") }), "CP_E4");
+    const tampered = onTheBus(withFlippedBit(message.value, 3), "CP_E4");
     expect(await channelFor().openOne(tampered)).toMatchObject({ ok: false, code: "tampered" });
     expect((await securityAudits("CP_E4"))[0]!.reason).toStartWith("tampered:");
     expect((await acceptedSeqs(key.keyId)).length).toBe(0);
@@ -150,8 +148,7 @@ describe("opening what a CP sends", () => {
   test("a header edited to raise the sequence is refused as tampered (the header is authenticated)", async () => {
     const key = await authenticatedCp("CP_E5");
     const message = fromCp(createCpChannel({ cpId: "CP_E5", role: "engine", key }), {});
-    const envelope = JSON.parse(new TextDecoder().decode(message.value));
-    const edited = onTheBus(JSON.stringify({ ...envelope, seq: envelope.seq + 1000 }), "CP_E5");
+    const edited = onTheBus(withFields(message.value, { seq: fieldsOf(message.value).seq + 1000 }), "CP_E5");
     expect(await channelFor().openOne(edited)).toMatchObject({ ok: false, code: "tampered" });
   });
 
@@ -189,8 +186,8 @@ describe("opening what a CP sends", () => {
   test("an envelope claiming a CP id with a NUL in it is refused as malformed and audited under that id made printable", async () => {
     const key = await authenticatedCp("CP_E12");
     const claimed = "CP_E12\u0000";
-    const forged = JSON.parse(seal({ sub: "cp:CP_E12", kid: key.keyId, sender: "engine:CP_E12", seq: 1 }, key.key, {}));
-    const result = await channelFor().openOne(onTheBus(JSON.stringify({ ...forged, sub: `cp:${claimed}` }), claimed));
+    const forged = seal({ sub: "cp:CP_E12", kid: key.keyId, sender: "engine:CP_E12", seq: 1 }, key.key, {});
+    const result = await channelFor().openOne(onTheBus(withFields(forged, { sub: `cp:${claimed}` }), claimed));
     expect(result).toMatchObject({ ok: false, code: "malformed" });
     const [audit] = await securityAudits("CP_E12\\u0000");
     expect(audit).toMatchObject({ outcome: "failure", actor_id: "CP_E12\\u0000" });
@@ -330,7 +327,7 @@ describe("sealing for a CP", () => {
     const out = await channelFor().sealForCp("CP_H1", { type: "start_supply", session_id: "s1" });
     expect(out.key).toBe("CP_H1");
     const engine = createCpChannel({ cpId: "CP_H1", role: "engine", key });
-    const message: BusMessage = { topic: topics.cpCommands, key: out.key, value: textEncoder.encode(String(out.value)) };
+    const message: BusMessage = { topic: topics.cpCommands, key: out.key, value: typeof out.value === "string" ? textEncoder.encode(out.value) : out.value };
     expect(await engine.open(message)).toMatchObject({ ok: true, payload: { type: "start_supply", session_id: "s1" } });
     expect(await engine.open(message)).toMatchObject({ ok: false, code: "replayed" });
   });
@@ -360,7 +357,7 @@ describe("sealing drivers' progress", () => {
     const sealed = await central.sealForDrivers(updates);
     expect(sealed.map((m) => m?.key)).toEqual(["D_P1", "D_P2", undefined, "D_P1"]);
     const opened = async (key: ChannelKey, driverId: string, m: (typeof sealed)[number]) =>
-      createDriverChannel(driverId, key).open({ topic: topics.driverUpdates, key: m!.key, value: textEncoder.encode(String(m!.value)) });
+      createDriverChannel(driverId, key).open({ topic: topics.driverUpdates, key: m!.key, value: m!.value as Uint8Array });
     expect(await opened(k1, "D_P1", sealed[0])).toMatchObject({ ok: true, payload: { n: 0 } });
     expect(await opened(k2, "D_P2", sealed[1])).toMatchObject({ ok: true, payload: { n: 1 } });
     expect(await opened(k1, "D_P1", sealed[3])).toMatchObject({ ok: true, payload: { n: 3 } });

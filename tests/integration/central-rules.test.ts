@@ -24,6 +24,7 @@ import { RunGroups } from "../../src/roles/central/run-groups.ts";
 import { OffsetMoved, type Run, type Tracking } from "../../src/roles/central/runs.ts";
 import { deliveriesDone, inWork } from "../../src/roles/central/work.ts";
 import { controlKeyEnv, publishControl } from "../support/control.ts";
+import { fieldsOf, withFlippedBit } from "../support/envelopes.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, cpStatus, registerAndKey, StandInCp, StandInDrivers, sessionRow, sessionsAt } from "../support/network.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
@@ -332,14 +333,11 @@ describe("messages that change nothing", () => {
     });
     await bus.publish(topics.cpEvents, [genuine]);
     await waitFor(async () => (await sessionRow(handle.db, sessionId))?.energyKwh === 0.01, "genuine telemetry applied");
-    const forged = JSON.parse(
-      String(
-        cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 9, cost_eur: 0, elapsed_s: 2, at: new Date().toISOString() })
-          .value,
-      ),
+    const forged = withFlippedBit(
+      cp.engine.seal({ type: "telemetry", session_id: sessionId, power_kw: 22, energy_kwh: 9, cost_eur: 0, elapsed_s: 2, at: new Date().toISOString() }).value,
+      -1,
     );
-    forged.ct = forged.ct.slice(0, -4) + (forged.ct.endsWith("AAAA") ? "BBBB" : "AAAA");
-    await bus.publish(topics.cpEvents, [{ key: "CP_TAMPER", value: JSON.stringify(forged) }, genuine]);
+    await bus.publish(topics.cpEvents, [{ key: "CP_TAMPER", value: forged }, genuine]);
     await waitFor(async () => (await auditsOf(handle.db, "cp/CP_TAMPER")).filter((a) => a.eventType === "security").length >= 2, "both refusals audited");
     const reasons = (await auditsOf(handle.db, "cp/CP_TAMPER")).filter((a) => a.eventType === "security").map((a) => a.reason ?? "");
     expect(reasons.some((r) => r.startsWith("tampered"))).toBe(true);
@@ -471,7 +469,7 @@ describe("a partition handed over between two Central instances", () => {
     // Everything applied already: nothing changes, nothing fails.
     await first(batch.slice(3));
     expect(await applied()).toBe(4n);
-    expect((await sessionRow(handle.db, sessionId))?.lastTelemetrySeq).toBe(JSON.parse(String(batch[3]!.value)).seq);
+    expect((await sessionRow(handle.db, sessionId))?.lastTelemetrySeq).toBe(fieldsOf(batch[3]!.value).seq);
     // The holder opens its next batch with the sequences it keeps for the partition: a copy of
     // an applied reading is still refused as a replay, and the new reading applied.
     await second([{ ...batch[2]!, offset: 4n }, readingAt(cp, sessionId, 0.5, 5, 5)]);
@@ -504,7 +502,7 @@ describe("a partition handed over between two Central instances", () => {
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.3);
     const sender = `engine:${cp.cpId}`;
     const stored = (await handle.db.execute(sql`select last_seq from message_sequences where sender = ${sender}`)) as unknown as { last_seq: string }[];
-    const lastSeq = JSON.parse(String(readings[2]!.value)).seq as number;
+    const lastSeq = fieldsOf(readings[2]!.value).seq as number;
     expect(stored.every((r) => Number(r.last_seq) < lastSeq)).toBe(true);
     // A new instance (nothing in memory) is handed copies of the second reading, alone and then
     // with a reading that is new: the copies are refused and audited, the new reading applied.
@@ -516,8 +514,8 @@ describe("a partition handed over between two Central instances", () => {
     expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBe(0.4);
     const replays = (await auditsOf(handle.db, "cp/CP_RESTART_REPLAY")).filter((a) => a.eventType === "security" && (a.reason ?? "").startsWith("replayed"));
     expect(replays.map((a) => a.details)).toEqual([
-      expect.objectContaining({ code: "replayed", sender, seq: JSON.parse(String(readings[1]!.value)).seq }),
-      expect.objectContaining({ code: "replayed", sender, seq: JSON.parse(String(readings[1]!.value)).seq }),
+      expect.objectContaining({ code: "replayed", sender, seq: fieldsOf(readings[1]!.value).seq }),
+      expect.objectContaining({ code: "replayed", sender, seq: fieldsOf(readings[1]!.value).seq }),
     ]);
     expect(replays.map((a) => a.sourceAddress).sort()).toEqual([`kafka:${topics.cpEvents}/${at}@3`, `kafka:${topics.cpEvents}/${at}@4`]);
   });
@@ -527,7 +525,7 @@ describe("a partition handed over between two Central instances", () => {
     const ctx = { ...central.ctx, settings: { ...central.ctx.settings, trackOffsets: true } };
     const at = 96;
     const beats = [0, 1, 2].map((i) => heartbeatAt(cp, i, at));
-    const seqOf = (m: BusMessage) => JSON.parse(String(m.value)).seq as number;
+    const seqOf = (m: BusMessage) => fieldsOf(m.value).seq;
     const lastHeartbeatSeq = async () =>
       Number((await handle.db.select({ seq: chargingPoints.lastHeartbeatSeq }).from(chargingPoints).where(eq(chargingPoints.cpId, cp.cpId)))[0]?.seq);
     await createBatchHandler(ctx)(beats);
@@ -796,7 +794,7 @@ describe("batches of several partitions in one transaction", () => {
       await Promise.all([handler([...badBatch, nextBeat]), handler([readingAt(good!, goodSession, 1.0, 1, 1, 86)])]);
       expect(await appliedAt(85)).toBe(3n);
       expect(await appliedAt(86)).toBe(2n);
-      expect(await lastHeartbeatSeq()).toBe(JSON.parse(String(nextBeat.value)).seq);
+      expect(await lastHeartbeatSeq()).toBe(fieldsOf(nextBeat.value).seq);
       expect(await cpStatus(handle.db, bad!.cpId)).toBe("ACTIVE");
       expect((await sessionRow(handle.db, goodSession))?.energyKwh).toBe(1.0);
       const letters = rowsOf<{ partition: number; offset: string; code: string }>(

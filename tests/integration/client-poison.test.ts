@@ -47,6 +47,7 @@ function poison(subject: string, busKey: string, key: ChannelKey): OutgoingMessa
     { key: busKey, value: new Uint8Array([0x00, 0xff, 0xfe, 0x7b, 0x22]) }, // not UTF-8, not JSON
     { key: busKey, value: '{"v":2,"sub":"cp:\u0000","kid":"\u0000","sender":"central:\u0000","seq":1,"ts":0,"nonce":"","ct":""}' },
     { key: busKey, value: "null" },
+    { key: busKey, value: new Uint8Array([3, 250, 0x63, 0x70]) }, // the binary format's first byte, then cut short
     { key: busKey, value: "x".repeat(200_000) },
     fromCentral(subject, busKey, key, null), // opens, but is no message
     fromCentral(subject, busKey, key, { type: "start_supply", session_id: "S\u0000NUL", driver_id: "D\u0000", price_per_kwh: -1 }),

@@ -5,7 +5,6 @@
  * session sealed for the engine that ran before it.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { textDecoder } from "../../src/bus/bus.ts";
 import { MemoryBus } from "../../src/bus/memory.ts";
 import type { CpEvent, EngineState, SupplyEnded } from "../../src/bus/messages.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
@@ -32,12 +31,7 @@ async function startEngine(): Promise<void> {
   events.length = 0;
   await bus.subscribe({ topics: [topics.cpEvents], groupId: "central", from: "earliest" }, async (batch) => {
     for (const m of batch) {
-      const opened = await open<CpEvent>(
-        textDecoder.decode(m.value),
-        () => ({ key: key.key, subject: `cp:${CP}`, revoked: false }),
-        new MemorySequences(),
-        `cp:${CP}`,
-      );
+      const opened = await open<CpEvent>(m.value, () => ({ key: key.key, subject: `cp:${CP}`, revoked: false }), new MemorySequences(), `cp:${CP}`);
       events.push(opened.payload);
     }
   });

@@ -8,7 +8,10 @@ import { Consumer, type Message } from "@platformatic/kafka";
 export interface RawRecord {
   topic: string;
   key: string;
+  /** the value as UTF-8 text (what a reader looking for words sees) */
   value: string;
+  /** the value's bytes */
+  bytes: Buffer;
   headers: Record<string, string>;
 }
 
@@ -29,7 +32,13 @@ export class RawKafkaReader {
     stream.on("data", (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of m.headers) headers[k.toString()] = v.toString();
-      this.records.push({ topic: m.topic, key: m.key?.toString("utf8") ?? "", value: m.value?.toString("utf8") ?? "", headers });
+      this.records.push({
+        topic: m.topic,
+        key: m.key?.toString("utf8") ?? "",
+        value: m.value?.toString("utf8") ?? "",
+        bytes: m.value ?? Buffer.alloc(0),
+        headers,
+      });
     });
     this.closeStream = () => stream.close();
   }

@@ -3,13 +3,14 @@ import type { BusMessage } from "../../src/bus/bus.ts";
 import { createCpChannel } from "../../src/cp/channel.ts";
 import { seal } from "../../src/crypto/envelope.ts";
 import { newChannelKey } from "../../src/crypto/keys.ts";
+import { fieldsOf, sealJson, withFlippedBit } from "../support/envelopes.ts";
 
 const key = newChannelKey();
 
 function fromCentral(payload: unknown, opts: { seq: number; ts?: number; cp?: string; busKey?: string; sender?: string; k?: typeof key }): BusMessage {
   const k = opts.k ?? key;
   const value = seal({ sub: `cp:${opts.cp ?? "CP_001"}`, kid: k.keyId, sender: opts.sender ?? "central:c1", seq: opts.seq, ts: opts.ts }, k.key, payload);
-  return { topic: "t.cp.commands", key: opts.busKey ?? "CP_001", value: new TextEncoder().encode(value) };
+  return { topic: "t.cp.commands", key: opts.busKey ?? "CP_001", value };
 }
 
 describe("a CP's end of the channel", () => {
@@ -17,8 +18,8 @@ describe("a CP's end of the channel", () => {
     const channel = createCpChannel({ cpId: "CP_001", role: "engine", key });
     const out = channel.seal({ type: "telemetry", power_kw: 11.2 });
     expect(out.key).toBe("CP_001");
-    expect(String(out.value)).not.toContain("telemetry");
-    expect(JSON.parse(String(out.value))).toMatchObject({ sub: "cp:CP_001", kid: key.keyId, sender: "engine:CP_001" });
+    expect(Buffer.from(out.value).includes("telemetry")).toBe(false);
+    expect(fieldsOf(out.value)).toMatchObject({ sub: "cp:CP_001", kid: key.keyId, sender: "engine:CP_001" });
   });
 
   test("opens a message Central sealed with the CP's key", async () => {
@@ -58,12 +59,14 @@ describe("a CP's end of the channel", () => {
   test("refuses a tampered message", async () => {
     const channel = createCpChannel({ cpId: "CP_001", role: "engine", key });
     const message = fromCentral({ type: "start" }, { seq: 1 });
-    const envelope = JSON.parse(new TextDecoder().decode(message.value));
-    const ct = Buffer.from(envelope.ct, "base64url");
-    ct[0] = ct[0]! ^ 0xff;
-    envelope.ct = ct.toString("base64url");
-    const result = await channel.open({ ...message, value: new TextEncoder().encode(JSON.stringify(envelope)) });
+    const result = await channel.open({ ...message, value: withFlippedBit(message.value) });
     expect(result).toMatchObject({ ok: false, code: "tampered" });
+  });
+
+  test("opens what Central sealed in format 2 (JSON), as it did before the binary format", async () => {
+    const channel = createCpChannel({ cpId: "CP_001", role: "engine", key });
+    const value = new TextEncoder().encode(sealJson({ sub: "cp:CP_001", kid: key.keyId, sender: "central:c1", seq: 1 }, key.key, { type: "start" }));
+    expect(await channel.open({ topic: "t.cp.commands", key: "CP_001", value })).toMatchObject({ ok: true, payload: { type: "start" } });
   });
 
   test("refuses a message sealed with another key, and one that claims not to come from Central", async () => {
@@ -77,7 +80,7 @@ describe("a CP's end of the channel", () => {
     const fresh = newChannelKey();
     channel.setKey(fresh);
     expect(channel.keyId).toBe(fresh.keyId);
-    expect(JSON.parse(String(channel.seal({}).value)).kid).toBe(fresh.keyId);
+    expect(fieldsOf(channel.seal({}).value).kid).toBe(fresh.keyId);
     expect(await channel.open(fromCentral({}, { seq: 1 }))).toMatchObject({ ok: false, code: "unknown_key" });
     expect((await channel.open(fromCentral({}, { seq: 2, k: fresh }))).ok).toBe(true);
   });

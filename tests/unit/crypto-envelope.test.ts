@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { EnvelopeError, type KeyInfo, MemorySequences, open, readHeader, SequenceCounter, type SequenceStore, seal } from "../../src/crypto/envelope.ts";
 import { constantTimeEqual, KeyError, newChannelKey, parseMasterKey, randomToken, unwrapKey, wrapKey } from "../../src/crypto/keys.ts";
+import { fieldsOf, sealJson, wireOf, withFields, withFlippedBit } from "../support/envelopes.ts";
 
 const cp1 = newChannelKey();
 const cp2 = newChannelKey();
@@ -28,6 +29,9 @@ class Sequences implements SequenceStore {
 const sealFromCp1 = (payload: unknown, seq = 1, override: Partial<{ sub: string; kid: string; key: Uint8Array }> = {}) =>
   seal({ sub: override.sub ?? "cp:CP_001", kid: override.kid ?? cp1.keyId, sender: "engine:CP_001", seq }, override.key ?? cp1.key, payload);
 
+/** The same, in format 2 (JSON), as evnet sealed before the binary format. */
+const sealJsonFromCp1 = (payload: unknown, seq = 1) => sealJson({ sub: "cp:CP_001", kid: cp1.keyId, sender: "engine:CP_001", seq }, cp1.key, payload);
+
 /** The EnvelopeError code `open` fails with. */
 async function failure(wire: string | Uint8Array, sequences: SequenceStore = new Sequences(), expectedSubject?: string): Promise<string> {
   try {
@@ -39,7 +43,7 @@ async function failure(wire: string | Uint8Array, sequences: SequenceStore = new
   throw new Error("the envelope opened, but it should not have");
 }
 
-/** Re-encodes a sealed envelope with some of its fields changed. */
+/** Re-encodes a format-2 envelope with some of its fields changed. */
 const edit = (wire: string, change: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(wire), ...change });
 
 describe("a sealed envelope", () => {
@@ -47,18 +51,21 @@ describe("a sealed envelope", () => {
     const payload = { type: "telemetry", power_kw: 7.4, energy_kwh: 0.12, cost_eur: 0.04 };
     const opened = await open(sealFromCp1(payload, 42), lookup, new Sequences(), "cp:CP_001");
     expect(opened.payload).toEqual(payload);
-    expect(opened.header).toMatchObject({ v: 2, sub: "cp:CP_001", kid: cp1.keyId, sender: "engine:CP_001", seq: 42 });
+    expect(opened.header).toMatchObject({ v: 3, sub: "cp:CP_001", kid: cp1.keyId, sender: "engine:CP_001", seq: 42 });
     expect(opened.subject).toEqual({ type: "cp", id: "CP_001" });
   });
 
-  test("is the JSON of its fields in their order, with a nonce of its own for every message", async () => {
+  test("is its header's fields as bytes, then a nonce of its own for every message and the ciphertext", async () => {
     const sender = 'engine:"quoted"\\CP'; // a sender may hold any printable character
+    const before = Date.now();
     const wires = Array.from({ length: 3000 }, (_, i) => seal({ sub: "cp:CP_001", kid: cp1.keyId, sender, seq: i + 1 }, cp1.key, { n: i }));
-    const first = JSON.parse(wires[0]!);
-    expect(Object.keys(first)).toEqual(["v", "sub", "kid", "sender", "seq", "ts", "nonce", "ct"]);
-    expect(wires[0]).toBe(JSON.stringify(first));
-    expect(first.sender).toBe(sender);
-    expect(new Set(wires.map((w) => JSON.parse(w).nonce)).size).toBe(wires.length);
+    const first = fieldsOf(wires[0]!);
+    expect(first).toMatchObject({ sub: "cp:CP_001", kid: cp1.keyId, sender, seq: 1 });
+    expect(first.ts).toBeGreaterThanOrEqual(before);
+    expect(first.nonce.length).toBe(12);
+    expect(first.ct.length).toBe(JSON.stringify({ n: 0 }).length + 16);
+    expect(wireOf(first).equals(Buffer.from(wires[0]!))).toBe(true);
+    expect(new Set(wires.map((w) => fieldsOf(w).nonce.toString("hex"))).size).toBe(wires.length);
     const sequences = new Sequences();
     for (const [i, w] of wires.entries()) if (i % 500 === 0 || i === wires.length - 1) expect((await open(w, lookup, sequences)).payload).toEqual({ n: i });
   });
@@ -72,35 +79,37 @@ describe("a sealed envelope", () => {
 
   test("shows only routing fields on the wire, never the payload", () => {
     const wire = sealFromCp1({ secret_reading: "42.1 kWh" });
-    expect(wire).not.toContain("secret_reading");
-    expect(Object.keys(JSON.parse(wire)).sort()).toEqual(["ct", "kid", "nonce", "sender", "seq", "sub", "ts", "v"]);
+    expect(wire.includes("secret_reading")).toBe(false);
+    expect(wire.includes("42.1")).toBe(false);
+    expect(wire.includes("engine:CP_001")).toBe(true);
+  });
+
+  test("will not seal a header text that is not ASCII or longer than 255 characters", () => {
+    expect(() => seal({ sub: "cp:CP_001", kid: cp1.keyId, sender: "engine:CP_é", seq: 1 }, cp1.key, {})).toThrow("ASCII");
+    expect(() => seal({ sub: "cp:CP_001", kid: cp1.keyId, sender: `engine:${"x".repeat(250)}`, seq: 1 }, cp1.key, {})).toThrow("255");
   });
 
   test("messages of every size, sealed and opened in any order, each open to their own payload (nothing of one stays for the next)", async () => {
     const sizes = [0, 1, 2, 3, 15, 16, 17, 100, 1000, 10_000, 40_000, 5, 40_000, 0];
-    const sealed = sizes.map((n, i) => ({ payload: { i, text: "é".repeat(n / 2) + "x".repeat(n % 2) }, wire: "" }));
+    const sealed = sizes.map((n, i) => ({ payload: { i, text: "é".repeat(n / 2) + "x".repeat(n % 2) }, wire: Buffer.alloc(0) as Buffer }));
     for (const [i, m] of sealed.entries()) m.wire = sealFromCp1(m.payload, i + 1);
     for (const m of [...sealed].reverse()) expect((await open(m.wire, lookup, new Sequences())).payload).toEqual(m.payload);
     // a long message, then a short one altered in its tag: refused, whatever the longer one left behind
     const long = sealed[10]!.wire;
-    const short = JSON.parse(sealed[1]!.wire);
-    short.ct = short.ct.slice(0, -2) + (short.ct.endsWith("AA") ? "BA" : "AA");
     expect((await open(long, lookup, new Sequences())).payload).toEqual(sealed[10]!.payload);
-    expect(await failure(JSON.stringify(short))).toBe("tampered");
+    expect(await failure(withFlippedBit(sealed[1]!.wire, -1))).toBe("tampered");
   });
 
   test("is refused as tampered when a byte of the ciphertext changes", async () => {
-    const wire = JSON.parse(sealFromCp1({ a: 1 }));
-    const ct = Buffer.from(wire.ct, "base64url");
-    ct[0] = ct[0]! ^ 0x01;
-    expect(await failure(JSON.stringify({ ...wire, ct: ct.toString("base64url") }))).toBe("tampered");
+    expect(await failure(withFlippedBit(sealFromCp1({ a: 1 }), 0))).toBe("tampered");
   });
 
   test("is refused as tampered when an authenticated header field changes", async () => {
     const wire = sealFromCp1({ a: 1 }, 5);
-    expect(await failure(edit(wire, { seq: 6 }))).toBe("tampered");
-    expect(await failure(edit(wire, { sender: "monitor:CP_001" }))).toBe("tampered");
-    expect(await failure(edit(wire, { ts: JSON.parse(wire).ts + 1 }))).toBe("tampered");
+    expect(await failure(withFields(wire, { seq: 6 }))).toBe("tampered");
+    expect(await failure(withFields(wire, { sender: "monitor:CP_001" }))).toBe("tampered");
+    expect(await failure(withFields(wire, { ts: fieldsOf(wire).ts + 1 }))).toBe("tampered");
+    expect(await failure(withFields(wire, { nonce: Buffer.alloc(12) }))).toBe("tampered");
   });
 
   test("is refused as tampered when sealed with a key other than the one it names", async () => {
@@ -143,45 +152,95 @@ describe("a sealed envelope", () => {
     expect((await open(sealFromCp1({ a: 3 }, 11), lookup, sequences)).payload).toEqual({ a: 3 });
   });
 
-  test("is refused as malformed when it is not JSON, misses fields, or has fields of the wrong type", async () => {
+  test("is refused as malformed when it is cut short, misses fields, or has fields of the wrong form", async () => {
     expect(await failure("not json")).toBe("malformed");
     expect(await failure(new TextEncoder().encode("{}"))).toBe("malformed");
+    expect(await failure("null")).toBe("malformed");
     const wire = sealFromCp1({ a: 1 });
+    for (const cut of [1, 2, 10, wire.length - 29, wire.length - 17]) expect(await failure(wire.subarray(0, cut))).toBe("malformed");
+    expect(await failure(Buffer.from([3]))).toBe("malformed");
+    expect(await failure(Buffer.from([3, 200, 1, 2]))).toBe("malformed");
+    expect(await failure(withFields(wire, { ct: Buffer.alloc(15) }))).toBe("malformed");
+    expect(await failure(withFields(wire, { ct: Buffer.alloc(48 * 1024 + 1) }))).toBe("malformed");
+    expect(await failure(withFields(wire, { seq: 0 }))).toBe("malformed");
+    expect(await failure(withFields(wire, { seq: 1.5 }))).toBe("malformed");
+    expect(await failure(withFields(wire, { seq: Number.NaN }))).toBe("malformed");
+    expect(await failure(withFields(wire, { ts: 2 ** 60 }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sub: "" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sub: "CP_001" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sub: "operator:CP_001" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sub: `cp:${"C".repeat(65)}` }))).toBe("malformed");
+  });
+
+  test("is refused as malformed, before any database sees it, when a field carries a NUL, a control or a non-ASCII character", async () => {
+    const wire = sealFromCp1({ a: 1 });
+    expect(await failure(withFields(wire, { kid: "k_\u0000" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { kid: `${cp1.keyId}\n` }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sender: "engine:CP_001\u0000" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sender: "engine:CP_001\u001b[2J" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sender: "engine:CP 001" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sender: "engine:CP_\u00e9" }))).toBe("malformed");
+    expect(await failure(withFields(wire, { sub: "cp:CP_\u0000" }))).toBe("malformed");
+  });
+
+  test("keeps what could be read of a malformed header for the audit entry", () => {
+    const codeAndHeader = (wire: string | Uint8Array) => {
+      try {
+        readHeader(wire);
+      } catch (e) {
+        return { code: (e as EnvelopeError).code, header: (e as EnvelopeError).header };
+      }
+      throw new Error("the header was read, but it should not have been");
+    };
+    expect(codeAndHeader(JSON.stringify({ v: 2, sub: "cp:CP_009", kid: "k_1" }))).toEqual({ code: "malformed", header: { sub: "cp:CP_009", kid: "k_1" } });
+    // nothing invisible reaches the audit entry
+    expect(codeAndHeader(JSON.stringify({ v: 2, sub: "cp:\u0000", kid: "k_\u0000" }))).toEqual({
+      code: "malformed",
+      header: { sub: undefined, kid: undefined },
+    });
+    const wire = seal({ sub: "cp:CP_009", kid: "k_1", sender: "engine:CP_009", seq: 1 }, cp1.key, {});
+    expect(codeAndHeader(withFields(wire, { seq: 0 }))).toEqual({ code: "malformed", header: { sub: "cp:CP_009", kid: "k_1" } });
+    expect(codeAndHeader(withFields(wire, { sub: "cp:\u0000", kid: "k_\u0000" }))).toEqual({ code: "malformed", header: { sub: undefined, kid: undefined } });
+    expect(codeAndHeader(wire.subarray(0, 5)).code).toBe("malformed");
+  });
+});
+
+describe("an envelope in format 2 (JSON), as evnet sealed before the binary format", () => {
+  test("still opens, to the same payload and header", async () => {
+    const opened = await open(sealJsonFromCp1({ type: "telemetry", energy_kwh: 0.5 }, 7), lookup, new Sequences(), "cp:CP_001");
+    expect(opened.payload).toEqual({ type: "telemetry", energy_kwh: 0.5 });
+    expect(opened.header).toMatchObject({ v: 2, sub: "cp:CP_001", kid: cp1.keyId, sender: "engine:CP_001", seq: 7 });
+    // as bytes too, the way the bus delivers it
+    expect((await open(new TextEncoder().encode(sealJsonFromCp1({ n: 1 })), lookup, new Sequences())).payload).toEqual({ n: 1 });
+  });
+
+  test("is refused as tampered when its ciphertext or an authenticated field changes", async () => {
+    const wire = sealJsonFromCp1({ a: 1 }, 5);
+    const ct = Buffer.from(JSON.parse(wire).ct, "base64url");
+    ct[0] = ct[0]! ^ 0x01;
+    expect(await failure(edit(wire, { ct: ct.toString("base64url") }))).toBe("tampered");
+    expect(await failure(edit(wire, { seq: 6 }))).toBe("tampered");
+    expect(await failure(edit(wire, { sender: "monitor:CP_001" }))).toBe("tampered");
+    expect(await failure(edit(wire, { ts: JSON.parse(wire).ts + 1 }))).toBe("tampered");
+  });
+
+  test("is refused as malformed when a field is missing, of the wrong type or carries a control character", async () => {
+    const wire = sealJsonFromCp1({ a: 1 });
     expect(await failure(edit(wire, { v: 1 }))).toBe("malformed");
     expect(await failure(edit(wire, { seq: "1" }))).toBe("malformed");
     expect(await failure(edit(wire, { seq: 0 }))).toBe("malformed");
-    expect(await failure(edit(wire, { sub: "" }))).toBe("malformed");
-    expect(await failure(edit(wire, { sub: "CP_001" }))).toBe("malformed");
     expect(await failure(edit(wire, { sub: "operator:CP_001" }))).toBe("malformed");
-    expect(await failure(edit(wire, { sub: `cp:${"C".repeat(65)}` }))).toBe("malformed");
-    expect(await failure("null")).toBe("malformed");
-  });
-
-  test("is refused as malformed, before any database sees it, when a field carries a NUL or a control character", async () => {
-    const wire = sealFromCp1({ a: 1 });
     expect(await failure(edit(wire, { kid: "k_\u0000" }))).toBe("malformed");
-    expect(await failure(edit(wire, { kid: `${cp1.keyId}\n` }))).toBe("malformed");
-    expect(await failure(edit(wire, { sender: "engine:CP_001\u0000" }))).toBe("malformed");
     expect(await failure(edit(wire, { sender: "engine:CP_001\u001b[2J" }))).toBe("malformed");
-    expect(await failure(edit(wire, { sender: "engine:CP 001" }))).toBe("malformed");
-    expect(await failure(edit(wire, { sub: "cp:CP_\u0000" }))).toBe("malformed");
     expect(await failure(edit(wire, { nonce: "not base64url!!!" }))).toBe("malformed");
   });
-  test("keeps what could be read of a malformed header for the audit entry", () => {
-    let error: EnvelopeError | undefined;
-    try {
-      readHeader(JSON.stringify({ v: 2, sub: "cp:CP_009", kid: "k_1" }));
-    } catch (e) {
-      error = e as EnvelopeError;
-    }
-    expect(error?.code).toBe("malformed");
-    expect(error?.header).toEqual({ sub: "cp:CP_009", kid: "k_1" });
-    try {
-      readHeader(JSON.stringify({ v: 2, sub: "cp:\u0000", kid: "k_\u0000" }));
-    } catch (e) {
-      error = e as EnvelopeError;
-    }
-    expect(error?.header).toEqual({ sub: undefined, kid: undefined }); // nothing invisible reaches the audit entry
+
+  test("is refused as replayed like any other, the binary format's sequences and its own being one", async () => {
+    const sequences = new Sequences();
+    const opened = await open(sealFromCp1({ a: 1 }, 10), lookup, sequences);
+    sequences.accept(opened.header.kid, opened.header.sender, opened.header.seq);
+    expect(await failure(sealJsonFromCp1({ a: 1 }, 10), sequences)).toBe("replayed");
+    expect((await open(sealJsonFromCp1({ a: 2 }, 11), lookup, sequences)).payload).toEqual({ a: 2 });
   });
 });
 

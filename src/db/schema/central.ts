@@ -1,4 +1,5 @@
 import { bigint, bigserial, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bytes } from "./bytes.ts";
 
 /**
  * The next bus offset Central has not applied yet, per consumer group and partition, written in
@@ -25,7 +26,8 @@ export const outbox = pgTable("outbox", {
   id: bigserial("id", { mode: "number" }).primaryKey(),
   topic: text("topic").notNull(),
   key: text("key").notNull(),
-  value: text("value").notNull(),
+  /** The sealed message as published (binary: src/crypto/envelope.ts). */
+  value: bytes("value").notNull(),
   /** A command to a CP's engine about this session, which Central then waits for the engine to answer. */
   sessionId: text("session_id"),
   /** What Central awaits once the command is published: `start` (supply_started) or `end` (the final reading). */

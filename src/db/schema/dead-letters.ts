@@ -1,12 +1,6 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, customType, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-
-/** Raw bytes: a message set aside may be anything, a NUL or invalid UTF-8 included. */
-export const bytes = customType<{ data: Uint8Array; driverData: Uint8Array }>({
-  dataType: () => "bytea",
-  toDriver: (value) => Buffer.from(value),
-  fromDriver: (value) => new Uint8Array(value),
-});
+import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bytes } from "./bytes.ts";
 
 /**
  * Messages a consumer could never apply (its data is at fault, not the database), set aside so

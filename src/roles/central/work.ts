@@ -47,7 +47,7 @@ export interface Awaits {
 export interface OutboxMessage {
   topic: string;
   key: string;
-  value: string;
+  value: Uint8Array;
   sessionId?: string | null;
   awaits?: string | null;
 }
@@ -74,7 +74,7 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
         c.messages.push({
           topic,
           key: m.key,
-          value: typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("utf8"),
+          value: typeof m.value === "string" ? Buffer.from(m.value, "utf8") : m.value,
           sessionId: a?.sessionId ?? null,
           awaits: a?.awaits ?? null,
         }),
@@ -276,7 +276,7 @@ export function startWaitsStatement(waits: { id: string; a: string }[], settings
 }
 
 /** Consecutive messages for one topic go in one publish call; order is kept. */
-export async function publishInOrder(ctx: CentralContext, messages: { topic: string; key: string; value: string }[]): Promise<void> {
+export async function publishInOrder(ctx: CentralContext, messages: ({ topic: string } & OutgoingMessage)[]): Promise<void> {
   let i = 0;
   while (i < messages.length) {
     const topic = messages[i]!.topic;
