@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { type Database, type Db, openDatabase, rowsOf } from "../../src/db/client.ts";
 import { embeddedMigrations, migrate } from "../../src/db/migrate.ts";
-import { drivers } from "../../src/db/schema/index.ts";
+import { drivers, outbox } from "../../src/db/schema/index.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 
 const allTags = embeddedMigrations().map((m) => m.tag);
@@ -93,4 +93,28 @@ describe("migrations on embedded PGlite", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+describe("the outbox's change to bytes (0015)", () => {
+  // A message sealed before the binary envelope, waiting in the outbox when the network is
+  // upgraded: after the migration its bytes are the text's, as the bus would have carried it.
+  const waiting = '{"v":2,"sub":"driver:D1","kid":"dk_1","sender":"central:c1","seq":1,"ts":1,"nonce":"AAAAAAAAAAAAAAAA","ct":"é"}';
+  const before = embeddedMigrations().filter((m) => m.tag < "0015");
+
+  for (const where of ["PostgreSQL", "embedded PGlite"] as const)
+    test(`keeps what waits in it, as bytes, on ${where}`, async () => {
+      const testDb = where === "PostgreSQL" ? await createTestDatabase() : undefined;
+      const database = testDb ? await openDatabase({ url: testDb.url, maxConnections: 1 }) : await openDatabase({ inMemory: true });
+      try {
+        expect(await migrate(database.db, before)).toHaveLength(before.length);
+        await database.db.execute(sql`insert into outbox (topic, key, value) values ('t.driver.updates', 'D1', ${waiting})`);
+        expect(await migrate(database.db)).toEqual(allTags.filter((t) => t >= "0015"));
+        const [row] = await database.db.select().from(outbox);
+        expect(Buffer.from(row!.value).toString("utf8")).toBe(waiting);
+        expect(row!.value).toBeInstanceOf(Uint8Array);
+      } finally {
+        await database.close();
+        await testDb?.drop();
+      }
+    }, 30_000);
 });
