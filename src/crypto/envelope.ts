@@ -131,7 +131,7 @@ export interface SequenceStore {
  * a new buffer per message. The cipher copies what it keeps.
  */
 const scratchAad = Buffer.allocUnsafe(1024);
-const scratchCt = Buffer.allocUnsafe(Math.ceil((MAX_CIPHERTEXT * 3) / 4) + 4);
+const scratchCt = Buffer.allocUnsafe(MAX_CIPHERTEXT_BYTES + 4);
 const scratchNonce = Buffer.allocUnsafe(16);
 
 /** The associated data of a format-2 header, in `scratchAad` (or a buffer of its own when longer). */
@@ -159,12 +159,12 @@ const NONCES_AT_ONCE = 1024;
 let nonces = Buffer.alloc(0);
 let noncesUsed = 0;
 function freshNonce(): Buffer {
-  if (noncesUsed + 12 > nonces.length) {
-    nonces = randomBytes(12 * NONCES_AT_ONCE);
+  if (noncesUsed + NONCE_BYTES > nonces.length) {
+    nonces = randomBytes(NONCE_BYTES * NONCES_AT_ONCE);
     noncesUsed = 0;
   }
-  noncesUsed += 12;
-  return nonces.subarray(noncesUsed - 12, noncesUsed);
+  noncesUsed += NONCE_BYTES;
+  return nonces.subarray(noncesUsed - NONCE_BYTES, noncesUsed);
 }
 
 /**
@@ -175,6 +175,7 @@ function freshNonce(): Buffer {
 export function seal(header: Omit<EnvelopeHeader, "v" | "ts"> & { ts?: number }, key: Uint8Array, payload: unknown): Buffer {
   const ts = header.ts ?? Date.now();
   const body = JSON.stringify(payload);
+  // the version and three length bytes, the three texts, seq and ts
   const headerBytes = 4 + header.sub.length + header.kid.length + header.sender.length + 16;
   const out = Buffer.allocUnsafe(headerBytes + NONCE_BYTES + Buffer.byteLength(body, "utf8") + TAG_BYTES);
   out[0] = BINARY;
@@ -220,9 +221,10 @@ function readBinaryHeader(wire: Uint8Array): SealedEnvelope {
   const sub = text();
   const kid = text();
   const sender = text();
-  const seq = at + 16 <= bytes.length ? bytes.readDoubleBE(at) : Number.NaN;
-  const ts = at + 16 <= bytes.length ? bytes.readDoubleBE(at + 8) : Number.NaN;
   const headerEnd = at + 16;
+  const numbers = headerEnd <= bytes.length;
+  const seq = numbers ? bytes.readDoubleBE(at) : Number.NaN;
+  const ts = numbers ? bytes.readDoubleBE(at + 8) : Number.NaN;
   const ctBytes = bytes.length - headerEnd - NONCE_BYTES;
   const ok =
     sub !== undefined &&

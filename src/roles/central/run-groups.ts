@@ -9,9 +9,10 @@
  * At most two such transactions are under way (GROUPS_AT_ONCE); the batches that arrive while
  * both are wait for one of them and go together in the next (group commit). Each partition keeps
  * what it had alone: its applied offset is claimed and advanced in the same transaction (one
- * statement claims the whole group's, offsets.ts), its messages are applied in their order, and no two batches of
- * one partition (nor of one CP, whose requests and events share a partition number) are ever in
- * a group together, since a partition hands over its next batch only when this one is done.
+ * statement claims the whole group's, offsets.ts), its messages are applied in their order,
+ * and no two batches of one partition (nor of one CP, whose requests and events share a
+ * partition number) are ever in a group together, since a partition hands over its next batch
+ * only when this one is done.
  * Should the transaction fail for any reason (an offset moved by another instance, a message the
  * database refuses, a deadlock, the database away), nothing of it stays and each batch is
  * applied again alone, where the reason is handled for that batch only, as it always was.
