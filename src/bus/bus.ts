@@ -21,6 +21,9 @@ export interface OutgoingMessage {
   headers?: Record<string, string>;
 }
 
+/** A message with the topic it goes to (publishAll). */
+export type TopicMessage = { topic: string } & OutgoingMessage;
+
 export interface SubscribeOptions {
   topics: string[];
   /** Consumers sharing a group split the partitions (and so the keys) between them. */
@@ -72,6 +75,12 @@ export interface Subscription {
 export interface Bus {
   readonly kind: "kafka" | "memory";
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  /**
+   * Publishes messages bound for several topics in one call (on Kafka, one request to the
+   * broker): the messages of each topic keep their order; there is no order between topics.
+   * It succeeds or fails as a whole: on failure, some may have been published all the same.
+   */
+  publishAll(messages: TopicMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription>;
   /** Creates topics that do not exist yet (Kafka); a no-op in memory. */
   ensureTopics(topics: string[]): Promise<void>;

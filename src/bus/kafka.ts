@@ -11,7 +11,16 @@
 import { Admin, compatibilityPartitioner, Producer } from "@platformatic/kafka";
 import { ConfigError } from "../config/env.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { type BatchHandler, type Bus, BusError, DEFAULT_SESSION_TIMEOUT_MS, type OutgoingMessage, type SubscribeOptions, type Subscription } from "./bus.ts";
+import {
+  type BatchHandler,
+  type Bus,
+  BusError,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicMessage,
+} from "./bus.ts";
 import { closeWithin, describeKafkaError, withDeadline } from "./kafka/calls.ts";
 import { type ConsumerTuning, KafkaSubscription } from "./kafka/subscription.ts";
 import type { KafkaSecurity } from "./kafka-security.ts";
@@ -115,16 +124,13 @@ export class KafkaBus implements Bus {
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.bounded(`publish to ${topic}`, () =>
-      this.producer.send({
-        messages: messages.map((m) => ({
-          topic,
-          key: Buffer.from(m.key),
-          value: asBuffer(m.value),
-          headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
-        })),
-      }),
-    );
+    await this.bounded(`publish to ${topic}`, () => this.producer.send({ messages: messages.map((m) => toRecord(topic, m)) }));
+  }
+
+  async publishAll(messages: TopicMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const topics = [...new Set(messages.map((m) => m.topic))].join(", ");
+    await this.bounded(`publish to ${topics}`, () => this.producer.send({ messages: messages.map((m) => toRecord(m.topic, m)) }));
   }
 
   async ensureTopics(topics: string[]): Promise<void> {
@@ -231,6 +237,16 @@ export class KafkaBus implements Bus {
 }
 
 /** A message's value as the client takes it, without copying it again: text encoded once, bytes viewed where they are. */
+/** A message as the Kafka client sends it. */
+function toRecord(topic: string, m: OutgoingMessage) {
+  return {
+    topic,
+    key: Buffer.from(m.key),
+    value: asBuffer(m.value),
+    headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
+  };
+}
+
 function asBuffer(value: Uint8Array | string): Buffer {
   if (typeof value === "string") return Buffer.from(value, "utf8");
   return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);

@@ -4,7 +4,7 @@
  * committed offset per partition and its members split the partitions; a handler that throws
  * gets the same messages again (at least once). Used by `evnet up` without KAFKA_BROKERS.
  */
-import type { BatchHandler, Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from "./bus.ts";
+import type { BatchHandler, Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicMessage } from "./bus.ts";
 import { BusError, toBytes } from "./bus.ts";
 
 const PARTITIONS = 3;
@@ -76,6 +76,12 @@ export class MemoryBus implements Bus {
       touched.add(partition);
     }
     for (const group of this.groups.values()) for (const p of touched) this.pump(group, topic, p);
+  }
+
+  async publishAll(messages: TopicMessage[]): Promise<void> {
+    if (this.closed) throw new BusError("closed", "bus is closed");
+    const byTopic = Map.groupBy(messages, (m) => m.topic);
+    for (const [topic, ofTopic] of byTopic) await this.publish(topic, ofTopic);
   }
 
   async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {

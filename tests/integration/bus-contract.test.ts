@@ -94,6 +94,24 @@ for (const adapter of adapters) {
       }
     });
 
+    test("publishing to several topics at once keeps each topic's messages, per key, in the order given", async () => {
+      const [first, second] = [await freshTopic(), await freshTopic()];
+      // Interleaved as Central's outbox interleaves commands and drivers' updates.
+      const messages = Array.from({ length: 60 }, (_, i) => ({ topic: i % 3 === 0 ? first : second, key: `CP_${"ABC"[i % 3]}`, value: String(i) }));
+      await bus.publishAll(messages);
+      const seen = new Received();
+      const sub = await bus.subscribe({ topics: [first, second], groupId: `${prefix}-all`, from: "earliest" }, seen.handler);
+      open.push(sub);
+      await waitFor(() => seen.messages.length >= 60, "60 messages");
+      for (const topic of [first, second])
+        for (const key of ["CP_A", "CP_B", "CP_C"])
+          expect(seen.messages.filter((m) => m.topic === topic && m.key === key).map((m) => textDecoder.decode(m.value))).toEqual(
+            messages.filter((m) => m.topic === topic && m.key === key).map((m) => m.value),
+          );
+      expect(seen.messages.filter((m) => m.topic === first)).toHaveLength(20);
+      expect(seen.messages.filter((m) => m.topic === second)).toHaveLength(40);
+    });
+
     test("carries keys, bytes and headers unchanged", async () => {
       const topic = await freshTopic();
       const bytes = new Uint8Array([0, 1, 2, 250, 255]);
@@ -307,14 +325,16 @@ for (const adapter of adapters) {
       expect([...new Set(seen.messages.map((m) => m.partition))].sort()).toEqual([0, 1, 2]);
     });
 
-    test("publishing on a closed bus fails with a BusError", async () => {
+    test("publishing on a closed bus fails with a BusError, to one topic or to several", async () => {
       const other = adapter.open();
       const topic = `${prefix}.closed`;
       await other.ensureTopics([topic]);
       await other.close();
-      const error = await other.publish(topic, [{ key: "CP_Z", value: "x" }]).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(BusError);
-      expect((error as BusError).code).toBe("closed");
+      for (const publishing of [other.publish(topic, [{ key: "CP_Z", value: "x" }]), other.publishAll([{ topic, key: "CP_Z", value: "x" }])]) {
+        const error = await publishing.catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(BusError);
+        expect((error as BusError).code).toBe("closed");
+      }
     });
   });
 }

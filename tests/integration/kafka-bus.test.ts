@@ -120,6 +120,35 @@ describe("a Kafka subscription's offset commits", () => {
   });
 });
 
+describe("publishing to several topics at once on Kafka", () => {
+  test("sends them in one produce request", async () => {
+    const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "evnet-test-publish-all", partitions: 3 });
+    const topics = [`${prefix}.all-commands`, `${prefix}.all-updates`];
+    // Every Produce request (API key 0) this process sends during the call.
+    let produces = 0;
+    const api = tracingChannel("plt:kafka:connections:api");
+    const counting = { start: (ctx: unknown) => void ((ctx as { apiKey?: number }).apiKey === 0 && produces++) };
+    try {
+      await bus.ensureTopics(topics);
+      await bus.publish(topics[0]!, [{ key: "CP_0", value: "warm" }]); // the producer connected, its metadata read
+      const messages = Array.from({ length: 30 }, (_, i) => ({ topic: topics[i % 2]!, key: `CP_${i % 7}`, value: `m${i}` }));
+      api.subscribe(counting);
+      await bus.publishAll(messages);
+      api.unsubscribe(counting);
+      expect(produces).toBe(1);
+      // One by one, as the outbox was delivered before: a request per run of one topic.
+      produces = 0;
+      api.subscribe(counting);
+      for (const m of messages) await bus.publish(m.topic, [m]);
+      api.unsubscribe(counting);
+      expect(produces).toBe(30);
+    } finally {
+      api.unsubscribe(counting);
+      await bus.close();
+    }
+  });
+});
+
 describe("a Kafka subscription with a commit interval", () => {
   test("sends the offsets of many batches in few commits, the last within the interval, and at once when it closes", async () => {
     const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "evnet-test-commit-interval", partitions: 3 });

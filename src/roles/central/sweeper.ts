@@ -22,7 +22,7 @@ import { forgetOldControlIds } from "./control-gate.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
 import { resendDeadLetters, sendReplays } from "./dead-letters.ts";
 import { lastHeartbeatUs, type Probe, probeMessage, silenceCondition } from "./probes.ts";
-import { inWork, keepStarting, type OutboxMessage, publishInOrder, startWaits } from "./work.ts";
+import { inWork, keepStarting, type OutboxMessage, startWaits } from "./work.ts";
 
 const OUTBOX_RETRY_AFTER_S = 5;
 const OUTBOX_BATCH = 500;
@@ -208,7 +208,7 @@ async function resendOutbox(ctx: CentralContext): Promise<void> {
     if (rows.length === 0) return [];
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     try {
-      await publishInOrder(ctx, rows); // throws (and the rows stay) if the bus is still down
+      await ctx.bus.publishAll(rows); // throws (and the rows stay) if the bus is still down
     } catch (err) {
       ctx.busHealth.failedAt = Date.now();
       throw err;

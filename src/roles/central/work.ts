@@ -173,7 +173,7 @@ export async function deliveriesDone(ctx: CentralContext): Promise<void> {
  */
 async function deliverOutbox(ctx: CentralContext, messages: Collected["messages"], ids: number[]): Promise<void> {
   try {
-    await publishInOrder(ctx, messages);
+    await ctx.bus.publishAll(messages);
     await startWaitsAndForget(
       ctx,
       messages.map((message, i) => ({ message, id: ids[i]! })),
@@ -273,18 +273,4 @@ export function startWaitsStatement(waits: { id: string; a: string }[], settings
        where s.session_id = any(${ids()}) and s.session_id = l.session_id and s.status = 'IN_PROGRESS' and s.awaiting_until is null
       returning s.session_id)
     select due.session_id, due.a from due where due.session_id not in (select session_id from started)`;
-}
-
-/** Consecutive messages for one topic go in one publish call; order is kept. */
-export async function publishInOrder(ctx: CentralContext, messages: ({ topic: string } & OutgoingMessage)[]): Promise<void> {
-  let i = 0;
-  while (i < messages.length) {
-    const topic = messages[i]!.topic;
-    const group: OutgoingMessage[] = [];
-    while (i < messages.length && messages[i]!.topic === topic) {
-      group.push({ key: messages[i]!.key, value: messages[i]!.value });
-      i++;
-    }
-    await ctx.bus.publish(topic, group);
-  }
 }
