@@ -236,7 +236,6 @@ export class KafkaBus implements Bus {
   }
 }
 
-/** A message's value as the client takes it, without copying it again: text encoded once, bytes viewed where they are. */
 /** A message as the Kafka client sends it. */
 function toRecord(topic: string, m: OutgoingMessage) {
   return {
@@ -247,6 +246,7 @@ function toRecord(topic: string, m: OutgoingMessage) {
   };
 }
 
+/** A message's value as the client takes it, without copying it again: text encoded once, bytes viewed where they are. */
 function asBuffer(value: Uint8Array | string): Buffer {
   if (typeof value === "string") return Buffer.from(value, "utf8");
   return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
