@@ -26,6 +26,7 @@ import { costOf, type EndReason, energyOver, meterKwh } from "../src/domain/bill
 import { createDriverChannel, type DriverChannel } from "../src/roles/driver/channel.ts";
 import type { Charger } from "./fleet.ts";
 import { LatencySampler } from "./latency.ts";
+import { sessionLeft, sessionLength } from "./session-lengths.ts";
 import { summarise } from "./stats.ts";
 
 /** How the chargers and drivers behave and how long they are measured (the run's settings). */
@@ -152,10 +153,6 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-function uniform(low: number, high: number): number {
-  return low + Math.random() * (high - low);
-}
-
 class LoadGenerator {
   private chargers: SimCharger[];
   private byCp = new Map<string, SimCharger>();
@@ -183,7 +180,7 @@ class LoadGenerator {
         monitor: createCpChannel({ cpId: c.cpId, role: "monitor", key }),
         driver: createDriverChannel(c.driverId, { keyId: c.driverKeyId, key: new Uint8Array(Buffer.from(c.driverKey, "base64url")) }),
         phase: "supplying" as Phase,
-        session: { id: c.sessionId, startedAt: c.startedAt, stopAt: now + Math.random() * config.meanSessionS * 1000 },
+        session: { id: c.sessionId, startedAt: c.startedAt, stopAt: now + sessionLeft(config.meanSessionS * 1000) },
         nextRequestAt: 0,
         sampled: i % every === 0 && i / every < config.latencySample,
       };
@@ -348,7 +345,7 @@ class LoadGenerator {
       if (command.type === "start_supply") {
         this.counts.startCommands++;
         if (s.session?.id === command.session_id) continue;
-        s.session = { id: command.session_id, startedAt: now, stopAt: now + uniform(0.5, 1.5) * this.config.meanSessionS * 1000 };
+        s.session = { id: command.session_id, startedAt: now, stopAt: now + sessionLength(this.config.meanSessionS * 1000) };
         s.phase = "supplying";
         this.events.push(s.engine.seal({ type: "supply_started", session_id: command.session_id, at: new Date(now).toISOString() }));
         this.counts.supplyStarted++;
