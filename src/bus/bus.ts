@@ -59,6 +59,15 @@ export interface SubscribeOptions {
    */
   commitIntervalMs?: number;
   /**
+   * The earliest offset of a partition the subscriber needs to read again after a restart or a
+   * rebalance (it handled what lies there, but has not made it durable yet): offset commits go
+   * no further, and follow it as it moves on. Undefined: all that was handled may be committed.
+   * The in-process bus, which reads nothing again, does not use it.
+   */
+  keepFrom?: (topic: string, partition: number) => bigint | undefined;
+  /** Called as the subscription closes, after its last batch and before its last offset commit. */
+  beforeLastCommit?: () => Promise<void>;
+  /**
    * Called each time this member has joined its consumer group: once when it starts, then once
    * per rebalance (Kafka; the in-process bus has no group and never calls it).
    */

@@ -56,6 +56,9 @@ const IDLE_POLL_MS = 1_000;
 const PARTITION_FETCH_BYTES = 1_048_576;
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const MAX_REDELIVERY_DELAY_MS = 5_000;
+/** How often a commit that stopped short at `keepFrom` is tried further on (at least). */
+const HELD_BACK_RETRY_MS = 500;
+
 /** Longest pause before an offset commit a rebalance turned away is sent again. */
 const MAX_COMMIT_PAUSE_MS = 500;
 
@@ -78,6 +81,9 @@ export class KafkaSubscription {
   private readonly maxBatch: number;
   /** Partition numbers this member held at its last join (co-partitioned: offered to keep at the next). */
   private ownedNumbers: number[] = [];
+  /** Partitions whose last commit stopped short at `keepFrom`: committed again, further, as it moves on. */
+  private readonly heldBack = new Map<string, KafkaMessage>();
+  private heldBackTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly options: SubscribeOptions,
@@ -93,6 +99,18 @@ export class KafkaSubscription {
       batchIntervalMs: options.batchIntervalMs,
     });
     this.toCommit = new LatestPerKey((lasts) => this.commit(lasts), options.commitIntervalMs ?? 0);
+    if (options.keepFrom) {
+      this.heldBackTimer = setInterval(() => this.commitHeldBack(), Math.max(HELD_BACK_RETRY_MS, options.commitIntervalMs ?? 0));
+      this.heldBackTimer.unref?.();
+    }
+  }
+
+  /** Puts the partitions whose commit stopped short up for the next commit (it asks keepFrom again). */
+  private commitHeldBack(): void {
+    for (const [key, m] of this.heldBack) {
+      if (this.owns(m.topic, m.partition)) this.toCommit.put(key, m, later);
+      else this.heldBack.delete(key);
+    }
   }
 
   /** Joins the group and starts delivering; rejects when the broker cannot be reached. */
@@ -106,6 +124,15 @@ export class KafkaSubscription {
     this.closed = true;
     this.signal();
     await this.loop; // lets the batch in hand finish and commit
+    clearInterval(this.heldBackTimer);
+    if (this.options.beforeLastCommit) {
+      try {
+        await this.options.beforeLastCommit();
+      } catch (err) {
+        this.log.warn("could not finish before the last offset commit", { group: this.options.groupId, err: describeKafkaError(err) });
+      }
+      this.commitHeldBack();
+    }
     await this.toCommit.idle();
     await this.disconnect();
   }
@@ -326,14 +353,15 @@ export class KafkaSubscription {
     const consumer = this.consumer;
     const owned = lasts.filter((m) => this.owns(m.topic, m.partition));
     if (!consumer || owned.length === 0) return;
+    const offsets = owned.map((m) => {
+      const end = m.offset + 1n;
+      const keep = this.options.keepFrom?.(m.topic, m.partition);
+      if (keep !== undefined && keep < end) this.heldBack.set(partitionKey(m), m);
+      else this.heldBack.delete(partitionKey(m));
+      return { topic: m.topic, partition: m.partition, offset: keep !== undefined && keep < end ? keep : end, leaderEpoch: m.leaderEpoch };
+    });
     try {
-      await withDeadline(
-        consumer.commit({
-          offsets: owned.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: m.leaderEpoch })),
-        }),
-        this.tuning.startTimeoutMs,
-        () => new Error("offset commit timed out"),
-      );
+      await withDeadline(consumer.commit({ offsets }), this.tuning.startTimeoutMs, () => new Error("offset commit timed out"));
     } catch (err) {
       if (err instanceof StaleCommitError && !this.closed && this.consumer === consumer) {
         // A rebalance is under way: the heartbeat rejoins, and these offsets go with the next

@@ -89,9 +89,10 @@ export interface CentralChannel {
    * to be current: only pairs missing from it are read, and it is left holding every pair of
    * the batch with its last sequence once the batch is applied. Messages in `replays` (an
    * operator's replay of a dead letter) are not checked for replay: their sequence was used up
-   * when they were set aside.
+   * when they were set aside. `quiet`: what is refused is not audited (messages read again that
+   * were audited when first read).
    */
-  openBatch<T = unknown>(messages: BusMessage[], known?: Map<string, number>, replays?: Set<BusMessage>): Promise<Inbound<T>[]>;
+  openBatch<T = unknown>(messages: BusMessage[], known?: Map<string, number>, replays?: Set<BusMessage>, quiet?: boolean): Promise<Inbound<T>[]>;
   /**
    * Records the message's sequence as accepted; call it in the transaction that applies the
    * message. False: a redelivery or a concurrent copy was accepted first, so apply nothing.
@@ -377,7 +378,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       return openMessage(message, { last: (kid, from) => lastAcceptedSequence(db, kid, from) });
     },
 
-    async openBatch<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>()): Promise<Inbound<T>[]> {
+    async openBatch<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>(), quiet = false): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
       const keyTypes = new Map<string, SubjectType>();
       const envelopes = messages.map((m): SealedEnvelope | EnvelopeError => {
@@ -409,7 +410,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
           const last = replays.has(m) ? undefined : known.get(sequencePairKey(e.kid, e.sender));
           result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), last, expectedSubject(m)));
         } catch (err) {
-          result = await refused(m, err);
+          result = quiet && err instanceof EnvelopeError ? { ok: false, code: err.code, reason: err.message } : await refused(m, err);
         }
         if (result.ok) {
           const pair = sequencePairKey(result.header.kid, result.header.sender);

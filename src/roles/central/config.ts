@@ -62,6 +62,10 @@ export const centralSettings = defineSettings({
     help: "seconds between two live progress updates of one session to its driver (the newest reading then); 0: every reading",
     schema: v.pipe(number(2, "a number of seconds, 0 or more"), v.minValue(0, "expected a number of seconds, 0 or more")),
   },
+  CENTRAL_READINGS_INTERVAL: {
+    help: "seconds a session's newest telemetry reading may wait before its row is written (Kafka; drivers' progress and bills do not wait, the API's session figures are up to this old); 0: every reading as it comes",
+    schema: v.pipe(number(0, "a number of seconds, 0 or more"), v.minValue(0, "expected a number of seconds, 0 or more")),
+  },
   CENTRAL_SWEEP_INTERVAL: {
     help: "seconds between Central's sweeps (silent CPs, overdue sessions, unsent messages)",
     schema: positiveNumber(1, "a number of seconds"),

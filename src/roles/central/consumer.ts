@@ -14,6 +14,7 @@ import type { BatchHandler } from "../../bus/bus.ts";
 import { isStoreUnavailable, isTransactionConflict, untilReachable } from "../../db/unavailable.ts";
 import type { CentralContext } from "./context.ts";
 import { AppliedOffsets, type PartitionRef } from "./offsets.ts";
+import { writeReadingsReadAgain } from "./read-again.ts";
 import { RunGroups } from "./run-groups.ts";
 import { applyInParts, applyRun, isTemporary, OffsetMoved, type Run, type Tracking } from "./runs.ts";
 
@@ -45,6 +46,13 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
       return done(run);
     }
     let next = await offsets.peek(ctx.db, ref);
+    // Read again from the offset committed, which stays at the earliest reading not written yet:
+    // of what was applied before, only those readings are written (read-again.ts).
+    if (ctx.held && ref.topic === ctx.topics.cpEvents && first.offset < next)
+      await writeReadingsReadAgain(
+        ctx,
+        messages.filter((m) => m.offset !== undefined && m.offset < next),
+      );
     let todo = messages.filter((m) => m.offset === undefined || m.offset >= next);
     if (todo.length < messages.length)
       ctx.log.debug("skipping messages applied before", { topic: ref.topic, partition: ref.partition, count: messages.length - todo.length });
@@ -75,6 +83,9 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
           if (todo.length === 0) return;
           continue;
         }
+        // Another instance applied the partition meanwhile: the sessions' newest readings as
+        // this one knew them may be behind (readings held back are checked against them).
+        ctx.sessions.clear();
         if (moved > last) return; // all of it was applied by the other instance
         next = moved;
         todo = todo.filter((m) => m.offset !== undefined && m.offset >= moved && decoded.has(m));

@@ -6,6 +6,7 @@ import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CentralChannel } from "./channel.ts";
 import type { ControlGate } from "./control-gate.ts";
+import type { HeldReadings } from "./held-readings.ts";
 import type { CentralMetrics } from "./metrics.ts";
 import type { OpenSessions } from "./open-sessions.ts";
 import type { ProgressSender } from "./progress.ts";
@@ -45,6 +46,8 @@ export interface CentralContext {
   log: Logger;
   settings: CentralSettings;
   sessions: OpenSessions;
+  /** Readings whose rows are written once per interval (CENTRAL_READINGS_INTERVAL, Kafka only); absent: each as it comes. */
+  held?: HeldReadings;
   /** Live progress to drivers, sent after commits without holding up the next batch. */
   progress: ProgressSender;
   busHealth: BusHealth;

@@ -14,6 +14,7 @@ import { costOf, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
+import { partitionKeyOf } from "./held-readings.ts";
 import { askEnginesThatDisagree, engineState, stopStraySupply } from "./reconcile.ts";
 import { sampleDue, samplesKept } from "./samples.ts";
 import { closeSession, correctTicket, lockSession, openLocalSession } from "./sessions.ts";
@@ -51,7 +52,11 @@ export class CpEventBatch {
   private telemetry = new Map<string, PendingTelemetry>();
   private heartbeats = new Map<string, PendingHeartbeat>();
 
-  constructor(private work: Work) {}
+  constructor(
+    private work: Work,
+    /** Readings of CPs that sent nothing else in the batch: may be held back from the rows (held-readings.ts). */
+    private mayHold = false,
+  ) {}
 
   async add(cpId: string, header: EnvelopeHeader, event: CpEvent, source: BusMessage): Promise<void> {
     if (event.type === "telemetry") {
@@ -93,7 +98,7 @@ export class CpEventBatch {
     this.heartbeats.clear();
     const [beats] = await settled([
       heartbeats.length ? writeHeartbeats(this.work, heartbeats) : Promise.resolve([]),
-      telemetry.length ? applyTelemetry(this.work, telemetry) : Promise.resolve(),
+      telemetry.length ? applyTelemetry(this.work, telemetry, this.mayHold) : Promise.resolve(),
     ]);
     if (beats.length) await heartbeatEffects(this.work, heartbeats, beats);
   }
@@ -101,7 +106,9 @@ export class CpEventBatch {
 
 type SessionReadings = { p: PendingTelemetry; energy: number; cost: number; driverId: string; startedAt: Date };
 
-async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<void> {
+const earliestSeq = (p: PendingTelemetry) => p.seen.reduce((min, r) => Math.min(min, r.seq), p.seq);
+
+async function applyTelemetry(work: Work, pending: PendingTelemetry[], mayHold: boolean): Promise<void> {
   const { ctx, tx } = work;
   await ctx.sessions.load(
     tx,
@@ -109,6 +116,7 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
   );
   const rows: SessionReadings[] = [];
   const strays: PendingTelemetry[] = [];
+  const holding: SessionReadings[] = [];
   for (const p of pending) {
     const s = ctx.sessions.get(p.t.session_id);
     if (!s || s.cpId !== p.cpId) {
@@ -116,11 +124,16 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
       continue;
     }
     const energy = meterKwh(p.t.energy_kwh);
-    rows.push({ p, energy, cost: costOf(energy, s.pricePerKwh), driverId: s.driverId, startedAt: s.startedAt });
+    const r = { p, energy, cost: costOf(energy, s.pricePerKwh), driverId: s.driverId, startedAt: s.startedAt };
+    // Held back only when every reading of the batch is after the session's newest, as its row
+    // would require; anything else goes to the row, which decides (and audits a replay).
+    if (mayHold && ctx.held && earliestSeq(p) > s.lastSeq && newestSource(p).offset !== undefined) holding.push(r);
+    else rows.push(r);
   }
+  if (holding.length) holdReadings(work, holding);
   // A session takes its newest reading only if every reading of the batch is after its last one.
   const now = Date.now();
-  const taken = await writeReadings(work, rows, (p) => p.seen.reduce((min, r) => Math.min(min, r.seq), p.seq), now);
+  const taken = await writeReadings(work, rows, earliestSeq, now);
   const notTaken = rows.filter((r) => !taken.has(r.p.t.session_id));
   if (strays.length || notTaken.length) {
     // The session's row is the replay guard of its readings (sequences.ts): a reading not after
@@ -147,23 +160,68 @@ async function applyTelemetry(work: Work, pending: PendingTelemetry[]): Promise<
     for (const p of strays) if (!(p.seq <= (lastOf(p)?.last ?? -1))) await stopStraySupply(work, p.cpId, p.t.session_id);
   }
   const applied = rows.filter((r) => taken.has(r.p.t.session_id));
-  for (const r of applied) {
-    const progress: Progress = {
-      type: "progress",
-      driver_id: r.driverId,
-      cp_id: r.p.cpId,
-      session_id: r.p.t.session_id,
-      power_kw: r.p.t.power_kw,
-      energy_kwh: r.energy,
-      cost_eur: r.cost,
-      elapsed_s: r.p.t.elapsed_s,
-      at: r.p.t.at,
-    };
-    work.progress(progress);
-  }
+  for (const r of applied) work.progress(progressOf(r));
+  if (applied.length)
+    work.afterCommit(() => {
+      for (const r of applied) {
+        ctx.sessions.tookReading(r.p.t.session_id, r.p.seq);
+        ctx.held?.written(r.p.t.session_id, r.p.seq);
+      }
+    });
   // A reading the database did not take is older than one applied, or its session closed
   // meanwhile (perhaps by another Central): forget the cached session, it is reloaded if open.
   for (const r of rows) if (!taken.has(r.p.t.session_id)) work.afterCommit(() => ctx.sessions.forget(r.p.t.session_id));
+}
+
+function progressOf(r: SessionReadings): Progress {
+  return {
+    type: "progress",
+    driver_id: r.driverId,
+    cp_id: r.p.cpId,
+    session_id: r.p.t.session_id,
+    power_kw: r.p.t.power_kw,
+    energy_kwh: r.energy,
+    cost_eur: r.cost,
+    elapsed_s: r.p.t.elapsed_s,
+    at: r.p.t.at,
+  };
+}
+
+/** The message that carried a session's newest reading in the batch. */
+function newestSource(p: PendingTelemetry): BusMessage {
+  return (p.seen.find((r) => r.seq === p.seq) ?? p.seen[p.seen.length - 1]!).source;
+}
+
+/**
+ * Readings held back from their rows (held-readings.ts): the drivers' progress leaves as for a
+ * written one; once the transaction committed, each session's newest is held, in the order of
+ * their messages' offsets (so that each partition's earliest is known at once).
+ */
+function holdReadings(work: Work, readings: SessionReadings[]): void {
+  const { ctx } = work;
+  for (const r of readings) work.progress(progressOf(r));
+  work.afterCommit(() => {
+    const now = Date.now();
+    const sourced = readings.map((r) => ({ r, source: newestSource(r.p) }));
+    sourced.sort((a, b) => (a.source.offset! < b.source.offset! ? -1 : a.source.offset! > b.source.offset! ? 1 : 0));
+    for (const { r, source } of sourced) {
+      ctx.held?.hold(
+        {
+          sessionId: r.p.t.session_id,
+          cpId: r.p.cpId,
+          powerKw: r.p.t.power_kw,
+          energyKwh: r.energy,
+          costEur: r.cost,
+          seq: r.p.seq,
+          at: r.p.t.at,
+          partition: partitionKeyOf(source.topic, source.partition ?? 0),
+          offset: source.offset!,
+        },
+        now,
+      );
+      ctx.sessions.tookReading(r.p.t.session_id, r.p.seq);
+    }
+  });
 }
 
 /**

@@ -22,6 +22,7 @@ import type { CentralConfig } from "./config.ts";
 import { createBatchHandler } from "./consumer.ts";
 import type { CentralContext } from "./context.ts";
 import { createControlGate } from "./control-gate.ts";
+import { HeldReadings, startHeldWriter } from "./held-readings.ts";
 import { startCentralHttp } from "./http.ts";
 import { createCentralMetrics } from "./metrics.ts";
 import { OpenSessions } from "./open-sessions.ts";
@@ -80,6 +81,8 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       PUBLISH_GAP_MS,
     ),
     busHealth,
+    // Held back only where a restart can read them again (Kafka's offsets).
+    held: bus.kind === "kafka" && config.CENTRAL_READINGS_INTERVAL > 0 ? new HeldReadings(config.CENTRAL_READINGS_INTERVAL * 1000) : undefined,
     settings: {
       group,
       instance,
@@ -100,7 +103,9 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     group,
     topics: [topics.cpEvents, topics.driverRequests, topics.centralControl],
     openSessions: () => ctx.sessions.size,
+    readingsHeld: () => ctx.held?.size ?? 0,
   });
+  const heldWriter = ctx.held && startHeldWriter(ctx, ctx.held);
   const subscription = keepSubscribed(
     bus,
     {
@@ -115,6 +120,10 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       commitIntervalMs: config.CENTRAL_COMMIT_INTERVAL,
       copartitioned: true,
       onGroupJoin: () => ctx.metrics?.groupJoined(),
+      // Readings held back are read again after a restart until written (held-readings.ts);
+      // a clean stop writes them before its last commit.
+      keepFrom: ctx.held && ((topic, partition) => ctx.held?.keepFrom(topic, partition)),
+      beforeLastCommit: heldWriter && (() => heldWriter.stop()),
     },
     createBatchHandler(ctx),
     log,
@@ -135,6 +144,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       http?.drain();
       pruning.stop();
       await subscription.close();
+      await heldWriter?.stop();
       await ctx.progress.flush();
       await deliveriesDone(ctx);
       await sweeper.stop();

@@ -189,7 +189,7 @@ export async function applyItems(work: Work, items: Item[]): Promise<void> {
     );
   });
   const { readings, silence, chains } = splitByCp(kept);
-  const events = new CpEventBatch(work);
+  const events = new CpEventBatch(work, true);
   for (const r of readings) await events.add(r.cpId, r.header, r.event, r.source);
   await settled([
     sequences.persist(work.tx),

@@ -34,7 +34,7 @@ const SCRAPE_READ_MS = 2000;
 
 export function createCentralMetrics(
   registry: Registry,
-  deps: { db: Db; bus: Bus; group: string; topics: string[]; openSessions: () => number },
+  deps: { db: Db; bus: Bus; group: string; topics: string[]; openSessions: () => number; readingsHeld: () => number },
 ): CentralMetrics {
   const applied = new Counter({
     name: "evnet_central_messages_applied_total",
@@ -105,6 +105,14 @@ export function createCentralMetrics(
     registers: [registry],
     collect() {
       this.set(deps.openSessions());
+    },
+  });
+  new Gauge({
+    name: "evnet_central_readings_held",
+    help: "Sessions whose newest reading waits to be written to their row (CENTRAL_READINGS_INTERVAL).",
+    registers: [registry],
+    collect() {
+      this.set(deps.readingsHeld());
     },
   });
   return {

@@ -14,6 +14,11 @@ export interface OpenSession {
   driverId: string;
   pricePerKwh: number;
   startedAt: Date;
+  /**
+   * The sequence of the newest reading it took, written or held (its row's last_telemetry_seq
+   * when loaded): a reading held back must be after it, as the row would require.
+   */
+  lastSeq: number;
 }
 
 export class OpenSessions {
@@ -35,6 +40,17 @@ export class OpenSessions {
     return this.byId.size;
   }
 
+  /** Its newest reading's sequence moved on (written or held, once the transaction committed). */
+  tookReading(sessionId: string, seq: number): void {
+    const s = this.byId.get(sessionId);
+    if (s && s.lastSeq < seq) s.lastSeq = seq;
+  }
+
+  /** Forgets every session: another instance may have applied their readings meanwhile (a handover). */
+  clear(): void {
+    this.byId.clear();
+  }
+
   /** Loads the ones not cached yet, in one query; ids that are not in progress stay unknown. */
   async load(db: Db, sessionIds: Iterable<string>): Promise<void> {
     const missing = [...new Set(sessionIds)].filter((id) => !this.byId.has(id));
@@ -46,6 +62,7 @@ export class OpenSessions {
         driverId: chargingSessions.driverId,
         pricePerKwh: chargingSessions.pricePerKwh,
         startedAt: chargingSessions.startedAt,
+        lastSeq: chargingSessions.lastTelemetrySeq,
       })
       .from(chargingSessions)
       .where(and(sql`${chargingSessions.sessionId} = any(${sql.param(missing)}::text[])`, eq(chargingSessions.status, "IN_PROGRESS")));

@@ -104,7 +104,9 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
     details: { session_id: sessionId, request_id: requestId, price_per_kwh: cp.pricePerKwh },
   });
   const s = row!;
-  work.afterCommit(() => ctx.sessions.remember({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt }));
+  work.afterCommit(() =>
+    ctx.sessions.remember({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt, lastSeq: s.lastTelemetrySeq }),
+  );
   return answer;
 }
 
@@ -148,7 +150,14 @@ export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionSta
   work.audit({ ...audit, outcome: "success", details: { session_id: e.session_id, driver_id: e.driver_id, local: true, price_per_kwh: cp.pricePerKwh } });
   const s = row!;
   work.afterCommit(() =>
-    ctx.sessions.remember({ sessionId: s.sessionId, cpId: cp.cpId, driverId: s.driverId, pricePerKwh: s.pricePerKwh, startedAt: s.startedAt }),
+    ctx.sessions.remember({
+      sessionId: s.sessionId,
+      cpId: cp.cpId,
+      driverId: s.driverId,
+      pricePerKwh: s.pricePerKwh,
+      startedAt: s.startedAt,
+      lastSeq: s.lastTelemetrySeq,
+    }),
   );
 }
 
@@ -237,9 +246,13 @@ export async function closeSession(
   const { ctx } = work;
   const s = locked ? locked.row : await lockSession(work, sessionId);
   if (s?.status !== "IN_PROGRESS") return undefined;
+  // A reading held back from the row (held-readings.ts) is the session's newest: the bill takes it.
+  const held = ctx.held?.get(sessionId);
+  const newest = held && held.cpId === s.cpId && held.seq > s.lastTelemetrySeq ? held : undefined;
+  const lastReadingAt = newest ? new Date(newest.at) : s.lastReadingAt;
   const endReason = s.pendingEndReason ?? final.reason;
-  const endedAt = endTime(s.startedAt, final.endedAt ?? s.lastReadingAt);
-  const ticket = ticketOfRow(s, { energyKwh: finalEnergy(s.energyKwh, final.energyKwh), endedAt, endReason });
+  const endedAt = endTime(s.startedAt, final.endedAt ?? lastReadingAt);
+  const ticket = ticketOfRow(s, { energyKwh: finalEnergy(newest?.energyKwh ?? s.energyKwh, final.energyKwh), endedAt, endReason });
   // Independent statements, sent together (pipelined on the transaction's connection).
   const [, , weatherAlert] = await settled([
     work.tx
@@ -253,6 +266,7 @@ export async function closeSession(
         endReason,
         pendingEndReason: null,
         awaitingUntil: null,
+        ...(newest && { lastTelemetrySeq: newest.seq, lastReadingAt }),
         updatedAt: sql`now()`,
       })
       .where(eq(chargingSessions.sessionId, sessionId))
@@ -276,7 +290,10 @@ export async function closeSession(
     reason: END_REASON_TEXT[endReason],
     details: { ...ticket },
   });
-  work.afterCommit(() => ctx.sessions.forget(sessionId));
+  work.afterCommit(() => {
+    ctx.sessions.forget(sessionId);
+    ctx.held?.written(sessionId, Number.MAX_SAFE_INTEGER); // closed: nothing of it waits any more
+  });
   const cause = {
     reason: `session ${sessionId} ended (${END_REASON_TEXT[endReason]})`,
     actorType: "system",
