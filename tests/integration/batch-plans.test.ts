@@ -104,6 +104,7 @@ describe("a batch's statements on a network of 1,000 CPs, each charging", () => 
     const at = new Date().toISOString();
     const readings = few.map((g) => ({ id: `S-${g}-open`, cp: `CP_${g}`, p: 7, e: 1, c: 0.3, q: 5, m: 5, t: at, k: g % 2 === 0 }));
     expect(await tablesReadWhole(readingsUpdate(readings))).toEqual([]);
+    expect(await tablesReadWhole(readingsUpdate(readings, { skipLocked: true }))).toEqual([]);
     expect(await tablesReadWhole(heartbeatsUpdate(few.map((g) => ({ id: `CP_${g}`, i: 5, q: 9, m: 9 }))))).toEqual([]);
     expect(await tablesReadWhole(sequencesUpdate(few.map((g) => ({ k: `k-${g}`, s: `monitor:CP_${g}`, q: 9 }))))).toEqual([]);
     expect(await tablesReadWhole(lastAcceptedQuery(few.map((g) => ({ keyId: `k-${g}`, sender: `engine:CP_${g}` }))))).toEqual([]);
@@ -131,7 +132,9 @@ describe("a batch's statements on a network of 1,000 CPs, each charging", () => 
           { id: "S-3-1", cp: "CP_3", p: 7, e: 2, c: 0.6, q: 10, m: 10, t: at, k: true },
           { id: "S-4-open", cp: "CP_4", p: 7, e: 2, c: 0.6, q: 10, m: 0, t: at, k: true },
         ];
-        const written = rowsOf<{ session_id: string; k: boolean }>(await tx.execute(readingsUpdate(readings)));
+        const answered = rowsOf<{ session_id: string; k: boolean; written: boolean; done: boolean }>(await tx.execute(readingsUpdate(readings)));
+        expect(answered.every((r) => r.done)).toBe(true);
+        const written = answered.filter((r) => r.written);
         expect(written.map((r) => [r.session_id, r.k]).sort()).toEqual([
           ["S-1-open", true],
           ["S-2-open", false],
@@ -181,5 +184,50 @@ describe("a batch's statements on a network of 1,000 CPs, each charging", () => 
       ),
     );
     expect(last.map((r) => [r.key_id, r.sender, Number(r.last_seq)])).toEqual([["k-2", "engine:CP_2", 1]]);
+  });
+
+  test("the held readings' write skips a row another transaction holds, and says which to try again", async () => {
+    const at = new Date().toISOString();
+    const { db } = database;
+    const rolledBack = (err: unknown) => {
+      if (!(err instanceof Error && err.message.includes("Rollback"))) throw err;
+    };
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let lockedIt!: () => void;
+    const locked = new Promise<void>((r) => (lockedIt = r));
+    // A batch holds S-6-open's row (on a connection of its own).
+    const other = await openDatabase({ url: testDb.url, maxConnections: 1 });
+    const holder = other.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`select 1 from charging_sessions where session_id = 'S-6-open' for update`);
+        lockedIt();
+        await released;
+        tx.rollback();
+      })
+      .catch(rolledBack);
+    await locked;
+    try {
+      await db
+        .transaction(async (tx) => {
+          const readings = [
+            { id: "S-6-open", cp: "CP_6", p: 7, e: 3, c: 0.9, q: 50, m: 50, t: at, k: false },
+            { id: "S-7-open", cp: "CP_7", p: 7, e: 3, c: 0.9, q: 50, m: 50, t: at, k: false },
+            { id: "S-NONE", cp: "CP_7", p: 7, e: 3, c: 0.9, q: 50, m: 50, t: at, k: false },
+          ];
+          const answered = rowsOf<{ session_id: string; written: boolean; done: boolean }>(await tx.execute(readingsUpdate(readings, { skipLocked: true })));
+          expect(answered.map((r) => [r.session_id, r.written, r.done]).sort()).toEqual([
+            ["S-6-open", false, false], // locked: not waited for, to be tried again
+            ["S-7-open", true, true],
+            ["S-NONE", false, true], // no such session: nothing to try again
+          ]);
+          tx.rollback();
+        })
+        .catch(rolledBack);
+    } finally {
+      release();
+      await holder;
+      await other.close();
+    }
   });
 });

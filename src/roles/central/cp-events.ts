@@ -242,7 +242,7 @@ async function writeReadings(work: Work, rows: SessionReadings[], after: (p: Pen
     t: r.p.t.at,
     k: sampleDue(r.p.t.session_id, now),
   }));
-  const written = rowsOf<{ session_id: string; k: boolean }>(await work.tx.execute(readingsUpdate(readings)));
+  const written = rowsOf<{ session_id: string; k: boolean; written: boolean }>(await work.tx.execute(readingsUpdate(readings))).filter((r) => r.written);
   const kept = written.filter((r) => r.k).map((r) => r.session_id);
   if (kept.length) work.afterCommit(() => samplesKept(kept, now));
   return new Set(written.map((r) => r.session_id));
@@ -268,22 +268,35 @@ export interface ReadingRow {
  * The readings' statement: one text whatever the batch size (the readings as one JSON
  * parameter, prepared once), the sessions looked up by their ids (keyList). The readings a
  * session took and that are due (`k`) are inserted into session_samples by the same statement:
- * no round trip of their own, and never a sample of a reading the session refused.
+ * no round trip of their own, and never a sample of a reading the session refused. Answers for
+ * every reading whether its session took it (`written`) and whether a sample was kept (`k`).
+ *
+ * `skipLocked` (the held readings' writer, which must never wait for a batch): only the rows
+ * that can be locked now are updated, and `done` says which readings were looked at (their row
+ * was locked, or there is no such session); the others are to be tried again.
  */
-export function readingsUpdate(readings: ReadingRow[]): SQL {
+export function readingsUpdate(readings: ReadingRow[], { skipLocked = false } = {}): SQL {
+  const ids = () => keyList(readings.map((r) => r.id));
   return sql`
-    with taken as (
+    with v as (select * from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, m bigint, t timestamptz, k boolean)),
+    locked as (
+      select s.session_id from ${chargingSessions} as s
+       where ${skipLocked ? sql`s.session_id = any(${ids()})` : sql`false`} order by s.session_id for update of s skip locked),
+    taken as (
       update ${chargingSessions} as s
          set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
-        from json_to_recordset(${jsonRows(readings)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, m bigint, t timestamptz, k boolean)
-       where s.session_id = any(${keyList(readings.map((r) => r.id))})
+        from v
+       where s.session_id = any(${ids()})
          and s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.m
+         ${skipLocked ? sql`and v.id in (select session_id from locked)` : sql``}
       returning s.session_id, s.cp_id, v.p, v.e, v.k),
     kept as (
       insert into session_samples (session_id, cp_id, at, power_kw, energy_kwh)
       select session_id, cp_id, now(), p, e from taken where k
       on conflict do nothing)
-    select session_id, coalesce(k, false) as k from taken`;
+    select v.id as session_id, coalesce(t.k, false) as k, t.session_id is not null as written,
+           ${skipLocked ? sql`(v.id in (select session_id from locked) or v.id not in (select s.session_id from ${chargingSessions} as s where s.session_id = any(${ids()})))` : sql`true`} as done
+      from v left join taken as t on t.session_id = v.id`;
 }
 
 /** The sessions' CP, last reading's sequence and whether they are in progress, as their rows say now. */

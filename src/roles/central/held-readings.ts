@@ -15,11 +15,10 @@
  * Only with Kafka (offset tracking): the in-process bus keeps nothing across a restart to read
  * again, and writes every reading as it comes.
  */
-import { sql } from "drizzle-orm";
-import { jsonRows, keyList, rowsOf } from "../../db/client.ts";
-import { chargingSessions } from "../../db/schema/index.ts";
+import { rowsOf } from "../../db/client.ts";
 import { againOnConflict } from "../../db/unavailable.ts";
 import type { CentralContext } from "./context.ts";
+import { type ReadingRow, readingsUpdate } from "./cp-events.ts";
 import { sampleDue, samplesKept } from "./samples.ts";
 
 /** A session's newest reading not written yet, and where its message lies on the bus. */
@@ -40,7 +39,9 @@ export interface HeldReading {
   since: number;
 }
 
-export const partitionKeyOf = (topic: string, partition: number) => `${topic}:${partition}`;
+export function partitionKeyOf(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
 
 /** Most rows one write of due readings updates. */
 const WRITE_CHUNK = 5000;
@@ -132,17 +133,19 @@ export async function writeHeld(ctx: CentralContext, store: HeldReadings, held: 
   for (let i = 0; i < held.length; i += WRITE_CHUNK) {
     const chunk = held.slice(i, i + WRITE_CHUNK);
     const now = Date.now();
-    const rows = chunk.map((h) => ({
+    const rows: ReadingRow[] = chunk.map((h) => ({
       id: h.sessionId,
       cp: h.cpId,
       p: h.powerKw,
       e: h.energyKwh,
       c: h.costEur,
       q: h.seq,
+      m: h.seq,
       t: h.at,
       k: sampleDue(h.sessionId, now),
     }));
-    const result = await againOnConflict(() => ctx.db.execute(heldUpdate(rows)));
+    // Rows a batch holds locked now are skipped (never waited for), and tried at the next write.
+    const result = await againOnConflict(() => ctx.db.execute(readingsUpdate(rows, { skipLocked: true })));
     const answered = rowsOf<{ session_id: string; k: boolean; written: boolean; done: boolean }>(result);
     const kept = answered.filter((r) => r.k && r.written).map((r) => r.session_id);
     if (kept.length) samplesKept(kept, now);
@@ -152,34 +155,6 @@ export async function writeHeld(ctx: CentralContext, store: HeldReadings, held: 
     taken += answered.filter((r) => r.written).length;
   }
   return taken;
-}
-
-/**
- * The statement of writeHeld: the rows that can be locked now (`skip locked`: never waits for a
- * batch), updated where the reading is newer; returns for each reading whether its session
- * took it (`written`), whether a sample was kept (`k`) and whether it is done with (`done`: its
- * row was looked at, or there is no such session) or to be tried again (its row was locked).
- */
-export function heldUpdate(rows: { id: string; cp: string; p: number; e: number; c: number; q: number; t: string; k: boolean }[]) {
-  return sql`
-    with v as (select * from json_to_recordset(${jsonRows(rows)}::json) as v(id text, cp text, p float8, e float8, c float8, q bigint, t timestamptz, k boolean)),
-    locked as (
-      select s.session_id from ${chargingSessions} as s
-       where s.session_id = any(${keyList(rows.map((r) => r.id))}) order by s.session_id for update of s skip locked),
-    taken as (
-      update ${chargingSessions} as s
-         set power_kw = v.p, energy_kwh = v.e, cost_eur = v.c, last_telemetry_seq = v.q, last_reading_at = v.t, updated_at = now()
-        from v join locked as l on l.session_id = v.id
-       where s.session_id = any(${keyList(rows.map((r) => r.id))})
-         and s.session_id = v.id and s.cp_id = v.cp and s.status = 'IN_PROGRESS' and s.last_telemetry_seq < v.q
-      returning s.session_id, s.cp_id, v.p, v.e, v.k),
-    kept as (
-      insert into session_samples (session_id, cp_id, at, power_kw, energy_kwh)
-      select session_id, cp_id, now(), p, e from taken where k
-      on conflict do nothing)
-    select v.id as session_id, coalesce(t.k, false) as k, t.session_id is not null as written,
-           (l.session_id is not null or not exists (select 1 from ${chargingSessions} as s where s.session_id = v.id)) as done
-      from v left join locked as l on l.session_id = v.id left join taken as t on t.session_id = v.id`;
 }
 
 /**

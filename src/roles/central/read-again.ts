@@ -43,7 +43,7 @@ export async function writeReadingsReadAgain(ctx: CentralContext, messages: BusM
     rows.push({ id, cp: r.cpId, p: r.t.power_kw, e: energy, c: costOf(energy, s.pricePerKwh), q: r.seq, m: r.seq, t: r.t.at, k: false });
   }
   if (rows.length === 0) return 0;
-  const written = rowsOf<{ session_id: string }>(await againOnConflict(() => ctx.db.execute(readingsUpdate(rows))));
+  const written = rowsOf<{ session_id: string; written: boolean }>(await againOnConflict(() => ctx.db.execute(readingsUpdate(rows)))).filter((r) => r.written);
   const seqOf = new Map(rows.map((r) => [r.id, r.q]));
   for (const w of written) ctx.sessions.tookReading(w.session_id, seqOf.get(w.session_id)!);
   if (written.length) ctx.log.info("readings read again written", { sessions: written.length, messages: messages.length });
