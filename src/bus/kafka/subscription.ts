@@ -356,9 +356,10 @@ export class KafkaSubscription {
     const offsets = owned.map((m) => {
       const end = m.offset + 1n;
       const keep = this.options.keepFrom?.(m.topic, m.partition);
-      if (keep !== undefined && keep < end) this.heldBack.set(partitionKey(m), m);
+      const short = keep !== undefined && keep < end;
+      if (short) this.heldBack.set(partitionKey(m), m);
       else this.heldBack.delete(partitionKey(m));
-      return { topic: m.topic, partition: m.partition, offset: keep !== undefined && keep < end ? keep : end, leaderEpoch: m.leaderEpoch };
+      return { topic: m.topic, partition: m.partition, offset: short ? keep : end, leaderEpoch: m.leaderEpoch };
     });
     try {
       await withDeadline(consumer.commit({ offsets }), this.tuning.startTimeoutMs, () => new Error("offset commit timed out"));

@@ -85,7 +85,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
         }
         // Another instance applied the partition meanwhile: the sessions' newest readings as
         // this one knew them may be behind (readings held back are checked against them).
-        ctx.sessions.clear();
+        if (ctx.held) ctx.sessions.clear();
         if (moved > last) return; // all of it was applied by the other instance
         next = moved;
         todo = todo.filter((m) => m.offset !== undefined && m.offset >= moved && decoded.has(m));

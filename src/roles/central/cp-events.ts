@@ -268,12 +268,13 @@ export interface ReadingRow {
  * The readings' statement: one text whatever the batch size (the readings as one JSON
  * parameter, prepared once), the sessions looked up by their ids (keyList). The readings a
  * session took and that are due (`k`) are inserted into session_samples by the same statement:
- * no round trip of their own, and never a sample of a reading the session refused. Answers for
- * every reading whether its session took it (`written`) and whether a sample was kept (`k`).
+ * no round trip of their own, and never a sample of a reading the session refused. Answers the
+ * readings their sessions took (`written`), with whether a sample was kept (`k`).
  *
  * `skipLocked` (the held readings' writer, which must never wait for a batch): only the rows
- * that can be locked now are updated, and `done` says which readings were looked at (their row
- * was locked, or there is no such session); the others are to be tried again.
+ * that can be locked now are updated, and it answers for every reading, `done` saying which
+ * were looked at (their row was locked, or there is no such session); the others are to be
+ * tried again.
  */
 export function readingsUpdate(readings: ReadingRow[], { skipLocked = false } = {}): SQL {
   const ids = () => keyList(readings.map((r) => r.id));
@@ -294,9 +295,13 @@ export function readingsUpdate(readings: ReadingRow[], { skipLocked = false } = 
       insert into session_samples (session_id, cp_id, at, power_kw, energy_kwh)
       select session_id, cp_id, now(), p, e from taken where k
       on conflict do nothing)
-    select v.id as session_id, coalesce(t.k, false) as k, t.session_id is not null as written,
-           ${skipLocked ? sql`(v.id in (select session_id from locked) or v.id not in (select s.session_id from ${chargingSessions} as s where s.session_id = any(${ids()})))` : sql`true`} as done
-      from v left join taken as t on t.session_id = v.id`;
+    ${
+      skipLocked
+        ? sql`select v.id as session_id, coalesce(t.k, false) as k, t.session_id is not null as written,
+                 (v.id in (select session_id from locked) or v.id not in (select s.session_id from ${chargingSessions} as s where s.session_id = any(${ids()}))) as done
+            from v left join taken as t on t.session_id = v.id`
+        : sql`select session_id, coalesce(k, false) as k, true as written, true as done from taken`
+    }`;
 }
 
 /** The sessions' CP, last reading's sequence and whether they are in progress, as their rows say now. */

@@ -126,10 +126,8 @@ export class HeldReadings {
  * Writes held readings to their sessions' rows (each only where it is newer than the row's and
  * the session is still in progress at that CP), keeping those due as samples for the charts in
  * the same statement. A row a batch holds locked now is skipped and tried at the next write.
- * Returns how many rows took their reading.
  */
-export async function writeHeld(ctx: CentralContext, store: HeldReadings, held: HeldReading[]): Promise<number> {
-  let taken = 0;
+export async function writeHeld(ctx: CentralContext, store: HeldReadings, held: HeldReading[]): Promise<void> {
   for (let i = 0; i < held.length; i += WRITE_CHUNK) {
     const chunk = held.slice(i, i + WRITE_CHUNK);
     const now = Date.now();
@@ -152,23 +150,20 @@ export async function writeHeld(ctx: CentralContext, store: HeldReadings, held: 
     // Written, or no longer to be written (closed, further on already, no such session): done with.
     const done = new Set(answered.filter((r) => r.done).map((r) => r.session_id));
     for (const h of chunk) if (done.has(h.sessionId)) store.written(h.sessionId, h.seq);
-    taken += answered.filter((r) => r.written).length;
   }
-  return taken;
 }
 
 /**
  * Writes the readings that have waited the interval, a few times per interval, until stopped;
  * `stop` writes everything still held (Central is stopping: its last commits then go past them).
  */
-export function startHeldWriter(ctx: CentralContext, held: HeldReadings): { stop(): Promise<void>; writeAll(): Promise<void> } {
+export function startHeldWriter(ctx: CentralContext, held: HeldReadings): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const write = (all: boolean) => {
     if (running) return running;
     const due = held.due(Date.now(), all);
     if (due.length === 0) return Promise.resolve();
     running = writeHeld(ctx, held, due)
-      .then(() => {})
       .catch((err: unknown) => {
         // They stay held (and their partitions' commits stay before them): tried again next time.
         ctx.log.warn("could not write held readings now; trying again", { count: due.length, err });
@@ -180,16 +175,12 @@ export function startHeldWriter(ctx: CentralContext, held: HeldReadings): { stop
   };
   const timer = setInterval(() => void write(false), Math.max(50, held.intervalMs / 4));
   timer.unref?.();
-  const writeAll = async () => {
-    while (running) await running;
-    // Rows a batch held locked were skipped: a few more tries for those.
-    for (let tries = 0; tries < 5 && held.size > 0; tries++) await write(true);
-  };
   return {
-    writeAll,
     async stop() {
       clearInterval(timer);
-      await writeAll();
+      while (running) await running;
+      // Rows a batch held locked were skipped: a few more tries for those.
+      for (let tries = 0; tries < 5 && held.size > 0; tries++) await write(true);
       if (held.size > 0) ctx.log.warn("readings left unwritten at stop; the next Central reads them again from the bus", { count: held.size });
     },
   };
