@@ -21,6 +21,7 @@ import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { groupName } from "../../src/roles/group-names.ts";
 import { controlKeyEnv } from "../support/control.ts";
+import { withFlippedBit } from "../support/envelopes.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, registerAndKey, StandInCp, StandInDrivers, sessionRow } from "../support/network.ts";
 import { type RoleProcess, spawnRole } from "../support/processes.ts";
@@ -152,6 +153,11 @@ async function replaysAudited(n: Network, cpId: string): Promise<number> {
   return (await auditsOf(n.handle.db, `cp/${cpId}`)).filter((a) => a.reason?.startsWith("replayed")).length;
 }
 
+/** Audit entries that call one of the CP's messages tampered. */
+async function tamperedAudited(n: Network, cpId: string): Promise<number> {
+  return (await auditsOf(n.handle.db, `cp/${cpId}`)).filter((a) => a.reason?.startsWith("tampered")).length;
+}
+
 describe("readings held for 3 s", () => {
   let n: Network;
   let central: RunningCentral;
@@ -249,6 +255,10 @@ describe("readings held for a minute", () => {
     const sessionId = await chargingSession(n, cp, "D_KILL");
     for (const [i, energy] of [0.5, 0.75].entries()) await cp.fromEngine(reading(sessionId, energy, i + 1));
     await progressShows(n, "D_KILL", 0.75);
+    // A tampered reading after the one held (so read again with it): refused and audited once, when first read.
+    const tampered = cp.engine.seal({ ...reading(sessionId, 5, 3), at: new Date().toISOString() });
+    await n.bus.publish(n.topics.cpEvents, [{ key: tampered.key, value: withFlippedBit(tampered.value) }]);
+    await waitFor(async () => (await tamperedAudited(n, "CP_KILL")) === 1, "the tampered reading audited");
     await Bun.sleep(1000); // its commits go out meanwhile: they stop at the held reading
     expect((await sessionRow(n.handle.db, sessionId))?.energyKwh).toBe(0);
     expect(await committedLag(n)).toBeGreaterThan(0);
@@ -264,12 +274,14 @@ describe("readings held for a minute", () => {
     expect(await sessionRow(n.handle.db, sessionId)).toMatchObject({ status: "IN_PROGRESS", energyKwh: 0.75, costEur: 0.38 });
     await waitFor(async () => (await committedLag(n)) === 0, "the lag at 0 once the readings are written", { timeoutMs: 15_000 });
     expect(await replaysAudited(n, "CP_KILL")).toBe(0);
+    // Read again, the tampered one is refused without a second audit entry.
+    expect(await tamperedAudited(n, "CP_KILL")).toBe(1);
     expect((await auditsOf(n.handle.db, "cp/CP_KILL")).filter((a) => a.action === "start_session")).toHaveLength(1);
     const starts = cp.commands.filter((c) => c.type === "start_supply" && c.session_id === sessionId);
     expect(starts).toHaveLength(1);
 
     // The session goes on under the new Central, held again, and a clean stop writes it first.
-    await cp.fromEngine(reading(sessionId, 0.9, 3));
+    await cp.fromEngine(reading(sessionId, 0.9, 4));
     await progressShows(n, "D_KILL", 0.9);
     expect((await sessionRow(n.handle.db, sessionId))?.energyKwh).toBe(0.75);
     await central.stop();
