@@ -15,6 +15,7 @@ import type { Bus } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
 import { LatestPerKey } from "../../lib/latest-per-key.ts";
 import type { Logger } from "../../lib/log.ts";
+import { RecentMap } from "../../lib/recent-map.ts";
 import type { CentralChannel } from "./channel.ts";
 
 /**
@@ -27,14 +28,11 @@ export const PUBLISH_GAP_MS = 100;
 
 /** How often held readings are looked at, as a share of the interval. */
 const CHECKS_PER_INTERVAL = 8;
-/** Sessions not heard of for this many intervals are forgotten (once there are many). */
-const FORGET_AFTER_INTERVALS = 10;
-const FORGET_ABOVE = 20_000;
 
 export class ProgressSender {
   private latest: LatestPerKey<Progress>;
-  /** When each session's progress last left. */
-  private sentAt = new Map<string, number>();
+  /** When each session's progress last left, for an interval (after that its next is due anyway). */
+  private sentAt: RecentMap<number>;
   /** The newest reading of each session that came before its time. */
   private held = new Map<string, Progress>();
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -51,13 +49,14 @@ export class ProgressSender {
     /** Least time between two publishes, in ms: what is released meanwhile leaves together (PUBLISH_GAP_MS). */
     publishGapMs = 0,
   ) {
+    this.sentAt = new RecentMap(everyMs);
     this.latest = new LatestPerKey((batch) => this.publish(batch), publishGapMs);
   }
 
   send(progress: Iterable<Progress>): void {
     const now = Date.now();
     for (const p of progress) {
-      if (now - (this.sentAt.get(p.session_id) ?? Number.NEGATIVE_INFINITY) >= this.everyMs) this.release(p, now);
+      if (now - (this.sentAt.get(p.session_id, now) ?? Number.NEGATIVE_INFINITY) >= this.everyMs) this.release(p, now);
       else this.held.set(p.session_id, p);
     }
     if (this.held.size > 0) this.timer ??= setTimeout(() => this.releaseDue(), Math.max(10, this.everyMs / CHECKS_PER_INTERVAL));
@@ -74,16 +73,14 @@ export class ProgressSender {
 
   private release(p: Progress, now: number): void {
     this.held.delete(p.session_id);
-    this.sentAt.set(p.session_id, now);
+    this.sentAt.set(p.session_id, now, now);
     this.latest.put(p.session_id, p);
   }
 
   private releaseDue(): void {
     this.timer = undefined;
     const now = Date.now();
-    for (const p of this.held.values()) if (now - (this.sentAt.get(p.session_id) ?? 0) >= this.everyMs) this.release(p, now);
-    if (this.sentAt.size > FORGET_ABOVE)
-      for (const [id, at] of this.sentAt) if (now - at > this.everyMs * FORGET_AFTER_INTERVALS && !this.held.has(id)) this.sentAt.delete(id);
+    for (const p of this.held.values()) if (now - (this.sentAt.get(p.session_id, now) ?? 0) >= this.everyMs) this.release(p, now);
     if (this.held.size > 0) this.timer = setTimeout(() => this.releaseDue(), Math.max(10, this.everyMs / CHECKS_PER_INTERVAL));
   }
 

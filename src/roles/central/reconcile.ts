@@ -8,12 +8,13 @@
 import { sql } from "drizzle-orm";
 import type { EngineState, EngineSupply } from "../../bus/messages.ts";
 import { type CpRow, chargingSessions } from "../../db/schema/index.ts";
+import { RecentMap } from "../../lib/recent-map.ts";
 import { closeSession, findSession, sessionInProgressAt } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 /** Engines supplying a session Central has closed are told to stop, at most this often per session. */
 const STRAY_STOP_EVERY_MS = 5000;
-const strayStopsSent = new Map<string, number>();
+const strayStopsSent = new RecentMap<number>(STRAY_STOP_EVERY_MS);
 
 /**
  * An engine supplies a session that is not in progress at its CP (Central closed it, or never
@@ -27,7 +28,6 @@ export async function stopStraySupply(work: Work, cpId: string, sessionId: strin
   if (!session || session.cpId !== cpId)
     work.ctx.log.warn("an engine supplies a session Central does not know; telling it to stop", { cp_id: cpId, session_id: sessionId });
   strayStopsSent.set(sessionId, Date.now());
-  if (strayStopsSent.size > 10_000) strayStopsSent.clear();
   try {
     const known = session && session.cpId === cpId;
     const command = await work.ctx.channel.sealForCp(
@@ -70,7 +70,7 @@ export async function engineState(work: Work, cp: CpRow, e: EngineState): Promis
 const SETTLED_AFTER_START_S = 5;
 /** An engine is asked what it supplies at most this often. */
 const REPORT_ASKED_EVERY_MS = 10_000;
-const reportsAsked = new Map<string, number>();
+const reportsAsked = new RecentMap<number>(REPORT_ASKED_EVERY_MS);
 
 /**
  * A monitor's heartbeat says its engine supplies nothing (or another session) while Central has
@@ -82,7 +82,7 @@ const reportsAsked = new Map<string, number>();
 export async function askEnginesThatDisagree(work: Work, reports: [string, EngineSupply][]): Promise<void> {
   if (reports.length === 0) return;
   const now = Date.now();
-  const due = reports.filter(([cpId]) => now - (reportsAsked.get(cpId) ?? 0) >= REPORT_ASKED_EVERY_MS);
+  const due = reports.filter(([cpId]) => now - (reportsAsked.get(cpId, now) ?? 0) >= REPORT_ASKED_EVERY_MS);
   if (due.length === 0) return;
   const rows = await work.tx
     .select({ cpId: chargingSessions.cpId, sessionId: chargingSessions.sessionId })
@@ -95,8 +95,7 @@ export async function askEnginesThatDisagree(work: Work, reports: [string, Engin
   for (const { cpId, sessionId } of rows) {
     const supply = reported.get(cpId);
     if (supply?.session_id === sessionId) continue;
-    reportsAsked.set(cpId, now);
-    if (reportsAsked.size > 50_000) reportsAsked.clear();
+    reportsAsked.set(cpId, now, now);
     work.ctx.log.info("the monitor says the engine is not supplying its session; asking the engine", {
       cp_id: cpId,
       session_id: sessionId,

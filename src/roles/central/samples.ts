@@ -8,29 +8,27 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../lib/log.ts";
+import { RecentMap } from "../../lib/recent-map.ts";
 
 export const SAMPLE_EVERY_MS = 5000;
 export const KEEP_DAYS = 8;
 const PRUNE_EVERY_MS = 3600_000;
 const PRUNE_CHUNK = 10_000;
 
-/** When each session's last kept reading was taken, in this process (its CPs' partitions are its own). */
-const lastKept = new Map<string, number>();
-
-function forgetStale(now: number): void {
-  if (lastKept.size < 50_000) return;
-  for (const [id, at] of lastKept) if (now - at > SAMPLE_EVERY_MS * 4) lastKept.delete(id);
-}
+/**
+ * When each session's last kept reading was taken, in this process (its CPs' partitions are its
+ * own); a session not heard of for SAMPLE_EVERY_MS is due anyway, so it is forgotten then.
+ */
+const lastKept = new RecentMap<number>(SAMPLE_EVERY_MS);
 
 /** Whether a session's reading is due to be kept: none was kept for it for SAMPLE_EVERY_MS. */
 export function sampleDue(sessionId: string, now: number): boolean {
-  return now - (lastKept.get(sessionId) ?? 0) >= SAMPLE_EVERY_MS;
+  return now - (lastKept.get(sessionId, now) ?? 0) >= SAMPLE_EVERY_MS;
 }
 
 /** The sessions whose reading was kept at `now`, once the transaction that kept it committed. */
 export function samplesKept(sessionIds: string[], now: number): void {
-  forgetStale(now);
-  for (const id of sessionIds) lastKept.set(id, now);
+  for (const id of sessionIds) lastKept.set(id, now, now);
 }
 
 /** Deletes readings older than KEEP_DAYS, now and every hour, a chunk at a time. */

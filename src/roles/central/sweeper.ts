@@ -17,6 +17,7 @@ import { inArray, sql } from "drizzle-orm";
 import { cityKeySql } from "../../db/city-key.ts";
 import { type Db, rowsOf } from "../../db/client.ts";
 import { outbox } from "../../db/schema/index.ts";
+import { RecentMap } from "../../lib/recent-map.ts";
 import type { CentralContext } from "./context.ts";
 import { forgetOldControlIds } from "./control-gate.ts";
 import { changeCp, lockCp } from "./cp-records.ts";
@@ -38,7 +39,7 @@ export function startSweeper(ctx: CentralContext, everyMs: number): Sweeper {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
   let weatherReconciled = false;
-  const state: SweepState = { probedAt: new Map(), deadlineProbedAt: new Map() };
+  const state: SweepState = { probedAt: new Map(), deadlineProbedAt: new RecentMap(PROBE_AGAIN_MS) };
 
   const duties: [string, () => Promise<void>][] = [
     [
@@ -116,8 +117,10 @@ export interface Probed {
 }
 
 interface SweepState {
+  /** By CP (as many as there are CPs). */
   probedAt: Map<string, Probed>;
-  deadlineProbedAt: Map<string, Probed>;
+  /** By session: only those probed lately (older ones are due again anyway, PROBE_AGAIN_MS). */
+  deadlineProbedAt: RecentMap<Probed>;
 }
 
 /**
@@ -187,14 +190,13 @@ async function probeOverdueSessions(ctx: CentralContext, state: SweepState): Pro
     ),
   );
   const now = Date.now();
-  const due = overdue.filter((s) => probeDue(state.deadlineProbedAt.get(s.session_id), s.until, now, 0));
+  const due = overdue.filter((s) => probeDue(state.deadlineProbedAt.get(s.session_id, now), s.until, now, 0));
   if (due.length === 0) return;
   await publishProbes(
     ctx,
     due.map((s) => ({ kind: "deadline", cpId: s.cp_id, sessionId: s.session_id })),
   );
-  for (const s of due) state.deadlineProbedAt.set(s.session_id, { at: now, what: s.until });
-  if (state.deadlineProbedAt.size > 50_000) state.deadlineProbedAt.clear();
+  for (const s of due) state.deadlineProbedAt.set(s.session_id, { at: now, what: s.until }, now);
 }
 
 async function resendOutbox(ctx: CentralContext): Promise<void> {
