@@ -1,9 +1,10 @@
 /**
  * `bun bench/takeover.ts`: how long a Central's CPs go without service when it dies, for several
  * group session timeouts (KAFKA_SESSION_TIMEOUT_MS). Two Centrals share a consumer group on the
- * real Kafka and PostgreSQL (scripts/services.sh); a prober sends a driver request every 100 ms
- * on keys of every partition (for CPs that do not exist: each is answered with a refusal at
- * once, so an answer means the owner of that partition is serving). One Central is killed
+ * real Kafka and PostgreSQL (scripts/services.sh); a prober, a registered driver with its own
+ * channel key, sends a sealed charge request every 100 ms on keys of every partition (for CPs
+ * that do not exist: each is answered with a refusal at once, sealed for the driver, so an
+ * answer means the owner of that partition is serving). One Central is killed
  * (SIGKILL), and the longest gap between answers on its partitions is how long they went without
  * service. The same with a Central killed and started again at once (a supervisor restarting
  * it), and stopped cleanly (it leaves the group).
@@ -13,8 +14,12 @@
  */
 import { join } from "node:path";
 import type { BusMessage } from "../src/bus/bus.ts";
-import { textDecoder } from "../src/bus/bus.ts";
 import { KafkaBus } from "../src/bus/kafka.ts";
+import type { DriverUpdate } from "../src/bus/messages.ts";
+import { parseMasterKey } from "../src/crypto/keys.ts";
+import { openDatabase } from "../src/db/client.ts";
+import { createDriverChannel, type DriverChannel } from "../src/roles/driver/channel.ts";
+import { registerDriverAndKey } from "../tests/support/network.ts";
 import { TestNetwork } from "../tests/support/network-processes.ts";
 import type { RoleProcess } from "../tests/support/processes.ts";
 
@@ -33,6 +38,17 @@ function servicesUp(): void {
 }
 
 const PROBE_EVERY_MS = 100;
+const PROBE_DRIVER = "D_PROBE";
+
+/** The prober's driver account and channel key, in the network's database, as the API issues them. */
+async function probeDriver(net: TestNetwork): Promise<DriverChannel> {
+  const database = await openDatabase({ url: net.database.url, maxConnections: 1 });
+  try {
+    return createDriverChannel(PROBE_DRIVER, await registerDriverAndKey(database.db, parseMasterKey(net.masterKey), PROBE_DRIVER));
+  } finally {
+    await database.close();
+  }
+}
 
 type Death = "killed" | "killed and restarted" | "stopped";
 
@@ -47,19 +63,18 @@ class Prober {
     private net: TestNetwork,
     private keys: Map<number, string>,
     private bus: KafkaBus,
+    private driver: DriverChannel,
   ) {}
 
   async start(): Promise<void> {
     await this.bus.subscribe({ topics: [this.net.topics.driverUpdates], groupId: `${this.net.prefix}-prober`, from: "latest" }, async (batch: BusMessage[]) => {
       const now = Date.now();
       for (const m of batch) {
-        let u: { cp_id?: string };
-        try {
-          u = JSON.parse(textDecoder.decode(m.value)) as { cp_id?: string };
-        } catch {
-          continue; // a sealed (binary) update for a driver: not an answer to the prober
-        }
-        for (const [p, key] of this.keys) if (u?.cp_id === key) this.answered.get(p)!.push(now);
+        if (m.key !== PROBE_DRIVER) continue;
+        const opened = await this.driver.open<DriverUpdate>(m);
+        if (!opened.ok) continue;
+        const cpId = "cp_id" in opened.payload ? opened.payload.cp_id : undefined;
+        for (const [p, key] of this.keys) if (cpId === key) this.answered.get(p)!.push(now);
       }
     });
     for (const p of this.keys.keys()) this.answered.set(p, []);
@@ -68,10 +83,9 @@ class Prober {
       void this.bus
         .publish(
           this.net.topics.driverRequests,
-          [...this.keys.values()].map((key) => ({
-            key,
-            value: JSON.stringify({ type: "charge_request", request_id: `probe-${++this.n}`, driver_id: "D_PROBE", cp_id: key, at }),
-          })),
+          [...this.keys.values()].map((key) =>
+            this.driver.seal({ type: "charge_request", request_id: `probe-${++this.n}`, driver_id: PROBE_DRIVER, cp_id: key, at }, key),
+          ),
         )
         .catch(() => {});
     }, PROBE_EVERY_MS);
@@ -112,7 +126,7 @@ async function measure(timeoutMs: number): Promise<Map<Death, number[]>> {
     const partitionOf = await net.partitionsOf(Array.from({ length: 30 }, (_, i) => `NO_CP_${i}`));
     const keys = new Map<number, string>();
     for (const [key, p] of partitionOf) if (!keys.has(p)) keys.set(p, key);
-    const prober = new Prober(net, keys, bus);
+    const prober = new Prober(net, keys, bus, await probeDriver(net));
     await prober.start();
     await Bun.sleep(3000);
     for (const death of ["killed", "killed and restarted", "stopped"] as Death[]) {
