@@ -11,6 +11,15 @@
  */
 export class RecentMap<V> {
   private entries = new Map<string, { value: V; at: number }>();
+  /**
+   * Every set, oldest first (key and time), looked at from the front to forget: an item whose key
+   * was set again since is passed over. Kept apart from the map because a map whose oldest
+   * entries were deleted makes each walk from its front pass over them again (measured under
+   * Bun: 10,000 keys set again cost 6–8 µs each instead of 0.3).
+   */
+  private setKeys: string[] = [];
+  private setAts: number[] = [];
+  private head = 0;
 
   constructor(private readonly keepMs: number) {}
 
@@ -22,8 +31,9 @@ export class RecentMap<V> {
 
   /** Sets `key` as done at `now`, and forgets what is older than `keepMs`. */
   set(key: string, value: V, now = Date.now()): void {
-    this.entries.delete(key);
     this.entries.set(key, { value, at: now });
+    this.setKeys.push(key);
+    this.setAts.push(now);
     this.forgetOld(now);
   }
 
@@ -38,14 +48,25 @@ export class RecentMap<V> {
 
   clear(): void {
     this.entries.clear();
+    this.setKeys = [];
+    this.setAts = [];
+    this.head = 0;
   }
 
   private forgetOld(now: number): void {
     // Oldest first. A clock set back leaves the order less than exact: what is older than a
     // younger entry ahead of it waits for that one to go, and is forgotten with it.
-    for (const [key, e] of this.entries) {
-      if (now - e.at <= this.keepMs) return;
-      this.entries.delete(key);
+    while (this.head < this.setKeys.length) {
+      const at = this.setAts[this.head]!;
+      if (now - at <= this.keepMs) break;
+      const key = this.setKeys[this.head]!;
+      if (this.entries.get(key)?.at === at) this.entries.delete(key);
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.setKeys.length) {
+      this.setKeys = this.setKeys.slice(this.head);
+      this.setAts = this.setAts.slice(this.head);
+      this.head = 0;
     }
   }
 }

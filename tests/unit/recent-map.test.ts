@@ -40,6 +40,20 @@ describe("RecentMap", () => {
     expect(m.size).toBe(2);
   });
 
+  test("a key set many times is forgotten once its last set is old, not its first", () => {
+    const m = new RecentMap<number>(1000);
+    for (let t = 0; t <= 900; t += 100) m.set("A", t, t);
+    m.set("B", 0, 1800); // A's sets at 0-700 are old now, its last (900) is not
+    expect(m.get("A", 1800)).toBe(900);
+    expect(m.size).toBe(2);
+    m.set("C", 0, 1950); // now the last one is old too
+    expect(m.get("A", 1950)).toBeUndefined();
+    expect(m.size).toBe(2);
+    m.delete("B");
+    m.set("B", 1, 2500); // set again after a delete: held as new
+    expect(m.get("B", 2500)).toBe(1);
+  });
+
   test("a clock set back forgets nothing it should keep", () => {
     const m = new RecentMap<number>(1000);
     m.set("A", 1, 10_000);
