@@ -112,10 +112,11 @@ export function principalsFor(options: AccessOptions): Principal[] {
       topic(t.driverUpdates, "Write"),
       topic(t.cpCommands, "Write"),
       topic(t.deadLetters, "Write"), // the messages it sets aside
+      topic(t.centralLive, "Write"), // sessions' newest figures for the API's live view
       group(options.centralGroup ?? groupName(p, "central"), false),
       allTopics,
     ]),
-    principal("api", user("api"), p, [topic(t.centralControl, "Write"), allTopics]),
+    principal("api", user("api"), p, [topic(t.centralControl, "Write"), topic(t.centralLive, "Read"), group(`${groupName(p, "api-live")}.`, true), allTopics]),
     ...cps,
     ...drivers,
     principal("ocpp (gateway for OCPP chargers)", user("ocpp"), p, [...cpGrants(t), ...driverGrants(t), group(`${groupName(p, "ocpp")}`, true)]),

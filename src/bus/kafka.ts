@@ -24,6 +24,7 @@ import {
 import { closeWithin, describeKafkaError, withDeadline } from "./kafka/calls.ts";
 import { type ConsumerTuning, KafkaSubscription } from "./kafka/subscription.ts";
 import type { KafkaSecurity } from "./kafka-security.ts";
+import { topicConfigs } from "./topics.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -139,17 +140,26 @@ export class KafkaBus implements Bus {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length === 0) return;
-      try {
-        await admin.createTopics({
-          topics: missing,
-          partitions: this.options.partitions ?? 3,
-          replicas: this.options.replicationFactor ?? -1,
-        });
-        this.log.info("created topics", { topics: missing.join(","), partitions: this.options.partitions ?? 3 });
-      } catch (err) {
-        // Another role may have created them between our list and create: that is success.
-        if (!describeKafkaError(err).includes("TOPIC_ALREADY_EXISTS") && !String(err).includes("already exists")) throw err;
+      // One request per set of settings: most topics have none, the live figures' a short retention.
+      const bySettings = new Map<string, string[]>();
+      for (const t of missing) {
+        const key = JSON.stringify(topicConfigs(t));
+        bySettings.set(key, [...(bySettings.get(key) ?? []), t]);
       }
+      for (const [configs, names] of bySettings) {
+        try {
+          await admin.createTopics({
+            topics: names,
+            partitions: this.options.partitions ?? 3,
+            replicas: this.options.replicationFactor ?? -1,
+            configs: JSON.parse(configs),
+          });
+        } catch (err) {
+          // Another role may have created them between our list and create: that is success.
+          if (!describeKafkaError(err).includes("TOPIC_ALREADY_EXISTS") && !String(err).includes("already exists")) throw err;
+        }
+      }
+      this.log.info("created topics", { topics: missing.join(","), partitions: this.options.partitions ?? 3 });
     });
   }
 

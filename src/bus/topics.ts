@@ -16,6 +16,8 @@ export interface Topics {
   centralControl: string;
   /** Messages a consumer set aside because they can never be applied, with where they came from and why (key: the original key) */
   deadLetters: string;
+  /** Central -> API: the newest figures of sessions in progress, signed, for the live view (short retention: see topicConfigs) */
+  centralLive: string;
 }
 
 export function topicsFor(prefix = "evnet"): Topics {
@@ -27,7 +29,25 @@ export function topicsFor(prefix = "evnet"): Topics {
     cpCommands: `${p}cp.commands`,
     centralControl: `${p}central.control`,
     deadLetters: `${p}dead-letters`,
+    centralLive: `${p}central.live`,
   };
+}
+
+/**
+ * How long the live figures stay on the broker: a reader wants only the newest (an API starts
+ * reading from the end), and a figure is replaced within a second. Kept a little longer so that an
+ * API that lost the broker for a moment reads what it missed.
+ */
+export const LIVE_RETENTION_MS = 10 * 60_000;
+
+/** Settings a topic is created with besides partitions and replicas (Kafka's names), by topic name. */
+export function topicConfigs(topic: string): { name: string; value: string }[] {
+  if (topic === "central.live" || topic.endsWith(".central.live"))
+    return [
+      { name: "retention.ms", value: String(LIVE_RETENTION_MS) },
+      { name: "segment.ms", value: String(LIVE_RETENTION_MS / 2) },
+    ];
+  return [];
 }
 
 export function allTopics(t: Topics): string[] {

@@ -45,3 +45,12 @@ export function loadControlVerifier(file: string | undefined): MessageVerifier {
     throw err;
   }
 }
+
+/** A verifier for a role that can do without one (it logs what it then does without); a file named must load. */
+export function loadOptionalControlVerifier(file: string | undefined, without: string, log: Logger): MessageVerifier | undefined {
+  if (!file && !existsSync(DEFAULT_CONTROL_PUBLIC_KEY)) {
+    log.info(`no control public key: ${without} (set EVNET_CONTROL_PUBLIC_KEY or run 'evnet certs')`, { looked_for: DEFAULT_CONTROL_PUBLIC_KEY });
+    return undefined;
+  }
+  return loadControlVerifier(file);
+}

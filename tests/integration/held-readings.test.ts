@@ -7,20 +7,27 @@
  * the bus and writes them without auditing anything twice, and a clean stop writes them first.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { KafkaBus } from "../../src/bus/kafka.ts";
+import { LIVE_SIGNER, signLiveFigures } from "../../src/bus/live-figures.ts";
 import type { Authorised, Progress, TicketMessage } from "../../src/bus/messages.ts";
 import { allTopics, type Topics, topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { parseMasterKey } from "../../src/crypto/keys.ts";
+import { createMessageSigner } from "../../src/crypto/signed-messages.ts";
 import { type Database, openDatabase, rowsOf } from "../../src/db/client.ts";
+import { apiConfigSchema } from "../../src/roles/api/config.ts";
+import { start as startApiRole } from "../../src/roles/api/index.ts";
+import type { SessionView } from "../../src/roles/api/shapes.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { groupName } from "../../src/roles/group-names.ts";
-import { controlKeyEnv } from "../support/control.ts";
+import { getJson, TEST_OPERATOR_TOKEN, TEST_SERVICE_TOKEN } from "../support/api-server.ts";
+import { controlKeyEnv, controlKeys, testSigner } from "../support/control.ts";
 import { withFlippedBit } from "../support/envelopes.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { announceAuthenticated, auditsOf, registerAndKey, StandInCp, StandInDrivers, sessionRow } from "../support/network.ts";
@@ -110,6 +117,9 @@ async function chargingSession(n: Network, cp: StandInCp, driverId: string): Pro
   const sessionId = answer!.session_id;
   await waitFor(() => cp.commands.some((c) => c.type === "start_supply" && c.session_id === sessionId), "start_supply at the engine");
   await cp.fromEngine({ type: "supply_started", session_id: sessionId });
+  // Applied before any reading is sent: readings that share a batch with another event of their
+  // CP go to the row at once (cp-events.ts), which would make what the tests see depend on timing.
+  await waitFor(async () => (await sessionRow(n.handle.db, sessionId))?.supplyStartedAt != null, "supply_started applied");
   return sessionId;
 }
 
@@ -161,13 +171,16 @@ async function tamperedAudited(n: Network, cpId: string): Promise<number> {
 describe("readings held for 3 s", () => {
   let n: Network;
   let central: RunningCentral;
+  let api: { url: string; stop(): Promise<void> };
 
   beforeAll(async () => {
     n = await newNetwork();
     central = await startCentral(n, 3, "held-3s");
+    api = await startApi(n);
   }, 90_000);
 
   afterAll(async () => {
+    await api?.stop();
     await central?.stop();
     await closeNetwork(n);
   });
@@ -208,7 +221,96 @@ describe("readings held for 3 s", () => {
     await waitFor(async () => (await replaysAudited(n, "CP_HOLD")) === 1, "the copy audited as replayed", { timeoutMs: 15_000 });
     await waitFor(async () => (await sessionRow(n.handle.db, sessionId))?.energyKwh === 0.4, "the genuine reading in the row", { timeoutMs: 15_000 });
   }, 60_000);
+
+  test("the API shows a held reading's figures before its row has them, and the row once the session ended", async () => {
+    const cp = await activeCp(n, "CP_LIVE");
+    const sessionId = await chargingSession(n, cp, "D_LIVE");
+    for (const [i, energy] of [0.1, 0.2, 0.3].entries()) await cp.fromEngine(reading(sessionId, energy, i + 1));
+    // Central's live figures reach the API within a fraction of the 3 s the row waits.
+    const shown = await apiShows(api, sessionId, (s) => s.energy_kwh === 0.3, 2_500);
+    expect(shown).toMatchObject({ status: "IN_PROGRESS", energy_kwh: 0.3, cost_eur: 0.15, power_kw: 11 });
+    expect((await sessionRow(n.handle.db, sessionId))?.energyKwh).toBe(0);
+    // The list shows it as well.
+    const list = await getJson(api, `/ev/central/sessions?status=IN_PROGRESS&cp_id=CP_LIVE`, { headers: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } });
+    expect(list.body.sessions[0]).toMatchObject({ session_id: sessionId, energy_kwh: 0.3 });
+    // The session ends (the engine does not answer: Central closes it after the grace): its row
+    // is final, whatever live figures the API still holds.
+    await n.drivers.ask("D_LIVE", "CP_LIVE", "stop_request", { session_id: sessionId });
+    const ticket = await ticketOf(n, sessionId);
+    const ended = await apiShows(api, sessionId, (s) => s.status === "FINISHED", 15_000);
+    expect(ended).toMatchObject({ energy_kwh: ticket.energy_kwh, cost_eur: ticket.cost_eur });
+  }, 90_000);
+
+  test("live figures that fail their checks are refused and audited; older ones change nothing", async () => {
+    const cp = await activeCp(n, "CP_FORGE");
+    const sessionId = await chargingSession(n, cp, "D_FORGE");
+    await cp.fromEngine(reading(sessionId, 0.5, 1));
+    await apiShows(api, sessionId, (s) => s.energy_kwh === 0.5, 2_500);
+    const figures = (energy: number) => [{ session_id: sessionId, cp_id: "CP_FORGE", power_kw: 11, energy_kwh: energy, cost_eur: energy / 2 }];
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const stranger = createMessageSigner(privateKey.export({ type: "pkcs8", format: "pem" }).toString(), LIVE_SIGNER);
+    const centralKey = createMessageSigner(readFileSync(controlKeys.privateKeyFile, "utf8"), LIVE_SIGNER);
+    const forged = signLiveFigures(stranger, figures(99))[0]!;
+    const notCentral = signLiveFigures(testSigner, figures(98))[0]!;
+    const stale = signLiveFigures(centralKey, figures(97), Date.now() - 5 * 60_000)[0]!;
+    const altered = signLiveFigures(centralKey, figures(96))[0]!;
+    const older = signLiveFigures(centralKey, figures(0.25))[0]!;
+    await n.bus.publish(n.topics.centralLive, [forged, notCentral, stale, { key: altered.key, value: String(altered.value).replace("96", "95") }, older]);
+    await waitFor(async () => (await liveRefusals(n)).length === 4, "four live messages refused and audited", { timeoutMs: 15_000 });
+    expect((await liveRefusals(n)).map((r) => r.reason?.split(":")[0]).sort()).toEqual(["bad_signature", "stale", "unknown_signer", "wrong_signer"]);
+    // A genuine message published after them is shown, so they were all read: none took the figures.
+    await n.bus.publish(n.topics.centralLive, signLiveFigures(centralKey, figures(0.6)));
+    const shown = await apiShows(api, sessionId, (s) => s.energy_kwh >= 0.6, 10_000);
+    expect(shown.energy_kwh).toBe(0.6);
+    await n.bus.publish(n.topics.centralLive, [signLiveFigures(centralKey, figures(0.55))[0]!]);
+    await Bun.sleep(500);
+    expect((await getJson(api, `/ev/central/sessions/${sessionId}`, operator)).body.session.energy_kwh).toBe(0.6);
+  }, 90_000);
 });
+
+const operator = { headers: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } };
+
+/** The API in this process, on the network's database and bus, with the control keys. */
+async function startApi(n: Network): Promise<{ url: string; stop(): Promise<void> }> {
+  const config = loadConfig(
+    apiConfigSchema,
+    {},
+    {
+      DATABASE_URL: n.database.url,
+      KAFKA_BROKERS: kafkaBrokers().join(","),
+      EVNET_TOPIC_PREFIX: n.prefix,
+      API_PORT: "0",
+      EVNET_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
+      EVNET_SERVICE_TOKEN: TEST_SERVICE_TOKEN,
+      EVNET_MASTER_KEY: masterHex,
+      ...controlKeyEnv(),
+    },
+  );
+  return startApiRole(config, { database: n.handle, bus: n.bus });
+}
+
+/** Polls the API's view of a session until `ok` holds (or fails after `timeoutMs`). */
+async function apiShows(api: { url: string }, sessionId: string, ok: (s: SessionView) => boolean, timeoutMs: number): Promise<SessionView> {
+  let seen: SessionView | undefined;
+  await waitFor(
+    async () => {
+      const res = await getJson(api, `/ev/central/sessions/${sessionId}`, operator);
+      seen = res.body?.session;
+      return seen !== undefined && ok(seen);
+    },
+    `the API's view of ${sessionId}`,
+    { timeoutMs, everyMs: 25 },
+  ).catch((err) => {
+    throw new Error(`${err instanceof Error ? err.message : err}; last seen ${JSON.stringify(seen)}`);
+  });
+  return seen!;
+}
+
+async function liveRefusals(n: Network): Promise<{ reason: string | null }[]> {
+  return rowsOf<{ reason: string | null }>(
+    await n.handle.db.execute(sql`select reason from audit_events where action = 'live_figures' and outcome = 'failure' and event_type = 'security'`),
+  );
+}
 
 async function activeSessionOf(n: Network, cpId: string): Promise<string | undefined> {
   return rowsOf<{ session_id: string }>(

@@ -6,8 +6,10 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { tracingChannel } from "node:diagnostics_channel";
 import { BusError, type BusMessage, textDecoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
+import { allTopics, LIVE_RETENTION_MS, topicsFor } from "../../src/bus/topics.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { OwnBroker } from "../support/own-broker.ts";
+import { topicSetting } from "../support/raw-kafka.ts";
 import { kafkaBrokers, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -158,6 +160,21 @@ describe("publishing to several topics at once on Kafka", () => {
       expect(produces.count).toBe(30);
     } finally {
       produces.stop();
+      await bus.close();
+    }
+  });
+});
+
+describe("creating the network's topics on Kafka", () => {
+  test("gives Central's live figures a short retention and the others the broker's own", async () => {
+    const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: "evnet-test-topic-settings", partitions: 2 });
+    const topics = topicsFor(`${prefix}-settings`);
+    try {
+      await bus.ensureTopics(allTopics(topics));
+      await bus.ensureTopics(allTopics(topics)); // again: nothing to create, no error
+      expect(await topicSetting(kafkaBrokers(), topics.centralLive, "retention.ms")).toBe(String(LIVE_RETENTION_MS));
+      expect(await topicSetting(kafkaBrokers(), topics.cpEvents, "retention.ms")).toBe(String(7 * 24 * 3600 * 1000));
+    } finally {
       await bus.close();
     }
   });

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BusError } from "../../src/bus/bus.ts";
+import { BusError, textDecoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { usernameFor } from "../../src/bus/kafka-access.ts";
 import { busOptionsFrom } from "../../src/bus/open.ts";
@@ -113,6 +113,33 @@ describe("a secured broker", () => {
       expect(String(joined.message)).toMatch(/AUTHORIZATION_FAILED/);
     } finally {
       await cp.close();
+    }
+  }, 90_000);
+
+  test("lets the API's principal read Central's live figures in a group of its own, not write them", async () => {
+    const api = busAs(loginAs(usernameFor(net.prefix, "api")));
+    const central = busAs(loginAs(usernameFor(net.prefix, "central")));
+    try {
+      const read: string[] = [];
+      const subscription = await api.subscribe(
+        { topics: [net.topics.centralLive], groupId: `${net.prefix}.api-live.${crypto.randomUUID()}`, from: "earliest" },
+        async (messages) => {
+          read.push(...messages.map((m) => textDecoder.decode(m.value)));
+        },
+      );
+      await central.publish(net.topics.centralLive, [{ key: "figures", value: "from central" }]);
+      await waitFor(() => read.includes("from central"), "the API reading what Central wrote", { timeoutMs: 30_000 });
+      await subscription.close();
+      const forged = await api.publish(net.topics.centralLive, [{ key: "figures", value: "from the api" }]).catch((err) => err);
+      expect(String(forged?.message)).toContain("TOPIC_AUTHORIZATION_FAILED");
+      // Central's own group is not the API's to join.
+      const joined = await api
+        .subscribe({ topics: [net.topics.centralLive], groupId: `${net.prefix}.central`, from: "latest" }, async () => {})
+        .catch((err) => err);
+      expect(String(joined?.message)).toMatch(/AUTHORIZATION_FAILED/);
+    } finally {
+      await api.close();
+      await central.close();
     }
   }, 90_000);
 

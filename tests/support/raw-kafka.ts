@@ -3,7 +3,7 @@
  * Kafka client library itself (@platformatic/kafka's Consumer), not evnet's bus adapter, so a
  * test sees the bytes on the wire whatever the adapter does.
  */
-import { Consumer, type Message } from "@platformatic/kafka";
+import { Admin, ConfigResourceTypes, Consumer, type Message } from "@platformatic/kafka";
 
 export interface RawRecord {
   topic: string;
@@ -50,5 +50,18 @@ export class RawKafkaReader {
   async close(): Promise<void> {
     await this.closeStream?.().catch(() => {});
     await this.consumer.close(true).catch(() => {});
+  }
+}
+
+/** A topic's setting as the broker holds it (what `kafka-configs.sh --describe` shows), undefined if not set for it. */
+export async function topicSetting(brokers: string[], topic: string, name: string): Promise<string | undefined> {
+  const admin = new Admin({ clientId: "raw-config-reader", bootstrapBrokers: brokers });
+  try {
+    const [described] = await admin.describeConfigs({
+      resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [name] }],
+    });
+    return described?.configs.find((c) => c.name === name)?.value ?? undefined;
+  } finally {
+    await admin.close();
   }
 }

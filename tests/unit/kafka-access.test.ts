@@ -17,16 +17,19 @@ describe("the Kafka access table", () => {
   test("gives Central what it consumes and produces, and its group", () => {
     const central = named(table, "net-central");
     for (const topic of [t.driverRequests, t.cpEvents, t.centralControl]) expect(can(central, "Read", "topic", topic)).toBe(true);
-    for (const topic of [t.driverUpdates, t.cpCommands, t.cpEvents]) expect(can(central, "Write", "topic", topic)).toBe(true);
+    for (const topic of [t.driverUpdates, t.cpCommands, t.cpEvents, t.centralLive]) expect(can(central, "Write", "topic", topic)).toBe(true);
     expect(can(central, "Read", "group", "net.central")).toBe(true);
     expect(can(central, "Read", "topic", t.driverUpdates)).toBe(false);
   });
 
-  test("lets the API only send control messages", () => {
+  test("lets the API only send control messages and read Central's live figures", () => {
     const api = named(table, "net-api");
     expect(can(api, "Write", "topic", t.centralControl)).toBe(true);
-    for (const topic of Object.values(t)) expect(can(api, "Read", "topic", topic)).toBe(false);
-    for (const topic of [t.cpCommands, t.driverUpdates, t.driverRequests, t.cpEvents]) expect(can(api, "Write", "topic", topic)).toBe(false);
+    expect(can(api, "Read", "topic", t.centralLive)).toBe(true);
+    expect(can(api, "Read", "group", `net.api-live.${crypto.randomUUID()}`)).toBe(true);
+    for (const topic of Object.values(t).filter((name) => name !== t.centralLive)) expect(can(api, "Read", "topic", topic)).toBe(false);
+    for (const topic of [t.cpCommands, t.driverUpdates, t.driverRequests, t.cpEvents, t.centralLive]) expect(can(api, "Write", "topic", topic)).toBe(false);
+    expect(can(api, "Read", "group", "net.central")).toBe(false);
   });
 
   test("keeps CPs and drivers to their own directions", () => {

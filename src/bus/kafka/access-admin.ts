@@ -18,6 +18,7 @@ import type { ScramCredential } from "../../crypto/scram.ts";
 import { kafkaConnectionSecurity } from "../kafka.ts";
 import type { Grant, Principal } from "../kafka-access.ts";
 import type { KafkaSecurity } from "../kafka-security.ts";
+import { topicConfigs } from "../topics.ts";
 import { closeWithin, describeKafkaError } from "./calls.ts";
 
 export interface ApplyAccessOptions {
@@ -85,7 +86,7 @@ export async function applyAccess(options: ApplyAccessOptions): Promise<AccessRe
   try {
     const existing = new Set(await admin.listTopics());
     const createdTopics = options.topics.filter((t) => !existing.has(t));
-    if (createdTopics.length) await admin.createTopics({ topics: createdTopics, partitions: options.partitions, replicas: -1 });
+    for (const t of createdTopics) await admin.createTopics({ topics: [t], partitions: options.partitions, replicas: -1, configs: topicConfigs(t) });
     if (options.credentials?.size) await upsertCredentials(options, options.credentials);
     const creations = options.principals.flatMap(aclsOf);
     await admin.createAcls({ creations });

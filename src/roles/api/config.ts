@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { apiServerSettings, brakeSettings, busSettings, caFileSetting, checkTlsPair, databaseSettings, logSettings } from "../../config/common.ts";
 import { optionalString, secretToken, url } from "../../config/env.ts";
 import {
+  controlPublicKeySetting,
   controlSigningKeySetting,
   enrollmentTokenSetting,
   gatewayTokenSetting,
@@ -42,6 +43,10 @@ export const apiSettings = defineSettings({
   ),
   EVNET_MASTER_KEY: masterKeySetting,
   EVNET_CONTROL_SIGNING_KEY: { ...controlSigningKeySetting, help: "signs what the API tells Central on the bus (from 'evnet certs')" },
+  EVNET_CONTROL_PUBLIC_KEY: {
+    ...controlPublicKeySetting,
+    help: "checks the live figures Central signs for sessions in progress (from 'evnet certs'); without it sessions show what their rows hold (up to CENTRAL_READINGS_INTERVAL old)",
+  },
   ...logSettings,
 });
 

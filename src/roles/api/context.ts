@@ -8,6 +8,7 @@ import type { Db } from "../../db/client.ts";
 import type { Brakes } from "../../http/brakes.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ApiConfig } from "./config.ts";
+import type { LiveFigures } from "./live/figures.ts";
 
 export interface ApiContext {
   db: Db;
@@ -22,6 +23,8 @@ export interface ApiContext {
   credentialVerifier?: CredentialVerifier;
   /** Signs what the API tells Central (control messages); without it those writes answer 503. */
   controlSigner?: MessageSigner;
+  /** Sessions' newest figures from Central's live topic (absent without the control public key). */
+  live?: LiveFigures;
   /** Holds back sources that keep failing to authenticate (429), and counts their flood in the audit log. */
   brakes?: Brakes;
 }

@@ -5,16 +5,18 @@
 import { createAuditor } from "../../audit/audit.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, topicsFor } from "../../bus/topics.ts";
-import { loadControlSigner } from "../../certs/control-keys.ts";
+import { loadControlSigner, loadOptionalControlVerifier } from "../../certs/control-keys.ts";
 import { migrate } from "../../db/migrate.ts";
 import { createBrakes, DEFAULT_BRAKES } from "../../http/brakes.ts";
 import { readTlsFiles, type ServeSettings, serve } from "../../http/serve.ts";
 import { createLogger } from "../../lib/log.ts";
+import { groupName } from "../group-names.ts";
 import { roleDatabase, type Shared } from "../shared.ts";
 import { createApiApp } from "./app.ts";
 import type { ApiConfig } from "./config.ts";
 import type { ApiContext } from "./context.ts";
 import { loadCredentialVerifier } from "./credential-verifier.ts";
+import { attachLiveFigures, followLiveFigures, LiveFigures } from "./live/figures.ts";
 import { stopLiveUpdates } from "./live/for-context.ts";
 import { apiProbes } from "./routes/operations.ts";
 
@@ -26,6 +28,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
   if (tls) readTlsFiles(tls, SERVE_SETTINGS); // before the database: a wrong path is the first thing to hear about
   const credentialVerifier = await loadCredentialVerifier(config, log);
   const controlSigner = loadControlSigner(config.EVNET_CONTROL_SIGNING_KEY, "api", log);
+  const liveVerifier = loadOptionalControlVerifier(config.EVNET_CONTROL_PUBLIC_KEY, "sessions show what their rows hold", log);
   const database = await roleDatabase(shared, config, "api", log);
   await migrate(database.db);
   log.info("database ready", { kind: database.kind, at: database.location });
@@ -46,7 +49,21 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
     startedAt: new Date(),
     credentialVerifier,
     controlSigner,
+    live: liveVerifier && new LiveFigures(),
   };
+  if (ctx.live) attachLiveFigures(database.db, ctx.live);
+  const following =
+    liveVerifier &&
+    ctx.live &&
+    followLiveFigures({
+      bus,
+      topics,
+      groupPrefix: groupName(config.EVNET_TOPIC_PREFIX, "api-live"),
+      verifier: liveVerifier,
+      store: ctx.live,
+      auditor: ctx.auditor,
+      log,
+    });
   const probes = apiProbes(ctx);
   const app = createApiApp(ctx, probes);
   const server = serve(app, { hostname: config.API_HOST, port: config.API_PORT, tls, settings: SERVE_SETTINGS });
@@ -57,6 +74,7 @@ export async function start(config: ApiConfig, shared: Shared = {}) {
       probes.drain(); // load balancers see /readyz fail while the last requests finish
       stopLiveUpdates(ctx); // no more polling of a database about to close
       await server.stop();
+      await following?.close();
       await brakes.stop();
       if (!shared.bus) await bus.close();
       if (!shared.database) await database.close();

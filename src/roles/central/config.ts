@@ -63,7 +63,7 @@ export const centralSettings = defineSettings({
     schema: v.pipe(number(2, "a number of seconds, 0 or more"), v.minValue(0, "expected a number of seconds, 0 or more")),
   },
   CENTRAL_READINGS_INTERVAL: {
-    help: "seconds a session's newest telemetry reading may wait before its row is written (Kafka; drivers' progress and bills do not wait, the API's session figures are up to this old); 0: every reading as it comes",
+    help: "seconds a session's newest telemetry reading may wait before its row is written (Kafka; drivers' progress and bills do not wait, nor the API's session figures while Central has a control signing key to publish them with); 0: every reading as it comes",
     schema: v.pipe(number(0, "a number of seconds, 0 or more"), v.minValue(0, "expected a number of seconds, 0 or more")),
   },
   CENTRAL_SWEEP_INTERVAL: {

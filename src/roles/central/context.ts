@@ -7,6 +7,7 @@ import type { Logger } from "../../lib/log.ts";
 import type { CentralChannel } from "./channel.ts";
 import type { ControlGate } from "./control-gate.ts";
 import type { HeldReadings } from "./held-readings.ts";
+import type { LiveFiguresSender } from "./live-figures.ts";
 import type { CentralMetrics } from "./metrics.ts";
 import type { OpenSessions } from "./open-sessions.ts";
 import type { ProgressSender } from "./progress.ts";
@@ -50,6 +51,8 @@ export interface CentralContext {
   held?: HeldReadings;
   /** Live progress to drivers, sent after commits without holding up the next batch. */
   progress: ProgressSender;
+  /** Sessions' newest figures for the API's live view (absent without a control signing key). */
+  live?: LiveFiguresSender;
   busHealth: BusHealth;
   /** Counters for Prometheus (absent where nobody reads them). */
   metrics?: CentralMetrics;

@@ -5,15 +5,17 @@
  */
 import { hostname } from "node:os";
 import { createAuditor } from "../../audit/audit.ts";
+import type { Bus } from "../../bus/bus.ts";
 import { ensureTopicsIfReachable, keepSubscribed } from "../../bus/keep-subscribed.ts";
+import { LIVE_SIGNER } from "../../bus/live-figures.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
-import { allTopics, topicsFor } from "../../bus/topics.ts";
-import { loadControlVerifier } from "../../certs/control-keys.ts";
+import { allTopics, type Topics, topicsFor } from "../../bus/topics.ts";
+import { loadControlSigner, loadControlVerifier } from "../../certs/control-keys.ts";
 import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
 import { onceReachable } from "../../db/unavailable.ts";
 import { AppError } from "../../lib/errors.ts";
-import { createLogger } from "../../lib/log.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
 import { createRegistry } from "../../observability/registry.ts";
 import { groupName } from "../group-names.ts";
 import { roleDatabase, type Shared } from "../shared.ts";
@@ -24,6 +26,7 @@ import type { CentralContext } from "./context.ts";
 import { createControlGate } from "./control-gate.ts";
 import { HeldReadings, startHeldWriter } from "./held-readings.ts";
 import { startCentralHttp } from "./http.ts";
+import { LiveFiguresSender } from "./live-figures.ts";
 import { createCentralMetrics } from "./metrics.ts";
 import { OpenSessions } from "./open-sessions.ts";
 import { ProgressSender, PUBLISH_GAP_MS } from "./progress.ts";
@@ -62,6 +65,8 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   const channel = createCentralChannel({ db: database.db, auditor, log, bus, topics, masterKey: config.EVNET_MASTER_KEY, instance });
   const controlMaxAgeMs = config.CENTRAL_CONTROL_MAX_AGE * 1000;
   const busHealth = { failedAt: 0 };
+  // Readings are held back only where a restart can read them again (Kafka's offsets).
+  const holding = bus.kind === "kafka" && config.CENTRAL_READINGS_INTERVAL > 0;
   const ctx: CentralContext = {
     db: database.db,
     bus,
@@ -80,9 +85,10 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       config.CENTRAL_PROGRESS_INTERVAL * 1000,
       PUBLISH_GAP_MS,
     ),
+    // Only while rows wait: a row written with each reading is as fresh as its live figures.
+    live: holding ? liveSender(config, bus, topics, log, () => (busHealth.failedAt = Date.now())) : undefined,
     busHealth,
-    // Held back only where a restart can read them again (Kafka's offsets).
-    held: bus.kind === "kafka" && config.CENTRAL_READINGS_INTERVAL > 0 ? new HeldReadings(config.CENTRAL_READINGS_INTERVAL * 1000) : undefined,
+    held: holding ? new HeldReadings(config.CENTRAL_READINGS_INTERVAL * 1000) : undefined,
     settings: {
       group,
       instance,
@@ -146,6 +152,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       await subscription.close();
       await heldWriter?.stop();
       await ctx.progress.flush();
+      await ctx.live?.flush();
       await deliveriesDone(ctx);
       await sweeper.stop();
       await heartbeat.stop();
@@ -154,4 +161,11 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       if (!shared.database) await database.close();
     },
   };
+}
+
+/** Central signs its live figures with the control key; without one the API shows the rows as they are written. */
+function liveSender(config: CentralConfig, bus: Bus, topics: Topics, log: Logger, onFailure: () => void): LiveFiguresSender | undefined {
+  const signer = loadControlSigner(config.EVNET_CONTROL_SIGNING_KEY, LIVE_SIGNER);
+  if (!signer) log.info("no control signing key: the API's session figures come from the database only (set EVNET_CONTROL_SIGNING_KEY or run 'evnet certs')");
+  return signer && new LiveFiguresSender(bus, topics.centralLive, signer, log, onFailure, PUBLISH_GAP_MS);
 }

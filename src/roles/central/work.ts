@@ -98,7 +98,10 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
   });
   for (const f of c.afterCommit) f();
   if (c.messages.length) deliverLater(ctx, c.messages, outboxIds);
-  if (c.progress.size) ctx.progress.send(c.progress.values());
+  if (c.progress.size) {
+    ctx.progress.send(c.progress.values());
+    ctx.live?.send(c.progress.values());
+  }
   if (deadLetters.length)
     void publishDeadLetters(ctx, deadLetters).catch((err) => {
       ctx.busHealth.failedAt = Date.now();

@@ -8,7 +8,7 @@ const hubs = new WeakMap<ApiContext, LiveHub>();
 export function liveHubOf(ctx: ApiContext): LiveHub {
   let hub = hubs.get(ctx);
   if (!hub) {
-    hub = createLiveHub({ db: ctx.db, health: servicesHealthOf(ctx), log: ctx.log });
+    hub = createLiveHub({ db: ctx.db, health: servicesHealthOf(ctx), log: ctx.log, liveVersion: ctx.live && (() => ctx.live!.version) });
     hubs.set(ctx, hub);
   }
   return hub;

@@ -30,7 +30,14 @@ export interface LiveHub {
   close(): void;
 }
 
-export function createLiveHub(deps: { db: Db; health: ServicesHealthCache; log: Logger; intervalMs?: number }): LiveHub {
+export function createLiveHub(deps: {
+  db: Db;
+  health: ServicesHealthCache;
+  log: Logger;
+  intervalMs?: number;
+  /** Changes when a session's live figures do (src/roles/api/live/figures.ts). */
+  liveVersion?: () => number;
+}): LiveHub {
   const intervalMs = deps.intervalMs ?? LIVE_POLL_MS;
   const listeners = new Set<LiveListener>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -62,7 +69,7 @@ export function createLiveHub(deps: { db: Db; health: ServicesHealthCache; log: 
       const services = await deps.health.latest();
       let fingerprint: string;
       try {
-        fingerprint = `${await dataFingerprint(deps.db)}#${healthFingerprint(services)}`;
+        fingerprint = `${await dataFingerprint(deps.db)}#${healthFingerprint(services)}#${deps.liveVersion?.() ?? ""}`;
       } catch {
         fingerprint = `db-down#${healthFingerprint(services)}`;
       }

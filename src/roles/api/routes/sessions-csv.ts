@@ -55,10 +55,10 @@ async function chunkAfter(db: Db, filter: SQL | undefined, after?: { startedAt: 
     .limit(CHUNK);
 }
 
-function csvLines(rows: Awaited<ReturnType<typeof chunkAfter>>, now: Date): string {
+function csvLines(db: Db, rows: Awaited<ReturnType<typeof chunkAfter>>, now: Date): string {
   return rows
     .map(({ session, city }) => {
-      const s = toSessionView(session, now);
+      const s = toSessionView(db, session, now);
       return [
         s.session_id,
         s.cp_id,
@@ -93,7 +93,7 @@ function csvStream(
     async pull(controller) {
       if (!headerSent) {
         headerSent = true;
-        controller.enqueue(encoder.encode(`${COLUMNS.join(",")}\r\n${csvLines(rows, new Date())}`));
+        controller.enqueue(encoder.encode(`${COLUMNS.join(",")}\r\n${csvLines(ctx.db, rows, new Date())}`));
       } else {
         const last = rows.at(-1);
         if (!last || rows.length < CHUNK) return controller.close();
@@ -104,7 +104,7 @@ function csvStream(
           return controller.error(err);
         }
         if (rows.length === 0) return controller.close();
-        controller.enqueue(encoder.encode(csvLines(rows, new Date())));
+        controller.enqueue(encoder.encode(csvLines(ctx.db, rows, new Date())));
       }
     },
   });

@@ -5,10 +5,17 @@ import type { Db } from "../../../db/client.ts";
 import { chargingPoints, chargingSessions, type SessionRow } from "../../../db/schema/index.ts";
 import type { EndReason } from "../../../domain/billing.ts";
 import type { SessionState } from "../../../domain/session-state.ts";
+import { liveFiguresOf } from "../live/figures.ts";
 import type { SessionView } from "../shapes.ts";
 import { iso, isoOrNull } from "./time.ts";
 
-export function toSessionView(row: SessionRow, now: Date = new Date()): SessionView {
+/** A row as the API shows it, with the live figures of `db`'s API when they are ahead of the row. */
+export function toSessionView(db: Db, row: SessionRow, now: Date = new Date()): SessionView {
+  const view = rowView(row, now);
+  return liveFiguresOf(db)?.over(view, now.getTime()) ?? view;
+}
+
+function rowView(row: SessionRow, now: Date): SessionView {
   const end = row.endedAt ?? now;
   return {
     session_id: row.sessionId,
@@ -91,12 +98,12 @@ export async function listSessions(db: Db, f: SessionFilter): Promise<{ sessions
     db.select({ n: count() }).from(chargingSessions).where(where),
   ]);
   const now = new Date();
-  return { sessions: rows.map((r) => toSessionView(r, now)), total: Number(totals[0]?.n ?? 0) };
+  return { sessions: rows.map((r) => toSessionView(db, r, now)), total: Number(totals[0]?.n ?? 0) };
 }
 
 export async function findSession(db: Db, sessionId: string): Promise<SessionView | undefined> {
   const [row] = await db.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).limit(1);
-  return row ? toSessionView(row) : undefined;
+  return row ? toSessionView(db, row) : undefined;
 }
 
 /** Sessions in progress, keyed by CP id (a CP has at most one). */
@@ -105,5 +112,5 @@ export async function sessionsInProgress(db: Db, cpIds?: string[]): Promise<Sess
   const where = cpIds ? and(inProgress, inArray(chargingSessions.cpId, cpIds)) : inProgress;
   const rows = await db.select().from(chargingSessions).where(where).orderBy(desc(chargingSessions.startedAt));
   const now = new Date();
-  return rows.map((r) => toSessionView(r, now));
+  return rows.map((r) => toSessionView(db, r, now));
 }
