@@ -263,7 +263,7 @@ class Stage {
     await Bun.sleep(this.env.warmupS * 1000);
     let caughtUp = false;
     while (!caughtUp && elapsed() < this.env.warmupMaxS) {
-      const lag = (await this.admin.lag(this.group, [this.topics.cpEvents, this.topics.driverRequests])).total;
+      const lag = await this.unapplied([this.topics.cpEvents, this.topics.driverRequests]);
       caughtUp = lag <= Math.max(1000, chargers / 2);
       if (!caughtUp) await Bun.sleep(1000);
     }
@@ -272,7 +272,23 @@ class Stage {
   }
 
   async lag(): Promise<number> {
-    return (await this.admin.lag(this.group, [this.topics.cpEvents])).total;
+    return this.unapplied([this.topics.cpEvents]);
+  }
+
+  /**
+   * Messages of `topics` Central has not applied yet: the end offsets minus its applied offsets
+   * (its table), or the group's committed ones where those are further. The committed offsets
+   * alone stay behind what was applied by the window of readings Central holds back
+   * (CENTRAL_READINGS_INTERVAL), which is not a lag.
+   */
+  private async unapplied(topics: string[]): Promise<number> {
+    const [lag, rows] = await Promise.all([
+      this.admin.lag(this.group, topics),
+      this.sql!<{ topic: string; partition: number; n: string }[]>`select topic, partition, next_offset::text as n from bus_offsets
+                                                                    where group_id = ${this.group} and topic in ${this.sql!(topics)}`,
+    ]);
+    const applied = new Map(rows.map((r) => [`${r.topic}:${r.partition}`, Number(r.n)]));
+    return lag.partitions.reduce((sum, p) => sum + Math.max(0, p.end - Math.max(p.committed, applied.get(`${p.topic}:${p.partition}`) ?? 0)), 0);
   }
 
   cpuMeters(centrals: RoleProcess[], extra: { api?: RoleProcess; load?: RoleProcess }) {
