@@ -230,9 +230,15 @@ describe("readings held for 3 s", () => {
     const shown = await apiShows(api, sessionId, (s) => s.energy_kwh === 0.3, 2_500);
     expect(shown).toMatchObject({ status: "IN_PROGRESS", energy_kwh: 0.3, cost_eur: 0.15, power_kw: 11 });
     expect((await sessionRow(n.handle.db, sessionId))?.energyKwh).toBe(0);
-    // The list shows it as well.
-    const list = await getJson(api, `/ev/central/sessions?status=IN_PROGRESS&cp_id=CP_LIVE`, { headers: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } });
+    // So do the list and its totals, the driver's totals and the network's figures.
+    const list = await getJson(api, "/ev/central/sessions?status=IN_PROGRESS&cp_id=CP_LIVE", operator);
     expect(list.body.sessions[0]).toMatchObject({ session_id: sessionId, energy_kwh: 0.3 });
+    expect(list.body.totals).toMatchObject({ sessions: 1, energy_kwh: 0.3, cost_eur: 0.15 });
+    expect((await getJson(api, "/ev/central/drivers/D_LIVE", operator)).body.driver).toMatchObject({ energy_kwh_total: 0.3, cost_eur_total: 0.15 });
+    const summary = (await getJson(api, "/ev/central/summary", operator)).body.summary;
+    expect(summary.energy_in_progress_kwh).toBeGreaterThanOrEqual(0.3);
+    expect(summary.energy_last_day_kwh).toBeGreaterThanOrEqual(0.3);
+    expect((await sessionRow(n.handle.db, sessionId))?.energyKwh).toBe(0); // all that before the row has it
     // The session ends (the engine does not answer: Central closes it after the grace): its row
     // is final, whatever live figures the API still holds.
     await n.drivers.ask("D_LIVE", "CP_LIVE", "stop_request", { session_id: sessionId });

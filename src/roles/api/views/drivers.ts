@@ -3,7 +3,7 @@ import { asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
 import { chargingSessions, type DriverRow, drivers } from "../../../db/schema/index.ts";
 import type { DriverView, SessionView } from "../shapes.ts";
-import { sessionsInProgress } from "./sessions.ts";
+import { inProgressRows, liveGainOf, toSessionView } from "./sessions.ts";
 import { iso } from "./time.ts";
 
 interface Totals {
@@ -44,9 +44,21 @@ async function totalsByDriver(db: Db, driverId?: string): Promise<Map<string, To
 
 async function views(db: Db, rows: DriverRow[], driverId?: string): Promise<DriverView[]> {
   if (rows.length === 0) return [];
-  const [totals, sessions] = await Promise.all([totalsByDriver(db, driverId), sessionsInProgress(db)]);
-  const byDriver = new Map(sessions.map((s) => [s.driver_id, s]));
-  return rows.map((r) => toDriverView(r, totals.get(r.driverId), byDriver.get(r.driverId)));
+  const [totals, sessionRows] = await Promise.all([totalsByDriver(db, driverId), inProgressRows(db)]);
+  const now = new Date();
+  const byDriver = new Map(sessionRows.map((s) => [s.driverId, { view: toSessionView(db, s, now), gain: liveGainOf(db, [s], now) }]));
+  return rows.map((r) => {
+    const session = byDriver.get(r.driverId);
+    const total = totals.get(r.driverId);
+    // A session whose row waits (CENTRAL_READINGS_INTERVAL) counts with its live figures.
+    const withLive = total &&
+      session && {
+        ...total,
+        energy: Math.round((total.energy + session.gain.energy_kwh) * 1000) / 1000,
+        cost: Math.round((total.cost + session.gain.cost_eur) * 100) / 100,
+      };
+    return toDriverView(r, withLive || total, session?.view);
+  });
 }
 
 /** Ordered by driver id. */

@@ -15,6 +15,37 @@ export function toSessionView(db: Db, row: SessionRow, now: Date = new Date()): 
   return liveFiguresOf(db)?.over(view, now.getTime()) ?? view;
 }
 
+/** What the live figures add to rows' sums (only sessions in progress whose figures are ahead of their rows). */
+export interface LiveGain {
+  power_kw: number;
+  energy_kwh: number;
+  cost_eur: number;
+}
+
+export function liveGainOf(db: Db, rows: SessionRow[], now: Date = new Date()): LiveGain {
+  const gain = { power_kw: 0, energy_kwh: 0, cost_eur: 0 };
+  const live = liveFiguresOf(db);
+  if (!live || live.size === 0) return gain;
+  for (const row of rows) {
+    const view = rowView(row, now);
+    const shown = live.over(view, now.getTime());
+    if (shown === view) continue;
+    gain.power_kw += shown.power_kw - view.power_kw;
+    gain.energy_kwh += shown.energy_kwh - view.energy_kwh;
+    gain.cost_eur += shown.cost_eur - view.cost_eur;
+  }
+  return gain;
+}
+
+/** The rows of sessions in progress that match, when live figures may change their sums (none otherwise). */
+export async function inProgressRowsForGain(db: Db, where?: SQL): Promise<SessionRow[]> {
+  if ((liveFiguresOf(db)?.size ?? 0) === 0) return [];
+  return db
+    .select()
+    .from(chargingSessions)
+    .where(where ? and(where, eq(chargingSessions.status, "IN_PROGRESS")) : eq(chargingSessions.status, "IN_PROGRESS"));
+}
+
 function rowView(row: SessionRow, now: Date): SessionView {
   const end = row.endedAt ?? now;
   return {
@@ -71,9 +102,20 @@ export interface SessionTotals {
   duration_s: number;
 }
 
-/** What the sessions that match add up to, counted by the database. */
+/** What the sessions that match add up to, counted by the database (with the live figures of those in progress). */
 export async function sessionTotals(db: Db, f: Omit<SessionFilter, "limit" | "offset">): Promise<SessionTotals> {
-  const [row] = await db
+  const [[row], inProgress] = await Promise.all([sumsOf(db, f), inProgressRowsForGain(db, whereOf(f))]);
+  const gain = liveGainOf(db, inProgress);
+  return {
+    sessions: Number(row?.sessions ?? 0),
+    energy_kwh: Math.round((Number(row?.energy ?? 0) + gain.energy_kwh) * 1000) / 1000,
+    cost_eur: Math.round((Number(row?.cost ?? 0) + gain.cost_eur) * 100) / 100,
+    duration_s: Math.round(Number(row?.duration ?? 0)),
+  };
+}
+
+function sumsOf(db: Db, f: Omit<SessionFilter, "limit" | "offset">) {
+  return db
     .select({
       sessions: count(),
       energy: sql<string>`coalesce(sum(${chargingSessions.energyKwh}), 0)`,
@@ -82,12 +124,6 @@ export async function sessionTotals(db: Db, f: Omit<SessionFilter, "limit" | "of
     })
     .from(chargingSessions)
     .where(whereOf(f));
-  return {
-    sessions: Number(row?.sessions ?? 0),
-    energy_kwh: Math.round(Number(row?.energy ?? 0) * 1000) / 1000,
-    cost_eur: Math.round(Number(row?.cost ?? 0) * 100) / 100,
-    duration_s: Math.round(Number(row?.duration ?? 0)),
-  };
 }
 
 /** Newest first. */
@@ -108,9 +144,14 @@ export async function findSession(db: Db, sessionId: string): Promise<SessionVie
 
 /** Sessions in progress, keyed by CP id (a CP has at most one). */
 export async function sessionsInProgress(db: Db, cpIds?: string[]): Promise<SessionView[]> {
-  const inProgress = eq(chargingSessions.status, "IN_PROGRESS");
-  const where = cpIds ? and(inProgress, inArray(chargingSessions.cpId, cpIds)) : inProgress;
-  const rows = await db.select().from(chargingSessions).where(where).orderBy(desc(chargingSessions.startedAt));
+  const rows = await inProgressRows(db, cpIds);
   const now = new Date();
   return rows.map((r) => toSessionView(db, r, now));
+}
+
+/** The rows of sessions in progress, newest first (at the CPs named, or all). */
+export async function inProgressRows(db: Db, cpIds?: string[]): Promise<SessionRow[]> {
+  const inProgress = eq(chargingSessions.status, "IN_PROGRESS");
+  const where = cpIds ? and(inProgress, inArray(chargingSessions.cpId, cpIds)) : inProgress;
+  return db.select().from(chargingSessions).where(where).orderBy(desc(chargingSessions.startedAt));
 }

@@ -4,6 +4,7 @@ import { type Db, rowsOf } from "../../../db/client.ts";
 import { inFrostSql } from "../../../db/repos/weather.ts";
 import { CP_STATES } from "../../../domain/cp-state.ts";
 import type { CountsByState, NetworkSummary } from "../console-shapes.ts";
+import { inProgressRowsForGain, liveGainOf } from "./sessions.ts";
 
 /** Every state present, 0 where the database counted none. */
 export function countsByState(counted: Record<string, number | string> | null | undefined): CountsByState {
@@ -23,6 +24,8 @@ interface SummaryRow {
   drivers_charging: string;
 }
 
+const DAY_MS = 24 * 3600_000;
+
 const round = (n: string | number, places: number) => Math.round(Number(n) * 10 ** places) / 10 ** places;
 
 export async function networkSummary(db: Db): Promise<NetworkSummary> {
@@ -41,15 +44,22 @@ export async function networkSummary(db: Db): Promise<NetworkSummary> {
            (select count(*) from drivers where status = 'CHARGING') as drivers_charging
       from live, day`);
   const r = rowsOf<SummaryRow>(result)[0]!;
+  // Sessions whose rows wait (CENTRAL_READINGS_INTERVAL) count with their live figures.
+  const inProgress = await inProgressRowsForGain(db);
+  const gain = liveGainOf(db, inProgress);
+  const dayGain = liveGainOf(
+    db,
+    inProgress.filter((s) => s.startedAt.getTime() >= Date.now() - DAY_MS),
+  );
   return {
     charging_points: Number(r.total),
     by_state: countsByState(r.by_state),
     in_frost: Number(r.in_frost),
     sessions_in_progress: Number(r.sessions_in_progress),
-    power_kw: round(r.power_kw, 1),
-    energy_in_progress_kwh: round(r.energy_in_progress_kwh, 3),
+    power_kw: round(Number(r.power_kw) + gain.power_kw, 1),
+    energy_in_progress_kwh: round(Number(r.energy_in_progress_kwh) + gain.energy_kwh, 3),
     sessions_last_day: Number(r.sessions_last_day),
-    energy_last_day_kwh: round(r.energy_last_day_kwh, 3),
+    energy_last_day_kwh: round(Number(r.energy_last_day_kwh) + dayGain.energy_kwh, 3),
     drivers: Number(r.drivers),
     drivers_charging: Number(r.drivers_charging),
   };
