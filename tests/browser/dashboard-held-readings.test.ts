@@ -13,6 +13,7 @@ import type { Page } from "playwright-core";
 import postgres from "postgres";
 import { tlsFetch } from "../../src/http/tls-client.ts";
 import { type Browser, LAPTOP, launchChromium, screenshot } from "../support/browser.ts";
+import { freePort } from "../support/network-processes.ts";
 import { type RoleProcess, spawnRole, stopRoles } from "../support/processes.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -36,13 +37,6 @@ let page: Page;
 const roles: RoleProcess[] = [];
 let common: Record<string, string>;
 
-function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-}
-
 function start(name: string, args: string[], env: Record<string, string> = {}): RoleProcess {
   const role = spawnRole(name, args, { ...common, ...env });
   roles.push(role);
@@ -59,8 +53,7 @@ const energyInRow = async () =>
 beforeAll(async () => {
   database = await createTestDatabase();
   sql = postgres(database.url, { max: 1 });
-  const registryPort = freePort();
-  const apiPort = freePort();
+  const [registryPort, apiPort, enginePort] = [await freePort(), await freePort(), await freePort()];
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   common = {
     DATABASE_URL: database.url,
@@ -98,7 +91,6 @@ beforeAll(async () => {
   await api.waitForLine(/listening/, 60_000);
   const central = start("central", ["central", "--no-menu"], { EVNET_MASTER_KEY: tokens.EVNET_MASTER_KEY, CENTRAL_READINGS_INTERVAL: String(HELD_S) });
   await central.waitForLine(/central ready/, 60_000);
-  const enginePort = freePort();
   const engine = start("cp-engine", ["cp-engine", "--id", CP, "--port", String(enginePort), "--power-kw", "22", "--no-menu"]);
   await engine.waitForLine(/engine listening/, 30_000);
   const monitor = start(
