@@ -3,7 +3,7 @@ import { asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
 import { chargingSessions, type DriverRow, drivers } from "../../../db/schema/index.ts";
 import type { DriverView, SessionView } from "../shapes.ts";
-import { inProgressRows, liveGainOf, toSessionView } from "./sessions.ts";
+import { inProgressRows, toSessionView } from "./sessions.ts";
 import { iso } from "./time.ts";
 
 interface Totals {
@@ -46,16 +46,16 @@ async function views(db: Db, rows: DriverRow[], driverId?: string): Promise<Driv
   if (rows.length === 0) return [];
   const [totals, sessionRows] = await Promise.all([totalsByDriver(db, driverId), inProgressRows(db)]);
   const now = new Date();
-  const byDriver = new Map(sessionRows.map((s) => [s.driverId, { view: toSessionView(db, s, now), gain: liveGainOf(db, [s], now) }]));
+  const byDriver = new Map(sessionRows.map((s) => [s.driverId, { row: s, view: toSessionView(db, s, now) }]));
   return rows.map((r) => {
     const session = byDriver.get(r.driverId);
     const total = totals.get(r.driverId);
-    // A session whose row waits (CENTRAL_READINGS_INTERVAL) counts with its live figures.
+    // A session whose row waits (CENTRAL_READINGS_INTERVAL) counts with the live figures shown for it.
     const withLive = total &&
       session && {
         ...total,
-        energy: Math.round((total.energy + session.gain.energy_kwh) * 1000) / 1000,
-        cost: Math.round((total.cost + session.gain.cost_eur) * 100) / 100,
+        energy: Math.round((total.energy + session.view.energy_kwh - session.row.energyKwh) * 1000) / 1000,
+        cost: Math.round((total.cost + session.view.cost_eur - session.row.costEur) * 100) / 100,
       };
     return toDriverView(r, withLive || total, session?.view);
   });

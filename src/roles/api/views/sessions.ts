@@ -39,11 +39,7 @@ export function liveGainOf(db: Db, rows: SessionRow[], now: Date = new Date()): 
 
 /** The rows of sessions in progress that match, when live figures may change their sums (none otherwise). */
 export async function inProgressRowsForGain(db: Db, where?: SQL): Promise<SessionRow[]> {
-  if ((liveFiguresOf(db)?.size ?? 0) === 0) return [];
-  return db
-    .select()
-    .from(chargingSessions)
-    .where(where ? and(where, eq(chargingSessions.status, "IN_PROGRESS")) : eq(chargingSessions.status, "IN_PROGRESS"));
+  return (liveFiguresOf(db)?.size ?? 0) === 0 ? [] : inProgressRows(db, where);
 }
 
 function rowView(row: SessionRow, now: Date): SessionView {
@@ -144,14 +140,17 @@ export async function findSession(db: Db, sessionId: string): Promise<SessionVie
 
 /** Sessions in progress, keyed by CP id (a CP has at most one). */
 export async function sessionsInProgress(db: Db, cpIds?: string[]): Promise<SessionView[]> {
-  const rows = await inProgressRows(db, cpIds);
+  const rows = await inProgressRows(db, cpIds && inArray(chargingSessions.cpId, cpIds));
   const now = new Date();
   return rows.map((r) => toSessionView(db, r, now));
 }
 
-/** The rows of sessions in progress, newest first (at the CPs named, or all). */
-export async function inProgressRows(db: Db, cpIds?: string[]): Promise<SessionRow[]> {
+/** The rows of sessions in progress that also match `where` (all, without it), newest first. */
+export async function inProgressRows(db: Db, where?: SQL): Promise<SessionRow[]> {
   const inProgress = eq(chargingSessions.status, "IN_PROGRESS");
-  const where = cpIds ? and(inProgress, inArray(chargingSessions.cpId, cpIds)) : inProgress;
-  return db.select().from(chargingSessions).where(where).orderBy(desc(chargingSessions.startedAt));
+  return db
+    .select()
+    .from(chargingSessions)
+    .where(where ? and(inProgress, where) : inProgress)
+    .orderBy(desc(chargingSessions.startedAt));
 }

@@ -29,23 +29,9 @@ const DAY_MS = 24 * 3600_000;
 const round = (n: string | number, places: number) => Math.round(Number(n) * 10 ** places) / 10 ** places;
 
 export async function networkSummary(db: Db): Promise<NetworkSummary> {
-  const result = await db.execute(sql`
-    with cps as (select c.status, ${inFrostSql(sql`c.location`)} as frost from charging_points c where c.deregistered_at is null),
-         live as (select count(*) as n, coalesce(sum(power_kw), 0) as power, coalesce(sum(energy_kwh), 0) as energy
-                    from charging_sessions where status = 'IN_PROGRESS'),
-         day as (select count(*) as n, coalesce(sum(energy_kwh), 0) as energy
-                   from charging_sessions where started_at >= now() - interval '24 hours')
-    select (select count(*) from cps) as total,
-           (select json_object_agg(status, n) from (select status, count(*) as n from cps group by status) s) as by_state,
-           (select count(*) from cps where frost) as in_frost,
-           live.n as sessions_in_progress, live.power as power_kw, live.energy as energy_in_progress_kwh,
-           day.n as sessions_last_day, day.energy as energy_last_day_kwh,
-           (select count(*) from drivers) as drivers,
-           (select count(*) from drivers where status = 'CHARGING') as drivers_charging
-      from live, day`);
-  const r = rowsOf<SummaryRow>(result)[0]!;
   // Sessions whose rows wait (CENTRAL_READINGS_INTERVAL) count with their live figures.
-  const inProgress = await inProgressRowsForGain(db);
+  const [result, inProgress] = await Promise.all([summaryOf(db), inProgressRowsForGain(db)]);
+  const r = rowsOf<SummaryRow>(result)[0]!;
   const gain = liveGainOf(db, inProgress);
   const dayGain = liveGainOf(
     db,
@@ -63,4 +49,21 @@ export async function networkSummary(db: Db): Promise<NetworkSummary> {
     drivers: Number(r.drivers),
     drivers_charging: Number(r.drivers_charging),
   };
+}
+
+function summaryOf(db: Db) {
+  return db.execute(sql`
+    with cps as (select c.status, ${inFrostSql(sql`c.location`)} as frost from charging_points c where c.deregistered_at is null),
+         live as (select count(*) as n, coalesce(sum(power_kw), 0) as power, coalesce(sum(energy_kwh), 0) as energy
+                    from charging_sessions where status = 'IN_PROGRESS'),
+         day as (select count(*) as n, coalesce(sum(energy_kwh), 0) as energy
+                   from charging_sessions where started_at >= now() - interval '24 hours')
+    select (select count(*) from cps) as total,
+           (select json_object_agg(status, n) from (select status, count(*) as n from cps group by status) s) as by_state,
+           (select count(*) from cps where frost) as in_frost,
+           live.n as sessions_in_progress, live.power as power_kw, live.energy as energy_in_progress_kwh,
+           day.n as sessions_last_day, day.energy as energy_last_day_kwh,
+           (select count(*) from drivers) as drivers,
+           (select count(*) from drivers where status = 'CHARGING') as drivers_charging
+      from live, day`);
 }
