@@ -143,6 +143,7 @@ export class TestNetwork {
       API_TLS_KEY: this.certs.keyFile,
       REGISTRY_PUBLIC_KEY: this.certs.publicKeyFile,
       EVNET_CONTROL_SIGNING_KEY: this.certs.controlKeyFile,
+      EVNET_CONTROL_PUBLIC_KEY: this.certs.controlPublicKeyFile,
       EVNET_MASTER_KEY: this.masterKey,
       EVNET_OPERATOR_TOKEN: OPERATOR_TOKEN,
       EVNET_SERVICE_TOKEN: SERVICE_TOKEN,
