@@ -10,6 +10,7 @@ import type { Bus } from "../../bus/bus.ts";
 import { KafkaBus } from "../../bus/kafka.ts";
 import type { Db } from "../../db/client.ts";
 import { outbox } from "../../db/schema/index.ts";
+import { CountedHistogram } from "../../observability/counted-histogram.ts";
 import { within } from "../../observability/registry.ts";
 
 export interface CentralMetrics {
@@ -54,13 +55,14 @@ export function createCentralMetrics(
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const delays = new Histogram({
-    name: "evnet_central_message_delay_seconds",
-    help: "From a message's timestamp at the broker (set by its producer, on the sender's clock) to the commit of the batch that applied it, by topic: how far behind the chargers and drivers Central's state is.",
-    labelNames: ["topic"],
-    buckets: DELAY_BUCKETS,
-    registers: [registry],
-  });
+  // Observed once per message applied: counted in place (prom-client's Histogram costs ~0.8 µs an observation).
+  const delays = new CountedHistogram(
+    "evnet_central_message_delay_seconds",
+    "From a message's timestamp at the broker (set by its producer, on the sender's clock) to the commit of the batch that applied it, by topic: how far behind the chargers and drivers Central's state is.",
+    "topic",
+    DELAY_BUCKETS,
+    registry,
+  );
   const perTransaction = new Histogram({
     name: "evnet_central_batches_per_transaction",
     help: "Partitions' batches applied by one database transaction (Kafka): batches ready at the same moment go together. Its _count is the transactions, its _sum the batches.",
@@ -122,7 +124,7 @@ export function createCentralMetrics(
     groupJoined: () => joins.inc(),
     transaction: (n) => perTransaction.observe(n),
     committed(topic, messages, now) {
-      const ofTopic = delays.labels({ topic });
+      const ofTopic = delays.labels(topic);
       // A sender's clock ahead of Central's would make a delay negative: counted as none.
       for (const m of messages) if (m.timestamp !== undefined) ofTopic.observe(Math.max(0, now - m.timestamp) / 1000);
     },
