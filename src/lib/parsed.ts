@@ -16,8 +16,47 @@ export function issuePath(issue: { path?: IssuePath }): string | undefined {
 
 /** Validates a value already decoded; the reason names the first bad field. */
 export function validate<S extends v.GenericSchema>(schema: S, input: unknown, whole = "(message)"): Parsed<v.InferOutput<S>> {
-  const result = v.safeParse(schema, input);
+  const result = v.safeParse(optionFor(schema, input) ?? schema, input);
   if (result.success) return { ok: true, value: result.output };
   const issue = result.issues[0];
   return { ok: false, reason: `${issuePath(issue) ?? whole}: ${issue.message}` };
+}
+
+/** Per variant schema: its options by the literal of their key, or null when they are not all told apart that way. */
+const optionsByLiteral = new WeakMap<object, Map<unknown, v.GenericSchema> | null>();
+
+interface VariantLike {
+  type: "variant";
+  key: string;
+  options: readonly { type: string; entries?: Record<string, { type: string; literal?: unknown; options?: readonly unknown[] }> }[];
+}
+
+/**
+ * The option of a variant (objects told apart by a literal or a picklist key, as every message's `type`) that
+ * an input names, so that it is validated by that option alone. valibot's variant checks each
+ * option's key in turn for every value (0.4 µs for a reading, 1.6 µs for a heartbeat, the fifth
+ * option), on the path of every message. The verdict and its reason are the same: the option
+ * named is the only one whose key matches; an input that names none (or is not an object) is
+ * left to the variant, which says what was expected.
+ */
+export function optionFor(schema: v.GenericSchema, input: unknown): v.GenericSchema | undefined {
+  if ((schema as { type: string }).type !== "variant" || typeof input !== "object" || input === null) return undefined;
+  let options = optionsByLiteral.get(schema);
+  if (options === undefined) optionsByLiteral.set(schema, (options = literalOptions(schema as unknown as VariantLike)));
+  const key = (schema as unknown as VariantLike).key;
+  return options && key in input ? options.get((input as Record<string, unknown>)[key]) : undefined;
+}
+
+function literalOptions(variant: VariantLike): Map<unknown, v.GenericSchema> | null {
+  const options = new Map<unknown, v.GenericSchema>();
+  for (const option of variant.options) {
+    const discriminator = option.entries?.[variant.key];
+    const literals = discriminator?.type === "literal" ? [discriminator.literal] : discriminator?.type === "picklist" ? discriminator.options : undefined;
+    if (option.type !== "object" || !literals) return null;
+    for (const literal of literals) {
+      if (options.has(literal)) return null;
+      options.set(literal, option as unknown as v.GenericSchema);
+    }
+  }
+  return options;
 }
