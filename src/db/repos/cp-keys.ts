@@ -6,6 +6,7 @@
 import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { type CpKeyRow, chargingPoints, cpCredentials, cpKeys } from "../schema/index.ts";
+import { statement } from "../statements.ts";
 
 export const SUPERSEDED_BY_AUTHENTICATION = "superseded by a new authentication";
 
@@ -56,13 +57,25 @@ export async function findKey(db: Db, keyId: string): Promise<CpKeyRow | undefin
   return row;
 }
 
+// Central reads keys for the batches it opens and the messages it seals: built once (src/db/statements.ts).
+const keysById = statement("cp_keys_by_id", (db) =>
+  db
+    .select()
+    .from(cpKeys)
+    .where(sql`${cpKeys.keyId} = any(${sql.placeholder("keyIds")}::text[])`),
+);
+const activeKeysOf = statement("cp_active_keys", (db) =>
+  db
+    .selectDistinctOn([cpKeys.cpId])
+    .from(cpKeys)
+    .where(and(sql`${cpKeys.cpId} = any(${sql.placeholder("cpIds")}::text[])`, isNull(cpKeys.revokedAt)))
+    .orderBy(cpKeys.cpId, desc(cpKeys.createdAt)),
+);
+
 /** Several keys by id in one query (those that exist). One statement text whatever the number of ids. */
 export async function findKeys(db: Db, keyIds: string[]): Promise<CpKeyRow[]> {
   if (keyIds.length === 0) return [];
-  return db
-    .select()
-    .from(cpKeys)
-    .where(sql`${cpKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
+  return keysById(db, { keyIds });
 }
 
 /** The keys revoked at or after `since` (one short query however many keys there are). */
@@ -84,11 +97,7 @@ export async function findActiveKey(db: Db, cpId: string): Promise<CpKeyRow | un
 /** The active (unrevoked) key of each of these CPs that has one: the newest, in one query. */
 export async function findActiveKeys(db: Db, cpIds: string[]): Promise<CpKeyRow[]> {
   if (cpIds.length === 0) return [];
-  return db
-    .selectDistinctOn([cpKeys.cpId])
-    .from(cpKeys)
-    .where(and(sql`${cpKeys.cpId} = any(${sql.param(cpIds)}::text[])`, isNull(cpKeys.revokedAt)))
-    .orderBy(cpKeys.cpId, desc(cpKeys.createdAt));
+  return activeKeysOf(db, { cpIds });
 }
 
 /** Revokes the CP's active keys; returns the ids it revoked (empty when there were none). */

@@ -6,6 +6,7 @@
 import { and, desc, eq, gte, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { type DriverKeyRow, type DriverRow, driverKeys, drivers } from "../schema/index.ts";
+import { statement } from "../statements.ts";
 
 export const SUPERSEDED_BY_CREDENTIAL = "superseded by a new credential";
 export const SUPERSEDED_BY_AUTHENTICATION = "superseded by a new authentication";
@@ -63,13 +64,25 @@ export async function storeDriverKey(
   });
 }
 
+// Central reads drivers' keys for the requests it opens and the updates it seals: built once (src/db/statements.ts).
+const driverKeysById = statement("driver_keys_by_id", (db) =>
+  db
+    .select()
+    .from(driverKeys)
+    .where(sql`${driverKeys.keyId} = any(${sql.placeholder("keyIds")}::text[])`),
+);
+const activeDriverKeysOf = statement("driver_active_keys", (db) =>
+  db
+    .selectDistinctOn([driverKeys.driverId])
+    .from(driverKeys)
+    .where(and(sql`${driverKeys.driverId} = any(${sql.placeholder("driverIds")}::text[])`, isNull(driverKeys.revokedAt)))
+    .orderBy(driverKeys.driverId, desc(driverKeys.createdAt)),
+);
+
 /** Several keys by id in one query (those that exist). */
 export async function findDriverKeys(db: Db, keyIds: string[]): Promise<DriverKeyRow[]> {
   if (keyIds.length === 0) return [];
-  return db
-    .select()
-    .from(driverKeys)
-    .where(sql`${driverKeys.keyId} = any(${sql.param(keyIds)}::text[])`);
+  return driverKeysById(db, { keyIds });
 }
 
 /** The drivers' keys revoked at or after `since`. */
@@ -80,9 +93,5 @@ export async function findDriverKeysRevokedSince(db: Db, since: Date): Promise<D
 /** The active (unrevoked) key of each of these drivers that has one: the newest, in one query. */
 export async function findActiveDriverKeys(db: Db, driverIds: string[]): Promise<DriverKeyRow[]> {
   if (driverIds.length === 0) return [];
-  return db
-    .selectDistinctOn([driverKeys.driverId])
-    .from(driverKeys)
-    .where(and(sql`${driverKeys.driverId} = any(${sql.param(driverIds)}::text[])`, isNull(driverKeys.revokedAt)))
-    .orderBy(driverKeys.driverId, desc(driverKeys.createdAt));
+  return activeDriverKeysOf(db, { driverIds });
 }

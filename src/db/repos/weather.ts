@@ -4,9 +4,10 @@
  * "madrid" and a report for "Madrid" are one city; the spelling first stored is kept.
  */
 import { asc, eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import { cityKeySql, sameCitySql, tidyCity } from "../city-key.ts";
+import { cityKey, cityKeySql, sameCitySql, tidyCity } from "../city-key.ts";
 import { type Db, rowsOf } from "../client.ts";
 import { type CityWeatherRow, chargingPoints, cityWeather, type WeatherLocationRow, weatherLocations } from "../schema/index.ts";
+import { statement } from "../statements.ts";
 
 export interface RecordedTemperature {
   row: CityWeatherRow;
@@ -74,8 +75,17 @@ export function inFrostSql(column: SQLWrapper): SQL {
   return sql`exists (select 1 from ${cityWeather} w where w.alert and ${cityKeySql(sql`w.city`)} = ${cityKeySql(column)})`;
 }
 
+/** Built once: a session's start and end read their CP's city's alert (src/db/statements.ts). */
+const cityWeatherByKey = statement("city_weather_by_key", (db) =>
+  db
+    .select()
+    .from(cityWeather)
+    .where(sql`${cityKeySql(cityWeather.city)} = ${sql.placeholder("cityKey")}`)
+    .limit(1),
+);
+
 export async function findCityWeather(db: Db, city: string): Promise<CityWeatherRow | undefined> {
-  const [row] = await db.select().from(cityWeather).where(sameCitySql(cityWeather.city, city)).limit(1);
+  const [row] = await cityWeatherByKey(db, { cityKey: cityKey(city) });
   return row;
 }
 

@@ -10,6 +10,7 @@ import type { CpEvent, CpInfo, EngineHealth, EngineStatus, EngineSupply, Progres
 import type { EnvelopeHeader } from "../../crypto/envelope.ts";
 import { jsonRows, keyList, rowsOf } from "../../db/client.ts";
 import { type CpRow, chargingPoints, chargingSessions, type SessionRow } from "../../db/schema/index.ts";
+import { statement } from "../../db/statements.ts";
 import { costOf, meterKwh } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
@@ -463,13 +464,21 @@ async function cpInfo(work: Work, cp: CpRow, e: CpInfo): Promise<void> {
   });
 }
 
+/** The engine began supplying: the start's wait ends, unless the session is already being ended (its end's wait stays). */
+const supplyBegan = statement("central_supply_started", (db) =>
+  db
+    .update(chargingSessions)
+    .set({
+      supplyStartedAt: sql`now()`,
+      awaitingUntil: sql`case when ${chargingSessions.pendingEndReason} is null then null else ${chargingSessions.awaitingUntil} end`,
+    })
+    .where(eq(chargingSessions.sessionId, sql.placeholder("sessionId"))),
+);
+
 /** `session`: the row of the session it names, locked with the CP. */
 async function supplyStarted(work: Work, cpId: string, sessionId: string, session: SessionRow | undefined): Promise<void> {
   if (!session || session.cpId !== cpId || session.status !== "IN_PROGRESS") return stopStraySupply(work, cpId, sessionId);
-  await work.tx
-    .update(chargingSessions)
-    .set({ supplyStartedAt: sql`now()`, ...(session.pendingEndReason ? {} : { awaitingUntil: null }) })
-    .where(eq(chargingSessions.sessionId, sessionId));
+  await supplyBegan(work.tx, { sessionId });
 }
 
 async function supplyEnded(work: Work, cp: CpRow, e: SupplyEnded, locked: { row: SessionRow | undefined }): Promise<void> {

@@ -6,15 +6,24 @@
  * consumer and the sweeper) never interleave on one CP. Lock order everywhere: CP, then
  * session, then driver.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { type CpRow, chargingPoints } from "../../db/schema/index.ts";
+import { statement } from "../../db/statements.ts";
 import type { Cause, Changed, FactChange } from "./cp-state.ts";
 import { sessionInProgressAt, settleCp } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
+const cpLocked = statement("central_lock_cp", (db) =>
+  db
+    .select()
+    .from(chargingPoints)
+    .where(eq(chargingPoints.cpId, sql.placeholder("cpId")))
+    .for("update"),
+);
+
 /** Locks and reads a registered CP (undefined: unknown or deregistered). */
 export async function lockCp(work: Work, cpId: string): Promise<CpRow | undefined> {
-  const [row] = await work.tx.select().from(chargingPoints).where(eq(chargingPoints.cpId, cpId)).for("update");
+  const [row] = await cpLocked(work.tx, { cpId });
   return row && row.deregisteredAt === null ? row : undefined;
 }
 

@@ -9,6 +9,7 @@ import { eq, sql } from "drizzle-orm";
 import type { ActorType } from "../../audit/vocabulary.ts";
 import { isCityInAlert } from "../../db/repos/weather.ts";
 import { type CpRow, chargingPoints, type SessionRow } from "../../db/schema/index.ts";
+import { filled, statement } from "../../db/statements.ts";
 import type { CpState } from "../../domain/cp-state.ts";
 import { availabilityAfter, type CpConditions, deriveStatus, sessionMustEnd } from "../../domain/cp-status.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
@@ -44,6 +45,23 @@ function conditionsOf(row: CpRow): Omit<CpConditions, "supplying" | "weatherAler
   };
 }
 
+/** A CP's facts and the state derived from them; the time of the change moves only when the state changed. */
+const cpStateSaved = statement("central_save_cp_state", (db) =>
+  db
+    .update(chargingPoints)
+    .set({
+      channelState: filled("channel"),
+      connected: filled("connected"),
+      operatorStopped: filled("operatorStopped"),
+      engineFault: filled("engineFault"),
+      status: filled("status"),
+      statusReason: filled("reason"),
+      statusChangedAt: sql`case when ${sql.placeholder("changed")}::boolean then now() else ${chargingPoints.statusChangedAt} end`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(chargingPoints.cpId, sql.placeholder("cpId"))),
+);
+
 /** Applies `change` to a locked CP with `session` in progress there (or none), and saves the state derived. */
 export async function saveCpState(work: Work, cp: CpRow, change: FactChange, cause: Cause, session: SessionRow | undefined): Promise<Changed> {
   const facts = { ...conditionsOf(cp), ...change };
@@ -53,19 +71,17 @@ export async function saveCpState(work: Work, cp: CpRow, change: FactChange, cau
   const from = cp.status;
   const changed = derived.status !== from;
   const reason = derived.status === "ACTIVE" ? cause.reason : derived.reason;
-  await work.tx
-    .update(chargingPoints)
-    .set({
-      channelState: facts.channel,
-      connected: facts.connected,
-      operatorStopped: facts.operatorStopped,
-      engineFault: facts.engineFault,
-      status: derived.status,
-      ...(changed || cp.statusReason !== reason ? { statusReason: reason } : {}),
-      ...(changed ? { statusChangedAt: sql`now()` } : {}),
-      updatedAt: sql`now()`,
-    })
-    .where(eq(chargingPoints.cpId, cp.cpId));
+  // The reason is written whether or not it changed: the same value when it did not.
+  await cpStateSaved(work.tx, {
+    cpId: cp.cpId,
+    channel: facts.channel,
+    connected: facts.connected,
+    operatorStopped: facts.operatorStopped,
+    engineFault: facts.engineFault,
+    status: derived.status,
+    reason,
+    changed,
+  });
   Object.assign(cp, {
     channelState: facts.channel,
     connected: facts.connected,

@@ -9,6 +9,7 @@ import { eq, sql } from "drizzle-orm";
 import type { ChargeRequest, DriverUpdate, Refused, Stopping, StopRequest, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
 import { type DriverRequestRow, driverRequests, drivers, type SessionRow } from "../../db/schema/index.ts";
+import { statement } from "../../db/statements.ts";
 import { ticketFor } from "../../domain/billing.ts";
 import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requests.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
@@ -20,6 +21,37 @@ import type { Work } from "./work.ts";
 
 type Request = ChargeRequest | StopRequest;
 
+// Every request's statements, built once (src/db/statements.ts).
+const requestRemembered = statement("central_remember_request", (db) =>
+  db
+    .insert(driverRequests)
+    .values({
+      requestId: sql.placeholder("requestId"),
+      kind: sql.placeholder("kind"),
+      driverId: sql.placeholder("driverId"),
+      cpId: sql.placeholder("cpId"),
+      outcome: sql.placeholder("outcome"),
+      code: sql.placeholder("code"),
+      reason: sql.placeholder("reason"),
+      sessionId: sql.placeholder("sessionId"),
+      answer: sql.placeholder("answer"),
+    })
+    .onConflictDoNothing(),
+);
+const decisionById = statement("central_request_decision", (db) =>
+  db
+    .select({ answer: driverRequests.answer, outcome: driverRequests.outcome, sessionId: driverRequests.sessionId })
+    .from(driverRequests)
+    .where(eq(driverRequests.requestId, sql.placeholder("requestId"))),
+);
+/** The driver's row, created on its first request; the upsert locks it. */
+const driverSeen = statement("central_driver_seen", (db) =>
+  db
+    .insert(drivers)
+    .values({ driverId: sql.placeholder("driverId") })
+    .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } }),
+);
+
 async function remember(
   work: Work,
   r: Request,
@@ -27,20 +59,17 @@ async function remember(
   value: string,
   extra: { code?: string; reason?: string; sessionId?: string } = {},
 ) {
-  await work.tx
-    .insert(driverRequests)
-    .values({
-      requestId: r.request_id,
-      kind: r.type === "charge_request" ? "charge" : "stop",
-      driverId: r.driver_id,
-      cpId: r.cp_id,
-      outcome,
-      code: extra.code ?? null,
-      reason: extra.reason ?? null,
-      sessionId: extra.sessionId ?? null,
-      answer: value,
-    })
-    .onConflictDoNothing();
+  await requestRemembered(work.tx, {
+    requestId: r.request_id,
+    kind: r.type === "charge_request" ? "charge" : "stop",
+    driverId: r.driver_id,
+    cpId: r.cp_id,
+    outcome,
+    code: extra.code ?? null,
+    reason: extra.reason ?? null,
+    sessionId: extra.sessionId ?? null,
+    answer: value,
+  });
 }
 
 /** Answers a refusal, remembers and audits it. */
@@ -74,10 +103,7 @@ async function previousAnswer(work: Work, requestId: string): Promise<string | u
 }
 
 async function previousDecision(work: Work, requestId: string) {
-  const [row] = await work.tx
-    .select({ answer: driverRequests.answer, outcome: driverRequests.outcome, sessionId: driverRequests.sessionId })
-    .from(driverRequests)
-    .where(eq(driverRequests.requestId, requestId));
+  const [row] = await decisionById(work.tx, { requestId });
   return row;
 }
 
@@ -108,11 +134,7 @@ export async function handleChargeRequest(work: Work, r: ChargeRequest, keyId: s
   const [again, cp, , busy] = await settled([
     previousAnswer(work, r.request_id),
     lockCp(work, r.cp_id),
-    work.tx
-      .insert(drivers)
-      .values({ driverId: r.driver_id })
-      .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } })
-      .then(() => {}),
+    driverSeen(work.tx, { driverId: r.driver_id }).then(() => {}),
     sessionInProgressOf(work, r.driver_id),
   ]);
   if (again !== undefined) return answerAgain(work, r, again, keyId);

@@ -12,6 +12,7 @@ import { nowIso } from "../../bus/messages.ts";
 import { newStopToken } from "../../crypto/stop-token.ts";
 import { isCityInAlert } from "../../db/repos/weather.ts";
 import { type CpRow, chargingSessions, drivers, type SessionRow } from "../../db/schema/index.ts";
+import { filled, statement } from "../../db/statements.ts";
 import { END_REASON_TEXT, type EndReason, finalEnergy, type Ticket, ticketFor } from "../../domain/billing.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
@@ -22,25 +23,89 @@ import type { Work } from "./work.ts";
 
 export const sessionResource = (sessionId: string) => `session/${sessionId}`;
 
-/** The session in progress where `column` is `value` (a CP and a driver have one at most each). */
-async function sessionInProgressBy(
-  work: Work,
-  column: typeof chargingSessions.cpId | typeof chargingSessions.driverId,
-  value: string,
-): Promise<SessionRow | undefined> {
-  const [row] = await work.tx
+// The statements of a session's start and end, built once (src/db/statements.ts).
+
+/** The session in progress where `column` is the value given (a CP and a driver have one at most each). */
+const inProgressBy = (name: string, column: typeof chargingSessions.cpId | typeof chargingSessions.driverId) =>
+  statement(name, (db) =>
+    db
+      .select()
+      .from(chargingSessions)
+      .where(and(eq(column, sql.placeholder("value")), eq(chargingSessions.status, "IN_PROGRESS")))
+      .limit(1),
+  );
+const inProgressAtCp = inProgressBy("central_session_in_progress_at_cp", chargingSessions.cpId);
+const inProgressOfDriver = inProgressBy("central_session_in_progress_of_driver", chargingSessions.driverId);
+
+const sessionById = statement("central_session_by_id", (db) =>
+  db
     .select()
     .from(chargingSessions)
-    .where(and(eq(column, value), eq(chargingSessions.status, "IN_PROGRESS")))
-    .limit(1);
-  return row;
-}
+    .where(eq(chargingSessions.sessionId, sql.placeholder("sessionId")))
+    .limit(1),
+);
+const sessionLocked = statement("central_lock_session", (db) =>
+  db
+    .select()
+    .from(chargingSessions)
+    .where(eq(chargingSessions.sessionId, sql.placeholder("sessionId")))
+    .for("update"),
+);
+const sessionOpened = statement("central_open_session", (db) =>
+  db
+    .insert(chargingSessions)
+    .values({
+      sessionId: sql.placeholder("sessionId"),
+      cpId: sql.placeholder("cpId"),
+      driverId: sql.placeholder("driverId"),
+      pricePerKwh: sql.placeholder("pricePerKwh"),
+    })
+    .returning(),
+);
+const driverCharging = statement("central_driver_charging", (db) =>
+  db
+    .update(drivers)
+    .set({ status: "CHARGING", currentSessionId: filled("sessionId"), lastSeenAt: sql`now()` })
+    .where(eq(drivers.driverId, sql.placeholder("driverId"))),
+);
+const driverIdle = statement("central_driver_idle", (db) =>
+  db
+    .update(drivers)
+    .set({ status: "IDLE", currentSessionId: null, lastSeenAt: sql`now()` })
+    .where(and(eq(drivers.driverId, sql.placeholder("driverId")), eq(drivers.currentSessionId, sql.placeholder("sessionId")))),
+);
+const endRequested = statement("central_session_end_requested", (db) =>
+  db
+    .update(chargingSessions)
+    .set({ pendingEndReason: filled("reason"), awaitingUntil: null, updatedAt: sql`now()` })
+    .where(eq(chargingSessions.sessionId, sql.placeholder("sessionId"))),
+);
+/** A session closed with its ticket; `heldSeq` and `heldAt`: the newest reading held back from the row, if any (else null). */
+const sessionFinished = statement("central_finish_session", (db) =>
+  db
+    .update(chargingSessions)
+    .set({
+      status: "FINISHED",
+      energyKwh: filled("energyKwh"),
+      costEur: filled("costEur"),
+      powerKw: 0,
+      endedAt: filled("endedAt"),
+      endReason: filled("endReason"),
+      pendingEndReason: null,
+      awaitingUntil: null,
+      lastTelemetrySeq: sql`coalesce(${sql.placeholder("heldSeq")}::bigint, ${chargingSessions.lastTelemetrySeq})`,
+      lastReadingAt: sql`coalesce(${sql.placeholder("heldAt")}::timestamptz, ${chargingSessions.lastReadingAt})`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(chargingSessions.sessionId, sql.placeholder("sessionId"))),
+);
 
-export const sessionInProgressAt = (work: Work, cpId: string) => sessionInProgressBy(work, chargingSessions.cpId, cpId);
-export const sessionInProgressOf = (work: Work, driverId: string) => sessionInProgressBy(work, chargingSessions.driverId, driverId);
+export const sessionInProgressAt = async (work: Work, cpId: string): Promise<SessionRow | undefined> => (await inProgressAtCp(work.tx, { value: cpId }))[0];
+export const sessionInProgressOf = async (work: Work, driverId: string): Promise<SessionRow | undefined> =>
+  (await inProgressOfDriver(work.tx, { value: driverId }))[0];
 
 export async function findSession(work: Work, sessionId: string): Promise<SessionRow | undefined> {
-  const [row] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).limit(1);
+  const [row] = await sessionById(work.tx, { sessionId });
   return row;
 }
 
@@ -72,12 +137,8 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
   if (!command) return undefined;
   // The start timeout runs from when the command is published (work.ts, startWaits).
   const [[row], , weatherAlert] = await settled([
-    work.tx.insert(chargingSessions).values({ sessionId, cpId: cp.cpId, driverId, pricePerKwh: cp.pricePerKwh }).returning(),
-    work.tx
-      .update(drivers)
-      .set({ status: "CHARGING", currentSessionId: sessionId, lastSeenAt: sql`now()` })
-      .where(eq(drivers.driverId, driverId))
-      .then(() => {}),
+    sessionOpened(work.tx, { sessionId, cpId: cp.cpId, driverId, pricePerKwh: cp.pricePerKwh }),
+    driverCharging(work.tx, { sessionId, driverId }).then(() => {}),
     isCityInAlert(work.tx, cp.location),
   ]);
   const cause = { reason: `session ${sessionId} started for driver ${driverId}`, actorType: "driver", actorId: driverId, weatherAlert } as const;
@@ -144,7 +205,7 @@ export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionSta
     .insert(chargingSessions)
     .values({ sessionId: e.session_id, cpId: cp.cpId, driverId: e.driver_id, pricePerKwh: cp.pricePerKwh, startedAt, supplyStartedAt: startedAt })
     .returning();
-  await work.tx.update(drivers).set({ status: "CHARGING", currentSessionId: e.session_id, lastSeenAt: sql`now()` }).where(eq(drivers.driverId, e.driver_id));
+  await driverCharging(work.tx, { sessionId: e.session_id, driverId: e.driver_id });
   const cause = { reason: `session ${e.session_id} started at the charger for driver ${e.driver_id}`, actorType: "cp", actorId: cp.cpId } as const;
   await settleCp(work, cp, {}, cause, row);
   work.audit({ ...audit, outcome: "success", details: { session_id: e.session_id, driver_id: e.driver_id, local: true, price_per_kwh: cp.pricePerKwh } });
@@ -192,10 +253,7 @@ export async function requestSessionEnd(
     const ticket = await closeSession(work, cp, session.sessionId, { reason });
     return ticket && { type: "ticket", ...ticket };
   }
-  await work.tx
-    .update(chargingSessions)
-    .set({ pendingEndReason: reason, awaitingUntil: null, updatedAt: sql`now()` })
-    .where(eq(chargingSessions.sessionId, session.sessionId));
+  await endRequested(work.tx, { reason, sessionId: session.sessionId });
   session.pendingEndReason = reason;
   work.send(ctx.topics.cpCommands, command, { sessionId: session.sessionId, awaits: "end" });
   const stopping: Stopping = {
@@ -255,27 +313,16 @@ export async function closeSession(
   const ticket = ticketOfRow(s, { energyKwh: finalEnergy(newest?.energyKwh ?? s.energyKwh, final.energyKwh), endedAt, endReason });
   // Independent statements, sent together (pipelined on the transaction's connection).
   const [, , weatherAlert] = await settled([
-    work.tx
-      .update(chargingSessions)
-      .set({
-        status: "FINISHED",
-        energyKwh: ticket.energy_kwh,
-        costEur: ticket.cost_eur,
-        powerKw: 0,
-        endedAt,
-        endReason,
-        pendingEndReason: null,
-        awaitingUntil: null,
-        ...(newest && { lastTelemetrySeq: newest.seq, lastReadingAt }),
-        updatedAt: sql`now()`,
-      })
-      .where(eq(chargingSessions.sessionId, sessionId))
-      .then(() => {}),
-    work.tx
-      .update(drivers)
-      .set({ status: "IDLE", currentSessionId: null, lastSeenAt: sql`now()` })
-      .where(and(eq(drivers.driverId, s.driverId), eq(drivers.currentSessionId, sessionId)))
-      .then(() => {}),
+    sessionFinished(work.tx, {
+      sessionId,
+      energyKwh: ticket.energy_kwh,
+      costEur: ticket.cost_eur,
+      endedAt: endedAt.toISOString(),
+      endReason,
+      heldSeq: newest?.seq ?? null,
+      heldAt: newest ? lastReadingAt!.toISOString() : null,
+    }).then(() => {}),
+    driverIdle(work.tx, { driverId: s.driverId, sessionId }).then(() => {}),
     isCityInAlert(work.tx, cp.location),
   ]);
   const message: TicketMessage = { type: "ticket", ...ticket };
@@ -306,7 +353,7 @@ export async function closeSession(
 
 /** Locks and reads a session's row. */
 export async function lockSession(work: Work, sessionId: string): Promise<SessionRow | undefined> {
-  const [row] = await work.tx.select().from(chargingSessions).where(eq(chargingSessions.sessionId, sessionId)).for("update");
+  const [row] = await sessionLocked(work.tx, { sessionId });
   return row;
 }
 
