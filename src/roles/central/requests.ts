@@ -8,7 +8,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { ChargeRequest, DriverUpdate, Refused, Stopping, StopRequest, TicketMessage } from "../../bus/messages.ts";
 import { nowIso } from "../../bus/messages.ts";
-import { type DriverRequestRow, driverRequests, drivers, type SessionRow } from "../../db/schema/index.ts";
+import { type DriverRequestRow, driverRequests, type SessionRow } from "../../db/schema/index.ts";
 import { statement } from "../../db/statements.ts";
 import { ticketFor } from "../../domain/billing.ts";
 import { decideCharge, decideStop, type Refusal } from "../../domain/charge-requests.ts";
@@ -16,7 +16,7 @@ import { cpResource } from "../../identity/audit-resource.ts";
 import { settled } from "../../lib/settled.ts";
 import { lockCp } from "./cp-records.ts";
 import { tellDriver } from "./driver-updates.ts";
-import { findSession, openSession, requestSessionEnd, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
+import { driverSeen, findSession, openSession, requestSessionEnd, sessionInProgressAt, sessionInProgressOf } from "./sessions.ts";
 import type { Work } from "./work.ts";
 
 type Request = ChargeRequest | StopRequest;
@@ -43,13 +43,6 @@ const decisionById = statement("central_request_decision", (db) =>
     .select({ answer: driverRequests.answer, outcome: driverRequests.outcome, sessionId: driverRequests.sessionId })
     .from(driverRequests)
     .where(eq(driverRequests.requestId, sql.placeholder("requestId"))),
-);
-/** The driver's row, created on its first request; the upsert locks it. */
-const driverSeen = statement("central_driver_seen", (db) =>
-  db
-    .insert(drivers)
-    .values({ driverId: sql.placeholder("driverId") })
-    .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } }),
 );
 
 async function remember(

@@ -62,6 +62,13 @@ const sessionOpened = statement("central_open_session", (db) =>
     })
     .returning(),
 );
+/** The driver's row, created when it is first seen (a request, a session a CP started); the upsert locks it. */
+export const driverSeen = statement("central_driver_seen", (db) =>
+  db
+    .insert(drivers)
+    .values({ driverId: sql.placeholder("driverId") })
+    .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } }),
+);
 const driverCharging = statement("central_driver_charging", (db) =>
   db
     .update(drivers)
@@ -181,10 +188,7 @@ export async function openSession(work: Work, cp: CpRow, driverId: string, reque
 export async function openLocalSession(work: Work, cp: CpRow, e: LocalSessionStarted): Promise<void> {
   const { ctx } = work;
   if (await findSession(work, e.session_id)) return;
-  await work.tx
-    .insert(drivers)
-    .values({ driverId: e.driver_id })
-    .onConflictDoUpdate({ target: drivers.driverId, set: { lastSeenAt: sql`now()` } });
+  await driverSeen(work.tx, { driverId: e.driver_id });
   const busy = (await sessionInProgressAt(work, cp.cpId)) ?? (await sessionInProgressOf(work, e.driver_id));
   const audit = { eventType: "session", actorType: "cp", actorId: cp.cpId, resource: cpResource(cp.cpId), action: "start_session" } as const;
   if (busy) {
