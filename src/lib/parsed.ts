@@ -4,6 +4,7 @@
  * files are read with it, so a refusal always says where the input went wrong.
  */
 import * as v from "valibot";
+import { compiled, INVALID } from "./compiled-schema.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -16,6 +17,12 @@ export function issuePath(issue: { path?: IssuePath }): string | undefined {
 
 /** Validates a value already decoded; the reason names the first bad field. */
 export function validate<S extends v.GenericSchema>(schema: S, input: unknown, whole = "(message)"): Parsed<v.InferOutput<S>> {
+  const check = compiled(schema);
+  if (check) {
+    const value = check(input);
+    if (value !== INVALID) return { ok: true, value: value as v.InferOutput<S> };
+  }
+  // refused (or a schema not compiled): valibot's verdict, with its reason
   const result = v.safeParse(optionFor(schema, input) ?? schema, input);
   if (result.success) return { ok: true, value: result.output };
   const issue = result.issues[0];
