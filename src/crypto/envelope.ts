@@ -55,6 +55,12 @@ export function parseSubject(name: string): Subject | undefined {
   return m ? { type: m[1] as SubjectType, id: m[2]! } : undefined;
 }
 
+/** A subject `readHeader` has checked against its rule (`cp:…` or `driver:…`), split without checking again. */
+function checkedSubject(sub: string): Subject {
+  const colon = sub.indexOf(":");
+  return { type: sub.slice(0, colon) as SubjectType, id: sub.slice(colon + 1) };
+}
+
 export interface EnvelopeHeader {
   /** format version: 3 binary, 2 JSON (still read) */
   v: 2 | 3;
@@ -315,7 +321,7 @@ export async function open<T = unknown>(wire: string | Uint8Array, keys: KeyLook
 /** `open` for an envelope already read with `readHeader` (a batch reads each header once). */
 export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLookup, sequences: SequenceStore, expectedSubject?: string): Promise<Opened<T>> {
   if (expectedSubject !== undefined && expectedSubject !== e.sub) return openEnvelopeWith<T>(e, undefined, undefined, expectedSubject);
-  const info = await keys(e.kid, parseSubject(e.sub)!);
+  const info = await keys(e.kid, checkedSubject(e.sub));
   return openEnvelopeWith<T>(e, info, info ? await sequences.last(e.kid, e.sender) : undefined, expectedSubject);
 }
 
@@ -325,7 +331,7 @@ export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLook
  */
 export function openEnvelopeWith<T = unknown>(e: SealedEnvelope, info: KeyInfo | undefined, last: number | undefined, expectedSubject?: string): Opened<T> {
   const header: EnvelopeHeader = { v: e.v, sub: e.sub, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
-  const subject = parseSubject(e.sub)!;
+  const subject = checkedSubject(e.sub);
   if (expectedSubject !== undefined && expectedSubject !== e.sub)
     throw new EnvelopeError("subject_mismatch", `message for ${expectedSubject} claims to be ${e.sub}'s`, header);
   if (!info) throw new EnvelopeError("unknown_key", `unknown key id ${e.kid}`, header);

@@ -381,13 +381,19 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     async openBatch<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>(), quiet = false): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
       const keyTypes = new Map<string, SubjectType>();
+      /** Each envelope's (key, sender) pair, named once for the batch's maps. */
+      const pairOf: string[] = [];
       const envelopes = messages.map((m): SealedEnvelope | EnvelopeError => {
         try {
           const e = readHeader(m.value);
-          pairs.set(sequencePairKey(e.kid, e.sender), { keyId: e.kid, sender: e.sender });
-          keyTypes.set(e.kid, parseSubject(e.sub)!.type);
+          const pair = sequencePairKey(e.kid, e.sender);
+          pairOf.push(pair);
+          pairs.set(pair, { keyId: e.kid, sender: e.sender });
+          // readHeader let through only `cp:…` and `driver:…`
+          keyTypes.set(e.kid, e.sub.startsWith("driver:") ? "driver" : "cp");
           return e;
         } catch (err) {
+          pairOf.push("");
           return err as EnvelopeError; // readHeader's only failure: refused (and audited) below like any other
         }
       });
@@ -404,18 +410,18 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
         // Opening is CPU work: now and then let in the answers other batches are waiting for.
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         const e = envelopes[i]!;
+        const pair = pairOf[i]!;
         let result: Inbound<T>;
+        let stored: number | undefined;
         try {
           if (e instanceof EnvelopeError) throw e;
-          const last = replays.has(m) ? undefined : known.get(sequencePairKey(e.kid, e.sender));
-          result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), last, expectedSubject(m)));
+          stored = known.get(pair);
+          result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), replays.has(m) ? undefined : stored, expectedSubject(m)));
         } catch (err) {
           result = quiet && err instanceof EnvelopeError ? { ok: false, code: err.code, reason: err.message } : await refused(m, err);
         }
-        if (result.ok) {
-          const pair = sequencePairKey(result.header.kid, result.header.sender);
-          known.set(pair, Math.max(known.get(pair) ?? 0, result.header.seq));
-        }
+        // opened: nothing ran between reading the pair's sequence and this
+        if (result.ok) known.set(pair, Math.max(stored ?? 0, result.header.seq));
         results.push(result);
       }
       return results;
