@@ -6,7 +6,7 @@
  *
  * Only what has one obvious meaning is compiled: strings, numbers, booleans, literals, picklists,
  * `unknown`, objects, arrays, `optional` and `nullable` without defaults, variants told apart by
- * a literal key, and pipes of the validations below. A schema with anything else in it (a
+ * a literal or picklist key, and pipes of the validations below. A schema with anything else in it (a
  * transformation, a default, a fallback, a union, a record…) is not compiled at all and stays
  * valibot's. A value the compiled check refuses goes to valibot too, so a refusal's reason is
  * always valibot's own; tests/unit/compiled-schema.test.ts compares verdicts and outputs.
