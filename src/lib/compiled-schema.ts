@@ -69,8 +69,9 @@ function compile(node: Node): Compiled {
       return (x) => x;
     case "literal": {
       const literal = node.literal;
-      // valibot compares with SameValueZero: NaN is NaN
-      return (x) => (x === literal || (x !== x && literal !== literal) ? x : INVALID);
+      // valibot compares with SameValueZero: NaN is NaN (and 0 is -0, as ===)
+      if (typeof literal === "number" && Number.isNaN(literal)) return (x) => (typeof x === "number" && Number.isNaN(x) ? x : INVALID);
+      return (x) => (x === literal ? x : INVALID);
     }
     case "picklist": {
       const options = node.options!;
@@ -162,7 +163,7 @@ function compileVariant(node: Node): Compiled {
 /** A pipe: its schema, then each validation in turn on the schema's output (metadata ignored). */
 function compilePipe(pipe: readonly Node[]): Compiled {
   const [first, ...rest] = pipe;
-  if (!first || first.kind !== "schema") throw new NotCompiled();
+  if (first?.kind !== "schema") throw new NotCompiled();
   const schema = compile(first);
   const checks = rest.filter((item) => item.kind !== "metadata").map(validation);
   return (x) => {
