@@ -136,28 +136,40 @@ function compileObject(entries: Record<string, Node>): Compiled {
 /** A variant whose options are objects told apart by a literal or a picklist of its key: the option the input names, alone. */
 function compileVariant(node: Node): Compiled {
   const key = node.key!;
+  const options = variantOptions(node as unknown as VariantLike);
+  if (!options) throw new NotCompiled();
   const byLiteral = new Map<unknown, Compiled>();
-  for (const option of node.options as Node[]) {
-    const discriminator = option.entries?.[key];
-    const literals = discriminator?.pipe
-      ? undefined
-      : discriminator?.type === "literal"
-        ? [discriminator.literal]
-        : discriminator?.type === "picklist"
-          ? discriminator.options
-          : undefined;
-    if (option.type !== "object" || option.pipe || !literals) throw new NotCompiled();
-    const check = compile(option);
-    for (const literal of literals) {
-      if (byLiteral.has(literal)) throw new NotCompiled();
-      byLiteral.set(literal, check);
-    }
+  for (const [literal, option] of options) {
+    const check = compiled(option);
+    if (!check) throw new NotCompiled();
+    byLiteral.set(literal, check);
   }
   return (x) => {
     if (!x || typeof x !== "object" || !(key in x)) return INVALID;
     const option = byLiteral.get((x as Record<string, unknown>)[key]);
     return option ? option(x) : INVALID;
   };
+}
+
+export interface VariantLike {
+  type: "variant";
+  key: string;
+  options: readonly { type: string; entries?: Record<string, { type: string; literal?: unknown; options?: readonly unknown[] }> }[];
+}
+
+/** A variant's options by the literals (or picklist) of its key; null when they are not all objects told apart that way. */
+export function variantOptions(variant: VariantLike): Map<unknown, v.GenericSchema> | null {
+  const options = new Map<unknown, v.GenericSchema>();
+  for (const option of variant.options) {
+    const discriminator = option.entries?.[variant.key];
+    const literals = discriminator?.type === "literal" ? [discriminator.literal] : discriminator?.type === "picklist" ? discriminator.options : undefined;
+    if (option.type !== "object" || !literals) return null;
+    for (const literal of literals) {
+      if (options.has(literal)) return null;
+      options.set(literal, option as unknown as v.GenericSchema);
+    }
+  }
+  return options;
 }
 
 /** A pipe: its schema, then each validation in turn on the schema's output (metadata ignored). */

@@ -4,7 +4,7 @@
  * files are read with it, so a refusal always says where the input went wrong.
  */
 import * as v from "valibot";
-import { compiled, INVALID } from "./compiled-schema.ts";
+import { compiled, INVALID, type VariantLike, variantOptions } from "./compiled-schema.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -32,12 +32,6 @@ export function validate<S extends v.GenericSchema>(schema: S, input: unknown, w
 /** Per variant schema: its options by the literal of their key, or null when they are not all told apart that way. */
 const optionsByLiteral = new WeakMap<object, Map<unknown, v.GenericSchema> | null>();
 
-interface VariantLike {
-  type: "variant";
-  key: string;
-  options: readonly { type: string; entries?: Record<string, { type: string; literal?: unknown; options?: readonly unknown[] }> }[];
-}
-
 /**
  * The option of a variant (objects told apart by a literal or a picklist key, as every message's `type`) that
  * an input names, so that it is validated by that option alone. valibot's variant checks each
@@ -49,21 +43,7 @@ interface VariantLike {
 export function optionFor(schema: v.GenericSchema, input: unknown): v.GenericSchema | undefined {
   if ((schema as { type: string }).type !== "variant" || typeof input !== "object" || input === null) return undefined;
   let options = optionsByLiteral.get(schema);
-  if (options === undefined) optionsByLiteral.set(schema, (options = literalOptions(schema as unknown as VariantLike)));
+  if (options === undefined) optionsByLiteral.set(schema, (options = variantOptions(schema as unknown as VariantLike)));
   const key = (schema as unknown as VariantLike).key;
   return options && key in input ? options.get((input as Record<string, unknown>)[key]) : undefined;
-}
-
-function literalOptions(variant: VariantLike): Map<unknown, v.GenericSchema> | null {
-  const options = new Map<unknown, v.GenericSchema>();
-  for (const option of variant.options) {
-    const discriminator = option.entries?.[variant.key];
-    const literals = discriminator?.type === "literal" ? [discriminator.literal] : discriminator?.type === "picklist" ? discriminator.options : undefined;
-    if (option.type !== "object" || !literals) return null;
-    for (const literal of literals) {
-      if (options.has(literal)) return null;
-      options.set(literal, option as unknown as v.GenericSchema);
-    }
-  }
-  return options;
 }
