@@ -5,7 +5,9 @@
  * - PGlite's wasm and data files (src/db/pglite-assets.ts imports them `with { type: "file" }`),
  * - the dashboard's files (src/roles/api/public-files.ts imports public/ the same way),
  * - @platformatic/wasm-utils' native.wasm, through the plugin below: that package reads the file
- *   from disk next to itself, which does not exist inside the executable.
+ *   from disk next to itself, which does not exist inside the executable,
+ * - the code of Central's opening thread (src/crypto/opening-worker.ts): a thread's code is an
+ *   entry point of its own.
  * Then it runs `dist/evnet --version` to prove the result starts.
  *
  * Usage: bun scripts/build.ts [--outfile path] [--no-smoke]
@@ -33,7 +35,7 @@ export const embedKafkaWasm: BunPlugin = {
 export async function build(outfile: string): Promise<void> {
   mkdirSync(dirname(outfile), { recursive: true });
   const result = await Bun.build({
-    entrypoints: ["src/main.ts"],
+    entrypoints: ["src/main.ts", "src/crypto/opening-worker.ts"],
     compile: {
       outfile,
       // evnet reads .env itself (src/config/env.ts, with its own precedence rules), and a

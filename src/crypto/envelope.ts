@@ -21,8 +21,9 @@
  * base64, the associated data not rebuilt): docs/benchmarks.md, twelfth round.
  */
 
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { KnownError } from "../lib/errors.ts";
+import { type GcmSealed, gcmOpen, NONCE_BYTES, TAG_BYTES } from "./gcm.ts";
 
 export const SUBJECT_TYPES = ["cp", "driver"] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
@@ -42,8 +43,6 @@ const MAX_CIPHERTEXT = 64 * 1024;
 /** The same bound in bytes, for the binary format. */
 const MAX_CIPHERTEXT_BYTES = (MAX_CIPHERTEXT * 3) / 4;
 const BINARY = 3;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 
 /** `cp:CP_001`, as the header carries it. */
 export function subjectName(subject: Subject): string {
@@ -131,21 +130,19 @@ export interface SequenceStore {
   last(keyId: string, sender: string): number | undefined | Promise<number | undefined>;
 }
 
-/**
- * Scratch space for what a seal or an open needs only until it returns (sealing and opening are
- * synchronous): the associated data and the decoded ciphertext are written there rather than into
- * a new buffer per message. The cipher copies what it keeps.
- */
-const scratchAad = Buffer.allocUnsafe(1024);
-const scratchCt = Buffer.allocUnsafe(MAX_CIPHERTEXT_BYTES + 4);
-const scratchNonce = Buffer.allocUnsafe(16);
-
-/** The associated data of a format-2 header, in `scratchAad` (or a buffer of its own when longer). */
+/** The associated data of a format-2 header. */
 function associatedData(h: EnvelopeHeader): Buffer {
-  const text = `evnet/envelope/v${h.v}|${h.sub}|${h.kid}|${h.sender}|${h.seq}|${h.ts}`;
-  // utf8 is at most 3 bytes a character: what may not fit is written into a buffer of its own
-  if (text.length * 3 > scratchAad.length) return Buffer.from(text);
-  return scratchAad.subarray(0, scratchAad.write(text, 0, "utf8"));
+  return Buffer.from(`evnet/envelope/v${h.v}|${h.sub}|${h.kid}|${h.sender}|${h.seq}|${h.ts}`);
+}
+
+/**
+ * What opening an envelope under `key` takes. Binary: views of the bytes as they came. JSON:
+ * `readHeader` checked the nonce and the ciphertext are base64url (and the ciphertext's length);
+ * decoded here.
+ */
+export function gcmSealedOf(e: SealedEnvelope, key: Uint8Array): GcmSealed {
+  if (e.v === BINARY) return { key, nonce: e.nonce, aad: e.aad, ct: e.ct };
+  return { key, nonce: Buffer.from(e.nonce, "base64url"), aad: associatedData(e), ct: Buffer.from(e.ct, "base64url") };
 }
 
 /**
@@ -328,8 +325,16 @@ export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLook
 /**
  * `openEnvelope` with its key and the sender's last accepted sequence already at hand (looked
  * up for a whole batch): the same checks in the same order, without waiting on anything.
+ * `plaintext`: what opening `gcmSealedOf(e, key)` gave elsewhere (null: its tag did not match);
+ * when not given, it is opened here.
  */
-export function openEnvelopeWith<T = unknown>(e: SealedEnvelope, info: KeyInfo | undefined, last: number | undefined, expectedSubject?: string): Opened<T> {
+export function openEnvelopeWith<T = unknown>(
+  e: SealedEnvelope,
+  info: KeyInfo | undefined,
+  last: number | undefined,
+  expectedSubject?: string,
+  plaintext?: string | null,
+): Opened<T> {
   const header: EnvelopeHeader = { v: e.v, sub: e.sub, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
   const subject = checkedSubject(e.sub);
   if (expectedSubject !== undefined && expectedSubject !== e.sub)
@@ -338,27 +343,13 @@ export function openEnvelopeWith<T = unknown>(e: SealedEnvelope, info: KeyInfo |
   if (info.subject !== e.sub) throw new EnvelopeError("subject_mismatch", `key ${e.kid} is ${info.subject}'s, not ${e.sub}'s`, header);
   if (info.revoked && !(info.sealedUntil !== undefined && e.ts <= info.sealedUntil))
     throw new EnvelopeError("revoked_key", `key ${e.kid} has been revoked`, header);
-  let plaintext: string;
-  try {
-    // Binary: the bytes as they came. JSON: readHeader checked both are base64url (and the
-    // ciphertext's length), decoded into scratch space.
-    const binary = e.v === BINARY;
-    const raw = binary ? e.ct : scratchCt.subarray(0, scratchCt.write(e.ct, 0, "base64url"));
-    if (raw.length < TAG_BYTES) throw new Error("short");
-    const nonce = binary ? e.nonce : scratchNonce.subarray(0, scratchNonce.write(e.nonce, 0, "base64url"));
-    const decipher = createDecipheriv("aes-256-gcm", info.key, nonce);
-    decipher.setAAD(binary ? e.aad : associatedData(header));
-    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    const body = decipher.update(raw.subarray(0, raw.length - TAG_BYTES));
-    decipher.final(); // checks the tag; GCM has nothing more to output
-    plaintext = body.toString("utf8");
-  } catch {
+  const text = plaintext === undefined ? gcmOpen(gcmSealedOf(e, info.key)) : plaintext;
+  if (text === undefined || text === null)
     throw new EnvelopeError("tampered", "authentication failed: the message was altered or sealed with another key", header);
-  }
   if (last !== undefined && e.seq <= last) throw new EnvelopeError("replayed", `sequence ${e.seq} from ${e.sender} is not after ${last}`, header);
   let payload: T;
   try {
-    payload = JSON.parse(plaintext) as T;
+    payload = JSON.parse(text) as T;
   } catch {
     throw new EnvelopeError("malformed", "payload is not JSON", header);
   }

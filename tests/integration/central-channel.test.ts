@@ -15,6 +15,7 @@ import { allTopics, topicsFor } from "../../src/bus/topics.ts";
 import { type CpChannel, createCpChannel } from "../../src/cp/channel.ts";
 import { seal } from "../../src/crypto/envelope.ts";
 import { type ChannelKey, newChannelKey, parseMasterKey, wrapKey } from "../../src/crypto/keys.ts";
+import { OpeningThread } from "../../src/crypto/opening-thread.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { revokeActiveKeys, storeNewKey } from "../../src/db/repos/cp-keys.ts";
@@ -23,7 +24,7 @@ import { chargingPoints, cpCredentials, cpKeys, drivers } from "../../src/db/sch
 import { createLogger } from "../../src/lib/log.ts";
 import { type CentralChannel, createCentralChannel, NoActiveKeyError } from "../../src/roles/central/channel.ts";
 import { createDriverChannel } from "../../src/roles/driver/channel.ts";
-import { fieldsOf, withFields, withFlippedBit } from "../support/envelopes.ts";
+import { fieldsOf, sealJson, withFields, withFlippedBit } from "../support/envelopes.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
 import { createTestDatabase, kafkaBrokers, type TestDatabase, testTopicPrefix } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
@@ -59,7 +60,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function channelFor(options: { keyRecheckMs?: number; noticeIntervalMs?: number } = {}): CentralChannel {
+function channelFor(options: { keyRecheckMs?: number; noticeIntervalMs?: number; opener?: OpeningThread } = {}): CentralChannel {
   return createCentralChannel({ db: handle.db, auditor: createAuditor(handle.db, log), log, bus, topics, masterKey, instance: "test-1", ...options });
 }
 
@@ -387,6 +388,64 @@ describe("batches", () => {
     expect(await central.acceptAll(headers)).toEqual([false, false]);
     const again = await central.openBatch([a, b]);
     expect(again.map((r) => (r.ok ? "ok" : r.code))).toEqual(["replayed", "replayed"]);
+  });
+});
+
+/** A format-2 envelope with the first character of its ciphertext changed. */
+function alteredJson(wire: string): string {
+  const e = JSON.parse(wire) as { ct: string };
+  return JSON.stringify({ ...e, ct: (e.ct[0] === "A" ? "B" : "A") + e.ct.slice(1) });
+}
+
+describe("a batch opened on the opening thread", () => {
+  test("gets the verdicts and payloads it gets in place, in order, every check kept", async () => {
+    const key = await authenticatedCp("CP_T1");
+    await authenticatedCp("CP_T2");
+    const othersKey = await authenticatedCp("CP_T3");
+    const engine = createCpChannel({ cpId: "CP_T1", role: "engine", key });
+    const good = Array.from({ length: 40 }, (_, n) => fromCp(engine, { type: "telemetry", energy_kwh: n }));
+    const tampered = onTheBus(withFlippedBit(fromCp(engine, { n: "tampered" }).value, 3), "CP_T1");
+    const editedSeq = fromCp(engine, { n: "edited" });
+    const batch = [
+      ...good.slice(0, 10),
+      tampered,
+      good[3]!, // a copy within the batch: replayed
+      onTheBus(withFields(editedSeq.value, { seq: fieldsOf(editedSeq.value).seq + 1 }), "CP_T1"),
+      onTheBus(seal({ sub: "cp:CP_T2", kid: othersKey.keyId, sender: "engine:CP_T2", seq: 1 }, othersKey.key, {}), "CP_T2"),
+      fromCp(createCpChannel({ cpId: "CP_T1", role: "engine", key: newChannelKey() }), {}),
+      onTheBus(seal({ sub: "cp:CP_T1", kid: key.keyId, sender: "central:evil", seq: 1 }, key.key, {}), "CP_T1"),
+      // the JSON format, from the CP's monitor (its own sequence), intact and altered
+      onTheBus(sealJson({ sub: "cp:CP_T1", kid: key.keyId, sender: "monitor:CP_T1", seq: 1 }, key.key, { format: 2 }), "CP_T1"),
+      onTheBus(alteredJson(sealJson({ sub: "cp:CP_T1", kid: key.keyId, sender: "monitor:CP_T1", seq: 2 }, key.key, {})), "CP_T1"),
+      onTheBus("junk", "CP_T1"),
+      ...good.slice(10),
+    ];
+    const thread = new OpeningThread(log, { minBatch: 1 });
+    try {
+      const verdicts = (results: Awaited<ReturnType<CentralChannel["openBatch"]>>) =>
+        results.map((r) => (r.ok ? { payload: r.payload, seq: r.header.seq } : r.code));
+      const inPlace = verdicts(await channelFor().openBatch(batch));
+      const onThread = verdicts(await channelFor({ opener: thread }).openBatch(batch));
+      expect(onThread).toEqual(inPlace);
+      expect(inPlace.slice(10, 20)).toEqual([
+        "tampered",
+        "replayed",
+        "tampered",
+        "subject_mismatch",
+        "unknown_key",
+        "malformed",
+        { payload: { format: 2 }, seq: 1 },
+        "tampered",
+        "malformed",
+        expect.objectContaining({ payload: { type: "telemetry", energy_kwh: 10 } }),
+      ]);
+      expect(inPlace.filter((v) => typeof v === "object")).toHaveLength(41);
+      // every envelope under a known key of the holder it names went to the thread
+      expect(thread.counts.thread).toBe(batch.length - 3);
+      expect(thread.counts.inPlace).toBe(0);
+    } finally {
+      await thread.close();
+    }
   });
 });
 

@@ -73,6 +73,10 @@ describe("the network run from the compiled binary as separate processes", () =>
       MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: "1",
     });
     await central.waitForLine(/central ready/, 60_000);
+    // the opening thread's code is in the binary too: Central opened its check message there
+    expect(central.lines.filter((line) => /opening thread/.test(line)).map((line) => line.replace(/^\S+ /, ""))).toEqual([
+      "INFO  [central] opening thread ready",
+    ]);
 
     const port = await freePort();
     const engine = role("engine", ["cp-engine", "--no-menu", "--id", "CP_BIN", "--port", String(port)], bus);

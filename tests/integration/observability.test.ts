@@ -200,6 +200,11 @@ describe("Central's /metrics and probes", () => {
     expect(families.get(grouped)!.type).toBe("histogram");
     expect(value(families.get(grouped), {}, `${grouped}_count`)).toBeGreaterThanOrEqual(1);
     expect(value(families.get(grouped), {}, `${grouped}_sum`)).toBeGreaterThanOrEqual(1);
+    // Its opening thread opened its check message when Central started, and has not failed since;
+    // the message above was refused before any cipher (it is no envelope).
+    expect(value(families.get("evnet_central_envelopes_opened"), { where: "thread" })).toBe(1);
+    expect(value(families.get("evnet_central_envelopes_opened"), { where: "in_place" })).toBe(0);
+    expect(value(families.get("evnet_central_opening_thread_failures"))).toBe(0);
     expect((await fetch(`${url}/livez`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
   }, 90_000);

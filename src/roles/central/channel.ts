@@ -19,6 +19,7 @@ import {
   EnvelopeError,
   type EnvelopeFailure,
   type EnvelopeHeader,
+  gcmSealedOf,
   type KeyInfo,
   type Opened,
   open,
@@ -34,7 +35,9 @@ import {
   seal,
   subjectName,
 } from "../../crypto/envelope.ts";
+import type { GcmSealed } from "../../crypto/gcm.ts";
 import { KeyError, unwrapKey } from "../../crypto/keys.ts";
+import { type GcmOpener, inPlaceOpener } from "../../crypto/opening-thread.ts";
 import type { Db } from "../../db/client.ts";
 import { findActiveKey, findKey, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
 import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
@@ -63,6 +66,8 @@ export interface CentralChannelOptions {
   keyRecheckMs?: number;
   /** At most one revocation notice per key in this window, however many refused messages arrive. */
   noticeIntervalMs?: number;
+  /** What opens a batch's envelopes (Central: its opening thread); default: in place. */
+  opener?: GcmOpener;
 }
 
 export type Inbound<T> = { ok: true; subject: Subject; header: EnvelopeHeader; payload: T } | { ok: false; code: EnvelopeFailure; reason: string };
@@ -155,6 +160,7 @@ const YIELD_EVERY = 128;
 
 export function createCentralChannel(options: CentralChannelOptions): CentralChannel {
   const { db, auditor, log, bus, topics, masterKey } = options;
+  const opener = options.opener ?? inPlaceOpener;
   const recheckMs = options.keyRecheckMs ?? 3000;
   // 0 (tests): every use reads the key again.
   const readAgainMs = recheckMs === 0 ? 0 : Math.max(recheckMs, KEY_READ_AGAIN_MS);
@@ -405,6 +411,19 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       // The keys as read for this batch (those not found are unknown): a long batch does not go
       // back to the database for keys that turn due for a re-check while it is being opened.
       const batchKeys = new Map([...keyTypes.keys()].map((id) => [id, keys.get(id)]));
+      // The ciphers all at once (on the opening thread, for a batch worth it); every check,
+      // in its order, below.
+      const sealed: GcmSealed[] = [];
+      const sealedAt: number[] = [];
+      for (const [i, e] of envelopes.entries()) {
+        if (e instanceof EnvelopeError) continue;
+        const info = batchKeys.get(e.kid);
+        if (info?.subject !== e.sub) continue; // refused before its cipher is looked at
+        sealed.push(gcmSealedOf(e, info.key));
+        sealedAt.push(i);
+      }
+      const plaintexts = new Array<string | null | undefined>(messages.length);
+      if (sealed.length) for (const [j, text] of (await opener.open(sealed)).entries()) plaintexts[sealedAt[j]!] = text;
       const results: Inbound<T>[] = [];
       for (const [i, m] of messages.entries()) {
         // Opening is CPU work: now and then let in the answers other batches are waiting for.
@@ -416,7 +435,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
         try {
           if (e instanceof EnvelopeError) throw e;
           stored = known.get(pair);
-          result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), replays.has(m) ? undefined : stored, expectedSubject(m)));
+          const last = replays.has(m) ? undefined : stored;
+          result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), last, expectedSubject(m), plaintexts[i]));
         } catch (err) {
           result = quiet && err instanceof EnvelopeError ? { ok: false, code: err.code, reason: err.message } : await refused(m, err);
         }

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { busSettings, databaseSettings, heartbeatIntervalSetting, logSettings } from "../../config/common.ts";
-import { integer, number, optionalString, positiveNumber } from "../../config/env.ts";
+import { bool, integer, number, optionalString, positiveNumber } from "../../config/env.ts";
 import { controlPublicKeySetting, controlSigningKeySetting, masterKeySetting } from "../../config/identity.ts";
 import { type ConfigOf, defineSettings, type FlagValues, loadSettings, schemaOf } from "../../config/settings.ts";
 
@@ -40,6 +40,10 @@ export const centralSettings = defineSettings({
   CENTRAL_REQUEST_MAX_AGE: {
     help: "a driver request older than this many seconds when Central reads it is refused as expired",
     schema: positiveNumber(120, "a number of seconds"),
+  },
+  CENTRAL_OPENING_THREAD: {
+    help: "open the envelopes of a batch (AES-GCM) on a helper thread, beside the one that applies them; false: on that one",
+    schema: bool(true),
   },
   CENTRAL_PARALLEL_PARTITIONS: {
     help: "partitions whose batches one Central applies at once (each still in order); overlaps database round trips",

@@ -11,6 +11,7 @@ import { LIVE_SIGNER } from "../../bus/live-figures.ts";
 import { busOptionsFrom, openBus } from "../../bus/open.ts";
 import { allTopics, type Topics, topicsFor } from "../../bus/topics.ts";
 import { loadControlSigner, loadControlVerifier } from "../../certs/control-keys.ts";
+import { OpeningThread } from "../../crypto/opening-thread.ts";
 import { migrate } from "../../db/migrate.ts";
 import { startHeartbeat } from "../../db/repos/heartbeats.ts";
 import { onceReachable } from "../../db/unavailable.ts";
@@ -62,7 +63,8 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   const group = config.EVNET_CENTRAL_GROUP ?? groupName(config.EVNET_TOPIC_PREFIX, "central");
   await ensureTopicsIfReachable(bus, allTopics(topics), log);
   const auditor = createAuditor(database.db, log);
-  const channel = createCentralChannel({ db: database.db, auditor, log, bus, topics, masterKey: config.EVNET_MASTER_KEY, instance });
+  const opener = config.CENTRAL_OPENING_THREAD ? new OpeningThread(log) : undefined;
+  const channel = createCentralChannel({ db: database.db, auditor, log, bus, topics, masterKey: config.EVNET_MASTER_KEY, instance, opener });
   const controlMaxAgeMs = config.CENTRAL_CONTROL_MAX_AGE * 1000;
   const busHealth = { failedAt: 0 };
   // Readings are held back only where a restart can read them again (Kafka's offsets).
@@ -110,7 +112,13 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     topics: [topics.cpEvents, topics.driverRequests, topics.centralControl],
     openSessions: () => ctx.sessions.size,
     readingsHeld: () => ctx.held?.size ?? 0,
+    opened: opener && (() => opener.counts),
   });
+  if (opener) {
+    const works = await opener.check();
+    if (works) log.info("opening thread ready");
+    else log.warn("the opening thread does not work here; envelopes are opened on Central's main thread");
+  }
   const heldWriter = ctx.held && startHeldWriter(ctx, ctx.held);
   const subscription = keepSubscribed(
     bus,
@@ -157,6 +165,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
       await sweeper.stop();
       await heartbeat.stop();
       await http?.stop();
+      await opener?.close();
       if (!shared.bus) await bus.close();
       if (!shared.database) await database.close();
     },

@@ -35,7 +35,16 @@ const SCRAPE_READ_MS = 2000;
 
 export function createCentralMetrics(
   registry: Registry,
-  deps: { db: Db; bus: Bus; group: string; topics: string[]; openSessions: () => number; readingsHeld: () => number },
+  deps: {
+    db: Db;
+    bus: Bus;
+    group: string;
+    topics: string[];
+    openSessions: () => number;
+    readingsHeld: () => number;
+    /** Envelopes opened on the opening thread and in place, and the thread's failures (none without a thread). */
+    opened?: () => { thread: number; inPlace: number; failures: number };
+  },
 ): CentralMetrics {
   const applied = new Counter({
     name: "evnet_central_messages_applied_total",
@@ -115,6 +124,25 @@ export function createCentralMetrics(
     registers: [registry],
     collect() {
       this.set(deps.readingsHeld());
+    },
+  });
+  new Gauge({
+    name: "evnet_central_envelopes_opened",
+    help: "Envelopes whose cipher Central opened in batches since it started, by where: on its opening thread or in place (CENTRAL_OPENING_THREAD).",
+    labelNames: ["where"],
+    registers: [registry],
+    collect() {
+      const opened = deps.opened?.();
+      this.set({ where: "thread" }, opened?.thread ?? 0);
+      this.set({ where: "in_place" }, opened?.inPlace ?? 0);
+    },
+  });
+  new Gauge({
+    name: "evnet_central_opening_thread_failures",
+    help: "Times Central's opening thread failed (died, or did not answer) and its batches were opened in place.",
+    registers: [registry],
+    collect() {
+      this.set(deps.opened?.().failures ?? 0);
     },
   });
   return {
