@@ -6,9 +6,10 @@
  * message's plaintext or its refusal: every check and every decision stays with the caller.
  *
  * Failures: a batch smaller than `minBatch` is opened in place (a crossing costs more than it
- * saves); the thread failing to start, dying, or not answering within `answerWithinMs` makes
- * every batch it held open in place instead, and the next ones too for a while (longer after
- * each failure in a row), then a new thread is started. A batch is never lost and never waits on a thread that is gone.
+ * saves); the thread failing to start, dying, answering with a list that does not match the
+ * batch, or not answering within `answerWithinMs` makes every batch it held open in place
+ * instead, and the next ones too for a while (longer after each failure in a row), then a new
+ * thread is started. A batch is never lost and never waits on a thread that is gone.
  */
 
 import { createCipheriv, randomBytes } from "node:crypto";
@@ -37,7 +38,7 @@ export interface OpeningThreadOptions {
   minBatch?: number;
   /** Longest wait for the thread's answer before it counts as failed (default 10 s). */
   answerWithinMs?: number;
-  /** How long batches are opened in place after the thread failed (default 5 s; doubled for each failure in a row, up to 5 minutes). */
+  /** How long batches open in place after the thread failed (default 5 s; doubled for each failure in a row, up to 5 minutes). */
   restartAfterMs?: number;
   /** The thread's code (tests point it elsewhere). */
   workerUrl?: string | URL;
@@ -143,7 +144,11 @@ export class OpeningThread implements GcmOpener {
       if (!waiting) return;
       this.pending.delete(id);
       clearTimeout(waiting.timer);
-      if (texts.length !== waiting.messages.length) return waiting.resolve(this.inPlace(waiting.messages));
+      if (!Array.isArray(texts) || texts.length !== waiting.messages.length) {
+        waiting.resolve(this.inPlace(waiting.messages));
+        const answered = Array.isArray(texts) ? `${texts.length} answers` : "no list";
+        return this.fail(worker, `${answered} for ${waiting.messages.length} messages`);
+      }
       this.counts.thread += texts.length;
       this.failuresInARow = 0;
       waiting.resolve(texts);

@@ -121,11 +121,14 @@ describe("the opening thread", () => {
     expect(t.counts).toEqual({ thread: 0, inPlace: messages.length, failures: 1 });
   });
 
-  test("an answer of the wrong length is not taken: that batch opens in place", async () => {
+  test("an answer of the wrong length is not taken: that batch opens in place, and the thread counts as failed", async () => {
     const t = thread({ minBatch: 1, workerUrl: workers("opening-answers-short.ts") });
     const { messages, expected } = mixedBatch();
     expect(await t.open(messages)).toEqual(expected);
-    expect(t.counts).toEqual({ thread: 0, inPlace: messages.length, failures: 0 });
+    expect(t.counts).toEqual({ thread: 0, inPlace: messages.length, failures: 1 });
+    // Paused: the next batch opens in place without crossing.
+    expect(await t.open(messages)).toEqual(expected);
+    expect(t.counts).toEqual({ thread: 0, inPlace: 2 * messages.length, failures: 1 });
   });
 
   test("a thread whose code cannot be loaded: batches open in place", async () => {
