@@ -32,6 +32,10 @@ export const databaseSettings = defineSettings({
     help: "how long a service starting waits for PostgreSQL to answer before it gives up (s); 0: at once",
     schema: integer(60, 0),
   },
+  DATABASE_PREPARED_STATEMENTS: {
+    help: "prepare each statement once per connection and reuse it; false behind a pooler that does not keep prepared statements (PgBouncer in transaction mode before 1.21)",
+    schema: bool(true),
+  },
 });
 
 /** The brake on failed authentications (src/http/brakes.ts), for the roles that authenticate clients. */

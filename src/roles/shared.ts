@@ -15,6 +15,7 @@ export interface DatabaseSettings {
   EVNET_DATA_DIR: string;
   DATABASE_POOL_SIZE: number;
   DATABASE_START_WAIT_S: number;
+  DATABASE_PREPARED_STATEMENTS: boolean;
 }
 
 /**
@@ -33,6 +34,7 @@ export async function roleDatabase(shared: Shared, config: DatabaseSettings, rol
       applicationName: `evnet ${role}`,
       connectNow: true,
       waitS: config.DATABASE_START_WAIT_S,
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
       onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
     })
   );

@@ -1,11 +1,14 @@
 /**
- * What every evnet PostgreSQL connection is set up with: its role's name in pg_stat_activity
- * and a random_page_cost for data in memory (batch lookups by key), which DATABASE_URL can
- * override.
+ * What every evnet PostgreSQL connection is set up with: its role's name in pg_stat_activity,
+ * a random_page_cost for data in memory (batch lookups by key), which DATABASE_URL can
+ * override, and its statements prepared once per connection (DATABASE_PREPARED_STATEMENTS).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sql } from "drizzle-orm";
-import { type Database, openDatabase, rowsOf } from "../../src/db/client.ts";
+import { eq, sql } from "drizzle-orm";
+import { integer, pgTable } from "drizzle-orm/pg-core";
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { type Database, type Db, openDatabase, preparing, rowsOf } from "../../src/db/client.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 
 let testDb: TestDatabase;
@@ -39,6 +42,87 @@ describe("an evnet PostgreSQL connection", () => {
       expect(await settings(database)).toEqual({ rpc: "4", app: "evnet" });
     } finally {
       await database.close();
+    }
+  });
+});
+
+/**
+ * The statements prepared on the connection that runs this (pg_prepared_statements is per
+ * connection), but for the one postgres.js prepares itself to learn the array types.
+ */
+async function preparedHere(db: Db): Promise<string[]> {
+  const rows = rowsOf<{ statement: string }>(await db.execute(sql`select statement from pg_prepared_statements where not from_sql order by prepare_time`));
+  return rows.map((r) => r.statement).filter((t) => !t.includes("pg_catalog.pg_type"));
+}
+
+describe("statements on PostgreSQL", () => {
+  const lookup = (db: Db, n: number) => db.execute(sql`select ${n}::int + 1 as next, current_setting('application_name') as app`);
+  const lookupText = "select $1::int + 1 as next, current_setting('application_name') as app";
+
+  test("are prepared once per connection and answer as unprepared ones do, in transactions and savepoints too", async () => {
+    const prepared = await openDatabase({ url: testDb.url, maxConnections: 1 });
+    const unprepared = await openDatabase({ url: testDb.url, maxConnections: 1, preparedStatements: false });
+    try {
+      for (const n of [1, 2, 3]) expect(rowsOf(await lookup(prepared.db, n))).toEqual(rowsOf(await lookup(unprepared.db, n)));
+      expect((await preparedHere(prepared.db)).filter((t) => t === lookupText)).toHaveLength(1);
+      expect(await preparedHere(unprepared.db)).toEqual([]);
+
+      const inTransaction = "select $1::text || '!' as said";
+      await prepared.db.transaction(async (tx) => {
+        expect(rowsOf(await tx.execute(sql`select ${"a"}::text || '!' as said`))).toEqual([{ said: "a!" }]);
+        await tx.transaction(async (inner) => {
+          expect(rowsOf(await inner.execute(sql`select ${"b"}::text || '?' as said`))).toEqual([{ said: "b?" }]);
+        });
+      });
+      const here = await preparedHere(prepared.db);
+      expect(here).toContain(inTransaction);
+      expect(here).toContain("select $1::text || '?' as said");
+      // Without parameters nothing is prepared, and a text of several commands still runs.
+      await prepared.db.execute(sql.raw("create table several (id int); insert into several values (1)"));
+      expect(rowsOf(await prepared.db.execute(sql`select count(*)::int as n from several`))).toEqual([{ n: 1 }]);
+      expect((await preparedHere(prepared.db)).some((t) => t.includes("several"))).toBe(false);
+    } finally {
+      await prepared.close();
+      await unprepared.close();
+    }
+  });
+
+  test("a prepared statement still answers after its table changes shape", async () => {
+    const database = await openDatabase({ url: testDb.url, maxConnections: 1 });
+    try {
+      await database.db.execute(sql.raw("create table reshaped (id int primary key); insert into reshaped values (7)"));
+      const read = async () => rowsOf(await database.db.execute(sql`select * from reshaped where id = ${7}`));
+      expect(await read()).toEqual([{ id: 7 }]);
+      expect(await read()).toEqual([{ id: 7 }]);
+      await database.db.execute(sql.raw("alter table reshaped add column note text default 'new'"));
+      expect(await read()).toEqual([{ id: 7, note: "new" }]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  test("past the limit of distinct texts, new texts run unprepared", async () => {
+    const client = postgres(testDb.url, { max: 1, onnotice: () => {} });
+    const db = drizzle(preparing(client, 2)) as unknown as Db;
+    try {
+      const texts = [1, 2, 3, 4].map((k) => `select $1::int * ${k} as v`);
+      for (const k of [1, 2, 3, 4]) expect(rowsOf(await db.execute(sql`select ${10}::int * ${sql.raw(String(k))} as v`))).toEqual([{ v: 10 * k }]);
+      expect(await preparedHere(db)).toEqual(texts.slice(0, 2));
+      // The first ones stay prepared, and are used again.
+      expect(rowsOf(await db.execute(sql`select ${5}::int * ${sql.raw("1")} as v`))).toEqual([{ v: 5 }]);
+      expect(await preparedHere(db)).toEqual(texts.slice(0, 2));
+      // A statement drizzle prepares by name (src/db/statements.ts) is prepared past the limit too.
+      await db.execute(sql.raw("create table named (id int); insert into named values (3)"));
+      const named = pgTable("named", { id: integer("id") });
+      const byId = db
+        .select()
+        .from(named)
+        .where(eq(named.id, sql.placeholder("id")))
+        .prepare("named_by_id");
+      expect(await byId.execute({ id: 3 })).toEqual([{ id: 3 }]);
+      expect(await preparedHere(db)).toEqual([...texts.slice(0, 2), 'select "id" from "named" where "named"."id" = $1']);
+    } finally {
+      await client.end();
     }
   });
 });

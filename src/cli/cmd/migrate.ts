@@ -19,7 +19,13 @@ export function register(cli: CAC): void {
       const config = loadSettings(migrateSettings, flags);
       const { openDatabase } = await import("../../db/client.ts");
       const { migrate } = await import("../../db/migrate.ts");
-      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.EVNET_DATA_DIR, applicationName: "evnet migrate", connectNow: true });
+      const database = await openDatabase({
+        url: config.DATABASE_URL,
+        dataDir: config.EVNET_DATA_DIR,
+        applicationName: "evnet migrate",
+        connectNow: true,
+        preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+      });
       try {
         const applied = await migrate(database.db);
         console.log(

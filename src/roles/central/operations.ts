@@ -75,6 +75,7 @@ export async function runOperation(op: string, args: string[], config: Operation
     url: config.DATABASE_URL,
     dataDir: config.EVNET_DATA_DIR,
     maxConnections: 2,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
     mustExist: true,
     connectNow: true,
     applicationName: "evnet central",

@@ -79,6 +79,7 @@ async function startNetwork(config: UpConfig, started: Stoppable[], stopAll: () 
     applicationName: "evnet up",
     connectNow: true,
     waitS: config.DATABASE_START_WAIT_S,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
     onWait: (problem) => log.warn(`${problem.message}; trying again every second`),
   });
   started.push({ name: "database", stop: () => database.close() });
