@@ -204,7 +204,7 @@ export function joinTransactionInProgress(root: Db): Db {
 }
 
 /** Most distinct statement texts one pool prepares (see `preparing`). */
-export const MAX_PREPARED_TEXTS = 500;
+const MAX_PREPARED_TEXTS = 500;
 
 /**
  * The postgres.js client as drizzle is given it, preparing the statements drizzle sends. drizzle
@@ -222,8 +222,11 @@ export const MAX_PREPARED_TEXTS = 500;
  */
 export function preparing(client: Sql, limit = MAX_PREPARED_TEXTS): Sql {
   const texts = new Set<string>();
-  const prepare = (text: string, params: unknown): boolean =>
-    Array.isArray(params) && params.length > 0 && (texts.has(text) || (texts.size < limit && texts.add(text).size > 0));
+  const prepare = (text: string, params: unknown): boolean => {
+    if (!Array.isArray(params) || params.length === 0) return false;
+    if (texts.size < limit) texts.add(text);
+    return texts.has(text);
+  };
   // Transactions and savepoints hand drizzle a client of their own: wrapped the same way.
   const wrap = <T extends object>(target: T): T =>
     new Proxy(target, {
