@@ -261,7 +261,12 @@ describe("readings held for 3 s", () => {
     const stale = signLiveFigures(centralKey, figures(97), Date.now() - 5 * 60_000)[0]!;
     const altered = signLiveFigures(centralKey, figures(96))[0]!;
     const older = signLiveFigures(centralKey, figures(0.25))[0]!;
-    await n.bus.publish(n.topics.centralLive, [forged, notCentral, stale, { key: altered.key, value: String(altered.value).replace("96", "95") }, older]);
+    // The figure itself altered (energy 96 → 95 in the signed body): a bare "96" could as well
+    // be in the header's key id, which would make it another signer's message.
+    const alteredValue = String(altered.value);
+    expect(alteredValue).toContain(",96,48]");
+    const tampered = { key: altered.key, value: alteredValue.replace(",96,48]", ",95,48]") };
+    await n.bus.publish(n.topics.centralLive, [forged, notCentral, stale, tampered, older]);
     await waitFor(async () => (await liveRefusals(n)).length === 4, "four live messages refused and audited", { timeoutMs: 15_000 });
     expect((await liveRefusals(n)).map((r) => r.reason?.split(":")[0]).sort()).toEqual(["bad_signature", "stale", "unknown_signer", "wrong_signer"]);
     // A genuine message published after them is shown, so they were all read: none took the figures.
