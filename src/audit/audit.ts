@@ -3,7 +3,7 @@
  * session start and end, rejected message, weather alert and error is appended here.
  * Writing an audit entry never throws into the caller's flow: a failed insert is logged.
  */
-import type { Db } from "../db/client.ts";
+import { type Db, partsOf } from "../db/client.ts";
 import { auditEvents } from "../db/schema/index.ts";
 import { isCleanText, printable } from "../domain/ids.ts";
 import type { Logger } from "../lib/log.ts";
@@ -69,7 +69,7 @@ export function createAuditor(db: Db, log: Logger): Auditor {
     async recordMany(entries) {
       if (entries.length === 0) return;
       try {
-        await db.insert(auditEvents).values(entries.map(auditRow));
+        for (const part of partsOf(entries)) await db.insert(auditEvents).values(part.map(auditRow));
       } catch (err) {
         log.error("could not write audit entries", { err, count: entries.length, action: entries[0]?.action });
       }

@@ -125,13 +125,23 @@ export class KafkaBus implements Bus {
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.bounded(`publish to ${topic}`, () => this.producer.send({ messages: messages.map((m) => toRecord(topic, m)) }));
+    await this.bounded(`publish to ${topic}`, () => this.send(messages.map((m) => toRecord(topic, m))));
   }
 
   async publishAll(messages: TopicMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const topics = [...new Set(messages.map((m) => m.topic))].join(", ");
-    await this.bounded(`publish to ${topics}`, () => this.producer.send({ messages: messages.map((m) => toRecord(m.topic, m)) }));
+    await this.bounded(`publish to ${topics}`, () => this.send(messages.map((m) => toRecord(m.topic, m))));
+  }
+
+  /**
+   * Sends records in produce requests of at most REQUEST_BYTES each, one after the other (so
+   * that each partition's records keep their order). A broker refuses a partition's batch
+   * larger than its `message.max.bytes` (1 MiB by default) as a whole: a batch of thousands of
+   * messages (dead letters, an outbox emptied after an outage) would otherwise never leave.
+   */
+  private async send(records: KafkaRecord[]): Promise<void> {
+    for (const part of requestsOf(records)) await this.producer.send({ messages: part });
   }
 
   async ensureTopics(topics: string[]): Promise<void> {
@@ -245,6 +255,33 @@ export class KafkaBus implements Bus {
 }
 
 /** A message as the Kafka client sends it. */
+type KafkaRecord = ReturnType<typeof toRecord>;
+
+/** Bytes of records in one produce request, well under a broker's default `message.max.bytes` (1 MiB). */
+const REQUEST_BYTES = 512 * 1024;
+/** What a record costs in a request besides its key, value and headers (lengths, offsets, timestamps), at most. */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** Records in consecutive parts of at most REQUEST_BYTES (a larger record alone: the broker says whether it takes it). */
+export function requestsOf(records: KafkaRecord[], budget = REQUEST_BYTES): KafkaRecord[][] {
+  const parts: KafkaRecord[][] = [];
+  let part: KafkaRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    let size = RECORD_OVERHEAD_BYTES + r.key.length + r.value.length;
+    if (r.headers) for (const [k, v] of r.headers) size += RECORD_OVERHEAD_BYTES + k.length + v.length;
+    if (part.length > 0 && bytes + size > budget) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(r);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
 function toRecord(topic: string, m: OutgoingMessage) {
   return {
     topic,

@@ -271,6 +271,24 @@ export function jsonRows(rows: object[]): SQL {
  * joined them by reading the whole table, on every statement; given the keys, it looks them up
  * in the table's index, whatever its size.
  */
-export function keyList(keys: readonly (string | number)[], type: "text" | "int" = "text"): SQL {
+export function keyList(keys: readonly (string | number)[], type: "text" | "int" | "bigint" = "text"): SQL {
+  if (type === "bigint") return sql`${sql.param(keys)}::bigint[]`;
   return type === "int" ? sql`${sql.param(keys)}::int[]` : sql`${sql.param(keys)}::text[]`;
+}
+
+/**
+ * Rows per statement for an insert that gives each row parameters of its own. PostgreSQL takes
+ * at most 65,535 parameters in one statement, and a batch of Central's can hold tens of
+ * thousands of messages, each with its audit entry, its outbox message or its dead letter: such
+ * an insert goes in parts of this many rows (a dozen columns a row stays far below the limit).
+ * A list of keys goes as one array parameter instead (`keyList`), whatever its length.
+ */
+export const ROWS_PER_INSERT = 1000;
+
+/** `rows` in consecutive parts of at most `size` (the array itself when it is short enough). */
+export function partsOf<T>(rows: T[], size = ROWS_PER_INSERT): T[][] {
+  if (rows.length <= size) return [rows];
+  const parts: T[][] = [];
+  for (let at = 0; at < rows.length; at += size) parts.push(rows.slice(at, at + size));
+  return parts;
 }

@@ -17,7 +17,7 @@ import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { DEAD_LETTER_HEADERS } from "../../src/dead-letters/messages.ts";
 import { replayDeadLetter } from "../../src/dead-letters/replay.ts";
-import { createLogger } from "../../src/lib/log.ts";
+import { createLogger, type Logger } from "../../src/lib/log.ts";
 import { apiConfigSchema } from "../../src/roles/api/config.ts";
 import { start as startApi } from "../../src/roles/api/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
@@ -47,6 +47,19 @@ let drivers: StandInDrivers;
 let deadLetterReader: Subscription;
 const onDeadLetterTopic: BusMessage[] = [];
 const cps = new Map<string, StandInCp>();
+/** What Central warned of, by message. */
+const warnings: string[] = [];
+
+function recordingWarnings(log: Logger): Logger {
+  return {
+    ...log,
+    warn: (message, fields) => {
+      warnings.push(message);
+      log.warn(message, fields);
+    },
+    child: (role) => recordingWarnings(log.child(role)),
+  };
+}
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -71,7 +84,7 @@ beforeAll(async () => {
       CENTRAL_INSTANCE_ID: "poison-test",
     },
   );
-  central = await start(config, { database: throughProxy, bus });
+  central = await start(config, { database: throughProxy, bus, log: recordingWarnings(createLogger("central")) });
   drivers = new StandInDrivers(bus, topics, direct.db, masterKey);
   await drivers.listen(`${prefix}-drivers`);
   deadLetterReader = await bus.subscribe({ topics: [topics.deadLetters], groupId: `${prefix}-dead-letters`, from: "earliest" }, async (batch) => {
@@ -293,6 +306,45 @@ describe("an operator", () => {
     const text = await run("dead-letters", "show", String(listed.at(-1)!.id));
     expect(text).toContain(`from          ${listed.at(-1)!.topic}`);
   }, 60_000);
+});
+
+describe("a burst of messages that are all set aside", () => {
+  /**
+   * Each such message leaves two audit entries and a dead letter in its batch's transaction: a
+   * batch of a few thousand gives each insert more rows than one statement has parameters for
+   * (65,535), unless it goes in parts. Failing there, the batch would be applied in halves.
+   */
+  test("is set aside in whole batches, each message audited, and the partition's next message is applied", async () => {
+    const count = 6_000;
+    const [last] =
+      await sql`select (select coalesce(max(id), 0) from dead_letters)::int as letter, (select coalesce(max(id), 0) from audit_events)::int as audit`;
+    const warned = warnings.length;
+    const cp = cps.get("CP_A")!;
+    const at = new Date().toISOString();
+    const burst = Array.from({ length: count }, () => cp.engine.seal({ type: "telemetry", at, energy_kwh: "not a number" }));
+    for (let at = 0; at < count; at += 1000) await bus.publish(topics.cpEvents, burst.slice(at, at + 1000)); // a produce request stays under the broker's 1 MiB
+    await cps.get("CP_B")!.fromMonitor({ type: "engine_status", status: "KO", detail: "after the burst" });
+    await waitFor(async () => (await cpStatus(direct.db, "CP_B")) === "BROKEN", "CP_B broken by the event after the burst", { timeoutMs: 60_000 });
+    const [letters] =
+      await sql`select count(*)::int as n, count(distinct set_aside_at)::int as transactions, min(code) as code from dead_letters where id > ${last!.letter}`;
+    expect(letters).toMatchObject({ n: count, code: "validation" });
+    const audits = await sql`select action, count(*)::int as n from audit_events
+      where id > ${last!.audit} and action in ('apply_message', 'set_aside_message') group by action order by action`;
+    expect(audits.map((a) => [a.action, a.n])).toEqual([
+      ["apply_message", count],
+      ["set_aside_message", count],
+    ]);
+    // Not one batch failed and went in halves: each went whole (a few batches, as fetched).
+    expect(warnings.slice(warned).filter((w) => w.startsWith("a batch failed on its data"))).toEqual([]);
+    expect(letters!.transactions).toBeLessThan(count / 100);
+    // Copied to the dead-letter topic as they were set aside (in produce requests the broker
+    // takes), not left to the sweeper.
+    const copied = () => onDeadLetterTopic.filter((m) => Number(m.headers?.[DEAD_LETTER_HEADERS.id]) > last!.letter).length;
+    await waitFor(() => copied() === count, "every dead letter of the burst on the dead-letter topic", SECONDS);
+    expect(warnings.slice(warned).filter((w) => w.startsWith("could not copy dead letters"))).toEqual([]);
+    await cps.get("CP_B")!.fromMonitor({ type: "engine_status", status: "OK", detail: "recovered" });
+    await waitFor(async () => (await cpStatus(direct.db, "CP_B")) === "ACTIVE", "CP_B recovered", SECONDS);
+  }, 90_000);
 });
 
 describe("a database outage", () => {

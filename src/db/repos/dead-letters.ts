@@ -3,7 +3,7 @@
  * partition past them; read, and marked for replay, by operators.
  */
 import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
+import { type Db, keyList, partsOf } from "../client.ts";
 import { type DeadLetterRow, deadLetters } from "../schema/index.ts";
 
 export type NewDeadLetter = typeof deadLetters.$inferInsert;
@@ -13,7 +13,8 @@ export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
 
 export async function insertDeadLetters(db: Db, rows: NewDeadLetter[]): Promise<DeadLetterRow[]> {
   if (rows.length === 0) return [];
-  return db.insert(deadLetters).values(rows).returning();
+  const parts = await Promise.all(partsOf(rows).map((part) => db.insert(deadLetters).values(part).returning()));
+  return parts.flat();
 }
 
 export async function findDeadLetter(db: Db, id: number): Promise<DeadLetterRow | undefined> {
@@ -87,10 +88,10 @@ export async function sendRequestedReplays(db: Db, limit: number, send: (rows: D
       .update(deadLetters)
       .set({ replaySentAt: sql`now()` })
       .where(
-        inArray(
-          deadLetters.id,
+        sql`${deadLetters.id} = any(${keyList(
           due.map((r) => r.id),
-        ),
+          "bigint",
+        )})`,
       );
     return due.length;
   });
@@ -113,5 +114,8 @@ export async function unpublishedDeadLetters(db: Db, limit: number, olderThanS: 
 
 export async function markPublished(db: Db, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.update(deadLetters).set({ publishedAt: sql`now()` }).where(inArray(deadLetters.id, ids));
+  await db
+    .update(deadLetters)
+    .set({ publishedAt: sql`now()` })
+    .where(sql`${deadLetters.id} = any(${keyList(ids, "bigint")})`);
 }

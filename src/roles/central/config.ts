@@ -49,7 +49,10 @@ export const centralSettings = defineSettings({
     help: "partitions whose batches one Central applies at once (each still in order); overlaps database round trips",
     schema: integer(6, 1),
   },
-  CENTRAL_MAX_BATCH: { help: "most messages Central applies in one transaction (of one partition, or of several together)", schema: integer(2000, 1) },
+  CENTRAL_MAX_BATCH: {
+    help: "most messages Central applies in one transaction (of one partition, or of several together); under a backlog a larger one writes a session's row once for more of its readings, and holds more in memory",
+    schema: integer(20_000, 1),
+  },
   CENTRAL_PARTITIONS_PER_TRANSACTION: {
     help: "most partitions whose batches, ready at the same moment, Central applies in one transaction (Kafka); 1: each partition's alone",
     schema: integer(6, 1),

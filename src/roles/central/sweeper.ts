@@ -13,9 +13,9 @@
  * in order with the CP's messages, under its row lock (probes.ts). All time comparisons use the
  * database clock.
  */
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { cityKeySql } from "../../db/city-key.ts";
-import { type Db, rowsOf } from "../../db/client.ts";
+import { type Db, keyList, rowsOf } from "../../db/client.ts";
 import { outbox } from "../../db/schema/index.ts";
 import { RecentMap } from "../../lib/recent-map.ts";
 import type { CentralContext } from "./context.ts";
@@ -221,10 +221,10 @@ async function resendOutbox(ctx: CentralContext): Promise<void> {
     const sent = rows.filter((r) => !left.has(r));
     if (sent.length)
       await tx.delete(outbox).where(
-        inArray(
-          outbox.id,
+        sql`${outbox.id} = any(${keyList(
           sent.map((r) => r.id),
-        ),
+          "bigint",
+        )})`,
       );
     ctx.log.info("sent messages left in the outbox", { count: rows.length });
     return rows.filter((r) => left.has(r));

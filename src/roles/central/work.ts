@@ -10,11 +10,11 @@
  *  - messages set aside (dead letters), stored in the same transaction and copied to the
  *    dead-letter topic after the commit.
  */
-import { inArray, type SQL, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { type AuditEntry, auditRow } from "../../audit/audit.ts";
 import type { BusMessage, OutgoingMessage } from "../../bus/bus.ts";
 import type { Progress } from "../../bus/messages.ts";
-import { type Db, jsonRows, keyList, rowsOf } from "../../db/client.ts";
+import { type Db, jsonRows, keyList, partsOf, rowsOf } from "../../db/client.ts";
 import { auditEvents, chargingSessions, outbox } from "../../db/schema/index.ts";
 import { againOnConflict } from "../../db/unavailable.ts";
 import { settled } from "../../lib/settled.ts";
@@ -88,12 +88,13 @@ export async function inWork<T>(ctx: CentralContext, fn: (work: Work) => Promise
       deadLetters = stored.rows;
       c.audits.push(...stored.audits);
     }
-    // Both inserts at once (pipelined on the transaction's connection).
+    // Both inserts at once (pipelined on the transaction's connection), each in parts of a
+    // bounded number of rows; the outbox's ids come back in the messages' order.
     const [, rows] = await settled([
-      c.audits.length ? tx.insert(auditEvents).values(c.audits.map(auditRow)) : Promise.resolve(),
-      c.messages.length ? tx.insert(outbox).values(c.messages).returning({ id: outbox.id }) : Promise.resolve([]),
+      c.audits.length ? Promise.all(partsOf(c.audits).map((part) => tx.insert(auditEvents).values(part.map(auditRow)))) : Promise.resolve(),
+      c.messages.length ? Promise.all(partsOf(c.messages).map((part) => tx.insert(outbox).values(part).returning({ id: outbox.id }))) : Promise.resolve([]),
     ]);
-    outboxIds = rows.map((r) => r.id);
+    outboxIds = rows.flat().map((r) => r.id);
     return value;
   });
   for (const f of c.afterCommit) f();
@@ -226,7 +227,7 @@ async function startWaitsAndForget(ctx: CentralContext, published: { message: Ou
   );
   const done = published.filter((p) => !left.has(p.message)).map((p) => p.id);
   // A delete PostgreSQL undid to break a deadlock (40P01) is simply done again.
-  if (done.length) await againOnConflict(() => ctx.db.delete(outbox).where(inArray(outbox.id, done)));
+  if (done.length) await againOnConflict(() => ctx.db.delete(outbox).where(sql`${outbox.id} = any(${keyList(done, "bigint")})`));
   const still = published.filter((p) => left.has(p.message));
   if (still.length) keepStarting(ctx, still);
 }
