@@ -82,6 +82,8 @@ beforeAll(async () => {
       EVNET_TOPIC_PREFIX: prefix,
       KAFKA_BROKERS: kafkaBrokers().join(","),
       CENTRAL_INSTANCE_ID: "poison-test",
+      // Batches as large as an operator may set them: a burst below fills them.
+      CENTRAL_MAX_BATCH: "20000",
     },
   );
   central = await start(config, { database: throughProxy, bus, log: recordingWarnings(createLogger("central")) });
