@@ -282,6 +282,7 @@ export function requestsOf(records: KafkaRecord[], budget = REQUEST_BYTES): Kafk
   return parts;
 }
 
+/** An outgoing message as the client's record. */
 function toRecord(topic: string, m: OutgoingMessage) {
   return {
     topic,
