@@ -15,7 +15,7 @@
  * Only with Kafka (offset tracking): the in-process bus keeps nothing across a restart to read
  * again, and writes every reading as it comes.
  */
-import { rowsOf } from "../../db/client.ts";
+import { partsOf, rowsOf } from "../../db/client.ts";
 import { againOnConflict } from "../../db/unavailable.ts";
 import type { CentralContext } from "./context.ts";
 import { type ReadingRow, readingsUpdate } from "./cp-events.ts";
@@ -128,8 +128,7 @@ export class HeldReadings {
  * the same statement. A row a batch holds locked now is skipped and tried at the next write.
  */
 export async function writeHeld(ctx: CentralContext, store: HeldReadings, held: HeldReading[]): Promise<void> {
-  for (let i = 0; i < held.length; i += WRITE_CHUNK) {
-    const chunk = held.slice(i, i + WRITE_CHUNK);
+  for (const chunk of partsOf(held, WRITE_CHUNK)) {
     const now = Date.now();
     const rows: ReadingRow[] = chunk.map((h) => ({
       id: h.sessionId,
