@@ -21,6 +21,16 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** The process's niceness (its main thread's); undefined once it is gone. */
+export function niceOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resident memory now (VmRSS) and at its peak (VmHWM), in MiB. */
 export function memoryMiB(pid: number): { rss: number; peak: number } | undefined {
   try {

@@ -116,6 +116,9 @@ async function main(): Promise<void> {
     maxBackoffS: 32,
     giveUpS: 1800,
   };
+  const loadNice = Number(setting("BENCH_LOAD_NICE", "-10"));
+  if (!Number.isInteger(loadNice) || loadNice < -20 || loadNice > 19)
+    throw new Error(`BENCH_LOAD_NICE must be a whole number from -20 to 19 (got "${process.env.BENCH_LOAD_NICE}")`);
   if (!(ocppConnect.spreadS >= 0)) throw new Error("BENCH_OCPP_CONNECT_SPREAD must be a number of seconds, 0 or more");
   const services = servicesUp();
   const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
     centralEnv,
     centralMain: process.env.BENCH_MAIN || undefined,
     profileDir: process.env.BENCH_PROFILE || undefined,
+    loadNice,
   };
   const machine = await describeMachine(services.databaseUrl, kafkaPid);
   const log = (msg: string) => console.error(`bench: ${msg}`);
@@ -163,6 +167,7 @@ async function main(): Promise<void> {
       pollMinMs: env.pollMinMs,
       ...(Object.keys(centralEnv).length ? { centralEnv: JSON.stringify(centralEnv) } : {}),
       ...(env.centralMain ? { centralMain: env.centralMain } : {}),
+      ...(loadNice ? { loadNice } : {}),
     },
     ceiling: await measureCeiling({
       brokers: env.brokers,
