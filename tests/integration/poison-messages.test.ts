@@ -82,7 +82,7 @@ beforeAll(async () => {
       EVNET_TOPIC_PREFIX: prefix,
       KAFKA_BROKERS: kafkaBrokers().join(","),
       CENTRAL_INSTANCE_ID: "poison-test",
-      // Batches as large as an operator may set them: a burst below fills them.
+      // Batches as large as the default allows, whatever it becomes: a burst below fills them.
       CENTRAL_MAX_BATCH: "20000",
     },
   );
