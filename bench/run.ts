@@ -36,6 +36,8 @@ import { type BenchRun, renderResults, writeReport } from "./report.ts";
 import { type BenchEnv, runDrain, runSteady } from "./step.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
+/** The load generator's send delay (p99) above which a step's figures are its, not Central's. */
+const LATE_SENDS_MS = 1000;
 
 /** This script is the benchmark's one configuration point, so it reads the environment itself. */
 const setting = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -199,6 +201,9 @@ async function main(): Promise<void> {
         log(
           `  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}`,
         );
+        const sends = result.publishDelayMs?.p99;
+        if (sends !== undefined && sends > LATE_SENDS_MS)
+          log(`  the load generator's sends were late (p99 ${sends} ms): what it counted as offered reached the broker that much later`);
         if (!result.keepsUp) behind = n;
       }
     }
