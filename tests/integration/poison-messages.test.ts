@@ -82,7 +82,7 @@ beforeAll(async () => {
       EVNET_TOPIC_PREFIX: prefix,
       KAFKA_BROKERS: kafkaBrokers().join(","),
       CENTRAL_INSTANCE_ID: "poison-test",
-      // Batches as large as the default allows, whatever it becomes: a burst below fills them.
+      // Batches of 20,000 (the default), set here so that the burst below fills them whatever the default becomes.
       CENTRAL_MAX_BATCH: "20000",
     },
   );
