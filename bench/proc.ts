@@ -7,28 +7,27 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux x86). */
 const TICKS_PER_SECOND = 100;
 
-/** CPU seconds (user + system) the process has used so far; undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+/** The fields of /proc/<pid>/stat after the command name, from its state on; undefined once it is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return (utime + stime) / TICKS_PER_SECOND;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
 }
 
+/** CPU seconds (user + system) the process has used so far; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields && (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 /** The process's niceness (its main thread's); undefined once it is gone. */
 export function niceOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-  } catch {
-    return undefined;
-  }
+  const fields = statFields(pid);
+  return fields && Number(fields[16]);
 }
 
 /** Resident memory now (VmRSS) and at its peak (VmHWM), in MiB. */
