@@ -41,6 +41,19 @@ export async function scrapeGroupJoins(urls: string[]): Promise<(number | undefi
   return Promise.all(urls.map(async (url) => (await scrapeFamily(url, "evnet_central_group_joins_total"))?.samples[0]?.value));
 }
 
+/**
+ * Each Central's JavaScript heap in use (MiB, `nodejs_heap_size_used_bytes`): live objects and
+ * the garbage not yet collected; undefined for one that did not answer.
+ */
+export async function scrapeHeapUsedMiB(urls: string[]): Promise<(number | undefined)[]> {
+  return Promise.all(
+    urls.map(async (url) => {
+      const bytes = (await scrapeFamily(url, "nodejs_heap_size_used_bytes"))?.samples[0]?.value;
+      return bytes === undefined ? undefined : Math.round(bytes / 2 ** 20);
+    }),
+  );
+}
+
 export interface DelaySummary {
   count: number;
   p50: number;

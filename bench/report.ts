@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import type { Machine } from "./machine.ts";
 import type { Ceiling } from "./measure-ceiling.ts";
 import type { OcppResult } from "./ocpp.ts";
+import { type Series, thirds, trendPerMinute } from "./stats.ts";
 import type { DrainResult, SteadyResult } from "./step.ts";
 
 export interface BenchRun {
@@ -29,6 +30,12 @@ const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
 const int = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
+
+/** A series' thirds as "a / b / c", or "–" with too few samples (a run before the figure). */
+function byThirds(series: Series): string {
+  const t = thirds(series);
+  return t ? t.map(int).join(" / ") : "–";
+}
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** The MeterValues → API figures, saying how many readings the API never showed in time. */
@@ -87,18 +94,20 @@ export function renderResults(run: BenchRun): string {
   if (run.soak?.length) {
     lines.push("");
     lines.push(
-      "**Soak** (one Central, N chargers at 1 Hz for the whole window; Central's resident memory sampled every 5 s; KiB / charger: growth from just after Central started to the end, divided by N):",
+      "**Soak** (one Central, N chargers at 1 Hz for the whole window; Central's resident memory and its JavaScript heap in use sampled every 5 s; by thirds: the mean of each third of the window; trend: the least-squares slope over the window; KiB / charger: growth from just after Central started to the end, divided by N):",
     );
     lines.push("");
     lines.push(
-      "| chargers | minutes | RSS at start MiB | RSS at end MiB | lowest – highest MiB | KiB / charger | p50 / p99 ms | lag start → end | keeps up | Central CPU |",
+      "| chargers | minutes | RSS at start MiB | RSS at end MiB | lowest – highest MiB | RSS by thirds MiB | RSS trend MiB/min | heap by thirds MiB | heap trend MiB/min | KiB / charger | p50 / p99 ms | lag start → end | keeps up | Central CPU |",
     );
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
     for (const s of run.soak) {
-      const rss = s.rssSeries.map(([, mib]) => mib[0]!);
-      const [start, end] = [rss[0]!, rss.at(-1)!];
+      const rss: Series = s.rssSeries.map(([t, mib]) => [t, mib[0]!]);
+      const heap: Series = (s.heapSeries ?? []).flatMap(([t, mib]) => (mib[0] == null ? [] : [[t, mib[0]] as [number, number]]));
+      const figures = rss.map(([, x]) => x);
+      const [start, end] = [figures[0]!, figures.at(-1)!];
       lines.push(
-        `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...rss))} – ${int(Math.max(...rss))} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
+        `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...figures))} – ${int(Math.max(...figures))} | ${byThirds(rss)} | ${trendPerMinute(rss) ?? "–"} | ${byThirds(heap)} | ${trendPerMinute(heap) ?? "–"} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
       );
     }
   }

@@ -33,6 +33,7 @@ import { measureCeiling } from "./measure-ceiling.ts";
 import { runOcpp } from "./ocpp.ts";
 import { pidFromFile } from "./proc.ts";
 import { type BenchRun, renderResults, writeReport } from "./report.ts";
+import { trendPerMinute } from "./stats.ts";
 import { type BenchEnv, runDrain, runSteady } from "./step.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -219,8 +220,9 @@ async function main(): Promise<void> {
       const result = await runSteady({ ...env, seconds: soakMinutes * 60 }, n, 1, "soak");
       run.soak.push(result);
       const [start, end] = [result.rssSeries[0]?.[1][0], result.rssSeries.at(-1)?.[1][0]];
+      const trend = trendPerMinute(result.rssSeries.map(([t, mib]) => [t, mib[0]!]));
       log(
-        `  RSS ${start} → ${end} MiB, p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}`,
+        `  RSS ${start} → ${end} MiB (trend ${trend ?? "?"} MiB/min), p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}`,
       );
     }
     for (const n of ocppSizes) {

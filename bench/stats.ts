@@ -15,3 +15,32 @@ export function summarise(values: number[]): Summary | undefined {
   const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
   return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: Math.round(sorted[sorted.length - 1]!), mean: Math.round(mean) };
 }
+
+/** A series of [seconds, figure] samples. */
+export type Series = [number, number][];
+
+/**
+ * The mean of each third of a series, by sample: how a figure that swings between collections
+ * (a heap's sawtooth) moves over a window, which its first and last samples alone cannot say.
+ */
+export function thirds(series: Series): [number, number, number] | undefined {
+  if (series.length < 3) return undefined;
+  const part = (k: number) => series.slice(Math.floor((k * series.length) / 3), Math.floor(((k + 1) * series.length) / 3));
+  const mean = (s: Series) => Math.round(s.reduce((sum, [, x]) => sum + x, 0) / s.length);
+  return [mean(part(0)), mean(part(1)), mean(part(2))];
+}
+
+/** The least-squares slope of a series, per minute (its unit a minute); undefined under two samples. */
+export function trendPerMinute(series: Series): number | undefined {
+  if (series.length < 2) return undefined;
+  const n = series.length;
+  const meanT = series.reduce((s, [t]) => s + t, 0) / n;
+  const meanX = series.reduce((s, [, x]) => s + x, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [t, x] of series) {
+    num += (t - meanT) * (x - meanX);
+    den += (t - meanT) ** 2;
+  }
+  return den === 0 ? undefined : Math.round((num / den) * 60 * 10) / 10;
+}

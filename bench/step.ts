@@ -19,7 +19,7 @@ import { groupName } from "../src/roles/group-names.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
 import { freePort } from "../tests/support/network-processes.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
-import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins } from "./central-delay.ts";
+import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins, scrapeHeapUsedMiB } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
@@ -87,6 +87,8 @@ export interface SteadyResult {
   centralBaselineRssMiB: number[];
   /** Central's RSS (MiB, per instance) every 5 s of the window, from its start: [seconds, MiB[]]. */
   rssSeries: [number, number[]][];
+  /** Central's JavaScript heap in use (MiB, per instance; null where it did not answer), at the RSS's samples but the last. */
+  heapSeries: [number, (number | null)[]][];
   memoryPerChargerKiB: number;
   counts: Record<string, unknown>;
   publishDelayMs?: Summary;
@@ -376,9 +378,17 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const lagSeries: [number, number][] = [[0, lagStart]];
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
     const rssSeries: [number, number[]][] = [[0, rssNow()]];
+    const heapSeries: [number, (number | null)[]][] = [];
+    const heapAt = (at: number) =>
+      scrapeHeapUsedMiB(stage.metricsUrls).then(
+        (mib) => heapSeries.push([at, mib.map((m) => m ?? null)]),
+        () => {},
+      );
+    heapAt(0);
     const sampling = setInterval(() => {
       const at = Math.round((performance.now() - t0) / 1000);
       rssSeries.push([at, rssNow()]);
+      heapAt(at);
       stage.lag().then(
         (l) => lagSeries.push([at, l]),
         () => {},
@@ -425,6 +435,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       centralRssMiB: memory.map((m) => Math.round(m.rss)),
       centralBaselineRssMiB: baseline.map(Math.round),
       rssSeries,
+      heapSeries: heapSeries.sort(([a], [b]) => a - b),
       memoryPerChargerKiB: round2((rssGrowth * 1024) / chargers),
       counts: report.counts,
       publishDelayMs: report.publishDelayMs,

@@ -1,0 +1,39 @@
+import { describe, expect, test } from "bun:test";
+import { type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
+
+describe("the bench's reading of a memory series", () => {
+  test("a sawtooth around a level reads flat; the same sawtooth on a rise reads the rise", () => {
+    // every 5 s for 10 minutes: 400 MiB, a collection's swing of ±100 MiB every other sample
+    const level: Series = Array.from({ length: 121 }, (_, i) => [i * 5, 400 + (i % 2 === 0 ? -100 : 100)]);
+    expect(Math.abs(trendPerMinute(level)!)).toBeLessThan(1);
+    const [a, b, c] = thirds(level)!;
+    expect(Math.max(a, b, c) - Math.min(a, b, c)).toBeLessThanOrEqual(10);
+
+    // the same swing on 6 MiB a minute
+    const rising: Series = level.map(([t, x]) => [t, x + (6 * t) / 60]);
+    expect(trendPerMinute(rising)).toBeCloseTo(6, 0);
+    const [r1, r2, r3] = thirds(rising)!;
+    expect(r2 - r1).toBeGreaterThan(15); // a third of ten minutes at 6 MiB/min is 20 MiB
+    expect(r3 - r2).toBeGreaterThan(15);
+  });
+
+  test("thirds by sample, and too few samples is no figure", () => {
+    const series: Series = [
+      [0, 1],
+      [5, 2],
+      [10, 3],
+      [15, 10],
+      [20, 20],
+      [25, 30],
+    ];
+    expect(thirds(series)).toEqual([2, 7, 25]); // (1+2)/2, (3+10)/2, (20+30)/2, rounded
+    expect(thirds(series.slice(0, 2))).toBeUndefined();
+    expect(trendPerMinute(series.slice(0, 1))).toBeUndefined();
+    expect(
+      trendPerMinute([
+        [5, 1],
+        [5, 2],
+      ]),
+    ).toBeUndefined(); // no time between the samples
+  });
+});
