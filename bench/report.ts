@@ -30,13 +30,13 @@ const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
 const int = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
+const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** A series' thirds as "a / b / c", or "–" with too few samples (a run before the figure). */
 function byThirds(series: Series): string {
   const t = thirds(series);
   return t ? t.map(int).join(" / ") : "–";
 }
-const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** The MeterValues → API figures, saying how many readings the API never showed in time. */
 function ocppLatency(l: OcppResult["latencyMs"]): string {
