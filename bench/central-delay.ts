@@ -12,11 +12,16 @@ const FAMILY = "evnet_central_message_delay_seconds";
 /** Cumulative counts by upper bound (seconds; Infinity last), for one topic, summed over the Centrals. */
 export type Buckets = Map<number, number>;
 
-/** One metric family of a Central's /metrics; undefined when it did not answer or has no such figure. */
-async function scrapeFamily(url: string, name: string) {
+/** A Central's /metrics, family by family; undefined when it did not answer. */
+async function scrapeFamilies(url: string) {
   const res = await fetch(`${url}/metrics`).catch(() => undefined);
   if (!res?.ok) return undefined;
-  return parsePrometheusText(await res.text()).get(name);
+  return parsePrometheusText(await res.text());
+}
+
+/** One metric family of a Central's /metrics; undefined when it did not answer or has no such figure. */
+async function scrapeFamily(url: string, name: string) {
+  return (await scrapeFamilies(url))?.get(name);
 }
 
 export async function scrapeDelay(urls: string[], topic: string): Promise<Buckets | undefined> {
@@ -41,15 +46,26 @@ export async function scrapeGroupJoins(urls: string[]): Promise<(number | undefi
   return Promise.all(urls.map(async (url) => (await scrapeFamily(url, "evnet_central_group_joins_total"))?.samples[0]?.value));
 }
 
-/**
- * Each Central's JavaScript heap in use (MiB, `nodejs_heap_size_used_bytes`): live objects and
- * the garbage not yet collected; undefined for one that did not answer.
- */
-export async function scrapeHeapUsedMiB(urls: string[]): Promise<(number | undefined)[]> {
+/** What one read of a Central's /metrics says of its process (MiB, ms); null where it did not answer. */
+export interface ProcessFigures {
+  /** The JavaScript heap in use (`nodejs_heap_size_used_bytes`): live objects and garbage not yet collected. */
+  heapUsedMiB: number | null;
+  /**
+   * The event loop's longest delay since the read before (`nodejs_eventloop_lag_max_seconds`,
+   * which prom-client resets at every read): how long the thread was held up at once, by a
+   * collection or by work that did not yield.
+   */
+  loopLagMaxMs: number | null;
+}
+
+export async function scrapeProcessFigures(urls: string[]): Promise<ProcessFigures[]> {
   return Promise.all(
     urls.map(async (url) => {
-      const bytes = (await scrapeFamily(url, "nodejs_heap_size_used_bytes"))?.samples[0]?.value;
-      return bytes === undefined ? undefined : Math.round(bytes / 2 ** 20);
+      const families = await scrapeFamilies(url);
+      const value = (name: string) => families?.get(name)?.samples[0]?.value;
+      const heap = value("nodejs_heap_size_used_bytes");
+      const lag = value("nodejs_eventloop_lag_max_seconds");
+      return { heapUsedMiB: heap === undefined ? null : Math.round(heap / 2 ** 20), loopLagMaxMs: lag === undefined ? null : Math.round(lag * 1000) };
     }),
   );
 }

@@ -38,6 +38,12 @@ function byThirds(series: Series): string {
   return t ? t.map(int).join(" / ") : "–";
 }
 
+/** How often Central's event loop was held up in the window: "count, longest", or "–" without the figure. */
+function loopPauses(s: SteadyResult): string {
+  const p = s.loopPauses;
+  return p?.longestMs == null ? "–" : `${p.over}, ${int(p.longestMs)}`;
+}
+
 /** The MeterValues → API figures, saying how many readings the API never showed in time. */
 function ocppLatency(l: OcppResult["latencyMs"]): string {
   if (!l) return "–";
@@ -66,13 +72,13 @@ export function renderResults(run: BenchRun): string {
   );
   lines.push("");
   lines.push(
-    "| chargers | Centrals | offered ev/s | applied ev/s | applied telemetry/s | p50 ms | p95 ms | p99 ms | in Central p50 / p99 ms | warm-up s | lag start → end | keeps up | Central CPU (cores) | peak RSS MiB | KiB / charger | Central / ceiling | CPU: Kafka / PG / API / load / machine |",
+    "| chargers | Centrals | offered ev/s | applied ev/s | applied telemetry/s | p50 ms | p95 ms | p99 ms | in Central p50 / p99 ms | loop pauses: 5-s reads ≥ 250 ms, longest ms | warm-up s | lag start → end | keeps up | Central CPU (cores) | peak RSS MiB | KiB / charger | Central / ceiling | CPU: Kafka / PG / API / load / machine |",
   );
-  lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | --- |");
+  lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | --- |");
   for (const s of run.steady) {
     const l = s.latencyMs;
     lines.push(
-      `| ${int(s.chargers)} | ${s.centrals} | ${int(s.offeredPerS)} | ${int(s.appliedPerS)} | ${int(s.appliedTelemetryPerS)} | ${int(l?.p50)} | ${int(l?.p95)} | ${int(l?.p99)} | ${s.centralDelayMs ? `${int(s.centralDelayMs.p50)} / ${int(s.centralDelayMs.p99)}` : "–"} | ${s.warmupS === undefined ? "" : `${s.warmupS}${s.caughtUpBeforeWindow ? "" : " (not caught up)"}`} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} | ${s.centralPeakRssMiB.join(" + ")} | ${s.memoryPerChargerKiB} | ${pct(s.appliedPerS / c.pipelinePerS)} | ${s.cpu.kafka} / ${s.cpu.postgres} / ${s.cpu.api} / ${s.cpu.load} / ${pct(s.cpu.machineBusy)} |`,
+      `| ${int(s.chargers)} | ${s.centrals} | ${int(s.offeredPerS)} | ${int(s.appliedPerS)} | ${int(s.appliedTelemetryPerS)} | ${int(l?.p50)} | ${int(l?.p95)} | ${int(l?.p99)} | ${s.centralDelayMs ? `${int(s.centralDelayMs.p50)} / ${int(s.centralDelayMs.p99)}` : "–"} | ${loopPauses(s)} | ${s.warmupS === undefined ? "" : `${s.warmupS}${s.caughtUpBeforeWindow ? "" : " (not caught up)"}`} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} | ${s.centralPeakRssMiB.join(" + ")} | ${s.memoryPerChargerKiB} | ${pct(s.appliedPerS / c.pipelinePerS)} | ${s.cpu.kafka} / ${s.cpu.postgres} / ${s.cpu.api} / ${s.cpu.load} / ${pct(s.cpu.machineBusy)} |`,
     );
   }
   for (const s of run.skipped) lines.push(`| ${int(s.chargers)} | ${s.centrals} | not run: ${s.reason} ||||||||||||||`);
@@ -94,20 +100,20 @@ export function renderResults(run: BenchRun): string {
   if (run.soak?.length) {
     lines.push("");
     lines.push(
-      "**Soak** (one Central, N chargers at 1 Hz for the whole window; Central's resident memory and its JavaScript heap in use sampled every 5 s; by thirds: the mean of each third of the window; trend: the least-squares slope over the window; KiB / charger: growth from just after Central started to the end, divided by N):",
+      "**Soak** (one Central, N chargers at 1 Hz for the whole window; Central's resident memory and its JavaScript heap in use sampled every 5 s, and its event loop's longest delay in each 5 s; by thirds: the mean of each third of the window; trend: the least-squares slope over the window; KiB / charger: growth from just after Central started to the end, divided by N):",
     );
     lines.push("");
     lines.push(
-      "| chargers | minutes | RSS at start MiB | RSS at end MiB | lowest – highest MiB | RSS by thirds MiB | RSS trend MiB/min | heap by thirds MiB | heap trend MiB/min | KiB / charger | p50 / p99 ms | lag start → end | keeps up | Central CPU |",
+      "| chargers | minutes | RSS at start MiB | RSS at end MiB | lowest – highest MiB | RSS by thirds MiB | RSS trend MiB/min | heap by thirds MiB | heap trend MiB/min | loop pauses: 5-s reads ≥ 250 ms, longest ms | KiB / charger | p50 / p99 ms | lag start → end | keeps up | Central CPU |",
     );
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
     for (const s of run.soak) {
       const rss: Series = s.rssSeries.map(([t, mib]) => [t, mib[0]!]);
       const heap: Series = (s.heapSeries ?? []).flatMap(([t, mib]) => (mib[0] == null ? [] : [[t, mib[0]] as [number, number]]));
       const figures = rss.map(([, x]) => x);
       const [start, end] = [figures[0]!, figures.at(-1)!];
       lines.push(
-        `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...figures))} – ${int(Math.max(...figures))} | ${byThirds(rss)} | ${trendPerMinute(rss) ?? "–"} | ${byThirds(heap)} | ${trendPerMinute(heap) ?? "–"} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
+        `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...figures))} – ${int(Math.max(...figures))} | ${byThirds(rss)} | ${trendPerMinute(rss) ?? "–"} | ${byThirds(heap)} | ${trendPerMinute(heap) ?? "–"} | ${loopPauses(s)} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
       );
     }
   }

@@ -33,7 +33,7 @@ import { measureCeiling } from "./measure-ceiling.ts";
 import { runOcpp } from "./ocpp.ts";
 import { pidFromFile } from "./proc.ts";
 import { type BenchRun, renderResults, writeReport } from "./report.ts";
-import { trendPerMinute } from "./stats.ts";
+import { LOOP_PAUSE_MS, trendPerMinute } from "./stats.ts";
 import { type BenchEnv, runDrain, runSteady } from "./step.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
         const result = await runSteady(env, n, centrals);
         run.steady.push(result);
         log(
-          `  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}`,
+          `  applied ${result.appliedPerS}/s of ${result.offeredPerS}/s offered, p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}, Central CPU ${result.cpu.central}, event loop held up ≥ ${LOOP_PAUSE_MS} ms in ${result.loopPauses.over} of its 5-s reads (longest ${result.loopPauses.longestMs ?? "?"} ms)`,
         );
         const sends = result.publishDelayMs?.p99;
         if (sends !== undefined && sends > LATE_SENDS_MS)

@@ -44,3 +44,12 @@ export function trendPerMinute(series: Series): number | undefined {
   }
   return den === 0 ? undefined : Math.round((num / den) * 60 * 10) / 10;
 }
+
+/** An event-loop delay this long counts as a pause: a message arriving then waits at least as long. */
+export const LOOP_PAUSE_MS = 250;
+
+/** Of the event loop's longest delays (ms, per read and Central; null: no answer), how many reached LOOP_PAUSE_MS, and the longest. */
+export function loopPausesOf(series: [number, (number | null)[]][]): { over: number; longestMs: number | null } {
+  const lags = series.flatMap(([, ms]) => ms.filter((m): m is number => m !== null));
+  return { over: lags.filter((m) => m >= LOOP_PAUSE_MS).length, longestMs: lags.length ? Math.max(...lags) : null };
+}

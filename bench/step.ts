@@ -19,11 +19,11 @@ import { groupName } from "../src/roles/group-names.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
 import { freePort } from "../tests/support/network-processes.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
-import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins, scrapeHeapUsedMiB } from "./central-delay.ts";
+import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins, scrapeProcessFigures } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
-import type { Summary } from "./stats.ts";
+import { loopPausesOf, type Summary } from "./stats.ts";
 
 export interface BenchEnv extends SimulationSettings {
   databaseUrl: string;
@@ -89,6 +89,10 @@ export interface SteadyResult {
   rssSeries: [number, number[]][];
   /** Central's JavaScript heap in use (MiB, per instance; null where it did not answer), at the RSS's samples but the last. */
   heapSeries: [number, (number | null)[]][];
+  /** Central's event loop: its longest delay in each 5 s before those samples (ms, per instance; null where it did not answer). */
+  loopLagSeries: [number, (number | null)[]][];
+  /** Of those, how many reached LOOP_PAUSE_MS, and the longest (ms), over every Central. */
+  loopPauses: { over: number; longestMs: number | null };
   memoryPerChargerKiB: number;
   counts: Record<string, unknown>;
   publishDelayMs?: Summary;
@@ -379,16 +383,21 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
     const rssSeries: [number, number[]][] = [[0, rssNow()]];
     const heapSeries: [number, (number | null)[]][] = [];
-    const heapAt = (at: number) =>
-      scrapeHeapUsedMiB(stage.metricsUrls).then(
-        (mib) => heapSeries.push([at, mib.map((m) => m ?? null)]),
+    const loopLagSeries: [number, (number | null)[]][] = [];
+    const processAt = (at: number) =>
+      scrapeProcessFigures(stage.metricsUrls).then(
+        (figures) => {
+          heapSeries.push([at, figures.map((f) => f.heapUsedMiB)]);
+          // the first read covers Central's life before the window: not a figure of the window
+          if (at > 0) loopLagSeries.push([at, figures.map((f) => f.loopLagMaxMs)]);
+        },
         () => {},
       );
-    heapAt(0);
+    processAt(0);
     const sampling = setInterval(() => {
       const at = Math.round((performance.now() - t0) / 1000);
       rssSeries.push([at, rssNow()]);
-      heapAt(at);
+      processAt(at);
       stage.lag().then(
         (l) => lagSeries.push([at, l]),
         () => {},
@@ -436,6 +445,8 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       centralBaselineRssMiB: baseline.map(Math.round),
       rssSeries,
       heapSeries: heapSeries.sort(([a], [b]) => a - b),
+      loopLagSeries: loopLagSeries.sort(([a], [b]) => a - b),
+      loopPauses: loopPausesOf(loopLagSeries),
       memoryPerChargerKiB: round2((rssGrowth * 1024) / chargers),
       counts: report.counts,
       publishDelayMs: report.publishDelayMs,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
+import { LOOP_PAUSE_MS, loopPausesOf, type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
 
 describe("the bench's reading of a memory series", () => {
   test("a sawtooth around a level reads flat; the same sawtooth on a rise reads the rise", () => {
@@ -35,5 +35,15 @@ describe("the bench's reading of a memory series", () => {
         [5, 2],
       ]),
     ).toBeUndefined(); // no time between the samples
+  });
+
+  test("event-loop pauses: the reads at or over the bound are counted over every Central, and the longest kept", () => {
+    const series: [number, (number | null)[]][] = [
+      [5, [12, 40]],
+      [10, [LOOP_PAUSE_MS, null]], // exactly the bound counts; a Central that did not answer does not
+      [15, [760, LOOP_PAUSE_MS - 1]],
+    ];
+    expect(loopPausesOf(series)).toEqual({ over: 2, longestMs: 760 });
+    expect(loopPausesOf([[5, [null]]])).toEqual({ over: 0, longestMs: null });
   });
 });
