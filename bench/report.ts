@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import type { Machine } from "./machine.ts";
 import type { Ceiling } from "./measure-ceiling.ts";
 import type { OcppResult } from "./ocpp.ts";
-import { type Series, thirds, trendPerMinute } from "./stats.ts";
+import { firstCentral, type Series, thirds, trendPerMinute } from "./stats.ts";
 import type { DrainResult, SteadyResult } from "./step.ts";
 
 export interface BenchRun {
@@ -41,7 +41,7 @@ function byThirds(series: Series): string {
 /** How often Central's event loop was held up in the window: "count, longest", or "–" without the figure. */
 function loopPauses(s: SteadyResult): string {
   const p = s.loopPauses;
-  return p?.longestMs == null ? "–" : `${p.over}, ${int(p.longestMs)}`;
+  return p.longestMs === null ? "–" : `${p.over}, ${int(p.longestMs)}`;
 }
 
 /** The MeterValues → API figures, saying how many readings the API never showed in time. */
@@ -108,8 +108,8 @@ export function renderResults(run: BenchRun): string {
     );
     lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
     for (const s of run.soak) {
-      const rss: Series = s.rssSeries.map(([t, mib]) => [t, mib[0]!]);
-      const heap: Series = (s.heapSeries ?? []).flatMap(([t, mib]) => (mib[0] == null ? [] : [[t, mib[0]] as [number, number]]));
+      const rss = firstCentral(s.rssSeries);
+      const heap = firstCentral(s.heapSeries);
       const figures = rss.map(([, x]) => x);
       const [start, end] = [figures[0]!, figures.at(-1)!];
       lines.push(

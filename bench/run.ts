@@ -33,7 +33,7 @@ import { measureCeiling } from "./measure-ceiling.ts";
 import { runOcpp } from "./ocpp.ts";
 import { pidFromFile } from "./proc.ts";
 import { type BenchRun, renderResults, writeReport } from "./report.ts";
-import { LOOP_PAUSE_MS, trendPerMinute } from "./stats.ts";
+import { firstCentral, LOOP_PAUSE_MS, trendPerMinute } from "./stats.ts";
 import { type BenchEnv, runDrain, runSteady } from "./step.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
       const result = await runSteady({ ...env, seconds: soakMinutes * 60 }, n, 1, "soak");
       run.soak.push(result);
       const [start, end] = [result.rssSeries[0]?.[1][0], result.rssSeries.at(-1)?.[1][0]];
-      const trend = trendPerMinute(result.rssSeries.map(([t, mib]) => [t, mib[0]!]));
+      const trend = trendPerMinute(firstCentral(result.rssSeries));
       log(
         `  RSS ${start} → ${end} MiB (trend ${trend ?? "?"} MiB/min), p99 ${result.latencyMs?.p99 ?? "?"} ms, window after ${result.warmupS} s${result.caughtUpBeforeWindow ? "" : " (not caught up)"}, lag ${result.lagStart} → ${result.lagEnd}`,
       );

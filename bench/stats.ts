@@ -19,6 +19,14 @@ export function summarise(values: number[]): Summary | undefined {
 /** A series of [seconds, figure] samples. */
 export type Series = [number, number][];
 
+/** Samples of every Central at once: [seconds, one figure per Central (null: it did not answer)]. */
+export type PerCentral = [number, (number | null)[]][];
+
+/** The first Central's figures of a per-Central series, without the samples it did not answer. */
+export function firstCentral(series: PerCentral): Series {
+  return series.flatMap(([t, figures]) => (figures[0] == null ? [] : [[t, figures[0]] as [number, number]]));
+}
+
 /**
  * The mean of each third of a series, by sample: how a figure that swings between collections
  * (a heap's sawtooth) moves over a window, which its first and last samples alone cannot say.
@@ -49,7 +57,7 @@ export function trendPerMinute(series: Series): number | undefined {
 export const LOOP_PAUSE_MS = 250;
 
 /** Of the event loop's longest delays (ms, per read and Central; null: no answer), how many reached LOOP_PAUSE_MS, and the longest. */
-export function loopPausesOf(series: [number, (number | null)[]][]): { over: number; longestMs: number | null } {
+export function loopPausesOf(series: PerCentral): { over: number; longestMs: number | null } {
   const lags = series.flatMap(([, ms]) => ms.filter((m): m is number => m !== null));
   return { over: lags.filter((m) => m >= LOOP_PAUSE_MS).length, longestMs: lags.length ? Math.max(...lags) : null };
 }

@@ -23,7 +23,7 @@ import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins, scrapeP
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
-import { loopPausesOf, type Summary } from "./stats.ts";
+import { loopPausesOf, type PerCentral, type Summary } from "./stats.ts";
 
 export interface BenchEnv extends SimulationSettings {
   databaseUrl: string;
@@ -88,9 +88,9 @@ export interface SteadyResult {
   /** Central's RSS (MiB, per instance) every 5 s of the window, from its start: [seconds, MiB[]]. */
   rssSeries: [number, number[]][];
   /** Central's JavaScript heap in use (MiB, per instance; null where it did not answer), at the RSS's samples but the last. */
-  heapSeries: [number, (number | null)[]][];
+  heapSeries: PerCentral;
   /** Central's event loop: its longest delay in each 5 s before those samples (ms, per instance; null where it did not answer). */
-  loopLagSeries: [number, (number | null)[]][];
+  loopLagSeries: PerCentral;
   /** Of those, how many reached LOOP_PAUSE_MS, and the longest (ms), over every Central. */
   loopPauses: { over: number; longestMs: number | null };
   memoryPerChargerKiB: number;
@@ -382,8 +382,8 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const lagSeries: [number, number][] = [[0, lagStart]];
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
     const rssSeries: [number, number[]][] = [[0, rssNow()]];
-    const heapSeries: [number, (number | null)[]][] = [];
-    const loopLagSeries: [number, (number | null)[]][] = [];
+    const heapSeries: PerCentral = [];
+    const loopLagSeries: PerCentral = [];
     const processAt = (at: number) =>
       scrapeProcessFigures(stage.metricsUrls).then(
         (figures) => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LOOP_PAUSE_MS, loopPausesOf, type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
+import { firstCentral, LOOP_PAUSE_MS, loopPausesOf, type PerCentral, type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
 
 describe("the bench's reading of a memory series", () => {
   test("a sawtooth around a level reads flat; the same sawtooth on a rise reads the rise", () => {
@@ -28,6 +28,15 @@ describe("the bench's reading of a memory series", () => {
     ];
     expect(thirds(series)).toEqual([2, 7, 25]); // (1+2)/2, (3+10)/2, (20+30)/2, rounded
     expect(thirds(series.slice(0, 2))).toBeUndefined();
+    const perCentral: PerCentral = [
+      [0, [5, 6]],
+      [5, [null, 7]],
+      [10, [8]],
+    ];
+    expect(firstCentral(perCentral)).toEqual([
+      [0, 5],
+      [10, 8],
+    ]); // the first Central's figures; a sample it did not answer is left out
     expect(trendPerMinute(series.slice(0, 1))).toBeUndefined();
     expect(
       trendPerMinute([
@@ -38,7 +47,7 @@ describe("the bench's reading of a memory series", () => {
   });
 
   test("event-loop pauses: the reads at or over the bound are counted over every Central, and the longest kept", () => {
-    const series: [number, (number | null)[]][] = [
+    const series: PerCentral = [
       [5, [12, 40]],
       [10, [LOOP_PAUSE_MS, null]], // exactly the bound counts; a Central that did not answer does not
       [15, [760, LOOP_PAUSE_MS - 1]],
