@@ -32,10 +32,14 @@ function unescapeText(text: string, quotes: boolean): string {
   return text.replace(/\\(.)/g, (all, c: string) => (c === "n" ? "\n" : c === "\\" ? "\\" : quotes && c === '"' ? '"' : all));
 }
 
+/**
+ * A sample's value, as Go's ParseFloat reads it (the format's rule): besides decimal numbers,
+ * NaN and infinities in any case (prom-client writes an empty summary's mean as "Nan").
+ */
 function parseValue(text: string): number {
-  if (text === "+Inf") return Number.POSITIVE_INFINITY;
-  if (text === "-Inf") return Number.NEGATIVE_INFINITY;
-  if (text === "NaN") return Number.NaN;
+  if (/^nan$/i.test(text)) return Number.NaN;
+  const infinity = /^([-+]?)inf(inity)?$/i.exec(text);
+  if (infinity) return infinity[1] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`not a number: ${text}`);
   return Number(text);
 }
