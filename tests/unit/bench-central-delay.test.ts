@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { delayBetween } from "../../bench/central-delay.ts";
+import { delayBetween, scrapeProcessFigures } from "../../bench/central-delay.ts";
+import { createRegistry, exposition } from "../../src/observability/registry.ts";
 
 const buckets = (pairs: [number, number][]) => new Map(pairs);
 
@@ -36,5 +37,30 @@ describe("the bench's reading of Central's delay histogram", () => {
     expect(delayBetween(none, late)).toEqual({ count: 10, p50: 100, p99: 100 });
     expect(delayBetween(none, none)).toBeUndefined();
     expect(delayBetween(undefined, late)).toBeUndefined();
+  });
+});
+
+describe("the bench's read of a Central's process figures", () => {
+  test("each read gives the heap in use and the event loop's longest delay since the read before", async () => {
+    // the registry every role serves at /metrics, behind a real HTTP server
+    const registry = createRegistry("central");
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => exposition(registry) });
+    const url = `http://127.0.0.1:${server.port}`;
+    try {
+      await scrapeProcessFigures([url]); // starts the window the next read covers
+      const until = Date.now() + 300;
+      while (Date.now() < until) {} // the thread held up for 300 ms
+      await Bun.sleep(50);
+      const [held] = await scrapeProcessFigures([url]);
+      expect(held!.loopLagMaxMs!).toBeGreaterThanOrEqual(250);
+      expect(held!.heapUsedMiB!).toBeGreaterThan(0);
+      await Bun.sleep(200);
+      const [after] = await scrapeProcessFigures([url]);
+      expect(after!.loopLagMaxMs!).toBeLessThan(250); // reset by the read before: only the last 200 ms count
+    } finally {
+      server.stop(true);
+    }
+    // a Central that does not answer gives no figures rather than zeros
+    expect(await scrapeProcessFigures([url])).toEqual([{ heapUsedMiB: null, loopLagMaxMs: null }]);
   });
 });
