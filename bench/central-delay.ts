@@ -25,17 +25,35 @@ async function scrapeFamily(url: string, name: string) {
 }
 
 export async function scrapeDelay(urls: string[], topic: string): Promise<Buckets | undefined> {
-  const total: Buckets = new Map();
+  return (await scrapeHistogram(urls, FAMILY, "topic", [topic])).get(topic);
+}
+
+/** Where a batch's time goes (`evnet_central_batch_phase_seconds`, src/roles/central/metrics.ts), in that order. */
+export const BATCH_PHASES = ["waiting", "opening", "turn", "transaction"] as const;
+export type BatchPhase = (typeof BATCH_PHASES)[number];
+
+/** Each phase's buckets, summed over the Centrals; none when a Central did not answer or has no such figure. */
+export async function scrapePhases(urls: string[]): Promise<Map<string, Buckets>> {
+  return scrapeHistogram(urls, "evnet_central_batch_phase_seconds", "phase", BATCH_PHASES);
+}
+
+/**
+ * A histogram's cumulative buckets for each of `values` of its label `label`, summed over the
+ * Centrals; empty when one did not answer or has no such family (a tree without it: BENCH_MAIN).
+ */
+async function scrapeHistogram(urls: string[], family: string, label: string, values: readonly string[]): Promise<Map<string, Buckets>> {
+  const totals = new Map<string, Buckets>(values.map((v) => [v, new Map()]));
   for (const url of urls) {
-    const family = await scrapeFamily(url, FAMILY);
-    if (!family) return undefined; // did not answer, or a Central of a tree without the figure (BENCH_MAIN)
-    for (const s of family.samples) {
-      if (s.name !== `${FAMILY}_bucket` || s.labels.topic !== topic) continue;
+    const found = await scrapeFamily(url, family);
+    if (!found) return new Map();
+    for (const s of found.samples) {
+      const total = totals.get(s.labels[label] ?? "");
+      if (s.name !== `${family}_bucket` || !total) continue;
       const le = s.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(s.labels.le);
       total.set(le, (total.get(le) ?? 0) + s.value);
     }
   }
-  return total;
+  return totals;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import type { DelaySummary } from "./central-delay.ts";
 import type { Machine } from "./machine.ts";
 import type { Ceiling } from "./measure-ceiling.ts";
 import type { OcppResult } from "./ocpp.ts";
@@ -82,6 +83,22 @@ export function renderResults(run: BenchRun): string {
     );
   }
   for (const s of run.skipped) lines.push(`| ${int(s.chargers)} | ${s.centrals} | not run: ${s.reason} ||||||||||||||`);
+  if (run.steady.some((s) => s.batchPhasesMs?.transaction)) {
+    lines.push("");
+    lines.push(
+      "**Where a batch's time goes** (Central's `evnet_central_batch_phase_seconds` over the window, all Centrals; p50 / p99 ms of the batches: _waiting_ from the oldest message's timestamp at the broker to Central taking the batch up, _opening_ its envelopes opened and validated, _turn_ waiting for a transaction shared with other partitions' batches, _transaction_ its begin to its commit):",
+    );
+    lines.push("");
+    lines.push("| chargers | Centrals | batches | waiting | opening | turn | transaction |");
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const s of run.steady) {
+      const p = s.batchPhasesMs ?? {};
+      const cell = (d: DelaySummary | undefined) => (d ? `${int(d.p50)} / ${int(d.p99)}` : "–");
+      lines.push(
+        `| ${int(s.chargers)} | ${s.centrals} | ${int(p.waiting?.count)} | ${cell(p.waiting)} | ${cell(p.opening)} | ${cell(p.turn)} | ${cell(p.transaction)} |`,
+      );
+    }
+  }
   if (run.drain.length) {
     lines.push("");
     lines.push(

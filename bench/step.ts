@@ -19,7 +19,16 @@ import { groupName } from "../src/roles/group-names.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
 import { freePort } from "../tests/support/network-processes.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
-import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins, scrapeProcessFigures } from "./central-delay.ts";
+import {
+  BATCH_PHASES,
+  type BatchPhase,
+  type DelaySummary,
+  delayBetween,
+  scrapeDelay,
+  scrapeGroupJoins,
+  scrapePhases,
+  scrapeProcessFigures,
+} from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
@@ -73,6 +82,8 @@ export interface SteadyResult {
   latencyMs?: Summary & { unseen: number; sessions: number };
   /** Central's own share: CP events from the broker to their batch's commit (its histogram; see central-delay.ts). */
   centralDelayMs?: DelaySummary;
+  /** Where the window's batches spent their time, phase by phase (Central's histogram; see central-delay.ts). */
+  batchPhasesMs?: Partial<Record<BatchPhase, DelaySummary>>;
   /** Seconds from the load's start to the window's: the warm-up, and as long as Central took to catch up after it. */
   warmupS: number;
   /** Whether Central caught up before the window opened (else BENCH_WARMUP_MAX ended the warm-up). */
@@ -378,6 +389,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const t0 = performance.now();
     const applied0 = await stage.applied();
     const delay0 = await scrapeDelay(stage.metricsUrls, stage.topics.cpEvents);
+    const phases0 = await scrapePhases(stage.metricsUrls);
     const lagStart = await stage.lag();
     const lagSeries: [number, number][] = [[0, lagStart]];
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
@@ -408,6 +420,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const cpu = endCpu();
     const applied1 = await stage.applied();
     const delay1 = await scrapeDelay(stage.metricsUrls, stage.topics.cpEvents);
+    const phases1 = await scrapePhases(stage.metricsUrls);
     const t1 = performance.now();
     const lagEnd = await stage.lag();
     lagSeries.push([Math.round((t1 - t0) / 1000), lagEnd]);
@@ -433,6 +446,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       appliedTelemetryPerS: Math.round(appliedPerS * telemetryShare),
       latencyMs: report.latencyMs,
       centralDelayMs: delayBetween(delay0, delay1),
+      batchPhasesMs: Object.fromEntries(BATCH_PHASES.map((p) => [p, delayBetween(phases0.get(p), phases1.get(p))])),
       warmupS: warmup.seconds,
       caughtUpBeforeWindow: warmup.caughtUp,
       lagStart,

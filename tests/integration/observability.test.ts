@@ -222,6 +222,17 @@ describe("Central's /metrics and probes", () => {
     expect(families.get(grouped)!.type).toBe("histogram");
     expect(value(families.get(grouped), {}, `${grouped}_count`)).toBeGreaterThanOrEqual(1);
     expect(value(families.get(grouped), {}, `${grouped}_sum`)).toBeGreaterThanOrEqual(1);
+    // Where its batches' time went: every batch counted in each phase (by default batches wait
+    // for a transaction they may share, so they have a turn too), its wait since the broker took
+    // the message under the minute above.
+    const phase = "evnet_central_batch_phase_seconds";
+    expect(families.get(phase)!.type).toBe("histogram");
+    const batches = value(families.get("evnet_central_batch_seconds"), {}, "evnet_central_batch_seconds_count")!;
+    expect(batches).toBeGreaterThanOrEqual(1);
+    for (const p of ["waiting", "opening", "turn", "transaction"]) expect(value(families.get(phase), { phase: p }, `${phase}_count`)).toBe(batches);
+    const waited = value(families.get(phase), { phase: "waiting" }, `${phase}_sum`)!;
+    expect(waited).toBeGreaterThanOrEqual(0);
+    expect(waited).toBeLessThan(60 * batches);
     // Its opening thread opened its check message when Central started, and has not failed since;
     // the message above was refused before any cipher (it is no envelope).
     expect(timesLogged("opening thread ready")).toBe(1);

@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { delayBetween, scrapeProcessFigures } from "../../bench/central-delay.ts";
+import { BATCH_PHASES, delayBetween, scrapePhases, scrapeProcessFigures } from "../../bench/central-delay.ts";
+import type { Bus } from "../../src/bus/bus.ts";
+import type { Db } from "../../src/db/client.ts";
 import { createRegistry, exposition } from "../../src/observability/registry.ts";
+import { createCentralMetrics } from "../../src/roles/central/metrics.ts";
 
 const buckets = (pairs: [number, number][]) => new Map(pairs);
 
@@ -62,5 +65,47 @@ describe("the bench's read of a Central's process figures", () => {
     }
     // a Central that does not answer gives no figures rather than zeros
     expect(await scrapeProcessFigures([url])).toEqual([{ heapUsedMiB: null, loopLagMaxMs: null }]);
+  });
+});
+
+describe("the bench's read of where Central's batches spend their time", () => {
+  test("each phase over the window, summed over the Centrals, from the histogram Central serves", async () => {
+    // Central's own metrics behind real HTTP servers, two Centrals; no database and no Kafka
+    // behind them (their gauges then leave their figures out).
+    const noDb = { select: () => ({ from: () => Promise.reject(new Error("no database here")) }) } as unknown as Db;
+    const centrals = [0, 1].map(() => {
+      const registry = createRegistry("central");
+      const metrics = createCentralMetrics(registry, { db: noDb, bus: {} as Bus, group: "g", topics: [], openSessions: () => 0, readingsHeld: () => 0 });
+      const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => exposition(registry) });
+      return { metrics, server, url: `http://127.0.0.1:${server.port}` };
+    });
+    const urls = centrals.map((c) => c.url);
+    try {
+      const [a, b] = centrals.map((c) => c.metrics);
+      a!.phase("transaction", 5); // before the window: not counted
+      const before = await scrapePhases(urls);
+      // In the window: 100 batches waited 40 ms (60 at one Central, 40 at the other), 99 opened in
+      // 20 ms and one in 2 s, none had a turn, and every transaction took 120 ms.
+      for (let i = 0; i < 100; i++) {
+        const m = i < 60 ? a! : b!;
+        m.phase("waiting", 0.04);
+        m.phase("opening", i === 0 ? 2 : 0.02);
+        m.phase("transaction", 0.12);
+      }
+      const after = await scrapePhases(urls);
+      const window = Object.fromEntries(BATCH_PHASES.map((p) => [p, delayBetween(before.get(p), after.get(p))]));
+      expect(window.waiting).toEqual({ count: 100, p50: 38, p99: 50 }); // all in (0.025, 0.05]: read linearly within it
+      expect(window.opening!.count).toBe(100);
+      expect(window.opening!.p50).toBeLessThanOrEqual(25);
+      expect(window.opening!.p99).toBeLessThanOrEqual(25);
+      expect(window.turn).toBeUndefined(); // none in the window: no figure rather than zeros
+      expect(window.transaction!.count).toBe(100);
+      expect(window.transaction!.p99).toBeGreaterThan(100);
+      expect(window.transaction!.p99).toBeLessThanOrEqual(150);
+    } finally {
+      for (const c of centrals) c.server.stop(true);
+    }
+    // A Central that does not answer: no phases at all rather than the other Central's alone.
+    expect((await scrapePhases(urls)).size).toBe(0);
   });
 });

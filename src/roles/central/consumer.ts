@@ -35,6 +35,7 @@ export function createBatchHandler(ctx: CentralContext): BatchHandler {
     }
     const last = messages[messages.length - 1]!.offset;
     const started = performance.now();
+    if (first.timestamp !== undefined) ctx.metrics?.phase("waiting", (Date.now() - first.timestamp) / 1000);
     const done = (run: Run) => {
       ctx.metrics?.applied(ref.topic, run.items?.length ?? 0);
       ctx.metrics?.batchSeconds((performance.now() - started) / 1000);

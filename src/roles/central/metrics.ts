@@ -1,8 +1,9 @@
 /**
  * Central's own figures for Prometheus: messages applied per topic, messages refused by reason,
- * how long batches take, how long messages took from the broker to their commit, its consumer
- * group's lag (Kafka) and how often it joined that group, and the messages waiting in its outbox.
- * The consumer reports into it through six calls; everything else is read when scraped.
+ * how long batches take and where that time goes, how long messages took from the broker to their
+ * commit, its consumer group's lag (Kafka) and how often it joined that group, and the messages
+ * waiting in its outbox. The consumer reports into it through seven calls; everything else is
+ * read when scraped.
  */
 import { count } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -13,6 +14,17 @@ import { outbox } from "../../db/schema/index.ts";
 import { CountedHistogram } from "../../observability/counted-histogram.ts";
 import { within } from "../../observability/registry.ts";
 
+/**
+ * Where a batch's time goes, in the order it passes through them:
+ * - `waiting`: from its oldest message's timestamp at the broker to Central taking the batch up
+ *   (the broker, the fetch, and the wait for the partition's previous batch and a free slot);
+ * - `opening`: its envelopes opened and its messages validated;
+ * - `turn`: decoded, waiting for a transaction to take it (only while batches of several
+ *   partitions share transactions, CENTRAL_PARTITIONS_PER_TRANSACTION above 1);
+ * - `transaction`: the transaction that applied it, from its begin to its commit.
+ */
+export type BatchPhase = "waiting" | "opening" | "turn" | "transaction";
+
 export interface CentralMetrics {
   /** `n` messages of `topic` were applied (committed). */
   applied(topic: string, n: number): void;
@@ -20,6 +32,8 @@ export interface CentralMetrics {
   refused(reason: string): void;
   /** A batch's transaction took this long. */
   batchSeconds(seconds: number): void;
+  /** A batch spent this long in one of its phases (each batch of a shared transaction counts it). */
+  phase(phase: BatchPhase, seconds: number): void;
   /** A batch of `topic` was committed at `now` (ms since the epoch): each message's delay since its broker timestamp. */
   committed(topic: string, messages: readonly { timestamp?: number }[], now: number): void;
   /** This Central joined its consumer group (at start, then at each rebalance). */
@@ -62,6 +76,13 @@ export function createCentralMetrics(
     name: "evnet_central_batch_seconds",
     help: "Time to decode and apply one batch of messages (one database transaction).",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const phases = new Histogram({
+    name: "evnet_central_batch_phase_seconds",
+    help: "Where a batch's time goes, by phase: waiting (from its oldest message's timestamp at the broker to Central taking it up), opening (envelopes opened, messages validated), turn (decoded, waiting for a transaction shared with other partitions' batches), transaction (begin to commit).",
+    labelNames: ["phase"],
+    buckets: DELAY_BUCKETS,
     registers: [registry],
   });
   // Observed once per message applied: counted in place (prom-client's Histogram costs ~0.8 µs an observation).
@@ -149,6 +170,7 @@ export function createCentralMetrics(
     applied: (topic, n) => applied.inc({ topic }, n),
     refused: (reason) => refused.inc({ reason }),
     batchSeconds: (s) => batches.observe(s),
+    phase: (phase, s) => phases.observe({ phase }, Math.max(0, s)),
     groupJoined: () => joins.inc(),
     transaction: (n) => perTransaction.observe(n),
     committed(topic, messages, now) {

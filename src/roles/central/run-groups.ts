@@ -19,14 +19,16 @@
  */
 import { settled } from "../../lib/settled.ts";
 import type { CentralContext } from "./context.ts";
-import { applyItems, decode } from "./items.ts";
+import { applyItems } from "./items.ts";
 import { claimOffsets } from "./offsets.ts";
-import { applyRun, type Run, type Tracking } from "./runs.ts";
+import { applyRun, itemsOf, type Run, type Tracking, timedWork } from "./runs.ts";
 import { inWork } from "./work.ts";
 
 interface Waiting {
   run: Run;
   tracking: Tracking;
+  /** When it was decoded and began to wait for a transaction (performance.now()). */
+  since: number;
   done: () => void;
   failed: (err: unknown) => void;
 }
@@ -58,9 +60,9 @@ export class RunGroups {
 
   /** Applies a run (decoding it first, outside the transaction), with others waiting at the same moment. */
   async apply(run: Run, tracking: Tracking): Promise<void> {
-    run.items ??= await decode(this.ctx, run.messages, tracking.known);
+    await itemsOf(this.ctx, run, tracking.known);
     await new Promise<void>((done, failed) => {
-      this.waiting.push({ run, tracking, done, failed });
+      this.waiting.push({ run, tracking, since: performance.now(), done, failed });
       this.schedule();
     });
   }
@@ -82,10 +84,12 @@ export class RunGroups {
     if (this.running >= GROUPS_AT_ONCE || this.waiting.length === 0) return;
     this.running++;
     const group = this.take();
+    const now = performance.now();
+    for (const w of group) this.ctx.metrics?.phase("turn", (now - w.since) / 1000);
     try {
       if (group.length === 1) return await this.alone(group[0]!);
       try {
-        await applyTogether(this.ctx, group);
+        await timedWork(this.ctx, group.length, () => applyTogether(this.ctx, group));
         this.ctx.metrics?.transaction(group.length);
         for (const w of group) w.done();
       } catch (err) {

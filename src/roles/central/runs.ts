@@ -39,23 +39,45 @@ export class OffsetMoved extends Error {
   }
 }
 
+/**
+ * The run's items, decoded the first time they are asked for (the batch's `opening` phase): a
+ * part of it applied again, or set aside, uses the same items.
+ */
+export async function itemsOf(ctx: CentralContext, run: Run, known?: Map<string, number>): Promise<Item[]> {
+  if (run.items) return run.items;
+  const started = performance.now();
+  run.items = await decode(ctx, run.messages, known);
+  ctx.metrics?.phase("opening", (performance.now() - started) / 1000);
+  return run.items;
+}
+
+/** Runs a batch's transaction, counted as its `transaction` phase (once per batch it applies) when it commits. */
+export async function timedWork<T>(ctx: CentralContext, batches: number, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const result = await fn();
+  const seconds = (performance.now() - started) / 1000;
+  for (let i = 0; i < batches; i++) ctx.metrics?.phase("transaction", seconds);
+  return result;
+}
+
 /** Applies a run in one unit of work; `also` adds to it (setting a message aside). */
 export async function applyRun(ctx: CentralContext, run: Run, tracking?: Tracking, also?: (work: Work, items: Item[]) => Promise<void>): Promise<void> {
-  // Decoded once: a part of it applied again, or set aside, uses the same items.
-  const items = (run.items ??= await decode(ctx, run.messages, tracking?.known));
+  const items = await itemsOf(ctx, run, tracking?.known);
   const apply = (work: Work) => (also ? also(work, items) : applyItems(work, items));
   if (!tracking || run.from === undefined || run.to === undefined) {
-    await inWork(ctx, apply);
+    await timedWork(ctx, 1, () => inWork(ctx, apply));
     return;
   }
   const { offsets, ref, known } = tracking;
   const [from, to] = [run.from, run.to];
-  await inWork(ctx, async (work) => {
-    // Locked and advanced (expecting the offset last seen), and applied, in one go (pipelined).
-    const [moved] = await settled([offsets.claim(work.tx, ref, from, to), apply(work)]);
-    if (moved !== undefined) throw new OffsetMoved(moved);
-    work.afterCommit(() => offsets.remember(ref, to, known));
-  });
+  await timedWork(ctx, 1, () =>
+    inWork(ctx, async (work) => {
+      // Locked and advanced (expecting the offset last seen), and applied, in one go (pipelined).
+      const [moved] = await settled([offsets.claim(work.tx, ref, from, to), apply(work)]);
+      if (moved !== undefined) throw new OffsetMoved(moved);
+      work.afterCommit(() => offsets.remember(ref, to, known));
+    }),
+  );
 }
 
 /**
