@@ -62,6 +62,13 @@ function wholeNumbers(name: string, fallback: string): number[] {
   return values;
 }
 
+/** A niceness from the environment: a whole number from -20 to 19. */
+function niceSetting(name: string, fallback: string): number {
+  const n = Number(setting(name, fallback));
+  if (!Number.isInteger(n) || n < -20 || n > 19) throw new Error(`${name} must be a whole number from -20 to 19 (got "${process.env[name]}")`);
+  return n;
+}
+
 function servicesUp(): { databaseUrl: string; brokers: string[] } {
   const result = Bun.spawnSync(["bash", join(REPO, "scripts/services.sh"), "up"], { stdout: "pipe", stderr: "inherit" });
   if (result.exitCode !== 0) throw new Error("scripts/services.sh up failed");
@@ -119,9 +126,8 @@ async function main(): Promise<void> {
     maxBackoffS: 32,
     giveUpS: 1800,
   };
-  const loadNice = Number(setting("BENCH_LOAD_NICE", "-10"));
-  if (!Number.isInteger(loadNice) || loadNice < -20 || loadNice > 19)
-    throw new Error(`BENCH_LOAD_NICE must be a whole number from -20 to 19 (got "${process.env.BENCH_LOAD_NICE}")`);
+  const loadNice = niceSetting("BENCH_LOAD_NICE", "-10");
+  const centralNice = niceSetting("BENCH_CENTRALS_NICE", "0");
   if (!(ocppConnect.spreadS >= 0)) throw new Error("BENCH_OCPP_CONNECT_SPREAD must be a number of seconds, 0 or more");
   const services = servicesUp();
   const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
@@ -152,6 +158,7 @@ async function main(): Promise<void> {
     centralMain: process.env.BENCH_MAIN || undefined,
     profileDir: process.env.BENCH_PROFILE || undefined,
     loadNice,
+    centralNice,
   };
   const machine = await describeMachine(services.databaseUrl, kafkaPid);
   const log = (msg: string) => console.error(`bench: ${msg}`);
@@ -171,6 +178,7 @@ async function main(): Promise<void> {
       ...(Object.keys(centralEnv).length ? { centralEnv: JSON.stringify(centralEnv) } : {}),
       ...(env.centralMain ? { centralMain: env.centralMain } : {}),
       ...(loadNice ? { loadNice } : {}),
+      ...(centralNice ? { centralNice } : {}),
     },
     ceiling: await measureCeiling({
       brokers: env.brokers,

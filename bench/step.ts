@@ -57,6 +57,11 @@ export interface BenchEnv extends SimulationSettings {
    * the system it loads, it offered less than it says, seconds late.
    */
   loadNice?: number;
+  /**
+   * The Centrals' niceness (`nice -n`, every thread of theirs). Unset: that of the rest (0). An
+   * operator who shares a host can give Central a core first the same way (twenty-fourth round).
+   */
+  centralNice?: number;
 }
 
 export interface CpuShare {
@@ -212,11 +217,16 @@ class Stage {
           MONITOR_TO_CENTRAL_HEARTBEAT_INTERVAL: String(this.env.heartbeatS),
           ...controlKeyEnv(),
         },
-        { command: [process.execPath, ...this.profileFlags(k + 1), this.env.centralMain ?? MAIN] },
+        { command: [...niceness(this.env.centralNice), process.execPath, ...this.profileFlags(k + 1), this.env.centralMain ?? MAIN] },
       ),
     );
     this.roles.push(...started);
     await Promise.all(started.map((c) => c.waitForLine(/central ready/, 60_000)));
+    for (const c of started) {
+      const nice = niceOf(c.proc.pid);
+      if (nice !== undefined && nice !== (this.env.centralNice ?? 0))
+        console.error(`bench: ${c.name} runs at niceness ${nice}, not ${this.env.centralNice} (below 0 needs root or CAP_SYS_NICE)`);
+    }
     return started;
   }
 
