@@ -5,6 +5,7 @@
  * window's messages, and its quantiles are read the way Prometheus' histogram_quantile reads
  * them (linearly within the bucket they fall in), so they are as fine as the buckets.
  */
+import { BATCH_PHASES } from "../src/roles/central/metrics.ts";
 import { parsePrometheusText } from "../tests/support/prometheus-text.ts";
 
 const FAMILY = "evnet_central_message_delay_seconds";
@@ -28,11 +29,7 @@ export async function scrapeDelay(urls: string[], topic: string): Promise<Bucket
   return (await scrapeHistogram(urls, FAMILY, "topic", [topic])).get(topic);
 }
 
-/** Where a batch's time goes (`evnet_central_batch_phase_seconds`, src/roles/central/metrics.ts), in that order. */
-export const BATCH_PHASES = ["waiting", "opening", "turn", "transaction"] as const;
-export type BatchPhase = (typeof BATCH_PHASES)[number];
-
-/** Each phase's buckets, summed over the Centrals; none when a Central did not answer or has no such figure. */
+/** Each phase's buckets (`evnet_central_batch_phase_seconds`: BATCH_PHASES in src/roles/central/metrics.ts), summed over the Centrals; none when a Central did not answer or has no such figure. */
 export async function scrapePhases(urls: string[]): Promise<Map<string, Buckets>> {
   return scrapeHistogram(urls, "evnet_central_batch_phase_seconds", "phase", BATCH_PHASES);
 }

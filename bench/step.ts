@@ -15,20 +15,12 @@ import postgres from "postgres";
 import { KafkaBus } from "../src/bus/kafka.ts";
 import { allTopics, type Topics, topicsFor } from "../src/bus/topics.ts";
 import { parseMasterKey, randomHex } from "../src/crypto/keys.ts";
+import { BATCH_PHASES, type BatchPhase } from "../src/roles/central/metrics.ts";
 import { groupName } from "../src/roles/group-names.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
 import { freePort } from "../tests/support/network-processes.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
-import {
-  BATCH_PHASES,
-  type BatchPhase,
-  type DelaySummary,
-  delayBetween,
-  scrapeDelay,
-  scrapeGroupJoins,
-  scrapePhases,
-  scrapeProcessFigures,
-} from "./central-delay.ts";
+import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins, scrapePhases, scrapeProcessFigures } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";

@@ -11,6 +11,7 @@ import { topicsFor } from "../../src/bus/topics.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { createLogger, setLogFormat, setLogSink } from "../../src/lib/log.ts";
 import { createProbes } from "../../src/observability/probes.ts";
+import { BATCH_PHASES } from "../../src/roles/central/metrics.ts";
 import { startTestApi, type TestApi } from "../support/api-server.ts";
 import { controlKeyEnv } from "../support/control.ts";
 import { freePort } from "../support/network-processes.ts";
@@ -229,7 +230,7 @@ describe("Central's /metrics and probes", () => {
     expect(families.get(phase)!.type).toBe("histogram");
     const batches = value(families.get("evnet_central_batch_seconds"), {}, "evnet_central_batch_seconds_count")!;
     expect(batches).toBeGreaterThanOrEqual(1);
-    for (const p of ["waiting", "opening", "turn", "transaction"]) expect(value(families.get(phase), { phase: p }, `${phase}_count`)).toBe(batches);
+    for (const p of BATCH_PHASES) expect(value(families.get(phase), { phase: p }, `${phase}_count`)).toBe(batches);
     const waited = value(families.get(phase), { phase: "waiting" }, `${phase}_sum`)!;
     expect(waited).toBeGreaterThanOrEqual(0);
     expect(waited).toBeLessThan(60 * batches);

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { BATCH_PHASES, delayBetween, scrapePhases, scrapeProcessFigures } from "../../bench/central-delay.ts";
+import { delayBetween, scrapePhases, scrapeProcessFigures } from "../../bench/central-delay.ts";
 import type { Bus } from "../../src/bus/bus.ts";
 import type { Db } from "../../src/db/client.ts";
 import { createRegistry, exposition } from "../../src/observability/registry.ts";
-import { createCentralMetrics } from "../../src/roles/central/metrics.ts";
+import { BATCH_PHASES, createCentralMetrics } from "../../src/roles/central/metrics.ts";
 
 const buckets = (pairs: [number, number][]) => new Map(pairs);
 

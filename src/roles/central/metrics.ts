@@ -23,7 +23,8 @@ import { within } from "../../observability/registry.ts";
  *   partitions share transactions, CENTRAL_PARTITIONS_PER_TRANSACTION above 1);
  * - `transaction`: the transaction that applied it, from its begin to its commit.
  */
-export type BatchPhase = "waiting" | "opening" | "turn" | "transaction";
+export const BATCH_PHASES = ["waiting", "opening", "turn", "transaction"] as const;
+export type BatchPhase = (typeof BATCH_PHASES)[number];
 
 export interface CentralMetrics {
   /** `n` messages of `topic` were applied (committed). */
