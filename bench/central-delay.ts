@@ -6,7 +6,7 @@
  * them (linearly within the bucket they fall in), so they are as fine as the buckets.
  */
 import { BATCH_PHASES } from "../src/roles/central/metrics.ts";
-import { parsePrometheusText } from "../tests/support/prometheus-text.ts";
+import { type Family, parsePrometheusText } from "../tests/support/prometheus-text.ts";
 
 const FAMILY = "evnet_central_message_delay_seconds";
 
@@ -25,23 +25,31 @@ async function scrapeFamily(url: string, name: string) {
   return (await scrapeFamilies(url))?.get(name);
 }
 
-export async function scrapeDelay(urls: string[], topic: string): Promise<Buckets | undefined> {
-  return (await scrapeHistogram(urls, FAMILY, "topic", [topic])).get(topic);
+/** The histograms a steady window is read from, summed over the Centrals (see `scrapeHistograms`). */
+export interface WindowHistograms {
+  /** CP events' delay (`evnet_central_message_delay_seconds`); undefined when a Central did not answer or has no such figure. */
+  delay: Buckets | undefined;
+  /** Each batch phase's buckets (`evnet_central_batch_phase_seconds`: BATCH_PHASES); none when a Central did not answer or has no such figure. */
+  phases: Map<string, Buckets>;
 }
 
-/** Each phase's buckets (`evnet_central_batch_phase_seconds`: BATCH_PHASES in src/roles/central/metrics.ts), summed over the Centrals; none when a Central did not answer or has no such figure. */
-export async function scrapePhases(urls: string[]): Promise<Map<string, Buckets>> {
-  return scrapeHistogram(urls, "evnet_central_batch_phase_seconds", "phase", BATCH_PHASES);
+/** Both of a window's histograms from one read of each Central's /metrics (a read runs Central's collectors: its lag from the broker, its outbox from the database). */
+export async function scrapeHistograms(urls: string[], topic: string): Promise<WindowHistograms> {
+  const read = await Promise.all(urls.map(scrapeFamilies));
+  return {
+    delay: bucketsOf(read, FAMILY, "topic", [topic]).get(topic),
+    phases: bucketsOf(read, "evnet_central_batch_phase_seconds", "phase", BATCH_PHASES),
+  };
 }
 
 /**
  * A histogram's cumulative buckets for each of `values` of its label `label`, summed over the
- * Centrals; empty when one did not answer or has no such family (a tree without it: BENCH_MAIN).
+ * Centrals' reads; empty when one did not answer or has no such family (a tree without it: BENCH_MAIN).
  */
-async function scrapeHistogram(urls: string[], family: string, label: string, values: readonly string[]): Promise<Map<string, Buckets>> {
+function bucketsOf(read: (Map<string, Family> | undefined)[], family: string, label: string, values: readonly string[]): Map<string, Buckets> {
   const totals = new Map<string, Buckets>(values.map((v) => [v, new Map()]));
-  for (const url of urls) {
-    const found = await scrapeFamily(url, family);
+  for (const families of read) {
+    const found = families?.get(family);
     if (!found) return new Map();
     for (const s of found.samples) {
       const total = totals.get(s.labels[label] ?? "");

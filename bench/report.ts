@@ -39,6 +39,9 @@ function byThirds(series: Series): string {
   return t ? t.map(int).join(" / ") : "–";
 }
 
+/** A histogram's window as "p50 / p99" (ms), or "–" without the figure. */
+const p50p99 = (d: DelaySummary | undefined) => (d ? `${int(d.p50)} / ${int(d.p99)}` : "–");
+
 /** How often Central's event loop was held up in the window: "count, longest", or "–" without the figure. */
 function loopPauses(s: SteadyResult): string {
   const p = s.loopPauses;
@@ -79,7 +82,7 @@ export function renderResults(run: BenchRun): string {
   for (const s of run.steady) {
     const l = s.latencyMs;
     lines.push(
-      `| ${int(s.chargers)} | ${s.centrals} | ${int(s.offeredPerS)} | ${int(s.appliedPerS)} | ${int(s.appliedTelemetryPerS)} | ${int(l?.p50)} | ${int(l?.p95)} | ${int(l?.p99)} | ${s.centralDelayMs ? `${int(s.centralDelayMs.p50)} / ${int(s.centralDelayMs.p99)}` : "–"} | ${loopPauses(s)} | ${s.warmupS === undefined ? "" : `${s.warmupS}${s.caughtUpBeforeWindow ? "" : " (not caught up)"}`} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} | ${s.centralPeakRssMiB.join(" + ")} | ${s.memoryPerChargerKiB} | ${pct(s.appliedPerS / c.pipelinePerS)} | ${s.cpu.kafka} / ${s.cpu.postgres} / ${s.cpu.api} / ${s.cpu.load} / ${pct(s.cpu.machineBusy)} |`,
+      `| ${int(s.chargers)} | ${s.centrals} | ${int(s.offeredPerS)} | ${int(s.appliedPerS)} | ${int(s.appliedTelemetryPerS)} | ${int(l?.p50)} | ${int(l?.p95)} | ${int(l?.p99)} | ${p50p99(s.centralDelayMs)} | ${loopPauses(s)} | ${s.warmupS === undefined ? "" : `${s.warmupS}${s.caughtUpBeforeWindow ? "" : " (not caught up)"}`} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} | ${s.centralPeakRssMiB.join(" + ")} | ${s.memoryPerChargerKiB} | ${pct(s.appliedPerS / c.pipelinePerS)} | ${s.cpu.kafka} / ${s.cpu.postgres} / ${s.cpu.api} / ${s.cpu.load} / ${pct(s.cpu.machineBusy)} |`,
     );
   }
   for (const s of run.skipped) lines.push(`| ${int(s.chargers)} | ${s.centrals} | not run: ${s.reason} ||||||||||||||`);
@@ -93,9 +96,8 @@ export function renderResults(run: BenchRun): string {
     lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const s of run.steady) {
       const p = s.batchPhasesMs ?? {};
-      const cell = (d: DelaySummary | undefined) => (d ? `${int(d.p50)} / ${int(d.p99)}` : "–");
       lines.push(
-        `| ${int(s.chargers)} | ${s.centrals} | ${int(p.waiting?.count)} | ${cell(p.waiting)} | ${cell(p.opening)} | ${cell(p.turn)} | ${cell(p.transaction)} |`,
+        `| ${int(s.chargers)} | ${s.centrals} | ${int(p.waiting?.count)} | ${p50p99(p.waiting)} | ${p50p99(p.opening)} | ${p50p99(p.turn)} | ${p50p99(p.transaction)} |`,
       );
     }
   }

@@ -20,7 +20,7 @@ import { groupName } from "../src/roles/group-names.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
 import { freePort } from "../tests/support/network-processes.ts";
 import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
-import { type DelaySummary, delayBetween, scrapeDelay, scrapeGroupJoins, scrapePhases, scrapeProcessFigures } from "./central-delay.ts";
+import { type DelaySummary, delayBetween, scrapeGroupJoins, scrapeHistograms, scrapeProcessFigures } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
@@ -214,11 +214,7 @@ class Stage {
     );
     this.roles.push(...started);
     await Promise.all(started.map((c) => c.waitForLine(/central ready/, 60_000)));
-    for (const c of started) {
-      const nice = niceOf(c.proc.pid);
-      if (nice !== undefined && nice !== (this.env.centralNice ?? 0))
-        console.error(`bench: ${c.name} runs at niceness ${nice}, not ${this.env.centralNice} (below 0 needs root or CAP_SYS_NICE)`);
-    }
+    for (const c of started) sayIfNotNice(c.name, c.proc.pid, this.env.centralNice);
     return started;
   }
 
@@ -286,9 +282,7 @@ class Stage {
     const t0 = performance.now();
     const elapsed = () => (performance.now() - t0) / 1000;
     await Bun.sleep(this.env.warmupS * 1000);
-    const nice = niceOf(load.proc.pid);
-    if (nice !== undefined && nice !== (this.env.loadNice ?? 0))
-      console.error(`bench: the load generator runs at niceness ${nice}, not ${this.env.loadNice} (below 0 needs root or CAP_SYS_NICE)`);
+    sayIfNotNice("the load generator", load.proc.pid, this.env.loadNice);
     let caughtUp = false;
     while (!caughtUp && elapsed() < this.env.warmupMaxS) {
       const lag = await this.unapplied([this.topics.cpEvents, this.topics.driverRequests]);
@@ -354,6 +348,13 @@ function beginAll(meters: Record<string, CpuMeter>): () => CpuShare {
   };
 }
 
+/** Says so when a process runs at another niceness than the one asked for (below 0 needs root or CAP_SYS_NICE). */
+function sayIfNotNice(what: string, pid: number, wanted: number | undefined): void {
+  const nice = niceOf(pid);
+  if (nice !== undefined && nice !== (wanted ?? 0))
+    console.error(`bench: ${what} runs at niceness ${nice}, not ${wanted ?? 0} (below 0 needs root or CAP_SYS_NICE)`);
+}
+
 /** The command prefix that starts a process (all its threads) at a niceness; none when unset. */
 function niceness(n: number | undefined): string[] {
   return n === undefined || n === 0 ? [] : ["nice", "-n", String(n)];
@@ -390,8 +391,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const endCpu = beginAll(stage.cpuMeters(cs, { api: apiRole, load }));
     const t0 = performance.now();
     const applied0 = await stage.applied();
-    const delay0 = await scrapeDelay(stage.metricsUrls, stage.topics.cpEvents);
-    const phases0 = await scrapePhases(stage.metricsUrls);
+    const histograms0 = await scrapeHistograms(stage.metricsUrls, stage.topics.cpEvents);
     const lagStart = await stage.lag();
     const lagSeries: [number, number][] = [[0, lagStart]];
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
@@ -421,8 +421,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     clearInterval(sampling);
     const cpu = endCpu();
     const applied1 = await stage.applied();
-    const delay1 = await scrapeDelay(stage.metricsUrls, stage.topics.cpEvents);
-    const phases1 = await scrapePhases(stage.metricsUrls);
+    const histograms1 = await scrapeHistograms(stage.metricsUrls, stage.topics.cpEvents);
     const t1 = performance.now();
     const lagEnd = await stage.lag();
     lagSeries.push([Math.round((t1 - t0) / 1000), lagEnd]);
@@ -447,8 +446,8 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       appliedPerS: Math.round(appliedPerS),
       appliedTelemetryPerS: Math.round(appliedPerS * telemetryShare),
       latencyMs: report.latencyMs,
-      centralDelayMs: delayBetween(delay0, delay1),
-      batchPhasesMs: Object.fromEntries(BATCH_PHASES.map((p) => [p, delayBetween(phases0.get(p), phases1.get(p))])),
+      centralDelayMs: delayBetween(histograms0.delay, histograms1.delay),
+      batchPhasesMs: Object.fromEntries(BATCH_PHASES.map((p) => [p, delayBetween(histograms0.phases.get(p), histograms1.phases.get(p))])),
       warmupS: warmup.seconds,
       caughtUpBeforeWindow: warmup.caughtUp,
       lagStart,

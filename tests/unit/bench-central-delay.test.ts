@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { delayBetween, scrapePhases, scrapeProcessFigures } from "../../bench/central-delay.ts";
+import { delayBetween, scrapeHistograms, scrapeProcessFigures } from "../../bench/central-delay.ts";
 import type { Bus } from "../../src/bus/bus.ts";
 import type { Db } from "../../src/db/client.ts";
 import { createRegistry, exposition } from "../../src/observability/registry.ts";
@@ -83,7 +83,7 @@ describe("the bench's read of where Central's batches spend their time", () => {
     try {
       const [a, b] = centrals.map((c) => c.metrics);
       a!.phase("transaction", 5); // before the window: not counted
-      const before = await scrapePhases(urls);
+      const before = (await scrapeHistograms(urls, "cp.events")).phases;
       // In the window: 100 batches waited 40 ms (60 at one Central, 40 at the other), 99 opened in
       // 20 ms and one in 2 s, none had a turn, and every transaction took 120 ms.
       for (let i = 0; i < 100; i++) {
@@ -92,7 +92,7 @@ describe("the bench's read of where Central's batches spend their time", () => {
         m.phase("opening", i === 0 ? 2 : 0.02);
         m.phase("transaction", 0.12);
       }
-      const after = await scrapePhases(urls);
+      const after = (await scrapeHistograms(urls, "cp.events")).phases;
       const window = Object.fromEntries(BATCH_PHASES.map((p) => [p, delayBetween(before.get(p), after.get(p))]));
       expect(window.waiting).toEqual({ count: 100, p50: 38, p99: 50 }); // all in (0.025, 0.05]: read linearly within it
       expect(window.opening!.count).toBe(100);
@@ -105,7 +105,9 @@ describe("the bench's read of where Central's batches spend their time", () => {
     } finally {
       for (const c of centrals) c.server.stop(true);
     }
-    // A Central that does not answer: no phases at all rather than the other Central's alone.
-    expect((await scrapePhases(urls)).size).toBe(0);
+    // A Central that does not answer: no phases and no delay at all rather than the other Central's alone.
+    const gone = await scrapeHistograms(urls, "cp.events");
+    expect(gone.phases.size).toBe(0);
+    expect(gone.delay).toBeUndefined();
   });
 });
