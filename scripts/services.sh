@@ -9,10 +9,12 @@
 #   up      start (or reuse) both services, wait until they really answer, then
 #           print on stdout, one per line, and nothing else:
 #             DATABASE_URL=postgres://evnet:evnet@127.0.0.1:55432/evnet
+#             DATABASE_SOCKET_DIR=/tmp/evnet-pg-<12 hex digits>  (the same server's
+#               Unix-domain socket: DATABASE_URL?host=<it> reaches it without TCP)
 #             KAFKA_BROKERS=127.0.0.1:59092
 #           so that a shell can do: eval "$(npm run -s services:up)"
 #   down    stop both (idempotent)
-#   status  report each; print the same two lines when both are up; exit 1 if
+#   status  report each; print the same lines when both are up; exit 1 if
 #           either is down
 #   pg-up | pg-down | kafka-up | kafka-down
 #           start (and wait for) or stop only one of them: tests that restart the
@@ -45,7 +47,8 @@
 #                               files); Kafka's tools log in with kafka/admin-client.properties
 #   EVNET_BIN                   the evnet binary secure mode runs (default: bun src/main.ts)
 #
-# Both servers are fit for tests only: loopback only, trust auth, fsync off.
+# Both servers are fit for tests only: loopback (and PostgreSQL's own socket) only, trust auth,
+# fsync off.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,6 +64,10 @@ PG_APP_USER=evnet
 PG_APP_PASSWORD=evnet
 PG_SUPERUSER=postgres
 DATABASE_URL="postgres://$PG_APP_USER:$PG_APP_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+# The server's Unix-domain socket folder, beside TCP: the same database on this machine without
+# TCP's cost (DATABASE_URL plus `?host=<folder>`). Short and under /tmp, since a socket's path
+# must fit in 107 bytes and this state folder may be deep; one per state folder.
+PG_SOCKET_DIR="/tmp/evnet-pg-$(printf '%s' "$SERVICES_DIR" | sha1sum | cut -c1-12)"
 
 KAFKA_VERSION="${EVNET_KAFKA_VERSION:-4.1.1}"
 KAFKA_PORT="${EVNET_KAFKA_PORT:-59092}"
@@ -279,12 +286,26 @@ pg_initdb() {
   # Our settings live in an included file rewritten at every start, so a
   # changed port only needs a restart.
   echo "include_if_exists = 'evnet.conf'" | as_pg_user tee -a "$PG_DATA/postgresql.conf" >/dev/null
-  # Loopback TCP only.
+}
+
+# Who may connect: loopback TCP and the socket, no passwords checked. Written at every start,
+# so a cluster made before the socket existed takes it too.
+pg_write_hba() {
   as_pg_user tee "$PG_DATA/pg_hba.conf" >/dev/null <<'EOF'
-# evnet test cluster: loopback only, no passwords checked
+# Written by scripts/services.sh at every start; edits are lost.
+# evnet test cluster: loopback and its own socket only, no passwords checked
+local   all     all                     trust
 host    all     all     127.0.0.1/32    trust
 host    all     all     ::1/128         trust
 EOF
+}
+
+# The socket's folder, the server's to write in (owned by the user it runs as; in a user
+# namespace that is ours).
+pg_socket_dir() {
+  mkdir -p "$PG_SOCKET_DIR"
+  chmod 755 "$PG_SOCKET_DIR"
+  if [ "$PG_RUNNER" = runuser ]; then chown "$PG_OS_USER" "$PG_SOCKET_DIR"; fi
 }
 
 pg_write_conf() {
@@ -292,9 +313,9 @@ pg_write_conf() {
 # Written by scripts/services.sh at every start; edits are lost.
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
-# No unix socket: the default folder (/var/run/postgresql) may not exist or
-# be writable, and socket paths under a deep clone can exceed 107 bytes.
-unix_socket_directories = ''
+# Our own socket folder (PG_SOCKET_DIR): the default one (/var/run/postgresql)
+# may not exist or be writable.
+unix_socket_directories = '$PG_SOCKET_DIR'
 # Tests open many pools and create a database per test.
 max_connections = 300
 # Durability is pointless for test data; this makes tests much faster.
@@ -308,6 +329,8 @@ EOF
 
 pg_start() {
   pg_write_conf
+  pg_write_hba
+  pg_socket_dir
   local pg_log="$PG_DIR/postgres.log"
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT (log: $pg_log)"
   # pg_ctl -w waits until the server accepts connections; -l sends the
@@ -856,6 +879,7 @@ kafka_status() {
 
 print_env() {
   printf 'DATABASE_URL=%s\n' "$DATABASE_URL"
+  printf 'DATABASE_SOCKET_DIR=%s\n' "$PG_SOCKET_DIR"
   print_kafka_env
 }
 
@@ -868,7 +892,7 @@ print_kafka_env() {
 }
 
 cmd_up() {
-  # Everything but the final two lines goes to stderr. Inside the braces our
+  # Everything but the final lines (print_env) goes to stderr. Inside the braces our
   # real stdout is not even open in the programs we run (bash keeps its copy
   # close-on-exec), so no daemon can hold it and keep `$(...)` waiting.
   # Kafka boots while we deal with PostgreSQL: it is the slower of the two.
@@ -912,6 +936,7 @@ cmd_kafka_down() {
 cmd_pg_up() {
   pg_up >&2
   printf 'DATABASE_URL=%s\n' "$DATABASE_URL"
+  printf 'DATABASE_SOCKET_DIR=%s\n' "$PG_SOCKET_DIR"
 }
 
 cmd_pg_down() {

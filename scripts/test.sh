@@ -10,8 +10,8 @@ export PATH="$PWD/node_modules/.bin:$PATH" # the pinned Bun, also when run outsi
 
 services=$(bash scripts/services.sh up) || { echo "could not start the test services (see above)" >&2; echo "tests: 0 passed, 1 failed"; exit 1; }
 eval "$services"
-export TEST_DATABASE_URL="$DATABASE_URL" TEST_KAFKA_BROKERS="$KAFKA_BROKERS"
-unset DATABASE_URL KAFKA_BROKERS
+export TEST_DATABASE_URL="$DATABASE_URL" TEST_DATABASE_SOCKET_DIR="$DATABASE_SOCKET_DIR" TEST_KAFKA_BROKERS="$KAFKA_BROKERS"
+unset DATABASE_URL DATABASE_SOCKET_DIR KAFKA_BROKERS
 
 checks=0
 failed_checks=0

@@ -158,7 +158,26 @@ export const bool = (fallback: boolean) =>
 
 export const optionalString = () => v.optional(v.pipe(v.string(), v.minLength(1)));
 
-export const postgresUrl = () => v.optional(v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\/.+/, "expected a postgres:// or postgresql:// URL")));
+/** A DATABASE_URL's `host` parameter, when it has one, names a socket's folder (src/db/url.ts); an unparseable URL is postgres.js's to refuse. */
+function socketHostOrNone(url: string): boolean {
+  try {
+    return new URL(url).searchParams.get("host")?.startsWith("/") ?? true;
+  } catch {
+    return true;
+  }
+}
+
+export const postgresUrl = () =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^postgres(ql)?:\/\/.+/, "expected a postgres:// or postgresql:// URL"),
+      v.check(
+        (url) => socketHostOrNone(url),
+        "its host parameter must be the folder of PostgreSQL's socket, like ?host=/var/run/postgresql (a server's name goes in the URL itself)",
+      ),
+    ),
+  );
 
 /** Comma-separated host:port list, as Kafka clients take it. */
 export const brokerList = () =>

@@ -12,6 +12,7 @@ import { EXIT, KnownError } from "../lib/errors.ts";
 import { hasEmbeddedDatabase, lockDataFolder, PGDATA } from "./data-folder.ts";
 import * as schema from "./schema/index.ts";
 import { onceReachable } from "./unavailable.ts";
+import { postgresTarget } from "./url.ts";
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -66,15 +67,20 @@ export class DatabaseUnavailable extends KnownError {
     const [why, hint] =
       e.code === "ECONNREFUSED"
         ? ["connection refused", "is PostgreSQL running there? Check DATABASE_URL (--database-url)"]
-        : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
-          ? ["no such host", "check the host name in DATABASE_URL (--database-url)"]
-          : e.code === "CONNECT_TIMEOUT"
-            ? ["no answer within 10 s", "is the host up, and does a firewall let port 5432 (or the URL's port) through?"]
-            : e.code === "28P01" || e.code === "28000"
-              ? [message, "check the user and password in DATABASE_URL"]
-              : e.code === "3D000"
-                ? [message, "create it (createdb, or compose.yaml's database) or fix its name in DATABASE_URL"]
-                : [message, "check DATABASE_URL (--database-url)"];
+        : e.code === "ENOENT"
+          ? [
+              "no socket there",
+              "is PostgreSQL running on this machine, with the URL's host folder among its unix_socket_directories and the URL's port its own?",
+            ]
+          : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
+            ? ["no such host", "check the host name in DATABASE_URL (--database-url)"]
+            : e.code === "CONNECT_TIMEOUT"
+              ? ["no answer within 10 s", "is the host up, and does a firewall let port 5432 (or the URL's port) through?"]
+              : e.code === "28P01" || e.code === "28000"
+                ? [message, "check the user and password in DATABASE_URL"]
+                : e.code === "3D000"
+                  ? [message, "create it (createdb, or compose.yaml's database) or fix its name in DATABASE_URL"]
+                  : [message, "check DATABASE_URL (--database-url)"];
     super(`cannot use PostgreSQL at ${location}: ${why}`, { hint, cause: err, exitCode: EXIT.unavailable });
   }
 }
@@ -124,7 +130,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.url) {
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");
-    const client = postgres(options.url, {
+    const target = postgresTarget(options.url);
+    const client = postgres(target.url, {
+      ...(target.host ? { host: target.host } : {}),
       max: options.maxConnections ?? 10,
       onnotice: () => {},
       connection: { application_name: options.applicationName ?? "evnet", ...POSTGRES_SESSION_SETTINGS },

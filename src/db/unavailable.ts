@@ -33,6 +33,8 @@ export function isStoreUnavailable(err: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code !== "string") continue;
     if (CONNECTION_CODES.has(code)) return true;
+    // A socket folder without the server's socket in it: the server is stopped (its socket goes with it).
+    if (code === "ENOENT" && (e as { syscall?: unknown }).syscall === "connect") return true;
     if (code.startsWith("08") || code.startsWith("57P") || code === "53300") return true;
   }
   return false;

@@ -4,11 +4,16 @@
  * override, and its statements prepared once per connection (DATABASE_PREPARED_STATEMENTS).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { integer, pgTable } from "drizzle-orm/pg-core";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { type Database, type Db, openDatabase, preparing, rowsOf } from "../../src/db/client.ts";
+import { type Database, DatabaseUnavailable, type Db, openDatabase, preparing, rowsOf } from "../../src/db/client.ts";
+import { isStoreUnavailable } from "../../src/db/unavailable.ts";
+import { postgresTarget } from "../../src/db/url.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
 
 let testDb: TestDatabase;
@@ -43,6 +48,63 @@ describe("an evnet PostgreSQL connection", () => {
     } finally {
       await database.close();
     }
+  });
+});
+
+describe("a DATABASE_URL naming a socket folder (libpq's ?host=/folder)", () => {
+  const socketDir = () => {
+    const dir = process.env.TEST_DATABASE_SOCKET_DIR;
+    if (!dir) throw new Error("TEST_DATABASE_SOCKET_DIR is not set: run the tests with 'npm test' (scripts/services.sh prints it)");
+    return dir;
+  };
+  const withHost = (url: string, host: string) => {
+    const u = new URL(url);
+    u.searchParams.set("host", host);
+    return u.toString();
+  };
+  const clientAddress = async (database: Database) =>
+    rowsOf<{ addr: string | null }>(await database.db.execute(sql`select host(inet_client_addr()) as addr`))[0]!.addr;
+
+  test("reaches the same server through its socket, not TCP, with the URL's other settings", async () => {
+    const url = new URL(withHost(testDb.url, socketDir()));
+    url.searchParams.set("random_page_cost", "3");
+    const viaSocket = await openDatabase({ url: url.toString(), maxConnections: 1, applicationName: "evnet socket", connectNow: true });
+    const viaTcp = await openDatabase({ url: testDb.url, maxConnections: 1 });
+    try {
+      expect(await clientAddress(viaSocket)).toBeNull(); // a Unix-domain socket has no address
+      expect(await clientAddress(viaTcp)).toBe("127.0.0.1");
+      expect(await settings(viaSocket)).toEqual({ rpc: "3", app: "evnet socket" });
+      // the same database: what one writes, the other reads
+      await viaSocket.db.execute(sql.raw("create table through_socket (id int); insert into through_socket values (42)"));
+      expect(rowsOf(await viaTcp.db.execute(sql`select id from through_socket`))).toEqual([{ id: 42 }]);
+    } finally {
+      await viaSocket.close();
+      await viaTcp.close();
+    }
+  });
+
+  test("a folder without the server's socket is reported plainly, and counts as the database being away", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "evnet-nosocket-"));
+    try {
+      const failure = await openDatabase({ url: withHost(testDb.url, empty), maxConnections: 1, connectNow: true }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(DatabaseUnavailable);
+      expect((failure as Error).message).toContain("no socket there");
+      expect((failure as DatabaseUnavailable).hint).toContain("unix_socket_directories");
+      expect(isStoreUnavailable((failure as Error).cause)).toBe(true);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  test("a host parameter that is not a folder is refused before anything is sent", () => {
+    for (const host of ["db.example.org", "10.0.0.5", ""]) {
+      expect(() => postgresTarget(withHost(testDb.url, host))).toThrow("must be a folder");
+    }
+    expect(postgresTarget(withHost(testDb.url, "/run/postgresql"))).toEqual({ url: testDb.url, host: "/run/postgresql" });
+    expect(postgresTarget(testDb.url)).toEqual({ url: testDb.url });
   });
 });
 

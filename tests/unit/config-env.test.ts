@@ -146,4 +146,14 @@ describe("field schemas", () => {
     expect(parse(postgresUrl(), "postgresql://u@h/db").success).toBe(true);
     expect(parse(postgresUrl(), "mysql://u@h/db").success).toBe(false);
   });
+
+  test("postgresUrl takes a host parameter only as a socket's folder (libpq's form)", () => {
+    expect(parse(postgresUrl(), "postgres://u:p@localhost:5432/db?host=/var/run/postgresql").success).toBe(true);
+    expect(parse(postgresUrl(), "postgres://u:p@localhost:5432/db?host=%2Fvar%2Frun%2Fpostgresql").success).toBe(true);
+    const named = parse(postgresUrl(), "postgres://u:p@localhost:5432/db?host=db.example.org");
+    expect(named.success).toBe(false);
+    expect(named.issues?.[0]?.message).toContain("folder of PostgreSQL's socket");
+    expect(parse(postgresUrl(), "postgres://u:p@localhost:5432/db?host=").success).toBe(false);
+    expect(parse(postgresUrl(), "postgres://u:p@localhost:5432/db?random_page_cost=4").success).toBe(true);
+  });
 });
