@@ -93,8 +93,21 @@ export function settingLabel(name: string): string {
  * Builds a role's config: `schema` is a valibot object schema whose keys are environment
  * variable names; `flags` maps the same names to values given on the command line.
  * A wrong value throws a ConfigError naming the variable (and its flag) and what was expected;
- * the value given is shown, except a secret's.
+ * the value given is shown, except a secret's, and a URL's password.
  */
+/** A URL as shown in an error: its password replaced (a DATABASE_URL's, for one). */
+function withoutPassword(given: unknown): unknown {
+  if (typeof given !== "string" || !given.includes("@")) return given;
+  try {
+    const url = new URL(given);
+    if (!url.password) return given;
+    url.password = "***";
+    return url.toString();
+  } catch {
+    return given;
+  }
+}
+
 export function loadConfig<S extends v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>>(
   schema: S,
   flags: Partial<Record<keyof S["entries"] & string, unknown>> = {},
@@ -110,7 +123,7 @@ export function loadConfig<S extends v.ObjectSchema<v.ObjectEntries, v.ErrorMess
   const lines = result.issues.map((issue) => {
     const key = issue.path?.[0] ? String(issue.path[0].key) : undefined;
     const given = key === undefined ? issue.input : input[key];
-    const got = given === undefined ? "nothing" : key && knownVariables.get(key)?.secret ? "a value, not shown" : JSON.stringify(given);
+    const got = given === undefined ? "nothing" : key && knownVariables.get(key)?.secret ? "a value, not shown" : JSON.stringify(withoutPassword(given));
     return `  ${key ? settingLabel(key) : "config"}: ${issue.message} (got ${got})`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);

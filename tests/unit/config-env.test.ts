@@ -90,6 +90,19 @@ describe("loadConfig", () => {
     expect(message).toContain('EVNET_TEST_FLAG: expected true or false (got "maybe")');
   });
 
+  test("shows a URL it refuses without its password", () => {
+    const url = "postgres://evnet:hunter2-secret@localhost:5432/evnet?host=db.example.org";
+    let error: unknown;
+    try {
+      loadConfig(v.object({ EVNET_TEST_URL: postgresUrl() }), {}, { EVNET_TEST_URL: url });
+    } catch (e) {
+      error = e;
+    }
+    const message = (error as ConfigError).message;
+    expect(message).toContain('(got "postgres://evnet:***@localhost:5432/evnet?host=db.example.org")');
+    expect(message).not.toContain("hunter2");
+  });
+
   test("says a required secret is missing and where to set it", () => {
     expect(() => loadConfig(v.object({ EVNET_TEST_TOKEN: secretToken() }), {}, {})).toThrow(
       /EVNET_TEST_TOKEN: is required \(set it in the environment or \.env\) \(got nothing\)/,
