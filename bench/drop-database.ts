@@ -4,13 +4,13 @@
  * role may not end: 42501) that PostgreSQL started on its tables after a busy step. Such a
  * worker finishes within seconds, so the drop is tried again meanwhile.
  */
-import postgres from "postgres";
+import { benchSql } from "./postgres.ts";
 
 /** 42501: a backend of another role (autovacuum) holds it; 55006: still in use. */
 const WAIT_FOR = new Set(["42501", "55006"]);
 
 export async function dropDatabase(serverUrl: string, name: string, { tries = 30, pauseMs = 1000 } = {}): Promise<void> {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const admin = benchSql(serverUrl);
   try {
     for (let attempt = 1; ; attempt++) {
       try {

@@ -7,7 +7,6 @@
  */
 
 import { sql } from "drizzle-orm";
-import postgres from "postgres";
 import { newChannelKey, wrapKey } from "../src/crypto/keys.ts";
 import { type Db, openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
@@ -15,6 +14,7 @@ import { chargingPoints, chargingSessions, cpKeys, driverKeys, drivers } from ".
 import { costOf, energyOver, meterKwh } from "../src/domain/billing.ts";
 import { cpId } from "./ceiling.ts";
 import { dropDatabase } from "./drop-database.ts";
+import { benchSql } from "./postgres.ts";
 
 /** What the load generator needs to play one charger and its driver. */
 export interface Charger {
@@ -44,7 +44,7 @@ const CHUNK = 1000;
 /** An empty database next to the services' own one, migrated; `drop()` removes it. */
 export async function createBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
   const name = `evnet_bench_${Date.now().toString(36)}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const admin = benchSql(serverUrl);
   await admin.unsafe(`create database ${name}`).finally(() => admin.end());
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;

@@ -1,7 +1,7 @@
 /** The machine and software a benchmark ran on, for the report. */
 import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import postgres from "postgres";
+import { benchSql } from "./postgres.ts";
 
 export interface Machine {
   date: string;
@@ -18,7 +18,7 @@ export interface Machine {
 
 export async function describeMachine(databaseUrl: string, kafkaPid: number | undefined): Promise<Machine> {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const sql = benchSql(databaseUrl);
   let postgresql = "unknown";
   try {
     postgresql = String((await sql`show server_version`)[0]?.server_version ?? "unknown");

@@ -13,7 +13,7 @@
  * first connection still pays the full scrypt check; only the registrations' hashing is saved).
  */
 import { loadavg } from "node:os";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { hashPassword } from "../src/crypto/passwords.ts";
 import { meterKwh } from "../src/domain/billing.ts";
 import { controlKeyEnv } from "../tests/support/control.ts";
@@ -21,6 +21,7 @@ import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { createBenchDatabase } from "./fleet.ts";
 import { LatencySampler } from "./latency.ts";
 import { BENCH_PASSWORD, BenchCharger, type ConnectOutcome, type ConnectPlan, connectFleet } from "./ocpp-fleet.ts";
+import { benchSql } from "./postgres.ts";
 import { CpuMeter, memoryMiB, pidsNamed } from "./proc.ts";
 import type { Summary } from "./stats.ts";
 
@@ -97,7 +98,7 @@ async function seed(sql: postgres.Sql, n: number): Promise<string[]> {
 export async function runOcpp(s: OcppSettings, n: number, log: (m: string) => void): Promise<OcppResult> {
   const prefix = `bench-${s.runId}-ocpp-${n}`;
   const database = await createBenchDatabase(s.databaseUrl);
-  const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  const sql = benchSql(database.url, 2);
   const roles: RoleProcess[] = [];
   let clients: BenchCharger[] = [];
   const timers: (ReturnType<typeof setInterval> | ReturnType<typeof setTimeout>)[] = [];

@@ -23,6 +23,7 @@
  *   BENCH_OUT=docs/benchmarks.md  BENCH_JSON=docs/benchmarks.json
  *   BENCH_CENTRAL_<NAME>=value passes <NAME>=value to the Central processes (A/B comparisons);
  *   BENCH_MAIN=/path/to/src/main.ts runs Central from another copy of evnet;
+ *   BENCH_DATABASE_SOCKET=1: Central, the API and the bench reach PostgreSQL through its Unix-domain socket (default 0: TCP);
  *   BENCH_PROFILE=<dir> makes Central and the load generator write CPU profiles there when they stop (Bun --cpu-prof, .md too).
  * A quick run: BENCH_SIZES=1000 BENCH_CENTRALS=1 BENCH_SECONDS=20 BENCH_DRAIN= npm run bench
  */
@@ -69,12 +70,12 @@ function niceSetting(name: string, fallback: string): number {
   return n;
 }
 
-function servicesUp(): { databaseUrl: string; brokers: string[] } {
+function servicesUp(): { databaseUrl: string; socketDir?: string; brokers: string[] } {
   const result = Bun.spawnSync(["bash", join(REPO, "scripts/services.sh"), "up"], { stdout: "pipe", stderr: "inherit" });
   if (result.exitCode !== 0) throw new Error("scripts/services.sh up failed");
   const out = result.stdout.toString();
   const value = (name: string) => new RegExp(`^${name}=(.+)$`, "m").exec(out)?.[1]?.trim();
-  return { databaseUrl: value("DATABASE_URL")!, brokers: value("KAFKA_BROKERS")!.split(",") };
+  return { databaseUrl: value("DATABASE_URL")!, socketDir: value("DATABASE_SOCKET_DIR"), brokers: value("KAFKA_BROKERS")!.split(",") };
 }
 
 function deleteTopics(brokers: string[], pattern: string): void {
@@ -128,8 +129,12 @@ async function main(): Promise<void> {
   };
   const loadNice = niceSetting("BENCH_LOAD_NICE", "-10");
   const centralNice = niceSetting("BENCH_CENTRALS_NICE", "0");
+  const socketSetting = setting("BENCH_DATABASE_SOCKET", "0");
+  if (socketSetting !== "0" && socketSetting !== "1") throw new Error(`BENCH_DATABASE_SOCKET must be 0 or 1 (got "${socketSetting}")`);
   if (!(ocppConnect.spreadS >= 0)) throw new Error("BENCH_OCPP_CONNECT_SPREAD must be a number of seconds, 0 or more");
   const services = servicesUp();
+  const throughSocket = socketSetting === "1";
+  if (throughSocket && !services.socketDir) throw new Error("BENCH_DATABASE_SOCKET=1, but scripts/services.sh gave no DATABASE_SOCKET_DIR");
   const kafkaPid = pidFromFile(join(setting("EVNET_SERVICES_DIR", join(REPO, ".services")), "kafka/kafka.pid"));
   const runId = Date.now().toString(36);
   const centralEnv = Object.fromEntries(
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
       .map(([k, v]) => [k.slice("BENCH_CENTRAL_".length), v!]),
   );
   const env: BenchEnv = {
-    databaseUrl: services.databaseUrl,
+    databaseUrl: throughSocket ? `${services.databaseUrl}?host=${encodeURIComponent(services.socketDir!)}` : services.databaseUrl,
     brokers: services.brokers,
     kafkaPid,
     workDir: join(REPO, "bench-results", runId),
@@ -179,6 +184,7 @@ async function main(): Promise<void> {
       ...(env.centralMain ? { centralMain: env.centralMain } : {}),
       ...(loadNice ? { loadNice } : {}),
       ...(centralNice ? { centralNice } : {}),
+      ...(throughSocket ? { databaseSocket: true } : {}),
     },
     ceiling: await measureCeiling({
       brokers: env.brokers,

@@ -11,7 +11,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { KafkaBus } from "../src/bus/kafka.ts";
 import { allTopics, type Topics, topicsFor } from "../src/bus/topics.ts";
 import { parseMasterKey, randomHex } from "../src/crypto/keys.ts";
@@ -23,6 +23,7 @@ import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { type DelaySummary, delayBetween, scrapeGroupJoins, scrapeHistograms, scrapeProcessFigures } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
+import { benchSql } from "./postgres.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
 import { loopPausesOf, type PerCentral, type Summary } from "./stats.ts";
 
@@ -155,7 +156,7 @@ class Stage {
 
   async prepare(heartbeatS: number, minAgeS = 0): Promise<string> {
     this.database = await createBenchDatabase(this.env.databaseUrl);
-    this.sql = postgres(this.database.url, { max: 1, onnotice: () => {} });
+    this.sql = benchSql(this.database.url);
     const fleet = await seedFleet(this.database.url, parseMasterKey(this.masterKeyHex), {
       count: this.chargers,
       meanSessionS: this.env.meanSessionS,
