@@ -89,12 +89,6 @@ export function settingLabel(name: string): string {
   return flag ? `${name} (${flag})` : name;
 }
 
-/**
- * Builds a role's config: `schema` is a valibot object schema whose keys are environment
- * variable names; `flags` maps the same names to values given on the command line.
- * A wrong value throws a ConfigError naming the variable (and its flag) and what was expected;
- * the value given is shown, except a secret's, and a URL's password.
- */
 /** A URL as shown in an error: its password replaced (a DATABASE_URL's, for one). */
 function withoutPassword(given: unknown): unknown {
   if (typeof given !== "string" || !given.includes("@")) return given;
@@ -108,6 +102,12 @@ function withoutPassword(given: unknown): unknown {
   }
 }
 
+/**
+ * Builds a role's config: `schema` is a valibot object schema whose keys are environment
+ * variable names; `flags` maps the same names to values given on the command line.
+ * A wrong value throws a ConfigError naming the variable (and its flag) and what was expected;
+ * the value given is shown, except a secret's, and a URL's password.
+ */
 export function loadConfig<S extends v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>>(
   schema: S,
   flags: Partial<Record<keyof S["entries"] & string, unknown>> = {},
