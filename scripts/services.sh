@@ -427,6 +427,8 @@ pg_down() {
     rm -f "$PG_LEGACY_LOCATION_FILE"
   fi
   pg_stop_cluster "$SERVICES_DIR/postgres"
+  # The server took its socket with it; the folder goes too once empty.
+  rmdir "$PG_SOCKET_DIR" 2>/dev/null || true
 }
 
 pg_status() {

@@ -57,13 +57,21 @@ describe("scripts/services.sh state folders", () => {
   test("two state folders run two clusters, each inside its own folder", async () => {
     const a = await services(first, ports.first, "pg-up");
     expect(a.code).toBe(0);
-    expect(a.out.trim()).toBe(`DATABASE_URL=postgres://evnet:evnet@127.0.0.1:${ports.first}/evnet`);
+    const [url, socket, ...more] = a.out.trim().split("\n");
+    expect(url).toBe(`DATABASE_URL=postgres://evnet:evnet@127.0.0.1:${ports.first}/evnet`);
+    expect(socket).toMatch(/^DATABASE_SOCKET_DIR=\/tmp\/evnet-pg-[0-9a-f]{12}$/);
+    expect(more).toEqual([]);
 
     // What a copy of the first checkout carries along: the location an older version recorded.
     writeFileSync(join(second, "postgres.location"), `${join(first, "postgres")}\n`);
     const b = await services(second, ports.second, "pg-up");
     expect(b.code).toBe(0);
     expect(b.err).toContain("ignoring");
+    // Each folder's server has a socket of its own, in a folder of its own.
+    const socketOf = (run: Run) => /^DATABASE_SOCKET_DIR=(.+)$/m.exec(run.out)![1]!;
+    expect(socketOf(b)).not.toBe(socketOf(a));
+    expect(existsSync(join(socketOf(a), `.s.PGSQL.${ports.first}`))).toBe(true);
+    expect(existsSync(join(socketOf(b), `.s.PGSQL.${ports.second}`))).toBe(true);
 
     expect(await dataDirectoryAt(ports.first)).toBe(join(first, "postgres", "data"));
     expect(await dataDirectoryAt(ports.second)).toBe(join(second, "postgres", "data"));
@@ -85,9 +93,11 @@ describe("scripts/services.sh state folders", () => {
   }, 60_000);
 
   test("pg-down stops only the folder's own cluster", async () => {
+    const socketDir = /^DATABASE_SOCKET_DIR=(.+)$/m.exec((await services(second, ports.second, "pg-up")).out)![1]!;
     const down = await services(second, ports.second, "pg-down");
     expect(down.code).toBe(0);
     expect(existsSync(join(second, "postgres", "data", "postmaster.pid"))).toBe(false);
+    expect(existsSync(socketDir)).toBe(false); // its socket and the folder went with it
     expect(await dataDirectoryAt(ports.first)).toBe(join(first, "postgres", "data"));
   }, 60_000);
 });
