@@ -4,7 +4,9 @@
  * HTTP route answers 503 (never 500); drivers' stops reach the chargers and are sent again until
  * Central can decide them, which it does once each; an engine restarted meanwhile loses its
  * session. Once it is back the API and Central answer again within moments, and every ticket is
- * what the engine metered.
+ * what the engine metered. Central reaches the database through its Unix-domain socket, the
+ * other roles through TCP: a stopped server takes its socket with it, and Central waits for it
+ * as for a refused connection.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { tlsFetch } from "../../src/http/tls-client.ts";
@@ -24,7 +26,7 @@ beforeAll(async () => {
   await pg.up();
   net = new TestNetwork({ database: { url: pg.url, name: "evnet", drop: async () => {} } });
   await net.start();
-  await net.startCentral("central-d");
+  await net.startCentral("central-d", { DATABASE_URL: `${pg.url}?host=${encodeURIComponent(pg.socketDir)}` });
   for (const id of CP_IDS) cps[id] = await net.startCp(id, "Toledo");
 }, 300_000);
 
@@ -52,6 +54,9 @@ describe("PostgreSQL crashes mid-session", () => {
     const stopping: RoleProcess[] = ["CP_D1", "CP_D2"].map((cp, i) => net.driver(`D_O${i + 1}`, ["--cp", cp, "--charge-seconds", "10"]));
     const lost = net.driver("D_O3", ["--cp", "CP_D3", "--charge-seconds", "600"]);
     const sessions = await Promise.all(CP_IDS.map((id) => net.billingSessionAt(id)));
+    const centralConnections = await net.sql`select host(client_addr) as addr from pg_stat_activity where application_name = 'evnet central'`;
+    expect(centralConnections.length).toBeGreaterThan(0);
+    expect(centralConnections.every((c) => c.addr === null)).toBe(true); // through the socket
 
     await pg.down(true);
     const downAt = Date.now();

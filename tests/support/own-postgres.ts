@@ -13,6 +13,8 @@ export class OwnPostgres {
   private dir = mkdtempSync(join(tmpdir(), "evnet-own-pg-"));
   private env: Record<string, string> = {};
   url = "";
+  /** The folder of the cluster's Unix-domain socket: a DATABASE_URL with `?host=<it>` reaches the cluster through it. */
+  socketDir = "";
 
   private async run(command: "pg-up" | "pg-down", extra: Record<string, string> = {}): Promise<string> {
     const proc = Bun.spawn(["bash", SCRIPT, command], {
@@ -30,6 +32,7 @@ export class OwnPostgres {
     if (!this.url) this.env = { EVNET_SERVICES_DIR: this.dir, EVNET_PG_PORT: String(await freePort()) };
     const out = await this.run("pg-up");
     this.url = /DATABASE_URL=(\S+)/.exec(out)![1]!;
+    this.socketDir = /DATABASE_SOCKET_DIR=(\S+)/.exec(out)![1]!;
   }
 
   /** Stops it: `crash` cuts every connection without a checkpoint, as a crashed server would. */
