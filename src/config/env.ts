@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
+import { postgresTarget } from "../db/url.ts";
 import { EXIT, KnownError, type KnownErrorOptions } from "../lib/errors.ts";
 
 /** A setting is missing or wrong; its message names the setting (and its flag, where it has one). */
@@ -171,12 +172,13 @@ export const bool = (fallback: boolean) =>
 
 export const optionalString = () => v.optional(v.pipe(v.string(), v.minLength(1)));
 
-/** A DATABASE_URL's `host` parameter, when it has one, names a socket's folder (src/db/url.ts); an unparseable URL is postgres.js's to refuse. */
-function socketHostOrNone(url: string): boolean {
+/** Whether postgresTarget (src/db/url.ts) takes a DATABASE_URL's `host` parameter: none, or a socket's folder. */
+function takesHostParameter(url: string): boolean {
   try {
-    return new URL(url).searchParams.get("host")?.startsWith("/") ?? true;
-  } catch {
+    postgresTarget(url);
     return true;
+  } catch {
+    return false;
   }
 }
 
@@ -186,7 +188,7 @@ export const postgresUrl = () =>
       v.string(),
       v.regex(/^postgres(ql)?:\/\/.+/, "expected a postgres:// or postgresql:// URL"),
       v.check(
-        (url) => socketHostOrNone(url),
+        (url) => takesHostParameter(url),
         "its host parameter must be the folder of PostgreSQL's socket, like ?host=/var/run/postgresql (a server's name goes in the URL itself)",
       ),
     ),
