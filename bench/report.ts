@@ -9,6 +9,7 @@ import type { DelaySummary } from "./central-delay.ts";
 import type { Machine } from "./machine.ts";
 import type { Ceiling } from "./measure-ceiling.ts";
 import type { OcppResult } from "./ocpp.ts";
+import { TOP_STATEMENTS } from "./pg-statements.ts";
 import { firstCentral, type Series, thirds, trendPerMinute } from "./stats.ts";
 import type { DrainResult, SteadyResult } from "./step.ts";
 
@@ -100,6 +101,20 @@ export function renderResults(run: BenchRun): string {
         `| ${int(s.chargers)} | ${s.centrals} | ${int(p.waiting?.count)} | ${p50p99(p.waiting)} | ${p50p99(p.opening)} | ${p50p99(p.turn)} | ${p50p99(p.transaction)} |`,
       );
     }
+  }
+  if (run.steady.some((s) => s.statements?.length)) {
+    lines.push("");
+    lines.push(
+      `**Where PostgreSQL's time goes** (its \`pg_stat_statements\` for the step's database over the window: the ${TOP_STATEMENTS} statements that took most of its time executing them, parsing and planning not counted; ms/s: milliseconds of PostgreSQL's time a second, 1,000 being one core):`,
+    );
+    lines.push("");
+    lines.push("| chargers | Centrals | statement | calls/s | ms/s | µs/call | rows/call |");
+    lines.push("| ---: | ---: | --- | ---: | ---: | ---: | ---: |");
+    for (const s of run.steady)
+      for (const st of s.statements ?? [])
+        lines.push(
+          `| ${int(s.chargers)} | ${s.centrals} | \`${st.statement.replace(/[`|]/g, (c) => (c === "|" ? "\\|" : "'"))}\` | ${st.callsPerS} | ${st.msPerS} | ${int(st.usPerCall)} | ${st.rowsPerCall} |`,
+        );
   }
   if (run.drain.length) {
     lines.push("");

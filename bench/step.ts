@@ -23,6 +23,7 @@ import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { type DelaySummary, delayBetween, scrapeGroupJoins, scrapeHistograms, scrapeProcessFigures } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
+import { readStatements, type StatementShare, type StatementSnapshot, statementsBetween } from "./pg-statements.ts";
 import { benchSql } from "./postgres.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
 import { loopPausesOf, type PerCentral, type Summary } from "./stats.ts";
@@ -107,6 +108,8 @@ export interface SteadyResult {
   publishDelayMs?: Summary;
   centralWarnings: string[];
   tables: Record<string, unknown>[];
+  /** The statements that took most of PostgreSQL's time over the window (pg-statements.ts); absent where the server keeps no such counters. */
+  statements?: StatementShare[];
 }
 
 export interface DrainResult {
@@ -266,6 +269,11 @@ class Stage {
   }
 
   /** How PostgreSQL wrote the hot tables (HOT updates avoid index writes; dead rows need vacuum). */
+  /** The step database's statement counters now (undefined: the server keeps none). */
+  statements(): Promise<StatementSnapshot | undefined> {
+    return readStatements(this.env.databaseUrl, this.database!.name);
+  }
+
   async tableStats(): Promise<Record<string, unknown>[]> {
     return [
       ...(await this
@@ -393,6 +401,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const t0 = performance.now();
     const applied0 = await stage.applied();
     const histograms0 = await scrapeHistograms(stage.metricsUrls, stage.topics.cpEvents);
+    const statements0 = await stage.statements();
     const lagStart = await stage.lag();
     const lagSeries: [number, number][] = [[0, lagStart]];
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
@@ -423,6 +432,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const cpu = endCpu();
     const applied1 = await stage.applied();
     const histograms1 = await scrapeHistograms(stage.metricsUrls, stage.topics.cpEvents);
+    const statements1 = await stage.statements();
     const t1 = performance.now();
     const lagEnd = await stage.lag();
     lagSeries.push([Math.round((t1 - t0) / 1000), lagEnd]);
@@ -468,6 +478,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       publishDelayMs: report.publishDelayMs,
       centralWarnings: warningsOf(cs),
       tables,
+      statements: statements0 && statements1 ? statementsBetween(statements0, statements1, (t1 - t0) / 1000) : undefined,
     };
   } finally {
     await stage.close();

@@ -324,6 +324,9 @@ synchronous_commit = off
 full_page_writes = off
 logging_collector = off
 log_min_messages = warning
+# Counts every statement's calls and time: the benchmark reads them for its steps'
+# databases (bench/pg-statements.ts).
+shared_preload_libraries = 'pg_stat_statements'
 EOF
 }
 
@@ -374,6 +377,13 @@ pg_ensure_db() {
   pg_app_answers || die "PostgreSQL is up but $DATABASE_URL does not answer"
 }
 
+# The view of those counters, in the server's own database, where the benchmark reads them.
+# A server without the module works the same, and the benchmark goes without that table.
+pg_statement_counters() {
+  pg_super_sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null 2>&1 ||
+    log "PostgreSQL: no pg_stat_statements here; the benchmark goes without its statements' table"
+}
+
 pg_up() {
   pg_ensure_installed
   if [ -f "$PG_LEGACY_LOCATION_FILE" ] && [ "$(cat "$PG_LEGACY_LOCATION_FILE")" != "$PG_DIR" ]; then
@@ -398,6 +408,7 @@ pg_up() {
   fi
   pg_wait_ready
   pg_ensure_db
+  pg_statement_counters
   log "PostgreSQL ready: $DATABASE_URL"
 }
 
