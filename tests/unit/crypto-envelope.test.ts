@@ -89,6 +89,16 @@ describe("a sealed envelope", () => {
     expect(() => seal({ sub: "cp:CP_001", kid: cp1.keyId, sender: `engine:${"x".repeat(250)}`, seq: 1 }, cp1.key, {})).toThrow("255");
   });
 
+  test("a header of the longest texts the rules allow seals and opens, also right after a header refused halfway", async () => {
+    expect(() => seal({ sub: "cp:CP_001", kid: cp1.keyId, sender: `engine:${"x".repeat(250)}`, seq: 1 }, cp1.key, {})).toThrow("255");
+    const sender = `engine:${"y".repeat(193)}`; // a sender's most: 200 characters
+    const wire = seal({ sub: "cp:CP_001", kid: cp1.keyId, sender, seq: 7 }, cp1.key, { n: 1 });
+    expect(fieldsOf(wire)).toMatchObject({ sub: "cp:CP_001", kid: cp1.keyId, sender, seq: 7 });
+    const opened = await open(wire, lookup, new Sequences());
+    expect(opened.payload).toEqual({ n: 1 });
+    expect(opened.header.sender).toBe(sender);
+  });
+
   test("messages of every size, sealed and opened in any order, each open to their own payload (nothing of one stays for the next)", async () => {
     const sizes = [0, 1, 2, 3, 15, 16, 17, 100, 1000, 10_000, 40_000, 5, 40_000, 0];
     const sealed = sizes.map((n, i) => ({ payload: { i, text: "é".repeat(n / 2) + "x".repeat(n % 2) }, wire: Buffer.alloc(0) as Buffer }));
