@@ -268,12 +268,12 @@ class Stage {
     return Number(row?.n ?? 0);
   }
 
-  /** How PostgreSQL wrote the hot tables (HOT updates avoid index writes; dead rows need vacuum). */
   /** The step database's statement counters now (undefined: the server keeps none). */
   statements(): Promise<StatementSnapshot | undefined> {
     return readStatements(this.env.databaseUrl, this.database!.name);
   }
 
+  /** How PostgreSQL wrote the hot tables (HOT updates avoid index writes; dead rows need vacuum). */
   async tableStats(): Promise<Record<string, unknown>[]> {
     return [
       ...(await this
@@ -402,6 +402,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const applied0 = await stage.applied();
     const histograms0 = await scrapeHistograms(stage.metricsUrls, stage.topics.cpEvents);
     const statements0 = await stage.statements();
+    if (!statements0) console.error("bench:   PostgreSQL keeps no statement counters here (pg_stat_statements); the step goes without its statements table");
     const lagStart = await stage.lag();
     const lagSeries: [number, number][] = [[0, lagStart]];
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
