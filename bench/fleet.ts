@@ -14,7 +14,7 @@ import { chargingPoints, chargingSessions, cpKeys, driverKeys, drivers } from ".
 import { costOf, energyOver, meterKwh } from "../src/domain/billing.ts";
 import { cpId } from "./ceiling.ts";
 import { dropDatabase } from "./drop-database.ts";
-import { benchSql } from "./postgres.ts";
+import { benchSql, databaseOnServer } from "./postgres.ts";
 
 /** What the load generator needs to play one charger and its driver. */
 export interface Charger {
@@ -46,12 +46,11 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
   const name = `evnet_bench_${Date.now().toString(36)}`;
   const admin = benchSql(serverUrl);
   await admin.unsafe(`create database ${name}`).finally(() => admin.end());
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), maxConnections: 2 });
+  const url = databaseOnServer(serverUrl, name);
+  const database = await openDatabase({ url, maxConnections: 2 });
   await migrate(database.db).finally(() => database.close());
   return {
-    url: url.toString(),
+    url,
     name,
     // A step's figures are taken before its database is dropped: one that cannot be dropped
     // is left, and said so, rather than failing the run and losing them.

@@ -4,7 +4,7 @@
  * services load the module and create its view in the server's `postgres` database
  * (scripts/services.sh); on a server without it the bench goes on without this table.
  */
-import { benchSql } from "./postgres.ts";
+import { benchSql, databaseOnServer } from "./postgres.ts";
 
 /** One statement's counters as the server holds them (cumulative). */
 export interface StatementCounters {
@@ -34,19 +34,13 @@ const STATEMENT_TEXT = 90;
 /** How many statements the report keeps, those that took most of PostgreSQL's time first. */
 export const TOP_STATEMENTS = 8;
 
-/** The server's `postgres` database, on the server of `serverUrl` (where the view lives). */
-function maintenanceUrl(serverUrl: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = "/postgres";
-  return url.toString();
-}
-
 /**
  * The counters of every statement run in `database`, by statement (its id and who ran it);
  * undefined when the server does not keep them (the module not loaded, or its view not there).
  */
 export async function readStatements(serverUrl: string, database: string): Promise<StatementSnapshot | undefined> {
-  const sql = benchSql(maintenanceUrl(serverUrl));
+  // the view lives in the server's own `postgres` database
+  const sql = benchSql(databaseOnServer(serverUrl, "postgres"));
   try {
     const rows = await sql<{ id: string; query: string; calls: string; total_ms: number; rows: string }[]>`
       select s.queryid::text || '/' || s.userid::text as id, s.query, s.calls::text, s.total_exec_time as total_ms, s.rows::text

@@ -6,3 +6,10 @@ export function benchSql(url: string, max = 1): postgres.Sql {
   const target = postgresTarget(url);
   return postgres(target.url, { ...(target.host ? { host: target.host } : {}), max, onnotice: () => {} });
 }
+
+/** The URL of database `name` on the server of `serverUrl` (its user, password and parameters kept). */
+export function databaseOnServer(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

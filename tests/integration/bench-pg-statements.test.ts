@@ -7,15 +7,12 @@ import { describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { dropDatabase } from "../../bench/drop-database.ts";
 import { readStatements, type StatementSnapshot, statementsBetween } from "../../bench/pg-statements.ts";
+import { databaseOnServer } from "../../bench/postgres.ts";
 import { requireEnv, uniqueName } from "../support/services.ts";
 
 const adminUrl = requireEnv("TEST_DATABASE_URL");
 
-function urlOf(name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const urlOf = (name: string) => databaseOnServer(adminUrl, name);
 
 describe("PostgreSQL's statements in a bench step", () => {
   test("a window counts the statements run in the step's database, and only those", async () => {
