@@ -34,7 +34,7 @@ export const inPlaceOpener: GcmOpener = {
 };
 
 export interface OpeningThreadOptions {
-  /** Fewest messages sent to the thread (default 64). */
+  /** Fewest messages sent to the thread (default 64; Central's own: CENTRAL_OPENING_THREAD_MIN_BATCH). */
   minBatch?: number;
   /** Longest wait for the thread's answer before it counts as failed (default 10 s). */
   answerWithinMs?: number;

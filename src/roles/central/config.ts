@@ -45,6 +45,10 @@ export const centralSettings = defineSettings({
     help: "open the envelopes of a batch (AES-GCM) on a helper thread, beside the one that applies them; false: on that one",
     schema: bool(true),
   },
+  CENTRAL_OPENING_THREAD_MIN_BATCH: {
+    help: "fewest envelopes of a batch sent to the opening thread (a backlog's batches); a smaller one, as at a steady 1 Hz, is opened in place, where it costs less than the crossing",
+    schema: integer(1000, 1),
+  },
   CENTRAL_PARALLEL_PARTITIONS: {
     help: "partitions whose batches one Central applies at once (each still in order); overlaps database round trips",
     schema: integer(6, 1),

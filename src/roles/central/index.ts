@@ -63,7 +63,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
   const group = config.EVNET_CENTRAL_GROUP ?? groupName(config.EVNET_TOPIC_PREFIX, "central");
   await ensureTopicsIfReachable(bus, allTopics(topics), log);
   const auditor = createAuditor(database.db, log);
-  const opener = config.CENTRAL_OPENING_THREAD ? new OpeningThread(log) : undefined;
+  const opener = config.CENTRAL_OPENING_THREAD ? new OpeningThread(log, { minBatch: config.CENTRAL_OPENING_THREAD_MIN_BATCH }) : undefined;
   const channel = createCentralChannel({ db: database.db, auditor, log, bus, topics, masterKey: config.EVNET_MASTER_KEY, instance, opener });
   const controlMaxAgeMs = config.CENTRAL_CONTROL_MAX_AGE * 1000;
   const busHealth = { failedAt: 0 };
