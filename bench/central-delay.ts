@@ -73,6 +73,8 @@ export async function scrapeGroupJoins(urls: string[]): Promise<(number | undefi
 export interface ProcessFigures {
   /** The JavaScript heap in use (`nodejs_heap_size_used_bytes`): live objects and garbage not yet collected. */
   heapUsedMiB: number | null;
+  /** The space the engine holds for its heap (`nodejs_heap_size_total_bytes`): what of the RSS the heap accounts for. */
+  heapTotalMiB: number | null;
   /**
    * The event loop's longest delay since the read before (`nodejs_eventloop_lag_max_seconds`,
    * which prom-client resets at every read): how long the thread was held up at once, by a
@@ -86,9 +88,13 @@ export async function scrapeProcessFigures(urls: string[]): Promise<ProcessFigur
     urls.map(async (url) => {
       const families = await scrapeFamilies(url);
       const value = (name: string) => families?.get(name)?.samples[0]?.value;
-      const heap = value("nodejs_heap_size_used_bytes");
+      const mib = (bytes: number | undefined) => (bytes === undefined ? null : Math.round(bytes / 2 ** 20));
       const lag = value("nodejs_eventloop_lag_max_seconds");
-      return { heapUsedMiB: heap === undefined ? null : Math.round(heap / 2 ** 20), loopLagMaxMs: lag === undefined ? null : Math.round(lag * 1000) };
+      return {
+        heapUsedMiB: mib(value("nodejs_heap_size_used_bytes")),
+        heapTotalMiB: mib(value("nodejs_heap_size_total_bytes")),
+        loopLagMaxMs: lag === undefined ? null : Math.round(lag * 1000),
+      };
     }),
   );
 }

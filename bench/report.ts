@@ -134,20 +134,22 @@ export function renderResults(run: BenchRun): string {
   if (run.soak?.length) {
     lines.push("");
     lines.push(
-      "**Soak** (one Central, N chargers at 1 Hz for the whole window; Central's resident memory and its JavaScript heap in use sampled every 5 s, and its event loop's longest delay in each 5 s; by thirds: the mean of each third of the window; trend: the least-squares slope over the window; KiB / charger: growth from just after Central started to the end, divided by N):",
+      "**Soak** (one Central, N chargers at 1 Hz for the whole window; Central's resident memory, its JavaScript heap in use and the space the engine holds for that heap (committed) sampled every 5 s, and its event loop's longest delay in each 5 s; by thirds: the mean of each third of the window; trend: the least-squares slope over the window; KiB / charger: growth from just after Central started to the end, divided by N):",
     );
     lines.push("");
     lines.push(
-      "| chargers | minutes | RSS at start MiB | RSS at end MiB | lowest – highest MiB | RSS by thirds MiB | RSS trend MiB/min | heap by thirds MiB | heap trend MiB/min | loop pauses: 5-s reads ≥ 250 ms, longest ms | KiB / charger | p50 / p99 ms | lag start → end | keeps up | Central CPU |",
+      "| chargers | minutes | RSS at start MiB | RSS at end MiB | lowest – highest MiB | RSS by thirds MiB | RSS trend MiB/min | heap by thirds MiB | heap trend MiB/min | committed heap by thirds MiB | committed trend MiB/min | loop pauses: 5-s reads ≥ 250 ms, longest ms | KiB / charger | p50 / p99 ms | lag start → end | keeps up | Central CPU |",
     );
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: |");
     for (const s of run.soak) {
       const rss = firstCentral(s.rssSeries);
       const heap = firstCentral(s.heapSeries);
+      // a run before the figure has none: "–"
+      const committed = firstCentral(s.heapTotalSeries ?? []);
       const figures = rss.map(([, x]) => x);
       const [start, end] = [figures[0]!, figures.at(-1)!];
       lines.push(
-        `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...figures))} – ${int(Math.max(...figures))} | ${byThirds(rss)} | ${trendPerMinute(rss) ?? "–"} | ${byThirds(heap)} | ${trendPerMinute(heap) ?? "–"} | ${loopPauses(s)} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
+        `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...figures))} – ${int(Math.max(...figures))} | ${byThirds(rss)} | ${trendPerMinute(rss) ?? "–"} | ${byThirds(heap)} | ${trendPerMinute(heap) ?? "–"} | ${byThirds(committed)} | ${trendPerMinute(committed) ?? "–"} | ${loopPauses(s)} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
       );
     }
   }

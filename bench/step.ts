@@ -99,6 +99,8 @@ export interface SteadyResult {
   rssSeries: [number, number[]][];
   /** Central's JavaScript heap in use (MiB, per instance; null where it did not answer), at the RSS's samples but the last. */
   heapSeries: PerCentral;
+  /** The space the engine held for that heap (MiB, per instance; null where it did not answer), at the same reads. */
+  heapTotalSeries?: PerCentral;
   /** Central's event loop: its longest delay in each 5 s before those samples (ms, per instance; null where it did not answer). */
   loopLagSeries: PerCentral;
   /** Of those, how many reached LOOP_PAUSE_MS, and the longest (ms), over every Central. */
@@ -408,11 +410,13 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const rssNow = () => cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.rss ?? 0));
     const rssSeries: [number, number[]][] = [[0, rssNow()]];
     const heapSeries: PerCentral = [];
+    const heapTotalSeries: PerCentral = [];
     const loopLagSeries: PerCentral = [];
     const processAt = (at: number) =>
       scrapeProcessFigures(stage.metricsUrls).then(
         (figures) => {
           heapSeries.push([at, figures.map((f) => f.heapUsedMiB)]);
+          heapTotalSeries.push([at, figures.map((f) => f.heapTotalMiB)]);
           // the first read covers Central's life before the window: not a figure of the window
           if (at > 0) loopLagSeries.push([at, figures.map((f) => f.loopLagMaxMs)]);
         },
@@ -472,6 +476,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       centralBaselineRssMiB: baseline.map(Math.round),
       rssSeries,
       heapSeries: heapSeries.sort(([a], [b]) => a - b),
+      heapTotalSeries: heapTotalSeries.sort(([a], [b]) => a - b),
       loopLagSeries: loopLagSeries.sort(([a], [b]) => a - b),
       loopPauses: loopPausesOf(loopLagSeries),
       memoryPerChargerKiB: round2((rssGrowth * 1024) / chargers),

@@ -44,7 +44,7 @@ describe("the bench's reading of Central's delay histogram", () => {
 });
 
 describe("the bench's read of a Central's process figures", () => {
-  test("each read gives the heap in use and the event loop's longest delay since the read before", async () => {
+  test("each read gives the heap in use, the space held for it, and the event loop's longest delay since the read before", async () => {
     // the registry every role serves at /metrics, behind a real HTTP server
     const registry = createRegistry("central");
     const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => exposition(registry) });
@@ -57,6 +57,7 @@ describe("the bench's read of a Central's process figures", () => {
       const [held] = await scrapeProcessFigures([url]);
       expect(held!.loopLagMaxMs!).toBeGreaterThanOrEqual(250);
       expect(held!.heapUsedMiB!).toBeGreaterThan(0);
+      expect(held!.heapTotalMiB!).toBeGreaterThan(0);
       await Bun.sleep(200);
       const [after] = await scrapeProcessFigures([url]);
       expect(after!.loopLagMaxMs!).toBeLessThan(250); // reset by the read before: only the last 200 ms count
@@ -64,7 +65,7 @@ describe("the bench's read of a Central's process figures", () => {
       server.stop(true);
     }
     // a Central that does not answer gives no figures rather than zeros
-    expect(await scrapeProcessFigures([url])).toEqual([{ heapUsedMiB: null, loopLagMaxMs: null }]);
+    expect(await scrapeProcessFigures([url])).toEqual([{ heapUsedMiB: null, heapTotalMiB: null, loopLagMaxMs: null }]);
   });
 });
 
