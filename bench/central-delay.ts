@@ -83,12 +83,14 @@ export interface ProcessFigures {
   loopLagMaxMs: number | null;
 }
 
+/** Bytes as whole MiB; null for a figure that was not there. */
+const mib = (bytes: number | undefined) => (bytes === undefined ? null : Math.round(bytes / 2 ** 20));
+
 export async function scrapeProcessFigures(urls: string[]): Promise<ProcessFigures[]> {
   return Promise.all(
     urls.map(async (url) => {
       const families = await scrapeFamilies(url);
       const value = (name: string) => families?.get(name)?.samples[0]?.value;
-      const mib = (bytes: number | undefined) => (bytes === undefined ? null : Math.round(bytes / 2 ** 20));
       const lag = value("nodejs_eventloop_lag_max_seconds");
       return {
         heapUsedMiB: mib(value("nodejs_heap_size_used_bytes")),

@@ -144,8 +144,7 @@ export function renderResults(run: BenchRun): string {
     for (const s of run.soak) {
       const rss = firstCentral(s.rssSeries);
       const heap = firstCentral(s.heapSeries);
-      // a run before the figure has none: "–"
-      const committed = firstCentral(s.heapTotalSeries ?? []);
+      const committed = firstCentral(s.heapTotalSeries);
       const figures = rss.map(([, x]) => x);
       const [start, end] = [figures[0]!, figures.at(-1)!];
       lines.push(

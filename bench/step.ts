@@ -100,7 +100,7 @@ export interface SteadyResult {
   /** Central's JavaScript heap in use (MiB, per instance; null where it did not answer), at the RSS's samples but the last. */
   heapSeries: PerCentral;
   /** The space the engine held for that heap (MiB, per instance; null where it did not answer), at the same reads. */
-  heapTotalSeries?: PerCentral;
+  heapTotalSeries: PerCentral;
   /** Central's event loop: its longest delay in each 5 s before those samples (ms, per instance; null where it did not answer). */
   loopLagSeries: PerCentral;
   /** Of those, how many reached LOOP_PAUSE_MS, and the longest (ms), over every Central. */

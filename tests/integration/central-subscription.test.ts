@@ -12,14 +12,13 @@ import { MemoryBus } from "../../src/bus/memory.ts";
 import { topicsFor } from "../../src/bus/topics.ts";
 import { loadConfig } from "../../src/config/env.ts";
 import { createCpChannel } from "../../src/cp/channel.ts";
-import { newChannelKey, parseMasterKey, wrapKey } from "../../src/crypto/keys.ts";
+import { parseMasterKey } from "../../src/crypto/keys.ts";
 import { type Database, openDatabase } from "../../src/db/client.ts";
-import { storeNewKey } from "../../src/db/repos/cp-keys.ts";
-import { chargingPoints, cpCredentials } from "../../src/db/schema/index.ts";
 import { centralConfigSchema } from "../../src/roles/central/config.ts";
 import { type RunningCentral, start } from "../../src/roles/central/index.ts";
 import { controlKeyEnv } from "../support/control.ts";
 import { newMasterKeyHex } from "../support/identity.ts";
+import { registerAndKey } from "../support/network.ts";
 import { freePort } from "../support/network-processes.ts";
 import { parsePrometheusText } from "../support/prometheus-text.ts";
 import { createTestDatabase, type TestDatabase } from "../support/services.ts";
@@ -39,13 +38,16 @@ let handle: Database | undefined;
 let bus: NotingBus | undefined;
 let central: RunningCentral | undefined;
 
-afterEach(async () => {
+/** Stops what a test started, so that it can start Central again. */
+async function stopAll(): Promise<void> {
   await central?.stop();
   await bus?.close();
   await handle?.close();
   await database?.drop();
   central = bus = handle = database = undefined;
-});
+}
+
+afterEach(stopAll);
 
 /** Starts Central with `env` on a noting bus; returns the options of the subscription to its three topics. */
 async function centralSubscription(env: Record<string, string>): Promise<SubscribeOptions> {
@@ -85,11 +87,7 @@ describe("Central's subscription", () => {
 
   test("commits at most every 250 ms unless told otherwise, and one commit after another with 0", async () => {
     expect((await centralSubscription({})).commitIntervalMs).toBe(250);
-    await central?.stop();
-    await bus?.close();
-    await handle?.close();
-    await database?.drop();
-    central = bus = handle = database = undefined;
+    await stopAll();
     expect((await centralSubscription({ CENTRAL_COMMIT_INTERVAL: "0" })).commitIntervalMs).toBe(0);
   });
 });
@@ -117,11 +115,7 @@ describe("Central's opening thread", () => {
     );
     central = await start(config, { database: handle, bus });
     const cpId = "CP_OPEN";
-    await handle.db.insert(chargingPoints).values({ cpId, location: "Madrid", pricePerKwh: 0.3, currentCredentialId: "cred_open" });
-    await handle.db.insert(cpCredentials).values({ jti: "cred_open", cpId, expiresAt: new Date(Date.now() + 86400_000) });
-    const key = newChannelKey();
-    const wrappedKey = wrapKey(parseMasterKey(masterKeyHex), { type: "cp", id: cpId }, key.keyId, key.key);
-    await storeNewKey(handle.db, { keyId: key.keyId, cpId, wrappedKey, credentialJti: "cred_open" });
+    const key = await registerAndKey(handle.db, parseMasterKey(masterKeyHex), cpId);
     const engine = createCpChannel({ cpId, role: "engine", key });
     // one publish: the in-process bus hands them to Central as one batch
     await bus.publish(
@@ -145,10 +139,7 @@ describe("Central's opening thread", () => {
 
   test("takes a batch as large as CENTRAL_OPENING_THREAD_MIN_BATCH, and opens a smaller one in place", async () => {
     expect(await openedWhere(5, "5")).toEqual({ thread: 1 + 5, inPlace: 0 });
-    await central?.stop();
-    await bus?.close();
-    await handle?.close();
-    await database?.drop();
+    await stopAll();
     expect(await openedWhere(5, "6")).toEqual({ thread: 1, inPlace: 5 });
   });
 
