@@ -738,6 +738,29 @@ describe("batches of several partitions in one transaction", () => {
     }
   });
 
+  test("batches of readings alone do not share a transaction with one that holds more, nor wait for it", async () => {
+    const { ctx, transactions } = grouped();
+    const cpList = await Promise.all([0, 1, 2].map((i) => activeCp(`CP_ALIKE_${i}`)));
+    const sessions = await Promise.all(cpList.map((cp, i) => authorisedSession(cp, `D_ALIKE_${i}`)));
+    const offsets = new AppliedOffsets();
+    const [first, busy, last] = await Promise.all([
+      runOf(ctx, offsets, 87, [readingAt(cpList[0]!, sessions[0]!, 0.5, 0, 1, 87)]),
+      // A partition whose batch holds more than readings (its monitor's verdict on the engine).
+      runOf(ctx, offsets, 88, [
+        onPartition(cpList[1]!.monitor.seal({ type: "engine_status", status: "OK", detail: "", at: new Date().toISOString() }), 0, 88),
+        readingAt(cpList[1]!, sessions[1]!, 0.6, 1, 1, 88),
+      ]),
+      runOf(ctx, offsets, 89, [readingAt(cpList[2]!, sessions[2]!, 0.7, 0, 1, 89)]),
+    ]);
+    const groups = new RunGroups(ctx, 6, 2000);
+    await Promise.all([first!, busy!, last!].map((r) => groups.apply(r.run, r.tracking)));
+    expect([...transactions].sort()).toEqual([1, 2]); // the two of readings together, the other alone
+    expect(await appliedAt(87)).toBe(1n);
+    expect(await appliedAt(88)).toBe(2n);
+    expect(await appliedAt(89)).toBe(1n);
+    for (const [i, sessionId] of sessions.entries()) expect((await sessionRow(handle.db, sessionId))?.energyKwh).toBeCloseTo(0.5 + i / 10, 6);
+  });
+
   test("a partition another instance moved on undoes the group: the others are applied alone, and that one is told where its offset is", async () => {
     const { ctx, transactions } = grouped();
     const [moved, kept] = await Promise.all([activeCp("CP_GROUP_MOVED"), activeCp("CP_GROUP_KEPT")]);
@@ -776,7 +799,11 @@ describe("batches of several partitions in one transaction", () => {
         onPartition(bad!.monitor.seal({ type: "engine_status", status: "KO", detail: "refused by test", at: new Date().toISOString() }), 0, 85),
         heartbeatAt(bad!, 1, 85),
       ];
-      const goodBatch = [readingAt(good!, goodSession, 0.9, 0, 1, 86)];
+      // Both hold more than readings, so they go in one group (readings alone go apart).
+      const goodBatch = [
+        onPartition(good!.monitor.seal({ type: "engine_status", status: "OK", detail: "", at: new Date().toISOString() }), 0, 86),
+        readingAt(good!, goodSession, 0.9, 1, 1, 86),
+      ];
       // Alone, the bad partition's run fails on its data; the good one's goes through.
       const [a, b] = await Promise.all([runOf(ctx, offsets, 85, badBatch), runOf(ctx, offsets, 86, goodBatch)]);
       const groups = new RunGroups(ctx, 6, 2000);
@@ -786,14 +813,14 @@ describe("batches of several partitions in one transaction", () => {
       expect(outcomes[1]!.status).toBe("fulfilled");
       expect(transactions).toEqual([1]);
       expect(await appliedAt(85)).toBeUndefined();
-      expect(await appliedAt(86)).toBe(1n);
+      expect(await appliedAt(86)).toBe(2n);
       expect((await sessionRow(handle.db, goodSession))?.energyKwh).toBe(0.9);
       // The batch handler, grouping as Central does: the message is set aside, the rest applied.
       const handler = createBatchHandler(ctx);
       const nextBeat = heartbeatAt(bad!, 2, 85);
-      await Promise.all([handler([...badBatch, nextBeat]), handler([readingAt(good!, goodSession, 1.0, 1, 1, 86)])]);
+      await Promise.all([handler([...badBatch, nextBeat]), handler([readingAt(good!, goodSession, 1.0, 2, 1, 86)])]);
       expect(await appliedAt(85)).toBe(3n);
-      expect(await appliedAt(86)).toBe(2n);
+      expect(await appliedAt(86)).toBe(3n);
       expect(await lastHeartbeatSeq()).toBe(fieldsOf(nextBeat.value).seq);
       expect(await cpStatus(handle.db, bad!.cpId)).toBe("ACTIVE");
       expect((await sessionRow(handle.db, goodSession))?.energyKwh).toBe(1.0);

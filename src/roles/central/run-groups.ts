@@ -7,7 +7,8 @@
  * writes their readings and heartbeats with one statement each instead of one per partition.
  *
  * At most two such transactions are under way (GROUPS_AT_ONCE); the batches that arrive while
- * both are wait for one of them and go together in the next (group commit). Each partition keeps
+ * both are wait for one of them and go together in the next (group commit), batches of readings
+ * and heartbeats alone apart from those that hold more (nextGroup). Each partition keeps
  * what it had alone: its applied offset is claimed and advanced in the same transaction (one
  * statement claims the whole group's, offsets.ts), its messages are applied in their order,
  * and no two batches of one partition (nor of one CP, whose requests and events share a
@@ -29,6 +30,10 @@ interface Waiting {
   tracking: Tracking;
   /** When it was decoded and began to wait for a transaction (performance.now()). */
   since: number;
+  /** Whether it holds more than readings and heartbeats (a session's start or end, a driver's request, ...). */
+  heavy: boolean;
+  /** Its messages. */
+  size: number;
   done: () => void;
   failed: (err: unknown) => void;
 }
@@ -62,7 +67,7 @@ export class RunGroups {
   async apply(run: Run, tracking: Tracking): Promise<void> {
     await itemsOf(this.ctx, run, tracking.known);
     await new Promise<void>((done, failed) => {
-      this.waiting.push({ run, tracking, since: performance.now(), done, failed });
+      this.waiting.push({ run, tracking, since: performance.now(), heavy: holdsMoreThanReadings(run), size: run.messages.length, done, failed });
       this.schedule();
     });
   }
@@ -114,18 +119,40 @@ export class RunGroups {
     }, w.failed);
   }
 
-  /** The batches waiting, oldest first, up to the bounds (always at least one). */
+  /** The next group of the batches waiting (see nextGroup); the rest go on waiting in their order. */
   private take(): Waiting[] {
-    let messages = 0;
-    let n = 0;
-    while (n < this.waiting.length && n < this.maxRuns) {
-      const size = this.waiting[n]!.run.messages.length;
-      if (n > 0 && messages + size > this.maxMessages) break;
-      messages += size;
-      n++;
-    }
-    return this.waiting.splice(0, n);
+    const { taken, left } = nextGroup(this.waiting, this.maxRuns, this.maxMessages);
+    this.waiting = left;
+    return taken;
   }
+}
+
+/**
+ * Of the batches waiting (oldest first), the next group: the oldest and those after it that are
+ * alike (readings and heartbeats alone, or not: `heavy`), up to `maxRuns` batches and
+ * `maxMessages` messages (the oldest goes whatever its size), and those left, in their order. A
+ * batch that holds a session's start or end or a driver's request takes two to three times as
+ * long as one of readings alone; in one transaction with it, the readings of up to five other
+ * partitions waited for it (docs/benchmarks.md, twenty-eighth round).
+ */
+export function nextGroup<T extends { heavy: boolean; size: number }>(waiting: T[], maxRuns: number, maxMessages: number): { taken: T[]; left: T[] } {
+  const [first, ...rest] = waiting;
+  if (!first) return { taken: [], left: [] };
+  const taken = [first];
+  const left: T[] = [];
+  let messages = first.size;
+  for (const w of rest) {
+    if (taken.length < maxRuns && w.heavy === first.heavy && messages + w.size <= maxMessages) {
+      taken.push(w);
+      messages += w.size;
+    } else left.push(w);
+  }
+  return { taken, left };
+}
+
+/** Whether a batch holds anything besides CPs' readings and heartbeats (its items decoded). */
+export function holdsMoreThanReadings(run: Run): boolean {
+  return (run.items ?? []).some((i) => i.kind !== "cp" || (i.event.type !== "telemetry" && i.event.type !== "heartbeat"));
 }
 
 /**
