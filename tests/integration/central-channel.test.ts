@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { createAuditor } from "../../src/audit/audit.ts";
 import { type BusMessage, type Subscription, textEncoder } from "../../src/bus/bus.ts";
@@ -16,10 +17,11 @@ import { type CpChannel, createCpChannel } from "../../src/cp/channel.ts";
 import { seal } from "../../src/crypto/envelope.ts";
 import { type ChannelKey, newChannelKey, parseMasterKey, wrapKey } from "../../src/crypto/keys.ts";
 import { OpeningThread } from "../../src/crypto/opening-thread.ts";
-import { type Database, openDatabase } from "../../src/db/client.ts";
+import { type Database, type Db, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { revokeActiveKeys, storeNewKey } from "../../src/db/repos/cp-keys.ts";
 import { storeDriverKey } from "../../src/db/repos/driver-accounts.ts";
+import * as schema from "../../src/db/schema/index.ts";
 import { chargingPoints, cpCredentials, cpKeys, drivers } from "../../src/db/schema/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { type CentralChannel, createCentralChannel, NoActiveKeyError } from "../../src/roles/central/channel.ts";
@@ -60,7 +62,9 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function channelFor(options: { keyRecheckMs?: number; noticeIntervalMs?: number; opener?: OpeningThread } = {}): CentralChannel {
+function channelFor(
+  options: { keyRecheckMs?: number; keyReadAgainMs?: number; noticeIntervalMs?: number; opener?: OpeningThread; db?: Db } = {},
+): CentralChannel {
   return createCentralChannel({ db: handle.db, auditor: createAuditor(handle.db, log), log, bus, topics, masterKey, instance: "test-1", ...options });
 }
 
@@ -222,6 +226,55 @@ describe("revocations followed", () => {
     expect(await central.openOne(fromCp(engine, {}))).toMatchObject({ ok: false, code: "revoked_key" });
     // The other CP's key, not revoked, still opens.
     expect((await central.openOne(fromCp(otherEngine, {}))).ok).toBe(true);
+  });
+});
+
+describe("cached keys read again", () => {
+  test("a batch under a key due its re-check opens at once, the key read again aside; a revocation that escaped the follow stops the next", async () => {
+    const key = await authenticatedCp("CP_E15");
+    const central = channelFor({ keyRecheckMs: 100, keyReadAgainMs: 1500 });
+    const engine = createCpChannel({ cpId: "CP_E15", role: "engine", key });
+    expect((await central.openBatch([fromCp(engine, {})]))[0]).toMatchObject({ ok: true });
+    // Revoked by a writer whose clock is far behind: older than what the revocations followed look back to.
+    await handle.db
+      .update(cpKeys)
+      .set({ revokedAt: new Date(Date.now() - 3_600_000), revokedReason: "revoked by operator" })
+      .where(eq(cpKeys.keyId, key.keyId));
+    await Bun.sleep(500);
+    // Not due yet: the follow did not see it, and the cached key still opens.
+    expect((await central.openBatch([fromCp(engine, {})]))[0]).toMatchObject({ ok: true });
+    await Bun.sleep(1200);
+    // Due: this batch opens with the key as cached while it is read again.
+    expect((await central.openBatch([fromCp(engine, {})]))[0]).toMatchObject({ ok: true });
+    await waitFor(async () => !(await central.openBatch([fromCp(engine, {})]))[0]!.ok, "the key read again", { timeoutMs: 2000 });
+    expect((await central.openBatch([fromCp(engine, {})]))[0]).toMatchObject({ ok: false, code: "revoked_key" });
+  });
+
+  test("keys of many CPs due at once are read again in a few queries, not one per batch", async () => {
+    const cps = await Promise.all(Array.from({ length: 30 }, (_, i) => authenticatedCp(`CP_W${i}`)));
+    const engines = cps.map((key, i) => createCpChannel({ cpId: `CP_W${i}`, role: "engine", key }));
+    let keyReads = 0;
+    const counting = postgres(database.url, {
+      max: 4,
+      onnotice: () => {},
+      debug: (_connection, query) => {
+        if (/^select "key_id", "cp_id", "wrapped_key".* = any\(/s.test(query)) keyReads++;
+      },
+    });
+    try {
+      const central = channelFor({ keyRecheckMs: 100, keyReadAgainMs: 300, db: drizzle(counting, { schema }) as unknown as Db });
+      for (const e of engines) expect((await central.openBatch([fromCp(e, {})]))[0]).toMatchObject({ ok: true });
+      expect(keyReads).toBe(30); // each read when first used
+      await Bun.sleep(400);
+      // Thirty batches of one CP each, all due, opened together as a Central's partitions would be.
+      const opened = await Promise.all(engines.map((e) => central.openBatch([fromCp(e, {})])));
+      expect(opened.every(([r]) => r?.ok)).toBe(true);
+      await waitFor(async () => keyReads > 30, "the keys read again", { timeoutMs: 2000 });
+      await Bun.sleep(200);
+      expect(keyReads - 30).toBeLessThanOrEqual(2); // the first batch's read, then all that came meanwhile
+    } finally {
+      await counting.end();
+    }
   });
 });
 

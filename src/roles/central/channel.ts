@@ -64,6 +64,8 @@ export interface CentralChannelOptions {
    * control messages invalidate at once.
    */
   keyRecheckMs?: number;
+  /** How long a cached key is used before it is read again, should a revocation escape the above (a writer's clock far behind); default a minute. */
+  keyReadAgainMs?: number;
   /** At most one revocation notice per key in this window, however many refused messages arrive. */
   noticeIntervalMs?: number;
   /** What opens a batch's envelopes (Central: its opening thread); default: in place. */
@@ -163,7 +165,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   const opener = options.opener ?? inPlaceOpener;
   const recheckMs = options.keyRecheckMs ?? 3000;
   // 0 (tests): every use reads the key again.
-  const readAgainMs = recheckMs === 0 ? 0 : Math.max(recheckMs, KEY_READ_AGAIN_MS);
+  const readAgainMs = recheckMs === 0 ? 0 : Math.max(recheckMs, options.keyReadAgainMs ?? KEY_READ_AGAIN_MS);
   const noticeIntervalMs = options.noticeIntervalMs ?? 10_000;
   const sender = `central:${options.instance}`;
   const counter = new SequenceCounter();
@@ -233,18 +235,71 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     return remember(row);
   }
 
-  /** Reads, one query per kind of holder, the keys of a batch that are not cached or are due a re-check. */
+  /**
+   * A batch's keys, as cached: those not cached are read before it opens (one query per kind of
+   * holder). Those cached and due their re-check (`readAgainMs`, the net under the revocations
+   * followed every `recheckMs`, which an opening always waits for) are read again aside while
+   * the batch opens with what is cached. A network's keys are first read together, so they
+   * all turn due within the same second, and every batch of that second used to wait for a
+   * read of its keys: a stall once a minute at 10,000 chargers (docs/benchmarks.md).
+   */
   async function prefetch(wanted: Map<string, SubjectType>): Promise<void> {
     await followRevocations();
-    const due = [...wanted].filter(([id]) => !fresh(keys.get(id)));
-    if (due.length === 0) return;
-    for (const type of new Set(due.map(([, t]) => t))) {
-      const ids = due.filter(([, t]) => t === type).map(([id]) => id);
+    const unread = new Map<string, SubjectType>();
+    const due = new Map<string, SubjectType>();
+    for (const [id, type] of wanted) {
+      const cached = keys.get(id);
+      if (fresh(cached)) continue;
+      (cached && readAgainMs > 0 ? due : unread).set(id, type);
+    }
+    if (due.size) readAgainAside(due);
+    if (unread.size) await readKeys(unread);
+  }
+
+  /** Reads keys (one query per kind of holder) into the cache; a key no longer stored is forgotten. */
+  async function readKeys(wanted: Map<string, SubjectType>): Promise<void> {
+    for (const type of new Set(wanted.values())) {
+      const ids = [...wanted].filter(([, t]) => t === type).map(([id]) => id);
       const rows = await KEY_STORES[type].find(db, ids);
       for (const row of rows) remember(row);
       const found = new Set(rows.map((r) => r.keyId));
       for (const id of ids) if (!found.has(id)) keys.delete(id);
     }
+  }
+
+  /** Cached keys waiting to be read again aside, and the read under way (one at a time, taking all that came meanwhile). */
+  const readAgain = new Map<string, SubjectType>();
+  let readingAgain = false;
+
+  function readAgainAside(due: Map<string, SubjectType>): void {
+    const now = Date.now();
+    for (const [id, type] of due) {
+      keys.get(id)!.checkedAt = now; // not due again while it is being read
+      readAgain.set(id, type);
+    }
+    if (readingAgain) return;
+    readingAgain = true;
+    void (async () => {
+      try {
+        while (readAgain.size) {
+          const taken = new Map(readAgain);
+          readAgain.clear();
+          try {
+            await readKeys(taken);
+          } catch (err) {
+            // Due again at their next use.
+            for (const id of taken.keys()) {
+              const cached = keys.get(id);
+              if (cached && !cached.revoked) cached.checkedAt = 0;
+            }
+            log.warn("could not read cached keys again; they are read again when next used", { count: taken.size, err });
+            return;
+          }
+        }
+      } finally {
+        readingAgain = false;
+      }
+    })();
   }
 
   /** Caches a key row, unwrapping it once; undefined when it does not unwrap under the master key. */
