@@ -24,8 +24,12 @@ interface Followed {
 export class LatencySampler {
   private sessions = new Map<string, Followed>();
   private latencies: number[] = [];
+  /** The worst latency of the readings sent in each second of the window (ms), by the second's start. */
+  private worstBySecond = new Map<number, number>();
   private timer?: ReturnType<typeof setInterval>;
   private accepting = false;
+  /** Readings sent from this moment on are measured (the window's start); those before are only followed. */
+  private measuredFrom = Number.POSITIVE_INFINITY;
   private failures = 0;
   private abandoned = 0;
 
@@ -34,10 +38,21 @@ export class LatencySampler {
     private pollMinMs: number,
   ) {}
 
-  /** Starts following readings (the measurement window opened). */
-  open(): void {
+  /**
+   * Starts following readings (the load began): the API is polled from the warm-up on as in the
+   * window, so that the window does not open on an API and a database path not yet warm (a
+   * spike in the first seconds of some windows), but nothing is measured yet.
+   */
+  follow(): void {
     this.accepting = true;
     this.timer ??= setInterval(() => this.pollDue(), Math.max(2, Math.floor(this.pollMinMs / 2)));
+  }
+
+  /** The measurement window opened: readings sent from now on are measured (those still awaited from before are dropped). */
+  open(): void {
+    this.follow();
+    this.measuredFrom = Date.now();
+    for (const f of this.sessions.values()) f.pending = [];
   }
 
   /** Readings sent from now on are not followed; those in flight still are. */
@@ -67,11 +82,26 @@ export class LatencySampler {
   }
 
   summary() {
-    return { ...summarise(this.latencies), sessions: this.sessions.size, unseen: this.abandoned, pollFailures: this.failures };
+    const bySecond = [...this.worstBySecond].sort(([a], [b]) => a - b);
+    return {
+      ...summarise(this.latencies),
+      sessions: this.sessions.size,
+      unseen: this.abandoned,
+      pollFailures: this.failures,
+      /** [second the readings were sent (ms since the epoch), worst latency of that second's readings]: when the slow ones were sent */
+      worstBySecond: bySecond,
+    };
   }
 
   close(): void {
     clearInterval(this.timer);
+  }
+
+  private record(sentAt: number, ms: number): void {
+    if (sentAt < this.measuredFrom) return;
+    this.latencies.push(ms);
+    const second = sentAt - (sentAt % 1000);
+    if (ms > (this.worstBySecond.get(second) ?? -1)) this.worstBySecond.set(second, ms);
   }
 
   private pollDue(): void {
@@ -99,7 +129,7 @@ export class LatencySampler {
       const shown = energy;
       const still: Sent[] = [];
       for (const s of f.pending) {
-        if (s.energy <= shown + 1e-9) this.latencies.push(seenAt - s.sentAt);
+        if (s.energy <= shown + 1e-9) this.record(s.sentAt, seenAt - s.sentAt);
         else still.push(s);
       }
       f.pending = still;

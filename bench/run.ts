@@ -10,7 +10,7 @@
  * then prints the table, writes it into docs/benchmarks.md and the raw figures as JSON.
  *
  * Settings (environment; the defaults are the full run, well under 30 minutes):
- *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=10
+ *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=20
  *   BENCH_WARMUP_MAX=120 (after the warm-up the window opens once Central caught up with the start:
  *   its lag under half a second of readings; at the latest this many seconds after the load began)
  *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=30
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   // Every setting is read (and refused if wrong) before anything starts.
   const settings = {
     partitions: positive("BENCH_PARTITIONS", "12", true),
-    warmupS: positive("BENCH_WARMUP", "10"),
+    warmupS: positive("BENCH_WARMUP", "20"),
     warmupMaxS: positive("BENCH_WARMUP_MAX", "120"),
     seconds: positive("BENCH_SECONDS", "60"),
     meanSessionS: positive("BENCH_SESSION_MINUTES", "10") * 60,

@@ -61,3 +61,29 @@ export function loopPausesOf(series: PerCentral): { over: number; longestMs: num
   const lags = series.flatMap(([, ms]) => ms.filter((m): m is number => m !== null));
   return { over: lags.filter((m) => m >= LOOP_PAUSE_MS).length, longestMs: lags.length ? Math.max(...lags) : null };
 }
+
+/**
+ * Reads of the lag a warm-up needs in a row, a second apart, all under its bound, before the
+ * window opens: one read under it can fall in a dip of a Central still catching up (a run of
+ * 2026-12-04 opened at 5,380 and read 12,700 five seconds later, its p99 1,778 ms).
+ */
+export const CAUGHT_UP_READS = 3;
+
+/**
+ * Reads the lag every `everyMs` until `reads` reads in a row are at most `bound` or `untilMs`
+ * (a deadline in `now`'s clock) passes; whether it got there.
+ */
+export async function caughtUpInARow(
+  readLag: () => Promise<number>,
+  o: { bound: number; reads: number; everyMs: number; untilMs: number; now?: () => number; sleep?: (ms: number) => Promise<void> },
+): Promise<boolean> {
+  const now = o.now ?? (() => performance.now());
+  const sleep = o.sleep ?? ((ms: number) => Bun.sleep(ms));
+  let inARow = 0;
+  for (;;) {
+    inARow = (await readLag()) <= o.bound ? inARow + 1 : 0;
+    if (inARow >= o.reads) return true;
+    if (now() >= o.untilMs) return false;
+    await sleep(o.everyMs);
+  }
+}

@@ -26,7 +26,7 @@ import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { readStatements, type StatementShare, type StatementSnapshot, statementsBetween } from "./pg-statements.ts";
 import { benchSql } from "./postgres.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
-import { loopPausesOf, type PerCentral, type Summary } from "./stats.ts";
+import { CAUGHT_UP_READS, caughtUpInARow, loopPausesOf, type PerCentral, type Summary } from "./stats.ts";
 
 export interface BenchEnv extends SimulationSettings {
   databaseUrl: string;
@@ -286,7 +286,8 @@ class Stage {
 
   /**
    * Waits the warm-up, then until Central caught up with the start (the lag of the CP events and
-   * the drivers' requests under half a second of readings) or BENCH_WARMUP_MAX passed, and opens
+   * the drivers' requests under half a second of readings, CAUGHT_UP_READS reads in a row a
+   * second apart) or BENCH_WARMUP_MAX passed, and opens
    * the load generator's window. Returns how long it took and whether Central caught up.
    */
   async warmUp(load: RoleProcess, chargers: number): Promise<{ seconds: number; caughtUp: boolean }> {
@@ -294,12 +295,12 @@ class Stage {
     const elapsed = () => (performance.now() - t0) / 1000;
     await Bun.sleep(this.env.warmupS * 1000);
     sayIfNotNice("the load generator", load.proc.pid, this.env.loadNice);
-    let caughtUp = false;
-    while (!caughtUp && elapsed() < this.env.warmupMaxS) {
-      const lag = await this.unapplied([this.topics.cpEvents, this.topics.driverRequests]);
-      caughtUp = lag <= Math.max(1000, chargers / 2);
-      if (!caughtUp) await Bun.sleep(1000);
-    }
+    const caughtUp = await caughtUpInARow(() => this.unapplied([this.topics.cpEvents, this.topics.driverRequests]), {
+      bound: Math.max(1000, chargers / 2),
+      reads: CAUGHT_UP_READS,
+      everyMs: 1000,
+      untilMs: t0 + this.env.warmupMaxS * 1000,
+    });
     load.proc.kill("SIGUSR1");
     return { seconds: Math.round(elapsed()), caughtUp };
   }

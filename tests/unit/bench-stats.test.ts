@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { firstCentral, LOOP_PAUSE_MS, loopPausesOf, type PerCentral, type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
+import { caughtUpInARow, firstCentral, LOOP_PAUSE_MS, loopPausesOf, type PerCentral, type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
 
 describe("the bench's reading of a memory series", () => {
   test("a sawtooth around a level reads flat; the same sawtooth on a rise reads the rise", () => {
@@ -54,5 +54,36 @@ describe("the bench's reading of a memory series", () => {
     ];
     expect(loopPausesOf(series)).toEqual({ over: 2, longestMs: 760 });
     expect(loopPausesOf([[5, [null]]])).toEqual({ over: 0, longestMs: null });
+  });
+});
+
+describe("the bench's warm-up", () => {
+  /** A clock and a lag reader that answer `lags` in turn, a second of the clock per read. */
+  function reader(lags: number[]) {
+    let t = 0;
+    let i = 0;
+    return {
+      read: async () => lags[Math.min(i++, lags.length - 1)]!,
+      reads: () => i,
+      opts: (untilS: number) => ({ bound: 1000, reads: 3, everyMs: 1000, untilMs: untilS * 1000, now: () => t, sleep: async (ms: number) => void (t += ms) }),
+    };
+  }
+
+  test("opens after three reads in a row under the bound, not after one in a dip", async () => {
+    const r = reader([5000, 900, 12_700, 800, 700, 600, 500]);
+    expect(await caughtUpInARow(r.read, r.opts(60))).toBe(true);
+    expect(r.reads()).toBe(6); // 900 alone did not open it; 800, 700, 600 did
+  });
+
+  test("gives up at the deadline when Central never stays caught up", async () => {
+    const r = reader([900, 2000, 900, 900, 2000, 900, 900, 2000, 900, 900, 2000]);
+    expect(await caughtUpInARow(r.read, r.opts(8))).toBe(false);
+    expect(r.reads()).toBe(9); // reads at 0..8 s, none three in a row
+  });
+
+  test("already caught up: three reads, two seconds", async () => {
+    const r = reader([10, 10, 10]);
+    expect(await caughtUpInARow(r.read, r.opts(60))).toBe(true);
+    expect(r.reads()).toBe(3);
   });
 });
