@@ -13,7 +13,7 @@
  *   BENCH_SIZES=1000,5000,10000,20000  BENCH_CENTRALS=1,2  BENCH_SECONDS=60  BENCH_WARMUP=20
  *   BENCH_WARMUP_MAX=120 (after the warm-up the window opens once Central caught up with the start:
  *   its lag under half a second of readings; at the latest this many seconds after the load began)
- *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=30
+ *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=120
  *   BENCH_SOAK=10000 (chargers of the memory soak, one Central; empty: none)  BENCH_SOAK_MINUTES=10
  *   BENCH_OCPP_SIZES=1000,10000 (OCPP chargers through one gateway, bench/ocpp.ts; empty: none)
  *   BENCH_OCPP_SECONDS=60  BENCH_OCPP_CONNECT_SPREAD=30 (s over which chargers make their first attempt)
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     idleS: positive("BENCH_IDLE_SECONDS", "5"),
     latencySample: positive("BENCH_LATENCY_SAMPLE", "20", true),
     pollMinMs: positive("BENCH_POLL_MS", "20"),
-    drainSeconds: positive("BENCH_DRAIN_SECONDS", "30"),
+    drainSeconds: positive("BENCH_DRAIN_SECONDS", "120"),
     ceilingMessages: positive("BENCH_CEILING_MESSAGES", "1000000", true),
   };
   const sizes = wholeNumbers("BENCH_SIZES", "1000,5000,10000,20000");
