@@ -5,11 +5,11 @@
  * a revoked key brings the CP an authenticated notice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { createAuditor } from "../../src/audit/audit.ts";
-import { type BusMessage, type Subscription, textEncoder } from "../../src/bus/bus.ts";
+import { type BusMessage, type OutgoingMessage, type Subscription, textEncoder } from "../../src/bus/bus.ts";
 import { KafkaBus } from "../../src/bus/kafka.ts";
 import { isKeyRevokedNotice } from "../../src/bus/security-notice.ts";
 import { allTopics, topicsFor } from "../../src/bus/topics.ts";
@@ -22,7 +22,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { revokeActiveKeys, storeNewKey } from "../../src/db/repos/cp-keys.ts";
 import { storeDriverKey } from "../../src/db/repos/driver-accounts.ts";
 import * as schema from "../../src/db/schema/index.ts";
-import { chargingPoints, cpCredentials, cpKeys, drivers } from "../../src/db/schema/index.ts";
+import { chargingPoints, cpCredentials, cpKeys, driverKeys as driverKeysTable, drivers } from "../../src/db/schema/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { type CentralChannel, createCentralChannel, NoActiveKeyError } from "../../src/roles/central/channel.ts";
 import { createDriverChannel } from "../../src/roles/driver/channel.ts";
@@ -424,6 +424,53 @@ describe("sealing drivers' progress", () => {
     const [again] = await central.sealForDrivers([{ driverId: "D_P1", payload: { n: 4 } }]);
     expect(await opened(newer, "D_P1", again)).toMatchObject({ ok: true, payload: { n: 4 } });
     expect(await opened(k1, "D_P1", again)).toMatchObject({ ok: false });
+  });
+});
+
+describe("drivers' active keys read again", () => {
+  test("updates for drivers whose active key is due its re-check are sealed at once, the keys read again aside in one query", async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `D_AS${i}`);
+    const issued = await Promise.all(ids.map((id) => authenticatedDriver(id)));
+    let activeReads = 0;
+    const counting = postgres(database.url, {
+      max: 4,
+      onnotice: () => {},
+      debug: (_connection, query) => {
+        if (query.startsWith('select distinct on ("driver_keys"."driver_id")')) activeReads++;
+      },
+    });
+    const opens = (driverId: string, key: ChannelKey, m: OutgoingMessage | undefined) =>
+      createDriverChannel(driverId, key).open({ topic: topics.driverUpdates, key: m!.key, value: m!.value as Uint8Array });
+    try {
+      const central = channelFor({ keyRecheckMs: 100, keyReadAgainMs: 1500, db: drizzle(counting, { schema }) as unknown as Db });
+      const updates = () => ids.map((driverId, n) => ({ driverId, payload: { type: "progress", n } }));
+      expect((await central.sealForDrivers(updates())).every(Boolean)).toBe(true);
+      expect(activeReads).toBe(1); // all ten read before the first seal, in one query
+      // D_AS0 gets a new key, its old one revoked by a writer whose clock is far behind: the revocations followed miss it.
+      const newer = newChannelKey("driver");
+      await handle.db.transaction(async (tx) => {
+        await tx
+          .update(driverKeysTable)
+          .set({ revokedAt: new Date(Date.now() - 3_600_000), revokedReason: "revoked by operator" })
+          .where(and(eq(driverKeysTable.driverId, "D_AS0"), isNull(driverKeysTable.revokedAt)));
+        await tx
+          .insert(driverKeysTable)
+          .values({ keyId: newer.keyId, driverId: "D_AS0", wrappedKey: wrapKey(masterKey, { type: "driver", id: "D_AS0" }, newer.keyId, newer.key) });
+      });
+      await Bun.sleep(1700);
+      // Due: sealed at once with the keys as cached (D_AS0's old one too), and read again aside.
+      const sealed = await central.sealForDrivers(updates());
+      for (const [i, m] of sealed.entries()) expect(await opens(ids[i]!, issued[i]!, m)).toMatchObject({ ok: true, payload: { n: i } });
+      await waitFor(async () => activeReads === 2, "the active keys read again", { timeoutMs: 2000 });
+      await Bun.sleep(50);
+      // Read again: D_AS0's next update is under its new key, and nothing needed reading.
+      const [next] = await central.sealForDrivers([{ driverId: "D_AS0", payload: { n: 10 } }]);
+      expect(await opens("D_AS0", newer, next)).toMatchObject({ ok: true, payload: { n: 10 } });
+      expect(await opens("D_AS0", issued[0]!, next)).toMatchObject({ ok: false });
+      expect(activeReads).toBe(2);
+    } finally {
+      await counting.end();
+    }
   });
 });
 

@@ -146,7 +146,9 @@ const SUPERSEDED_OPENS_FOR_MS = 15 * 60_000;
  * Revocations are followed, not polled key by key: every `keyRecheckMs` Central reads the keys
  * revoked since it last looked (less this margin: a revoking transaction that committed late,
  * or a writer's clock a little behind Central's). A cached key is also read again after
- * KEY_READ_AGAIN_MS, should a revocation escape both (a clock far behind).
+ * KEY_READ_AGAIN_MS, should a revocation escape both (a clock far behind): for openings and for
+ * sealing to holders' active keys, in the background, the cached key staying in use until that
+ * read is back (prefetch, sealForActives).
  */
 const REVOKED_SINCE_MARGIN_MS = 60_000;
 const KEY_READ_AGAIN_MS = 60_000;
@@ -267,40 +269,77 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     }
   }
 
-  /** Cached keys waiting to be read again aside, and the read under way (one at a time, taking all that came meanwhile). */
-  const readAgain = new Map<string, SubjectType>();
-  let readingAgain = false;
+  /**
+   * Reads in the background what turned due its re-check, one read at a time taking all that
+   * came meanwhile; should a read fail, `failed` makes what it held due again at its next use.
+   */
+  function readerAside<T>(read: (due: Map<string, T>) => Promise<void>, failed: (due: Map<string, T>) => void): (due: Map<string, T>) => void {
+    const waiting = new Map<string, T>();
+    let reading = false;
+    return (due) => {
+      for (const [k, v] of due) waiting.set(k, v);
+      if (reading) return;
+      reading = true;
+      void (async () => {
+        try {
+          while (waiting.size) {
+            const taken = new Map(waiting);
+            waiting.clear();
+            try {
+              await read(taken);
+            } catch (err) {
+              failed(taken);
+              log.warn("could not read cached keys again; they are read again when next used", { count: taken.size, err });
+              return;
+            }
+          }
+        } finally {
+          reading = false;
+        }
+      })();
+    };
+  }
 
+  const keysAside = readerAside<SubjectType>(readKeys, (taken) => {
+    for (const id of taken.keys()) {
+      const cached = keys.get(id);
+      if (cached && !cached.revoked) cached.checkedAt = 0;
+    }
+  });
+
+  /** Keys due their re-check, read again aside (not due again while that read is under way). */
   function readAgainAside(due: Map<string, SubjectType>): void {
     const now = Date.now();
-    for (const [id, type] of due) {
-      keys.get(id)!.checkedAt = now; // not due again while it is being read
-      readAgain.set(id, type);
-    }
-    if (readingAgain) return;
-    readingAgain = true;
-    void (async () => {
-      try {
-        while (readAgain.size) {
-          const taken = new Map(readAgain);
-          readAgain.clear();
-          try {
-            await readKeys(taken);
-          } catch (err) {
-            // Due again at their next use.
-            for (const id of taken.keys()) {
-              const cached = keys.get(id);
-              if (cached && !cached.revoked) cached.checkedAt = 0;
-            }
-            log.warn("could not read cached keys again; they are read again when next used", { count: taken.size, err });
-            return;
-          }
-        }
-      } finally {
-        readingAgain = false;
-      }
-    })();
+    for (const id of due.keys()) keys.get(id)!.checkedAt = now;
+    keysAside(due);
   }
+
+  /** Reads holders' active keys (with the keys themselves) into the cache; a holder without one is forgotten. */
+  async function readActives(type: SubjectType, ids: string[], handle: Db): Promise<void> {
+    const found = new Set<string>();
+    for (const row of await KEY_STORES[type].active(handle, ids)) {
+      if (!remember(row)) continue;
+      activeKeyOf.set(subjectName(row.subject), { keyId: row.keyId, checkedAt: Date.now() });
+      found.add(row.subject.id);
+    }
+    for (const id of ids) if (!found.has(id)) activeKeyOf.delete(subjectName({ type, id }));
+  }
+
+  /** Holders whose active key is due its re-check, by subject name, read again aside. */
+  const activesAside = readerAside<Subject>(
+    async (taken) => {
+      for (const type of SUBJECT_TYPES) {
+        const ids = [...taken.values()].filter((h) => h.type === type).map((h) => h.id);
+        if (ids.length) await readActives(type, ids, db);
+      }
+    },
+    (taken) => {
+      for (const name of taken.keys()) {
+        const active = activeKeyOf.get(name);
+        if (active) active.checkedAt = 0;
+      }
+    },
+  );
 
   /** Caches a key row, unwrapping it once; undefined when it does not unwrap under the master key. */
   function remember(row: StoredKey): KeyInfo | undefined {
@@ -361,19 +400,23 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   async function sealForActives(type: SubjectType, items: { id: string; payload: unknown }[], handle: Db = db): Promise<(OutgoingMessage | undefined)[]> {
     await revocationsFollowed(handle);
     const now = Date.now();
-    const due = [...new Set(items.map((i) => i.id))].filter((id) => {
-      const active = activeKeyOf.get(subjectName({ type, id }));
-      return !active || now - active.checkedAt >= readAgainMs || !fresh(keys.get(active.keyId));
-    });
-    if (due.length) {
-      const found = new Set<string>();
-      for (const row of await KEY_STORES[type].active(handle, due)) {
-        if (!remember(row)) continue;
-        activeKeyOf.set(subjectName(row.subject), { keyId: row.keyId, checkedAt: Date.now() });
-        found.add(row.subject.id);
-      }
-      for (const id of due) if (!found.has(id)) activeKeyOf.delete(subjectName({ type, id }));
+    // Holders whose active key is not known are read before sealing; those whose active key is
+    // cached and unrevoked but due its re-check are sealed for with it and read again aside
+    // (a network's drivers all turned due in the same second, as keys for openings do).
+    const unread: string[] = [];
+    const due = new Map<string, Subject>();
+    for (const id of new Set(items.map((i) => i.id))) {
+      const name = subjectName({ type, id });
+      const active = activeKeyOf.get(name);
+      const cached = active && keys.get(active.keyId);
+      if (active && fresh(cached) && now - active.checkedAt < readAgainMs) continue;
+      if (active && cached && !cached.revoked && readAgainMs > 0) {
+        active.checkedAt = now; // not due again while it is being read
+        due.set(name, { type, id });
+      } else unread.push(id);
     }
+    if (due.size) activesAside(due);
+    if (unread.length) await readActives(type, unread, handle);
     return items.map(({ id, payload }) => {
       const name = subjectName({ type, id });
       const active = activeKeyOf.get(name);
