@@ -68,6 +68,20 @@ function channelFor(
   return createCentralChannel({ db: handle.db, auditor: createAuditor(handle.db, log), log, bus, topics, masterKey, instance: "test-1", ...options });
 }
 
+/** A channel on a connection pool of its own that counts the queries matching `counted` (postgres.js's debug hook). */
+function countingChannel(counted: RegExp, options: { keyRecheckMs: number; keyReadAgainMs: number }) {
+  let reads = 0;
+  const client = postgres(database.url, {
+    max: 4,
+    onnotice: () => {},
+    debug: (_connection, query) => {
+      if (counted.test(query)) reads++;
+    },
+  });
+  const central = channelFor({ ...options, db: drizzle(client, { schema }) as unknown as Db });
+  return { central, reads: () => reads, end: () => client.end() };
+}
+
 /** A registered, authenticated CP: its row, a credential and an active key, as the API leaves them. */
 async function authenticatedCp(cpId: string): Promise<ChannelKey> {
   await handle.db
@@ -253,27 +267,23 @@ describe("cached keys read again", () => {
   test("keys of many CPs due at once are read again in a few queries, not one per batch", async () => {
     const cps = await Promise.all(Array.from({ length: 30 }, (_, i) => authenticatedCp(`CP_W${i}`)));
     const engines = cps.map((key, i) => createCpChannel({ cpId: `CP_W${i}`, role: "engine", key }));
-    let keyReads = 0;
-    const counting = postgres(database.url, {
-      max: 4,
-      onnotice: () => {},
-      debug: (_connection, query) => {
-        if (/^select "key_id", "cp_id", "wrapped_key".* = any\(/s.test(query)) keyReads++;
-      },
-    });
+    const {
+      central,
+      reads: keyReads,
+      end,
+    } = countingChannel(/^select "key_id", "cp_id", "wrapped_key".* = any\(/s, { keyRecheckMs: 100, keyReadAgainMs: 300 });
     try {
-      const central = channelFor({ keyRecheckMs: 100, keyReadAgainMs: 300, db: drizzle(counting, { schema }) as unknown as Db });
       for (const e of engines) expect((await central.openBatch([fromCp(e, {})]))[0]).toMatchObject({ ok: true });
-      expect(keyReads).toBe(30); // each read when first used
+      expect(keyReads()).toBe(30); // each read when first used
       await Bun.sleep(400);
       // Thirty batches of one CP each, all due, opened together as a Central's partitions would be.
       const opened = await Promise.all(engines.map((e) => central.openBatch([fromCp(e, {})])));
       expect(opened.every(([r]) => r?.ok)).toBe(true);
-      await waitFor(async () => keyReads > 30, "the keys read again", { timeoutMs: 2000 });
+      await waitFor(async () => keyReads() > 30, "the keys read again", { timeoutMs: 2000 });
       await Bun.sleep(200);
-      expect(keyReads - 30).toBeLessThanOrEqual(2); // the first batch's read, then all that came meanwhile
+      expect(keyReads() - 30).toBeLessThanOrEqual(2); // the first batch's read, then all that came meanwhile
     } finally {
-      await counting.end();
+      await end();
     }
   });
 });
@@ -431,21 +441,17 @@ describe("drivers' active keys read again", () => {
   test("updates for drivers whose active key is due its re-check are sealed at once, the keys read again aside in one query", async () => {
     const ids = Array.from({ length: 10 }, (_, i) => `D_AS${i}`);
     const issued = await Promise.all(ids.map((id) => authenticatedDriver(id)));
-    let activeReads = 0;
-    const counting = postgres(database.url, {
-      max: 4,
-      onnotice: () => {},
-      debug: (_connection, query) => {
-        if (query.startsWith('select distinct on ("driver_keys"."driver_id")')) activeReads++;
-      },
-    });
+    const {
+      central,
+      reads: activeReads,
+      end,
+    } = countingChannel(/^select distinct on \("driver_keys"\."driver_id"\)/, { keyRecheckMs: 100, keyReadAgainMs: 1500 });
     const opens = (driverId: string, key: ChannelKey, m: OutgoingMessage | undefined) =>
       createDriverChannel(driverId, key).open({ topic: topics.driverUpdates, key: m!.key, value: m!.value as Uint8Array });
     try {
-      const central = channelFor({ keyRecheckMs: 100, keyReadAgainMs: 1500, db: drizzle(counting, { schema }) as unknown as Db });
       const updates = () => ids.map((driverId, n) => ({ driverId, payload: { type: "progress", n } }));
       expect((await central.sealForDrivers(updates())).every(Boolean)).toBe(true);
-      expect(activeReads).toBe(1); // all ten read before the first seal, in one query
+      expect(activeReads()).toBe(1); // all ten read before the first seal, in one query
       // D_AS0 gets a new key, its old one revoked by a writer whose clock is far behind: the revocations followed miss it.
       const newer = newChannelKey("driver");
       await handle.db.transaction(async (tx) => {
@@ -461,15 +467,15 @@ describe("drivers' active keys read again", () => {
       // Due: sealed at once with the keys as cached (D_AS0's old one too), and read again aside.
       const sealed = await central.sealForDrivers(updates());
       for (const [i, m] of sealed.entries()) expect(await opens(ids[i]!, issued[i]!, m)).toMatchObject({ ok: true, payload: { n: i } });
-      await waitFor(async () => activeReads === 2, "the active keys read again", { timeoutMs: 2000 });
+      await waitFor(async () => activeReads() === 2, "the active keys read again", { timeoutMs: 2000 });
       await Bun.sleep(50);
       // Read again: D_AS0's next update is under its new key, and nothing needed reading.
       const [next] = await central.sealForDrivers([{ driverId: "D_AS0", payload: { n: 10 } }]);
       expect(await opens("D_AS0", newer, next)).toMatchObject({ ok: true, payload: { n: 10 } });
       expect(await opens("D_AS0", issued[0]!, next)).toMatchObject({ ok: false });
-      expect(activeReads).toBe(2);
+      expect(activeReads()).toBe(2);
     } finally {
-      await counting.end();
+      await end();
     }
   });
 });
