@@ -23,7 +23,7 @@ import { type RoleProcess, spawnRole } from "../tests/support/processes.ts";
 import { type DelaySummary, delayBetween, scrapeGroupJoins, scrapeHistograms, scrapeProcessFigures } from "./central-delay.ts";
 import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
-import { readStatements, type StatementShare, type StatementSnapshot, statementsBetween } from "./pg-statements.ts";
+import { readStatements, readStatementTexts, type StatementShare, type StatementSnapshot, statementsBetween } from "./pg-statements.ts";
 import { benchSql } from "./postgres.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
 import { CAUGHT_UP_READS, caughtUpInARow, loopPausesOf, type PerCentral, type Summary } from "./stats.ts";
@@ -270,9 +270,14 @@ class Stage {
     return Number(row?.n ?? 0);
   }
 
-  /** The step database's statement counters now (undefined: the server keeps none). */
+  /** The step database's statement counters now, without their texts (undefined: the server keeps none). */
   statements(): Promise<StatementSnapshot | undefined> {
     return readStatements(this.env.databaseUrl, this.database!.name);
+  }
+
+  /** The texts of the step database's statements: read once the load is over (pg-statements.ts). */
+  statementTexts(): Promise<Map<string, string> | undefined> {
+    return readStatementTexts(this.env.databaseUrl, this.database!.name);
   }
 
   /** How PostgreSQL wrote the hot tables (HOT updates avoid index writes; dead rows need vacuum). */
@@ -446,6 +451,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
     const memory = cs.map((c) => memoryMiB(c.proc.pid) ?? { rss: 0, peak: 0 });
     const tables = await stage.tableStats();
     const report = await waitJson(load, "report", 60_000);
+    const statementTexts = statements1 && (await stage.statementTexts());
     const counts = report.counts as Record<string, number>;
     const seconds = (report.windowEnd - report.windowStart) / 1000;
     const offeredEvents = counts.telemetry! + counts.heartbeats! + counts.supplyStarted! + counts.supplyEnded!;
@@ -485,7 +491,7 @@ export async function runSteady(env: BenchEnv, chargers: number, centrals: numbe
       publishDelayMs: report.publishDelayMs,
       centralWarnings: warningsOf(cs),
       tables,
-      statements: statements0 && statements1 ? statementsBetween(statements0, statements1, (t1 - t0) / 1000) : undefined,
+      statements: statements0 && statements1 ? statementsBetween(statements0, statements1, (t1 - t0) / 1000, undefined, statementTexts) : undefined,
     };
   } finally {
     await stage.close();

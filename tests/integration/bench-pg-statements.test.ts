@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { dropDatabase } from "../../bench/drop-database.ts";
-import { readStatements, type StatementSnapshot, statementsBetween } from "../../bench/pg-statements.ts";
+import { readStatements, readStatementTexts, type StatementSnapshot, statementsBetween } from "../../bench/pg-statements.ts";
 import { databaseOnServer } from "../../bench/postgres.ts";
 import { requireEnv, uniqueName } from "../support/services.ts";
 
@@ -39,7 +39,11 @@ describe("PostgreSQL's statements in a bench step", () => {
       for (let i = 0; i < 50; i++) await elsewhere`select count(*) from t where v > ${i}`;
 
       const after = await readStatements(adminUrl, step);
-      const shares = statementsBetween(before!, after!, 2, 20);
+      // The window's ends read the counters alone; the texts come after, by statement.
+      expect([...after!.values()].every((c) => c.query === "")).toBe(true);
+      const texts = await readStatementTexts(adminUrl, step);
+      expect([...after!.keys()].every((id) => texts!.has(id))).toBe(true);
+      const shares = statementsBetween(before!, after!, 2, 20, texts);
       const update = shares.find((s) => s.statement.startsWith("update t set v = v + $2 where id <= $1"));
       const selects = shares.filter((s) => s.statement.startsWith("select count(*) from t"));
       expect(update).toMatchObject({ callsPerS: 20, rowsPerCall: 2.5 }); // 40 calls in 2 s; rows 1..4 by turns
@@ -61,6 +65,7 @@ describe("PostgreSQL's statements in a bench step", () => {
     const url = new URL(adminUrl);
     url.port = "1"; // nothing listens there
     expect(await readStatements(url.toString(), "evnet")).toBeUndefined();
+    expect(await readStatementTexts(url.toString(), "evnet")).toBeUndefined();
   });
 });
 
@@ -85,6 +90,20 @@ describe("a window's statements from two snapshots", () => {
       { statement: "select 1", callsPerS: 3, msPerS: 0.3, usPerCall: 100, rowsPerCall: 1 },
     ]);
     expect(statementsBetween(before, after, 10, 1)).toHaveLength(1);
+  });
+
+  test("counters read without their texts are named from the texts read later", () => {
+    const before = snap([["1/10", "", 100, 400, 1000]]);
+    const after = snap([
+      ["1/10", "", 160, 1000, 2200],
+      ["5/10", "", 4, 2, 4],
+    ]);
+    const texts = new Map([["1/10", "update a\n  set x = $1"]]);
+    expect(statementsBetween(before, after, 10, 8, texts)).toEqual([
+      { statement: "update a set x = $1", callsPerS: 6, msPerS: 60, usPerCall: 10_000, rowsPerCall: 20 },
+      // forgotten by the server between the window's end and the read of the texts
+      { statement: "", callsPerS: 0.4, msPerS: 0.2, usPerCall: 500, rowsPerCall: 1 },
+    ]);
   });
 
   test("a statement the server forgot and counted again counts from zero; one not run is left out", () => {
