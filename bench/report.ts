@@ -119,16 +119,16 @@ export function renderResults(run: BenchRun): string {
   if (run.drain.length) {
     lines.push("");
     lines.push(
-      "**Capacity** (a backlog of telemetry on the topic, then Central started; rate between 10% and 90% of the backlog; group joins: each Central's, from its start to the drain's end, one more for each rebalance after the group formed):",
+      "**Capacity** (a backlog of telemetry on the topic, then Central started; rate between 10% and 90% of the backlog; once settled: from the first read after the group's last join, or 10% if later, to 90%, and where in the backlog that began; group joins: each Central's, from its start to the drain's end, one more for each rebalance after the group formed):",
     );
     lines.push("");
     lines.push(
-      "| chargers | Centrals | backlog | applied msg/s | vs pipe ceiling | vs drain ceiling | Central CPU (cores) | PG CPU | peak RSS MiB | group joins |",
+      "| chargers | Centrals | backlog | applied msg/s | vs pipe ceiling | vs drain ceiling | once settled: msg/s (from) | Central CPU (cores) | PG CPU | peak RSS MiB | group joins |",
     );
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const d of run.drain)
       lines.push(
-        `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} | ${(d.centralGroupJoins ?? []).map((j) => j ?? "–").join(" + ")} |`,
+        `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.settledPerSecond === undefined ? "not before 90%" : `${int(d.settledPerSecond)} (${pct(d.settledFromShare ?? 0)})`} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} | ${(d.centralGroupJoins ?? []).map((j) => j ?? "–").join(" + ")} |`,
       );
   }
   if (run.soak?.length) {

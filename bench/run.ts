@@ -227,7 +227,8 @@ async function main(): Promise<void> {
         log(`capacity: backlog of ${env.drainSeconds} s of ${n} chargers, ${centrals} Central(s)`);
         const result = await runDrain(env, n, centrals);
         run.drain.push(result);
-        log(`  ${result.perSecond} msg/s, Central CPU ${result.cpu.central}`);
+        const settled = result.settledPerSecond === undefined ? "the group settled only after 90%" : `${result.settledPerSecond} msg/s once the group settled`;
+        log(`  ${result.perSecond} msg/s (${settled}), Central CPU ${result.cpu.central}`);
       }
     for (const n of soakSizes) {
       log(`soak: ${n} chargers, 1 Central, ${soakMinutes} min`);

@@ -87,3 +87,29 @@ export async function caughtUpInARow(
     await sleep(o.everyMs);
   }
 }
+
+/** One read of a drain: when (ms), messages applied so far, and the group joins of all Centrals so far (null: a Central did not answer). */
+export interface DrainSample {
+  atMs: number;
+  done: number;
+  joins: number | null;
+}
+
+/**
+ * A drain's rate once its consumer group settled: from the first read after the last group join
+ * seen (or from 10% of the backlog, if later) to 90% of it. A join that rebalances the group
+ * stops every Central until it is over, a cost of starting Centrals, not of the work; the 10–90%
+ * rate leaves out the first join but not a later one. Undefined when the group settled only after
+ * 90% of the backlog, or the last read has no join count.
+ */
+export function settledDrainRate(samples: DrainSample[], backlog: number): { perSecond: number; fromDone: number } | undefined {
+  const lastJoins = samples.at(-1)?.joins;
+  if (lastJoins == null) return undefined;
+  // joins only add up: the first read with the last count came after the last join
+  const settled = samples.findIndex((s) => s.joins === lastJoins);
+  const start = samples.findIndex((s, i) => i >= settled && s.done >= backlog * 0.1);
+  const end = samples.findIndex((s) => s.done >= backlog * 0.9);
+  if (settled < 0 || start < 0 || end <= start) return undefined;
+  const [a, b] = [samples[start]!, samples[end]!];
+  return { perSecond: Math.round((b.done - a.done) / ((b.atMs - a.atMs) / 1000)), fromDone: a.done };
+}

@@ -26,7 +26,7 @@ import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { readStatements, readStatementTexts, type StatementShare, type StatementSnapshot, statementsBetween } from "./pg-statements.ts";
 import { benchSql } from "./postgres.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
-import { CAUGHT_UP_READS, caughtUpInARow, loopPausesOf, type PerCentral, type Summary } from "./stats.ts";
+import { CAUGHT_UP_READS, caughtUpInARow, type DrainSample, loopPausesOf, type PerCentral, type Summary, settledDrainRate } from "./stats.ts";
 
 export interface BenchEnv extends SimulationSettings {
   databaseUrl: string;
@@ -120,6 +120,13 @@ export interface DrainResult {
   centrals: number;
   backlog: number;
   perSecond: number;
+  /**
+   * The rate once the group settled: from the read after its last join (or 10% of the backlog,
+   * if later) to 90% (stats.ts `settledDrainRate`); absent when it settled only after 90%.
+   */
+  settledPerSecond?: number;
+  /** Where that measure began, as a share of the backlog. */
+  settledFromShare?: number;
   seconds: number;
   cpu: CpuShare;
   centralPeakRssMiB: number[];
@@ -388,6 +395,13 @@ function warningsOf(centrals: RoleProcess[]): string[] {
   );
 }
 
+/** All Centrals' group joins in one read; null when one of them did not answer. */
+function joinsOf(read: (number | undefined)[], centrals: number): number | null {
+  let sum = 0;
+  for (const j of read) if (j !== undefined) sum += j;
+  return read.length === centrals && read.every((j) => j !== undefined) ? sum : null;
+}
+
 function waitJson(role: RoleProcess, event: string, timeoutMs: number): Promise<Record<string, any>> {
   return role.waitForLine(new RegExp(`^\\{"event":"${event}"`), timeoutMs).then((line) => JSON.parse(line));
 }
@@ -513,10 +527,14 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
     // The rate is taken between 10% and 90% of the backlog: joining the group is not the hot path.
     let at10: [number, number] | undefined;
     let at90: [number, number] | undefined;
+    // Each read's group joins too, for the rate once the group settled (a later join rebalances it).
+    const samples: DrainSample[] = [];
     for (;;) {
+      const joinsRead = scrapeGroupJoins(stage.metricsUrls).catch(() => []);
       const lag = await stage.lag();
       const done = backlog - lag;
       const now = performance.now();
+      samples.push({ atMs: now, done, joins: joinsOf(await joinsRead, cs.length) });
       if (!at10 && done >= backlog * 0.1) at10 = [now, done];
       if (!at90 && done >= backlog * 0.9) at90 = [now, done];
       if (lag === 0 || now - t0 > 600_000) break;
@@ -525,12 +543,15 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
     const cpu = endCpu();
     const joins = await scrapeGroupJoins(stage.metricsUrls);
     const seconds = at10 && at90 ? (at90[0] - at10[0]) / 1000 : NaN;
+    const settled = settledDrainRate(samples, backlog);
     return {
       kind: "drain",
       chargers,
       centrals,
       backlog,
       perSecond: at10 && at90 ? Math.round((at90[1] - at10[1]) / seconds) : 0,
+      settledPerSecond: settled?.perSecond,
+      settledFromShare: settled && round2(settled.fromDone / backlog),
       seconds: round2(seconds),
       cpu,
       centralPeakRssMiB: cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.peak ?? 0)),

@@ -1,5 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { caughtUpInARow, firstCentral, LOOP_PAUSE_MS, loopPausesOf, type PerCentral, type Series, thirds, trendPerMinute } from "../../bench/stats.ts";
+import {
+  caughtUpInARow,
+  type DrainSample,
+  firstCentral,
+  LOOP_PAUSE_MS,
+  loopPausesOf,
+  type PerCentral,
+  type Series,
+  settledDrainRate,
+  thirds,
+  trendPerMinute,
+} from "../../bench/stats.ts";
 
 describe("the bench's reading of a memory series", () => {
   test("a sawtooth around a level reads flat; the same sawtooth on a rise reads the rise", () => {
@@ -85,5 +96,69 @@ describe("the bench's warm-up", () => {
     const r = reader([10, 10, 10]);
     expect(await caughtUpInARow(r.read, r.opts(60))).toBe(true);
     expect(r.reads()).toBe(3);
+  });
+});
+
+describe("a drain's rate once its group settled", () => {
+  // reads every second of a backlog of 100,000: [seconds, done, joins]
+  const drain = (reads: [number, number, number | null][]): DrainSample[] => reads.map(([t, done, joins]) => ({ atMs: t * 1000, done, joins }));
+
+  test("a join after 10% of the backlog moves the start past it: the rebalance's pause is left out", () => {
+    const samples = drain([
+      [0, 0, 1],
+      [1, 12_000, 1], // one Central alone past 10%
+      [2, 14_000, 2], // the second joined: the group rebalances, little is applied
+      [3, 15_000, 3], // the first joined again
+      [4, 35_000, 3],
+      [5, 55_000, 3],
+      [6, 75_000, 3],
+      [7, 95_000, 3],
+      [8, 100_000, 3],
+    ]);
+    // from the first read after the last join (15,000 at 3 s) to 90% (95,000 at 7 s)
+    expect(settledDrainRate(samples, 100_000)).toEqual({ perSecond: 20_000, fromDone: 15_000 });
+  });
+
+  test("a group that settled before 10% is measured from 10%, as the whole drain is", () => {
+    const samples = drain([
+      [0, 0, 1],
+      [1, 2_000, 2],
+      [2, 20_000, 2],
+      [3, 40_000, 2],
+      [4, 60_000, 2],
+      [5, 80_000, 2],
+      [6, 95_000, 2],
+      [7, 100_000, 2],
+    ]);
+    expect(settledDrainRate(samples, 100_000)).toEqual({ perSecond: 18_750, fromDone: 20_000 });
+  });
+
+  test("a group that settled only after 90%, or whose last read has no joins, gives no figure", () => {
+    const late = drain([
+      [0, 0, 1],
+      [1, 50_000, 1],
+      [2, 92_000, 1],
+      [3, 96_000, 2],
+      [4, 100_000, 2],
+    ]);
+    expect(settledDrainRate(late, 100_000)).toBeUndefined();
+    const unanswered = drain([
+      [0, 0, 2],
+      [1, 50_000, 2],
+      [2, 100_000, null],
+    ]);
+    expect(settledDrainRate(unanswered, 100_000)).toBeUndefined();
+  });
+
+  test("a read where a Central did not answer does not count as settled", () => {
+    const samples = drain([
+      [0, 0, 1],
+      [1, 20_000, null],
+      [2, 40_000, 2],
+      [3, 60_000, 2],
+      [4, 95_000, 2],
+      [5, 100_000, 2],
+    ]);
+    expect(settledDrainRate(samples, 100_000)).toEqual({ perSecond: 27_500, fromDone: 40_000 });
   });
 });
