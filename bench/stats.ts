@@ -88,6 +88,10 @@ export async function caughtUpInARow(
   }
 }
 
+/** A drain's rate is taken from this share of the backlog to that one: the group's first join is not the work. */
+export const DRAIN_FROM = 0.1;
+export const DRAIN_TO = 0.9;
+
 /** One read of a drain: when (ms), messages applied so far, and the group joins of all Centrals so far (null: a Central did not answer). */
 export interface DrainSample {
   atMs: number;
@@ -107,8 +111,8 @@ export function settledDrainRate(samples: DrainSample[], backlog: number): { per
   if (lastJoins == null) return undefined;
   // joins only add up: the first read with the last count came after the last join
   const settled = samples.findIndex((s) => s.joins === lastJoins);
-  const start = samples.findIndex((s, i) => i >= settled && s.done >= backlog * 0.1);
-  const end = samples.findIndex((s) => s.done >= backlog * 0.9);
+  const start = samples.findIndex((s, i) => i >= settled && s.done >= backlog * DRAIN_FROM);
+  const end = samples.findIndex((s) => s.done >= backlog * DRAIN_TO);
   if (settled < 0 || start < 0 || end <= start) return undefined;
   const [a, b] = [samples[start]!, samples[end]!];
   return { perSecond: Math.round((b.done - a.done) / ((b.atMs - a.atMs) / 1000)), fromDone: a.done };

@@ -26,7 +26,17 @@ import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { readStatements, readStatementTexts, type StatementShare, type StatementSnapshot, statementsBetween } from "./pg-statements.ts";
 import { benchSql } from "./postgres.ts";
 import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
-import { CAUGHT_UP_READS, caughtUpInARow, type DrainSample, loopPausesOf, type PerCentral, type Summary, settledDrainRate } from "./stats.ts";
+import {
+  CAUGHT_UP_READS,
+  caughtUpInARow,
+  DRAIN_FROM,
+  DRAIN_TO,
+  type DrainSample,
+  loopPausesOf,
+  type PerCentral,
+  type Summary,
+  settledDrainRate,
+} from "./stats.ts";
 
 export interface BenchEnv extends SimulationSettings {
   databaseUrl: string;
@@ -524,9 +534,6 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
     const t0 = performance.now();
     const cs = await stage.startCentrals();
     const endCpu = beginAll(stage.cpuMeters(cs, {}));
-    // The rate is taken between 10% and 90% of the backlog: joining the group is not the hot path.
-    let at10: [number, number] | undefined;
-    let at90: [number, number] | undefined;
     // Each read's group joins too, for the rate once the group settled (a later join rebalances it).
     const samples: DrainSample[] = [];
     for (;;) {
@@ -535,21 +542,22 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
       const done = backlog - lag;
       const now = performance.now();
       samples.push({ atMs: now, done, joins: joinsOf(await joinsRead, cs.length) });
-      if (!at10 && done >= backlog * 0.1) at10 = [now, done];
-      if (!at90 && done >= backlog * 0.9) at90 = [now, done];
       if (lag === 0 || now - t0 > 600_000) break;
       await Bun.sleep(200);
     }
     const cpu = endCpu();
     const joins = await scrapeGroupJoins(stage.metricsUrls);
-    const seconds = at10 && at90 ? (at90[0] - at10[0]) / 1000 : NaN;
+    // The rate is taken between 10% and 90% of the backlog: joining the group is not the hot path.
+    const at10 = samples.find((x) => x.done >= backlog * DRAIN_FROM);
+    const at90 = samples.find((x) => x.done >= backlog * DRAIN_TO);
+    const seconds = at10 && at90 ? (at90.atMs - at10.atMs) / 1000 : NaN;
     const settled = settledDrainRate(samples, backlog);
     return {
       kind: "drain",
       chargers,
       centrals,
       backlog,
-      perSecond: at10 && at90 ? Math.round((at90[1] - at10[1]) / seconds) : 0,
+      perSecond: at10 && at90 ? Math.round((at90.done - at10.done) / seconds) : 0,
       settledPerSecond: settled?.perSecond,
       settledFromShare: settled && round2(settled.fromDone / backlog),
       seconds: round2(seconds),
