@@ -10,7 +10,7 @@ import type { Machine } from "./machine.ts";
 import type { Ceiling } from "./measure-ceiling.ts";
 import type { OcppResult } from "./ocpp.ts";
 import { TOP_STATEMENTS } from "./pg-statements.ts";
-import { firstCentral, type Series, thirds, trendPerMinute } from "./stats.ts";
+import { differenceOf, firstCentral, meanOf, type Series, thirds, trendPerMinute, windowsOf } from "./stats.ts";
 import type { DrainResult, SteadyResult } from "./step.ts";
 
 export interface BenchRun {
@@ -38,6 +38,37 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 function byThirds(series: Series): string {
   const t = thirds(series);
   return t ? t.map(int).join(" / ") : "–";
+}
+
+/** The window a soak's goal is judged over (ten minutes); a longer soak is also read by such windows. */
+const SOAK_WINDOW_S = 600;
+
+/**
+ * A soak longer than SOAK_WINDOW_S, window by window: whether what rises in the first window
+ * goes on rising or settles, and in what (the heap, or the RSS outside its committed space).
+ */
+function soakByWindows(soaks: SteadyResult[]): string[] {
+  const lines = [
+    `**Soak by ${SOAK_WINDOW_S / 60}-minute windows** (the same samples as the soak's row, cut by time from the window's start; outside the heap: the RSS less the heap's committed space, both read in the same 5-s sample):`,
+    "",
+    "| chargers | minutes | RSS mean MiB | lowest – highest MiB | RSS by thirds MiB | RSS trend MiB/min | heap in use mean MiB | committed heap mean MiB | outside the heap mean MiB | outside trend MiB/min |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const s of soaks) {
+    const rss = firstCentral(s.rssSeries);
+    const heap = firstCentral(s.heapSeries);
+    const committed = firstCentral(s.heapTotalSeries);
+    const outside = differenceOf(rss, committed);
+    const within = (series: Series, from: number) => series.filter(([t]) => t >= from && t < from + SOAK_WINDOW_S);
+    for (const w of windowsOf(rss, SOAK_WINDOW_S)) {
+      const figures = w.samples.map(([, x]) => x);
+      const out = within(outside, w.from);
+      lines.push(
+        `| ${int(s.chargers)} | ${w.from / 60}–${(w.from + SOAK_WINDOW_S) / 60} | ${int(meanOf(w.samples))} | ${int(Math.min(...figures))} – ${int(Math.max(...figures))} | ${byThirds(w.samples)} | ${trendPerMinute(w.samples) ?? "–"} | ${int(meanOf(within(heap, w.from)))} | ${int(meanOf(within(committed, w.from)))} | ${int(meanOf(out))} | ${trendPerMinute(out) ?? "–"} |`,
+      );
+    }
+  }
+  return lines;
 }
 
 /** A histogram's window as "p50 / p99" (ms), or "–" without the figure. */
@@ -151,6 +182,8 @@ export function renderResults(run: BenchRun): string {
         `| ${int(s.chargers)} | ${Math.round(s.seconds / 60)} | ${int(start)} | ${int(end)} | ${int(Math.min(...figures))} – ${int(Math.max(...figures))} | ${byThirds(rss)} | ${trendPerMinute(rss) ?? "–"} | ${byThirds(heap)} | ${trendPerMinute(heap) ?? "–"} | ${byThirds(committed)} | ${trendPerMinute(committed) ?? "–"} | ${loopPauses(s)} | ${s.memoryPerChargerKiB} | ${int(s.latencyMs?.p50)} / ${int(s.latencyMs?.p99)} | ${int(s.lagStart)} → ${int(s.lagEnd)} | ${s.keepsUp ? "yes" : "**no**"} | ${s.cpu.central} |`,
       );
     }
+    const long = run.soak.filter((s) => s.seconds > SOAK_WINDOW_S);
+    if (long.length) lines.push("", ...soakByWindows(long));
   }
   if (run.ocpp.length) {
     const plan = run.ocpp[0]!.plan;

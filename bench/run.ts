@@ -15,6 +15,7 @@
  *   its lag under half a second of readings; at the latest this many seconds after the load began)
  *   BENCH_DRAIN=10000 (sizes of the capacity test; empty: none)  BENCH_DRAIN_SECONDS=120
  *   BENCH_SOAK=10000 (chargers of the memory soak, one Central; empty: none)  BENCH_SOAK_MINUTES=10
+ *   (a longer soak, such as 30, is also reported by 10-minute windows: whether its memory settles)
  *   BENCH_OCPP_SIZES=1000,10000 (OCPP chargers through one gateway, bench/ocpp.ts; empty: none)
  *   BENCH_OCPP_SECONDS=60  BENCH_OCPP_CONNECT_SPREAD=30 (s over which chargers make their first attempt)
  *   BENCH_OCPP_CONNECT_CONCURRENCY=1000 (the load generator's handshakes in flight)

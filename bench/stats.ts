@@ -53,6 +53,40 @@ export function trendPerMinute(series: Series): number | undefined {
   return den === 0 ? undefined : Math.round((num / den) * 60 * 10) / 10;
 }
 
+/**
+ * A series cut into windows of `seconds` by its samples' times (the first from 0), each with its
+ * samples: how a soak longer than the goal's ten minutes settles, window by window. A last
+ * window with less than half its span of samples is left out (a lone sample at the end).
+ */
+export function windowsOf(series: Series, seconds: number): { from: number; samples: Series }[] {
+  if (!(seconds > 0)) return [];
+  const windows = new Map<number, Series>();
+  for (const sample of series) {
+    const k = Math.floor(sample[0] / seconds);
+    const window = windows.get(k);
+    if (window) window.push(sample);
+    else windows.set(k, [sample]);
+  }
+  return [...windows.entries()]
+    .sort(([a], [b]) => a - b)
+    .filter(([, samples]) => samples.at(-1)![0] - samples[0]![0] >= seconds / 2)
+    .map(([k, samples]) => ({ from: k * seconds, samples }));
+}
+
+/** `a` minus `b` at the times both have a sample: what of one figure is not the other. */
+export function differenceOf(a: Series, b: Series): Series {
+  const byTime = new Map(b);
+  return a.flatMap(([t, x]) => {
+    const y = byTime.get(t);
+    return y === undefined ? [] : [[t, x - y] as [number, number]];
+  });
+}
+
+/** The mean of a series' figures, rounded; undefined when it has none. */
+export function meanOf(series: Series): number | undefined {
+  return series.length ? Math.round(series.reduce((sum, [, x]) => sum + x, 0) / series.length) : undefined;
+}
+
 /** An event-loop delay this long counts as a pause: a message arriving then waits at least as long. */
 export const LOOP_PAUSE_MS = 250;
 

@@ -2,14 +2,17 @@ import { describe, expect, test } from "bun:test";
 import {
   caughtUpInARow,
   type DrainSample,
+  differenceOf,
   firstCentral,
   LOOP_PAUSE_MS,
   loopPausesOf,
+  meanOf,
   type PerCentral,
   type Series,
   settledDrainRate,
   thirds,
   trendPerMinute,
+  windowsOf,
 } from "../../bench/stats.ts";
 
 describe("the bench's reading of a memory series", () => {
@@ -55,6 +58,54 @@ describe("the bench's reading of a memory series", () => {
         [5, 2],
       ]),
     ).toBeUndefined(); // no time between the samples
+  });
+
+  test("a long soak by ten-minute windows: a rise that settles reads as each window's own trend", () => {
+    // every 5 s for 30 minutes (0..1800 s): 6 MiB a minute for ten minutes, 3 for the next ten, then level
+    const rss: Series = Array.from({ length: 361 }, (_, i) => {
+      const t = i * 5;
+      const x = 300 + (6 * Math.min(t, 600)) / 60 + (3 * Math.max(0, Math.min(t, 1200) - 600)) / 60;
+      return [t, x + (i % 2 === 0 ? -40 : 40)];
+    });
+    const windows = windowsOf(rss, 600);
+    expect(windows.map((w) => w.from)).toEqual([0, 600, 1200]); // the lone sample at 1800 s is no window
+    expect(windows.map((w) => w.samples.length)).toEqual([120, 120, 120]);
+    const trends = windows.map((w) => trendPerMinute(w.samples)!);
+    expect(trends[0]).toBeCloseTo(6, 0);
+    expect(trends[1]).toBeCloseTo(3, 0);
+    expect(Math.abs(trends[2]!)).toBeLessThan(1);
+    expect(meanOf(windows[2]!.samples)).toBe(390); // 300 + 60 + 30, the swing averaging out
+    expect(meanOf([])).toBeUndefined();
+    expect(windowsOf(rss, 0)).toEqual([]);
+    // a window cut short (a soak of 25 minutes) counts when it holds at least half its span
+    expect(
+      windowsOf(
+        rss.filter(([t]) => t <= 1500),
+        600,
+      ).map((w) => w.from),
+    ).toEqual([0, 600, 1200]);
+    expect(
+      windowsOf(
+        rss.filter(([t]) => t <= 1440),
+        600,
+      ).map((w) => w.from),
+    ).toEqual([0, 600]);
+  });
+
+  test("what of the RSS is not the heap: a difference at the times both were read", () => {
+    const rss: Series = [
+      [0, 300],
+      [5, 320],
+      [10, 330],
+    ];
+    const heap: Series = [
+      [0, 100],
+      [10, 90],
+    ]; // no answer at 5 s
+    expect(differenceOf(rss, heap)).toEqual([
+      [0, 200],
+      [10, 240],
+    ]);
   });
 
   test("event-loop pauses: the reads at or over the bound are counted over every Central, and the longest kept", () => {
