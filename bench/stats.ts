@@ -34,8 +34,7 @@ export function firstCentral(series: PerCentral): Series {
 export function thirds(series: Series): [number, number, number] | undefined {
   if (series.length < 3) return undefined;
   const part = (k: number) => series.slice(Math.floor((k * series.length) / 3), Math.floor(((k + 1) * series.length) / 3));
-  const mean = (s: Series) => Math.round(s.reduce((sum, [, x]) => sum + x, 0) / s.length);
-  return [mean(part(0)), mean(part(1)), mean(part(2))];
+  return [meanOf(part(0))!, meanOf(part(1))!, meanOf(part(2))!];
 }
 
 /** The least-squares slope of a series, per minute (its unit a minute); undefined under two samples. */
