@@ -54,10 +54,10 @@ export function parseSubject(name: string): Subject | undefined {
   return m ? { type: m[1] as SubjectType, id: m[2]! } : undefined;
 }
 
-/** A subject `readHeader` has checked against its rule (`cp:…` or `driver:…`), split without checking again. */
-function checkedSubject(sub: string): Subject {
+/** A subject `readHeader` has checked against its rule (`cp:…` or `driver:…`), split without checking again (and not to be changed: a header read again shares it). */
+function checkedSubject(sub: string): Readonly<Subject> {
   const colon = sub.indexOf(":");
-  return { type: sub.slice(0, colon) as SubjectType, id: sub.slice(colon + 1) };
+  return Object.freeze({ type: sub.slice(0, colon) as SubjectType, id: sub.slice(colon + 1) });
 }
 
 export interface EnvelopeHeader {
@@ -83,18 +83,25 @@ interface JsonSealed extends EnvelopeHeader {
   ct: string;
 }
 
-/** A binary envelope as read from the wire: views of its bytes. */
+/** A binary envelope as read from the wire, with its bytes as they came. */
 interface BinarySealed extends EnvelopeHeader {
   v: 3;
-  /** the header's bytes as sealed: the associated data */
-  aad: Uint8Array;
-  nonce: Uint8Array;
-  /** the ciphertext, its tag last */
-  ct: Uint8Array;
+  /** the whole envelope: its header (the associated data), the nonce, the ciphertext and its tag */
+  wire: Uint8Array;
+  /** where the header ends */
+  headerBytes: number;
 }
 
-/** A header as read from the wire, with what opening needs in the form its format carries it. */
-export type SealedEnvelope = JsonSealed | BinarySealed;
+/**
+ * A header as read from the wire, with what opening needs in the form its format carries it, and
+ * the name of its (key, sender) pair, whose sequence guards against replays.
+ */
+export type SealedEnvelope = (JsonSealed | BinarySealed) & { pair: string; subject: Readonly<Subject> };
+
+/** How a (key, sender) pair, the unit a replay is told by, is named as a map key. */
+export function sequencePairKey(keyId: string, sender: string): string {
+  return `${keyId}\u0000${sender}`;
+}
 
 export type EnvelopeFailure = "malformed" | "unknown_key" | "revoked_key" | "subject_mismatch" | "tampered" | "replayed";
 
@@ -136,13 +143,16 @@ function associatedData(h: EnvelopeHeader): Buffer {
 }
 
 /**
- * What opening an envelope under `key` takes. Binary: views of the bytes as they came. JSON:
- * `readHeader` checked the nonce and the ciphertext are base64url (and the ciphertext's length);
- * decoded here.
+ * What opening an envelope under `key` takes. Binary: the bytes as they came, whose header is the
+ * associated data and is followed by the nonce and the ciphertext. JSON: `readHeader` checked the
+ * nonce and the ciphertext are base64url (and the ciphertext's length); decoded and put together here.
  */
 export function gcmSealedOf(e: SealedEnvelope, key: Uint8Array): GcmSealed {
-  if (e.v === BINARY) return { key, nonce: e.nonce, aad: e.aad, ct: e.ct };
-  return { key, nonce: Buffer.from(e.nonce, "base64url"), aad: associatedData(e), ct: Buffer.from(e.ct, "base64url") };
+  if (e.v === BINARY) return { key, bytes: e.wire, aadLength: e.headerBytes };
+  const aad = associatedData(e);
+  const nonce = Buffer.from(e.nonce, "base64url");
+  if (nonce.length !== NONCE_BYTES) return { key, bytes: new Uint8Array(0), aadLength: 0 }; // does not open
+  return { key, bytes: Buffer.concat([aad, nonce, Buffer.from(e.ct, "base64url")]), aadLength: aad.length };
 }
 
 /**
@@ -221,52 +231,77 @@ export function readHeader(wire: string | Uint8Array): SealedEnvelope {
   return typeof wire !== "string" && wire[0] === BINARY ? readBinaryHeader(wire) : readJsonHeader(wire);
 }
 
+/** A binary header's three texts, checked against their rules, the name of their pair and the subject typed. */
+interface HeaderTexts {
+  sub: string;
+  kid: string;
+  sender: string;
+  pair: string;
+  subject: Readonly<Subject>;
+}
+
+/**
+ * Header texts already read and checked, by their bytes (as latin1, one character a byte): a
+ * sender's headers repeat from one message to the next, so each is read and checked once and
+ * its strings are the same ones every time (cheaper as map keys after). Emptied when it holds
+ * CHECKED_TEXTS_MAX headers or CHECKED_TEXTS_MAX_CHARS characters of them (a network's
+ * senders fit many times over; headers made up to fill it cost a few megabytes at most).
+ */
+const checkedTexts = new Map<string, HeaderTexts>();
+let checkedTextsChars = 0;
+const CHECKED_TEXTS_MAX = 100_000;
+const CHECKED_TEXTS_MAX_CHARS = 4_000_000;
+
 /** The binary format's header; its texts must follow the same rules as in JSON. */
 function readBinaryHeader(wire: Uint8Array): SealedEnvelope {
   const bytes = Buffer.isBuffer(wire) ? wire : Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength);
   let at = 1;
-  const text = (): string | undefined => {
-    const length = bytes[at];
-    if (length === undefined || at + 1 + length > bytes.length) return undefined;
-    at += 1 + length;
-    return bytes.toString("latin1", at - length, at);
-  };
-  const sub = text();
-  const kid = text();
-  const sender = text();
+  for (let i = 0; i < 3 && at < bytes.length; i++) at += 1 + bytes[at]!;
   const headerEnd = at + 16;
-  const numbers = headerEnd <= bytes.length;
-  const seq = numbers ? bytes.readDoubleBE(at) : Number.NaN;
-  const ts = numbers ? bytes.readDoubleBE(at + 8) : Number.NaN;
+  const texts = headerEnd <= bytes.length ? checkedTextsOf(bytes, at) : undefined;
+  const seq = texts ? bytes.readDoubleBE(at) : Number.NaN;
+  const ts = texts ? bytes.readDoubleBE(at + 8) : Number.NaN;
   const ctBytes = bytes.length - headerEnd - NONCE_BYTES;
-  const ok =
-    sub !== undefined &&
-    SUBJECT.test(sub) &&
-    kid !== undefined &&
-    KEY_ID.test(kid) &&
-    sender !== undefined &&
-    SENDER.test(sender) &&
-    Number.isSafeInteger(seq) &&
-    seq > 0 &&
-    Number.isSafeInteger(ts) &&
-    ctBytes >= TAG_BYTES &&
-    ctBytes <= MAX_CIPHERTEXT_BYTES;
-  if (!ok)
-    throw new EnvelopeError("malformed", "envelope fields are missing or of the wrong form", {
-      sub: sub !== undefined && SUBJECT.test(sub) ? sub : undefined,
-      kid: kid !== undefined && KEY_ID.test(kid) ? kid : undefined,
-    });
-  return {
-    v: BINARY,
-    sub,
-    kid,
-    sender,
-    seq,
-    ts,
-    aad: bytes.subarray(0, headerEnd),
-    nonce: bytes.subarray(headerEnd, headerEnd + NONCE_BYTES),
-    ct: bytes.subarray(headerEnd + NONCE_BYTES),
-  };
+  const ok = texts !== undefined && Number.isSafeInteger(seq) && seq > 0 && Number.isSafeInteger(ts) && ctBytes >= TAG_BYTES && ctBytes <= MAX_CIPHERTEXT_BYTES;
+  if (!ok) throw new EnvelopeError("malformed", "envelope fields are missing or of the wrong form", wellFormedTexts(bytes));
+  const { sub, kid, sender, pair, subject } = texts;
+  return { v: BINARY, sub, kid, sender, seq, ts, wire, headerBytes: headerEnd, pair, subject };
+}
+
+/** The texts before `end` (which the caller found within the bytes), read and checked, or undefined if one breaks its rule. */
+function checkedTextsOf(bytes: Buffer, end: number): HeaderTexts | undefined {
+  const span = bytes.toString("latin1", 1, end);
+  const cached = checkedTexts.get(span);
+  if (cached) return cached;
+  const [sub, kid, sender] = textsOf(bytes);
+  if (sub === undefined || !SUBJECT.test(sub) || kid === undefined || !KEY_ID.test(kid) || sender === undefined || !SENDER.test(sender)) return undefined;
+  if (checkedTexts.size >= CHECKED_TEXTS_MAX || checkedTextsChars >= CHECKED_TEXTS_MAX_CHARS) {
+    checkedTexts.clear();
+    checkedTextsChars = 0;
+  }
+  const texts = { sub, kid, sender, pair: sequencePairKey(kid, sender), subject: checkedSubject(sub) };
+  checkedTexts.set(span, texts);
+  checkedTextsChars += span.length;
+  return texts;
+}
+
+/** The header's three texts as far as they can be read (undefined from the first that runs past the end). */
+function textsOf(bytes: Buffer): (string | undefined)[] {
+  const texts: (string | undefined)[] = [];
+  let at = 1;
+  for (let i = 0; i < 3; i++) {
+    const length = bytes[at];
+    if (length === undefined || at + 1 + length > bytes.length) break;
+    texts.push(bytes.toString("latin1", at + 1, at + 1 + length));
+    at += 1 + length;
+  }
+  return texts;
+}
+
+/** What a malformed header's audit entry may repeat: its subject and key id, where each follows its rule. */
+function wellFormedTexts(bytes: Buffer): Partial<EnvelopeHeader> {
+  const [sub, kid] = textsOf(bytes);
+  return { sub: sub !== undefined && SUBJECT.test(sub) ? sub : undefined, kid: kid !== undefined && KEY_ID.test(kid) ? kid : undefined };
 }
 
 /** The JSON format's header (format 2). */
@@ -308,13 +343,16 @@ function readJsonHeader(wire: string | Uint8Array): SealedEnvelope {
         : undefined;
     throw new EnvelopeError("malformed", "envelope fields are missing or of the wrong form", header);
   }
-  return e as JsonSealed;
+  const { kid, sender, sub } = e as JsonSealed;
+  return { ...(e as JsonSealed), pair: sequencePairKey(kid, sender), subject: checkedSubject(sub) };
 }
 
 export interface Opened<T = unknown> {
   header: EnvelopeHeader;
   subject: Subject;
   payload: T;
+  /** the header's (key, sender) pair, as `sequencePairKey` names it */
+  pair: string;
 }
 
 /**
@@ -328,7 +366,7 @@ export async function open<T = unknown>(wire: string | Uint8Array, keys: KeyLook
 /** `open` for an envelope already read with `readHeader` (a batch reads each header once). */
 export async function openEnvelope<T = unknown>(e: SealedEnvelope, keys: KeyLookup, sequences: SequenceStore, expectedSubject?: string): Promise<Opened<T>> {
   if (expectedSubject !== undefined && expectedSubject !== e.sub) return openEnvelopeWith<T>(e, undefined, undefined, expectedSubject);
-  const info = await keys(e.kid, checkedSubject(e.sub));
+  const info = await keys(e.kid, e.subject);
   return openEnvelopeWith<T>(e, info, info ? await sequences.last(e.kid, e.sender) : undefined, expectedSubject);
 }
 
@@ -346,7 +384,7 @@ export function openEnvelopeWith<T = unknown>(
   plaintext?: string | null,
 ): Opened<T> {
   const header: EnvelopeHeader = { v: e.v, sub: e.sub, kid: e.kid, sender: e.sender, seq: e.seq, ts: e.ts };
-  const subject = checkedSubject(e.sub);
+  const { subject } = e;
   if (expectedSubject !== undefined && expectedSubject !== e.sub)
     throw new EnvelopeError("subject_mismatch", `message for ${expectedSubject} claims to be ${e.sub}'s`, header);
   if (!info) throw new EnvelopeError("unknown_key", `unknown key id ${e.kid}`, header);
@@ -363,7 +401,7 @@ export function openEnvelopeWith<T = unknown>(
   } catch {
     throw new EnvelopeError("malformed", "payload is not JSON", header);
   }
-  return { header, subject, payload };
+  return { header, subject, payload, pair: e.pair };
 }
 
 /** No sequence is checked: the caller guards against replays its own way (a client's seen messages). */

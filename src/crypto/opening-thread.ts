@@ -15,7 +15,7 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import type { Worker as BunWorker } from "bun";
 import type { Logger } from "../lib/log.ts";
-import { type GcmSealed, gcmOpen, KEY_BYTES, NONCE_BYTES, packGcm } from "./gcm.ts";
+import { type GcmSealed, gcmOpen, type JoinedTexts, KEY_BYTES, NONCE_BYTES, packGcm, splitTexts } from "./gcm.ts";
 
 /** Opens sealed messages: each one's plaintext, or null where its tag did not match. */
 export interface GcmOpener {
@@ -101,7 +101,7 @@ export class OpeningThread implements GcmOpener {
     const text = `opening thread check ${nonce.toString("hex")}`;
     const ct = Buffer.concat([cipher.update(text, "utf8"), cipher.final(), cipher.getAuthTag()]);
     const before = this.counts.thread;
-    const [answer] = await this.onThread([{ key, nonce, aad: new Uint8Array(0), ct }]);
+    const [answer] = await this.onThread([{ key, bytes: Buffer.concat([nonce, ct]), aadLength: 0 }]);
     return answer === text && this.counts.thread > before;
   }
 
@@ -139,15 +139,15 @@ export class OpeningThread implements GcmOpener {
       return undefined;
     }
     worker.addEventListener("message", (event) => {
-      const { id, texts } = (event as MessageEvent<{ id: number; texts: (string | null)[] }>).data;
-      const waiting = this.pending.get(id);
+      const answer = (event as MessageEvent<{ id: number } & JoinedTexts>).data;
+      const waiting = this.pending.get(answer?.id);
       if (!waiting) return;
-      this.pending.delete(id);
+      this.pending.delete(answer.id);
       clearTimeout(waiting.timer);
-      if (!Array.isArray(texts) || texts.length !== waiting.messages.length) {
+      const texts = splitTexts(answer, waiting.messages.length);
+      if (!texts) {
         waiting.resolve(this.inPlace(waiting.messages));
-        const answered = Array.isArray(texts) ? `${texts.length} answers` : "no list";
-        return this.fail(worker, `${answered} for ${waiting.messages.length} messages`);
+        return this.fail(worker, `an answer that is not the plaintexts of ${waiting.messages.length} messages`);
       }
       this.counts.thread += texts.length;
       this.failuresInARow = 0;

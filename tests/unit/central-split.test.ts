@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import type { BusMessage } from "../../src/bus/bus.ts";
 import type { CpEvent, DriverRequest } from "../../src/bus/messages.ts";
-import type { EnvelopeHeader } from "../../src/crypto/envelope.ts";
+import { type EnvelopeHeader, sequencePairKey } from "../../src/crypto/envelope.ts";
 import { type Item, splitByCp } from "../../src/roles/central/items.ts";
 
 let seq = 0;
@@ -19,27 +19,29 @@ const driverHeader = (driver: string, cp: string): EnvelopeHeader => ({
   ts: Date.now(),
 });
 const at = new Date().toISOString();
+/** What an item carries of its header: the header and its pair's name. */
+const sealed = (h: EnvelopeHeader) => ({ header: h, pair: sequencePairKey(h.kid, h.sender) });
 /** The message an item came from (splitting never looks at it). */
 const source = (key: string): BusMessage => ({ topic: "t", key, value: new Uint8Array() });
 const reading = (cp: string): Item => ({
   kind: "cp",
   source: source(cp),
   cpId: cp,
-  header: header(cp),
+  ...sealed(header(cp)),
   event: { type: "telemetry", session_id: `S-${cp}`, power_kw: 22, energy_kwh: seq, cost_eur: 0, elapsed_s: 1, at } as CpEvent,
 });
 const heartbeat = (cp: string): Item => ({
   kind: "cp",
   source: source(cp),
   cpId: cp,
-  header: header(cp),
+  ...sealed(header(cp)),
   event: { type: "heartbeat", interval_s: 5, engine: "OK", at } as CpEvent,
 });
 const ended = (cp: string): Item => ({
   kind: "cp",
   source: source(cp),
   cpId: cp,
-  header: header(cp),
+  ...sealed(header(cp)),
   event: {
     type: "supply_ended",
     session_id: `S-${cp}`,
@@ -54,7 +56,7 @@ const ended = (cp: string): Item => ({
 const request = (driver: string, cp: string): Item => ({
   kind: "driver",
   source: source(cp),
-  header: driverHeader(driver, cp),
+  ...sealed(driverHeader(driver, cp)),
   request: { type: "charge_request", request_id: `r-${driver}-${cp}`, driver_id: driver, cp_id: cp, at } as DriverRequest,
 });
 
@@ -110,7 +112,7 @@ describe("splitting a batch", () => {
   });
 
   test("an unreadable driver request touches nothing and is a chain of its own", () => {
-    const bad: Item = { kind: "bad_driver_request", source: source("A"), key: "A", header: driverHeader("D9", "A"), driverId: "D9", reason: "not JSON" };
+    const bad: Item = { kind: "bad_driver_request", source: source("A"), key: "A", ...sealed(driverHeader("D9", "A")), driverId: "D9", reason: "not JSON" };
     const items = [reading("A"), bad];
     expect(splitByCp(items) as { readings: Item[]; silence: Item[]; chains: Item[][] }).toEqual({ readings: [items[0]!], silence: [], chains: [[bad]] });
   });

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { createCipheriv, randomBytes } from "node:crypto";
-import { type GcmSealed, gcmOpen, openPacked, packGcm } from "../../src/crypto/gcm.ts";
+import { type GcmSealed, gcmOpen, joinTexts, openPacked, packGcm, splitTexts } from "../../src/crypto/gcm.ts";
 import { OpeningThread, openInPlace } from "../../src/crypto/opening-thread.ts";
 import { createLogger } from "../../src/lib/log.ts";
 
@@ -19,7 +19,7 @@ function sealed(text: string, aadBytes = 20): GcmSealed {
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
   cipher.setAAD(aad);
   const ct = Buffer.concat([cipher.update(text, "utf8"), cipher.final(), cipher.getAuthTag()]);
-  return { key, nonce, aad, ct };
+  return { key, bytes: Buffer.concat([aad, nonce, ct]), aadLength: aadBytes };
 }
 
 /** Messages that open, and each way one can fail to: every part altered, wrong lengths, nothing at all. */
@@ -40,15 +40,18 @@ function mixedBatch(): { messages: GcmSealed[]; expected: (string | null)[] } {
     return copy;
   };
   const base = sealed("{}");
-  add({ ...base, ct: flip(base.ct, 0) }, null); // ciphertext
-  add({ ...base, ct: flip(base.ct, base.ct.length - 1) }, null); // tag
-  add({ ...base, aad: flip(base.aad, 5) }, null); // associated data
-  add({ ...base, nonce: flip(base.nonce, 2) }, null);
+  const { bytes, aadLength } = base;
+  add({ ...base, bytes: flip(bytes, aadLength + 12) }, null); // ciphertext
+  add({ ...base, bytes: flip(bytes, bytes.length - 1) }, null); // tag
+  add({ ...base, bytes: flip(bytes, 5) }, null); // associated data
+  add({ ...base, bytes: flip(bytes, aadLength + 2) }, null); // nonce
   add({ ...base, key: randomBytes(32) }, null);
   add({ ...base, key: base.key.subarray(0, 16) }, null); // a key of another length
-  add({ ...base, nonce: Buffer.concat([base.nonce, Buffer.from([0])]) }, null);
-  add({ ...base, ct: base.ct.subarray(0, 15) }, null); // shorter than a tag
-  add({ ...base, ct: new Uint8Array(0) }, null);
+  add({ ...base, aadLength: aadLength - 1 }, null); // the parts cut in other places
+  add({ ...base, aadLength: aadLength + 1 }, null);
+  add({ ...base, bytes: bytes.subarray(0, aadLength + 12 + 15) }, null); // shorter than a tag
+  add({ ...base, bytes: new Uint8Array(0) }, null);
+  add({ ...base, aadLength: bytes.length + 1 }, null); // more associated data than bytes
   add(base, "{}"); // the original still opens
   add(sealed(""), ""); // an empty plaintext is a plaintext
   return { messages, expected };
@@ -69,6 +72,28 @@ describe("a packed batch", () => {
     expect(texts[0]).toBe(gcmOpen(messages[0]!)!);
     expect(texts[2]).toBeNull();
     expect(openPacked(new ArrayBuffer(0), 2)).toEqual([null, null]);
+  });
+});
+
+describe("plaintexts joined to cross back", () => {
+  test("split into the same texts, those that did not open included", () => {
+    const { messages, expected } = mixedBatch();
+    expect(splitTexts(joinTexts(expected), expected.length)).toEqual(expected);
+    expect(splitTexts(joinTexts(openPacked(packGcm(messages), messages.length)), messages.length)).toEqual(expected);
+    expect(splitTexts(joinTexts([]), 0)).toEqual([]);
+    expect(splitTexts(joinTexts([null, "", null]), 3)).toEqual([null, "", null]);
+  });
+
+  test("an answer that is not a join of as many texts is not split at all", () => {
+    const joined = joinTexts(["{}", "Ñandú ⚡", null, "[1]"]);
+    expect(splitTexts(joined, 3)).toBeUndefined();
+    expect(splitTexts(joined, 5)).toBeUndefined();
+    expect(splitTexts({ ...joined, text: joined.text.slice(1) }, 4)).toBeUndefined(); // ends past the text
+    expect(splitTexts({ ...joined, text: `${joined.text}x` }, 4)).toBeUndefined(); // text left over
+    expect(splitTexts({ ...joined, ends: Int32Array.from([2, 1, -1, 12]) }, 4)).toBeUndefined(); // an end before the last
+    expect(splitTexts({ ...joined, ends: [...joined.ends] }, 4)).toBeUndefined();
+    expect(splitTexts({ texts: ["{}"] }, 1)).toBeUndefined();
+    expect(splitTexts(null, 0)).toBeUndefined();
   });
 });
 

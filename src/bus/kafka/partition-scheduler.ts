@@ -56,6 +56,8 @@ export class PartitionScheduler<M extends Positioned> {
   /** When the last batch of each slot started (`batchIntervalMs`). */
   private readonly startedAt = new Map<string, number>();
   private count = 0;
+  /** The queue the last message went to: a fetch brings each partition's messages in one run. */
+  private lastQueue: { topic: string; partition: number; queue: M[] } | undefined;
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -78,9 +80,14 @@ export class PartitionScheduler<M extends Positioned> {
   }
 
   add(message: M): void {
-    const key = partitionKey(message);
-    let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = []));
+    const last = this.lastQueue;
+    let queue = last && last.partition === message.partition && last.topic === message.topic ? last.queue : undefined;
+    if (!queue) {
+      const key = partitionKey(message);
+      queue = this.queues.get(key);
+      if (!queue) this.queues.set(key, (queue = []));
+      this.lastQueue = { topic: message.topic, partition: message.partition, queue };
+    }
     queue.push(message);
     this.count++;
   }
@@ -88,12 +95,19 @@ export class PartitionScheduler<M extends Positioned> {
   /** Forgets every waiting message: they will be fetched again from the committed offsets. */
   clear(): void {
     this.queues.clear();
+    this.lastQueue = undefined;
     this.count = 0;
   }
 
   /** Forgets one partition's waiting messages (its batch failed: they come again after it, in order). */
   drop(key: string): void {
     this.count -= this.queues.get(key)?.length ?? 0;
+    this.forget(key);
+  }
+
+  /** Removes a partition's queue (the last one added to, should it be that one). */
+  private forget(key: string): void {
+    if (this.lastQueue && this.queues.get(key) === this.lastQueue.queue) this.lastQueue = undefined;
     this.queues.delete(key);
   }
 
@@ -130,7 +144,7 @@ export class PartitionScheduler<M extends Positioned> {
       }
       const taken = queue.splice(0, maxBatch);
       this.count -= taken.length;
-      if (queue.length === 0) this.queues.delete(key);
+      if (queue.length === 0) this.forget(key);
       const fresh = this.unhandled(key, taken);
       if (fresh.length === 0) continue;
       busy.add(slot);
@@ -141,12 +155,13 @@ export class PartitionScheduler<M extends Positioned> {
 
   /** The messages not handled before, keeping offsets strictly rising within the batch. */
   private unhandled(key: string, taken: M[]): M[] {
-    let next = this.handled.get(key) ?? -1n;
+    const next = this.handled.get(key);
+    let last = next === undefined ? -2n : next - 1n; // offsets start at 0 (-1: never handled)
     const fresh: M[] = [];
     for (const m of taken)
-      if (m.offset >= next) {
+      if (m.offset > last) {
         fresh.push(m);
-        next = m.offset + 1n;
+        last = m.offset;
       }
     return fresh;
   }

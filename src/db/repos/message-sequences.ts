@@ -3,6 +3,7 @@
  * sender under each key (`message_sequences`).
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
+import { sequencePairKey } from "../../crypto/envelope.ts";
 import { type Db, jsonRows, keyList, rowsOf } from "../client.ts";
 import { messageSequences } from "../schema/index.ts";
 
@@ -34,11 +35,6 @@ export async function acceptSequence(db: Db, keyId: string, sender: string, seq:
 export interface SequenceKey {
   keyId: string;
   sender: string;
-}
-
-/** How a (key, sender) pair is named in the maps below. */
-export function sequencePairKey(keyId: string, sender: string): string {
-  return `${keyId}\u0000${sender}`;
 }
 
 /** The last accepted sequence of several (key, sender) pairs in one query; map key: `sequencePairKey`. */

@@ -40,7 +40,7 @@ import { KeyError, unwrapKey } from "../../crypto/keys.ts";
 import { type GcmOpener, inPlaceOpener } from "../../crypto/opening-thread.ts";
 import type { Db } from "../../db/client.ts";
 import { findActiveKey, findKey, newestOf, SUPERSEDED_BY_AUTHENTICATION } from "../../db/repos/cp-keys.ts";
-import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences, sequencePairKey } from "../../db/repos/message-sequences.ts";
+import { acceptSequence, acceptSequences, lastAcceptedSequence, lastAcceptedSequences } from "../../db/repos/message-sequences.ts";
 import { printable } from "../../domain/ids.ts";
 import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
@@ -72,7 +72,10 @@ export interface CentralChannelOptions {
   opener?: GcmOpener;
 }
 
-export type Inbound<T> = { ok: true; subject: Subject; header: EnvelopeHeader; payload: T } | { ok: false; code: EnvelopeFailure; reason: string };
+/** A message opened (`pair`: its key and sender, as `sequencePairKey` names them), or why it was refused. */
+export type Inbound<T> =
+  | { ok: true; subject: Subject; header: EnvelopeHeader; payload: T; pair: string }
+  | { ok: false; code: EnvelopeFailure; reason: string };
 
 /** What Central should do with the CP's state after a control message (it applies its own rules). */
 export interface ControlEffect {
@@ -155,12 +158,23 @@ const KEY_READ_AGAIN_MS = 60_000;
 
 /** Who may send Central a message under a holder's key: a CP's engine or monitor; a driver's app, to the CP it names. */
 function sentByHolder(header: EnvelopeHeader, subject: Subject, busKey: string): boolean {
-  if (subject.type === "cp") return header.sender === `engine:${subject.id}` || header.sender === `monitor:${subject.id}`;
-  return header.sender === `driver:${subject.id}>${busKey}`;
+  const { sender } = header;
+  if (subject.type === "cp") return isPrefixed(sender, "engine:", subject.id) || isPrefixed(sender, "monitor:", subject.id);
+  return sender === `driver:${subject.id}>${busKey}`;
 }
 
-/** Envelopes opened between two turns of the event loop. */
-const YIELD_EVERY = 128;
+/** `text === prefix + rest`, without building the string (every CP's message is checked so). */
+function isPrefixed(text: string, prefix: string, rest: string): boolean {
+  return text.length === prefix.length + rest.length && text.startsWith(prefix) && text.endsWith(rest);
+}
+
+/**
+ * Opening is CPU work: after this long (ms) it lets in the answers other batches are waiting for,
+ * looking at the clock every YIELD_CHECK_EVERY envelopes. (A turn of the event loop every 128
+ * envelopes, as before, cost a drain some 3% of Central's thread: docs/benchmarks.md, thirty-first round.)
+ */
+const YIELD_AFTER_MS = 4;
+const YIELD_CHECK_EVERY = 128;
 
 export function createCentralChannel(options: CentralChannelOptions): CentralChannel {
   const { db, auditor, log, bus, topics, masterKey } = options;
@@ -447,6 +461,12 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     return message.topic === topics.cpEvents ? subjectName({ type: "cp", id: message.key }) : undefined;
   }
 
+  /** `expectedSubject` when the envelope names another subject, else undefined (nothing built for the envelopes that match). */
+  function otherExpectedSubject(message: BusMessage, e: SealedEnvelope): string | undefined {
+    const matches = message.topic !== topics.cpEvents || (e.subject.type === "cp" && e.subject.id === message.key);
+    return matches ? undefined : expectedSubject(message);
+  }
+
   /** What only Central checks of an opened envelope: the topic's kind of key holder and the sender. Throws EnvelopeError. */
   function fromHolder<T>(message: BusMessage, opened: Opened<T>): Inbound<T> {
     const wantType: SubjectType = message.topic === topics.driverRequests ? "driver" : "cp";
@@ -454,7 +474,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       throw new EnvelopeError("subject_mismatch", `a ${opened.subject.type}'s key cannot carry this topic's messages`, opened.header);
     if (!sentByHolder(opened.header, opened.subject, message.key))
       throw new EnvelopeError("malformed", `sender ${opened.header.sender} may not send under ${opened.header.sub}'s key on ${message.key}`, opened.header);
-    return { ok: true, subject: opened.subject, header: opened.header, payload: opened.payload };
+    return { ok: true, subject: opened.subject, header: opened.header, payload: opened.payload, pair: opened.pair };
   }
 
   async function openMessage<T>(message: BusMessage, sequences: SequenceStore): Promise<Inbound<T>> {
@@ -490,9 +510,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const envelopes = messages.map((m): SealedEnvelope | EnvelopeError => {
         try {
           const e = readHeader(m.value);
-          const pair = sequencePairKey(e.kid, e.sender);
-          pairOf.push(pair);
-          pairs.set(pair, { keyId: e.kid, sender: e.sender });
+          pairOf.push(e.pair);
+          if (!pairs.has(e.pair)) pairs.set(e.pair, { keyId: e.kid, sender: e.sender });
           // readHeader let through only `cp:…` and `driver:…`
           keyTypes.set(e.kid, e.sub.startsWith("driver:") ? "driver" : "cp");
           return e;
@@ -523,9 +542,12 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const plaintexts = new Array<string | null | undefined>(messages.length);
       if (sealed.length) for (const [j, text] of (await opener.open(sealed)).entries()) plaintexts[sealedAt[j]!] = text;
       const results: Inbound<T>[] = [];
+      let yieldedAt = performance.now();
       for (const [i, m] of messages.entries()) {
-        // Opening is CPU work: now and then let in the answers other batches are waiting for.
-        if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (i > 0 && i % YIELD_CHECK_EVERY === 0 && performance.now() - yieldedAt >= YIELD_AFTER_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          yieldedAt = performance.now();
+        }
         const e = envelopes[i]!;
         const pair = pairOf[i]!;
         let result: Inbound<T>;
@@ -534,7 +556,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
           if (e instanceof EnvelopeError) throw e;
           stored = known.get(pair);
           const last = replays.has(m) ? undefined : stored;
-          result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), last, expectedSubject(m), plaintexts[i]));
+          result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), last, otherExpectedSubject(m, e), plaintexts[i]));
         } catch (err) {
           result = quiet && err instanceof EnvelopeError ? { ok: false, code: err.code, reason: err.message } : await refused(m, err);
         }

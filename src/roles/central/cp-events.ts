@@ -49,6 +49,9 @@ interface PendingHeartbeat {
   seen: ReadingSeen[];
 }
 
+/** What a batch collects and writes together: readings and heartbeats. */
+export type ReadingEvent = Extract<CpEvent, { type: "telemetry" | "heartbeat" }>;
+
 export class CpEventBatch {
   private telemetry = new Map<string, PendingTelemetry>();
   private heartbeats = new Map<string, PendingHeartbeat>();
@@ -60,6 +63,13 @@ export class CpEventBatch {
   ) {}
 
   async add(cpId: string, header: EnvelopeHeader, event: CpEvent, source: BusMessage): Promise<void> {
+    if (event.type === "telemetry" || event.type === "heartbeat") return this.collect(cpId, header, event, source);
+    await this.flush();
+    await applyStateEvent(this.work, cpId, event);
+  }
+
+  /** `add` for a reading or a heartbeat, which is only collected: nothing to wait for (one of every message). */
+  collect(cpId: string, header: EnvelopeHeader, event: ReadingEvent, source: BusMessage): void {
     if (event.type === "telemetry") {
       const seen = { seq: header.seq, header, source };
       const prev = this.telemetry.get(event.session_id);
@@ -79,10 +89,7 @@ export class CpEventBatch {
         prev.seen.push(seen);
         if (prev.seq < header.seq) Object.assign(prev, newest);
       }
-      return;
     }
-    await this.flush();
-    await applyStateEvent(this.work, cpId, event);
   }
 
   /**

@@ -20,18 +20,19 @@ import type { Inbound } from "./channel.ts";
 import type { CentralContext } from "./context.ts";
 import { applyControl } from "./control.ts";
 import { type CheckedControl, firstSighting } from "./control-gate.ts";
-import { CpEventBatch } from "./cp-events.ts";
+import { CpEventBatch, type ReadingEvent } from "./cp-events.ts";
 import { tellDriver } from "./driver-updates.ts";
 import { applyProbe, applySilenceProbes, isProbe, type Probe, readProbe } from "./probes.ts";
 import { handleChargeRequest, handleStopRequest } from "./requests.ts";
 import { BatchSequences } from "./sequences.ts";
 import type { Work } from "./work.ts";
 
+/** `pair`: an envelope's key and sender, as `sequencePairKey` names them (what its sequence is kept by). */
 type ItemBody =
-  | { kind: "cp"; cpId: string; header: EnvelopeHeader; event: CpEvent }
-  | { kind: "bad_cp_payload"; cpId: string; header: EnvelopeHeader; reason: string }
-  | { kind: "driver"; request: DriverRequest; header: EnvelopeHeader }
-  | { kind: "bad_driver_request"; key: string; header: EnvelopeHeader; driverId: string; reason: string; requestId?: string }
+  | { kind: "cp"; cpId: string; header: EnvelopeHeader; pair: string; event: CpEvent }
+  | { kind: "bad_cp_payload"; cpId: string; header: EnvelopeHeader; pair: string; reason: string }
+  | { kind: "driver"; request: DriverRequest; header: EnvelopeHeader; pair: string }
+  | { kind: "bad_driver_request"; key: string; header: EnvelopeHeader; pair: string; driverId: string; reason: string; requestId?: string }
   | { kind: "control"; message: ControlMessage; signed: SignedHeader }
   | { kind: "bad_control"; key: string; signed: SignedHeader; reason: string }
   | { kind: "probe"; cpId: string; probe: Probe };
@@ -45,25 +46,37 @@ export type Item = ItemBody & { source: BusMessage; replayOf?: number };
  * replay of it is pending (else it is refused and audited); its sequence is not checked again.
  */
 export async function decode(ctx: CentralContext, messages: BusMessage[], known?: Map<string, number>): Promise<Item[]> {
+  const { cpEvents, driverRequests, centralControl } = ctx.topics;
   const replays = await pendingReplays(ctx, messages);
   const wanted = messages.filter((m) => replayOf(m.headers) === undefined || replays.has(m));
-  const probeOf = (m: BusMessage) => m.topic === ctx.topics.cpEvents && isProbe(m);
+  const probe = wanted.map((m) => m.topic === cpEvents && isProbe(m));
   // Envelopes (CPs' events, drivers' requests) are opened together: one read of the accepted
   // sequences for the whole batch.
-  const sealed = wanted.filter((m) => (m.topic === ctx.topics.cpEvents && !probeOf(m)) || m.topic === ctx.topics.driverRequests);
-  const opened = new Map<BusMessage, Inbound<unknown>>();
-  if (sealed.length) {
-    const results = await ctx.channel.openBatch(sealed, known, new Set(replays.keys())); // a refused envelope is audited by the channel
-    for (const [i, m] of sealed.entries()) opened.set(m, results[i]!);
+  const sealedAt: number[] = [];
+  for (const [i, m] of wanted.entries()) if ((m.topic === cpEvents && !probe[i]) || m.topic === driverRequests) sealedAt.push(i);
+  const opened: (Inbound<unknown> | undefined)[] = [];
+  if (sealedAt.length) {
+    // a refused envelope is audited by the channel
+    const results = await ctx.channel.openBatch(
+      sealedAt.map((i) => wanted[i]!),
+      known,
+      new Set(replays.keys()),
+    );
+    for (const [j, i] of sealedAt.entries()) opened[i] = results[j];
   }
-  // Control messages are checked (signature, age) one by one; a refused one is audited by the gate.
-  const controls = new Map<BusMessage, CheckedControl>();
-  for (const m of wanted) if (m.topic === ctx.topics.centralControl) controls.set(m, await ctx.controls.check(m, replays.has(m)));
   const items: Item[] = [];
-  for (const m of wanted) {
-    const item = itemOf(ctx, m, opened.get(m), controls.get(m), probeOf(m));
-    if (item?.kind === "driver" && item.request.driver_id !== item.header.sub.slice("driver:".length)) await refuseImpersonation(ctx, m, item);
-    else if (item) items.push({ ...item, source: m, replayOf: replays.get(m) });
+  for (const [i, m] of wanted.entries()) {
+    // Control messages are checked (signature, age) one by one; a refused one is audited by the gate.
+    const control = m.topic === centralControl ? await ctx.controls.check(m, replays.has(m)) : undefined;
+    const item = itemOf(ctx, m, opened[i], control, probe[i]!);
+    if (!item) continue;
+    if (item.kind === "driver" && item.request.driver_id !== item.header.sub.slice("driver:".length)) {
+      await refuseImpersonation(ctx, m, item);
+      continue;
+    }
+    const replay = replays.get(m);
+    if (replay !== undefined) item.replayOf = replay;
+    items.push(item);
   }
   return items;
 }
@@ -84,16 +97,17 @@ async function refuseImpersonation(ctx: CentralContext, m: BusMessage, item: Ext
   });
 }
 
+/** The item a message makes (`source: m`), or undefined when there is nothing to apply (refused, and audited where it was refused). */
 function itemOf(
   ctx: CentralContext,
   m: BusMessage,
   opened: Inbound<unknown> | undefined,
   control: CheckedControl | undefined,
   probe: boolean,
-): ItemBody | undefined {
+): Item | undefined {
   if (probe) {
     const read = readProbe(m);
-    return read && { kind: "probe", cpId: read.cpId, probe: read };
+    return read && { kind: "probe", cpId: read.cpId, probe: read, source: m };
   }
   if (m.topic === ctx.topics.cpEvents) {
     if (!opened?.ok) {
@@ -103,8 +117,8 @@ function itemOf(
     const event = validate(cpEventSchema, opened.payload);
     if (!event.ok) ctx.metrics?.refused("invalid_payload");
     return event.ok
-      ? { kind: "cp", cpId: opened.subject.id, header: opened.header, event: event.value }
-      : { kind: "bad_cp_payload", cpId: opened.subject.id, header: opened.header, reason: event.reason };
+      ? { kind: "cp", cpId: opened.subject.id, header: opened.header, pair: opened.pair, event: event.value, source: m }
+      : { kind: "bad_cp_payload", cpId: opened.subject.id, header: opened.header, pair: opened.pair, reason: event.reason, source: m };
   }
   if (m.topic === ctx.topics.driverRequests) {
     if (!opened?.ok) {
@@ -112,24 +126,26 @@ function itemOf(
       return undefined;
     }
     const request = validate(driverRequestSchema, opened.payload);
-    if (request.ok) return { kind: "driver", request: request.value, header: opened.header };
+    if (request.ok) return { kind: "driver", request: request.value, header: opened.header, pair: opened.pair, source: m };
     ctx.metrics?.refused("invalid_request");
     const requestId = validate(requestIdSchema, (opened.payload as { request_id?: unknown } | null)?.request_id);
     return {
       kind: "bad_driver_request",
       key: m.key,
       header: opened.header,
+      pair: opened.pair,
       driverId: opened.subject.id,
       reason: request.reason,
       requestId: requestId.ok ? requestId.value : undefined,
+      source: m,
     };
   }
   if (m.topic === ctx.topics.centralControl) {
     if (control?.kind === "refused") ctx.metrics?.refused(control.code);
-    if (control?.kind === "control") return { kind: "control", message: control.message, signed: control.signed };
+    if (control?.kind === "control") return { kind: "control", message: control.message, signed: control.signed, source: m };
     if (control?.kind === "not_a_control") {
       ctx.metrics?.refused("invalid_control");
-      return { kind: "bad_control", key: m.key, signed: control.signed, reason: control.reason };
+      return { kind: "bad_control", key: m.key, signed: control.signed, reason: control.reason, source: m };
     }
   }
   return undefined;
@@ -183,14 +199,15 @@ export async function applyItems(work: Work, items: Item[]): Promise<void> {
   // A replayed letter's sequence was used up when it was set aside: it is not taken again.
   const kept = claimed.filter((i) => {
     if (i.replayOf !== undefined) return true;
-    if (i.kind === "bad_cp_payload" || i.kind === "bad_driver_request") sequences.take(i.header); // its sequence is used up; it is audited below
+    if (i.kind === "bad_cp_payload" || i.kind === "bad_driver_request") sequences.take(i.header, i.pair); // its sequence is used up; it is audited below
     return (
-      (i.kind !== "cp" && i.kind !== "driver") || sequences.take(i.header, i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat"))
+      (i.kind !== "cp" && i.kind !== "driver") ||
+      sequences.take(i.header, i.pair, i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat"))
     );
   });
   const { readings, silence, chains } = splitByCp(kept);
   const events = new CpEventBatch(work, true);
-  for (const r of readings) await events.add(r.cpId, r.header, r.event, r.source);
+  for (const r of readings) events.collect(r.cpId, r.header, r.event, r.source);
   await settled([
     sequences.persist(work.tx),
     events.flush().then(() =>
@@ -218,7 +235,7 @@ export async function useUp(work: Work, items: Item[]): Promise<void> {
   const sequences = new BatchSequences();
   for (const i of items) {
     if (i.replayOf !== undefined) continue;
-    if (i.kind === "cp" || i.kind === "bad_cp_payload" || i.kind === "driver" || i.kind === "bad_driver_request") sequences.take(i.header);
+    if (i.kind === "cp" || i.kind === "bad_cp_payload" || i.kind === "driver" || i.kind === "bad_driver_request") sequences.take(i.header, i.pair);
     if (i.kind === "control" || i.kind === "bad_control") await firstSighting(work.tx, i.signed);
   }
   await sequences.persist(work.tx);
@@ -228,9 +245,10 @@ export async function useUp(work: Work, items: Item[]): Promise<void> {
 const CHAINS_AT_ONCE = 16;
 
 type CpItem = Extract<Item, { kind: "cp" }>;
+type ReadingItem = CpItem & { event: ReadingEvent };
 type SilenceProbeItem = Extract<Item, { kind: "probe" }> & { probe: { kind: "silence" } };
 
-const isReading = (i: Item): i is CpItem => i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat");
+const isReading = (i: Item): i is ReadingItem => i.kind === "cp" && (i.event.type === "telemetry" || i.event.type === "heartbeat");
 const isSilenceProbe = (i: Item): i is SilenceProbeItem => i.kind === "probe" && i.probe.kind === "silence";
 
 /** What an item touches, for keeping the order of items that share a CP or a driver; undefined: it may touch anything. */
@@ -255,7 +273,7 @@ function touches(i: Item): string[] | undefined {
  * silence probes of those CPs (checked together once their readings are written) and chains of
  * items that must stay in order among themselves (items sharing a CP or a driver).
  */
-export function splitByCp(items: Item[]): { readings: CpItem[]; silence: SilenceProbeItem[]; chains: Item[][] } {
+export function splitByCp(items: Item[]): { readings: ReadingItem[]; silence: SilenceProbeItem[]; chains: Item[][] } {
   const all = items.map(touches);
   if (all.some((t) => t === undefined)) return { readings: [], silence: [], chains: items.length ? [items] : [] };
   // CPs with something other than readings are applied in order; their readings go with them.
@@ -265,7 +283,7 @@ export function splitByCp(items: Item[]): { readings: CpItem[]; silence: Silence
   items.forEach((i, n) => {
     if (!isReading(i) && !isSilenceProbe(i)) for (const t of all[n]!) ordered.add(t);
   });
-  const readings: CpItem[] = [];
+  const readings: ReadingItem[] = [];
   const silence: SilenceProbeItem[] = [];
   const parent = new Map<string, string>();
   const root = (k: string): string => {

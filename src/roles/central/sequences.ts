@@ -15,20 +15,20 @@
  * readings and heartbeats come after them).
  */
 import { type SQL, sql } from "drizzle-orm";
-import type { EnvelopeHeader } from "../../crypto/envelope.ts";
+import { type EnvelopeHeader, sequencePairKey } from "../../crypto/envelope.ts";
 import { type Db, jsonRows, keyList, rowsOf } from "../../db/client.ts";
-import { sequencePairKey } from "../../db/repos/message-sequences.ts";
 import { messageSequences } from "../../db/schema/index.ts";
 
 export class BatchSequences {
   private highest = new Map<string, { kid: string; sender: string; seq: number; rowGuarded: boolean }>();
 
   /**
-   * False for a sequence not above one already taken in this batch. `rowGuarded`: a telemetry
-   * reading or a heartbeat, which the row it updates guards (see above).
+   * False for a sequence not above one already taken in this batch. `pair`: the header's key and
+   * sender, as `sequencePairKey` names them (named once, when the envelope's header was read).
+   * `rowGuarded`: a telemetry reading or a heartbeat, which the row it updates guards (see above).
    */
-  take(h: EnvelopeHeader, rowGuarded = false): boolean {
-    const k = sequencePairKey(h.kid, h.sender);
+  take(h: EnvelopeHeader, pair: string, rowGuarded = false): boolean {
+    const k = pair;
     const prev = this.highest.get(k);
     if (prev && prev.seq >= h.seq) return false;
     this.highest.set(k, { kid: h.kid, sender: h.sender, seq: h.seq, rowGuarded: rowGuarded && (prev?.rowGuarded ?? true) });

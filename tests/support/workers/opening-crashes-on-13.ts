@@ -1,10 +1,10 @@
 /** An opening thread that fails on a batch of 13 messages (and opens any other): for the failure tests. */
-import { openPacked } from "../../../src/crypto/gcm.ts";
+import { joinTexts, openPacked } from "../../../src/crypto/gcm.ts";
 
 declare const self: Worker;
 
 self.onmessage = (event: MessageEvent<{ id: number; buffer: ArrayBuffer; count: number }>) => {
   const { id, buffer, count } = event.data;
   if (count === 13) throw new Error("thirteen");
-  self.postMessage({ id, texts: openPacked(buffer, count) });
+  self.postMessage({ id, ...joinTexts(openPacked(buffer, count)) });
 };
