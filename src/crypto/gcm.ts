@@ -55,7 +55,7 @@ const NO_KEY = new Uint8Array(KEY_BYTES);
  * process), then each message's key and bytes. A message that cannot open (a key of another
  * length, bytes too short for a nonce and a tag) is packed with lengths of zero and a zero key:
  * it does not open there either. One native concatenation: copying each part into place from
- * JavaScript cost twice as much (docs/benchmarks.md, thirty-first round).
+ * JavaScript cost half as much again (docs/benchmarks.md, thirty-first round).
  */
 export function packGcm(messages: GcmSealed[]): ArrayBuffer {
   const lengths = new Uint32Array(messages.length * 2);

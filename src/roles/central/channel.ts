@@ -171,7 +171,8 @@ function isPrefixed(text: string, prefix: string, rest: string): boolean {
 /**
  * Opening is CPU work: after this long (ms) it lets in the answers other batches are waiting for,
  * looking at the clock every YIELD_CHECK_EVERY envelopes. (A turn of the event loop every 128
- * envelopes, as before, cost a drain some 3% of Central's thread: docs/benchmarks.md, thirty-first round.)
+ * envelopes, as before, held 1.6–3.3% of a drain's samples of Central's thread: docs/benchmarks.md,
+ * thirty-first round.)
  */
 const YIELD_AFTER_MS = 4;
 const YIELD_CHECK_EVERY = 128;
