@@ -46,7 +46,10 @@ export function gcmOpen(sealed: GcmSealed): string | undefined {
   }
 }
 
-/** A key packed for a message that cannot open: none is 32 zero bytes' (and it has no bytes to open). */
+/** Each message's lengths at the front of a packed batch: its associated data's and all its bytes' (32 bits each). */
+const LENGTHS_BYTES = 8;
+
+/** The key packed for a message that cannot open: 32 zero bytes (and no bytes to open). */
 const NO_KEY = new Uint8Array(KEY_BYTES);
 
 /**
@@ -58,7 +61,7 @@ const NO_KEY = new Uint8Array(KEY_BYTES);
  * JavaScript cost half as much again (docs/benchmarks.md, thirty-first round).
  */
 export function packGcm(messages: GcmSealed[]): ArrayBuffer {
-  const lengths = new Uint32Array(messages.length * 2);
+  const lengths = new Uint32Array((messages.length * LENGTHS_BYTES) / 4);
   const parts: Uint8Array[] = [new Uint8Array(lengths.buffer)];
   for (const [i, m] of messages.entries()) {
     if (!sound(m)) {
@@ -78,9 +81,9 @@ export function packGcm(messages: GcmSealed[]): ArrayBuffer {
 /** Opens what `packGcm` packed, in order: each plaintext, or null where the tag did not match. */
 export function openPacked(buffer: ArrayBuffer, count: number): (string | null)[] {
   const texts: (string | null)[] = [];
-  const indexBytes = count * 8;
+  const indexBytes = count * LENGTHS_BYTES;
   if (buffer.byteLength < indexBytes) return Array.from({ length: count }, () => null);
-  const lengths = new Uint32Array(buffer, 0, count * 2);
+  const lengths = new Uint32Array(buffer, 0, indexBytes / 4);
   const bytes = new Uint8Array(buffer);
   let at = indexBytes;
   for (let i = 0; i < count; i++) {

@@ -506,18 +506,14 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     async openBatch<T>(messages: BusMessage[], known = new Map<string, number>(), replays = new Set<BusMessage>(), quiet = false): Promise<Inbound<T>[]> {
       const pairs = new Map<string, { keyId: string; sender: string }>();
       const keyTypes = new Map<string, SubjectType>();
-      /** Each envelope's (key, sender) pair, named once for the batch's maps. */
-      const pairOf: string[] = [];
       const envelopes = messages.map((m): SealedEnvelope | EnvelopeError => {
         try {
           const e = readHeader(m.value);
-          pairOf.push(e.pair);
           if (!pairs.has(e.pair)) pairs.set(e.pair, { keyId: e.kid, sender: e.sender });
           // readHeader let through only `cp:…` and `driver:…`
           keyTypes.set(e.kid, e.sub.startsWith("driver:") ? "driver" : "cp");
           return e;
         } catch (err) {
-          pairOf.push("");
           return err as EnvelopeError; // readHeader's only failure: refused (and audited) below like any other
         }
       });
@@ -550,19 +546,18 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
           yieldedAt = performance.now();
         }
         const e = envelopes[i]!;
-        const pair = pairOf[i]!;
         let result: Inbound<T>;
         let stored: number | undefined;
         try {
           if (e instanceof EnvelopeError) throw e;
-          stored = known.get(pair);
+          stored = known.get(e.pair);
           const last = replays.has(m) ? undefined : stored;
           result = fromHolder(m, openEnvelopeWith<T>(e, batchKeys.get(e.kid), last, otherExpectedSubject(m, e), plaintexts[i]));
         } catch (err) {
           result = quiet && err instanceof EnvelopeError ? { ok: false, code: err.code, reason: err.message } : await refused(m, err);
         }
         // opened: nothing ran between reading the pair's sequence and this
-        if (result.ok) known.set(pair, Math.max(stored ?? 0, result.header.seq));
+        if (result.ok) known.set(result.pair, Math.max(stored ?? 0, result.header.seq));
         results.push(result);
       }
       return results;

@@ -68,7 +68,7 @@ export class CpEventBatch {
     await applyStateEvent(this.work, cpId, event);
   }
 
-  /** `add` for a reading or a heartbeat, which is only collected: nothing to wait for (one of every message). */
+  /** `add` for a reading or a heartbeat (nearly every message), which is only collected: nothing to wait for. */
   collect(cpId: string, header: EnvelopeHeader, event: ReadingEvent, source: BusMessage): void {
     if (event.type === "telemetry") {
       const seen = { seq: header.seq, header, source };

@@ -28,10 +28,9 @@ export class BatchSequences {
    * `rowGuarded`: a telemetry reading or a heartbeat, which the row it updates guards (see above).
    */
   take(h: EnvelopeHeader, pair: string, rowGuarded = false): boolean {
-    const k = pair;
-    const prev = this.highest.get(k);
+    const prev = this.highest.get(pair);
     if (prev && prev.seq >= h.seq) return false;
-    this.highest.set(k, { kid: h.kid, sender: h.sender, seq: h.seq, rowGuarded: rowGuarded && (prev?.rowGuarded ?? true) });
+    this.highest.set(pair, { kid: h.kid, sender: h.sender, seq: h.seq, rowGuarded: rowGuarded && (prev?.rowGuarded ?? true) });
     return true;
   }
 
