@@ -46,6 +46,7 @@ import { cpResource } from "../../identity/audit-resource.ts";
 import { KEY_REVOKED_REASON } from "../../identity/revoke.ts";
 import { KnownError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
+import { TurnTaker } from "../../lib/turns.ts";
 import { KEY_STORES, type StoredKey } from "./key-stores.ts";
 
 export interface CentralChannelOptions {
@@ -539,12 +540,10 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const plaintexts = new Array<string | null | undefined>(messages.length);
       if (sealed.length) for (const [j, text] of (await opener.open(sealed)).entries()) plaintexts[sealedAt[j]!] = text;
       const results: Inbound<T>[] = [];
-      let yieldedAt = performance.now();
+      const turns = new TurnTaker(YIELD_AFTER_MS, YIELD_CHECK_EVERY);
       for (const [i, m] of messages.entries()) {
-        if (i > 0 && i % YIELD_CHECK_EVERY === 0 && performance.now() - yieldedAt >= YIELD_AFTER_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          yieldedAt = performance.now();
-        }
+        const turn = turns.step();
+        if (turn) await turn;
         const e = envelopes[i]!;
         let result: Inbound<T>;
         let stored: number | undefined;
