@@ -63,13 +63,13 @@ afterAll(async () => {
 });
 
 function channelFor(
-  options: { keyRecheckMs?: number; keyReadAgainMs?: number; noticeIntervalMs?: number; opener?: OpeningThread; db?: Db } = {},
+  options: { keyRecheckMs?: number; keyReadAgainMs?: number; noticeIntervalMs?: number; opener?: OpeningThread; db?: Db; keyForgetAfterMs?: number } = {},
 ): CentralChannel {
   return createCentralChannel({ db: handle.db, auditor: createAuditor(handle.db, log), log, bus, topics, masterKey, instance: "test-1", ...options });
 }
 
 /** A channel on a connection pool of its own that counts the queries matching `counted` (postgres.js's debug hook). */
-function countingChannel(counted: RegExp, options: { keyRecheckMs: number; keyReadAgainMs: number }) {
+function countingChannel(counted: RegExp, options: { keyRecheckMs: number; keyReadAgainMs: number; keyForgetAfterMs?: number }) {
   let reads = 0;
   const client = postgres(database.url, {
     max: 4,
@@ -285,6 +285,86 @@ describe("cached keys read again", () => {
     } finally {
       await end();
     }
+  });
+});
+
+describe("keys not used for a while", () => {
+  // Dropped after 1.5 s unused here (half an hour by default); a CP that keeps speaking keeps its key cached.
+  const FORGET_MS = 1500;
+
+  /** Opens one message of `cp` every 100 ms for `ms`, each opened. */
+  async function keepSpeaking(central: CentralChannel, cp: CpChannel, ms: number): Promise<void> {
+    for (const until = Date.now() + ms; Date.now() < until; ) {
+      await Bun.sleep(100);
+      expect((await central.openBatch([fromCp(cp, {})]))[0]).toMatchObject({ ok: true });
+    }
+  }
+
+  test("are dropped from the cache and read again at their next use; a key in use stays", async () => {
+    const [kept, silent] = [
+      createCpChannel({ cpId: "CP_U1", role: "engine", key: await authenticatedCp("CP_U1") }),
+      createCpChannel({ cpId: "CP_U2", role: "engine", key: await authenticatedCp("CP_U2") }),
+    ];
+    const {
+      central,
+      reads: keyReads,
+      end,
+    } = countingChannel(/^select "key_id", "cp_id", "wrapped_key".* = any\(/s, { keyRecheckMs: 50, keyReadAgainMs: 60_000, keyForgetAfterMs: FORGET_MS });
+    try {
+      for (const cp of [kept, silent]) expect((await central.openBatch([fromCp(cp, {})]))[0]).toMatchObject({ ok: true });
+      expect(keyReads()).toBe(2);
+      expect(central.cached().keys).toBe(2);
+      await keepSpeaking(central, kept, 2.5 * FORGET_MS);
+      expect(central.cached().keys).toBe(1); // CP_U2's dropped
+      expect(keyReads()).toBe(2); // CP_U1's never read again meanwhile
+      expect((await central.openBatch([fromCp(silent, {})]))[0]).toMatchObject({ ok: true });
+      expect(keyReads()).toBe(3); // CP_U2's read again
+      expect(central.cached().keys).toBe(2);
+    } finally {
+      await end();
+    }
+  });
+
+  test("a holder's active key is dropped too, and read again before the next seal", async () => {
+    await authenticatedCp("CP_U3");
+    const speaker = createCpChannel({ cpId: "CP_U4", role: "engine", key: await authenticatedCp("CP_U4") });
+    const {
+      central,
+      reads: activeReads,
+      end,
+    } = countingChannel(/^select distinct on \("cp_keys"\."cp_id"\)/, { keyRecheckMs: 50, keyReadAgainMs: 60_000, keyForgetAfterMs: FORGET_MS });
+    try {
+      await central.sealForCp("CP_U3", { type: "start_supply", session_id: "s-u3" });
+      expect(activeReads()).toBe(1);
+      expect(central.cached().activeKeys).toBe(1);
+      await keepSpeaking(central, speaker, 2.5 * FORGET_MS); // the cache is looked over as messages come
+      expect(central.cached().activeKeys).toBe(0);
+      const sealed = await central.sealForCp("CP_U3", { type: "stop_supply", session_id: "s-u3" });
+      expect(activeReads()).toBe(2);
+      expect(sealed.key).toBe("CP_U3");
+    } finally {
+      await end();
+    }
+  });
+
+  test("a revoked key dropped from the cache is still refused, and audited, when it is used again", async () => {
+    const revokedKey = await authenticatedCp("CP_U5");
+    const revoked = createCpChannel({ cpId: "CP_U5", role: "monitor", key: revokedKey });
+    const speaker = createCpChannel({ cpId: "CP_U6", role: "engine", key: await authenticatedCp("CP_U6") });
+    const central = channelFor({ keyRecheckMs: 50, keyForgetAfterMs: FORGET_MS });
+    expect((await central.openBatch([fromCp(revoked, { type: "heartbeat" })]))[0]).toMatchObject({ ok: true });
+    await revokeActiveKeys(handle.db, "CP_U5", "revoked by operator");
+    await waitFor(async () => !(await central.openBatch([fromCp(revoked, { type: "heartbeat" })]))[0]!.ok, "the revocation followed");
+    expect((await central.openBatch([fromCp(speaker, {})]))[0]).toMatchObject({ ok: true });
+    expect(central.cached().keys).toBe(2); // the revoked key, cached as revoked, and the speaker's
+    await keepSpeaking(central, speaker, 2.5 * FORGET_MS);
+    expect(central.cached().keys).toBe(1); // the revoked key dropped, the speaker's kept
+    const before = (await securityAudits("CP_U5")).length;
+    expect((await central.openBatch([fromCp(revoked, { type: "heartbeat" })]))[0]).toMatchObject({ ok: false, code: "revoked_key" });
+    await waitFor(async () => (await securityAudits("CP_U5")).length > before, "the refusal audited");
+    const audits = await securityAudits("CP_U5");
+    expect(audits.at(-1)).toMatchObject({ action: "open_message", outcome: "failure" });
+    expect(String(audits.at(-1)!.reason)).toStartWith("revoked_key");
   });
 });
 

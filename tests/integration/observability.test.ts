@@ -188,6 +188,10 @@ describe("Central's /metrics and probes", () => {
     );
     expect(value(families.get("evnet_central_consumer_lag_messages"), { topic: topics.cpEvents })).toBeGreaterThanOrEqual(0);
     expect(value(families.get("evnet_central_outbox_messages"))).toBe(0);
+    // Its key cache, by what it holds: nothing yet (the one message was no envelope, refused before any key).
+    expect(families.get("evnet_central_keys_cached")!.type).toBe("gauge");
+    expect(value(families.get("evnet_central_keys_cached"), { what: "keys" })).toBe(0);
+    expect(value(families.get("evnet_central_keys_cached"), { what: "active_keys" })).toBe(0);
     // Alone in its group: it joined when it started and once more for each rebalance since (a
     // lone member sees one when the broker's view of its topics changes, or when it misses its
     // heartbeats on a busy machine), each logged: the metric counts every join it logged.

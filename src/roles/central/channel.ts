@@ -71,6 +71,8 @@ export interface CentralChannelOptions {
   noticeIntervalMs?: number;
   /** What opens a batch's envelopes (Central: its opening thread); default: in place. */
   opener?: GcmOpener;
+  /** A cached key, or a holder's cached active key, not used for this long is dropped (read again at its next use); default half an hour. */
+  keyForgetAfterMs?: number;
 }
 
 /** A message opened (`pair`: its key and sender, as `sequencePairKey` names them), or why it was refused. */
@@ -129,10 +131,14 @@ export interface CentralChannel {
   onControl(message: ControlMessage, handle?: Db): Promise<ControlEffect>;
   /** Forgets what is cached about a key holder's keys. */
   invalidate(subject: Subject): void;
+  /** How many keys, and holders' active keys, are cached now. */
+  cached(): { keys: number; activeKeys: number };
 }
 
 interface CachedKey extends KeyInfo {
   checkedAt: number;
+  /** When it was last used to open or seal (ms), for FORGET_UNUSED_AFTER_MS. */
+  usedAt: number;
   /** When a new authentication replaced it (ms), for `sealedUntil`. */
   supersededAt?: number;
 }
@@ -178,6 +184,15 @@ function isPrefixed(text: string, prefix: string, rest: string): boolean {
 const YIELD_AFTER_MS = 4;
 const YIELD_CHECK_EVERY = 128;
 
+/**
+ * A cached key, or a holder's cached active key, not used for this long is dropped; its next use
+ * reads it again (with the others of its batch). The caches then hold the holders that speak,
+ * not every holder ever heard from nor every key a reconnecting charger was ever given (a
+ * revoked key is otherwise kept, as revoked, for good). Looked for at most once a SWEEP_EVERY_MS.
+ */
+const FORGET_UNUSED_AFTER_MS = 30 * 60_000;
+const SWEEP_EVERY_MS = 60_000;
+
 export function createCentralChannel(options: CentralChannelOptions): CentralChannel {
   const { db, auditor, log, bus, topics, masterKey } = options;
   const opener = options.opener ?? inPlaceOpener;
@@ -189,8 +204,19 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   const counter = new SequenceCounter();
   const keys = new Map<string, CachedKey>();
   /** A holder's active key id, by subject name. */
-  const activeKeyOf = new Map<string, { keyId: string; checkedAt: number }>();
+  const activeKeyOf = new Map<string, { keyId: string; checkedAt: number; usedAt: number }>();
   const lastNoticeAt = new Map<string, number>();
+  const forgetAfterMs = options.keyForgetAfterMs ?? FORGET_UNUSED_AFTER_MS;
+  let sweptAt = Date.now();
+
+  /** Drops the keys and active keys not used for `forgetAfterMs`, and notices that no longer hold back another. */
+  function forgetUnused(now: number): void {
+    if (now - sweptAt < Math.min(forgetAfterMs, SWEEP_EVERY_MS)) return;
+    sweptAt = now;
+    for (const [keyId, cached] of keys) if (now - cached.usedAt > forgetAfterMs) keys.delete(keyId);
+    for (const [name, active] of activeKeyOf) if (now - active.usedAt > forgetAfterMs) activeKeyOf.delete(name);
+    for (const [keyId, at] of lastNoticeAt) if (now - at >= noticeIntervalMs) lastNoticeAt.delete(keyId);
+  }
 
   /** Whether a cached key can be used without reading it again (a revoked key stays revoked). */
   function fresh(cached: CachedKey | undefined): cached is CachedKey {
@@ -208,6 +234,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
    * has its active key read again when next sealed for.
    */
   function followRevocations(): Promise<void> | undefined {
+    forgetUnused(Date.now());
     if (readingRevocations) return readingRevocations;
     if (Date.now() - revocationsReadAt < recheckMs) return undefined;
     const startedAt = Date.now();
@@ -244,7 +271,10 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   async function lookup(keyId: string, subject: Subject, handle: Db = db): Promise<KeyInfo | undefined> {
     await revocationsFollowed(handle);
     const cached = keys.get(keyId);
-    if (fresh(cached)) return cached;
+    if (fresh(cached)) {
+      cached.usedAt = Date.now();
+      return cached;
+    }
     const [row] = await KEY_STORES[subject.type].find(handle, [keyId]);
     if (!row) {
       keys.delete(keyId);
@@ -265,8 +295,10 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     await followRevocations();
     const unread = new Map<string, SubjectType>();
     const due = new Map<string, SubjectType>();
+    const now = Date.now();
     for (const [id, type] of wanted) {
       const cached = keys.get(id);
+      if (cached) cached.usedAt = now;
       if (fresh(cached)) continue;
       (cached && readAgainMs > 0 ? due : unread).set(id, type);
     }
@@ -335,7 +367,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     const found = new Set<string>();
     for (const row of await KEY_STORES[type].active(handle, ids)) {
       if (!remember(row)) continue;
-      activeKeyOf.set(subjectName(row.subject), { keyId: row.keyId, checkedAt: Date.now() });
+      const now = Date.now();
+      activeKeyOf.set(subjectName(row.subject), { keyId: row.keyId, checkedAt: now, usedAt: now });
       found.add(row.subject.id);
     }
     for (const id of ids) if (!found.has(id)) activeKeyOf.delete(subjectName({ type, id }));
@@ -370,7 +403,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
         return undefined;
       }
     }
-    const entry: CachedKey = { key, subject: subjectName(row.subject), revoked: row.revokedAt !== null, checkedAt: Date.now() };
+    const now = Date.now();
+    const entry: CachedKey = { key, subject: subjectName(row.subject), revoked: row.revokedAt !== null, checkedAt: now, usedAt: now };
     if (row.revokedAt && row.revokedReason === SUPERSEDED_BY_AUTHENTICATION) {
       entry.supersededAt = row.revokedAt.getTime();
       if (Date.now() - entry.supersededAt <= SUPERSEDED_OPENS_FOR_MS) entry.sealedUntil = entry.supersededAt + SUPERSEDED_SEALED_WITHIN_MS;
@@ -425,6 +459,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const name = subjectName({ type, id });
       const active = activeKeyOf.get(name);
       const cached = active && keys.get(active.keyId);
+      if (active) active.usedAt = now;
+      if (cached) cached.usedAt = now;
       if (active && fresh(cached) && now - active.checkedAt < readAgainMs) continue;
       if (active && cached && !cached.revoked && readAgainMs > 0) {
         active.checkedAt = now; // not due again while it is being read
@@ -611,6 +647,10 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
       const name = subjectName(subject);
       activeKeyOf.delete(name);
       for (const [keyId, entry] of keys) if (entry.subject === name) keys.delete(keyId);
+    },
+
+    cached() {
+      return { keys: keys.size, activeKeys: activeKeyOf.size };
     },
   };
   return channel;

@@ -113,6 +113,7 @@ export async function start(config: CentralConfig, shared: Shared = {}): Promise
     openSessions: () => ctx.sessions.size,
     readingsHeld: () => ctx.held?.size ?? 0,
     opened: opener && (() => opener.counts),
+    keysCached: () => ctx.channel.cached(),
   });
   if (opener) {
     const works = await opener.check();

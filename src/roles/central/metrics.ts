@@ -59,6 +59,8 @@ export function createCentralMetrics(
     readingsHeld: () => number;
     /** Envelopes opened on the opening thread and in place, and the thread's failures (none without a thread). */
     opened?: () => { thread: number; inPlace: number; failures: number };
+    /** Channel keys and holders' active keys in the cache. */
+    keysCached?: () => { keys: number; activeKeys: number };
   },
 ): CentralMetrics {
   const applied = new Counter({
@@ -138,6 +140,17 @@ export function createCentralMetrics(
     registers: [registry],
     collect() {
       this.set(deps.openSessions());
+    },
+  });
+  new Gauge({
+    name: "evnet_central_keys_cached",
+    help: "Channel keys this Central holds in its cache (keys), and holders whose active key it holds (active_keys); either is dropped after half an hour unused.",
+    labelNames: ["what"],
+    registers: [registry],
+    collect() {
+      const cached = deps.keysCached?.();
+      this.set({ what: "keys" }, cached?.keys ?? 0);
+      this.set({ what: "active_keys" }, cached?.activeKeys ?? 0);
     },
   });
   new Gauge({
