@@ -231,7 +231,8 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
   /**
    * Every `recheckMs`, reads the keys revoked since the last time (one query per kind of
    * holder): a cached key among them is marked revoked, and a holder whose active key it was
-   * has its active key read again when next sealed for.
+   * has its active key read again when next sealed for. Every use of the cache passes here, so
+   * it is also where what went unused is dropped (`forgetUnused`).
    */
   function followRevocations(): Promise<void> | undefined {
     forgetUnused(Date.now());
@@ -407,7 +408,7 @@ export function createCentralChannel(options: CentralChannelOptions): CentralCha
     const entry: CachedKey = { key, subject: subjectName(row.subject), revoked: row.revokedAt !== null, checkedAt: now, usedAt: now };
     if (row.revokedAt && row.revokedReason === SUPERSEDED_BY_AUTHENTICATION) {
       entry.supersededAt = row.revokedAt.getTime();
-      if (Date.now() - entry.supersededAt <= SUPERSEDED_OPENS_FOR_MS) entry.sealedUntil = entry.supersededAt + SUPERSEDED_SEALED_WITHIN_MS;
+      if (now - entry.supersededAt <= SUPERSEDED_OPENS_FOR_MS) entry.sealedUntil = entry.supersededAt + SUPERSEDED_SEALED_WITHIN_MS;
     }
     keys.set(row.keyId, entry);
     return entry;
