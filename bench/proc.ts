@@ -7,12 +7,15 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux x86). */
 const TICKS_PER_SECOND = 100;
 
+/** A stat line's fields after the command name, from the state on (the name may hold spaces and parentheses). */
+function fieldsOf(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** The fields of /proc/<pid>/stat after the command name, from its state on; undefined once it is gone. */
 function statFields(pid: number): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fieldsOf(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return undefined;
   }
@@ -22,6 +25,45 @@ function statFields(pid: number): string[] | undefined {
 export function cpuSeconds(pid: number): number | undefined {
   const fields = statFields(pid);
   return fields && (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** What a process's threads have used so far: CPU seconds by thread name, and how much of them in the kernel. */
+export interface ThreadCpu {
+  /** CPU seconds (user + system) summed over the threads of each name; the process's first thread is "main". */
+  byThread: Record<string, number>;
+  /** The part of all of them spent in the kernel (system time), in seconds. */
+  system: number;
+}
+
+/**
+ * CPU seconds of each of a process's threads so far, summed by thread name (Linux
+ * /proc/<pid>/task): which of its threads the time went to (its JavaScript thread, its workers,
+ * the engine's compilers and collector). A thread that exited before the read is not counted.
+ * Undefined once the process is gone.
+ */
+export function threadCpuSeconds(pid: number): ThreadCpu | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const byThread: Record<string, number> = {};
+  let system = 0;
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // it exited meanwhile
+    }
+    const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = fieldsOf(stat);
+    const [user, kernel] = [Number(fields[11]) / TICKS_PER_SECOND, Number(fields[12]) / TICKS_PER_SECOND];
+    byThread[name] = (byThread[name] ?? 0) + user + kernel;
+    system += kernel;
+  }
+  return { byThread, system };
 }
 
 /** The process's niceness (its main thread's); undefined once it is gone. */

@@ -40,6 +40,42 @@ function byThirds(series: Series): string {
   return t ? t.map(int).join(" / ") : "–";
 }
 
+/** Threads that used less than this many CPU seconds in a drain are left out of its row. */
+const THREAD_SHOWN_FROM_S = 0.05;
+
+/**
+ * The drains' CPU by thread, summed over the Centrals of each drain: what one Central's drain
+ * spends and what a second Central adds (the same backlog, the time of a second process's own
+ * compilers and start). Empty for runs without the figure.
+ */
+export function drainThreads(drains: DrainResult[]): string[] {
+  const read = drains.filter((d) => d.centralThreads?.some((t) => t));
+  if (read.length === 0) return [];
+  const lines = [
+    "**Central's threads in the drains** (CPU seconds by thread name, summed over the drain's Centrals, from their start until the backlog was drained; `main` is each Central's JavaScript thread; kernel: the part of all of them spent in the kernel):",
+    "",
+    "| chargers | Centrals | CPU-s | µs a message | by thread | kernel |",
+    "| ---: | ---: | ---: | ---: | --- | ---: |",
+  ];
+  for (const d of read) {
+    const byThread: Record<string, number> = {};
+    let system = 0;
+    for (const t of d.centralThreads ?? []) {
+      if (!t) continue;
+      for (const [name, s] of Object.entries(t.byThread)) byThread[name] = (byThread[name] ?? 0) + s;
+      system += t.system;
+    }
+    const total = Object.values(byThread).reduce((a, b) => a + b, 0);
+    const shown = Object.entries(byThread)
+      .filter(([, s]) => s >= THREAD_SHOWN_FROM_S)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, s]) => `${name} ${s.toFixed(2)}`)
+      .join(" · ");
+    lines.push(`| ${int(d.chargers)} | ${d.centrals} | ${total.toFixed(2)} | ${((total / d.backlog) * 1e6).toFixed(1)} | ${shown} | ${system.toFixed(2)} |`);
+  }
+  return lines;
+}
+
 /** The window a soak's goal is judged over (ten minutes); a longer soak is also read by such windows. */
 const SOAK_WINDOW_S = 600;
 
@@ -161,6 +197,8 @@ export function renderResults(run: BenchRun): string {
       lines.push(
         `| ${int(d.chargers)} | ${d.centrals} | ${int(d.backlog)} | ${int(d.perSecond)} | ${pct(d.perSecond / c.pipelinePerS)} | ${pct(d.perSecond / c.drainPerS)} | ${d.settledPerSecond === undefined ? "not before 90%" : `${int(d.settledPerSecond)} (${pct(d.settledFromShare ?? 0)})`} | ${d.cpu.central} | ${d.cpu.postgres} | ${d.centralPeakRssMiB.join(" + ")} | ${(d.centralGroupJoins ?? []).map((j) => j ?? "–").join(" + ")} |`,
       );
+    const threads = drainThreads(run.drain);
+    if (threads.length) lines.push("", ...threads);
   }
   if (run.soak?.length) {
     lines.push("");

@@ -25,7 +25,7 @@ import { createBenchDatabase, seedFleet } from "./fleet.ts";
 import type { LoadConfig, SimulationSettings } from "./load.ts";
 import { readStatements, readStatementTexts, type StatementShare, type StatementSnapshot, statementsBetween } from "./pg-statements.ts";
 import { benchSql } from "./postgres.ts";
-import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed } from "./proc.ts";
+import { CpuMeter, machineCpuSeconds, memoryMiB, niceOf, pidsNamed, type ThreadCpu, threadCpuSeconds } from "./proc.ts";
 import {
   CAUGHT_UP_READS,
   caughtUpInARow,
@@ -140,6 +140,11 @@ export interface DrainResult {
   seconds: number;
   cpu: CpuShare;
   centralPeakRssMiB: number[];
+  /**
+   * Each Central's threads from its start until the backlog was drained (proc.ts
+   * `threadCpuSeconds`): where a drain's CPU went, and what a second Central adds; null where not read.
+   */
+  centralThreads?: (ThreadCpu | null)[];
   /** Each Central's consumer group joins during the drain (a rebalance storm shows here); null where not read. */
   centralGroupJoins?: (number | null)[];
   centralWarnings: string[];
@@ -545,6 +550,7 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
       if (lag === 0 || now - t0 > 600_000) break;
       await Bun.sleep(200);
     }
+    const threads = cs.map((c) => threadCpuSeconds(c.proc.pid) ?? null);
     const cpu = endCpu();
     const joins = await scrapeGroupJoins(stage.metricsUrls);
     // The rate is taken between 10% and 90% of the backlog: joining the group is not the hot path.
@@ -563,6 +569,7 @@ export async function runDrain(env: BenchEnv, chargers: number, centrals: number
       seconds: round2(seconds),
       cpu,
       centralPeakRssMiB: cs.map((c) => Math.round(memoryMiB(c.proc.pid)?.peak ?? 0)),
+      centralThreads: threads,
       centralGroupJoins: joins.map((j) => j ?? null),
       centralWarnings: warningsOf(cs),
     };
