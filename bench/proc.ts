@@ -12,6 +12,11 @@ function fieldsOf(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
+/** User and kernel CPU seconds in a stat line's fields (as `fieldsOf` gives them). */
+function timesOf(fields: string[]): { user: number; kernel: number } {
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, kernel: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
 /** The fields of /proc/<pid>/stat after the command name, from its state on; undefined once it is gone. */
 function statFields(pid: number): string[] | undefined {
   try {
@@ -24,7 +29,9 @@ function statFields(pid: number): string[] | undefined {
 /** CPU seconds (user + system) the process has used so far; undefined once it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
   const fields = statFields(pid);
-  return fields && (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  if (!fields) return undefined;
+  const { user, kernel } = timesOf(fields);
+  return user + kernel;
 }
 
 /** What a process's threads have used so far: CPU seconds by thread name, and how much of them in the kernel. */
@@ -58,8 +65,7 @@ export function threadCpuSeconds(pid: number): ThreadCpu | undefined {
       continue; // it exited meanwhile
     }
     const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = fieldsOf(stat);
-    const [user, kernel] = [Number(fields[11]) / TICKS_PER_SECOND, Number(fields[12]) / TICKS_PER_SECOND];
+    const { user, kernel } = timesOf(fieldsOf(stat));
     byThread[name] = (byThread[name] ?? 0) + user + kernel;
     system += kernel;
   }
